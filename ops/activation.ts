@@ -1,0 +1,4 @@
+// activation ops (to be filled).
+import type { AnyOpDef } from './schema.js';
+
+export const activationOps: AnyOpDef[] = [];

@@ -1,0 +1,4 @@
+// attention ops (to be filled).
+import type { AnyOpDef } from './schema.js';
+
+export const attentionOps: AnyOpDef[] = [];

@@ -1,0 +1,4 @@
+// control ops (to be filled).
+import type { AnyOpDef } from './schema.js';
+
+export const controlOps: AnyOpDef[] = [];

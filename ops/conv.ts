@@ -1,0 +1,4 @@
+// conv ops (to be filled).
+import type { AnyOpDef } from './schema.js';
+
+export const convOps: AnyOpDef[] = [];

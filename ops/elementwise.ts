@@ -1,0 +1,4 @@
+// elementwise ops (to be filled).
+import type { AnyOpDef } from './schema.js';
+
+export const elementwiseOps: AnyOpDef[] = [];

@@ -1,0 +1,4 @@
+// indexing ops (to be filled).
+import type { AnyOpDef } from './schema.js';
+
+export const indexingOps: AnyOpDef[] = [];

@@ -1,0 +1,4 @@
+// matmul ops (to be filled).
+import type { AnyOpDef } from './schema.js';
+
+export const matmulOps: AnyOpDef[] = [];

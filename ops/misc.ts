@@ -1,0 +1,4 @@
+// misc ops (to be filled).
+import type { AnyOpDef } from './schema.js';
+
+export const miscOps: AnyOpDef[] = [];

@@ -1,0 +1,4 @@
+// normalization ops (to be filled).
+import type { AnyOpDef } from './schema.js';
+
+export const normalizationOps: AnyOpDef[] = [];

@@ -1,0 +1,4 @@
+// quant ops (to be filled).
+import type { AnyOpDef } from './schema.js';
+
+export const quantOps: AnyOpDef[] = [];

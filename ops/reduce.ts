@@ -1,0 +1,4 @@
+// reduce ops (to be filled).
+import type { AnyOpDef } from './schema.js';
+
+export const reduceOps: AnyOpDef[] = [];

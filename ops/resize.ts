@@ -1,0 +1,4 @@
+// resize ops (to be filled).
+import type { AnyOpDef } from './schema.js';
+
+export const resizeOps: AnyOpDef[] = [];

@@ -1,0 +1,4 @@
+// rnn ops (to be filled).
+import type { AnyOpDef } from './schema.js';
+
+export const rnnOps: AnyOpDef[] = [];

@@ -1,0 +1,4 @@
+// sequence ops (to be filled).
+import type { AnyOpDef } from './schema.js';
+
+export const sequenceOps: AnyOpDef[] = [];

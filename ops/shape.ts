@@ -1,0 +1,4 @@
+// shape ops (to be filled).
+import type { AnyOpDef } from './schema.js';
+
+export const shapeOps: AnyOpDef[] = [];

@@ -1,0 +1,4 @@
+// signal ops (to be filled).
+import type { AnyOpDef } from './schema.js';
+
+export const signalOps: AnyOpDef[] = [];
