@@ -62,6 +62,9 @@ export interface InferContext<A> {
   readonly inputs: readonly (ValueType | undefined)[];
   /** The value of input i when it is a known constant (initializer or folded), else undefined. */
   constant(i: number): Tensor | undefined;
+  /** The value of a 0-D/1-D integer input (a shape being computed) when each element is known as a number or
+   *  a symbolic dim: `Shape(x)` of x: [batch, 3] gives ['batch', 3]. Undefined when unknown. */
+  shapeValue(i: number): readonly Dim[] | undefined;
   /** Number of outputs the node declares (some optional outputs may be '' names). */
   readonly numOutputs: number;
   /** Infer a subgraph's output types given its input types (outer-scope values visible). */

@@ -8,17 +8,13 @@ import type { ValueType } from '../../ir/types.js';
 import type { RuntimeValue } from '../../ir/value.js';
 import { isTensor } from '../../ir/value.js';
 import { getOp } from '../../ops/index.js';
+import { plainAttrs as nodeAttrs, withDefaults } from '../../ops/attrs.js';
 import type { AnyOpDef, AttrSchema, AttrsOf } from '../../ops/schema.js';
 
 /** Fill defaults from the op's schema (what the importer does). */
-export function completeAttrs(def: AnyOpDef, attrs: Record<string, Attr>): Record<string, Attr> {
-  const out: Record<string, Attr> = { ...attrs };
-  for (const [name, spec] of Object.entries(def.attrs)) {
-    if (out[name] === undefined && spec.default !== undefined) out[name] = { kind: spec.kind, value: spec.default } as Attr;
-  }
-  return out;
-}
+export const completeAttrs = withDefaults;
 
+/** Plain attribute values for `def` from tagged attributes (defaults not filled). */
 export function plainAttrs(def: AnyOpDef, attrs: Record<string, Attr>): AttrsOf<AttrSchema> {
   const out: Record<string, unknown> = {};
   for (const name of Object.keys(def.attrs)) out[name] = attrs[name]?.value;
@@ -49,10 +45,11 @@ export function runOp(
     outputs: Array.from({ length: n }, (_, i) => `out${i}`),
     attrs: full,
   };
-  const a = plainAttrs(def, full);
+  const a = nodeAttrs(def, node);
   const types = def.infer({
     node, attrs: a, inputs: inputs.map((v) => (v === undefined ? undefined : typeOf(v))),
     constant: (i) => { const v = inputs[i]; return v !== undefined && isTensor(v) ? v : undefined; },
+    shapeValue: (i) => { const v = inputs[i]; return v !== undefined && isTensor(v) && v.dims.length <= 1 && v.dtype !== 'string' ? Array.from(v.data as ArrayLike<number | bigint>, Number) : undefined; },
     numOutputs: n,
     inferSubgraph: () => { throw new Error('runOp: subgraphs need the interpreter'); },
     freshDim: (hint) => `?${hint ?? 'd'}`,

@@ -1,0 +1,140 @@
+// The conformance runner for folders in the ONNX backend-test layout: each case is a folder holding one
+// `*.onnx` model and `test_data_set_*/{input,output}_K.pb`. Results are checked against an expected-failures
+// manifest (every entry with a reason), so both a new failure and a stale entry are reported.
+
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import { OnnxcError } from '../ir/errors.js';
+import type { RuntimeValue } from '../ir/value.js';
+import type { Backend } from './backends.js';
+import { compareValues, type Tolerance, BACKEND_TEST_TOLERANCE } from './compare.js';
+import { loadModel } from './onnx/import.js';
+import { decodeMessage, type ModelProtoMsg } from './onnx/proto.js';
+import { readValueFile } from './onnx/tensor-proto.js';
+
+export interface Case {
+  /** Path relative to the suite root, e.g. 'test_abs'. */
+  name: string;
+  dir: string;
+  model: string;
+  dataSets: string[];
+}
+
+export type Outcome = 'pass' | 'fail' | 'skip';
+
+export interface CaseResult {
+  name: string;
+  outcome: Outcome;
+  /** Ops of the case's model (from the file, even when import fails). */
+  ops: string[];
+  /** Why it failed or was skipped. */
+  reason?: string;
+  /** The error class for failures (OnnxImportError, UnsupportedOpError, mismatch, ...). */
+  kind?: string;
+  ms: number;
+}
+
+/** Find case folders under `root` (the root itself may be a case). */
+export function findCases(root: string): Case[] {
+  const out: Case[] = [];
+  const visit = (dir: string, depth: number): void => {
+    let entries: string[];
+    try { entries = readdirSync(dir).sort(); } catch { return; }
+    const models = entries.filter((e) => e.endsWith('.onnx') && statSync(join(dir, e)).isFile());
+    const dataSets = entries.filter((e) => e.startsWith('test_data_set') && statSync(join(dir, e)).isDirectory());
+    if (models.length === 1) {
+      out.push({ name: relative(root, dir) || basename(dir), dir, model: join(dir, models[0]!), dataSets: dataSets.map((d) => join(dir, d)) });
+      return;
+    }
+    if (depth > 4) return;
+    for (const e of entries) {
+      const p = join(dir, e);
+      if (!e.startsWith('.') && statSync(p).isDirectory()) visit(p, depth + 1);
+    }
+  };
+  visit(root, 0);
+  return out;
+}
+
+function numbered(dir: string, prefix: string): string[] {
+  const files = readdirSync(dir).filter((f) => f.startsWith(prefix) && f.endsWith('.pb'));
+  return files.sort((a, b) => Number(a.slice(prefix.length, -3)) - Number(b.slice(prefix.length, -3))).map((f) => join(dir, f));
+}
+
+function opsOfFile(path: string): string[] {
+  try {
+    const m = decodeMessage<ModelProtoMsg>('ModelProto', readFileSync(path));
+    const ops = new Set<string>();
+    for (const n of m.graph?.node ?? []) ops.add(n.domain && n.domain !== 'ai.onnx' ? `${n.domain}::${n.op_type}` : String(n.op_type));
+    return [...ops].sort();
+  } catch {
+    return [];
+  }
+}
+
+export function runCase(c: Case, backend: Backend, tol: Tolerance = BACKEND_TEST_TOLERANCE): CaseResult {
+  const t0 = performance.now();
+  const ops = opsOfFile(c.model);
+  const done = (outcome: Outcome, reason?: string, kind?: string): CaseResult =>
+    ({ name: c.name, outcome, ops, reason, kind, ms: performance.now() - t0 });
+  if (c.dataSets.length === 0) return done('skip', 'no test_data_set folders');
+  if (c.dataSets.every((ds) => numbered(ds, 'output_').length === 0)) return done('skip', 'no expected outputs (output_K.pb)');
+  try {
+    const model = loadModel(c.model);
+    const prepared = backend.prepare(model);
+    for (const ds of c.dataSets) {
+      const inputs = numbered(ds, 'input_').map((f) => readValueFile(f));
+      const expected = numbered(ds, 'output_').map((f) => readValueFile(f));
+      const feeds: (RuntimeValue | undefined)[] = model.graph.inputs.map((_, i) => inputs[i]);
+      const outs = prepared.run(feeds);
+      if (outs.length < expected.length) return done('fail', `${outs.length} outputs, expected ${expected.length}`, 'mismatch');
+      for (let k = 0; k < expected.length; k++) {
+        const d = compareValues(outs[k]!, expected[k]!, tol);
+        if (d.mismatch) return done('fail', `${basename(ds)} output ${k} '${model.graph.outputs[k]}': ${d.mismatch}`, 'mismatch');
+      }
+    }
+    return done('pass');
+  } catch (e) {
+    if (e instanceof OnnxcError) return done('fail', e.describe(), e.name);
+    return done('fail', `internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}`, 'InternalError');
+  }
+}
+
+export interface Manifest {
+  /** case name -> reason it is expected to fail */
+  expectedFailures: Record<string, string>;
+}
+
+export function readManifest(path: string): Manifest {
+  if (!existsSync(path)) return { expectedFailures: {} };
+  const m = JSON.parse(readFileSync(path, 'utf8')) as Partial<Manifest>;
+  return { expectedFailures: m.expectedFailures ?? {} };
+}
+
+export interface Summary {
+  passed: number;
+  failed: number;
+  skipped: number;
+  /** failures not in the manifest */
+  unexpectedFailures: string[];
+  /** manifest entries that now pass */
+  unexpectedPasses: string[];
+  perOp: Map<string, { passed: number; failed: number }>;
+}
+
+export function summarize(results: readonly CaseResult[], manifest?: Manifest, suite = ''): Summary {
+  const s: Summary = { passed: 0, failed: 0, skipped: 0, unexpectedFailures: [], unexpectedPasses: [], perOp: new Map() };
+  for (const r of results) {
+    const key = suite ? `${suite}/${r.name}` : r.name;
+    const expectedToFail = manifest?.expectedFailures[key] !== undefined;
+    if (r.outcome === 'pass') { s.passed++; if (expectedToFail) s.unexpectedPasses.push(key); }
+    else if (r.outcome === 'fail') { s.failed++; if (manifest && !expectedToFail) s.unexpectedFailures.push(key); }
+    else s.skipped++;
+    for (const op of r.ops.length ? r.ops : ['(unreadable)']) {
+      const e = s.perOp.get(op) ?? { passed: 0, failed: 0 };
+      if (r.outcome === 'pass') e.passed++; else if (r.outcome === 'fail') e.failed++;
+      s.perOp.set(op, e);
+    }
+  }
+  return s;
+}

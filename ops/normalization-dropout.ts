@@ -1,0 +1,89 @@
+// Dropout (opset 22 form: ratio and training_mode inputs, bool mask output). Inference is the identity with an
+// all-true mask; training draws the mask from a small PRNG seeded by `seed`, so only its structure (kept values
+// scaled by 1/(1-ratio), dropped ones 0) can be compared with other runtimes.
+
+import { KernelError, ShapeError } from '../ir/errors.js';
+import { fromValues, makeTensor } from '../ir/tensor.js';
+import type { AnyOpDef, ImportNode, LegacyContext } from './schema.js';
+import { attr, defineOp } from './schema.js';
+import { expectDType, inType, input, optInType, optInput, tensorOf, withShape } from './util.js';
+import { FLOAT_TYPES, expectFloat, floatTensor, num, scalarNum } from './reduce-util.js';
+
+/** mulberry32: a tiny deterministic generator, uniform in [0, 1). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Before opset 12 `ratio` was an attribute (and before 7 `is_test`/consumed_inputs existed); before 10 the
+ *  mask had the data's element type. Old Dropout never trains: ORT and the ONNX reference run it as identity. */
+function legacyDropout(node: ImportNode, ctx: LegacyContext): ImportNode[] {
+  if (ctx.opset >= 12) return [node];
+  const { ratio, is_test: _t, consumed_inputs: _c, ...attrs } = node.attrs;
+  const inputs = [node.inputs[0] ?? ''];
+  if (ratio !== undefined) {
+    if (ratio.kind !== 'float') throw new ShapeError(`ratio attribute must be a float, got ${ratio.kind}`);
+    inputs.push(ctx.constant(fromValues('float32', [], [ratio.value]), `${node.name}_ratio`));
+  }
+  const mask = node.outputs[1];
+  if (ctx.opset >= 10 || mask === undefined || mask === '') return [{ ...node, inputs, attrs, outputs: node.outputs.slice(0, 2) }];
+  const boolMask = ctx.freshName(`${node.name}_mask`);
+  return [
+    { ...node, inputs, attrs, outputs: [node.outputs[0] ?? '', boolMask] },
+    { name: ctx.freshName(`${node.name}_CastLike`), op: 'CastLike', inputs: [boolMask, inputs[0]!], outputs: [mask], attrs: {} },
+  ];
+}
+
+const dropout = defineOp({
+  op: 'Dropout',
+  attrs: { seed: attr.int() },
+  inputs: [1, 3],
+  outputs: [1, 2],
+  infer(ctx) {
+    const x = inType(ctx, 0);
+    expectFloat(x, 'data');
+    const r = optInType(ctx, 1);
+    if (r) {
+      expectDType(r, FLOAT_TYPES, 'ratio');
+      if (r.shape && r.shape.length !== 0) throw new ShapeError(`ratio must be a scalar, got rank ${r.shape.length}`);
+    }
+    const t = optInType(ctx, 2);
+    if (t) {
+      expectDType(t, ['bool'], 'training_mode');
+      if (t.shape && t.shape.length !== 0) throw new ShapeError(`training_mode must be a scalar, got rank ${t.shape.length}`);
+    }
+    const out = [withShape(x, x.shape), tensorOf('bool', x.shape)];
+    return out.slice(0, Math.max(1, ctx.numOutputs));
+  },
+  run(ctx) {
+    const x = input(ctx, 0);
+    const r = optInput(ctx, 1);
+    const t = optInput(ctx, 2);
+    const ratio = r ? scalarNum(r, 'ratio') : 0.5;
+    const training = t !== undefined && num(t, 0) !== 0;
+    const mask = makeTensor('bool', x.dims);
+    if (!training || ratio === 0) {
+      mask.data.fill(1);
+      return [x, mask];
+    }
+    if (!(ratio > 0 && ratio < 1)) throw new KernelError(`ratio must be in [0, 1) in training mode, got ${ratio}`);
+    const rand = prng(ctx.attrs.seed ?? 0);
+    const scale = 1 / (1 - ratio);
+    const y = new Float64Array(x.data.length);
+    for (let i = 0; i < y.length; i++) {
+      const keep = rand() >= ratio;
+      mask.data[i] = keep ? 1 : 0;
+      y[i] = keep ? num(x, i) * scale : 0;
+    }
+    return [floatTensor(x.dtype, x.dims, y), mask];
+  },
+  legacy: legacyDropout,
+});
+
+export const dropoutOps: AnyOpDef[] = [dropout];
