@@ -1,17 +1,16 @@
 // Scan (opset 9+ form): run a body once per slice along the scan axis of each scan input, threading state
 // variables through and stacking per-step outputs. Opset 8's batched form is rewritten into a Loop over the batch.
 
-import { KernelError, ShapeError, UnsupportedOpError } from '../ir/errors.js';
-import type { Graph, Node } from '../ir/graph.js';
-import { attrGraph, attrInt, attrInts } from '../ir/graph.js';
+import { KernelError, ShapeError } from '../ir/errors.js';
 import type { Tensor } from '../ir/tensor.js';
-import { makeTensor, scalar } from '../ir/tensor.js';
+import { makeTensor } from '../ir/tensor.js';
 import type { Dim, ValueType } from '../ir/types.js';
 import { attr, defineOp } from './schema.js';
-import type { AnyOpDef, ImportNode, LegacyContext } from './schema.js';
+import type { AnyOpDef } from './schema.js';
 import { input, normAxis, tensorOf } from './util.js';
 import { concatAxis, sliceAxis } from './sequence-data.js';
 import { mergeTypes } from './sequence-types.js';
+import { scanFromOpset8 } from './control-scan8.js';
 
 const scanAttrs = {
   body: attr.graph.required(),
@@ -131,59 +130,5 @@ export const Scan = defineOp({
   },
   legacy: scanFromOpset8,
 });
-
-/** Opset 8 Scan has a leading sequence_lens input and a batch axis 0 on every input and output. The same
- *  computation is a Loop over the batch whose body picks batch entry i and runs an opset-9 Scan on it; the
- *  Loop's scan outputs stack the per-entry results back along axis 0. */
-function scanFromOpset8(node: ImportNode, ctx: LegacyContext): ImportNode[] {
-  if (ctx.opset >= 9) return [node];
-  const [lens = '', ...rest] = node.inputs;
-  if (lens !== '') throw new UnsupportedOpError('opset 8 Scan with sequence_lens is not supported');
-  const body = node.attrs['body'];
-  const numScan = node.attrs['num_scan_inputs'];
-  if (body?.kind !== 'graph' || numScan?.kind !== 'int') throw new ShapeError('Scan needs body and num_scan_inputs');
-  const m = numScan.value;
-  const n = rest.length - m;
-  const k = body.value.outputs.length - n;
-  if (m < 1 || n < 0 || k < 0) throw new ShapeError(`num_scan_inputs ${m} does not fit ${rest.length} inputs`);
-  const dirs = node.attrs['directions'];
-  const directions = dirs?.kind === 'ints' ? dirs.value : new Array<number>(m).fill(0);
-
-  const iter = ctx.freshName(`${node.name}_batch_index`);
-  const condIn = ctx.freshName(`${node.name}_cond_in`);
-  const condOut = ctx.freshName(`${node.name}_cond_out`);
-  const picked = rest.map((name) => ctx.freshName(`${name}_entry`));
-  const innerOuts = node.outputs.map((name) => ctx.freshName(`${name || 'unused'}_entry`));
-  const nodes: Node[] = [
-    { name: ctx.freshName(`${node.name}_cond`), op: 'Identity', inputs: [condIn], outputs: [condOut], attrs: {} },
-    ...rest.map((name, i): Node => ({
-      name: ctx.freshName(`${node.name}_pick`), op: 'Gather', inputs: [name, iter], outputs: [picked[i]!], attrs: { axis: attrInt(0) },
-    })),
-    {
-      name: ctx.freshName(`${node.name}_scan`), op: 'Scan', inputs: picked, outputs: innerOuts,
-      attrs: {
-        body: body, num_scan_inputs: attrInt(m),
-        scan_input_axes: attrInts(new Array<number>(m).fill(0)), scan_input_directions: attrInts(directions),
-        scan_output_axes: attrInts(new Array<number>(k).fill(0)), scan_output_directions: attrInts(new Array<number>(k).fill(0)),
-      },
-    },
-  ];
-  const loopBody: Graph = {
-    name: `${node.name}_per_batch_entry`,
-    inputs: [iter, condIn],
-    outputs: [condOut, ...innerOuts],
-    nodes,
-    initializers: new Map(),
-    types: new Map<string, ValueType>([[iter, tensorOf('int64', [])], [condIn, tensorOf('bool', [])]]),
-  };
-  const shape = ctx.freshName(`${node.name}_shape`);
-  const batch = ctx.freshName(`${node.name}_batch`);
-  const zero = ctx.constant(scalar('int64', 0n), `${node.name}_zero`);
-  return [
-    { name: ctx.freshName(`${node.name}_shape`), op: 'Shape', inputs: [rest[0]!], outputs: [shape], attrs: {} },
-    { name: ctx.freshName(`${node.name}_batch`), op: 'Gather', inputs: [shape, zero], outputs: [batch], attrs: { axis: attrInt(0) } },
-    { name: node.name, op: 'Loop', inputs: [batch, ''], outputs: [...node.outputs], attrs: { body: attrGraph(loopBody) } },
-  ];
-}
 
 export const scanOps: AnyOpDef[] = [Scan] as AnyOpDef[];

@@ -12,7 +12,7 @@ import { isTensor } from '../ir/value.js';
 import { attr, defineOp } from './schema.js';
 import type { AnyOpDef, InferContext } from './schema.js';
 import { expectDType, optInput, optInType, tensorOf } from './util.js';
-import { concatAxis } from './sequence-data.js';
+import { concatAxis, MAX_ELEMENTS } from './sequence-data.js';
 import { mergeTypes } from './sequence-types.js';
 import { scanOps } from './control-scan.js';
 
@@ -85,7 +85,7 @@ function carriedResult(given: ValueType, out: ValueType): ValueType {
 /** Loop-carried values reach a fixed point in at most a few rounds: unchanged, then symbolic dims, then unknown rank. */
 function inferLoop(ctx: InferContext<{ body: Graph }>): ValueType[] {
   const body = ctx.attrs.body;
-  const n = ctx.inputs.length - 2;
+  const n = Math.max(0, ctx.inputs.length - 2);
   const m = optInType(ctx, 0);
   if (m) expectDType(m, ['int64'], 'M');
   const cond = optInType(ctx, 1);
@@ -137,12 +137,13 @@ function stackScanOutput(parts: readonly Tensor[], staticType: ValueType | undef
 export const Loop = defineOp({
   op: 'Loop',
   attrs: { body: attr.graph.required() },
-  inputs: [2, Infinity],
+  // M and cond are optional and trailing omitted inputs are dropped at import, so even 0 inputs is valid
+  inputs: [0, Infinity],
   outputs: [1, Infinity],
   infer: inferLoop,
   run(ctx) {
     const body = ctx.attrs.body;
-    const n = ctx.inputs.length - 2;
+    const n = Math.max(0, ctx.inputs.length - 2);
     const k = body.outputs.length - 1 - n;
     const mT = optInput(ctx, 0);
     const condT = optInput(ctx, 1);
@@ -154,6 +155,7 @@ export const Loop = defineOp({
     let cond = condT ? truth(condT, 'cond') : true;
     let carried: (RuntimeValue | undefined)[] = ctx.inputs.slice(2);
     const scans: Tensor[][] = Array.from({ length: k }, () => []);
+    let scanned = 0;
     let i = 0;
     while ((trips === undefined || BigInt(i) < trips) && cond) {
       if (i >= loopLimits.maxIterations) {
@@ -168,6 +170,8 @@ export const Loop = defineOp({
       for (let j = 0; j < k; j++) {
         const s = outs[1 + n + j];
         if (!isTensor(s)) throw new KernelError(`scan output ${j} must be a tensor`);
+        scanned += s.data.length;
+        if (scanned > MAX_ELEMENTS) throw new KernelError(`Loop scan outputs grew past ${MAX_ELEMENTS} elements`);
         scans[j]!.push(s);
       }
       i++;

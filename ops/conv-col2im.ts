@@ -35,7 +35,8 @@ export const col2ImOp = defineOp({
       if (x.shape[1] % bs !== 0) throw new ShapeError(`input dim 1 (${x.shape[1]}) is not divisible by prod(block_shape) = ${bs}`);
       ch = x.shape[1] / bs;
     }
-    const spatial: Dim[] = imgC ? toNumbers(imgC) : Array.from({ length: rank }, () => ctx.freshDim('img'));
+    const known = imgC ? toNumbers(imgC) : ctx.shapeValue(1);
+    const spatial: Dim[] = known && known.length === rank ? [...known] : Array.from({ length: rank }, () => ctx.freshDim('img'));
     return [tensorOf(x.dtype, [x.shape[0]!, ch, ...spatial])];
   },
   run(ctx) {

@@ -69,7 +69,7 @@ export const convOp = defineOp({
   },
 });
 
-/** Direct convolution in doubles; also used by DeformConv-free callers (CausalConvWithState). */
+/** Direct convolution, accumulated in doubles and rounded once to the output type. */
 export function conv(
   x: Tensor, w: Tensor, b: Tensor | undefined,
   a: { auto_pad: string; dilations?: readonly number[] | undefined; group: number; kernel_shape?: readonly number[] | undefined; pads?: readonly number[] | undefined; strides?: readonly number[] | undefined },

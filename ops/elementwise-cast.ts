@@ -1,7 +1,7 @@
 // Cast, CastLike and BitCast. Cast follows ONNX's rules (string parsing and printing, float->int truncation) and,
 // where ONNX leaves a result undefined (NaN or out-of-range float->int), what onnxruntime gives on x86.
 
-import { KernelError, OnnxImportError, ShapeError } from '../ir/errors.js';
+import { KernelError, OnnxImportError, ShapeError, assertNever } from '../ir/errors.js';
 import type { DType } from '../ir/dtype.js';
 import { byteSize, dtypeFromOnnx, isBigInt, isFloat, onnxCode } from '../ir/dtype.js';
 import { bf16BitsToNumber, f16BitsToNumber, numberToBf16Bits, numberToF16Bits } from '../ir/float16.js';
@@ -28,6 +28,22 @@ function roundToFormat(x: number, mantBits: number, minExp: number, maxFinite: n
 }
 export const toF16 = (x: number): number => roundToFormat(x, 10, -14, 65504);
 export const toBF16 = (x: number): number => roundToFormat(x, 7, -126, 3.3895313892515355e38);
+
+/** A bigint rounded once, to nearest even, to a float with `mantBits` stored bits (Number(v) first would round
+ *  twice for |v| > 2^53). */
+export function bigToFloat(v: bigint, mantBits: number): number {
+  const neg = v < 0n;
+  const a = neg ? -v : v;
+  const bits = a.toString(2).length;
+  if (bits <= 53) return Number(v);
+  const shift = BigInt(bits - (mantBits + 1));
+  let q = a >> shift;
+  const rem = a & ((1n << shift) - 1n);
+  const half = 1n << (shift - 1n);
+  if (rem > half || (rem === half && (q & 1n) === 1n)) q += 1n;
+  const r = Number(q) * 2 ** Number(shift);
+  return neg ? -r : r;
+}
 
 // ---- strings -----------------------------------------------------------------------------------------------
 
@@ -104,7 +120,11 @@ export function converter(from: DType, to: DType): (v: Elem) => Elem | boolean {
   if (to === 'bool') return isBigInt(from) ? (v) => v !== 0n : (v) => v !== 0; // NaN is true (x != 0)
   if (isFloat(to)) {
     const round = to === 'float16' ? toF16 : to === 'bfloat16' ? toBF16 : (x: number) => x;
-    return isBigInt(from) ? (v) => round(Number(v)) : (v) => round(v as number);
+    if (isBigInt(from)) {
+      const mant = to === 'float32' ? 23 : to === 'bfloat16' ? 7 : 52;
+      return (v) => round(bigToFloat(v as bigint, mant));
+    }
+    return (v) => round(v as number);
   }
   if (isBigInt(to)) {
     if (isBigInt(from)) return (v) => v; // the output array wraps to 64 bits
@@ -206,6 +226,7 @@ function fromBytes(bytes: Uint8Array, to: DType, n: number): TensorData {
     case 'uint32': return new Uint32Array(buf);
     case 'uint64': return new BigUint64Array(buf);
     case 'string': throw new KernelError('BitCast cannot produce strings');
+    default: return assertNever(to, 'dtype');
   }
 }
 

@@ -48,7 +48,8 @@ const TopK = defineOp({
     if (x.shape === undefined) return [withShape(x, undefined), tensorOf('int64', undefined)];
     const axis = normAxis(ctx.attrs.axis, x.shape.length, 'TopK axis');
     const c = ctx.constant(1);
-    const k: Dim = c === undefined ? ctx.freshDim('topk') : topKValue(c, (m) => new ShapeError(m));
+    const kv = ctx.shapeValue(1);
+    const k: Dim = c !== undefined ? topKValue(c, (m) => new ShapeError(m)) : kv?.length === 1 ? kv[0]! : ctx.freshDim('topk');
     const d = x.shape[axis]!;
     if (typeof k === 'number' && typeof d === 'number' && k > d) throw new ShapeError(`TopK k ${k} exceeds axis dim ${d}`);
     const shape = x.shape.map((e, i) => (i === axis ? k : e));

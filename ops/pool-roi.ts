@@ -6,7 +6,7 @@ import { allocate, roundToDType, toNumbers } from '../ir/tensor.js';
 import type { Dim } from '../ir/types.js';
 import { attr, defineOp } from './schema.js';
 import { expectDType, inType, input, optInput, optInType, tensorOf } from './util.js';
-import { FLOAT_TYPES, checkAllocation, makeWindow, numbers, product, sameDim, spatialOf } from './conv-window.js';
+import { FLOAT_TYPES, checkAllocation, makeWindow, numbers, product, rowStrides, sameDim, spatialOf } from './conv-window.js';
 
 export const maxUnpoolOp = defineOp({
   op: 'MaxUnpool',
@@ -31,6 +31,8 @@ export const maxUnpoolOp = defineOp({
       return [tensorOf(x.dtype, dims)];
     }
     if (x.shape === undefined) return [tensorOf(x.dtype)];
+    const sv = os ? ctx.shapeValue(2) : undefined;
+    if (sv && sv.length === rank + 2) return [tensorOf(x.dtype, sv)];
     if (os) return [tensorOf(x.dtype, x.shape.map((_, i) => ctx.freshDim(`unpool${i}`)))];
     const spatial = x.shape.slice(2).map((d, a): Dim => typeof d === 'number'
       ? (d - 1) * win.strides[a]! + win.kernel[a]! - win.pads[a]! - win.pads[a + rank]!
@@ -45,17 +47,24 @@ export const maxUnpoolOp = defineOp({
     const win = makeWindow(ctx.attrs.kernel_shape, ctx.attrs);
     if (x.dims.length !== rank + 2) throw new KernelError(`X has rank ${x.dims.length}; kernel_shape implies ${rank + 2}`);
     if (idx.dims.join() !== x.dims.join()) throw new KernelError(`I must have the shape of X, got [${idx.dims.join(',')}]`);
-    const dims = given ? toNumbers(given) : [x.dims[0]!, x.dims[1]!, ...spatialOf(x.dims).map((d, a) =>
+    // Indices address the shape MaxPool's geometry implies; a larger output_shape pads that at the end.
+    const inferred = [x.dims[0]!, x.dims[1]!, ...spatialOf(x.dims).map((d, a) =>
       (d - 1) * win.strides[a]! + win.kernel[a]! - win.pads[a]! - win.pads[a + rank]!)];
-    if (dims.length !== rank + 2 || dims.some((d) => !Number.isInteger(d) || d < 0)) throw new KernelError(`bad output shape [${dims.join(',')}]`);
-    const total = product(dims);
+    const dims = given ? toNumbers(given) : inferred;
+    if (dims.length !== rank + 2 || dims.some((d, i) => !Number.isInteger(d) || d < inferred[i]!)) {
+      throw new KernelError(`output_shape [${dims.join(',')}] must have rank ${rank + 2} and be at least [${inferred.join(',')}]`);
+    }
+    const total = product(dims); const inferredTotal = product(inferred);
     checkAllocation(total);
     const y = allocate(x.dtype, total) as Float32Array | Float64Array;
     const xd = numbers(x.data); const id = idx.data as BigInt64Array;
+    const inStrides = rowStrides(inferred); const outStrides = rowStrides(dims);
     for (let i = 0; i < xd.length; i++) {
-      const at = Number(id[i]!);
-      if (at < 0 || at >= total) throw new KernelError(`index ${at} is out of range for an output of ${total} elements`);
-      y[at] = xd[i]!;
+      let at = Number(id[i]!);
+      if (at < 0 || at >= inferredTotal) throw new KernelError(`index ${at} is out of range for an unpooled tensor of ${inferredTotal} elements`);
+      let off = 0;
+      for (let a = 0; a < dims.length; a++) { const q = Math.floor(at / inStrides[a]!); at -= q * inStrides[a]!; off += q * outStrides[a]!; }
+      y[off] = xd[i]!;
     }
     return [{ dtype: x.dtype, dims, data: y }];
   },

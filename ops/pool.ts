@@ -45,39 +45,48 @@ function pool(x: Tensor, win: Window, how: PoolKind, storageOrder = 0): { y: Ten
   const y = allocate(x.dtype, planes * outSize) as Float32Array | Float64Array | Int8Array | Uint8Array;
   const idx = how.kind === 'max' ? new BigInt64Array(planes * outSize) : undefined;
   const xd = numbers(x.data);
-  const kSize = product(win.kernel);
-  // Per output position: each tap's row-major offset (-1 in the padding) and whether it lies in the padded area.
-  const offs = new Int32Array(kSize); const colOffs = new Int32Array(kSize); const inPadded = new Uint8Array(kSize);
+  // Per output position only the taps inside the input are visited (a kernel from an attribute may be huge and
+  // mostly padding); the number of taps inside the padded area is counted per axis for count_include_pad.
   const rowStr: number[] = []; const colStr: number[] = [];
   for (let a = rank - 1, acc = 1; a >= 0; a--) { rowStr[a] = acc; acc *= spatial[a]!; }
   for (let a = 0, acc = 1; a < rank; a++) { colStr[a] = acc; acc *= spatial[a]!; }
+  const first = new Array<number>(rank); const count = new Array<number>(rank);
+  let offs = new Int32Array(0); let colOffs = new Int32Array(0);
   forEachIndex(out, (o, pos) => {
-    forEachIndex(win.kernel, (t, k) => {
-      let off = 0; let col = 0; let valid = true; let padded = true;
+    let padded = 1;
+    for (let a = 0; a < rank; a++) {
+      const start = pos[a]! * win.strides[a]! - padBegin[a]!;
+      const d = win.dilations[a]!; const k = win.kernel[a]!;
+      // taps k with 0 <= start + k*d < in, and with -padBegin <= start + k*d < in + padEnd
+      const lo = Math.max(0, Math.ceil(-start / d)); const hi = Math.min(k - 1, Math.floor((spatial[a]! - 1 - start) / d));
+      const plo = Math.max(0, Math.ceil((-padBegin[a]! - start) / d));
+      const phi = Math.min(k - 1, Math.floor((spatial[a]! + padEnd[a]! - 1 - start) / d));
+      first[a] = start + lo * d; count[a] = Math.max(0, hi - lo + 1);
+      padded *= Math.max(0, phi - plo + 1);
+    }
+    const n = product(count);
+    if (offs.length < n) { offs = new Int32Array(n); colOffs = new Int32Array(n); }
+    forEachIndex(count, (t, k) => {
+      let off = 0; let col = 0;
       for (let a = 0; a < rank; a++) {
-        const p = pos[a]! * win.strides[a]! - padBegin[a]! + k[a]! * win.dilations[a]!;
-        if (p < 0 || p >= spatial[a]!) valid = false;
-        if (p < -padBegin[a]! || p >= spatial[a]! + padEnd[a]!) padded = false;
+        const p = first[a]! + k[a]! * win.dilations[a]!;
         off += p * rowStr[a]!; col += p * colStr[a]!;
       }
-      offs[t] = valid ? off : -1; colOffs[t] = col; inPadded[t] = padded ? 1 : 0;
+      offs[t] = off; colOffs[t] = col;
     });
     for (let pl = 0; pl < planes; pl++) {
       const base = pl * inSize;
       switch (how.kind) {
         case 'avg': {
-          let sum = 0; let count = 0;
-          for (let t = 0; t < kSize; t++) {
-            if (offs[t]! >= 0) { sum += xd[base + offs[t]!]!; count++; }
-            else if (how.includePad && inPadded[t]) count++;
-          }
-          y[pl * outSize + o] = count === 0 ? NaN : sum / count;
+          let sum = 0;
+          for (let t = 0; t < n; t++) sum += xd[base + offs[t]!]!;
+          const divisor = how.includePad ? padded : n;
+          y[pl * outSize + o] = divisor === 0 ? NaN : sum / divisor;
           break;
         }
         case 'max': {
           let best = -Infinity; let at = -1;
-          for (let t = 0; t < kSize; t++) {
-            if (offs[t]! < 0) continue;
+          for (let t = 0; t < n; t++) {
             const v = xd[base + offs[t]!]!;
             if (at < 0 || v > best) { best = v; at = storageOrder === 1 ? colOffs[t]! : offs[t]!; }
           }
@@ -87,7 +96,7 @@ function pool(x: Tensor, win: Window, how: PoolKind, storageOrder = 0): { y: Ten
         }
         case 'lp': {
           let sum = 0;
-          for (let t = 0; t < kSize; t++) if (offs[t]! >= 0) sum += Math.abs(xd[base + offs[t]!]!) ** how.p;
+          for (let t = 0; t < n; t++) sum += Math.abs(xd[base + offs[t]!]!) ** how.p;
           y[pl * outSize + o] = sum ** (1 / how.p);
           break;
         }

@@ -99,7 +99,7 @@ export const gridSampleOp = defineOp({
     const xd = Float64Array.from(x.data as ArrayLike<number | bigint>, (v) => Number(v));
     const gd = toNumbers(grid);
     const strides = rowStrides(dims);
-    const lo = dims.map((d) => (ac ? 0 : -0.5));
+    const lo = dims.map(() => (ac ? 0 : -0.5));
     const hi = dims.map((d) => (ac ? d - 1 : d - 0.5));
     const acc = new Float64Array(n * c * outSize);
     const coords = new Array<number>(rank);
@@ -118,7 +118,7 @@ export const gridSampleOp = defineOp({
           const v = gd[g + rank - 1 - a]!;
           const d = dims[a]!;
           let u = Math.fround(ac ? ((v + 1) / 2) * (d - 1) : ((v + 1) * d - 1) / 2);
-          if (mode === 'nearest') u = rank === 3 ? Math.sign(u) * Math.round(Math.abs(u)) : rint(u);
+          if (mode === 'nearest') u = rint(u);
           if (u < lo[a]! || u > hi[a]!) {
             if (pad === 'border') u = Math.min(Math.max(u, 0), d - 1);
             else if (pad === 'reflection') u = Math.fround(reflect(u, lo[a]!, hi[a]!));
@@ -153,6 +153,13 @@ export const gridSampleOp = defineOp({
     for (let i = 0; i < acc.length; i++) setElement(x.dtype, data, i, acc[i]!);
     return [roundToDType({ dtype: x.dtype, dims: [n, c, ...outSpatial], data } as Tensor)];
   },
+  legacy(node) {
+    const m = node.attrs['mode'];
+    if (m?.kind === 'string' && (m.value === 'bilinear' || m.value === 'bicubic')) {
+      node.attrs['mode'] = { kind: 'string', value: sampleMode(m.value) };
+    }
+    return [node];
+  },
 });
 
 /** Normalised sample positions along an axis of `len` pixels. */
@@ -186,6 +193,9 @@ export const affineGridOp = defineOp({
       if (theta.shape) sameDim(theta.shape[0], s[0], `theta's batch must equal size[0]`);
       return [tensorOf(theta.dtype, [s[0]!, ...s.slice(2), len - 2])];
     }
+    // size computed from Shape ops is known symbolically even when not constant.
+    const sv = ctx.shapeValue(1);
+    if (sv && sv.length === len) return [tensorOf(theta.dtype, [sv[0]!, ...sv.slice(2), len - 2])];
     const spatial = Array.from({ length: len - 2 }, () => ctx.freshDim('grid'));
     return [tensorOf(theta.dtype, [theta.shape?.[0] ?? ctx.freshDim('N'), ...spatial, len - 2])];
   },

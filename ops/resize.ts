@@ -42,6 +42,9 @@ function inferResize(
   const sizes = hasSizes && sizesIdx !== undefined ? nonEmpty(ctx.constant(sizesIdx)) : undefined;
   if (scales && scales.length !== axes.length) throw new ShapeError(`scales has ${scales.length} values; expected ${axes.length}`);
   if (sizes && sizes.length !== axes.length) throw new ShapeError(`sizes has ${sizes.length} values; expected ${axes.length}`);
+  // sizes computed from Shape ops are known symbolically even when not constant.
+  const sv = hasSizes && sizesIdx !== undefined && !sizes ? ctx.shapeValue(sizesIdx) : undefined;
+  const sizeDims = sv && sv.length === axes.length ? sv : undefined;
   const inAxes = axes.map((a) => x.shape![a]!);
   if ((scales || sizes) && inAxes.every((d) => typeof d === 'number')) {
     const dims = x.shape.map((d) => (typeof d === 'number' ? d : 1));
@@ -54,6 +57,7 @@ function inferResize(
     if (scales && scales[i] === 1) out[a] = d;
     else if (scales && typeof d === 'number') out[a] = Math.floor(scales[i]! * d);
     else if (sizes && o.policy === 'stretch') out[a] = sizes[i]!;
+    else if (sizeDims && o.policy === 'stretch') out[a] = sizeDims[i]!;
     else out[a] = ctx.freshDim('resize');
   });
   return tensorOf(x.dtype, out);

@@ -21,11 +21,12 @@ function checkPosition(ctx: InferContext<unknown>, i: number): void {
   const t = optInType(ctx, i);
   if (!t) return;
   expectDType(t, ['int32', 'int64'], 'position');
-  if (t.shape !== undefined && t.shape.length !== 0) throw new ShapeError(`position must be a scalar, got rank ${t.shape.length}`);
+  // a one-element 1-D position is accepted too, as onnxruntime and the ONNX reference do
+  if (t.shape !== undefined && t.shape.length > 1) throw new ShapeError(`position must be a scalar, got rank ${t.shape.length}`);
 }
 
 function positionOf(t: Tensor): number {
-  if (t.dims.length !== 0) throw new KernelError(`position must be a scalar, got dims [${t.dims.join(',')}]`);
+  if (t.data.length !== 1 || t.dims.length > 1) throw new KernelError(`position must be a scalar, got dims [${t.dims.join(',')}]`);
   return Number(t.data[0]);
 }
 

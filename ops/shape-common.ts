@@ -1,7 +1,7 @@
 // Helpers shared by the shape and indexing op families: reading shape-like inputs, bounded allocation,
 // dtype-agnostic element access, symbolic dim arithmetic and exact per-dtype accumulation.
 
-import { KernelError, OnnxImportError, ShapeError } from '../ir/errors.js';
+import { assertNever, KernelError, OnnxImportError, ShapeError } from '../ir/errors.js';
 import type { DType } from '../ir/dtype.js';
 import { ALL_DTYPES, isBigInt } from '../ir/dtype.js';
 import { bf16Round, f16Round } from '../ir/float16.js';
@@ -100,14 +100,29 @@ export function checkDims(dims: readonly number[], what: string): void {
   for (const d of dims) if (!Number.isInteger(d) || d < 0) throw new ShapeError(`${what} has invalid dim ${d}`);
 }
 
-/** Symbolic product of dims: a number times a multiset of symbols. */
+/** Symbolic product of dims: a number times a multiset of symbols. A symbol that is itself a plain product
+ *  ('batch*2', as symbolic shape values name them) counts as its factors, so products cancel. */
 export interface SymProduct { num: number; syms: string[] }
 export function symProduct(dims: readonly Dim[]): SymProduct {
   const p: SymProduct = { num: 1, syms: [] };
-  for (const d of dims) { if (typeof d === 'number') p.num *= d; else p.syms.push(d); }
+  for (const d of dims) {
+    if (typeof d === 'number') { p.num *= d; continue; }
+    const factors = /^[^()+\-/]+$/.test(d) ? d.split('*') : [d];
+    for (const f of factors) {
+      if (/^\d+$/.test(f)) p.num *= Number(f);
+      else p.syms.push(f);
+    }
+  }
   return p;
 }
-/** total / part when it is expressible as one Dim, else undefined. */
+
+/** A product as one Dim: a number, a symbol, or a product symbol like 'batch*2'. */
+export function productToDim(p: SymProduct): Dim {
+  if (p.syms.length === 0 || p.num === 0) return p.num;
+  return p.num === 1 ? p.syms.join('*') : `${p.syms.join('*')}*${p.num}`;
+}
+
+/** total / part when it is a whole product, else undefined. */
 export function symDivide(total: SymProduct, part: SymProduct): Dim | undefined {
   const syms = [...total.syms];
   for (const s of part.syms) {
@@ -117,10 +132,7 @@ export function symDivide(total: SymProduct, part: SymProduct): Dim | undefined 
   }
   if (part.num === 0) return undefined;
   if (total.num % part.num !== 0) return undefined;
-  const num = total.num / part.num;
-  if (syms.length === 0) return num;
-  if (syms.length === 1 && num === 1) return syms[0]!;
-  return undefined;
+  return productToDim({ num: total.num / part.num, syms });
 }
 
 /** Row-major multi-index of flat index i over dims, written into `idx`. */
@@ -155,6 +167,7 @@ export function combiner(dtype: DType, op: Exclude<Reduction, 'none'>): Combine 
       case 'mul': return (a, b) => wrap((a as bigint) * (b as bigint));
       case 'max': return (a, b) => ((b as bigint) > (a as bigint) ? b : a);
       case 'min': return (a, b) => ((b as bigint) < (a as bigint) ? b : a);
+      default: return assertNever(op, 'reduction');
     }
   }
   const round = numberRounder(dtype);
@@ -165,6 +178,7 @@ export function combiner(dtype: DType, op: Exclude<Reduction, 'none'>): Combine 
     case 'mul': return isIntType ? (a, b) => round(Math.imul(a as number, b as number)) : (a, b) => round((a as number) * (b as number));
     case 'max': return (a, b) => (Number.isNaN(a) ? a : Number.isNaN(b) || (b as number) > (a as number) ? b : a);
     case 'min': return (a, b) => (Number.isNaN(a) ? a : Number.isNaN(b) || (b as number) < (a as number) ? b : a);
+    default: return assertNever(op, 'reduction');
   }
 }
 
@@ -182,6 +196,7 @@ export function numberRounder(dtype: DType): (x: number) => number {
     }
     case 'int64': case 'uint64': case 'string':
       throw new Error(`numberRounder: ${dtype} does not hold numbers`);
+    default: return assertNever(dtype, 'dtype');
   }
 }
 

@@ -6,7 +6,7 @@ import { stridesOf } from '../ir/tensor.js';
 import type { Dim, TensorType } from '../ir/types.js';
 import { attr, defineOp } from './schema.js';
 import { expectDType, inType, input, normAxis, optInType, optInput, withShape } from './util.js';
-import { alloc, attrToInput, constInts, elems, intList, staticLength, unravel } from './shape-common.js';
+import { alloc, attrToInput, constInts, elems, intList, shapeLike, staticLength, unravel } from './shape-common.js';
 
 function checkPerm(perm: readonly number[], rank: number, err: (m: string) => Error): number[] {
   if (perm.length !== rank) throw err(`perm [${perm.join(',')}] has ${perm.length} entries for rank ${rank}`);
@@ -221,7 +221,7 @@ const Tile = defineOp({
     const x = inType(ctx, 0);
     const rt = inType(ctx, 1);
     expectDType(rt, ['int64'], 'Tile repeats');
-    const reps = constInts(ctx, 1);
+    const reps = shapeLike(ctx, 1);
     if (x.shape === undefined) {
       const n = reps?.length ?? staticLength(rt);
       return [withShape(x, n === undefined ? undefined : Array.from({ length: n }, () => ctx.freshDim('tile')))];
@@ -231,11 +231,12 @@ const Tile = defineOp({
       return [withShape(x, shape.map((d) => (d === 0 ? 0 : ctx.freshDim('tile'))))];
     }
     if (reps.length !== shape.length) throw new ShapeError(`Tile repeats has ${reps.length} entries for rank ${shape.length}`);
-    if (reps.some((r) => r < 0)) throw new ShapeError(`Tile repeats [${reps.join(',')}] has a negative entry`);
+    if (reps.some((r) => typeof r === 'number' && r < 0)) throw new ShapeError(`Tile repeats [${reps.join(',')}] has a negative entry`);
     return [withShape(x, shape.map((d, k) => {
       const r = reps[k]!;
-      if (typeof d === 'number') return d * r;
-      return r === 1 ? d : r === 0 ? 0 : ctx.freshDim('tile');
+      if (typeof d === 'number' && typeof r === 'number') return d * r;
+      if (d === 1) return r;
+      return r === 1 ? d : r === 0 || d === 0 ? 0 : ctx.freshDim('tile');
     }))];
   },
   run(ctx) {

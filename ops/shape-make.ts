@@ -9,7 +9,7 @@ import { fromValues, setElement } from '../ir/tensor.js';
 import type { Dim, ValueType } from '../ir/types.js';
 import { attr, defineOp } from './schema.js';
 import { expectDType, inType, input, optInType, optInput, tensorOf, withShape } from './util.js';
-import { alloc, checkDims, constInts, elems, MAX_ELEMENTS, NUMERIC_DTYPES, shapeInput, staticLength } from './shape-common.js';
+import { alloc, checkDims, elems, shapeLike, MAX_ELEMENTS, NUMERIC_DTYPES, shapeInput, staticLength } from './shape-common.js';
 
 const ConstantOfShape = defineOp({
   op: 'ConstantOfShape',
@@ -22,8 +22,11 @@ const ConstantOfShape = defineOp({
     const v = ctx.attrs.value;
     if (v !== undefined && v.data.length !== 1) throw new ShapeError(`ConstantOfShape value must hold one element, got ${v.data.length}`);
     const dtype: DType = v?.dtype ?? 'float32';
-    const dims = constInts(ctx, 0);
-    if (dims !== undefined) { checkDims(dims, 'ConstantOfShape shape'); return [tensorOf(dtype, dims)]; }
+    const dims = shapeLike(ctx, 0);
+    if (dims !== undefined) {
+      checkDims(dims.filter((d): d is number => typeof d === 'number'), 'ConstantOfShape shape');
+      return [tensorOf(dtype, dims)];
+    }
     const n = staticLength(s);
     return [tensorOf(dtype, n === undefined ? undefined : Array.from({ length: n }, () => ctx.freshDim('const')))];
   },
@@ -86,6 +89,10 @@ const Range = defineOp({
       const [s, l, d] = cs.map((c, i) => rangeScalar(c!, ['start', 'limit', 'delta'][i]!));
       return [tensorOf(t.dtype, [rangeCount(s!, l!, d!, (m) => new ShapeError(m))])];
     }
+    // Range(0, n, 1) over a symbolic n (position ids) has n elements
+    const start = ctx.constant(0), delta = ctx.constant(2), limit = ctx.shapeValue(1);
+    const isOne = (c: Tensor | undefined, v: number) => c !== undefined && c.data.length === 1 && Number(c.data[0]) === v;
+    if (isOne(start, 0) && isOne(delta, 1) && limit?.length === 1 && typeof limit[0] === 'string') return [tensorOf(t.dtype, [limit[0]])];
     return [tensorOf(t.dtype, [ctx.freshDim('range')])];
   },
   run(ctx) {

@@ -8,7 +8,7 @@ import type { Dim } from '../ir/types.js';
 import { attr, defineOp } from './schema.js';
 import { broadcastIndexer, broadcastShapes, expectDType, inType, input, optInType, optInput, tensorOf, withShape } from './util.js';
 import {
-  alloc, attrToInput, checkedSize, constInts, dropAttrs, shapeLike, elems, intList, normAxes, shapeInput, staticLength, symDivide, symProduct,
+  alloc, attrToInput, checkedSize, constInts, dropAttrs, shapeLike, elems, intList, normAxes, shapeInput, staticLength, symDivide, symProduct, productToDim,
 } from './shape-common.js';
 
 /** Output dims of Reshape from the requested shape (0 copies, -1 infers), over symbolic input dims. */
@@ -84,13 +84,9 @@ const Reshape = defineOp({
   },
 });
 
-/** A dim for a product of dims: exact when the product is a number or a single symbol. */
-function productDim(dims: readonly Dim[], fresh: () => Dim): Dim {
-  const p = symProduct(dims);
-  if (p.syms.length === 0) return p.num;
-  if (p.num === 0) return 0;
-  if (p.syms.length === 1 && p.num === 1) return p.syms[0]!;
-  return fresh();
+/** A dim for a product of dims (Flatten's two sides). */
+function productDim(dims: readonly Dim[]): Dim {
+  return productToDim(symProduct(dims));
 }
 
 const Flatten = defineOp({
@@ -106,7 +102,7 @@ const Flatten = defineOp({
     const a = ctx.attrs.axis;
     if (a < -r || a > r) throw new ShapeError(`Flatten axis ${a} is out of range for rank ${r} (expected ${-r}..${r})`);
     const axis = a < 0 ? a + r : a;
-    return [withShape(x, [productDim(x.shape.slice(0, axis), fresh), productDim(x.shape.slice(axis), fresh)])];
+    return [withShape(x, [productDim(x.shape.slice(0, axis)), productDim(x.shape.slice(axis))])];
   },
   run(ctx) {
     const x = input(ctx, 0);

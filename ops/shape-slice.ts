@@ -1,13 +1,13 @@
 // Windowing ops: Slice (clamped, negative steps), Pad (constant/reflect/edge/wrap, negative pads crop) and
 // CenterCropPad.
 
-import { KernelError, ShapeError } from '../ir/errors.js';
+import { assertNever, KernelError, ShapeError } from '../ir/errors.js';
 import type { Tensor } from '../ir/tensor.js';
 import { setElement, stridesOf } from '../ir/tensor.js';
 import type { Dim } from '../ir/types.js';
 import { attr, defineOp } from './schema.js';
 import { expectDType, inType, input, optInType, optInput, withShape } from './util.js';
-import { alloc, attrToInput, constInts, dropAttrs, elems, intList, normAxes, setInput, unravel, INDEX_DTYPES } from './shape-common.js';
+import { alloc, attrToInput, constInts, dropAttrs, elems, intList, normAxes, setInput, shapeLike, unravel, INDEX_DTYPES, MAX_ELEMENTS } from './shape-common.js';
 
 interface AxisSlice { axis: number; start: number; step: number; count: number }
 
@@ -26,19 +26,20 @@ function sliceAxis(dim: number, start: number, end: number, step: number): { sta
 }
 
 /** Validate Slice's parameter lists; returns normalised axes and steps. */
-function sliceParams(rank: number, starts: number[], ends: number[], axes: number[] | undefined, steps: number[] | undefined,
+function sliceParams(rank: number, nStarts: number, nEnds: number, axes: number[] | undefined, steps: number[] | undefined,
   err: (m: string) => Error): { axes: number[]; steps: number[] } {
-  if (ends.length !== starts.length) throw err(`Slice starts has ${starts.length} entries but ends has ${ends.length}`);
-  const ax = axes === undefined ? starts.map((_, i) => i) : normAxes(axes, rank, 'Slice axes');
-  if (ax.length !== starts.length) throw err(`Slice axes has ${ax.length} entries for ${starts.length} starts`);
-  const st = steps ?? starts.map(() => 1);
-  if (st.length !== starts.length) throw err(`Slice steps has ${st.length} entries for ${starts.length} starts`);
+  if (nEnds !== nStarts) throw err(`Slice starts has ${nStarts} entries but ends has ${nEnds}`);
+  const ax = axes === undefined ? Array.from({ length: nStarts }, (_, i) => i) : normAxes(axes, rank, 'Slice axes');
+  if (ax.length !== nStarts) throw err(`Slice axes has ${ax.length} entries for ${nStarts} starts`);
+  const st = steps ?? new Array<number>(nStarts).fill(1);
+  if (st.length !== nStarts) throw err(`Slice steps has ${st.length} entries for ${nStarts} starts`);
   if (st.some((s) => s === 0)) throw err('Slice steps may not be 0');
   return { axes: ax, steps: st };
 }
 
-/** Slice ends at or past this reach the end of any real dim (INT_MAX-style "to the end" markers). */
-const TO_END = 2 ** 31 - 1;
+/** Slice bounds at or past this reach the end of any dim a tensor can really have ("to the end" markers:
+ *  INT64_MAX from PyTorch, INT32_MAX or 1e9 from tf2onnx). */
+const TO_END = MAX_ELEMENTS;
 
 const Slice = defineOp({
   op: 'Slice',
@@ -50,7 +51,7 @@ const Slice = defineOp({
     for (let i = 1; i < 5; i++) { const t = optInType(ctx, i); if (t) expectDType(t, INDEX_DTYPES, `Slice input ${i}`); }
     if (x.shape === undefined) return [withShape(x, undefined)];
     const shape = x.shape;
-    const starts = constInts(ctx, 1), ends = constInts(ctx, 2);
+    const starts = shapeLike(ctx, 1), ends = shapeLike(ctx, 2);
     const axes = ctx.inputs[3] ? constInts(ctx, 3) : undefined;
     const steps = ctx.inputs[4] ? constInts(ctx, 4) : undefined;
     const axesKnown = !ctx.inputs[3] || axes !== undefined;
@@ -63,11 +64,15 @@ const Slice = defineOp({
       for (const a of touched) out[a] = shape[a] === 0 ? 0 : ctx.freshDim('slice');
       return [withShape(x, out)];
     }
-    const p = sliceParams(shape.length, starts, ends, axes, steps, (m) => new ShapeError(m));
+    const p = sliceParams(shape.length, starts.length, ends.length, axes, steps, (m) => new ShapeError(m));
     p.axes.forEach((a, i) => {
-      const d = shape[a]!;
-      if (typeof d === 'number') out[a] = sliceAxis(d, starts[i]!, ends[i]!, p.steps[i]!).count;
-      else out[a] = starts[i] === 0 && p.steps[i] === 1 && ends[i]! >= TO_END ? d : ctx.freshDim('slice');
+      const d = shape[a]!, st = starts[i]!, en = ends[i]!, step = p.steps[i]!;
+      if (typeof d === 'number' && typeof st === 'number' && typeof en === 'number') out[a] = sliceAxis(d, st, en, step).count;
+      // x[0:n] with a symbolic n (assumed in range) has n elements; x[0:INT_MAX] keeps the dim
+      else if (st === 0 && step === 1 && typeof en === 'string') out[a] = en;
+      else if (st === 0 && step === 1 && typeof en === 'number' && en >= TO_END) out[a] = d;
+      else if (step === -1 && (st === -1 || (typeof st === 'number' && st >= TO_END)) && typeof en === 'number' && en <= -TO_END) out[a] = d;
+      else out[a] = ctx.freshDim('slice');
     });
     return [withShape(x, out)];
   },
@@ -77,7 +82,7 @@ const Slice = defineOp({
     const ends = intList(input(ctx, 2), 'Slice ends');
     const a = optInput(ctx, 3), s = optInput(ctx, 4);
     const r = x.dims.length;
-    const p = sliceParams(r, starts, ends, a && intList(a, 'Slice axes'), s && intList(s, 'Slice steps'), (m) => new KernelError(m));
+    const p = sliceParams(r, starts.length, ends.length, a && intList(a, 'Slice axes'), s && intList(s, 'Slice steps'), (m) => new KernelError(m));
     const per: AxisSlice[] = x.dims.map((d, axis) => ({ axis, start: 0, step: 1, count: d }));
     p.axes.forEach((axis, i) => {
       const { start, count } = sliceAxis(x.dims[axis]!, starts[i]!, ends[i]!, p.steps[i]!);
@@ -139,6 +144,7 @@ function padSource(o: number, dim: number, begin: number, end: number, mode: Pad
       if (i >= inner) i = period - i;
       break;
     }
+    default: return assertNever(mode, 'pad mode');
   }
   return i + cropB;
 }
@@ -238,11 +244,11 @@ const CenterCropPad = defineOp({
     if (x.shape === undefined) return [withShape(x, undefined)];
     const shape = x.shape;
     const axes = normAxes(ctx.attrs.axes ?? shape.map((_, i) => i), shape.length, 'CenterCropPad axes');
-    const sizes = constInts(ctx, 1);
+    const sizes = shapeLike(ctx, 1);
     if (sizes !== undefined && sizes.length !== axes.length) {
       throw new ShapeError(`CenterCropPad shape has ${sizes.length} entries for ${axes.length} axes`);
     }
-    if (sizes?.some((s) => s < 0)) throw new ShapeError(`CenterCropPad shape [${sizes.join(',')}] has a negative size`);
+    if (sizes?.some((s) => typeof s === 'number' && s < 0)) throw new ShapeError(`CenterCropPad shape [${sizes.join(',')}] has a negative size`);
     const out: Dim[] = [...shape];
     axes.forEach((a, i) => { out[a] = sizes === undefined ? ctx.freshDim('crop') : sizes[i]!; });
     return [withShape(x, out)];

@@ -17,6 +17,8 @@ export interface InlineContext {
   freshName(hint: string): string;
   /** Counts every node produced, so a function-call explosion stops early. */
   countNode(): void;
+  /** Most nodes a graph may have after inlining. */
+  readonly maxNodes: number;
 }
 
 /** Largest nesting of function calls. */
@@ -43,7 +45,31 @@ export class FunctionTable {
       this.byKey.set(k, f);
     }
   }
+  private readonly sizes = new Map<string, number>();
   get size(): number { return this.byKey.size; }
+
+  /** How many nodes `nodes` become once every call is inlined (subgraphs count as one node), computed
+   *  without inlining, so a call tree that doubles at each level is refused before any work. */
+  expandedSize(nodes: readonly NodeProtoMsg[], visiting: Set<string> = new Set()): number {
+    let total = 0;
+    for (const n of nodes) {
+      const f = this.lookup(n);
+      if (f === undefined) { total += 1; continue; }
+      const key = keyOf(f.domain, f.name, f.overload);
+      let size = this.sizes.get(key);
+      if (size === undefined) {
+        if (visiting.has(key)) throw new OnnxImportError(`function ${f.domain}::${f.name} calls itself`);
+        visiting.add(key);
+        size = this.expandedSize(f.node, visiting);
+        visiting.delete(key);
+        this.sizes.set(key, size);
+      }
+      total += size;
+      // stop summing early: sizes can overflow doubles after ~1000 doublings
+      if (total > Number.MAX_SAFE_INTEGER / 4) return total;
+    }
+    return total;
+  }
   lookup(n: NodeProtoMsg): FunctionProtoMsg | undefined {
     return this.byKey.size ? this.byKey.get(keyOf(n.domain, n.op_type, n.overload)) : undefined;
   }
@@ -53,6 +79,10 @@ export class FunctionTable {
 export function expandNodes(
   nodes: readonly NodeProtoMsg[], opset: number, funcs: FunctionTable, ctx: InlineContext, stack: readonly string[] = [],
 ): ExpandedNode[] {
+  if (stack.length === 0 && funcs.size > 0) {
+    const size = funcs.expandedSize(nodes);
+    if (size > ctx.maxNodes) throw new OnnxImportError(`inlining functions would give ${size} nodes, more than ${ctx.maxNodes}`);
+  }
   const out: ExpandedNode[] = [];
   for (const n of nodes) {
     const f = funcs.lookup(n);

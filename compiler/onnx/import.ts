@@ -189,6 +189,7 @@ class Importer {
 
     const expanded = expandNodes(g.node, opset, this.funcs, {
       freshName: (h) => this.freshName(h),
+      maxNodes: MAX_NODES,
       countNode: () => {
         if (++this.nodeCount > MAX_NODES) throw new OnnxImportError(`model has more than ${MAX_NODES} nodes`);
       },

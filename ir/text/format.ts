@@ -3,8 +3,9 @@
 
 import { createHash } from 'node:crypto';
 import type { DType } from '../dtype.js';
+import { assertNever } from '../errors.js';
 import { bf16Round, f16Round } from '../float16.js';
-import type { Tensor } from '../tensor.js';
+import type { Tensor, TensorData } from '../tensor.js';
 
 /** Characters of a bare word; anything else in a name or symbol gets quoted. */
 export const WORD_CHAR = /[A-Za-z0-9_.\/?+\-]/;
@@ -60,6 +61,7 @@ export function printFloat(x: number, dtype: 'float32' | 'float64' | 'float16' |
     case 'float16': return shortest(x, f16Round);
     case 'bfloat16': return shortest(x, bf16Round);
     case 'float64': return shortest(x, identity);
+    default: return assertNever(dtype, 'float dtype');
   }
 }
 
@@ -70,23 +72,26 @@ export function roundFloat(x: number, dtype: 'float32' | 'float64' | 'float16' |
     case 'float16': return f16Round(x);
     case 'bfloat16': return bf16Round(x);
     case 'float64': return x;
+    default: return assertNever(dtype, 'float dtype');
   }
 }
 
-/** ONNX float attributes are float32, so those print in their short float32 form (at most 9 significant
- *  digits); a double that is not a float32 (a pass may compute one) prints with 17 digits. */
+/** ONNX float attributes are float32, so those print in their short float32 form. A double that is not a
+ *  float32 (a pass may compute one) prints in the one shape the short form never takes: exponent form with 17
+ *  significant digits (`1.0000000000000001e-1`). */
 export function printAttrFloat(x: number): string {
   if (!Number.isFinite(x) || Math.fround(x) === x) return shortest(x, Math.fround);
-  return x.toPrecision(17);
+  return x.toExponential(16);
 }
 
-/** Inverse of printAttrFloat: up to 9 significant digits is a float32 (so hand-written `1e-5` is the float32
- *  nearest 1e-5, as ONNX stores it); more digits is a double. */
+const DOUBLE_WORD = /^-?\d\.\d{16}e[+-]\d+$/;
+
+/** Inverse of printAttrFloat: the 17-digit exponent form is a double; anything else (hand-written `1e-5`
+ *  included) is read as the float32 nearest to it, as ONNX stores it. */
 export function readAttrFloat(text: string): number {
   const d = parseFloatWord(text);
   if (d === undefined) throw new Error(`'${text}' is not a number`);
-  const mantissa = text.replace(/[eE].*$/, '').replace(/[^0-9]/g, '').replace(/^0+/, '');
-  return mantissa.length > 9 ? d : Math.fround(d);
+  return DOUBLE_WORD.test(text) ? d : Math.fround(d);
 }
 
 /** A float literal (also accepting ints, nan and inf), or undefined when the word is not a number. */
@@ -102,6 +107,42 @@ export function isFloatWord(w: string): boolean {
   return !INT_WORD.test(w) && parseFloatWord(w) !== undefined;
 }
 
+const INT_RANGES: Partial<Record<DType, readonly [bigint, bigint]>> = {
+  int8: [-128n, 127n], uint8: [0n, 255n], int16: [-32768n, 32767n], uint16: [0n, 65535n],
+  int32: [-(2n ** 31n), 2n ** 31n - 1n], uint32: [0n, 2n ** 32n - 1n],
+  int64: [-(2n ** 63n), 2n ** 63n - 1n], uint64: [0n, 2n ** 64n - 1n],
+};
+
+/** Store one tensor element read from text into `data` (a word, or a quoted string for string tensors).
+ *  Returns 'range' for an integer out of the dtype's range, 'bad' for a literal of the wrong form. */
+export function storeElement(dtype: DType, data: TensorData, i: number, lit: { word: string } | { quoted: string }): 'bad' | 'range' | undefined {
+  if (dtype === 'string') {
+    if (!('quoted' in lit)) return 'bad';
+    (data as string[])[i] = lit.quoted;
+    return undefined;
+  }
+  if (!('word' in lit)) return 'bad';
+  const w = lit.word;
+  if (dtype === 'bool') {
+    if (w !== 'true' && w !== 'false') return 'bad';
+    (data as Uint8Array)[i] = w === 'true' ? 1 : 0;
+    return undefined;
+  }
+  if (dtype === 'float32' || dtype === 'float64' || dtype === 'float16' || dtype === 'bfloat16') {
+    const x = parseFloatWord(w);
+    if (x === undefined) return 'bad';
+    (data as Float32Array | Float64Array)[i] = roundFloat(x, dtype);
+    return undefined;
+  }
+  if (!INT_WORD.test(w)) return 'bad';
+  const v = BigInt(w);
+  const [lo, hi] = INT_RANGES[dtype]!;
+  if (v < lo || v > hi) return 'range';
+  if (dtype === 'int64' || dtype === 'uint64') (data as BigInt64Array | BigUint64Array)[i] = v;
+  else (data as Int32Array)[i] = Number(v);
+  return undefined;
+}
+
 // ---- content hash ------------------------------------------------------------------------------------
 
 /** The content hash of a tensor (dtype, dims and element bits): 16 hex digits of SHA-256. */
@@ -114,4 +155,3 @@ export function tensorHash(t: Tensor): string {
   return h.digest('hex').slice(0, 16);
 }
 
-export const FLOAT_DTYPES: readonly DType[] = ['float32', 'float64', 'float16', 'bfloat16'];

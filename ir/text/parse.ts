@@ -1,5 +1,16 @@
-// Parser for the IR text form that print.ts writes (grammar in docs at the top of print.ts and in
-// test/ir/text.test.ts). Errors carry line and column. Elided weights need the original tensors.
+// Parser for the IR text form that print.ts writes. Errors carry line and column; elided weights need the
+// original tensors. Layout is free (newlines are spaces, `#` comments); the grammar:
+//
+//   model   := 'model' (key '=' value)* graph          keys: source ir producer opsets doc metadata
+//   graph   := 'graph' name '(' typed,* ')' '->' '(' typed,* ')' '{' stmt* '}'
+//   stmt    := 'const' typed '=' (tensor | data)  |  'type' name ':' type
+//            | (typed,+ | '(' ')') '=' name '(' name,* ')' ('@' name)? ('{' (name '=' attr),* '}')?
+//   typed   := name (':' type)?                        name: a word or a quoted string; `_` is ''
+//   type    := dtype '[' ('*' | dim,*) ']' | 'seq' '<' type '>' | 'opt' '<' type '>'
+//   tensor  := dtype '[' int,* ']' data;   data := '[' elem,* ']' | '<' 'elided' 'sha256' '=' hex '>'
+//   attr    := int | float | string | '[' elem,+ ']' | ('ints'|'floats'|'strings') '[' elem,* ']'
+//            | tensor | 'type' type | graph | 'tensors' '[' tensor,* ']' | 'types' '[' type,* ']'
+//            | 'graphs' '[' graph,* ']'
 
 import { isDType } from '../dtype.js';
 import type { DType } from '../dtype.js';
@@ -8,7 +19,7 @@ import type { Tensor, TensorData } from '../tensor.js';
 import { allocate, sizeOf } from '../tensor.js';
 import type { Dim, ValueType } from '../types.js';
 import { formatType, sameType } from '../types.js';
-import { INT_WORD, isFloatWord, parseFloatWord, readAttrFloat, roundFloat, tensorHash } from './format.js';
+import { INT_WORD, isFloatWord, parseFloatWord, readAttrFloat, storeElement, tensorHash } from './format.js';
 import type { Token } from './lexer.js';
 import { TextParseError, tokenize } from './lexer.js';
 import { weightKey } from './print.js';
@@ -35,12 +46,6 @@ export function parseGraph(text: string, opts: ParseOptions = {}): Graph {
 /** Refuse dims whose product could make the parser allocate absurdly (the text lists every element anyway). */
 const MAX_DIM = 2 ** 40;
 
-const INT_RANGES: Partial<Record<DType, readonly [bigint, bigint]>> = {
-  int8: [-128n, 127n], uint8: [0n, 255n], int16: [-32768n, 32767n], uint16: [0n, 65535n],
-  int32: [-(2n ** 31n), 2n ** 31n - 1n], uint32: [0n, 2n ** 32n - 1n],
-  int64: [-(2n ** 63n), 2n ** 63n - 1n], uint64: [0n, 2n ** 64n - 1n],
-};
-
 /** Sets any key, '__proto__' included, as an own property. */
 function setKey<V>(o: Record<string, V>, k: string, v: V): void {
   Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
@@ -51,9 +56,19 @@ interface GraphBuilder {
   readonly types: Map<string, ValueType>;
 }
 
+/** Deepest nesting of graphs in graphs or types in types: deeper text is refused, not a stack overflow. */
+const MAX_NESTING = 64;
+
 class Parser {
   private readonly toks: Token[];
   private pos = 0;
+  private depth = 0;
+
+  /** Run `f` one nesting level deeper. */
+  private nested<T>(f: () => T): T {
+    if (++this.depth > MAX_NESTING) this.fail(`nesting deeper than ${MAX_NESTING} levels`);
+    try { return f(); } finally { this.depth--; }
+  }
 
   constructor(text: string, private readonly opts: ParseOptions) {
     this.toks = tokenize(text);
@@ -154,6 +169,10 @@ class Parser {
   }
 
   graph(): Graph {
+    return this.nested(() => this.graphBody());
+  }
+
+  private graphBody(): Graph {
     this.keyword('graph');
     const gname = this.name('the graph name');
     const b: GraphBuilder = { types: new Map() };
@@ -322,6 +341,10 @@ class Parser {
   // ---- types and tensors ----
 
   type(): ValueType {
+    return this.nested(() => this.typeBody());
+  }
+
+  private typeBody(): ValueType {
     const t = this.word('a type');
     if (t.text === 'seq' || t.text === 'opt') {
       this.expect('<');
@@ -381,40 +404,27 @@ class Parser {
   }
 
   private element(dtype: DType, data: TensorData, i: number, t: Token): void {
-    const bad = (): never => this.fail(`${this.show(t)} is not a ${dtype} value`, t);
-    if (dtype === 'string') { if (t.kind !== 'string') bad(); (data as string[])[i] = t.text; return; }
-    if (t.kind !== 'word') bad();
-    if (dtype === 'bool') {
-      if (t.text !== 'true' && t.text !== 'false') bad();
-      (data as Uint8Array)[i] = t.text === 'true' ? 1 : 0;
-      return;
-    }
-    if (dtype === 'float32' || dtype === 'float64' || dtype === 'float16' || dtype === 'bfloat16') {
-      const x = parseFloatWord(t.text);
-      if (x === undefined) bad();
-      (data as Float32Array | Float64Array)[i] = roundFloat(x!, dtype);
-      return;
-    }
-    if (!INT_WORD.test(t.text)) bad();
-    const v = BigInt(t.text);
-    const [lo, hi] = INT_RANGES[dtype]!;
-    if (v < lo || v > hi) this.fail(`${t.text} is out of range for ${dtype}`, t);
-    if (dtype === 'int64' || dtype === 'uint64') (data as BigInt64Array | BigUint64Array)[i] = v;
-    else (data as Int32Array)[i] = Number(v);
+    const err = storeElement(dtype, data, i, t.kind === 'string' ? { quoted: t.text } : { word: t.text });
+    if (err !== undefined) this.fail(err === 'range' ? `${t.text} is out of range for ${dtype}` : `${this.show(t)} is not a ${dtype} value`, t);
   }
 
   private lookupWeight(key: string, hash: string, at: Token, dtype: DType, dims: number[]): Tensor {
     const w = this.opts.weights;
-    const t = w?.get(key) ?? w?.get(`sha256=${hash}`);
-    if (t === undefined) {
+    const candidates = [w?.get(key), w?.get(`sha256=${hash}`)].filter((t): t is Tensor => t !== undefined);
+    if (candidates.length === 0) {
       this.fail(`tensor '${key}' is elided (sha256=${hash}); parse with the original weights ` +
         `({ weights: collectWeights(model) }) or print with { inlineAll: true }`, at);
+    }
+    const t = candidates.find((c) => tensorHash(c) === hash);
+    if (t === undefined) {
+      const c = candidates[0]!;
+      this.fail(`weights for '${key}' do not match: the text has ${dtype}[${dims.join(',')}] sha256=${hash}, ` +
+        `the tensor given is ${c.dtype}[${c.dims.join(',')}] sha256=${tensorHash(c)}`, at);
     }
     if (t.dtype !== dtype || t.dims.length !== dims.length || t.dims.some((d, i) => d !== dims[i])) {
       this.fail(`weights for '${key}' are ${t.dtype}[${t.dims.join(',')}], but the text says ${dtype}[${dims.join(',')}]`, at);
     }
-    const actual = tensorHash(t);
-    if (actual !== hash) this.fail(`weights for '${key}' do not match: the text has sha256=${hash}, the tensor given has sha256=${actual}`, at);
     return t;
   }
+
 }

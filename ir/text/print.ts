@@ -189,15 +189,20 @@ function printElement(t: Tensor, i: number): string {
 
 // ---- weights -------------------------------------------------------------------------------------------
 
-/** Every tensor the printer may elide, under the key the parser looks it up by: an initializer by its value
- *  name, an attribute tensor as `node/attr` (`node/attr[i]` in a list), in subgraphs too. */
+/** Every tensor the printer may elide, for `parse(text, { weights })`: under its content hash
+ *  (`sha256=<hash>`, which always finds it) and under a readable key: an initializer by its value name, an
+ *  attribute tensor as `node/attr` (`node/attr[i]` in a list), in subgraphs too (where names may repeat). */
 export function collectWeights(g: Graph | Model, into = new Map<string, Tensor>()): Map<string, Tensor> {
   const graph = 'graph' in g ? g.graph : g;
-  for (const [name, t] of graph.initializers) into.set(name, t);
+  const add = (key: string, t: Tensor): void => {
+    into.set(key, t);
+    into.set(`sha256=${tensorHash(t)}`, t);
+  };
+  for (const [name, t] of graph.initializers) add(name, t);
   for (const node of graph.nodes) {
     for (const [an, a] of Object.entries(node.attrs)) {
-      if (a.kind === 'tensor') into.set(weightKey(node.name, an), a.value);
-      else if (a.kind === 'tensors') a.value.forEach((t, i) => into.set(weightKey(node.name, an, i), t));
+      if (a.kind === 'tensor') add(weightKey(node.name, an), a.value);
+      else if (a.kind === 'tensors') a.value.forEach((t, i) => add(weightKey(node.name, an, i), t));
       else if (a.kind === 'graph') collectWeights(a.value, into);
       else if (a.kind === 'graphs') for (const sub of a.value) collectWeights(sub, into);
     }

@@ -6,6 +6,7 @@
 // stays below MAX_MAGNITUDE: no overflow, no NaN, and float rounding differences stay small.
 
 import fc from 'fast-check';
+import { assertNever } from '../../ir/errors.js';
 import type { Attr, Graph, Model, Node } from '../../ir/graph.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { fromValues, sizeOf } from '../../ir/tensor.js';
@@ -188,6 +189,7 @@ class Builder {
       }
       case 'ReduceSum': case 'ReduceMean': return this.reduce(op);
       case 'Conv': return this.conv();
+      default: return assertNever(op, 'generator op');
     }
   }
 

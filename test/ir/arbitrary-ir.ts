@@ -3,6 +3,7 @@
 
 import fc from 'fast-check';
 import { ALL_DTYPES } from '../../ir/dtype.js';
+import { assertNever } from '../../ir/errors.js';
 import type { DType } from '../../ir/dtype.js';
 import { bf16Round, f16Round } from '../../ir/float16.js';
 import type { Attr, Graph, Model, ModelInfo, Node } from '../../ir/graph.js';
@@ -48,6 +49,7 @@ function elementArb(dtype: DType): fc.Arbitrary<number | bigint | string> {
     case 'uint64': return fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
     case 'bool': return fc.integer({ min: 0, max: 1 });
     case 'string': return fc.string({ unit: 'binary', maxLength: 5 });
+    default: return assertNever(dtype, 'dtype');
   }
 }
 

@@ -26,7 +26,7 @@ function infer(op: string, inputs: (ValueType | undefined)[], attrs: Record<stri
   for (const [k, s] of Object.entries(def.attrs)) a[k] = attrs[k]?.value ?? s.default;
   return def.infer({
     node: { name: 'n', op, inputs: inputs.map((_, i) => `i${i}`), outputs: ['o'], attrs },
-    attrs: a as never, inputs, constant: () => undefined, numOutputs: 1,
+    attrs: a as never, inputs, constant: () => undefined, shapeValue: () => undefined, numOutputs: 1,
     inferSubgraph: () => [], freshDim: (h) => `?${h ?? 'd'}`,
   });
 }
@@ -180,6 +180,11 @@ describe('Cast, CastLike, BitCast', () => {
     expect(vals(cast(t('float64', [1], [1 + 2 ** -11 + 2 ** -40]), 10))).toEqual([1 + 2 ** -10]);
     expect(vals(cast(f32([2], [65520, 1e-8]), 10))).toEqual([Infinity, 0]);
     expect(vals(cast(f32([1], [1.00390625]), 16))).toEqual([1]); // halfway between 1 and 1+2^-7: to even
+  });
+  it('rounds int64 to float32 once', () => {
+    // 2^60 + 2^36 + 1 is just above the float32 midpoint 2^60 + 2^36; as a double it is exactly the midpoint
+    expect(vals(cast(t('int64', [1], [2n ** 60n + 2n ** 36n + 1n]), 1))).toEqual([2 ** 60 + 2 ** 37]);
+    expect(vals(cast(t('uint64', [1], [2n ** 64n - 1n]), 11))).toEqual([2 ** 64]);
   });
   it('parses and prints strings as ONNX specifies', () => {
     expect(vals(cast(t('string', [5], ['3.14', '1e-5', '-INF', 'nan', '+inf']), 1)).map((v) => String(v)))
