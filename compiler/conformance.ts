@@ -47,6 +47,7 @@ export function findCases(root: string): Case[] {
     try { entries = readdirSync(dir).sort(); } catch { return; }
     const models = entries.filter((e) => e.endsWith('.onnx') && statSync(join(dir, e)).isFile());
     const dataSets = entries.filter((e) => e.startsWith('test_data_set') && statSync(join(dir, e)).isDirectory());
+    const before = out.length;
     if (models.length === 1 && dataSets.length > 0) {
       out.push({ name: relative(root, dir) || basename(dir), dir, model: join(dir, models[0]!), dataSets: dataSets.map((d) => join(dir, d)) });
       return;
@@ -56,15 +57,18 @@ export function findCases(root: string): Case[] {
       const outputs = entries.filter((e) => e.startsWith(`${stem}_output_`) && e.endsWith('.pb')).sort();
       if (outputs.length) {
         out.push({ name: join(relative(root, dir), stem), dir, model: join(dir, m), dataSets: [], lightOutputs: outputs.map((o) => join(dir, o)) });
-      } else if (models.length === 1) {
-        out.push({ name: relative(root, dir) || basename(dir), dir, model: join(dir, m), dataSets: [] });
       }
     }
-    if (models.length) return;
-    if (depth > 4) return;
-    for (const e of entries) {
-      const p = join(dir, e);
-      if (!e.startsWith('.') && statSync(p).isDirectory()) visit(p, depth + 1);
+    if (out.length > before) return;
+    // a lone model without test data is reported as skipped, unless cases live further down
+    if (depth <= 4) {
+      for (const e of entries) {
+        const p = join(dir, e);
+        if (!e.startsWith('.') && statSync(p).isDirectory()) visit(p, depth + 1);
+      }
+    }
+    if (out.length === before && models.length === 1) {
+      out.push({ name: relative(root, dir) || basename(dir), dir, model: join(dir, models[0]!), dataSets: [] });
     }
   };
   visit(root, 0);

@@ -63,7 +63,9 @@ export class GraphBuilder {
     if (!def) throw new Error(`GraphBuilder: unknown op ${op}`);
     const tagged = Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, toAttr(v)]));
     const nodeName = name ?? this.fresh(op.toLowerCase());
-    const outs = Array.from({ length: numOutputs }, (_, i) => `${nodeName}${numOutputs > 1 ? `_out${i}` : '_out'}`);
+    // a named single-output node gives its value the same name (ONNX keeps node and value names apart)
+    const outs = numOutputs === 1 && name !== undefined ? [name]
+      : Array.from({ length: numOutputs }, (_, i) => `${nodeName}${numOutputs > 1 ? `_out${i}` : '_out'}`);
     this.nodes.push({ name: nodeName, op, inputs: [...inputs], outputs: outs, attrs: withDefaults(def, tagged) });
     return outs;
   }

@@ -9,7 +9,7 @@ import type { Dim } from '../ir/types.js';
 import type { AnyOpDef } from './schema.js';
 import { attr, defineOp } from './schema.js';
 import { broadcastDim, expectDType, inType, input, tensorOf } from './util.js';
-import { ALL_NUMERIC, checkSize } from './reduce-util.js';
+import { ALL_NUMERIC, checkSize, checkWork } from './reduce-util.js';
 
 /** A term's labels: letters, with '.' standing for the whole ellipsis. */
 interface Term { readonly labels: string[]; readonly ellipsis: boolean }
@@ -131,6 +131,7 @@ const einsum = defineOp({
     // floats accumulate in doubles (a Float32Array would round every partial sum)
     const out = (flt ? new Float64Array(outN) : allocate(dtype, outN)) as unknown as (number | bigint)[];
     const total = sizeOf(dims);
+    checkWork(total, 'Einsum');
     const result = (): Tensor => {
       if (!flt) return { dtype, dims: outDims, data: out as unknown as Tensor['data'] };
       const data = allocate(dtype, outN) as Float32Array | Float64Array;

@@ -48,17 +48,6 @@ function intMatmul(
       for (let n = 0; n < N; n++) {
         const za = aZero(ab, m), zb = bZero(bb, n);
         let acc = 0;
-        if (process.env.SAT && a.dtype === 'uint8' && b.dtype === 'int8') {
-          let raw = 0, colsum = 0;
-          for (let k = 0; k < K; k += 2) {
-            const a0 = getNumber(a, (ab * M + m) * K + k), b0 = getNumber(b, (bb * K + k) * N + n) ;
-            const a1 = k + 1 < K ? getNumber(a, (ab * M + m) * K + k + 1) : 0, b1 = k + 1 < K ? getNumber(b, (bb * K + k + 1) * N + n) : 0;
-            raw += Math.max(-32768, Math.min(32767, a0 * b0 + a1 * b1));
-            colsum += b0 + b1;
-          }
-          acc = raw - za * colsum;
-          if (zb !== 0) throw new Error('zb');
-        } else
         for (let k = 0; k < K; k++) {
           acc += (getNumber(a, (ab * M + m) * K + k) - za) * (getNumber(b, (bb * K + k) * N + n) - zb);
         }

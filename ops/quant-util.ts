@@ -7,7 +7,7 @@ import { intRange } from '../ir/dtype.js';
 import { bf16Round, f16Round } from '../ir/float16.js';
 import type { Tensor } from '../ir/tensor.js';
 import { getNumber, stridesOf } from '../ir/tensor.js';
-import type { Dim, TensorType } from '../ir/types.js';
+import type { TensorType } from '../ir/types.js';
 import { normAxis } from './util.js';
 
 /** Integer types a quantised tensor may have. */
@@ -117,4 +117,3 @@ export function checkZeroPointShape(scale: TensorType, zp: TensorType | undefine
   if (!same && !bothOne) throw new ShapeError(`${what} shape [${b.join(',')}] must match scale shape [${a.join(',')}]`);
 }
 
-export type { Dim };

@@ -112,11 +112,11 @@ const DynamicQuantizeLinear = defineOp({
     // the range always includes 0 so that 0 is exactly representable
     let lo = 0, hi = 0;
     for (const v of xd) { if (v < lo) lo = v; if (v > hi) hi = v; }
-    const scale = Math.fround(Math.fround(hi - lo) / 255);
-    // an all-zero input gives scale 0; every value then quantises to zero point 0
-    const zp = scale === 0 ? 0 : saturate(roundHalfEven(Math.fround(0 - Math.fround(lo / scale))), 'uint8');
+    // an all-zero (or empty) input would give scale 0 and a NaN zero point; like onnxruntime, use scale 1 instead
+    const scale = hi === lo ? 1 : Math.fround(Math.fround(hi - lo) / 255);
+    const zp = saturate(roundHalfEven(Math.fround(0 - Math.fround(lo / scale))), 'uint8');
     const y = new Uint8Array(xd.length);
-    for (let i = 0; i < xd.length; i++) y[i] = scale === 0 ? zp : quantizeValue(xd[i]!, scale, zp, 'uint8', 'float32');
+    for (let i = 0; i < xd.length; i++) y[i] = quantizeValue(xd[i]!, scale, zp, 'uint8', 'float32');
     return [
       makeTensor('uint8', x.dims, y),
       makeTensor('float32', [], Float32Array.of(scale)),

@@ -23,6 +23,15 @@ export function checkSize(n: number, what = 'output'): void {
   }
 }
 
+/** Most loop iterations one kernel call may take (joint index spaces, direct DFTs): guards against hangs. */
+export const MAX_WORK = 2 ** 33;
+
+export function checkWork(n: number, what: string): void {
+  if (!Number.isFinite(n) || n > MAX_WORK) {
+    throw new KernelError(`${what} would take ${n} steps, more than the limit ${MAX_WORK}`);
+  }
+}
+
 /** Element i as a double (bigints converted; exactness is the caller's concern). */
 export function num(t: Tensor, i: number): number {
   return Number(t.data[i]);

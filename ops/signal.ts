@@ -1,6 +1,6 @@
 // DFT (opset 20 form: dft_length and axis inputs; forward, inverse, one-sided RFFT and IRFFT) and STFT; the
-// family's registry (windows and MelWeightMatrix live in signal-window.ts). Transforms are direct sums with an
-// exact twiddle table, in doubles.
+// family's registry (windows and MelWeightMatrix live in signal-window.ts). Transforms run in doubles: radix-2
+// FFT for power-of-two lengths, otherwise direct sums over an exact twiddle table.
 
 import { KernelError, ShapeError } from '../ir/errors.js';
 import type { Tensor } from '../ir/tensor.js';
@@ -9,7 +9,7 @@ import type { Dim, TensorType } from '../ir/types.js';
 import type { AnyOpDef, ImportNode, LegacyContext } from './schema.js';
 import { attr, defineOp } from './schema.js';
 import { expectDType, inType, input, optInType, optInput, tensorOf } from './util.js';
-import { checkSize, constInts, expectDim, expectFloat, floatTensor, num, runAxis, scalarInt } from './reduce-util.js';
+import { checkSize, checkWork, constInts, expectDim, expectFloat, floatTensor, num, runAxis, scalarInt } from './reduce-util.js';
 import { windowOps } from './signal-window.js';
 
 /** cos/sin of -2*pi*m/n for m in [0, n): index with (k * j) % n so every angle is exact. */
@@ -19,11 +19,39 @@ function twiddles(n: number): { cos: Float64Array; sin: Float64Array } {
   return { cos, sin };
 }
 
+/** In-place iterative radix-2 FFT (n a power of two), so long frames stay O(n log n). */
+function fftPow2(re: Float64Array, im: Float64Array, n: number, sign: number, tw: { cos: Float64Array; sin: Float64Array }): void {
+  for (let i = 1, j = 0; i < n; i++) {
+    let bit = n >> 1;
+    for (; j & bit; bit >>= 1) j ^= bit;
+    j ^= bit;
+    if (i < j) { [re[i], re[j]] = [re[j]!, re[i]!]; [im[i], im[j]] = [im[j]!, im[i]!]; }
+  }
+  for (let len = 2; len <= n; len <<= 1) {
+    const step = n / len;
+    for (let start = 0; start < n; start += len) {
+      for (let k = 0; k < len / 2; k++) {
+        const c = tw.cos[k * step]!; const s = sign * tw.sin[k * step]!;
+        const a = start + k; const b = a + len / 2;
+        const xr = re[b]! * c - im[b]! * s; const xi = re[b]! * s + im[b]! * c;
+        re[b] = re[a]! - xr; im[b] = im[a]! - xi;
+        re[a] = re[a]! + xr; im[a] = im[a]! + xi;
+      }
+    }
+  }
+}
+
 /** One lane's transform of length n (re/im of length n, zero-padded by the caller); `count` outputs. */
 function dftLane(re: Float64Array, im: Float64Array, n: number, count: number, inverse: boolean,
   tw: { cos: Float64Array; sin: Float64Array }): { re: Float64Array; im: Float64Array } {
-  const oRe = new Float64Array(count); const oIm = new Float64Array(count);
   const sign = inverse ? -1 : 1;
+  if ((n & (n - 1)) === 0) {
+    const r = Float64Array.from(re); const i = Float64Array.from(im);
+    fftPow2(r, i, n, sign, tw);
+    if (inverse) for (let k = 0; k < n; k++) { r[k] = r[k]! / n; i[k] = i[k]! / n; }
+    return { re: r.subarray(0, count), im: i.subarray(0, count) };
+  }
+  const oRe = new Float64Array(count); const oIm = new Float64Array(count);
   for (let k = 0; k < count; k++) {
     let sr = 0; let si = 0;
     for (let j = 0; j < n; j++) {
@@ -60,7 +88,8 @@ function runDft(x: Tensor, axis: number, dftLength: number | undefined, inverse:
   if (!(p.n >= 1)) throw new KernelError(`dft_length must be >= 1, got ${p.n}`);
   const outDims = [...x.dims]; outDims[axis] = p.outLen; outDims[rank - 1] = p.complexOut ? 2 : 1;
   checkSize(sizeOf(outDims));
-  checkSize(p.n * p.n, 'DFT work');
+  checkSize(p.n, 'dft_length');
+  if ((p.n & (p.n - 1)) !== 0) checkWork(sizeOf(outDims) * p.n, 'DFT');
   const outer = sizeOf(x.dims.slice(0, axis)); const inner = sizeOf(x.dims.slice(axis + 1, rank - 1));
   const out = new Float64Array(sizeOf(outDims));
   const tw = twiddles(p.n);
@@ -187,6 +216,7 @@ const stft = defineOp({
     const onesided = ctx.attrs.onesided !== 0;
     const bins = onesided ? Math.floor(fl / 2) + 1 : fl;
     checkSize(batch * frames * bins * 2);
+    if ((fl & (fl - 1)) !== 0) checkWork(batch * frames * bins * fl, 'STFT');
     const tw = twiddles(fl);
     const out = new Float64Array(batch * frames * bins * 2);
     for (let b = 0; b < batch; b++) {

@@ -63,7 +63,7 @@ describe('onnxc CLI', () => {
 
   it('a truncated model is one line naming the file, exit 1, no stack trace', async () => {
     const bytes = readFileSync(model);
-    const bad = join(dir, 'truncated.onnx');
+    const bad = join(mkdtempSync(join(tmpdir(), 'onnxc-bad-')), 'truncated.onnx');
     writeFileSync(bad, bytes.subarray(0, Math.floor(bytes.length / 3)));
     const c = capture();
     expect(await main(['inspect', bad])).toBe(1);

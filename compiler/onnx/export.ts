@@ -32,7 +32,7 @@ export function exportModel(model: Model, opts: ExportOptions = {}): Uint8Array 
     opset_import: [{ domain: '', version: opts.opset ?? EXPORT_OPSET }],
     producer_name: opts.producer ?? 'onnxc',
     producer_version: '0.1.0',
-    graph: graphProto(model.graph, true),
+    graph: graphProto(model.graph),
     metadata_props: Object.entries(model.info.metadata ?? {}).map(([key, value]) => ({ key, value })),
   };
   if (model.info.docString) proto['doc_string'] = model.info.docString;
@@ -63,11 +63,10 @@ function valueInfo(name: string, t: ValueType | undefined): Obj {
   return t ? { name, type: typeProto(t) } : { name };
 }
 
-function graphProto(g: Graph, main: boolean): Obj {
+function graphProto(g: Graph): Obj {
   const listed = new Set<string>([...g.inputs, ...g.outputs, ...g.initializers.keys()]);
   const valueInfos: Obj[] = [];
   for (const [name, t] of g.types) if (!listed.has(name)) valueInfos.push(valueInfo(name, t));
-  void main;
   return {
     name: g.name || 'graph',
     node: g.nodes.map((n) => ({
@@ -91,13 +90,13 @@ function attrProto(name: string, a: Attr): Obj {
     case 'float': return { name, type: AttrType.FLOAT, f: a.value };
     case 'string': return { name, type: AttrType.STRING, s: utf8.encode(a.value) };
     case 'tensor': return { name, type: AttrType.TENSOR, t: tensorProtoObject(a.value, name) };
-    case 'graph': return { name, type: AttrType.GRAPH, g: graphProto(a.value, false) };
+    case 'graph': return { name, type: AttrType.GRAPH, g: graphProto(a.value) };
     case 'type': return { name, type: AttrType.TYPE_PROTO, tp: typeProto(a.value) };
     case 'ints': return { name, type: AttrType.INTS, ints: [...a.value] };
     case 'floats': return { name, type: AttrType.FLOATS, floats: [...a.value] };
     case 'strings': return { name, type: AttrType.STRINGS, strings: a.value.map((s) => utf8.encode(s)) };
     case 'tensors': return { name, type: AttrType.TENSORS, tensors: a.value.map((t) => tensorProtoObject(t, name)) };
-    case 'graphs': return { name, type: AttrType.GRAPHS, graphs: a.value.map((sg) => graphProto(sg, false)) };
+    case 'graphs': return { name, type: AttrType.GRAPHS, graphs: a.value.map((sg) => graphProto(sg)) };
     case 'types': return { name, type: AttrType.TYPE_PROTOS, type_protos: a.value.map(typeProto) };
     default: return assertNever(a, 'attribute');
   }

@@ -65,12 +65,17 @@ export function valueTypeFromProto(tp: TypeProtoMsg, what: string, dims: DimName
   throw new OnnxImportError(`${what} has an empty type`);
 }
 
+/** Largest dense tensor (elements) a sparse one may expand to. */
+const MAX_DENSE = 1 << 26;
+
 /** A SparseTensorProto as a dense tensor (indices are linear [NNZ] or coordinates [NNZ, rank]). */
 export function densify(sp: SparseTensorProtoMsg, opts: TensorReadOptions, what: string): Tensor {
   if (!sp.values || !sp.indices) throw new OnnxImportError(`${what}: sparse tensor needs values and indices`);
   const values = decodeTensorProto(sp.values, opts);
   const indices = decodeTensorProto(sp.indices, opts);
   const { dims, size } = tensorDims(sp.dims, what);
+  // a few bytes of sparse tensor can claim a huge dense one: refuse before allocating
+  if (size > MAX_DENSE) throw new OnnxImportError(`${what}: densifying gives ${size} elements, more than the ${MAX_DENSE} onnxc accepts`);
   if (values.dims.length !== 1) throw new OnnxImportError(`${what}: sparse values must be 1-D`);
   const nnz = values.dims[0]!;
   if (indices.dtype !== 'int64') throw new OnnxImportError(`${what}: sparse indices must be int64`);
@@ -123,7 +128,8 @@ function guessAttrType(a: AttributeProtoMsg): number {
   const i = int64ToBigInt(a.i);
   if (i !== 0n) return AttrType.INT;
   if (a.f !== 0) return AttrType.FLOAT;
-  throw new OnnxImportError(`attribute '${a.name}' has no type and no value`);
+  // every field at its default: a zero, which converts to whichever numeric kind the op declares
+  return AttrType.INT;
 }
 
 export interface AttrReadContext {

@@ -46,7 +46,7 @@ export function loadModel(path: string, opts: ImportOptions = {}): Model {
   } catch (e) {
     throw new OnnxImportError(`cannot read ${path}: ${(e as Error).message}`, { model: opts.source ?? path });
   }
-  return importModel(bytes, { baseDir: dirname(path), source: path, ...opts });
+  return importModel(bytes, { ...opts, baseDir: opts.baseDir ?? dirname(path), source: opts.source ?? path });
 }
 
 /** Import ModelProto bytes. Every failure is an OnnxcError carrying the model/node/op where it happened. */
@@ -203,7 +203,7 @@ class Importer {
     for (const n of nodes) for (const o of n.outputs) if (o !== '') define(o, `output of node '${n.name}'`);
     for (const name of initializers.keys()) types.delete(name);
 
-    const sorted = this.topoSort(nodes, defined, gname);
+    const sorted = this.topoSort(nodes, gname);
     const free = new Set<string>();
     for (const n of sorted) {
       for (const i of n.inputs) if (i !== '' && !defined.has(i)) free.add(i);
@@ -227,7 +227,7 @@ class Importer {
     const p = en.node;
     const op = p.op_type;
     const name = this.nodeName(p.name || `${op || 'node'}_${this.nodeNames.size}`);
-    const site: ErrorSite = { node: name, op, opset: en.opset || undefined };
+    const site: ErrorSite = { node: name, op, opset: isOnnxDomain(p.domain) ? en.opset || undefined : undefined };
     try {
       if (!op) throw new OnnxImportError('node has no op_type');
       if (!isOnnxDomain(p.domain)) {
@@ -285,7 +285,7 @@ class Importer {
 
   /** Order nodes so every value is produced before it is used (subgraph outer references count as uses).
    *  Iterative, so a long chain cannot overflow the stack. */
-  private topoSort(nodes: readonly Node[], defined: ReadonlySet<string>, gname: string): Node[] {
+  private topoSort(nodes: readonly Node[], gname: string): Node[] {
     const producer = new Map<string, number>();
     nodes.forEach((n, i) => { for (const o of n.outputs) if (o !== '') producer.set(o, i); });
     const deps = nodes.map((n) => {
@@ -295,7 +295,6 @@ class Importer {
       for (const sg of subgraphs(n)) for (const v of this.freeOf.get(sg) ?? []) use(v);
       return d;
     });
-    void defined;
     const state = new Uint8Array(nodes.length); // 0 new, 1 on the stack, 2 done
     const out: Node[] = [];
     for (let root = 0; root < nodes.length; root++) {

@@ -92,6 +92,13 @@ describe('Constant nodes become initializers', () => {
     const m = imp(model(graph([node('Constant', [], ['c'], [sparse]), node('Identity', ['c'], ['y'])], [], [vi('y', 1)])), { noInfer: true });
     expect(m.graph.initializers.get('c')?.data).toEqual(new Float32Array([0, 5, 0, 6]));
   });
+  it('refuses a sparse_value that would densify hugely', () => {
+    const sparse = {
+      name: 'sparse_value', type: 11,
+      sparse_tensor: { values: { dims: [1], data_type: 1, float_data: [5] }, indices: { dims: [1], data_type: 7, int64_data: [1] }, dims: [1 << 30] },
+    };
+    expect(() => imp(model(graph([node('Constant', [], ['c'], [sparse]), node('Identity', ['c'], ['y'])], [], [vi('y', 1)])))).toThrow(/densifying/);
+  });
 });
 
 describe('model-local functions', () => {
@@ -226,6 +233,22 @@ describe('real models', () => {
 
   const legacy = '/work/shared/onnx-backend/pytorch-converted';
   const old = existsSync(legacy) ? readdirSync(legacy).filter((d) => /Conv2d|Linear|BatchNorm|MaxPool|ReLU|Softmax|Embedding/.test(d)).slice(0, 12) : [];
+  it.skipIf(!existsSync(legacy))('rewrites opset-6 attributes into today\'s inputs (Unsqueeze/Squeeze axes, Pad pads, BatchNorm is_test)', () => {
+    const pool = loadModel(join(legacy, 'test_AvgPool1d', 'model.onnx'));
+    expect(pool.info.opsets?.['']).toBe(6);
+    for (const n of pool.graph.nodes.filter((k) => k.op === 'Unsqueeze' || k.op === 'Squeeze')) {
+      expect(n.attrs['axes'], n.op).toBeUndefined();
+      expect(n.inputs.length, n.op).toBe(2);
+      expect(pool.graph.initializers.has(n.inputs[1]!)).toBe(true);
+    }
+    const pad = loadModel(join(legacy, 'test_ConstantPad2d', 'model.onnx'));
+    const p = pad.graph.nodes.find((k) => k.op === 'Pad')!;
+    expect(p.attrs['pads']).toBeUndefined();
+    expect(p.inputs.length).toBeGreaterThanOrEqual(2);
+    const bn = loadModel(join(legacy, 'test_BatchNorm2d_eval', 'model.onnx'));
+    expect(bn.graph.nodes.find((k) => k.op === 'BatchNormalization')!.attrs['is_test']).toBeUndefined();
+  });
+
   it.skipIf(old.length === 0)('imports old-opset pytorch-converted models', () => {
     for (const d of old) {
       const m = loadModel(join(legacy, d, 'model.onnx'));

@@ -1,6 +1,7 @@
 // Unit tests for MatMul, Gemm, Det and Einsum: hand-computed values, 1-D and batched broadcasting, integer
 // wrap-around and bigint exactness, float16, symbolic inference and legacy Gemm.
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ShapeError } from '../../ir/errors.js';
 import { f16Round } from '../../ir/float16.js';
@@ -143,3 +144,17 @@ describe('Einsum', () => {
   });
 });
 
+
+describe('properties', () => {
+  const matrix = (r: number, c: number) => fc.array(fc.integer({ min: -9, max: 9 }), { minLength: r * c, maxLength: r * c }).map((v) => f32([r, c], v));
+  const triple = fc.tuple(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 }))
+    .chain(([m, k, n]) => fc.tuple(matrix(m, k), matrix(k, n)));
+  it('MatMul, Gemm and Einsum agree on small integer-valued matrices', () => {
+    fc.assert(fc.property(triple, ([a, b]) => {
+      const mm = vals(out(runOp('MatMul', [a, b])));
+      expect(vals(out(runOp('Einsum', [a, b], { equation: str('ij,jk->ik') })))).toEqual(mm);
+      expect(vals(out(runOp('Gemm', [a, b])))).toEqual(mm);
+      expect(vals(out(runOp('Einsum', [b, a], { equation: str('jk,ij') })))).toEqual(mm);
+    }), { numRuns: 50 });
+  });
+});

@@ -1,6 +1,7 @@
 // Unit tests for the normalization family: softmax ops, batch/instance/layer/group/RMS/Lp normalisation, LRN,
 // MVN, the two losses and Dropout, with hand-computed values, inference and legacy rewrites.
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KernelError, ShapeError } from '../../ir/errors.js';
 import { fromValues } from '../../ir/tensor.js';
@@ -190,5 +191,17 @@ describe('Dropout', () => {
     expect(b.nodes.map((n) => n.op)).toEqual(['Dropout', 'CastLike']);
     expect(b.nodes[1]!.outputs).toEqual(['mask']);
     expect(legacy('Dropout', { outputs: ['y', 'mask'] }, 10).nodes).toHaveLength(1);
+  });
+});
+
+describe('properties', () => {
+  it('Softmax lanes sum to 1 and LogSoftmax is its log', () => {
+    const lane = fc.array(fc.double({ min: -50, max: 50, noNaN: true }), { minLength: 1, maxLength: 8 });
+    fc.assert(fc.property(lane, (v) => {
+      const x = fromValues('float64', [v.length], v);
+      const s = vals(out(runOp('Softmax', [x])));
+      expect(Math.abs(s.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-12);
+      expectClose(out(runOp('LogSoftmax', [x])), s.map(Math.log), 1e-9);
+    }), { numRuns: 100 });
   });
 });

@@ -80,9 +80,10 @@ describe('DynamicQuantizeLinear', () => {
     expect(out(r, 2).data[0]).toBe(0);
     expect(Array.from(out(r).data as ArrayLike<unknown>)).toEqual([50, 100, 150, 255]);
   });
-  it('an all-zero input gives scale 0 and zeros, not NaN', () => {
+  it('an all-zero input gives scale 1 (as onnxruntime) and zeros, not NaN', () => {
     const r = runOp('DynamicQuantizeLinear', [f32([2], [0, 0])]);
-    expect(out(r, 1).data[0]).toBe(0);
+    expect(out(r, 1).data[0]).toBe(1);
+    expect(out(r, 2).data[0]).toBe(0);
     expect(Array.from(out(r).data as ArrayLike<unknown>)).toEqual([0, 0]);
   });
 });

@@ -6,7 +6,7 @@ import { ShapeError } from '../../ir/errors.js';
 import { f16Round } from '../../ir/float16.js';
 import { fromValues } from '../../ir/tensor.js';
 import { out, runOp } from '../helpers/run-op.js';
-import { T, expectClose, f16, f32, i32, i64, inferTypes, int, ints, legacy, shapeOf, vals } from './reduce-helpers.js';
+import { T, expectClose, f16, f32, f64, i32, i64, inferTypes, int, ints, legacy, shapeOf, vals } from './reduce-helpers.js';
 
 const x = f32([3, 2], [1, 2, 3, 4, 5, 6]);
 const run = (op: string, t = x, axes?: number[], attrs = {}) =>
@@ -42,7 +42,7 @@ describe('Reduce* values', () => {
     expectClose(run('ReduceLogSumExp', s, [1]), [Math.log(Math.exp(-1) + Math.exp(2)), Math.log(Math.exp(3) + Math.exp(-4))]);
   });
   it('ReduceLogSumExp subtracts the max: no overflow, -inf stays -inf', () => {
-    const big = f64Vals([2], [1000, 1000]);
+    const big = f64([2], [1000, 1000]);
     expectClose(run('ReduceLogSumExp', big), [1000 + Math.log(2)]);
     expect(vals(run('ReduceLogSumExp', f32([2], [-Infinity, -Infinity])))).toEqual([-Infinity]);
     expect(vals(run('ReduceLogSumExp', f32([2], [Infinity, 1])))).toEqual([Infinity]);
@@ -68,8 +68,6 @@ describe('Reduce* values', () => {
     expect(vals(run('ReduceMax', i32([0], []), [0]))).toEqual([-2147483648]);
   });
 });
-
-function f64Vals(dims: number[], v: number[]) { return fromValues('float64', dims, v); }
 
 describe('Reduce* element types', () => {
   it('int64 and uint64 are exact (bigint), wrapping like C', () => {

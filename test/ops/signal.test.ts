@@ -37,6 +37,18 @@ describe('DFT', () => {
     const p = out(runOp('DFT', [f32([1, 2, 1], [1, 1]), fromValues('int32', [], [4]), axis1]));
     expectClose(p, [2, 0, 1, -1, 0, 0, 1, 1]);
   });
+  it('radix-2 and direct paths agree with the defining sum', () => {
+    for (const n of [16, 12]) {
+      const x = Array.from({ length: n }, (_, i) => Math.sin(i * 1.3) + (i % 3));
+      const want: number[] = [];
+      for (let k = 0; k < n; k++) {
+        let re = 0; let im = 0;
+        for (let j = 0; j < n; j++) { re += x[j]! * Math.cos((-2 * Math.PI * k * j) / n); im += x[j]! * Math.sin((-2 * Math.PI * k * j) / n); }
+        want.push(re, im);
+      }
+      expectClose(out(runOp('DFT', [fromValues('float64', [n, 1], x), none, fromValues('int64', [], [0n])])), want, 1e-9);
+    }
+  });
   it('transforms along an inner axis of a batch', () => {
     const x = f32([2, 2, 1], [1, 2, 3, 4]);
     // along axis 0: pairs (1,3) and (2,4)
