@@ -124,6 +124,9 @@ export interface OpDef<S extends AttrSchema = AttrSchema> {
   /** Rewrite a node written against an older opset to the current form (attrs moved to inputs, changed
    *  defaults, changed semantics). Called by the importer before defaults are filled; may return several nodes. */
   legacy?(node: ImportNode, ctx: LegacyContext): ImportNode[];
+  /** For onnxc's own ops (op names `onnxc.X`, made by passes such as fusion): the same computation in standard
+   *  ai.onnx ops, used by the exporter so onnxruntime can run any stage of the pipeline. */
+  decompose?(node: Node, ctx: LegacyContext): ImportNode[];
 }
 
 /** Declare an op; the attribute types of `infer` and `run` follow from `attrs`. */

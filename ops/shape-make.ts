@@ -82,7 +82,8 @@ const Range = defineOp({
     expectDType(t, RANGE_DTYPES, 'Range start');
     for (const u of ts) {
       if (u.dtype !== t.dtype) throw new ShapeError(`Range inputs must share one element type; got ${t.dtype} and ${u.dtype}`);
-      if (u.shape?.some((d) => d !== 1)) throw new ShapeError('Range inputs must be scalars');
+      // symbolic dims may come from If branches that merge to a scalar at run time
+      if (u.shape?.some((d) => typeof d === 'number' && d !== 1)) throw new ShapeError('Range inputs must be scalars');
     }
     const cs = [0, 1, 2].map((i) => ctx.constant(i));
     if (cs.every((c) => c !== undefined)) {
