@@ -5,7 +5,7 @@ import type { DType } from '../ir/dtype.js';
 import type { Attr, Graph, Model, ModelInfo, Node } from '../ir/graph.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { Dim, ValueType } from '../ir/types.js';
-import { inferGraph } from '../compiler/infer.js';
+import { inferGraph } from '../ops/infer-graph.js';
 import { withDefaults } from '../ops/attrs.js';
 import { getOp } from '../ops/index.js';
 

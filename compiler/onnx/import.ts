@@ -11,7 +11,7 @@ import type { ValueType } from '../../ir/types.js';
 import { withDefaults } from '../../ops/attrs.js';
 import { getOp } from '../../ops/index.js';
 import type { AnyOpDef, ImportNode, LegacyContext } from '../../ops/schema.js';
-import { inferGraph } from '../infer.js';
+import { inferGraph } from '../../ops/infer-graph.js';
 import { attrFromProto, coerceAttr, densify, DimNamer, valueTypeFromProto } from './import-attrs.js';
 import { expandNodes, FunctionTable, isOnnxDomain, onnxOpset, type ExpandedNode } from './import-functions.js';
 import type { GraphProtoMsg, ModelProtoMsg, NodeProtoMsg } from './proto.js';

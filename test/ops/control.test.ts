@@ -4,7 +4,7 @@
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { runGraph } from '../../backends/reference/interpreter.js';
-import { inferGraph } from '../../compiler/infer.js';
+import { inferGraph } from '../../ops/infer-graph.js';
 import { KernelError } from '../../ir/errors.js';
 import type { Attr, Graph, Node } from '../../ir/graph.js';
 import { attrGraph, attrInt, attrInts } from '../../ir/graph.js';

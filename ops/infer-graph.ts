@@ -8,9 +8,9 @@ import { makeTensor, sizeOf, toNumbers, type Tensor } from '../ir/tensor.js';
 import type { Dim, ValueType } from '../ir/types.js';
 import { formatType, isStaticShape } from '../ir/types.js';
 import { isTensor } from '../ir/value.js';
-import { plainAttrs } from '../ops/attrs.js';
-import { getOp } from '../ops/index.js';
-import type { AnyOpDef } from '../ops/schema.js';
+import { plainAttrs } from './attrs.js';
+import { getOp } from './index.js';
+import type { AnyOpDef } from './schema.js';
 import { symbolicValue } from './symbolic.js';
 
 /** Ops whose outputs are not a function of their inputs: never folded. */
