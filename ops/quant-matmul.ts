@@ -42,15 +42,19 @@ function intMatmul(
   const batch = broadcastDims(aBatch, bBatch);
   const aAt = broadcastIndexer(aBatch, batch), bAt = broadcastIndexer(bBatch, batch);
   const nb = sizeOf(batch);
+  // operands are 8/16-bit integer typed arrays (never bigint), read directly
+  const ad = a.data as unknown as ArrayLike<number>, bd = b.data as unknown as ArrayLike<number>;
+  const col = new Float64Array(K);
   for (let t = 0; t < nb; t++) {
     const ab = aAt(t), bb = bAt(t);
-    for (let m = 0; m < M; m++) {
-      for (let n = 0; n < N; n++) {
-        const za = aZero(ab, m), zb = bZero(bb, n);
+    for (let n = 0; n < N; n++) {
+      const zb = bZero(bb, n);
+      for (let k = 0; k < K; k++) col[k] = bd[(bb * K + k) * N + n]! - zb;
+      for (let m = 0; m < M; m++) {
+        const za = aZero(ab, m);
+        const row = (ab * M + m) * K;
         let acc = 0;
-        for (let k = 0; k < K; k++) {
-          acc += (getNumber(a, (ab * M + m) * K + k) - za) * (getNumber(b, (bb * K + k) * N + n) - zb);
-        }
+        for (let k = 0; k < K; k++) acc += (ad[row + k]! - za) * col[k]!;
         emit((t * M + m) * N + n, acc, m, n, ab, bb);
       }
     }

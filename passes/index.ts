@@ -1,0 +1,36 @@
+// The pass registry: one alphabetical list; its summaries are `onnxc opt --help`. Tests may register extra passes
+// (e.g. one that deliberately breaks numbers) with `registerPass`.
+
+import { dce } from './dce.js';
+import type { Pass } from './pass.js';
+
+const BUILTIN: readonly Pass[] = [
+  dce,
+];
+
+const REGISTRY = new Map<string, Pass>();
+for (const p of BUILTIN) addPass(p);
+
+function addPass(p: Pass): void {
+  if (REGISTRY.has(p.name)) throw new Error(`pass '${p.name}' is registered twice`);
+  REGISTRY.set(p.name, p);
+}
+
+/** The pass named `name`, or undefined. */
+export function getPass(name: string): Pass | undefined {
+  return REGISTRY.get(name);
+}
+
+/** Every registered pass, sorted by name. */
+export function allPasses(): Pass[] {
+  return [...REGISTRY.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Register a pass from outside the built-in list (tests, experiments). Returns a function that removes it. */
+export function registerPass(p: Pass): () => void {
+  addPass(p);
+  return () => { if (REGISTRY.get(p.name) === p) REGISTRY.delete(p.name); };
+}
+
+export type { Pass, PassContext, PassProperties, Requirement, Semantics } from './pass.js';
+export { EXACT, defaultContext, definePass } from './pass.js';

@@ -1,0 +1,70 @@
+// The pass contract: a pass is a declared value (name, summary, requirements, semantics, idempotence) with a
+// pure `run(graph, ctx) -> graph`. Passes never mutate; returning the SAME graph object means "no change".
+//
+// Contract every pass keeps (checked by test/passes/properties.test.ts over generated graphs):
+//   - the result passes ir/verify.ts `verifyGraph` and ops/verify-ops.ts `verifyOps`;
+//   - graph input and output NAMES are unchanged (a removed node's output that is a graph output is renamed
+//     onto its replacement, never dropped), and so are their types;
+//   - the result computes the graph outputs within `properties.semantics` of the input;
+//   - when `properties.idempotent`, running the pass on its own result returns that result (same object).
+
+import type { Graph } from '../ir/graph.js';
+
+/** How closely a pass's output must match its input numerically. */
+export type Semantics =
+  | { readonly kind: 'exact' }
+  /** Reassociation, approximations: |got - want| <= atol + rtol * |want| elementwise. */
+  | { readonly kind: 'tolerance'; readonly rtol: number; readonly atol: number };
+
+export const EXACT: Semantics = { kind: 'exact' };
+
+/** What a pass needs of its input graph; the manager checks these before running it. */
+export type Requirement =
+  /** Every value has a type recorded (always true after import and after a verified pass). */
+  | 'typed'
+  /** Every value's shape is fully numeric (no symbolic dims). Passes that need it are skipped otherwise. */
+  | 'static-shapes';
+
+export interface PassProperties {
+  readonly semantics: Semantics;
+  /** run(run(g)) === run(g) (the same object). */
+  readonly idempotent: boolean;
+}
+
+export interface PassContext {
+  /** Model name, for error messages. */
+  readonly source?: string;
+  /** Ops the target backend implements (ai.onnx names, plus `onnxc.X` ones); undefined means every op
+   *  onnxc knows. `decompose` rewrites the others into these; other passes must not introduce ops outside it. */
+  readonly supportedOps?: ReadonlySet<string>;
+  /** Free-form per-pass options (`--pass-option fold-limit=4096`), read by name by the passes that care. */
+  readonly options: ReadonlyMap<string, string>;
+}
+
+export interface Pass {
+  /** kebab-case, unique: the name `--passes` uses. */
+  readonly name: string;
+  /** One line; the registry's summaries are the CLI help. */
+  readonly summary: string;
+  readonly requires: readonly Requirement[];
+  readonly properties: PassProperties;
+  /** Transform the graph; return the same object when nothing changed. Throw an OnnxcError naming the node
+   *  when the graph breaks an assumption the pass cannot handle. */
+  run(graph: Graph, ctx: PassContext): Graph;
+}
+
+/** Declare a pass (a typed identity, so declarations read the same everywhere). */
+export function definePass(pass: Pass): Pass {
+  return pass;
+}
+
+export function defaultContext(over: Partial<PassContext> = {}): PassContext {
+  return { options: new Map(), ...over };
+}
+
+/** A numeric pass option, with a default when absent or malformed. */
+export function numberOption(ctx: PassContext, name: string, dflt: number): number {
+  const v = ctx.options.get(name);
+  const n = v === undefined ? NaN : Number(v);
+  return Number.isFinite(n) ? n : dflt;
+}

@@ -1,0 +1,45 @@
+// Pipelines: the pass lists behind -O0..-O3 and `--passes a,b,c`. Ordering assumptions are written down here.
+
+import { UsageError } from '../ir/errors.js';
+import { allPasses, getPass } from './index.js';
+import type { Pass } from './pass.js';
+
+export type OptLevel = 0 | 1 | 2 | 3;
+
+/** Pass names per level. Constant folding goes first so shape subgraphs become constants that remove-noops can
+ *  judge (same-shape Reshape); CSE after no-op removal sees through Identity chains; DCE last sweeps up. */
+const LEVELS: Record<OptLevel, readonly string[]> = {
+  0: [],
+  1: ['remove-noops', 'dce'],
+  2: ['constant-fold', 'remove-noops', 'cse', 'dce'],
+  // Fusion and layout passes join here as they land (passes/fusion, passes/layout).
+  3: ['constant-fold', 'remove-noops', 'cse', 'dce'],
+};
+
+export function levelPassNames(level: OptLevel): readonly string[] {
+  return LEVELS[level];
+}
+
+export function pipelineForLevel(level: OptLevel): Pass[] {
+  return resolvePasses(LEVELS[level].filter((n) => getPass(n) !== undefined));
+}
+
+/** Passes by name, in the order given; a UsageError lists the known names when one is not. */
+export function resolvePasses(names: readonly string[]): Pass[] {
+  return names.map((name) => {
+    const p = getPass(name);
+    if (!p) throw new UsageError(`unknown pass '${name}'; known passes: ${allPasses().map((q) => q.name).join(', ')}`);
+    return p;
+  });
+}
+
+/** `a,b,c` -> passes. */
+export function parsePassList(list: string): Pass[] {
+  return resolvePasses(list.split(',').map((s) => s.trim()).filter((s) => s !== ''));
+}
+
+export function parseLevel(text: string): OptLevel {
+  const n = Number(text.replace(/^-?O/, ''));
+  if (n === 0 || n === 1 || n === 2 || n === 3) return n;
+  throw new UsageError(`unknown optimisation level '${text}': use -O0, -O1, -O2 or -O3`);
+}
