@@ -1,23 +1,13 @@
 // Seeded random inputs for a model, for `onnxc run` without --inputs and for differential checks.
 
 import { UsageError } from '../ir/errors.js';
+import { prng } from '../ir/random.js';
 import type { DType } from '../ir/dtype.js';
 import type { Graph } from '../ir/graph.js';
 import { makeTensor, roundToDType, type Tensor } from '../ir/tensor.js';
 import type { Dim } from '../ir/types.js';
 import { formatType } from '../ir/types.js';
 
-/** mulberry32: small, fast, deterministic. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Concrete dims for a declared shape, with symbols resolved from `dims`. */
 export function concreteShape(name: string, shape: readonly Dim[], dims: Readonly<Record<string, number>>): number[] {

@@ -3,7 +3,7 @@
 
 import type { Model } from '../ir/graph.js';
 import { makeTensor, type Tensor } from '../ir/tensor.js';
-import { prng } from '../compiler/random-inputs.js';
+import { prng } from '../ir/random.js';
 import { GraphBuilder } from './builder.js';
 
 function weights(dims: number[], rand: () => number, scale: number): Tensor<'float32'> {

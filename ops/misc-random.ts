@@ -7,6 +7,7 @@ import type { DType } from '../ir/dtype.js';
 import { dtypeFromOnnx, isNumeric } from '../ir/dtype.js';
 import type { Tensor } from '../ir/tensor.js';
 import { allocate, getNumber, makeTensor, setElement, sizeOf } from '../ir/tensor.js';
+import { mulberry32 } from '../ir/random.js';
 import type { AnyOpDef } from './schema.js';
 import { attr, defineOp } from './schema.js';
 import { expectDType, inType, input, tensorOf } from './util.js';
@@ -17,14 +18,7 @@ const MAX_ELEMENTS = 1 << 28;
 
 /** A small seeded generator (mulberry32 pairs -> 53-bit doubles in [0, 1)). */
 export function rng(seed: number | undefined): () => number {
-  let s = seed === undefined ? (Math.random() * 2 ** 32) >>> 0 : hashSeed(seed);
-  const next32 = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
+  const next32 = mulberry32(seed === undefined ? (Math.random() * 2 ** 32) >>> 0 : hashSeed(seed));
   return () => ((next32() >>> 5) * 67108864 + (next32() >>> 6)) / 9007199254740992;
 }
 

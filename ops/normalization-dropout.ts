@@ -3,23 +3,13 @@
 // scaled by 1/(1-ratio), dropped ones 0) can be compared with other runtimes.
 
 import { KernelError, ShapeError } from '../ir/errors.js';
+import { prng } from '../ir/random.js';
 import { fromValues, makeTensor } from '../ir/tensor.js';
 import type { AnyOpDef, ImportNode, LegacyContext } from './schema.js';
 import { attr, defineOp } from './schema.js';
 import { expectDType, inType, input, optInType, optInput, tensorOf, withShape } from './util.js';
 import { FLOAT_TYPES, expectFloat, floatTensor, num, scalarNum } from './reduce-util.js';
 
-/** mulberry32: a tiny deterministic generator, uniform in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Before opset 12 `ratio` was an attribute (and before 7 `is_test`/consumed_inputs existed); before 10 the
  *  mask had the data's element type. Old Dropout never trains: ORT and the ONNX reference run it as identity. */
