@@ -15,6 +15,7 @@ import { formatSummary, summarizeModel } from './inspect.js';
 import { loadModel } from './onnx/import.js';
 import { encodeTensorProto, readValueFile } from './onnx/tensor-proto.js';
 import { exportModel } from './onnx/export.js';
+import { registerPassCommands } from './cli-passes.js';
 import { randomInputs } from './random-inputs.js';
 
 function parseDims(values: readonly string[] | undefined): Record<string, number> {
@@ -155,6 +156,7 @@ export function buildProgram(): Command {
       if (bad) process.exitCode = 1;
     });
 
+  registerPassCommands(program, { load, modelInputs });
   return program;
 }
 

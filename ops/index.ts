@@ -18,11 +18,13 @@ import { quantOps } from './quant.js';
 import { attentionOps } from './attention.js';
 import { signalOps } from './signal.js';
 import { miscOps } from './misc.js';
+import { fusedOps } from './fused/index.js';
+import { layoutOps } from './layout/index.js';
 
 const ALL: AnyOpDef[] = [
   ...elementwiseOps, ...activationOps, ...shapeOps, ...indexingOps, ...reduceOps, ...normalizationOps,
   ...matmulOps, ...convOps, ...poolOps, ...resizeOps, ...controlOps, ...sequenceOps, ...rnnOps, ...quantOps,
-  ...attentionOps, ...signalOps, ...miscOps,
+  ...attentionOps, ...signalOps, ...miscOps, ...fusedOps, ...layoutOps,
 ];
 
 const REGISTRY = new Map<string, AnyOpDef>();

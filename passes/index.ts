@@ -1,11 +1,25 @@
 // The pass registry: one alphabetical list; its summaries are `onnxc opt --help`. Tests may register extra passes
 // (e.g. one that deliberately breaks numbers) with `registerPass`.
 
+import { constantFold } from './constant-fold.js';
+import { csePass } from './cse.js';
 import { dce } from './dce.js';
+import { decomposePass } from './decompose.js';
+import { fuseBatchnorm, fuseConvEpilogue, fuseGelu } from './fusion/index.js';
+import { layoutNhwc } from './layout/index.js';
+import { removeNoopsPass } from './remove-noops.js';
 import type { Pass } from './pass.js';
 
 const BUILTIN: readonly Pass[] = [
+  constantFold,
+  csePass,
   dce,
+  decomposePass,
+  fuseBatchnorm,
+  fuseConvEpilogue,
+  fuseGelu,
+  layoutNhwc,
+  removeNoopsPass,
 ];
 
 const REGISTRY = new Map<string, Pass>();

@@ -11,9 +11,11 @@ export type OptLevel = 0 | 1 | 2 | 3;
 const LEVELS: Record<OptLevel, readonly string[]> = {
   0: [],
   1: ['remove-noops', 'dce'],
-  2: ['constant-fold', 'remove-noops', 'cse', 'dce'],
+  // Fusion after CSE (one producer per value); fuse-gelu before the epilogue pass so a recognised Gelu can join
+  // its Conv; BN folding first so the folded Conv is what the epilogue absorbs.
+  2: ['constant-fold', 'remove-noops', 'cse', 'fuse-batchnorm', 'fuse-gelu', 'fuse-conv-epilogue', 'dce'],
   // Fusion and layout passes join here as they land (passes/fusion, passes/layout).
-  3: ['constant-fold', 'remove-noops', 'cse', 'dce'],
+  3: ['constant-fold', 'remove-noops', 'cse', 'fuse-batchnorm', 'fuse-gelu', 'fuse-conv-epilogue', 'dce'],
 };
 
 export function levelPassNames(level: OptLevel): readonly string[] {
@@ -21,7 +23,7 @@ export function levelPassNames(level: OptLevel): readonly string[] {
 }
 
 export function pipelineForLevel(level: OptLevel): Pass[] {
-  return resolvePasses(LEVELS[level].filter((n) => getPass(n) !== undefined));
+  return resolvePasses(LEVELS[level]);
 }
 
 /** Passes by name, in the order given; a UsageError lists the known names when one is not. */

@@ -7,6 +7,7 @@ import { assertNever } from '../../ir/errors.js';
 import type { Dim, ValueType } from '../../ir/types.js';
 import { encodeMessage, AttrType } from './proto.js';
 import { tensorProtoObject } from './tensor-proto.js';
+import { decomposeOnnxcOps } from '../../ops/fused/decompose-graph.js';
 
 /** The highest ai.onnx opset onnxruntime-node 1.30 loads (27 and 28 are refused; found by trying). The IR holds
  *  ops in their latest form (Cast's round_mode, QuantizeLinear's precision ...), which older opsets reject. */
@@ -32,7 +33,8 @@ export function exportModel(model: Model, opts: ExportOptions = {}): Uint8Array 
     opset_import: [{ domain: '', version: opts.opset ?? EXPORT_OPSET }],
     producer_name: opts.producer ?? 'onnxc',
     producer_version: '0.1.0',
-    graph: graphProto(model.graph),
+    // onnxc.* ops (fusion, layout) are written as the standard ops they stand for, so onnxruntime runs any stage.
+    graph: graphProto(decomposeOnnxcOps(model.graph)),
     metadata_props: Object.entries(model.info.metadata ?? {}).map(([key, value]) => ({ key, value })),
   };
   if (model.info.docString) proto['doc_string'] = model.info.docString;

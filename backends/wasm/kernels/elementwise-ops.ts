@@ -1,0 +1,244 @@
+// The elementwise ops: one formula per op (f32x4 and/or scalar per value type), turned into kernels by the
+// elementwise engine. Attributes and constant inputs (Clip bounds, Pow exponents) shape the formula.
+
+import binaryen from 'binaryen';
+import type { DType } from '../../../ir/dtype.js';
+import { toNumbers } from '../../../ir/tensor.js';
+import type { Expr, Fn, ValType } from '../fn.js';
+import { erfV, expV, logV, sigmoidV, splatF32, tanhV } from '../math.js';
+import { elementwise, type Args, type ElemOp } from './elementwise.js';
+import type { KernelContext, KernelGen } from './types.js';
+import { attrNum, attrStr, constInts, unsupported } from './util.js';
+
+type Ops = Record<string, (...a: Expr[]) => Expr>;
+const ops = (fn: Fn, t: ValType): Ops => (fn.m as unknown as Record<ValType, Ops>)[t];
+const isFloatT = (t: ValType): boolean => t === 'f32' || t === 'f64';
+const unsignedT = (d: DType): boolean => d.startsWith('u') || d === 'bool';
+const zero = (fn: Fn, t: ValType): Expr => (t === 'i64' ? fn.m.i64.const(0, 0) : t === 'i32' ? fn.c32(0) : ops(fn, t).const!(0 as unknown as Expr));
+const V = (fn: Fn) => fn.m.f32x4;
+
+/** A unary float op with a vector formula only (tail through the same formula). */
+const vecOnly = (vec: (fn: Fn, x: Expr) => Expr): KernelGen => elementwise(() => ({ vec: (fn, a) => vec(fn, a[0]!()) }), 1);
+
+/** An op whose scalar formula is the same wasm instruction for every numeric value type. */
+function sameOp(name: string, vec?: (fn: Fn, a: Args) => Expr, floatOnly = false, arity?: number): KernelGen {
+  return elementwise(() => ({
+    vec,
+    scalar: (fn, a, t) => (floatOnly && !isFloatT(t) ? undefined : ops(fn, t)[name]!(...a.map((g) => g()))),
+  }), arity);
+}
+
+function minMax(isMax: boolean): KernelGen {
+  return elementwise((ctx) => ({
+    vec: (fn, a) => a.slice(1).reduce((acc, g) => (isMax ? V(fn).max(acc, g()) : V(fn).min(acc, g())), a[0]!()),
+    scalar: (fn, a, t, d) => {
+      const tmp = fn.forType(t);
+      const steps: Expr[] = [fn.set(tmp, a[0]!())];
+      for (const g of a.slice(1)) {
+        const o = ops(fn, t);
+        const pick = isFloatT(t) ? o[isMax ? 'max' : 'min']!(fn.get(tmp), g())
+          : fn.m.select(o[`${isMax ? 'gt' : 'lt'}_${unsignedT(d[0]!) ? 'u' : 's'}`]!(g(), fn.get(tmp)), g(), fn.get(tmp));
+        steps.push(fn.set(tmp, pick));
+      }
+      return fn.m.block(null, [...steps, fn.get(tmp)], binaryen[t]);
+    },
+  }), ctx0arity());
+}
+const ctx0arity = (): undefined => undefined;
+
+function compare(name: 'eq' | 'lt' | 'gt' | 'le' | 'ge'): KernelGen {
+  return elementwise(() => ({
+    scalar: (fn, a, t, d) => ops(fn, t)[isFloatT(t) || name === 'eq' ? name : `${name}_${unsignedT(d[0]!) ? 'u' : 's'}`]!(a[0]!(), a[1]!()),
+  }), 2);
+}
+
+function arith(name: 'add' | 'sub' | 'mul' | 'div'): KernelGen {
+  return elementwise(() => ({
+    vec: (fn, a) => V(fn)[name](a[0]!(), a[1]!()),
+    scalar: (fn, a, t, d) => {
+      const n = name === 'div' && !isFloatT(t) ? (unsignedT(d[0]!) ? 'div_u' : 'div_s') : name;
+      return ops(fn, t)[n]!(a[0]!(), a[1]!());
+    },
+  }), 2);
+}
+
+function powOp(ctx: KernelContext): ElemOp {
+  const e = ctx.inputs[1]?.constant;
+  const c = e && e.data.length === 1 ? toNumbers(e)[0] : undefined;
+  if (c === 2) return { vec: (fn, a) => V(fn).mul(a[0]!(), a[0]!()) };
+  if (c === 3) return { vec: (fn, a) => V(fn).mul(V(fn).mul(a[0]!(), a[0]!()), a[0]!()) };
+  if (c === 1) return { vec: (fn, a) => a[0]!() };
+  if (c === 0.5) return { vec: (fn, a) => V(fn).sqrt(a[0]!()) };
+  return {
+    vec: (fn, a) => {
+      const m = fn.m, v = V(fn), r = fn.v128(), y = fn.v128(), x = fn.v128();
+      const yInt = v.eq(v.floor(fn.get(y)), fn.get(y));
+      const odd = m.v128.and(yInt, v.ne(v.mul(v.floor(v.mul(fn.get(y), splatF32(fn, 0.5))), splatF32(fn, 2)), fn.get(y)));
+      const negR = m.v128.bitselect(v.neg(fn.get(r)), fn.get(r), odd);
+      return m.block(null, [
+        fn.set(x, a[0]!()), fn.set(y, a[1]!()),
+        fn.set(r, expV(fn, v.mul(fn.get(y), logV(fn, v.abs(fn.get(x)))))),
+        fn.set(r, m.v128.bitselect(m.v128.bitselect(negR, splatF32(fn, NaN), v.eq(v.floor(fn.get(y)), fn.get(y))), fn.get(r), v.lt(fn.get(x), splatF32(fn, 0)))),
+        m.v128.bitselect(splatF32(fn, 1), fn.get(r), v.eq(fn.get(y), splatF32(fn, 0))),
+      ], binaryen.v128);
+    },
+  };
+}
+
+function clipOp(ctx: KernelContext): ElemOp {
+  const lo = ctx.inputs[1] ? constInts(ctx, 1)![0]! : -Infinity;
+  const hi = ctx.inputs[2] ? constInts(ctx, 2)![0]! : Infinity;
+  return {
+    vec: (fn, a) => V(fn).min(V(fn).max(a[0]!(), splatF32(fn, lo)), splatF32(fn, hi)),
+    scalar: (fn, a, t, d) => {
+      if (t === 'f32') return undefined;
+      const o = ops(fn, t), sfx = unsignedT(d[0]!) ? 'u' : 's', m = fn.m;
+      const k = (x: number): Expr => (t === 'i64' ? m.i64.const(Number(BigInt.asIntN(32, BigInt(Math.max(-(2 ** 63), Math.min(x, 2 ** 63 - 1)) | 0 ))), 0) : t === 'i32' ? fn.c32(Math.max(-(2 ** 31), Math.min(x, 2 ** 31 - 1))) : o.const!(x as unknown as Expr));
+      if (t === 'f64') return o.min!(o.max!(a[0]!(), k(lo)), k(hi));
+      if (t === 'i64') return undefined;
+      const tmp = fn.forType(t);
+      return m.block(null, [
+        fn.set(tmp, a[0]!()),
+        Number.isFinite(lo) ? fn.set(tmp, m.select(o[`lt_${sfx}`]!(fn.get(tmp), k(lo)), k(lo), fn.get(tmp))) : m.nop(),
+        Number.isFinite(hi) ? fn.set(tmp, m.select(o[`gt_${sfx}`]!(fn.get(tmp), k(hi)), k(hi), fn.get(tmp))) : m.nop(),
+        fn.get(tmp),
+      ], binaryen[t]);
+    },
+  };
+}
+
+const relu: ElemOp = {
+  vec: (fn, a) => V(fn).max(a[0]!(), splatF32(fn, 0)),
+  scalar: (fn, a, t) => (t === 'f32' ? undefined : isFloatT(t) ? ops(fn, t).max!(a[0]!(), ops(fn, t).const!(0 as unknown as Expr))
+    : fn.m.select(ops(fn, t).gt_s!(a[0]!(), zero(fn, t)), a[0]!(), zero(fn, t))),
+};
+
+/** alpha * (e^x - 1) for x <= 0, x above. */
+const eluV = (fn: Fn, x: () => Expr, alpha: number): Expr =>
+  fn.m.v128.bitselect(x(), V(fn).mul(splatF32(fn, alpha), V(fn).sub(expV(fn, x()), splatF32(fn, 1))), V(fn).gt(x(), splatF32(fn, 0)));
+
+function castOp(ctx: KernelContext): ElemOp {
+  const to = ctx.outputs[0]!.dtype;
+  return {
+    scalar: (fn, a, t, d) => {
+      const m = fn.m, x = a[0]!, from = d[0]!, u = unsignedT(from);
+      if (to === 'bool') {
+        return isFloatT(t) ? m.i32.and(ops(fn, t).ne!(x(), ops(fn, t).const!(0 as unknown as Expr)), ops(fn, t).eq!(x(), x()))
+          : t === 'i64' ? m.i32.eqz(m.i64.eqz(x())) : m.i32.ne(x(), fn.c32(0));
+      }
+      switch (to) {
+        case 'float32':
+          return t === 'f32' ? x() : t === 'f64' ? m.f32.demote(x()) : t === 'i64' ? (u ? m.f32.convert_u.i64(x()) : m.f32.convert_s.i64(x())) : (from === 'uint32' ? m.f32.convert_u.i32(x()) : m.f32.convert_s.i32(x()));
+        case 'float64':
+          return t === 'f64' ? x() : t === 'f32' ? m.f64.promote(x()) : t === 'i64' ? (u ? m.f64.convert_u.i64(x()) : m.f64.convert_s.i64(x())) : (from === 'uint32' ? m.f64.convert_u.i32(x()) : m.f64.convert_s.i32(x()));
+        case 'int64': case 'uint64':
+          return t === 'i64' ? x() : t === 'f32' ? m.i64.trunc_s_sat.f32(x()) : t === 'f64' ? m.i64.trunc_s_sat.f64(x()) : (from === 'uint32' ? m.i64.extend_u(x()) : m.i64.extend_s(x()));
+        case 'int32': case 'uint32': case 'int16': case 'uint16': case 'int8': case 'uint8':
+          return t === 'i32' ? x() : t === 'i64' ? m.i32.wrap(x()) : t === 'f32' ? (to === 'uint32' ? m.i32.trunc_u_sat.f32(x()) : m.i32.trunc_s_sat.f32(x())) : (to === 'uint32' ? m.i32.trunc_u_sat.f64(x()) : m.i32.trunc_s_sat.f64(x()));
+        default: return undefined;
+      }
+    },
+  };
+}
+
+function modOp(ctx: KernelContext): ElemOp {
+  const fmod = attrNum(ctx, 'fmod', 0);
+  return {
+    scalar: (fn, a, t, d) => {
+      const m = fn.m;
+      if (isFloatT(t)) {
+        if (!fmod) return undefined;
+        const o = ops(fn, t);
+        return o.sub!(a[0]!(), o.mul!(o.trunc!(o.div!(a[0]!(), a[1]!())), a[1]!()));
+      }
+      const o = ops(fn, t), u = unsignedT(d[0]!);
+      if (u) return o.rem_u!(a[0]!(), a[1]!());
+      if (fmod) return o.rem_s!(a[0]!(), a[1]!());
+      const r = fn.forType(t);
+      const z = (): Expr => zero(fn, t);
+      const fix = m.i32.and(o.ne!(fn.get(r), z()), m.i32.ne(o.lt_s!(fn.get(r), z()), o.lt_s!(a[1]!(), z())));
+      return m.block(null, [fn.set(r, o.rem_s!(a[0]!(), a[1]!())), m.select(fix, o.add!(fn.get(r), a[1]!()), fn.get(r))], binaryen[t]);
+    },
+  };
+}
+
+export const ELEMENTWISE: Readonly<Record<string, KernelGen>> = {
+  Add: arith('add'), Sub: arith('sub'), Mul: arith('mul'), Div: arith('div'),
+  Max: minMax(true), Min: minMax(false),
+  Sum: elementwise(() => ({ vec: (fn, a) => a.slice(1).reduce((acc, g) => V(fn).add(acc, g()), a[0]!()), scalar: (fn, a, t) => a.slice(1).reduce((acc, g) => ops(fn, t).add!(acc, g()), a[0]!()) })),
+  Mean: elementwise(() => ({ vec: (fn, a) => V(fn).div(a.slice(1).reduce((acc, g) => V(fn).add(acc, g()), a[0]!()), splatF32(fn, a.length)) })),
+  Pow: elementwise(powOp, 2),
+  PRelu: elementwise(() => ({ vec: (fn, a) => fn.m.v128.bitselect(V(fn).mul(a[0]!(), a[1]!()), a[0]!(), V(fn).lt(a[0]!(), splatF32(fn, 0))) }), 2),
+  Equal: compare('eq'), Less: compare('lt'), Greater: compare('gt'), LessOrEqual: compare('le'), GreaterOrEqual: compare('ge'),
+  And: sameOp('and', undefined, false, 2), Or: sameOp('or', undefined, false, 2), Xor: sameOp('xor', undefined, false, 2),
+  Not: elementwise(() => ({ scalar: (fn, a) => fn.m.i32.eqz(a[0]!()) }), 1),
+  Where: elementwise(() => ({ scalar: (fn, a) => fn.m.select(a[0]!(), a[1]!(), a[2]!()) }), 3),
+  Mod: elementwise(modOp, 2),
+  Cast: elementwise(castOp, 1),
+  Abs: elementwise(() => ({ vec: (fn, a) => V(fn).abs(a[0]!()), scalar: (fn, a, t) => (t === 'f32' ? undefined : isFloatT(t) ? ops(fn, t).abs!(a[0]!()) : fn.m.select(ops(fn, t).lt_s!(a[0]!(), zero(fn, t)), ops(fn, t).sub!(zero(fn, t), a[0]!()), a[0]!())) }), 1),
+  Neg: elementwise(() => ({ vec: (fn, a) => V(fn).neg(a[0]!()), scalar: (fn, a, t) => (t === 'f32' ? undefined : isFloatT(t) ? ops(fn, t).neg!(a[0]!()) : ops(fn, t).sub!(zero(fn, t), a[0]!())) }), 1),
+  Sqrt: sameOp('sqrt', (fn, a) => V(fn).sqrt(a[0]!()), true, 1),
+  Ceil: sameOp('ceil', (fn, a) => V(fn).ceil(a[0]!()), true, 1),
+  Floor: sameOp('floor', (fn, a) => V(fn).floor(a[0]!()), true, 1),
+  Round: sameOp('nearest', (fn, a) => V(fn).nearest(a[0]!()), true, 1),
+  Reciprocal: elementwise(() => ({ vec: (fn, a) => V(fn).div(splatF32(fn, 1), a[0]!()) }), 1),
+  Relu: elementwise(() => relu, 1),
+  Exp: vecOnly(expV), Log: vecOnly(logV), Erf: vecOnly(erfV), Tanh: vecOnly(tanhV), Sigmoid: vecOnly(sigmoidV),
+  Softsign: vecOnly((fn, x) => { const t = fn.v128(); return fn.m.block(null, [fn.set(t, x), V(fn).div(fn.get(t), V(fn).add(splatF32(fn, 1), V(fn).abs(fn.get(t))))], binaryen.v128); }),
+  Softplus: vecOnly((fn, x) => {
+    const t = fn.v128();
+    return fn.m.block(null, [fn.set(t, x), fn.m.v128.bitselect(fn.get(t), logV(fn, V(fn).add(splatF32(fn, 1), expV(fn, fn.get(t)))), V(fn).gt(fn.get(t), splatF32(fn, 20)))], binaryen.v128);
+  }),
+  LeakyRelu: elementwise((ctx) => {
+    const alpha = attrNum(ctx, 'alpha', 0.01);
+    return { vec: (fn, a) => fn.m.v128.bitselect(a[0]!(), V(fn).mul(a[0]!(), splatF32(fn, alpha)), V(fn).gt(a[0]!(), splatF32(fn, 0))) };
+  }, 1),
+  ThresholdedRelu: elementwise((ctx) => {
+    const alpha = attrNum(ctx, 'alpha', 1);
+    return { vec: (fn, a) => fn.m.v128.and(a[0]!(), V(fn).gt(a[0]!(), splatF32(fn, alpha))) };
+  }, 1),
+  HardSigmoid: elementwise((ctx) => {
+    const alpha = attrNum(ctx, 'alpha', 0.2), beta = attrNum(ctx, 'beta', 0.5);
+    return { vec: (fn, a) => V(fn).max(splatF32(fn, 0), V(fn).min(splatF32(fn, 1), V(fn).add(V(fn).mul(a[0]!(), splatF32(fn, alpha)), splatF32(fn, beta)))) };
+  }, 1),
+  HardSwish: elementwise(() => ({
+    vec: (fn, a) => V(fn).mul(a[0]!(), V(fn).max(splatF32(fn, 0), V(fn).min(splatF32(fn, 1), V(fn).add(V(fn).mul(a[0]!(), splatF32(fn, 1 / 6)), splatF32(fn, 0.5))))),
+  }), 1),
+  Clip: elementwise(clipOp, 1),
+  Elu: elementwise((ctx) => {
+    const alpha = attrNum(ctx, 'alpha', 1);
+    return { vec: (fn, a) => { const t = fn.v128(); return fn.m.block(null, [fn.set(t, a[0]!()), eluV(fn, () => fn.get(t), alpha)], binaryen.v128); } };
+  }, 1),
+  Selu: elementwise((ctx) => {
+    const alpha = attrNum(ctx, 'alpha', 1.67326319217681884765625), gamma = attrNum(ctx, 'gamma', 1.05070102214813232421875);
+    return { vec: (fn, a) => { const t = fn.v128(); return fn.m.block(null, [fn.set(t, a[0]!()), V(fn).mul(splatF32(fn, gamma), eluV(fn, () => fn.get(t), alpha))], binaryen.v128); } };
+  }, 1),
+  Gelu: elementwise((ctx) => {
+    const tanh = attrStr(ctx, 'approximate', 'none') === 'tanh';
+    return {
+      vec: (fn, a) => {
+        const v = V(fn), t = fn.v128(), x = (): Expr => fn.get(t);
+        const inner = tanh
+          ? tanhV(fn, v.mul(splatF32(fn, Math.sqrt(2 / Math.PI)), v.add(x(), v.mul(splatF32(fn, 0.044715), v.mul(x(), v.mul(x(), x()))))))
+          : erfV(fn, v.mul(x(), splatF32(fn, Math.SQRT1_2)));
+        return fn.m.block(null, [fn.set(t, a[0]!()), v.mul(v.mul(splatF32(fn, 0.5), x()), v.add(splatF32(fn, 1), inner))], binaryen.v128);
+      },
+    };
+  }, 1),
+  Mish: vecOnly((fn, x) => {
+    const t = fn.v128(), v = V(fn);
+    const sp = fn.m.v128.bitselect(fn.get(t), logV(fn, v.add(splatF32(fn, 1), expV(fn, fn.get(t)))), v.gt(fn.get(t), splatF32(fn, 20)));
+    return fn.m.block(null, [fn.set(t, x), v.mul(fn.get(t), tanhV(fn, sp))], binaryen.v128);
+  }),
+  IsNaN: elementwise(() => ({ scalar: (fn, a, t) => (isFloatT(t) ? ops(fn, t).ne!(a[0]!(), a[0]!()) : undefined) }), 1),
+  Sign: elementwise(() => ({
+    scalar: (fn, a, t) => {
+      const o = ops(fn, t), m = fn.m;
+      if (isFloatT(t)) { const s = m.i32.sub(o.gt!(a[0]!(), o.const!(0 as unknown as Expr)), o.lt!(a[0]!(), o.const!(0 as unknown as Expr))); return t === 'f32' ? m.f32.convert_s.i32(s) : m.f64.convert_s.i32(s); }
+      const s = m.i32.sub(o.gt_s!(a[0]!(), zero(fn, t)), o.lt_s!(a[0]!(), zero(fn, t)));
+      return t === 'i64' ? m.i64.extend_s(s) : s;
+    },
+  }), 1),
+};
+
+void unsupported;

@@ -1,0 +1,13 @@
+// The wasm backend's kernel table: ONNX op name -> kernel generator. An op missing here is a compile-time
+// UnsupportedOpError naming the node (no silent fallback).
+
+import { CONV } from './conv.js';
+import { ELEMENTWISE } from './elementwise-ops.js';
+import { MATMUL } from './matmul.js';
+import { MOVEMENT } from './movement.js';
+import { NORM } from './norm.js';
+import { POOL } from './pool.js';
+import { REDUCE } from './reduce.js';
+import type { KernelTable } from './types.js';
+
+export const KERNELS: KernelTable = { ...ELEMENTWISE, ...MOVEMENT, ...MATMUL, ...CONV, ...POOL, ...NORM, ...REDUCE };

@@ -1,0 +1,70 @@
+// MatMul (numpy batching and broadcasting) and Gemm (transposes, alpha/beta, broadcast C) on the shared
+// gemm core. Gemm's constant transposed B is pre-packed at compile time so the inner loop reads rows.
+
+import { makeTensor } from '../../../ir/tensor.js';
+import type { Expr } from '../fn.js';
+import { broadcastStrides, collapse, nest } from '../layout.js';
+import { gemm } from './gemm-core.js';
+import type { KernelGen } from './types.js';
+import { attrNum, input, output, requireDType, strides } from './util.js';
+
+const matmul: KernelGen = {
+  emit(ctx) {
+    const a = input(ctx, 0), b = input(ctx, 1), y = output(ctx), fn = ctx.fn, m = ctx.m;
+    for (const t of [a, b]) requireDType(ctx, t, ['float32']);
+    const ad = a.dims.length === 1 ? [1, a.dims[0]!] : [...a.dims];
+    const bd = b.dims.length === 1 ? [b.dims[0]!, 1] : [...b.dims];
+    const M = ad[ad.length - 2]!, K = ad[ad.length - 1]!, N = bd[bd.length - 1]!;
+    const batch = a.dims.length <= 2 && b.dims.length <= 2 ? [] : (() => {
+      const ab = ad.slice(0, -2), bb = bd.slice(0, -2), r = Math.max(ab.length, bb.length);
+      return Array.from({ length: r }, (_, i) => Math.max(ab[i - r + ab.length] ?? 1, bb[i - r + bb.length] ?? 1));
+    })();
+    const sa = broadcastStrides(ad.slice(0, -2), batch).map((s) => s * M * K);
+    const sb = broadcastStrides(bd.slice(0, -2), batch).map((s) => s * K * N);
+    const sc = strides(batch).map((s) => s * M * N);
+    const c = collapse(batch, [sa, sb, sc]);
+    const [la, lb, lc] = [fn.i32(), fn.i32(), fn.i32()];
+    return nest(fn, c.dims, c.sets, ([oa, ob, oc]) => [
+      fn.set(la, m.i32.shl(oa!, fn.c32(2))), fn.set(lb, m.i32.shl(ob!, fn.c32(2))), fn.set(lc, m.i32.shl(oc!, fn.c32(2))),
+      gemm(fn, {
+        M, N, K,
+        a: { base: a.ptr.base, dyn: la, rs: K, cs: 1 },
+        b: { base: b.ptr.base, dyn: lb, rs: N, cs: 1 },
+        c: { base: y.ptr.base, dyn: lc, rs: N, cs: 1 },
+      }),
+    ]);
+  },
+};
+
+const gemmOp: KernelGen = {
+  emit(ctx) {
+    const a = input(ctx, 0), b = input(ctx, 1), y = output(ctx), fn = ctx.fn;
+    for (const t of [a, b]) requireDType(ctx, t, ['float32']);
+    const transA = attrNum(ctx, 'transA', 0) !== 0, transB = attrNum(ctx, 'transB', 0) !== 0;
+    const [M, N] = y.dims as [number, number];
+    const K = transA ? a.dims[0]! : a.dims[1]!;
+    let bOp = transB ? { base: b.ptr.base, rs: 1, cs: K } : { base: b.ptr.base, rs: N, cs: 1 };
+    if (transB && b.constant) {
+      // pre-pack B^T once, so the vector loop reads contiguous rows
+      const src = b.constant.data as Float32Array, packed = makeTensor('float32', [K, N]);
+      for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) packed.data[k * N + n] = src[n * K + k]!;
+      bOp = { base: ctx.addConstant(packed).base, rs: N, cs: 1 };
+    }
+    const cIn = ctx.inputs[2];
+    let bias;
+    if (cIn) {
+      requireDType(ctx, cIn, ['float32']);
+      const s = broadcastStrides(cIn.dims, [M, N]);
+      bias = { base: cIn.ptr.base, rs: s[0]!, cs: s[1]! };
+    }
+    const body: Expr = gemm(fn, {
+      M, N, K,
+      a: transA ? { base: a.ptr.base, rs: 1, cs: M } : { base: a.ptr.base, rs: K, cs: 1 },
+      b: bOp, c: { base: y.ptr.base, rs: N, cs: 1 },
+      alpha: attrNum(ctx, 'alpha', 1), bias, beta: attrNum(ctx, 'beta', 1),
+    });
+    return body;
+  },
+};
+
+export const MATMUL: Readonly<Record<string, KernelGen>> = { MatMul: matmul, Gemm: gemmOp };

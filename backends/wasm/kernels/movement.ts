@@ -1,0 +1,132 @@
+// Data movement kernels: views (Reshape & co., no code), and strided copies for Transpose, Concat, Split,
+// Slice, Expand and Pad, plus Gather with run-time indices. They move bytes, so they work for every dtype.
+
+import type { Expr } from '../fn.js';
+import { elemBytes } from '../fn.js';
+import { broadcastStrides, stridedCopy } from '../layout.js';
+import type { KernelContext, KernelGen } from './types.js';
+import { attrInts, attrNum, attrStr, constInts, input, normAxis, output, prod, strides, unsupported } from './util.js';
+
+const view: KernelGen = { alias: true, emit: (ctx) => ctx.m.nop() };
+
+const transpose: KernelGen = {
+  emit(ctx) {
+    const x = input(ctx, 0), y = output(ctx);
+    const rank = x.dims.length;
+    const perm = attrInts(ctx, 'perm') ?? Array.from({ length: rank }, (_, i) => rank - 1 - i);
+    const xs = strides(x.dims);
+    return stridedCopy(ctx.fn, y.dims, { ptr: y.ptr, strides: strides(y.dims) }, { ptr: x.ptr, strides: perm.map((p) => xs[p]!) }, elemBytes(x.dtype));
+  },
+};
+
+const expand: KernelGen = {
+  emit(ctx) {
+    const x = input(ctx, 0), y = output(ctx);
+    return stridedCopy(ctx.fn, y.dims, { ptr: y.ptr, strides: strides(y.dims) }, { ptr: x.ptr, strides: broadcastStrides(x.dims, y.dims) }, elemBytes(x.dtype));
+  },
+};
+
+const concat: KernelGen = {
+  emit(ctx) {
+    const y = output(ctx), axis = normAxis(attrNum(ctx, 'axis', 0), y.dims.length);
+    const ys = strides(y.dims), eb = elemBytes(y.dtype);
+    let at = 0;
+    const parts: Expr[] = [];
+    ctx.inputs.forEach((x, i) => {
+      if (!x) return;
+      const t = input(ctx, i);
+      parts.push(stridedCopy(ctx.fn, t.dims, { ptr: { base: y.ptr.base + at * ys[axis]! * eb }, strides: ys }, { ptr: t.ptr, strides: strides(t.dims) }, eb));
+      at += t.dims[axis]!;
+    });
+    return ctx.fn.block(parts.length ? parts : [ctx.m.nop()]);
+  },
+};
+
+const split: KernelGen = {
+  emit(ctx) {
+    const x = input(ctx, 0), axis = normAxis(attrNum(ctx, 'axis', 0), x.dims.length);
+    const xs = strides(x.dims), eb = elemBytes(x.dtype);
+    let at = 0;
+    const parts: Expr[] = [];
+    ctx.node.outputs.forEach((_, i) => {
+      const y = ctx.outputs[i];
+      if (y) parts.push(stridedCopy(ctx.fn, y.dims, { ptr: y.ptr, strides: strides(y.dims) }, { ptr: { base: x.ptr.base + at * xs[axis]! * eb }, strides: xs }, eb));
+      // an unused output still takes its share of the axis; its size comes from the inferred type
+      at += y ? y.dims[axis]! : unsupported(ctx, 'with an unused output');
+    });
+    return ctx.fn.block(parts.length ? parts : [ctx.m.nop()]);
+  },
+};
+
+/** Per-axis (start, step) of Slice for a concrete input, with ONNX's clamping rules. */
+export function sliceStarts(dims: readonly number[], starts: readonly number[], ends: readonly number[], axes: readonly number[] | undefined, steps: readonly number[] | undefined): { start: number[]; step: number[] } {
+  const start = dims.map(() => 0), step = dims.map(() => 1);
+  starts.forEach((s0, k) => {
+    const a = normAxis(axes ? axes[k]! : k, dims.length), d = dims[a]!, st = steps ? steps[k]! : 1;
+    let s = s0 < 0 ? s0 + d : s0;
+    s = st > 0 ? Math.min(Math.max(s, 0), d) : Math.min(Math.max(s, -1), d - 1);
+    start[a] = s; step[a] = st;
+    void ends;
+  });
+  return { start, step };
+}
+
+const slice: KernelGen = {
+  emit(ctx) {
+    const x = input(ctx, 0), y = output(ctx);
+    const { start, step } = sliceStarts(x.dims, constInts(ctx, 1)!, constInts(ctx, 2)!, constInts(ctx, 3), constInts(ctx, 4));
+    const xs = strides(x.dims), eb = elemBytes(x.dtype);
+    const base = start.reduce((acc, s, a) => acc + Math.max(s, 0) * xs[a]!, 0);
+    return stridedCopy(ctx.fn, y.dims, { ptr: y.ptr, strides: strides(y.dims) }, { ptr: { base: x.ptr.base + base * eb }, strides: xs.map((s, a) => s * step[a]!) }, eb);
+  },
+};
+
+const pad: KernelGen = {
+  emit(ctx) {
+    const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m;
+    if (attrStr(ctx, 'mode', 'constant') !== 'constant') unsupported(ctx, `mode '${attrStr(ctx, 'mode', '')}'`);
+    const rank = x.dims.length;
+    const raw = constInts(ctx, 1)!;
+    const axes = ctx.inputs[3] ? constInts(ctx, 3)!.map((a) => normAxis(a, rank)) : x.dims.map((_, i) => i);
+    const begin = x.dims.map(() => 0);
+    axes.forEach((a, k) => { begin[a] = raw[k]!; });
+    const value = ctx.inputs[2] ? ctx.inputs[2] : undefined;
+    const eb = elemBytes(y.dtype), ys = strides(y.dims), xs = strides(x.dims);
+    const i = fn.i32();
+    // fill with the pad value, then copy the (possibly cropped) input into place
+    const fill = fn.loop(i, 0, y.size, (iv) => [value
+      ? fn.store(y.dtype, fn.elem(y.ptr, iv, eb), fn.load(y.dtype, value.ptr))
+      : fn.store(y.dtype, fn.elem(y.ptr, iv, eb), y.dtype === 'float32' ? fn.cf32(0) : y.dtype === 'float64' ? m.f64.const(0) : eb === 8 ? m.i64.const(0, 0) : fn.c32(0))]);
+    const dims = x.dims.map((d, a) => Math.max(0, Math.min(d + Math.min(begin[a]!, 0), y.dims[a]! - Math.max(begin[a]!, 0))));
+    const dOff = begin.reduce((acc, b, a) => acc + Math.max(b, 0) * ys[a]!, 0);
+    const sOff = begin.reduce((acc, b, a) => acc + Math.max(-b, 0) * xs[a]!, 0);
+    return fn.block([fill, stridedCopy(fn, dims, { ptr: { base: y.ptr.base + dOff * eb }, strides: ys }, { ptr: { base: x.ptr.base + sOff * eb }, strides: xs }, eb)]);
+  },
+};
+
+const gather: KernelGen = {
+  emit(ctx) {
+    const x = input(ctx, 0), idx = input(ctx, 1), y = output(ctx), fn = ctx.fn, m = ctx.m;
+    const axis = normAxis(attrNum(ctx, 'axis', 0), x.dims.length);
+    const outer = prod(x.dims.slice(0, axis)), axisN = x.dims[axis]!, inner = prod(x.dims.slice(axis + 1));
+    const eb = elemBytes(x.dtype), rowBytes = inner * eb;
+    if (y.size === 0) return m.nop();
+    const o = fn.i32(), j = fn.i32(), k = fn.i32();
+    const loadIdx = (jv: Expr): Expr => (idx.dtype === 'int64' ? m.i32.wrap(fn.load('int64', fn.elem(idx.ptr, jv, 8))) : fn.load('int32', fn.elem(idx.ptr, jv, 4)));
+    return fn.loop(o, 0, outer, (ov) => [
+      fn.loop(j, 0, idx.size, (jv) => [
+        fn.set(k, loadIdx(jv)),
+        fn.set(k, m.select(m.i32.lt_s(fn.get(k), fn.c32(0)), m.i32.add(fn.get(k), fn.c32(axisN)), fn.get(k))),
+        m.memory.copy(
+          fn.addr(fn.at(y.ptr, m.i32.mul(m.i32.add(m.i32.mul(ov, fn.c32(idx.size)), fn.get(j)), fn.c32(rowBytes)))),
+          fn.addr(fn.at(x.ptr, m.i32.mul(m.i32.add(m.i32.mul(fn.get(o), fn.c32(axisN)), fn.get(k)), fn.c32(rowBytes)))),
+          fn.c32(rowBytes)),
+      ]),
+    ]);
+  },
+};
+
+export const MOVEMENT: Readonly<Record<string, KernelGen>> = {
+  Reshape: view, Flatten: view, Squeeze: view, Unsqueeze: view, Identity: view, Dropout: view,
+  Transpose: transpose, Expand: expand, Concat: concat, Split: split, Slice: slice, Pad: pad, Gather: gather,
+};

@@ -1,0 +1,138 @@
+// Normalisations: Softmax/LogSoftmax along one axis, LayerNormalization over trailing axes, and inference
+// BatchNormalization folded at compile time into a per-channel scale and shift.
+
+import binaryen from 'binaryen';
+import { makeTensor, toNumbers } from '../../../ir/tensor.js';
+import type { Expr, Fn, Local } from '../fn.js';
+import { expV, logV } from '../math.js';
+import { hmax, hsum, LANES, vectorLoop, viaVector } from '../simd.js';
+import type { KernelGen } from './types.js';
+import { attrNum, input, normAxis, output, prod, requireDType, unsupported } from './util.js';
+
+/** A pass over a row of n elements with element stride `stride`: SIMD when contiguous, scalar otherwise. */
+function rowPass(fn: Fn, i: Local, n: number, stride: number, vector: (at: () => Expr) => Expr[], scalar: (at: () => Expr) => Expr[], base: Local): Expr {
+  const m = fn.m;
+  const at = (): Expr => m.i32.shl(m.i32.add(fn.get(base), stride === 1 ? fn.get(i) : m.i32.mul(fn.get(i), fn.c32(stride))), fn.c32(2));
+  if (stride === 1) return vectorLoop(fn, i, { n, vector: () => vector(at), scalar: () => scalar(at) });
+  return fn.loop(i, 0, n, () => scalar(at));
+}
+
+function softmax(log: boolean): KernelGen {
+  return {
+    emit(ctx) {
+      const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m, V = m.f32x4;
+      requireDType(ctx, x, ['float32']);
+      if (x.size === 0) return m.nop();
+      const axis = normAxis(attrNum(ctx, 'axis', -1), x.dims.length);
+      const outer = prod(x.dims.slice(0, axis)), L = x.dims[axis]!, inner = prod(x.dims.slice(axis + 1));
+      const o = fn.i32(), j = fn.i32(), i = fn.i32(), base = fn.i32();
+      const vmax = fn.v128(), vsum = fn.v128(), mx = fn.f32(), sum = fn.f32(), e = fn.f32();
+      const X = (at: () => Expr): Expr => fn.load('float32', { base: x.ptr.base, dyn: at() });
+      const XV = (at: () => Expr): Expr => fn.loadV({ base: x.ptr.base, dyn: at() });
+      const lane0 = (v: Local, f: (a: Expr) => Expr): Expr => fn.set(v, m.f32x4.replace_lane(fn.get(v), 0, f(m.f32x4.extract_lane(fn.get(v), 0))));
+      const expS = (a: Expr): Expr => viaVector(fn, (v) => expV(fn, v), a);
+      const body = (): Expr[] => [
+        fn.set(base, m.i32.add(m.i32.mul(fn.get(o), fn.c32(L * inner)), fn.get(j))),
+        fn.set(vmax, V.splat(fn.cf32(-Infinity))),
+        rowPass(fn, i, L, inner, (at) => [fn.set(vmax, V.max(fn.get(vmax), XV(at)))], (at) => [lane0(vmax, (a) => m.f32.max(a, X(at)))], base),
+        fn.set(mx, hmax(fn, vmax)),
+        fn.set(vsum, V.splat(fn.cf32(0))),
+        rowPass(fn, i, L, inner,
+          (at) => log ? [fn.set(vsum, V.add(fn.get(vsum), expV(fn, V.sub(XV(at), V.splat(fn.get(mx))))))]
+            : [fn.storeV({ base: y.ptr.base, dyn: at() }, fn.tee(vmax, expV(fn, V.sub(XV(at), V.splat(fn.get(mx)))))), fn.set(vsum, V.add(fn.get(vsum), fn.get(vmax)))],
+          (at) => [fn.set(e, expS(m.f32.sub(X(at), fn.get(mx)))), ...(log ? [] : [fn.store('float32', { base: y.ptr.base, dyn: at() }, fn.get(e))]), lane0(vsum, (a) => m.f32.add(a, fn.get(e)))], base),
+        fn.set(sum, hsum(fn, vsum)),
+        log
+          ? fn.block([
+            fn.set(sum, m.f32.add(fn.get(mx), viaVector(fn, (v) => logV(fn, v), fn.get(sum)))),
+            rowPass(fn, i, L, inner, (at) => [fn.storeV({ base: y.ptr.base, dyn: at() }, V.sub(XV(at), V.splat(fn.get(sum))))],
+              (at) => [fn.store('float32', { base: y.ptr.base, dyn: at() }, m.f32.sub(X(at), fn.get(sum)))], base),
+          ])
+          : fn.block([
+            fn.set(sum, m.f32.div(fn.cf32(1), fn.get(sum))),
+            rowPass(fn, i, L, inner, (at) => [fn.storeV({ base: y.ptr.base, dyn: at() }, V.mul(fn.loadV({ base: y.ptr.base, dyn: at() }), V.splat(fn.get(sum))))],
+              (at) => [fn.store('float32', { base: y.ptr.base, dyn: at() }, m.f32.mul(fn.load('float32', { base: y.ptr.base, dyn: at() }), fn.get(sum)))], base),
+          ]),
+      ];
+      return fn.loop(o, 0, outer, () => [fn.loop(j, 0, inner, body)]);
+    },
+  };
+}
+
+const layerNorm: KernelGen = {
+  emit(ctx) {
+    const x = input(ctx, 0), scale = input(ctx, 1), bias = ctx.inputs[2], y = output(ctx), fn = ctx.fn, m = ctx.m, V = m.f32x4;
+    requireDType(ctx, x, ['float32']);
+    if (ctx.outputs[1] || ctx.outputs[2]) unsupported(ctx, 'with the Mean/InvStdDev outputs');
+    const axis = normAxis(attrNum(ctx, 'axis', -1), x.dims.length), eps = attrNum(ctx, 'epsilon', 1e-5);
+    const rows = prod(x.dims.slice(0, axis)), L = prod(x.dims.slice(axis));
+    if (scale.size !== L || (bias && bias.size !== L)) unsupported(ctx, 'with scale/bias that broadcast (they must cover the normalised axes)');
+    if (x.size === 0) return m.nop();
+    const r = fn.i32(), i = fn.i32(), base = fn.i32(), acc = fn.v128(), mean = fn.f32(), inv = fn.f32(), d = fn.f32();
+    const at = (): Expr => m.i32.shl(m.i32.add(fn.get(base), fn.get(i)), fn.c32(2));
+    const pi = (): Expr => m.i32.shl(fn.get(i), fn.c32(2));
+    const X = (): Expr => fn.load('float32', { base: x.ptr.base, dyn: at() });
+    const XV = (): Expr => fn.loadV({ base: x.ptr.base, dyn: at() });
+    const lane0 = (f: (a: Expr) => Expr): Expr => fn.set(acc, m.f32x4.replace_lane(fn.get(acc), 0, f(m.f32x4.extract_lane(fn.get(acc), 0))));
+    const affineV = (v: Expr): Expr => {
+      const s = V.mul(v, fn.loadV({ base: scale.ptr.base, dyn: pi() }));
+      return bias ? V.add(s, fn.loadV({ base: bias.ptr.base, dyn: pi() })) : s;
+    };
+    const affineS = (v: Expr): Expr => {
+      const s = m.f32.mul(v, fn.load('float32', { base: scale.ptr.base, dyn: pi() }));
+      return bias ? m.f32.add(s, fn.load('float32', { base: bias.ptr.base, dyn: pi() })) : s;
+    };
+    return fn.loop(r, 0, rows, (rv) => [
+      fn.set(base, m.i32.mul(rv, fn.c32(L))),
+      fn.set(acc, V.splat(fn.cf32(0))),
+      vectorLoop(fn, i, { n: L, vector: () => [fn.set(acc, V.add(fn.get(acc), XV()))], scalar: () => [lane0((a) => m.f32.add(a, X()))] }),
+      fn.set(mean, m.f32.div(hsum(fn, acc), fn.cf32(L))),
+      fn.set(acc, V.splat(fn.cf32(0))),
+      vectorLoop(fn, i, {
+        n: L,
+        vector: () => [fn.set(acc, V.add(fn.get(acc), V.mul(V.sub(XV(), V.splat(fn.get(mean))), V.sub(XV(), V.splat(fn.get(mean))))))],
+        scalar: () => [fn.set(d, m.f32.sub(X(), fn.get(mean))), lane0((a) => m.f32.add(a, m.f32.mul(fn.get(d), fn.get(d))))],
+      }),
+      fn.set(inv, m.f32.div(fn.cf32(1), m.f32.sqrt(m.f32.add(m.f32.div(hsum(fn, acc), fn.cf32(L)), fn.cf32(eps))))),
+      vectorLoop(fn, i, {
+        n: L,
+        vector: () => [fn.storeV({ base: y.ptr.base, dyn: at() }, affineV(V.mul(V.sub(XV(), V.splat(fn.get(mean))), V.splat(fn.get(inv)))))],
+        scalar: () => [fn.store('float32', { base: y.ptr.base, dyn: at() }, affineS(m.f32.mul(m.f32.sub(X(), fn.get(mean)), fn.get(inv))))],
+      }),
+    ]);
+  },
+};
+
+const batchNorm: KernelGen = {
+  emit(ctx) {
+    const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m, V = m.f32x4;
+    requireDType(ctx, x, ['float32']);
+    if (ctx.outputs[1] || ctx.outputs[2]) unsupported(ctx, 'in training mode');
+    const [sc, b, mean, vr] = [1, 2, 3, 4].map((k) => input(ctx, k));
+    if (![sc, b, mean, vr].every((t) => t!.constant)) unsupported(ctx, 'with run-time scale/bias/mean/var');
+    const eps = attrNum(ctx, 'epsilon', 1e-5), C = x.dims[1] ?? 1;
+    const s = makeTensor('float32', [C]), t = makeTensor('float32', [C]);
+    const [S, B, M, R] = [sc, b, mean, vr].map((q) => toNumbers(q!.constant!));
+    for (let c = 0; c < C; c++) { s.data[c] = S![c]! / Math.sqrt(R![c]! + eps); t.data[c] = B![c]! - M![c]! * s.data[c]!; }
+    const sp = ctx.addConstant(s), tp = ctx.addConstant(t);
+    const N = x.dims[0] ?? 1, HW = prod(x.dims.slice(2));
+    const nc = fn.i32(), i = fn.i32(), base = fn.i32(), vs = fn.v128(), vt = fn.v128();
+    const at = (): Expr => m.i32.shl(m.i32.add(fn.get(base), fn.get(i)), fn.c32(2));
+    const cOf = (): Expr => m.i32.shl(m.i32.rem_u(fn.get(nc), fn.c32(C)), fn.c32(2));
+    return fn.loop(nc, 0, N * C, (v) => [
+      fn.set(base, m.i32.mul(v, fn.c32(HW))),
+      fn.set(vs, V.splat(fn.load('float32', { base: sp.base, dyn: cOf() }))),
+      fn.set(vt, V.splat(fn.load('float32', { base: tp.base, dyn: cOf() }))),
+      vectorLoop(fn, i, {
+        n: HW,
+        vector: () => [fn.storeV({ base: y.ptr.base, dyn: at() }, V.add(V.mul(fn.loadV({ base: x.ptr.base, dyn: at() }), fn.get(vs)), fn.get(vt)))],
+        scalar: () => [fn.store('float32', { base: y.ptr.base, dyn: at() }, m.f32.add(m.f32.mul(fn.load('float32', { base: x.ptr.base, dyn: at() }), m.f32x4.extract_lane(fn.get(vs), 0)), m.f32x4.extract_lane(fn.get(vt), 0)))],
+      }),
+    ]);
+  },
+};
+
+export const NORM: Readonly<Record<string, KernelGen>> = {
+  Softmax: softmax(false), LogSoftmax: softmax(true), LayerNormalization: layerNorm, BatchNormalization: batchNorm,
+};
+void binaryen; void LANES;

@@ -1,0 +1,85 @@
+// Pooling: MaxPool/AveragePool (1-D/2-D windows with pads, strides, dilations, ceil_mode via the output
+// shape) as scalar loops with bounds checks, and GlobalAverage/GlobalMax pooling as SIMD row reductions.
+
+import binaryen from 'binaryen';
+import { makeWindow, windowAxis } from '../../../ops/conv-window.js';
+import type { Expr } from '../fn.js';
+import { hmax, hsum, vectorLoop } from '../simd.js';
+import type { KernelContext, KernelGen } from './types.js';
+import { attrInts, attrNum, attrStr, input, output, prod, requireDType, unsupported } from './util.js';
+
+function pool(kind: 'max' | 'avg'): KernelGen {
+  return {
+    emit(ctx: KernelContext) {
+      const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m;
+      requireDType(ctx, x, ['float32']);
+      if (ctx.outputs[1]) unsupported(ctx, 'with the Indices output');
+      const sp = x.dims.length - 2;
+      if (sp !== 1 && sp !== 2) unsupported(ctx, `with ${sp} spatial dims (1 or 2 are handled)`);
+      const win = makeWindow(attrInts(ctx, 'kernel_shape')!, {
+        strides: attrInts(ctx, 'strides'), dilations: attrInts(ctx, 'dilations'), pads: attrInts(ctx, 'pads'),
+        auto_pad: attrStr(ctx, 'auto_pad', 'NOTSET'), ceil_mode: attrNum(ctx, 'ceil_mode', 0),
+      });
+      const ax = x.dims.slice(2).map((d, i) => windowAxis(win, i, d));
+      const two = <T>(v: readonly T[], one: T): [T, T] => (sp === 1 ? [one, v[0]!] : [v[0]!, v[1]!]);
+      const [H, W] = two(x.dims.slice(2), 1), [OH, OW] = two(y.dims.slice(2), 1);
+      const [KH, KW] = two(win.kernel, 1), [sh, sw] = two(win.strides, 1), [dh, dw] = two(win.dilations, 1);
+      const [pt, pl] = two(ax.map((a) => a.padBegin), 0), [pb, pr] = two(ax.map((a) => a.padEnd), 0);
+      const includePad = attrNum(ctx, 'count_include_pad', 0) !== 0;
+      const nc = fn.i32(), oh = fn.i32(), ow = fn.i32(), kh = fn.i32(), kw = fn.i32(), ih = fn.i32(), iw = fn.i32();
+      const acc = fn.f32(), cnt = fn.i32(), cntPad = fn.i32();
+      const inH = (): Expr => m.i32.and(m.i32.ge_s(fn.get(ih), fn.c32(0)), m.i32.lt_s(fn.get(ih), fn.c32(H)));
+      const inW = (): Expr => m.i32.and(m.i32.ge_s(fn.get(iw), fn.c32(0)), m.i32.lt_s(fn.get(iw), fn.c32(W)));
+      const xv = (): Expr => fn.load('float32', { base: x.ptr.base, dyn: m.i32.shl(m.i32.add(m.i32.mul(m.i32.add(m.i32.mul(fn.get(nc), fn.c32(H)), fn.get(ih)), fn.c32(W)), fn.get(iw)), fn.c32(2)) });
+      const inner = fn.loop(kw, 0, KW, () => [
+        fn.set(iw, m.i32.add(m.i32.sub(m.i32.mul(fn.get(ow), fn.c32(sw)), fn.c32(pl)), m.i32.mul(fn.get(kw), fn.c32(dw)))),
+        m.if(m.i32.and(m.i32.lt_s(fn.get(ih), fn.c32(H + pb)), m.i32.lt_s(fn.get(iw), fn.c32(W + pr))), fn.set(cntPad, m.i32.add(fn.get(cntPad), fn.c32(1)))),
+        m.if(m.i32.and(inH(), inW()), fn.block([
+          fn.set(acc, kind === 'max' ? m.f32.max(fn.get(acc), xv()) : m.f32.add(fn.get(acc), xv())),
+          fn.set(cnt, m.i32.add(fn.get(cnt), fn.c32(1))),
+        ])),
+      ]);
+      const result = kind === 'max' ? fn.get(acc) : m.f32.div(fn.get(acc), m.f32.convert_s.i32(fn.get(includePad ? cntPad : cnt)));
+      return fn.loop(nc, 0, prod(x.dims.slice(0, 2)), () => [
+        fn.loop(oh, 0, OH, () => [
+          fn.loop(ow, 0, OW, () => [
+            fn.set(acc, fn.cf32(kind === 'max' ? -Infinity : 0)), fn.set(cnt, fn.c32(0)), fn.set(cntPad, fn.c32(0)),
+            fn.loop(kh, 0, KH, () => [fn.set(ih, m.i32.add(m.i32.sub(m.i32.mul(fn.get(oh), fn.c32(sh)), fn.c32(pt)), m.i32.mul(fn.get(kh), fn.c32(dh)))), inner]),
+            fn.store('float32', { base: y.ptr.base, dyn: m.i32.shl(m.i32.add(m.i32.mul(m.i32.add(m.i32.mul(fn.get(nc), fn.c32(OH)), fn.get(oh)), fn.c32(OW)), fn.get(ow)), fn.c32(2)) }, result),
+          ]),
+        ]),
+      ]);
+    },
+  };
+}
+
+function globalPool(kind: 'max' | 'avg'): KernelGen {
+  return {
+    emit(ctx) {
+      const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m, V = m.f32x4;
+      requireDType(ctx, x, ['float32']);
+      const rows = prod(x.dims.slice(0, 2)), L = prod(x.dims.slice(2));
+      const r = fn.i32(), i = fn.i32(), base = fn.i32(), acc = fn.v128(), s = fn.f32();
+      const at = (): Expr => m.i32.shl(m.i32.add(fn.get(base), fn.get(i)), fn.c32(2));
+      const combineV = (a: Expr, b: Expr): Expr => (kind === 'max' ? V.max(a, b) : V.add(a, b));
+      const combineS = (a: Expr, b: Expr): Expr => (kind === 'max' ? m.f32.max(a, b) : m.f32.add(a, b));
+      const init = kind === 'max' ? -Infinity : 0;
+      return fn.loop(r, 0, rows, (rv) => [
+        fn.set(base, m.i32.mul(rv, fn.c32(L))),
+        fn.set(acc, V.splat(fn.cf32(init))),
+        vectorLoop(fn, i, {
+          n: L,
+          vector: () => [fn.set(acc, combineV(fn.get(acc), fn.loadV({ base: x.ptr.base, dyn: at() })))],
+          scalar: () => [fn.set(acc, m.f32x4.replace_lane(fn.get(acc), 0, combineS(m.f32x4.extract_lane(fn.get(acc), 0), fn.load('float32', { base: x.ptr.base, dyn: at() }))))],
+        }),
+        fn.set(s, kind === 'max' ? hmax(fn, acc) : m.f32.div(hsum(fn, acc), fn.cf32(L))),
+        fn.store('float32', { base: y.ptr.base, dyn: m.i32.shl(fn.get(r), fn.c32(2)) }, fn.get(s)),
+      ]);
+    },
+  };
+}
+
+export const POOL: Readonly<Record<string, KernelGen>> = {
+  MaxPool: pool('max'), AveragePool: pool('avg'), GlobalAveragePool: globalPool('avg'), GlobalMaxPool: globalPool('max'),
+};
+void binaryen;

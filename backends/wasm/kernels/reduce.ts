@@ -1,0 +1,69 @@
+// Reductions over any set of axes (float32): a loop nest over kept axes around a loop nest over reduced axes.
+
+import type { Expr } from '../fn.js';
+import { collapse, nest } from '../layout.js';
+import { expV, logV } from '../math.js';
+import { viaVector } from '../simd.js';
+import type { KernelGen } from './types.js';
+import { attrNum, constInts, input, normAxis, output, requireDType, strides } from './util.js';
+
+type Kind = 'sum' | 'mean' | 'max' | 'min' | 'prod' | 'sumsq' | 'l1' | 'l2' | 'logsumexp' | 'logsum';
+
+function reduce(kind: Kind): KernelGen {
+  return {
+    emit(ctx) {
+      const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m;
+      requireDType(ctx, x, ['float32']);
+      const rank = x.dims.length;
+      const given = ctx.inputs[1] ? constInts(ctx, 1)!.map((a) => normAxis(a, rank)) : [];
+      const noop = given.length === 0 && attrNum(ctx, 'noop_with_empty_axes', 0) !== 0;
+      const axes = new Set(noop ? [] : given.length ? given : x.dims.map((_, i) => i));
+      const xs = strides(x.dims);
+      const kept = x.dims.map((_, i) => i).filter((i) => !axes.has(i));
+      const red = [...axes].sort((a, b) => a - b);
+      const keptDims = kept.map((i) => x.dims[i]!);
+      const outStrides = strides(keptDims);
+      const count = red.reduce((p, a) => p * x.dims[a]!, 1);
+      if (y.size === 0) return m.nop();
+      const acc = fn.f32(), v = fn.f32();
+      const init = kind === 'max' ? -Infinity : kind === 'min' ? Infinity : kind === 'prod' ? 1 : 0;
+      const step = (a: Expr, b: () => Expr): Expr => {
+        switch (kind) {
+          case 'sum': case 'mean': case 'logsum': return m.f32.add(a, b());
+          case 'max': return m.f32.max(a, b());
+          case 'min': return m.f32.min(a, b());
+          case 'prod': return m.f32.mul(a, b());
+          case 'sumsq': case 'l2': return m.f32.add(a, m.f32.mul(b(), b()));
+          case 'l1': return m.f32.add(a, m.f32.abs(b()));
+          case 'logsumexp': return m.f32.add(a, viaVector(fn, (q) => expV(fn, q), b()));
+        }
+      };
+      const finish = (a: Expr): Expr => {
+        switch (kind) {
+          case 'mean': return m.f32.div(a, fn.cf32(count));
+          case 'l2': return m.f32.sqrt(a);
+          case 'logsumexp': case 'logsum': return viaVector(fn, (q) => logV(fn, q), a);
+          default: return a;
+        }
+      };
+      const ko = collapse(keptDims, [outStrides, kept.map((i) => xs[i]!)]);
+      const ro = collapse(red.map((a) => x.dims[a]!), [red.map((a) => xs[a]!)]);
+      const base = fn.i32();
+      return nest(fn, ko.dims, ko.sets, ([oOff, xOff]) => [
+        fn.set(base, xOff!),
+        fn.set(acc, fn.cf32(init)),
+        fn.set(v, fn.cf32(0)),
+        nest(fn, ro.dims, ro.sets, ([r]) => [
+          fn.set(v, fn.load('float32', { base: x.ptr.base, dyn: m.i32.shl(m.i32.add(fn.get(base), r!), fn.c32(2)) })),
+          fn.set(acc, step(fn.get(acc), () => fn.get(v))),
+        ]),
+        fn.store('float32', { base: y.ptr.base, dyn: m.i32.shl(oOff!, fn.c32(2)) }, finish(fn.get(acc))),
+      ]);
+    },
+  };
+}
+
+export const REDUCE: Readonly<Record<string, KernelGen>> = {
+  ReduceSum: reduce('sum'), ReduceMean: reduce('mean'), ReduceMax: reduce('max'), ReduceMin: reduce('min'), ReduceProd: reduce('prod'),
+  ReduceSumSquare: reduce('sumsq'), ReduceL1: reduce('l1'), ReduceL2: reduce('l2'), ReduceLogSumExp: reduce('logsumexp'), ReduceLogSum: reduce('logsum'),
+};

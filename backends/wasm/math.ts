@@ -1,0 +1,106 @@
+// Vector (f32x4) approximations of the transcendental functions kernels need, written once and used for
+// scalar tails too (via simd.viaVector). Range reduction + polynomials after Cephes (expf/logf); measured
+// error against Math.* is checked in test/wasm/math.test.ts.
+
+import binaryen from 'binaryen';
+import type { Expr, Fn } from './fn.js';
+
+function k(fn: Fn, x: number): Expr { return fn.m.f32x4.splat(fn.m.f32.const(x)); }
+function ki(fn: Fn, x: number): Expr { return fn.m.i32x4.splat(fn.m.i32.const(x | 0)); }
+
+/** Horner: c[0]*x^(n-1) + ... + c[n-1], x read from a local each time. */
+function horner(fn: Fn, x: () => Expr, c: readonly number[]): Expr {
+  const m = fn.m;
+  let acc = k(fn, c[0]!);
+  for (let i = 1; i < c.length; i++) acc = m.f32x4.add(m.f32x4.mul(acc, x()), k(fn, c[i]!));
+  return acc;
+}
+
+/** e^x, about 1 ulp on the normal range; overflows to inf, underflows through subnormals to 0, NaN stays NaN. */
+export function expV(fn: Fn, x: Expr): Expr {
+  const m = fn.m, v = m.f32x4, xl = fn.v128(), n = fn.v128(), r = fn.v128(), ni = fn.v128(), n1 = fn.v128();
+  const g = fn.get.bind(fn);
+  const scale = (e: Expr): Expr => m.i32x4.shl(m.i32x4.add(e, ki(fn, 127)), m.i32.const(23));
+  return m.block(null, [
+    fn.set(xl, v.max(v.min(x, k(fn, 89)), k(fn, -104))),
+    fn.set(n, v.nearest(v.mul(g(xl), k(fn, Math.LOG2E)))),
+    // x - n ln2 in two steps (ln2 split so n*hi is exact)
+    fn.set(r, v.sub(v.sub(g(xl), v.mul(g(n), k(fn, 0.693359375))), v.mul(g(n), k(fn, -2.12194440e-4)))),
+    fn.set(ni, m.i32x4.trunc_sat_f32x4_s(g(n))),
+    fn.set(n1, m.i32x4.shr_s(g(ni), m.i32.const(1))),
+    // 2^n as two factors so n in [-150, 128] never leaves the normal exponent range
+    v.mul(v.mul(
+      v.add(v.add(v.mul(v.mul(horner(fn, () => g(r), [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]), g(r)), g(r)), g(r)), k(fn, 1)),
+      scale(g(n1))), scale(m.i32x4.sub(g(ni), g(n1)))),
+  ], binaryen.v128);
+}
+
+/** Natural log, about 1 ulp; log(0) = -inf, log(x<0) = NaN, log(inf) = inf, subnormals handled. */
+export function logV(fn: Fn, x: Expr): Expr {
+  const m = fn.m, v = m.f32x4, i = m.i32x4, g = fn.get.bind(fn);
+  const x0 = fn.v128(), xs = fn.v128(), sub = fn.v128(), e = fn.v128(), mm = fn.v128(), lt = fn.v128(), z = fn.v128(), y = fn.v128(), fe = fn.v128();
+  return m.block(null, [
+    fn.set(x0, x),
+    fn.set(sub, v.lt(g(x0), k(fn, 1.1754943508222875e-38))),
+    fn.set(xs, m.v128.bitselect(v.mul(g(x0), k(fn, 8388608)), g(x0), g(sub))),
+    fn.set(e, i.sub(i.sub(i.shr_u(g(xs), m.i32.const(23)), ki(fn, 126)), m.v128.and(g(sub), ki(fn, 23)))),
+    fn.set(mm, m.v128.or(m.v128.and(g(xs), ki(fn, 0x007fffff)), ki(fn, 0x3f000000))),
+    fn.set(lt, v.lt(g(mm), k(fn, Math.SQRT1_2))),
+    fn.set(e, i.add(g(e), g(lt))), // lt lanes are -1
+    fn.set(mm, v.sub(v.add(g(mm), m.v128.and(g(mm), g(lt))), k(fn, 1))),
+    fn.set(z, v.mul(g(mm), g(mm))),
+    fn.set(y, v.mul(v.mul(horner(fn, () => g(mm), [7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1]), g(mm)), g(z))),
+    fn.set(fe, v.convert_i32x4_s(g(e))),
+    fn.set(y, v.add(g(y), v.mul(g(fe), k(fn, -2.12194440e-4)))),
+    fn.set(y, v.add(g(y), v.mul(g(z), k(fn, -0.5)))),
+    fn.set(y, v.add(v.add(g(mm), g(y)), v.mul(g(fe), k(fn, 0.693359375)))),
+    // special values: 0 -> -inf, negative or NaN -> NaN, +inf -> +inf
+    fn.set(y, m.v128.bitselect(k(fn, -Infinity), g(y), v.eq(g(x0), k(fn, 0)))),
+    fn.set(y, m.v128.bitselect(k(fn, Infinity), g(y), v.eq(g(x0), k(fn, Infinity)))),
+    m.v128.bitselect(g(y), k(fn, NaN), v.ge(g(x0), k(fn, 0))),
+  ], binaryen.v128);
+}
+
+/** copysign(a, s) lane-wise. */
+function copySign(fn: Fn, a: Expr, s: Expr): Expr {
+  return fn.m.v128.bitselect(s, a, fn.m.i32x4.splat(fn.m.i32.const(0x80000000 | 0)));
+}
+
+/** erf: odd Taylor series below 0.5, 1 - erfc (Numerical Recipes' erfcc, rel. error < 1.2e-7) above. */
+export function erfV(fn: Fn, x: Expr): Expr {
+  const m = fn.m, v = m.f32x4, g = fn.get.bind(fn);
+  const x0 = fn.v128(), a = fn.v128(), z = fn.v128(), t = fn.v128(), small = fn.v128();
+  const series = [-1 / (5040 * 15), 1 / (720 * 13), -1 / (120 * 11), 1 / (24 * 9), -1 / (6 * 7), 1 / (2 * 5), -1 / 3, 1].map((c) => c * 2 / Math.sqrt(Math.PI));
+  const ncoef = [0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418, 0.37409196, 1.00002368, -1.26551223];
+  return m.block(null, [
+    fn.set(x0, x),
+    fn.set(a, v.abs(g(x0))),
+    fn.set(z, v.mul(g(a), g(a))),
+    fn.set(small, v.mul(horner(fn, () => g(z), series), g(a))),
+    fn.set(t, v.div(k(fn, 1), v.add(k(fn, 1), v.mul(k(fn, 0.5), g(a))))),
+    fn.set(t, v.sub(k(fn, 1), v.mul(g(t), expV(fn, v.sub(horner(fn, () => g(t), ncoef), g(z)))))),
+    copySign(fn, m.v128.bitselect(g(small), g(t), v.lt(g(a), k(fn, 0.5))), g(x0)),
+  ], binaryen.v128);
+}
+
+/** tanh: odd Taylor series below 0.4 (no cancellation near 0), 1 - 2/(e^2a + 1) above. */
+export function tanhV(fn: Fn, x: Expr): Expr {
+  const m = fn.m, v = m.f32x4, g = fn.get.bind(fn);
+  const x0 = fn.v128(), a = fn.v128(), z = fn.v128();
+  const series = [21844 / 6081075, -1382 / 155925, 62 / 2835, -17 / 315, 2 / 15, -1 / 3, 1];
+  const big = v.sub(k(fn, 1), v.div(k(fn, 2), v.add(expV(fn, v.add(g(a), g(a))), k(fn, 1))));
+  return m.block(null, [
+    fn.set(x0, x),
+    fn.set(a, v.abs(g(x0))),
+    fn.set(z, v.mul(g(a), g(a))),
+    copySign(fn, m.v128.bitselect(v.mul(horner(fn, () => g(z), series), g(a)), big, v.lt(g(a), k(fn, 0.4))), g(x0)),
+  ], binaryen.v128);
+}
+
+/** 1 / (1 + e^-x). */
+export function sigmoidV(fn: Fn, x: Expr): Expr {
+  const v = fn.m.f32x4;
+  return v.div(k(fn, 1), v.add(k(fn, 1), expV(fn, v.neg(x))));
+}
+
+export { k as splatF32 };

@@ -1,0 +1,7 @@
+// onnxc's own fused ops (made by passes/fusion and passes/layout), each with exact reference semantics and a
+// decomposition into standard ops for export.
+
+import type { AnyOpDef } from '../schema.js';
+import { fusedConvOps } from './conv.js';
+
+export const fusedOps: AnyOpDef[] = [...fusedConvOps];

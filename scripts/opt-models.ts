@@ -1,0 +1,49 @@
+// Long check (npm run check:opt): every shared real model through `-O2` (or the level given as argv[2]) still
+// matches its expected (onnxruntime) outputs, through the reference backend and through onnxruntime-node running
+// the optimised model as onnxc exports it. Prints node counts before/after and pass times.
+
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { runGraph } from '../backends/reference/interpreter.js';
+import { tensorError } from '../compiler/compare.js';
+import { exportModel } from '../compiler/onnx/export.js';
+import { loadModel } from '../compiler/onnx/import.js';
+import { readValueFile } from '../compiler/onnx/tensor-proto.js';
+import { runOrt } from '../compiler/ort.js';
+import type { Tensor } from '../ir/tensor.js';
+import { isTensor } from '../ir/value.js';
+import { countNodes, runPasses } from '../passes/manager.js';
+import { parseLevel, pipelineForLevel } from '../passes/pipelines.js';
+import { sharedModels } from '../test/helpers/shared.js';
+
+const TOLERANCE: Record<string, number> = { mobilenet_v2_qdq: 1e-2, minilm_l6_dyn: 2e-2, mobilenet_v2_fp16: 1e-3 };
+const level = parseLevel(process.argv[2] ?? '-O2');
+const only = process.argv[3];
+let failed = 0;
+for (const m of sharedModels()) {
+  if (only && !m.name.includes(only)) continue;
+  const model = loadModel(m.model);
+  const t0 = performance.now();
+  const { graph } = runPasses(model.graph, pipelineForLevel(level), { verify: true, ctx: { source: m.name, options: new Map() } });
+  const ms = performance.now() - t0;
+  const opt = { ...model, graph };
+  const ds = m.dataSets[0]!;
+  const inputs = model.graph.inputs.map((_, k) => readValueFile(join(ds, `input_${k}.pb`)) as Tensor);
+  const expected = readdirSync(ds).filter((f) => /^output_\d+\.pb$/.test(f)).sort().map((f) => readValueFile(join(ds, f)) as Tensor);
+  const ref = runGraph(graph, inputs);
+  const feeds = Object.fromEntries(model.graph.inputs.map((n, k) => [n, inputs[k]!]));
+  const ortOut = (await runOrt(exportModel(opt), feeds)).values;
+  const tol = TOLERANCE[m.name] ?? 1e-4;
+  const rel = (a: unknown, e: Tensor): number => {
+    if (!isTensor(a as never)) return Infinity;
+    const err = tensorError(a as Tensor, e);
+    return err.maxAbs / Math.max(err.maxExpected, 1e-30);
+  };
+  const refErr = Math.max(...expected.map((e, k) => rel(ref[k], e)));
+  const ortErr = Math.max(...expected.map((e, k) => rel(ortOut[k], e)));
+  const ok = refErr <= tol && ortErr <= tol;
+  if (!ok) failed++;
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${m.name.padEnd(22)} nodes ${String(countNodes(model.graph)).padStart(4)} -> ${String(countNodes(graph)).padStart(4)}  passes ${ms.toFixed(0).padStart(5)} ms  ` +
+    `err/max: reference ${refErr.toExponential(2)}, onnxruntime(exported) ${ortErr.toExponential(2)} (tol ${tol})`);
+}
+process.exit(failed ? 1 : 0);
