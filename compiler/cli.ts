@@ -9,6 +9,7 @@ import type { Model } from '../ir/graph.js';
 import type { RuntimeValue } from '../ir/value.js';
 import { isTensor } from '../ir/value.js';
 import { BACKENDS, getBackend } from './backends.js';
+import { registerCompile } from './cli-compile.js';
 import { compareValues, tensorError } from './compare.js';
 import { findCases, readManifest, runCase, summarize, type CaseResult } from './conformance.js';
 import { formatSummary, summarizeModel } from './inspect.js';
@@ -123,6 +124,8 @@ export function buildProgram(): Command {
       console.log(`${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped`);
       if (manifest && (s.unexpectedFailures.length || s.unexpectedPasses.length)) process.exitCode = 1;
     });
+
+  registerCompile(program);
 
   program.command('check')
     .description('run onnxc and onnxruntime-node on the same inputs; report errors per output')

@@ -6,7 +6,7 @@ import { csePass } from './cse.js';
 import { dce } from './dce.js';
 import { decomposePass } from './decompose.js';
 import { fuseBatchnorm, fuseConvEpilogue, fuseGelu } from './fusion/index.js';
-import { layoutNhwc } from './layout/index.js';
+import { layoutNhwc, layoutPackWeights } from './layout/index.js';
 import { removeNoopsPass } from './remove-noops.js';
 import type { Pass } from './pass.js';
 
@@ -19,6 +19,7 @@ const BUILTIN: readonly Pass[] = [
   fuseConvEpilogue,
   fuseGelu,
   layoutNhwc,
+  layoutPackWeights,
   removeNoopsPass,
 ];
 

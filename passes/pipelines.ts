@@ -15,7 +15,8 @@ const LEVELS: Record<OptLevel, readonly string[]> = {
   // its Conv; BN folding first so the folded Conv is what the epilogue absorbs.
   2: ['constant-fold', 'remove-noops', 'cse', 'fuse-batchnorm', 'fuse-gelu', 'fuse-conv-epilogue', 'dce'],
   // Fusion and layout passes join here as they land (passes/fusion, passes/layout).
-  3: ['constant-fold', 'remove-noops', 'cse', 'fuse-batchnorm', 'fuse-gelu', 'fuse-conv-epilogue', 'dce'],
+  // layout-nhwc after fusion: it turns the fused (channels-first) FusedConvs channels-last.
+  3: ['constant-fold', 'remove-noops', 'cse', 'fuse-batchnorm', 'fuse-gelu', 'fuse-conv-epilogue', 'layout-nhwc', 'dce'],
 };
 
 export function levelPassNames(level: OptLevel): readonly string[] {

@@ -3,7 +3,7 @@
 
 import binaryen from 'binaryen';
 import { OnnxcError, ShapeError, UnsupportedOpError } from '../../ir/errors.js';
-import type { Graph } from '../../ir/graph.js';
+import type { Graph, Node } from '../../ir/graph.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { sizeOf } from '../../ir/tensor.js';
 import type { Dim } from '../../ir/types.js';
@@ -13,7 +13,7 @@ import { inferGraph } from '../../ops/infer-graph.js';
 import { ARENA_BASE, WASM_FORMAT, type WasmIoSpec, type WasmManifest } from './abi.js';
 import { elemBytes, Fn, type Ptr } from './fn.js';
 import { KERNELS } from './kernels/index.js';
-import type { KernelGen, TensorRef } from './kernels/types.js';
+import type { KernelGen, PlanContext, TensorRef } from './kernels/types.js';
 import { ALIGN, planArena, type BufferReq } from './memory-plan.js';
 import { staticEval } from './static-eval.js';
 
@@ -109,16 +109,15 @@ export function compileWasm(graph: Graph, opts: WasmCompileOptions = {}): WasmAr
   const dummy = (name: string): TensorRef => ({ name, ...refShape(name), ptr: { base: 0 }, constant: sg.constants.get(name) });
   const reqs: BufferReq[] = [];
   for (const [v, f] of first) if (!sg.constants.has(v)) reqs.push({ id: v, bytes: refShape(v).bytes, first: f, last: last.get(v) ?? f });
-  const scratch = nodes.map((n, k) => {
-    const kg: KernelGen = kernelOf[k]!;
-    if (!kg.scratch) return 0;
-    const def = getOp(n.op)!;
-    return kg.scratch({
-      node: n, attrs: plainAttrs(def, n), site: { model: source, node: n.name, op: n.op },
-      inputs: n.inputs.map((i) => (i ? dummy(i) : undefined)), outputs: n.outputs.map((o) => (o ? dummy(o) : undefined)),
-      addConstant: () => ({ base: 0 }),
-    });
+  const planCtx = (n: Node): PlanContext => ({
+    node: n, attrs: plainAttrs(getOp(n.op)!, n), site: { model: source, node: n.name, op: n.op },
+    inputs: n.inputs.map((i) => (i ? dummy(i) : undefined)), outputs: n.outputs.map((o) => (o ? dummy(o) : undefined)),
   });
+  const withSite = <T>(n: Node, f: () => T): T => {
+    try { return f(); } catch (e) { if (e instanceof OnnxcError) throw e.at({ model: source, node: n.name, op: n.op }); throw e; }
+  };
+  const scratch = nodes.map((n, k) => { const kg: KernelGen = kernelOf[k]!; return kg.scratch ? withSite(n, () => kg.scratch!(planCtx(n))) : 0; });
+  const packed = nodes.map((n, k) => { const kg: KernelGen = kernelOf[k]!; return kg.prepack ? withSite(n, () => kg.prepack!(planCtx(n))) : []; });
   scratch.forEach((b, k) => { if (b > 0) reqs.push({ id: `#scratch${k}`, bytes: b, first: k + 1, last: k + 1 }); });
   const plan = planArena(reqs);
 
@@ -147,11 +146,21 @@ export function compileWasm(graph: Graph, opts: WasmCompileOptions = {}): WasmAr
     if (off === undefined) throw new ShapeError(`value '${name}' has no buffer (internal planning error)`, { model: source });
     return ARENA_BASE + off;
   };
+  const packedRefs = packed.map((ts, k) => ts.map((t, j): TensorRef => ({
+    name: `#packed${k}_${j}`, dtype: t.dtype, dims: t.dims, size: sizeOf(t.dims), ptr: { base: place(tensorBytes(t)) }, constant: t,
+  })));
   const ref = (name: string): TensorRef => ({ name, ...refShape(name), ptr: { base: addrOf(name) }, constant: sg.constants.get(rootOf(name)) ?? sg.constants.get(name) });
 
   const m = new binaryen.Module();
   try {
-    m.setFeatures(binaryen.Features.SIMD128 | binaryen.Features.BulkMemory | binaryen.Features.NontrappingFPToInt | binaryen.Features.SignExt | binaryen.Features.MutableGlobals);
+    m.setFeatures(binaryen.Features.SIMD128 | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt | binaryen.Features.NontrappingFPToInt | binaryen.Features.SignExt | binaryen.Features.MutableGlobals);
+    // lay out every constant the kernels read before emitting (loads bind to the memory, so it comes first)
+    for (const n of nodes) for (const i of n.inputs) if (i && sg.constants.has(rootOf(i))) constantAt(rootOf(i));
+    for (const o of g.outputs) if (sg.constants.has(rootOf(o))) constantAt(rootOf(o));
+    const weights = concat(chunks, wEnd - weightsBase);
+    const embed = weights.length <= (opts.embedLimit ?? 1 << 20);
+    const pages = Math.max(1, Math.ceil(wEnd / 65536));
+    m.setMemory(pages, pages, 'memory', embed && weights.length ? [{ offset: m.i32.const(weightsBase), data: weights, passive: false }] : []);
     const kernels: { node: string; op: string; fn: string }[] = [];
     nodes.forEach((n, k) => {
       const kg = kernelOf[k]!;
@@ -164,7 +173,7 @@ export function compileWasm(graph: Graph, opts: WasmCompileOptions = {}): WasmAr
         body = kg.emit({
           m, fn, node: n, attrs: plainAttrs(getOp(n.op)!, n), site, scratch: scratchPtr,
           inputs: n.inputs.map((i) => (i ? ref(i) : undefined)), outputs: n.outputs.map((o) => (o ? ref(o) : undefined)),
-          addConstant: (t) => ({ base: place(tensorBytes(t)) }),
+          packed: packedRefs[k]!,
         });
       } catch (e) {
         if (e instanceof OnnxcError) throw e.at(site);
@@ -176,10 +185,6 @@ export function compileWasm(graph: Graph, opts: WasmCompileOptions = {}): WasmAr
     });
     m.addFunction('run', binaryen.none, binaryen.none, [], m.block(null, kernels.map((k) => m.call(k.fn, [], binaryen.none))));
     m.addFunctionExport('run', 'run');
-    const weights = concat(chunks, wEnd - weightsBase);
-    const embed = weights.length <= (opts.embedLimit ?? 1 << 20);
-    const pages = Math.max(1, Math.ceil(wEnd / 65536));
-    m.setMemory(pages, pages, 'memory', embed && weights.length ? [{ offset: m.i32.const(weightsBase), data: weights, passive: false }] : []);
     if (!m.validate()) throw new Error(`generated wasm module for '${source}' failed validation`);
     if (opts.optimize ?? true) m.optimize();
     const io = (name: string): WasmIoSpec => {

@@ -38,12 +38,12 @@ export function matchActivation(ix: GraphIndex, v: string): ActMatch | undefined
     case 'HardSigmoid': return one('HardSigmoid', [float(n.attrs['alpha'], 0.2), float(n.attrs['beta'], 0.5)]);
     case 'Gelu': return one(n.attrs['approximate']?.value === 'tanh' ? 'GeluTanh' : 'Gelu');
     case 'Clip': {
-      // Bounds must be constants (a run-time bound cannot live in an attribute); float32 so the attr holds them.
+      // Bounds must be constants (a run-time bound cannot live in an attribute); float32/16 so the attr holds them exactly.
       const bound = (i: number, dflt: number): number | undefined => {
         const name = n.inputs[i];
         if (!name) return dflt;
         const t = ix.constant(name);
-        return t && t.dtype === 'float32' && t.data.length === 1 ? ix.scalar(name) : undefined;
+        return t && ['float32', 'float16', 'bfloat16'].includes(t.dtype) && t.data.length === 1 ? ix.scalar(name) : undefined;
       };
       const lo = bound(1, -Infinity); const hi = bound(2, Infinity);
       return lo === undefined || hi === undefined ? undefined : one('Clip', [lo, hi]);

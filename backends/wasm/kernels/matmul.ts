@@ -37,6 +37,15 @@ const matmul: KernelGen = {
 };
 
 const gemmOp: KernelGen = {
+  prepack(ctx) {
+    const b = input(ctx, 1), y = output(ctx);
+    if (attrNum(ctx, 'transB', 0) === 0 || !b.constant || b.dtype !== 'float32') return [];
+    // B^T once at compile time, so the vector loop reads contiguous rows
+    const N = y.dims[1]!, K = b.dims[1]!;
+    const src = b.constant.data as Float32Array, packed = makeTensor('float32', [K, N]);
+    for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) packed.data[k * N + n] = src[n * K + k]!;
+    return [packed];
+  },
   emit(ctx) {
     const a = input(ctx, 0), b = input(ctx, 1), y = output(ctx), fn = ctx.fn;
     for (const t of [a, b]) requireDType(ctx, t, ['float32']);
@@ -44,12 +53,7 @@ const gemmOp: KernelGen = {
     const [M, N] = y.dims as [number, number];
     const K = transA ? a.dims[0]! : a.dims[1]!;
     let bOp = transB ? { base: b.ptr.base, rs: 1, cs: K } : { base: b.ptr.base, rs: N, cs: 1 };
-    if (transB && b.constant) {
-      // pre-pack B^T once, so the vector loop reads contiguous rows
-      const src = b.constant.data as Float32Array, packed = makeTensor('float32', [K, N]);
-      for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) packed.data[k * N + n] = src[n * K + k]!;
-      bOp = { base: ctx.addConstant(packed).base, rs: N, cs: 1 };
-    }
+    if (ctx.packed[0]) bOp = { base: ctx.packed[0].ptr.base, rs: N, cs: 1 };
     const cIn = ctx.inputs[2];
     let bias;
     if (cIn) {

@@ -104,17 +104,23 @@ const layerNorm: KernelGen = {
 };
 
 const batchNorm: KernelGen = {
-  emit(ctx) {
-    const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m, V = m.f32x4;
-    requireDType(ctx, x, ['float32']);
+  prepack(ctx) {
+    const x = input(ctx, 0);
     if (ctx.outputs[1] || ctx.outputs[2]) unsupported(ctx, 'in training mode');
     const [sc, b, mean, vr] = [1, 2, 3, 4].map((k) => input(ctx, k));
     if (![sc, b, mean, vr].every((t) => t!.constant)) unsupported(ctx, 'with run-time scale/bias/mean/var');
+    // y = x * s + t per channel, with s and t folded once here
     const eps = attrNum(ctx, 'epsilon', 1e-5), C = x.dims[1] ?? 1;
     const s = makeTensor('float32', [C]), t = makeTensor('float32', [C]);
     const [S, B, M, R] = [sc, b, mean, vr].map((q) => toNumbers(q!.constant!));
     for (let c = 0; c < C; c++) { s.data[c] = S![c]! / Math.sqrt(R![c]! + eps); t.data[c] = B![c]! - M![c]! * s.data[c]!; }
-    const sp = ctx.addConstant(s), tp = ctx.addConstant(t);
+    return [s, t];
+  },
+  emit(ctx) {
+    const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m, V = m.f32x4;
+    requireDType(ctx, x, ['float32']);
+    const C = x.dims[1] ?? 1;
+    const sp = ctx.packed[0]!.ptr, tp = ctx.packed[1]!.ptr;
     const N = x.dims[0] ?? 1, HW = prod(x.dims.slice(2));
     const nc = fn.i32(), i = fn.i32(), base = fn.i32(), vs = fn.v128(), vt = fn.v128();
     const at = (): Expr => m.i32.shl(m.i32.add(fn.get(base), fn.get(i)), fn.c32(2));

@@ -34,17 +34,23 @@ export interface KernelContext {
   /** Scratch memory the kernel asked for (see KernelGen.scratch), live only while it runs. */
   readonly scratch: Ptr;
   readonly site: ErrorSite;
-  /** Lay out a derived constant (pre-packed weights) in the weights region; returns where it lives. */
-  addConstant(t: Tensor): Ptr;
+  /** The constants `prepack` derived, laid out in the weights region, in the order it returned them. */
+  readonly packed: readonly TensorRef[];
 }
 
 export interface KernelGen {
   /** Output 0 is a view of input 0 (same bytes, new dims): no code, the memory plan shares the buffer. */
   readonly alias?: boolean;
   /** Bytes of scratch memory the kernel needs while it runs (e.g. im2col), 0 if omitted. */
-  scratch?(ctx: Omit<KernelContext, 'scratch' | 'fn' | 'm'>): number;
+  scratch?(ctx: PlanContext): number;
+  /** Constants derived at compile time from constant inputs (transposed weights, folded scales): they are laid
+   *  out with the weights and handed to `emit` as ctx.packed. */
+  prepack?(ctx: PlanContext): Tensor[];
   /** The function body. Throw UnsupportedOpError/UnsupportedTypeError (with ctx.site) for cases not handled. */
   emit(ctx: KernelContext): Expr;
 }
+
+/** What a kernel sees before memory is planned: shapes and constants, no addresses. */
+export type PlanContext = Omit<KernelContext, 'scratch' | 'fn' | 'm' | 'packed'>;
 
 export type KernelTable = Readonly<Record<string, KernelGen>>;
