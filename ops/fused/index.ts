@@ -3,5 +3,7 @@
 
 import type { AnyOpDef } from '../schema.js';
 import { fusedConvOps } from './conv.js';
+import { fusedElementwiseOps } from './elementwise.js';
+import { fusedMatMulOps } from './matmul.js';
 
-export const fusedOps: AnyOpDef[] = [...fusedConvOps];
+export const fusedOps: AnyOpDef[] = [...fusedConvOps, ...fusedMatMulOps, ...fusedElementwiseOps];
