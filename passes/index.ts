@@ -5,7 +5,9 @@ import { constantFold } from './constant-fold.js';
 import { csePass } from './cse.js';
 import { dce } from './dce.js';
 import { decomposePass } from './decompose.js';
-import { fuseBatchnorm, fuseConvEpilogue, fuseGelu } from './fusion/index.js';
+import {
+  fuseAttention, fuseBatchnorm, fuseConvEpilogue, fuseElementwise, fuseGelu, fuseLayernorm, fuseMatmulEpilogue, fuseRmsnorm,
+} from './fusion/index.js';
 import { layoutNhwc, layoutPackWeights } from './layout/index.js';
 import { removeNoopsPass } from './remove-noops.js';
 import type { Pass } from './pass.js';
@@ -15,9 +17,14 @@ const BUILTIN: readonly Pass[] = [
   csePass,
   dce,
   decomposePass,
+  fuseAttention,
   fuseBatchnorm,
   fuseConvEpilogue,
+  fuseElementwise,
   fuseGelu,
+  fuseLayernorm,
+  fuseMatmulEpilogue,
+  fuseRmsnorm,
   layoutNhwc,
   layoutPackWeights,
   removeNoopsPass,

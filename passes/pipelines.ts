@@ -6,6 +6,11 @@ import type { Pass } from './pass.js';
 
 export type OptLevel = 0 | 1 | 2 | 3;
 
+const FUSION = [
+  'fuse-batchnorm', 'fuse-gelu', 'fuse-layernorm', 'fuse-rmsnorm', 'fuse-attention', 'fuse-conv-epilogue', 'fuse-matmul-epilogue',
+  'fuse-elementwise',
+];
+
 /** Pass names per level. Constant folding goes first so shape subgraphs become constants that remove-noops can
  *  judge (same-shape Reshape); CSE after no-op removal sees through Identity chains; DCE last sweeps up. */
 const LEVELS: Record<OptLevel, readonly string[]> = {
@@ -13,10 +18,13 @@ const LEVELS: Record<OptLevel, readonly string[]> = {
   1: ['remove-noops', 'dce'],
   // Fusion after CSE (one producer per value); fuse-gelu before the epilogue pass so a recognised Gelu can join
   // its Conv; BN folding first so the folded Conv is what the epilogue absorbs.
-  2: ['constant-fold', 'remove-noops', 'cse', 'fuse-batchnorm', 'fuse-gelu', 'fuse-conv-epilogue', 'dce'],
+  // Norms and attention before the epilogue passes (which would take their MatMuls and Adds); fuse-elementwise
+  // last, so it only merges the elementwise ops no pattern claimed.
+  2: ['constant-fold', 'remove-noops', 'cse', ...FUSION, 'dce'],
   // Fusion and layout passes join here as they land (passes/fusion, passes/layout).
   // layout-nhwc after fusion: it turns the fused (channels-first) FusedConvs channels-last.
-  3: ['constant-fold', 'remove-noops', 'cse', 'fuse-batchnorm', 'fuse-gelu', 'fuse-conv-epilogue', 'layout-nhwc', 'dce'],
+  // fuse-elementwise after layout-nhwc, which moves through the plain elementwise ops it would hide.
+  3: ['constant-fold', 'remove-noops', 'cse', ...FUSION.filter((p) => p !== 'fuse-elementwise'), 'layout-nhwc', 'fuse-elementwise', 'dce'],
 };
 
 export function levelPassNames(level: OptLevel): readonly string[] {

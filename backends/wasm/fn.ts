@@ -59,16 +59,17 @@ export class Fn {
   cf32(x: number): Expr { return this.m.f32.const(x); }
   block(children: Expr[]): Expr { return children.length === 1 ? children[0]! : this.m.block(null, children, binaryen.none); }
 
-  /** for (i = from; i < to; i += step) body — bounds are static, so an empty range emits nothing. */
-  loop(i: Local, from: number, to: number, body: (i: Expr) => Expr[], step = 1): Expr {
+  /** for (i = from; i < to; i += step) body — bounds are static, so an empty range emits nothing. The body gets
+   *  a getter: Binaryen expressions are tree nodes and must never be used twice. */
+  loop(i: Local, from: number, to: number, body: (i: () => Expr) => Expr[], step = 1): Expr {
     const m = this.m;
     if (to <= from) return m.nop();
-    if (to - from <= step) return this.block([this.set(i, this.c32(from)), ...body(this.get(i))]);
+    if (to - from <= step) return this.block([this.set(i, this.c32(from)), ...body(() => this.get(i))]);
     const label = `L${this.labels++}`;
     return this.block([
       this.set(i, this.c32(from)),
       m.loop(label, this.block([
-        ...body(this.get(i)),
+        ...body(() => this.get(i)),
         this.set(i, m.i32.add(this.get(i), this.c32(step))),
         m.br_if(label, m.i32.lt_s(this.get(i), this.c32(to))),
       ])),
@@ -76,14 +77,14 @@ export class Fn {
   }
 
   /** for (i = from; i < to; i++) with run-time bounds (i32 expressions); may run zero times. */
-  loopDyn(i: Local, from: Expr, to: Local, body: (i: Expr) => Expr[]): Expr {
+  loopDyn(i: Local, from: Expr, to: Local, body: (i: () => Expr) => Expr[]): Expr {
     const m = this.m;
     const brk = `B${this.labels}`, label = `L${this.labels++}`;
     return m.block(brk, [
       this.set(i, from),
       m.br(brk, m.i32.ge_s(this.get(i), this.get(to))),
       m.loop(label, this.block([
-        ...body(this.get(i)),
+        ...body(() => this.get(i)),
         this.set(i, m.i32.add(this.get(i), this.c32(1))),
         m.br_if(label, m.i32.lt_s(this.get(i), this.get(to))),
       ])),

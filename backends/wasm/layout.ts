@@ -39,7 +39,7 @@ export function nest(fn: Fn, dims: readonly number[], sets: readonly (readonly n
     return [fn.loop(i, 0, dims[d]!, (iv) => {
       const sets2 = sets.map((s, j) => {
         const step = s[d]!;
-        const term = step === 0 ? fn.c32(0) : step === 1 ? iv : m.i32.mul(iv, fn.c32(step));
+        const term = step === 0 ? fn.c32(0) : step === 1 ? iv() : m.i32.mul(iv(), fn.c32(step));
         return fn.set(locs[j]!, d === 0 ? term : m.i32.add(offs[j]!, term));
       });
       return [...sets2, ...go(d + 1, locs.map((l) => fn.get(l)))];

@@ -10,9 +10,9 @@ export interface VectorLoop {
   /** Elements in the loop (static). */
   readonly n: number;
   /** Body for elements [i, i + 4); `i` is the element index. */
-  vector(i: Expr): Expr[];
+  vector(i: () => Expr): Expr[];
   /** Body for element i. */
-  scalar(i: Expr): Expr[];
+  scalar(i: () => Expr): Expr[];
 }
 
 /** for (i = 0; i + 4 <= n; i += 4) vector(i); for (; i < n; i++) scalar(i). */

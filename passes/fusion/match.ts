@@ -66,12 +66,12 @@ export function near(a: number | undefined, b: number, rel = 1e-4): boolean {
 
 /** Replace the nodes in `remove` by `replacement`, placed where the last removed node was (its inputs are all
  *  defined before that point because each was read by some removed node or defined earlier). */
-export function replaceGroup(nodes: readonly Node[], remove: ReadonlySet<Node>, replacement: Node): Node[] {
+export function replaceGroup(nodes: readonly Node[], remove: ReadonlySet<Node>, replacement: readonly Node[]): Node[] {
   let last = -1;
   nodes.forEach((n, i) => { if (remove.has(n)) last = i; });
   const out: Node[] = [];
   nodes.forEach((n, i) => {
-    if (i === last) out.push(replacement);
+    if (i === last) out.push(...replacement);
     else if (!remove.has(n)) out.push(n);
   });
   return out;

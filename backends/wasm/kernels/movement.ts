@@ -95,8 +95,8 @@ const pad: KernelGen = {
     const i = fn.i32();
     // fill with the pad value, then copy the (possibly cropped) input into place
     const fill = fn.loop(i, 0, y.size, (iv) => [value
-      ? fn.store(y.dtype, fn.elem(y.ptr, iv, eb), fn.load(y.dtype, value.ptr))
-      : fn.store(y.dtype, fn.elem(y.ptr, iv, eb), y.dtype === 'float32' ? fn.cf32(0) : y.dtype === 'float64' ? m.f64.const(0) : eb === 8 ? m.i64.const(0, 0) : fn.c32(0))]);
+      ? fn.store(y.dtype, fn.elem(y.ptr, iv(), eb), fn.load(y.dtype, value.ptr))
+      : fn.store(y.dtype, fn.elem(y.ptr, iv(), eb), y.dtype === 'float32' ? fn.cf32(0) : y.dtype === 'float64' ? m.f64.const(0) : eb === 8 ? m.i64.const(0, 0) : fn.c32(0))]);
     const dims = x.dims.map((d, a) => Math.max(0, Math.min(d + Math.min(begin[a]!, 0), y.dims[a]! - Math.max(begin[a]!, 0))));
     const dOff = begin.reduce((acc, b, a) => acc + Math.max(b, 0) * ys[a]!, 0);
     const sOff = begin.reduce((acc, b, a) => acc + Math.max(-b, 0) * xs[a]!, 0);
@@ -115,10 +115,10 @@ const gather: KernelGen = {
     const loadIdx = (jv: Expr): Expr => (idx.dtype === 'int64' ? m.i32.wrap(fn.load('int64', fn.elem(idx.ptr, jv, 8))) : fn.load('int32', fn.elem(idx.ptr, jv, 4)));
     return fn.loop(o, 0, outer, (ov) => [
       fn.loop(j, 0, idx.size, (jv) => [
-        fn.set(k, loadIdx(jv)),
+        fn.set(k, loadIdx(jv())),
         fn.set(k, m.select(m.i32.lt_s(fn.get(k), fn.c32(0)), m.i32.add(fn.get(k), fn.c32(axisN)), fn.get(k))),
         m.memory.copy(
-          fn.addr(fn.at(y.ptr, m.i32.mul(m.i32.add(m.i32.mul(ov, fn.c32(idx.size)), fn.get(j)), fn.c32(rowBytes)))),
+          fn.addr(fn.at(y.ptr, m.i32.mul(m.i32.add(m.i32.mul(ov(), fn.c32(idx.size)), fn.get(j)), fn.c32(rowBytes)))),
           fn.addr(fn.at(x.ptr, m.i32.mul(m.i32.add(m.i32.mul(fn.get(o), fn.c32(axisN)), fn.get(k)), fn.c32(rowBytes)))),
           fn.c32(rowBytes)),
       ]),

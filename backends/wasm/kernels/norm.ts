@@ -83,7 +83,7 @@ const layerNorm: KernelGen = {
       return bias ? m.f32.add(s, fn.load('float32', { base: bias.ptr.base, dyn: pi() })) : s;
     };
     return fn.loop(r, 0, rows, (rv) => [
-      fn.set(base, m.i32.mul(rv, fn.c32(L))),
+      fn.set(base, m.i32.mul(rv(), fn.c32(L))),
       fn.set(acc, V.splat(fn.cf32(0))),
       vectorLoop(fn, i, { n: L, vector: () => [fn.set(acc, V.add(fn.get(acc), XV()))], scalar: () => [lane0((a) => m.f32.add(a, X()))] }),
       fn.set(mean, m.f32.div(hsum(fn, acc), fn.cf32(L))),
@@ -126,7 +126,7 @@ const batchNorm: KernelGen = {
     const at = (): Expr => m.i32.shl(m.i32.add(fn.get(base), fn.get(i)), fn.c32(2));
     const cOf = (): Expr => m.i32.shl(m.i32.rem_u(fn.get(nc), fn.c32(C)), fn.c32(2));
     return fn.loop(nc, 0, N * C, (v) => [
-      fn.set(base, m.i32.mul(v, fn.c32(HW))),
+      fn.set(base, m.i32.mul(v(), fn.c32(HW))),
       fn.set(vs, V.splat(fn.load('float32', { base: sp.base, dyn: cOf() }))),
       fn.set(vt, V.splat(fn.load('float32', { base: tp.base, dyn: cOf() }))),
       vectorLoop(fn, i, {

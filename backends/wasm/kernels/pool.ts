@@ -65,7 +65,7 @@ function globalPool(kind: 'max' | 'avg'): KernelGen {
       const combineS = (a: Expr, b: Expr): Expr => (kind === 'max' ? m.f32.max(a, b) : m.f32.add(a, b));
       const init = kind === 'max' ? -Infinity : 0;
       return fn.loop(r, 0, rows, (rv) => [
-        fn.set(base, m.i32.mul(rv, fn.c32(L))),
+        fn.set(base, m.i32.mul(rv(), fn.c32(L))),
         fn.set(acc, V.splat(fn.cf32(init))),
         vectorLoop(fn, i, {
           n: L,

@@ -1,0 +1,42 @@
+// Test helpers for the wasm backend: compile a graph (optimised or not), run it through runtime/wasm and
+// compare with the reference interpreter.
+
+import { runGraph } from '../../backends/reference/interpreter.js';
+import { compileWasm } from '../../backends/wasm/compile.js';
+import { tensorError } from '../../compiler/compare.js';
+import type { Graph } from '../../ir/graph.js';
+import type { Tensor } from '../../ir/tensor.js';
+import { createSessionSync } from '../../runtime/wasm/session.js';
+import { toTensorValue } from '../../compiler/compile.js';
+
+/** Run `g` compiled to wasm on `inputs` (positional); outputs as IR tensors. */
+export function runWasm(g: Graph, inputs: readonly Tensor[], optimize = true): Tensor[] {
+  const shapes = Object.fromEntries(g.inputs.map((n, i) => [n, inputs[i]!.dims]));
+  const a = compileWasm(g, { inputShapes: shapes, optimize, embedLimit: Infinity });
+  const s = createSessionSync({ wasm: a.wasm, manifest: a.manifest });
+  const outs = s.runSync(Object.fromEntries(g.inputs.map((n, i) => [n, toTensorValue(inputs[i]!)])));
+  return g.outputs.map((n) => ({ dtype: outs[n]!.type, dims: outs[n]!.dims, data: outs[n]!.data }) as Tensor);
+}
+
+/** Max abs error of every output against the reference interpreter, relative to max |expected| (or absolute when tiny). */
+export function worstError(g: Graph, inputs: readonly Tensor[], optimize = true): number {
+  const ours = runWasm(g, inputs, optimize);
+  const ref = runGraph(g, inputs) as Tensor[];
+  let worst = 0;
+  ours.forEach((t, k) => {
+    const e = ref[k]!;
+    if (t.dims.join() !== e.dims.join() || t.dtype !== e.dtype) throw new Error(`output ${k}: ${t.dtype}[${t.dims}] vs reference ${e.dtype}[${e.dims}]`);
+    const err = tensorError(t, e);
+    worst = Math.max(worst, err.maxAbs / Math.max(1, err.maxExpected));
+  });
+  return worst;
+}
+
+/** A deterministic pseudo-random float32 tensor in [-2, 2). */
+export function randTensor(dims: readonly number[], seed = 1): Tensor<'float32'> {
+  const n = dims.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(n);
+  let s = seed * 2654435761 >>> 0;
+  for (let i = 0; i < n; i++) { s = (s * 1664525 + 1013904223) >>> 0; data[i] = (s / 2 ** 32) * 4 - 2; }
+  return { dtype: 'float32', dims: [...dims], data };
+}
