@@ -57,8 +57,10 @@ function build(pages: number, body: (fn: Fn, m: binaryen.Module) => binaryen.Exp
   }
 }
 
-/** V8 runs new wasm on its baseline compiler (Liftoff) and tiers up to TurboFan after a while; warm up past that. */
-const WARMUP_MS = 300;
+/** V8 runs new wasm on its baseline compiler (Liftoff) and tiers up to TurboFan later, on a background thread;
+ *  run this file's figures in a process started with GEMM_NODE_FLAGS (TurboFan from the start), plus a warm-up. */
+export const GEMM_NODE_FLAGS = ['--no-liftoff', '--no-wasm-dynamic-tiering'];
+const WARMUP_MS = 200;
 
 /** Median seconds per call over `samples` timed batches, each long enough (>= minMs) to dwarf timer noise. */
 function timeCall(f: () => void, samples = 5, minMs = 40): number {

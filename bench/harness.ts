@@ -20,7 +20,9 @@ export const REFERENCE: EngineName = 'ort-node-cpu';
 
 export interface BenchOptions {
   readonly iterations: number;
+  /** Untimed iterations first: at least `warmup`, and more (up to 10x) until `warmupMs` have passed. */
   readonly warmup: number;
+  readonly warmupMs: number;
   /** Stop iterating a model once this much time went into its timed runs (at least 3 runs are kept). */
   readonly budgetMs: number;
   /** Measure memory in a child process per engine (slower). */
@@ -30,14 +32,14 @@ export interface BenchOptions {
 }
 
 export const DEFAULT_OPTIONS: BenchOptions = {
-  iterations: 20, warmup: 3, budgetMs: 60_000, memory: true, engines: ENGINES, log: () => {},
+  iterations: 20, warmup: 3, warmupMs: 2000, budgetMs: 60_000, memory: true, engines: ENGINES, log: () => {},
 };
 
 export interface MemoryFigures {
-  /** Peak RSS after load + runs minus RSS before load (child process, after GC). */
-  readonly rssDeltaBytes: number;
-  /** True when the child's peak RSS was already reached before the load (then the delta is an upper bound). */
-  readonly upperBound: boolean;
+  /** RSS after load + runs minus RSS before load (child process, after a GC): what the loaded model keeps. */
+  readonly retainedBytes: number;
+  /** Largest RSS sampled after the load and after each run, minus RSS before load. */
+  readonly peakBytes: number;
 }
 
 export interface EngineResult {
@@ -81,11 +83,13 @@ function maxAbs(outs: readonly Tensor[], ref: readonly Tensor[]): { err: number;
   return { err, scale };
 }
 
-function probeMemory(engine: EngineName, model: BenchModel, artifact: string, runs: number): { memory?: MemoryFigures; error?: string } {
-  const r = runTsChild<MemoryProbe>(join(here, 'memory-probe.ts'), [engine, model.path, model.dataSet!, artifact, String(runs)], 600_000, ['--expose-gc']);
+function probeMemory(engine: EngineName, model: BenchModel, inputs: ModelInputs, artifact: string, runs: number): { memory?: MemoryFigures; error?: string } {
+  const args = [engine, model.path, model.dataSet!, artifact, String(runs), JSON.stringify(inputs.names)];
+  const r = runTsChild<MemoryProbe>(join(here, 'memory-probe.ts'), args, 600_000, ['--expose-gc']);
   const p = r.value;
   if (!p?.ok) return { error: p?.error ?? r.error ?? 'memory probe failed' };
-  return { memory: { rssDeltaBytes: p.peakRssBytes! - p.rssBeforeBytes!, upperBound: p.peakBeforeBytes! >= p.peakRssBytes! } };
+  const before = p.rssBeforeBytes!;
+  return { memory: { retainedBytes: p.rssAfterBytes! - before, peakBytes: p.rssSampledPeakBytes! - before } };
 }
 
 export async function benchModel(model: BenchModel, opts: BenchOptions = DEFAULT_OPTIONS): Promise<ModelResult> {
@@ -110,23 +114,29 @@ export async function benchModel(model: BenchModel, opts: BenchOptions = DEFAULT
       }
       live.push(l);
     }
-    // interleaved: one run of each engine per iteration; warm-up iterations are not timed
-    const started = performance.now();
-    for (let it = 0; it < opts.warmup + opts.iterations; it++) {
+    // interleaved: one run of each engine per iteration
+    const iteration = async (timed: boolean): Promise<void> => {
       for (const l of live) {
         if (!l.prepared || l.error) continue;
         try {
           const t0 = performance.now();
           const outs = await l.prepared.run(inputs.feeds);
           const dt = performance.now() - t0;
-          if (it >= opts.warmup) l.samples.push(dt);
+          if (timed) l.samples.push(dt);
           l.last = outs;
         } catch (e) {
           l.error = `run failed: ${message(e)}`;
         }
       }
-      if (it >= opts.warmup + 2 && performance.now() - started > opts.budgetMs) {
-        opts.log(`  ${model.name}: time budget reached after ${it + 1 - opts.warmup} timed iterations`);
+    };
+    // warm-up by count and by time: V8 starts wasm on its baseline compiler and tiers up hot functions later
+    const w0 = performance.now();
+    for (let it = 0; it < opts.warmup || (performance.now() - w0 < opts.warmupMs && it < 10 * opts.warmup); it++) await iteration(false);
+    const started = performance.now();
+    for (let it = 0; it < opts.iterations; it++) {
+      await iteration(true);
+      if (it >= 2 && performance.now() - started > opts.budgetMs) {
+        opts.log(`  ${model.name}: time budget reached after ${it + 1} timed iterations`);
         break;
       }
     }
@@ -145,7 +155,7 @@ export async function benchModel(model: BenchModel, opts: BenchOptions = DEFAULT
         const e = engines[k]!;
         if (!e.ok) continue;
         opts.log(`  ${model.name}: memory of ${e.engine}`);
-        const m = probeMemory(e.engine, model, join(work, e.engine), 2);
+        const m = probeMemory(e.engine, model, inputs, join(work, e.engine), 2);
         engines[k] = { ...e, ...(m.memory ? { memory: m.memory } : { memoryError: m.error }) };
       }
     }

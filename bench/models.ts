@@ -5,6 +5,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Tensor } from '../ir/tensor.js';
+import type { ValueType } from '../ir/types.js';
 import { isTensor } from '../ir/value.js';
 import { loadModel } from '../compiler/onnx/import.js';
 import { readValueFile } from '../compiler/onnx/tensor-proto.js';
@@ -62,17 +63,23 @@ export interface ModelInputs {
   readonly outputNames: readonly string[];
 }
 
+/** Read input_K.pb for the K-th of `names` (no model import: the memory probe keeps its baseline small). */
+export function readFeeds(dataSet: string, names: readonly string[], types?: (name: string) => ValueType | undefined): Record<string, Tensor> {
+  const feeds: Record<string, Tensor> = {};
+  names.forEach((name, k) => {
+    const file = join(dataSet, `input_${k}.pb`);
+    const v = readValueFile(file, types?.(name));
+    if (!isTensor(v)) throw new Error(`${file}: only tensor inputs can be benchmarked`);
+    feeds[name] = v;
+  });
+  return feeds;
+}
+
 /** The model's inputs from its data set (input_K.pb is the K-th graph input). */
 export function readInputs(m: BenchModel): ModelInputs {
   if (!m.dataSet) throw new Error(`${m.name}: no test_data_set_* folder to take inputs from`);
   const model = loadModel(m.path, { noInfer: true });
   const names = model.graph.inputs.filter((n) => !model.graph.initializers.has(n));
-  const feeds: Record<string, Tensor> = {};
-  names.forEach((name, k) => {
-    const file = join(m.dataSet!, `input_${k}.pb`);
-    const v = readValueFile(file, model.graph.types.get(name));
-    if (!isTensor(v)) throw new Error(`${file}: only tensor inputs can be benchmarked`);
-    feeds[name] = v;
-  });
+  const feeds = readFeeds(m.dataSet, names, (n) => model.graph.types.get(n));
   return { names, feeds, outputNames: model.graph.outputs };
 }

@@ -1,6 +1,7 @@
 // fuse-gelu: the GELU subgraphs exporters write, recognised as one standard Gelu (opset 20) node.
 //   Erf form (PyTorch/BERT):  x * (0.5 * (erf(x / sqrt2) + 1)), and the orders (x * 0.5) * (...), (x * (...)) * 0.5
 //   Tanh form (GPT-2):        (x * 0.5) * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3)))
+//   Tanh form (tf2onnx/JAX, magika): x * (0.5 * (1 + tanh(c * (x + x * (x * (0.044715 * x))))))
 // Gelu computes in double and rounds once where the chain rounded after every step: a tolerance, not exact.
 
 import type { Node } from '../../ir/graph.js';
@@ -67,6 +68,17 @@ const erfGelu: Rule = (erf, { index: ix }) => {
   return tail && gelu([scale, erf, add, ...tail], x, 'none');
 };
 
+/** tf2onnx/JAX (magika): q = x * (x * (0.044715 * x)), each Mul single-use: the three nodes, innermost first. */
+function scaledCube(ix: GraphIndex, q: string, x: string): Node[] | undefined {
+  const m2 = ix.producedBy(q, 'Mul');
+  const inner1 = m2 && ix.singleUse(q) ? otherOperand(m2, x) : undefined;
+  const m1 = inner1 !== undefined && inner1 !== x ? ix.producedBy(inner1, 'Mul') : undefined;
+  const inner0 = m1 && ix.singleUse(inner1!) ? otherOperand(m1, x) : undefined;
+  const m0 = inner0 !== undefined && inner0 !== x ? ix.producedBy(inner0, 'Mul') : undefined;
+  if (!m0 || !ix.singleUse(inner0!) || !near(ix.scalar(otherOperand(m0, x) ?? ''), 0.044715)) return undefined;
+  return [m0!, m1!, m2!];
+}
+
 const tanhGelu: Rule = (tanh, { index: ix }) => {
   if (tanh.op !== 'Tanh' || !ix.singleUse(tanh.inputs[0]!)) return undefined;
   const s = ix.producedBy(tanh.inputs[0]!, 'Mul');
@@ -77,6 +89,13 @@ const tanhGelu: Rule = (tanh, { index: ix }) => {
   if (!add) return undefined;
   // x + 0.044715 * x^3, with x^3 as Pow(x, 3) or x * (x * x)
   for (const [x, q] of [[add.inputs[0]!, add.inputs[1]!], [add.inputs[1]!, add.inputs[0]!]] as const) {
+    const alt = scaledCube(ix, q, x);
+    if (alt) {
+      const one = plusOne(ix, tanh.outputs[0]!);
+      const tail = one && closeHalfX(ix, one.outputs[0]!, x);
+      if (tail) return gelu([...alt, add, s, tanh, one, ...tail], x, 'tanh');
+      continue;
+    }
     const cube = ix.producedBy(q, 'Mul');
     if (!cube || !ix.singleUse(q)) continue;
     const p = cube.inputs.find((v) => ix.scalar(v) === undefined);

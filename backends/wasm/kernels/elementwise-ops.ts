@@ -8,13 +8,14 @@ import type { Expr, Fn, ValType } from '../fn.js';
 import { erfV, expV, logV, sigmoidV, splatF32, tanhV } from '../math.js';
 import { elementwise, type Args, type ElemOp } from './elementwise.js';
 import type { KernelContext, KernelGen } from './types.js';
-import { attrNum, attrStr, constInts, unsupported } from './util.js';
+import { attrNum, attrStr } from './util.js';
+import { valType as valTypeOf } from '../fn.js';
 
 type Ops = Record<string, (...a: Expr[]) => Expr>;
 const ops = (fn: Fn, t: ValType): Ops => (fn.m as unknown as Record<ValType, Ops>)[t];
 const isFloatT = (t: ValType): boolean => t === 'f32' || t === 'f64';
 const unsignedT = (d: DType): boolean => d.startsWith('u') || d === 'bool';
-const zero = (fn: Fn, t: ValType): Expr => (t === 'i64' ? fn.m.i64.const(0, 0) : t === 'i32' ? fn.c32(0) : ops(fn, t).const!(0 as unknown as Expr));
+const zero = (fn: Fn, t: ValType): Expr => (t === 'i64' ? fn.m.i64.const(0n) : t === 'i32' ? fn.c32(0) : ops(fn, t).const!(0 as unknown as Expr));
 const V = (fn: Fn) => fn.m.f32x4;
 
 /** A unary float op with a vector formula only (tail through the same formula). */
@@ -86,21 +87,34 @@ function powOp(ctx: KernelContext): ElemOp {
 }
 
 function clipOp(ctx: KernelContext): ElemOp {
-  const lo = ctx.inputs[1] ? constInts(ctx, 1)![0]! : -Infinity;
-  const hi = ctx.inputs[2] ? constInts(ctx, 2)![0]! : Infinity;
+  // a bound is a compile-time constant or read from memory at run time (a graph input)
+  const bound = (i: number) => {
+    const t = ctx.inputs[i];
+    return t && (t.dtype === 'float32' || valTypeOf(t.dtype) === 'i32' || valTypeOf(t.dtype) === 'f64') ? t : undefined;
+  };
+  const lo = bound(1), hi = bound(2);
+  if ((ctx.inputs[1] && !lo) || (ctx.inputs[2] && !hi)) return {};
   return {
-    vec: (fn, a) => V(fn).min(V(fn).max(a[0]!(), splatF32(fn, lo)), splatF32(fn, hi)),
+    vec: (fn, a) => {
+      let v = a[0]!();
+      if (lo) v = V(fn).max(v, V(fn).splat(fn.load('float32', lo.ptr)));
+      if (hi) v = V(fn).min(v, V(fn).splat(fn.load('float32', hi.ptr)));
+      return v;
+    },
     scalar: (fn, a, t, d) => {
-      if (t === 'f32') return undefined;
-      const o = ops(fn, t), sfx = unsignedT(d[0]!) ? 'u' : 's', m = fn.m;
-      const k = (x: number): Expr => (t === 'i64' ? m.i64.const(Number(BigInt.asIntN(32, BigInt(Math.max(-(2 ** 63), Math.min(x, 2 ** 63 - 1)) | 0 ))), 0) : t === 'i32' ? fn.c32(Math.max(-(2 ** 31), Math.min(x, 2 ** 31 - 1))) : o.const!(x as unknown as Expr));
-      if (t === 'f64') return o.min!(o.max!(a[0]!(), k(lo)), k(hi));
-      if (t === 'i64') return undefined;
-      const tmp = fn.forType(t);
+      if (t === 'f32' || t === 'i64') return undefined;
+      const o = ops(fn, t), m = fn.m;
+      if (t === 'f64') {
+        let v = a[0]!();
+        if (lo) v = o.max!(v, fn.load(lo.dtype, lo.ptr));
+        if (hi) v = o.min!(v, fn.load(hi.dtype, hi.ptr));
+        return v;
+      }
+      const sfx = unsignedT(d[0]!) ? 'u' : 's', tmp = fn.forType(t);
       return m.block(null, [
         fn.set(tmp, a[0]!()),
-        Number.isFinite(lo) ? fn.set(tmp, m.select(o[`lt_${sfx}`]!(fn.get(tmp), k(lo)), k(lo), fn.get(tmp))) : m.nop(),
-        Number.isFinite(hi) ? fn.set(tmp, m.select(o[`gt_${sfx}`]!(fn.get(tmp), k(hi)), k(hi), fn.get(tmp))) : m.nop(),
+        lo ? fn.set(tmp, m.select(o[`lt_${sfx}`]!(fn.get(tmp), fn.load(lo.dtype, lo.ptr)), fn.load(lo.dtype, lo.ptr), fn.get(tmp))) : m.nop(),
+        hi ? fn.set(tmp, m.select(o[`gt_${sfx}`]!(fn.get(tmp), fn.load(hi.dtype, hi.ptr)), fn.load(hi.dtype, hi.ptr), fn.get(tmp))) : m.nop(),
         fn.get(tmp),
       ], binaryen[t]);
     },
@@ -175,6 +189,24 @@ export const ELEMENTWISE: Readonly<Record<string, KernelGen>> = {
   Where: elementwise(() => ({ scalar: (fn, a) => fn.m.select(a[0]!(), a[1]!(), a[2]!()) }), 3),
   Mod: elementwise(modOp, 2),
   Cast: elementwise(castOp, 1),
+  CastLike: elementwise(castOp, 1),
+  BitwiseAnd: sameOp('and', undefined, false, 2), BitwiseOr: sameOp('or', undefined, false, 2), BitwiseXor: sameOp('xor', undefined, false, 2),
+  BitwiseNot: elementwise(() => ({ scalar: (fn, a, t) => (t === 'i64' ? fn.m.i64.xor(a[0]!(), fn.m.i64.const(-1n)) : t === 'i32' ? fn.m.i32.xor(a[0]!(), fn.c32(-1)) : undefined) }), 1),
+  Swish: elementwise((ctx) => {
+    const alpha = attrNum(ctx, 'alpha', 1);
+    return { vec: (fn, a) => { const t = fn.v128(); return fn.m.block(null, [fn.set(t, a[0]!()), V(fn).mul(fn.get(t), sigmoidV(fn, V(fn).mul(fn.get(t), splatF32(fn, alpha))))], binaryen.v128); } };
+  }, 1),
+  IsInf: elementwise((ctx) => {
+    const neg = attrNum(ctx, 'detect_negative', 1) !== 0, pos = attrNum(ctx, 'detect_positive', 1) !== 0;
+    return {
+      scalar: (fn, a, t) => {
+        if (!isFloatT(t)) return undefined;
+        const o = ops(fn, t), m = fn.m, c = (x: number): Expr => o.const!(x as unknown as Expr);
+        const p = pos ? o.eq!(a[0]!(), c(Infinity)) : fn.c32(0), n = neg ? o.eq!(a[0]!(), c(-Infinity)) : fn.c32(0);
+        return m.i32.or(p, n);
+      },
+    };
+  }, 1),
   Abs: elementwise(() => ({ vec: (fn, a) => V(fn).abs(a[0]!()), scalar: (fn, a, t) => (t === 'f32' ? undefined : isFloatT(t) ? ops(fn, t).abs!(a[0]!()) : fn.m.select(ops(fn, t).lt_s!(a[0]!(), zero(fn, t)), ops(fn, t).sub!(zero(fn, t), a[0]!()), a[0]!())) }), 1),
   Neg: elementwise(() => ({ vec: (fn, a) => V(fn).neg(a[0]!()), scalar: (fn, a, t) => (t === 'f32' ? undefined : isFloatT(t) ? ops(fn, t).neg!(a[0]!()) : ops(fn, t).sub!(zero(fn, t), a[0]!())) }), 1),
   Sqrt: sameOp('sqrt', (fn, a) => V(fn).sqrt(a[0]!()), true, 1),
@@ -241,4 +273,3 @@ export const ELEMENTWISE: Readonly<Record<string, KernelGen>> = {
   }), 1),
 };
 
-void unsupported;

@@ -7,7 +7,7 @@ import { MATMUL } from './matmul.js';
 import { MOVEMENT } from './movement.js';
 import { NORM } from './norm.js';
 import { POOL } from './pool.js';
-import { REDUCE } from './reduce.js';
+import { ARG, REDUCE } from './reduce.js';
 import type { KernelTable } from './types.js';
 
-export const KERNELS: KernelTable = { ...ELEMENTWISE, ...MOVEMENT, ...MATMUL, ...CONV, ...POOL, ...NORM, ...REDUCE };
+export const KERNELS: KernelTable = { ...ELEMENTWISE, ...MOVEMENT, ...MATMUL, ...CONV, ...POOL, ...NORM, ...REDUCE, ...ARG };

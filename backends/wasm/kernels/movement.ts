@@ -77,7 +77,11 @@ const slice: KernelGen = {
     const { start, step } = sliceStarts(x.dims, constInts(ctx, 1)!, constInts(ctx, 2)!, constInts(ctx, 3), constInts(ctx, 4));
     const xs = strides(x.dims), eb = elemBytes(x.dtype);
     const base = start.reduce((acc, s, a) => acc + Math.max(s, 0) * xs[a]!, 0);
-    return stridedCopy(ctx.fn, y.dims, { ptr: y.ptr, strides: strides(y.dims) }, { ptr: { base: x.ptr.base + base * eb }, strides: xs.map((s, a) => s * step[a]!) }, eb);
+    // wasm adds a static offset to an unsigned dynamic address, so with negative steps the base goes in the
+    // dynamic part (it never drops below zero) rather than in the offset immediate
+    const at = x.ptr.base + base * eb;
+    const src = step.some((s) => s < 0) ? { base: 0, dyn: ctx.fn.c32(at) } : { base: at };
+    return stridedCopy(ctx.fn, y.dims, { ptr: y.ptr, strides: strides(y.dims) }, { ptr: src, strides: xs.map((s, a) => s * step[a]!) }, eb);
   },
 };
 
@@ -96,7 +100,7 @@ const pad: KernelGen = {
     // fill with the pad value, then copy the (possibly cropped) input into place
     const fill = fn.loop(i, 0, y.size, (iv) => [value
       ? fn.store(y.dtype, fn.elem(y.ptr, iv(), eb), fn.load(y.dtype, value.ptr))
-      : fn.store(y.dtype, fn.elem(y.ptr, iv(), eb), y.dtype === 'float32' ? fn.cf32(0) : y.dtype === 'float64' ? m.f64.const(0) : eb === 8 ? m.i64.const(0, 0) : fn.c32(0))]);
+      : fn.store(y.dtype, fn.elem(y.ptr, iv(), eb), y.dtype === 'float32' ? fn.cf32(0) : y.dtype === 'float64' ? m.f64.const(0) : eb === 8 ? m.i64.const(0n) : fn.c32(0))]);
     const dims = x.dims.map((d, a) => Math.max(0, Math.min(d + Math.min(begin[a]!, 0), y.dims[a]! - Math.max(begin[a]!, 0))));
     const dOff = begin.reduce((acc, b, a) => acc + Math.max(b, 0) * ys[a]!, 0);
     const sOff = begin.reduce((acc, b, a) => acc + Math.max(-b, 0) * xs[a]!, 0);

@@ -59,16 +59,19 @@ function softmax(log: boolean): KernelGen {
   };
 }
 
-const layerNorm: KernelGen = {
+/** LayerNormalization, or RMSNormalization (no mean subtraction, no bias) when `rms`. */
+const layerNormOf = (rms: boolean): KernelGen => ({
   emit(ctx) {
-    const x = input(ctx, 0), scale = input(ctx, 1), bias = ctx.inputs[2], y = output(ctx), fn = ctx.fn, m = ctx.m, V = m.f32x4;
+    const x = input(ctx, 0), scale = input(ctx, 1), bias = rms ? undefined : ctx.inputs[2], y = output(ctx), fn = ctx.fn, m = ctx.m, V = m.f32x4;
     requireDType(ctx, x, ['float32']);
-    if (ctx.outputs[1] || ctx.outputs[2]) unsupported(ctx, 'with the Mean/InvStdDev outputs');
+    const meanOut = rms ? undefined : ctx.outputs[1], invOut = rms ? undefined : ctx.outputs[2];
+    for (const t of [meanOut, invOut]) if (t && t.dtype !== 'float32') unsupported(ctx, `with ${t.dtype} statistics`);
     const axis = normAxis(attrNum(ctx, 'axis', -1), x.dims.length), eps = attrNum(ctx, 'epsilon', 1e-5);
     const rows = prod(x.dims.slice(0, axis)), L = prod(x.dims.slice(axis));
     if (scale.size !== L || (bias && bias.size !== L)) unsupported(ctx, 'with scale/bias that broadcast (they must cover the normalised axes)');
     if (x.size === 0) return m.nop();
     const r = fn.i32(), i = fn.i32(), base = fn.i32(), acc = fn.v128(), mean = fn.f32(), inv = fn.f32(), d = fn.f32();
+    const stat = (t: typeof meanOut, v: Local): Expr => (t ? fn.store('float32', { base: t.ptr.base, dyn: m.i32.shl(fn.get(r), fn.c32(2)) }, fn.get(v)) : m.nop());
     const at = (): Expr => m.i32.shl(m.i32.add(fn.get(base), fn.get(i)), fn.c32(2));
     const pi = (): Expr => m.i32.shl(fn.get(i), fn.c32(2));
     const X = (): Expr => fn.load('float32', { base: x.ptr.base, dyn: at() });
@@ -86,7 +89,7 @@ const layerNorm: KernelGen = {
       fn.set(base, m.i32.mul(rv(), fn.c32(L))),
       fn.set(acc, V.splat(fn.cf32(0))),
       vectorLoop(fn, i, { n: L, vector: () => [fn.set(acc, V.add(fn.get(acc), XV()))], scalar: () => [lane0((a) => m.f32.add(a, X()))] }),
-      fn.set(mean, m.f32.div(hsum(fn, acc), fn.cf32(L))),
+      fn.set(mean, rms ? fn.cf32(0) : m.f32.div(hsum(fn, acc), fn.cf32(L))),
       fn.set(acc, V.splat(fn.cf32(0))),
       vectorLoop(fn, i, {
         n: L,
@@ -94,6 +97,7 @@ const layerNorm: KernelGen = {
         scalar: () => [fn.set(d, m.f32.sub(X(), fn.get(mean))), lane0((a) => m.f32.add(a, m.f32.mul(fn.get(d), fn.get(d))))],
       }),
       fn.set(inv, m.f32.div(fn.cf32(1), m.f32.sqrt(m.f32.add(m.f32.div(hsum(fn, acc), fn.cf32(L)), fn.cf32(eps))))),
+      stat(meanOut, mean), stat(invOut, inv),
       vectorLoop(fn, i, {
         n: L,
         vector: () => [fn.storeV({ base: y.ptr.base, dyn: at() }, affineV(V.mul(V.sub(XV(), V.splat(fn.get(mean))), V.splat(fn.get(inv)))))],
@@ -101,7 +105,7 @@ const layerNorm: KernelGen = {
       }),
     ]);
   },
-};
+});
 
 const batchNorm: KernelGen = {
   prepack(ctx) {
@@ -139,6 +143,6 @@ const batchNorm: KernelGen = {
 };
 
 export const NORM: Readonly<Record<string, KernelGen>> = {
-  Softmax: softmax(false), LogSoftmax: softmax(true), LayerNormalization: layerNorm, BatchNormalization: batchNorm,
+  Softmax: softmax(false), LogSoftmax: softmax(true), LayerNormalization: layerNormOf(false), RMSNormalization: layerNormOf(true), BatchNormalization: batchNorm,
 };
 void binaryen; void LANES;

@@ -67,3 +67,31 @@ export const REDUCE: Readonly<Record<string, KernelGen>> = {
   ReduceSum: reduce('sum'), ReduceMean: reduce('mean'), ReduceMax: reduce('max'), ReduceMin: reduce('min'), ReduceProd: reduce('prod'),
   ReduceSumSquare: reduce('sumsq'), ReduceL1: reduce('l1'), ReduceL2: reduce('l2'), ReduceLogSumExp: reduce('logsumexp'), ReduceLogSum: reduce('logsum'),
 };
+
+/** ArgMax/ArgMin along one axis (float32 or int32 input), int64 indices. */
+function argExt(isMax: boolean): KernelGen {
+  return {
+    emit(ctx) {
+      const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m;
+      requireDType(ctx, x, ['float32', 'int32']);
+      const axis = normAxis(attrNum(ctx, 'axis', 0), x.dims.length), last = attrNum(ctx, 'select_last_index', 0) !== 0;
+      const outer = x.dims.slice(0, axis).reduce((a, b) => a * b, 1), L = x.dims[axis]!, inner = x.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
+      if (y.size === 0) return m.nop();
+      const f = x.dtype === 'float32';
+      const o = fn.i32(), j = fn.i32(), i = fn.i32(), best = f ? fn.f32() : fn.i32(), v = f ? fn.f32() : fn.i32(), at = fn.i32();
+      const X = (): Expr => fn.load(x.dtype, { base: x.ptr.base, dyn: m.i32.shl(m.i32.add(m.i32.mul(m.i32.add(m.i32.mul(fn.get(o), fn.c32(L)), fn.get(i)), fn.c32(inner)), fn.get(j)), fn.c32(2)) });
+      const better = (): Expr => {
+        const a = fn.get(v), b = fn.get(best);
+        if (f) return isMax ? (last ? m.f32.ge(a, b) : m.f32.gt(a, b)) : (last ? m.f32.le(a, b) : m.f32.lt(a, b));
+        return isMax ? (last ? m.i32.ge_s(a, b) : m.i32.gt_s(a, b)) : (last ? m.i32.le_s(a, b) : m.i32.lt_s(a, b));
+      };
+      return fn.loop(o, 0, outer, () => [fn.loop(j, 0, inner, () => [
+        fn.set(i, fn.c32(0)), fn.set(best, X()), fn.set(at, fn.c32(0)),
+        fn.loop(i, 1, L, () => [fn.set(v, X()), m.if(better(), fn.block([fn.set(best, fn.get(v)), fn.set(at, fn.get(i))]))]),
+        fn.store('int64', { base: y.ptr.base, dyn: m.i32.shl(m.i32.add(m.i32.mul(fn.get(o), fn.c32(inner)), fn.get(j)), fn.c32(3)) }, m.i64.extend_s(fn.get(at))),
+      ])]);
+    },
+  };
+}
+
+export const ARG: Readonly<Record<string, KernelGen>> = { ArgMax: argExt(true), ArgMin: argExt(false) };

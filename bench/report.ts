@@ -1,0 +1,86 @@
+// The benchmark's report: one machine-readable object (`--json`) and its text rendering, a few small tables.
+
+import type { EngineName } from './engines/types.js';
+import type { GemmReport } from './gemm.js';
+import type { EngineResult, ModelResult } from './harness.js';
+
+export interface BenchReport {
+  readonly machine: { readonly cpu: string; readonly cores: number; readonly node: string; readonly platform: string; readonly loadAvg: readonly number[] };
+  readonly settings: { readonly iterations: number; readonly warmup: number; readonly warmupMs: number; readonly budgetMs: number; readonly memory: boolean };
+  readonly engines: readonly { readonly name: EngineName; readonly summary: string }[];
+  readonly models: readonly ModelResult[];
+  readonly gemm?: GemmReport;
+  readonly gemmError?: string;
+  /** What the figures mean (how memory and sizes are measured). */
+  readonly notes: readonly string[];
+}
+
+const ms = (x: number | undefined): string => (x === undefined ? '-' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const kib = (b: number | undefined): string => (b === undefined ? '-' : b >= 10 * 1024 * 1024 ? `${(b / 1048576).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
+const sci = (x: number | undefined): string => (x === undefined ? '-' : x === Infinity ? 'shape mismatch' : x === 0 ? '0' : x.toExponential(2));
+
+function table(head: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const w = head.map((h, k) => Math.max(h.length, ...rows.map((r) => (r[k] ?? '').length)));
+  const line = (r: readonly string[]): string => r.map((c, k) => (k === 0 ? c.padEnd(w[k]!) : c.padStart(w[k]!))).join('  ').trimEnd();
+  return [line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)];
+}
+
+const engineOf = (m: ModelResult, n: EngineName): EngineResult | undefined => m.engines.find((e) => e.engine === n);
+
+export function formatReport(r: BenchReport): string {
+  const names = r.engines.map((e) => e.name);
+  const out: string[] = [];
+  const s = r.settings;
+  out.push(`onnxc benchmark: ${r.machine.cpu} x${r.machine.cores}, node ${r.machine.node}, load average ${r.machine.loadAvg.map((x) => x.toFixed(2)).join(' ')}`);
+  out.push(`${s.iterations} timed runs per engine (fewer past ${s.budgetMs / 1000} s), after >= ${s.warmup} warm-up runs and ${s.warmupMs / 1000} s; engines interleaved per iteration`);
+  for (const e of r.engines) out.push(`  ${e.name}: ${e.summary}`);
+  out.push('', 'Latency, ms: median [p10 .. p90]; ratio = onnxc-wasm / ort-web-wasm median (below 1: onnxc faster)');
+  out.push(...table(['model', ...names, 'ratio'], r.models.map((m) => [
+    m.model,
+    ...names.map((n) => {
+      const e = engineOf(m, n);
+      if (!e) return '-';
+      if (!e.ok || !e.latency) return 'failed';
+      return `${ms(e.latency.medianMs)} [${ms(e.latency.p10Ms)} .. ${ms(e.latency.p90Ms)}]`;
+    }),
+    m.onnxcOverOrtWeb === undefined ? '-' : `${m.onnxcOverOrtWeb.toFixed(2)}x`,
+  ])));
+  out.push('', 'onnxc artifact: compile time, code (model.wasm, weights moved out), loader.js, weights, linear memory');
+  out.push(...table(['model', 'compile', 'code', 'loader', 'weights', 'linear mem'], r.models.flatMap((m) => {
+    const e = engineOf(m, 'onnxc-wasm');
+    if (!e?.ok || !e.info) return [];
+    const i = e.info;
+    return [[m.model, i.compileMs === undefined ? '-' : `${ms(i.compileMs)} ms`, kib(i.codeBytes), kib(i.loaderBytes), kib(i.weightBytes), kib(i.linearMemoryBytes)]];
+  })));
+  if (r.settings.memory) {
+    out.push('', 'Memory: RSS growth of a child process loading the model and running it twice: retained / sampled peak');
+    out.push(...table(['model', ...names], r.models.map((m) => [m.model, ...names.map((n) => {
+      const e = engineOf(m, n);
+      if (!e?.ok) return '-';
+      if (!e.memory) return e.memoryError ? 'probe failed' : '-';
+      return `${kib(e.memory.retainedBytes)} / ${kib(e.memory.peakBytes)}`;
+    })])));
+  }
+  const others = names.filter((n) => n !== 'ort-node-cpu');
+  out.push('', 'Agreement with ort-node-cpu: max abs error (largest |output| in brackets)');
+  out.push(...table(['model', ...others], r.models.map((m) => [m.model, ...others.map((n) => {
+    const e = engineOf(m, n);
+    return e?.ok && e.maxAbsError !== undefined ? `${sci(e.maxAbsError)} (${sci(e.maxAbsOutput)})` : '-';
+  })])));
+  const failures = r.models.flatMap((m) => [
+    ...(m.error ? [`${m.model}: ${m.error}`] : []),
+    ...m.engines.filter((e) => !e.ok).map((e) => `${m.model} / ${e.engine}: ${e.error ?? 'failed'}`),
+    ...m.engines.filter((e) => e.memoryError).map((e) => `${m.model} / ${e.engine} memory probe: ${e.memoryError}`),
+  ]);
+  if (failures.length) out.push('', 'Not run:', ...failures.map((f) => `  ${f}`));
+  if (r.gemm) {
+    out.push('', `GEMM kernel (onnxc wasm gemm core), GFLOP/s; peak ${r.gemm.peakGflops.toFixed(1)} GFLOP/s (${r.gemm.peakMethod})`);
+    out.push(...table(['shape', 'M', 'N', 'K', 'ms', 'GFLOP/s', '% peak'], r.gemm.rows.map((g) => [
+      g.label, String(g.M), String(g.N), String(g.K), ms(g.medianMs), g.gflops.toFixed(2), `${(100 * g.ofPeak).toFixed(1)}%`,
+    ])));
+  } else if (r.gemmError) {
+    out.push('', `GEMM microbenchmark failed: ${r.gemmError}`);
+  }
+  if (r.notes.length) out.push('', 'Notes:', ...r.notes.map((n) => `  ${n}`));
+  return `${out.join('\n')}\n`;
+}

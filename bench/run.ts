@@ -1,0 +1,67 @@
+// `npm run bench [-- MODEL… | --json]`: onnxc wasm against onnxruntime-web (wasm) and onnxruntime-node (CPU) on
+// the shared real models, plus the GEMM kernel microbenchmark. Exits 0 with a message when the data is absent.
+
+import { parseArgs } from 'node:util';
+import { engineByName, ENGINES } from './engines/index.js';
+import type { Engine } from './engines/types.js';
+import { resolveModel, sharedModels, sharedRoot, type BenchModel } from './models.js';
+import { formatReport } from './report.js';
+import { DEFAULT_OPTIONS, runSuite } from './suite.js';
+
+const USAGE = `usage: npm run bench -- [MODEL...] [--json] [--iterations N] [--warmup N] [--budget SECONDS]
+                          [--engines a,b,c] [--no-memory] [--no-gemm] [--gemm-only] [--gemm-filter RE]
+MODEL: a folder name under $ONNXC_SHARED/models, a model folder, or an .onnx file (default: every shared model)`;
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean' }, iterations: { type: 'string' }, warmup: { type: 'string' }, budget: { type: 'string' },
+      engines: { type: 'string' }, 'no-memory': { type: 'boolean' }, 'no-gemm': { type: 'boolean' }, 'gemm-only': { type: 'boolean' },
+      'gemm-filter': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) { console.log(USAGE); return 0; }
+  const num = (v: string | undefined, d: number): number => {
+    if (v === undefined) return d;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`expected a number, got '${v}'\n${USAGE}`);
+    return n;
+  };
+  const engines: Engine[] = values.engines ? values.engines.split(',').map((n) => {
+    const e = engineByName(n.trim());
+    if (!e) throw new Error(`unknown engine '${n}' (available: ${ENGINES.map((x) => x.name).join(', ')})`);
+    return e;
+  }) : [...ENGINES];
+  let models: BenchModel[] = [];
+  if (!values['gemm-only']) {
+    if (positionals.length) {
+      models = positionals.map((p) => {
+        const m = resolveModel(p);
+        if (!m) throw new Error(`no model '${p}' (not under ${sharedRoot()}/models, not a folder with an .onnx file, not a file)`);
+        return m;
+      });
+    } else {
+      models = sharedModels();
+      if (models.length === 0) {
+        console.log(`no shared models at ${sharedRoot()}/models (set ONNXC_SHARED to the shared folder): nothing to benchmark`);
+        return 0;
+      }
+    }
+  }
+  const log = values.json ? (l: string): void => { process.stderr.write(`${l}\n`); } : (l: string): void => { console.log(l); };
+  const report = await runSuite(models, {
+    ...DEFAULT_OPTIONS,
+    iterations: num(values.iterations, DEFAULT_OPTIONS.iterations), warmup: num(values.warmup, DEFAULT_OPTIONS.warmup),
+    budgetMs: num(values.budget, DEFAULT_OPTIONS.budgetMs / 1000) * 1000, memory: !values['no-memory'], engines, log,
+    gemm: values['no-gemm'] ? false : values['gemm-filter'] ?? true,
+  });
+  if (values.json) process.stdout.write(`${JSON.stringify(report, null, 1)}\n`);
+  else process.stdout.write(`\n${formatReport(report)}`);
+  return 0;
+}
+
+main().then((code) => { process.exitCode = code; }, (e: unknown) => {
+  console.error(e instanceof Error ? e.message : String(e));
+  process.exitCode = 2;
+});

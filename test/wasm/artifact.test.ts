@@ -1,0 +1,84 @@
+// The compiled artifact end to end: files on disk, the generated loader.js and the typed runtime give the same
+// outputs as the reference interpreter, with weights embedded or in weights.bin; errors name node and op.
+
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runGraph } from '../../backends/reference/interpreter.js';
+import type { WasmManifest as CompilerManifest } from '../../backends/wasm/abi.js';
+import { compileWasm } from '../../backends/wasm/compile.js';
+import { compileToDir, toTensorValue } from '../../compiler/compile.js';
+import { UnsupportedOpError } from '../../ir/errors.js';
+import { fromValues, type Tensor } from '../../ir/tensor.js';
+import { GraphBuilder } from '../../models/builder.js';
+import type { TensorValue, WasmManifest as RuntimeManifest } from '../../runtime/wasm/session.js';
+import { createSession } from '../../runtime/wasm/session.js';
+import { randTensor } from './helpers.js';
+
+// the runtime keeps its own copy of the manifest type; these assignments fail to compile if they drift apart
+const toRuntime = (m: CompilerManifest): RuntimeManifest => m;
+const toCompiler = (m: RuntimeManifest): CompilerManifest => m;
+
+function smallCnn() {
+  const b = new GraphBuilder('small_cnn');
+  const x = b.input('x', 'float32', ['batch', 2, 6, 6]);
+  const c = b.op('Conv', [x, b.weight('w', randTensor([4, 2, 3, 3], 2)), b.weight('cb', randTensor([4], 3))], { pads: [1, 1, 1, 1] });
+  const p = b.op('GlobalAveragePool', [b.op('Relu', [c])]);
+  const f = b.op('Flatten', [p], { axis: 1 });
+  const y = b.op('Gemm', [f, b.weight('fw', randTensor([3, 4], 4)), b.weight('fb', randTensor([3], 5))], { transB: 1 });
+  b.output(b.op('Softmax', [y], { axis: -1 }), b.op('ArgMax', [y], { axis: 1, keepdims: 0 }));
+  return b.model({ source: 'small_cnn' });
+}
+
+const dirs: string[] = [];
+afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+
+describe('wasm artifact', () => {
+  const model = smallCnn();
+  const x = randTensor([2, 2, 6, 6], 9);
+  const expected = runGraph(model.graph, [x]) as Tensor[];
+
+  for (const embedLimit of [Infinity, 0]) {
+    it(`loader.js and the runtime agree with the reference (${embedLimit ? 'embedded weights' : 'weights.bin'})`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'onnxc-wasm-'));
+      dirs.push(dir);
+      const r = compileToDir(model, 'wasm', dir, { dims: { batch: 2 }, embedLimit });
+      expect(readdirSync(dir).sort()).toEqual(embedLimit ? ['loader.js', 'manifest.json', 'model.wasm'] : ['loader.js', 'manifest.json', 'model.wasm', 'weights.bin']);
+      const m = r.artifact.manifest;
+      expect(toCompiler(toRuntime(m)).inputs[0]!.dims).toEqual([2, 2, 6, 6]);
+      expect(m.arena.bytes).toBeGreaterThanOrEqual(m.arena.lowerBoundBytes);
+      const feeds = { x: toTensorValue(x) };
+      const loader = await import(pathToFileURL(join(dir, 'loader.js')).href) as { createSession(): Promise<{ run(f: object): Promise<Record<string, TensorValue>> }> };
+      const viaLoader = await (await loader.createSession()).run(feeds);
+      const viaRuntime = await (await createSession({ wasm: r.artifact.wasm, manifest: m, weights: m.weights.file ? r.artifact.weights : undefined })).run(feeds);
+      for (const outs of [viaLoader, viaRuntime]) {
+        const probs = outs[model.graph.outputs[0]!]!, arg = outs[model.graph.outputs[1]!]!;
+        expect(probs.dims).toEqual([2, 3]);
+        Array.from(probs.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo((expected[0]!.data as Float32Array)[i]!, 5));
+        expect(arg.type).toBe('int64');
+        expect(Array.from(arg.data as BigInt64Array)).toEqual(Array.from(expected[1]!.data as BigInt64Array));
+      }
+    });
+  }
+
+  it('rejects feeds of another shape than the module was compiled for', async () => {
+    const a = compileWasm(model.graph, { dims: { batch: 2 } });
+    const s = await createSession({ wasm: a.wasm, manifest: a.manifest });
+    await expect(s.run({ x: toTensorValue(randTensor([1, 2, 6, 6])) })).rejects.toThrow(/must be float32\[2,2,6,6\]/);
+  });
+
+  it('asks for a size when a symbolic dim is not given', () => {
+    expect(() => compileWasm(model.graph, {})).toThrow(/symbolic dim 'batch'.*--dim batch=N/);
+  });
+
+  it('fails at compile time with an UnsupportedOpError naming node and op (no fallback)', () => {
+    const b = new GraphBuilder();
+    b.output(b.node('TopK', [b.input('x', 'float32', [5]), b.weight('k', fromValues('int64', [1], [2n]))], {}, 2, 'my_topk')[0]!);
+    let err: unknown;
+    try { compileWasm(b.build()); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(UnsupportedOpError);
+    expect((err as UnsupportedOpError).describe()).toMatch(/node 'my_topk' \(TopK\): op TopK has no wasm kernel/);
+  });
+});
