@@ -5,10 +5,8 @@
 //
 // usage: node --expose-gc memory-probe.ts ENGINE MODEL DATA_SET ARTIFACT_DIR RUNS INPUT_NAMES_JSON
 
-import { engineByName } from './engines/index.js';
-import { loadArtifact } from './engines/onnxc-wasm.js';
 import type { PreparedEngine } from './engines/types.js';
-import { readFeeds } from './models.js';
+import { readFeeds, type BenchModel, type ModelInputs } from './models.js';
 
 export interface MemoryProbe {
   readonly ok: boolean;
@@ -24,20 +22,40 @@ export interface MemoryProbe {
 const rss = (): number => process.memoryUsage().rss;
 const gc = (globalThis as { gc?: () => void }).gc;
 
+/** The engine's package, imported before the baseline so its code is not counted as the model's memory;
+ *  then its loader. Imports are by engine so no probe loads Binaryen (the compiler is not needed here). */
+async function engineLoader(name: string): Promise<(model: BenchModel, inputs: ModelInputs, artifact: string) => Promise<PreparedEngine>> {
+  switch (name) {
+    case 'onnxc-wasm': {
+      const { loadArtifact } = await import('./engines/onnxc-artifact.js');
+      // the artifact the parent compiled: compiling is not part of running a deployed model
+      return (_m, _i, artifact) => loadArtifact(artifact);
+    }
+    case 'ort-web-wasm': {
+      await import('onnxruntime-web');
+      const { ortWeb } = await import('./engines/ort-web.js');
+      return (m, i, a) => ortWeb.prepare(m, i, a);
+    }
+    case 'ort-node-cpu': {
+      await import('onnxruntime-node');
+      const { ortNode } = await import('./engines/ort-node.js');
+      return (m, i, a) => ortNode.prepare(m, i, a);
+    }
+    default:
+      throw new Error(`unknown engine '${name}'`);
+  }
+}
+
 async function main(): Promise<MemoryProbe> {
   const [engineName, path, dataSet, artifact, runs, names] = process.argv.slice(2);
-  const engine = engineByName(engineName ?? '');
-  if (!engine || !path || !dataSet || !artifact || !runs || !names) throw new Error('usage: memory-probe.ts ENGINE MODEL DATA_SET ARTIFACT_DIR RUNS INPUT_NAMES_JSON');
+  if (!engineName || !path || !dataSet || !artifact || !runs || !names) throw new Error('usage: memory-probe.ts ENGINE MODEL DATA_SET ARTIFACT_DIR RUNS INPUT_NAMES_JSON');
   const model = { name: path, path, dataSet };
   const inputNames = JSON.parse(names) as string[];
   const inputs = { names: inputNames, feeds: readFeeds(dataSet, inputNames), outputNames: [] };
-  // load the engine's package before the baseline, so its code is not counted as the model's memory
-  if (engine.name === 'ort-web-wasm') await import('onnxruntime-web');
-  if (engine.name === 'ort-node-cpu') await import('onnxruntime-node');
+  const load = await engineLoader(engineName);
   gc?.();
   const rssBeforeBytes = rss();
-  // onnxc: load the artifact the parent compiled (compiling is not part of running a deployed model)
-  const p: PreparedEngine = engine.name === 'onnxc-wasm' ? await loadArtifact(artifact) : await engine.prepare(model, inputs, artifact);
+  const p = await load(model, inputs, artifact);
   let rssSampledPeakBytes = rss();
   for (let i = 0; i < Number(runs); i++) {
     await p.run(inputs.feeds);

@@ -3,6 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import { engineByName, ENGINES } from './engines/index.js';
+import { onnxcWasmEngine } from './engines/onnxc-wasm.js';
 import type { Engine } from './engines/types.js';
 import { resolveModel, sharedModels, sharedRoot, type BenchModel } from './models.js';
 import { formatReport } from './report.js';
@@ -10,6 +11,8 @@ import { DEFAULT_OPTIONS, runSuite } from './suite.js';
 
 const USAGE = `usage: npm run bench -- [MODEL...] [--json] [--iterations N] [--warmup N] [--budget SECONDS]
                           [--engines a,b,c] [--no-memory] [--no-gemm] [--gemm-only] [--gemm-filter RE]
+                          [--isolate-compile]
+--isolate-compile: compile each model in a child process (survives a Binaryen abort; ~10 s slower per model)
 MODEL: a folder name under $ONNXC_SHARED/models, a model folder, or an .onnx file (default: every shared model)`;
 
 async function main(): Promise<number> {
@@ -18,7 +21,7 @@ async function main(): Promise<number> {
     options: {
       json: { type: 'boolean' }, iterations: { type: 'string' }, warmup: { type: 'string' }, budget: { type: 'string' },
       engines: { type: 'string' }, 'no-memory': { type: 'boolean' }, 'no-gemm': { type: 'boolean' }, 'gemm-only': { type: 'boolean' },
-      'gemm-filter': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'gemm-filter': { type: 'string' }, 'isolate-compile': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) { console.log(USAGE); return 0; }
@@ -28,11 +31,11 @@ async function main(): Promise<number> {
     if (!Number.isFinite(n) || n < 0) throw new Error(`expected a number, got '${v}'\n${USAGE}`);
     return n;
   };
-  const engines: Engine[] = values.engines ? values.engines.split(',').map((n) => {
+  const engines: Engine[] = (values.engines ? values.engines.split(',').map((n) => {
     const e = engineByName(n.trim());
     if (!e) throw new Error(`unknown engine '${n}' (available: ${ENGINES.map((x) => x.name).join(', ')})`);
     return e;
-  }) : [...ENGINES];
+  }) : [...ENGINES]).map((e) => (e.name === 'onnxc-wasm' && values['isolate-compile'] ? onnxcWasmEngine({ isolated: true }) : e));
   let models: BenchModel[] = [];
   if (!values['gemm-only']) {
     if (positionals.length) {

@@ -19,7 +19,7 @@ export interface SuiteOptions extends BenchOptions {
 
 export const NOTES = [
   'latency: wall time of one session.run() including copying inputs in and outputs out, in this one Node process',
-  'compile: onnxc import + compile + write of the artifact, timed inside the compiling child process',
+  'compile: onnxc import + compile + write of the artifact (in this process, after Binaryen is loaded; in a child process with --isolate-compile)',
   'code: model.wasm compiled with every weight moved to weights.bin; loader: loader.js written beside it',
   'linear mem: the onnxc module\'s fixed memory (arena + weights); it never grows',
   'memory: per engine, a child process (--expose-gc) loads the model after a GC and runs it twice; retained = RSS after (GC) minus RSS before loading (GC), sampled peak = largest RSS seen after the load and after each run minus RSS before; small models sit within GC noise (a few MiB); both include the engine\'s own wasm/native runtime start-up where that happens at first load',

@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileWasm, type WasmArtifact, type WasmCompileOptions } from '../backends/wasm/compile.js';
-import { KernelError, UsageError } from '../ir/errors.js';
+import { KernelError, ShapeError, UnsupportedOpError, UsageError } from '../ir/errors.js';
 import type { Model } from '../ir/graph.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { RuntimeValue } from '../ir/value.js';
@@ -60,10 +60,23 @@ export const wasmBackend: Backend = {
           feeds[name] = toTensorValue(v);
           shapes[name] = v.dims;
         });
-        const key = JSON.stringify(shapes);
+        // small integer inputs may be specialised on (below), so their values are part of the key
+        const key = JSON.stringify([shapes, inputs.map((v) => (isTensor(v) && (v.dtype === 'int64' || v.dtype === 'int32') && v.data.length <= 64 ? Array.from(v.data as ArrayLike<number | bigint>, String) : null))]);
         let s = sessions.get(key);
         if (!s) {
-          const a = compileWasm(g, { source: model.info.source, inputShapes: shapes, embedLimit: Infinity });
+          let a;
+          try {
+            a = compileWasm(g, { source: model.info.source, inputShapes: shapes, embedLimit: Infinity });
+          } catch (e) {
+            // shapes that depend on small integer inputs (pads, target shapes): specialise on their values too
+            const small = Object.fromEntries(g.inputs.flatMap((n, i) => {
+              const v = inputs[i];
+              return isTensor(v) && (v.dtype === 'int64' || v.dtype === 'int32') && v.dims.length <= 1 && v.data.length <= 64 ? [[n, v]] : [];
+            }));
+            const needsValues = e instanceof ShapeError || (e instanceof UnsupportedOpError && /must be a constant/.test(e.message));
+            if (!needsValues || Object.keys(small).length === 0) throw e;
+            a = compileWasm(g, { source: model.info.source, inputShapes: shapes, embedLimit: Infinity, fixedInputs: small });
+          }
           s = createSessionSync({ wasm: a.wasm, manifest: a.manifest });
           sessions.set(key, s);
         }

@@ -13,6 +13,9 @@ export interface WasmIoSpec {
   /** Byte offset in linear memory. */
   readonly offset: number;
   readonly bytes: number;
+  /** Set for a small integer input the module was specialised on (a shape-like operand): the runtime checks the
+   *  feed equals these values (decimal strings, exact for int64) and writes nothing. */
+  readonly fixed?: readonly string[];
 }
 
 export interface WasmManifest {

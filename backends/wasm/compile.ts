@@ -26,6 +26,9 @@ export interface WasmCompileOptions {
   readonly optimize?: boolean;
   /** Weights above this many bytes go to a side file instead of the module's data segment (default 1 MiB). */
   readonly embedLimit?: number;
+  /** Small integer inputs to specialise on (shape-like operands: pads, target shapes): treated as constants,
+   *  recorded in the manifest, checked by the runtime. */
+  readonly fixedInputs?: Readonly<Record<string, Tensor>>;
   /** Model name for messages and the manifest. */
   readonly source?: string;
 }
@@ -67,7 +70,13 @@ function tensorBytes(t: Tensor): Uint8Array {
   return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
 
-export function compileWasm(graph: Graph, opts: WasmCompileOptions = {}): WasmArtifact {
+export function compileWasm(graph0: Graph, opts: WasmCompileOptions = {}): WasmArtifact {
+  const fixed = opts.fixedInputs ?? {};
+  const graph: Graph = Object.keys(fixed).length === 0 ? graph0 : {
+    ...graph0,
+    inputs: graph0.inputs.filter((n) => !fixed[n]),
+    initializers: new Map([...graph0.initializers, ...Object.entries(fixed)]),
+  };
   const g = specialize(graph, opts);
   const source = opts.source ?? graph.name;
   const sg = staticEval(g, source);
@@ -149,13 +158,21 @@ export function compileWasm(graph: Graph, opts: WasmCompileOptions = {}): WasmAr
   const packedRefs = packed.map((ts, k) => ts.map((t, j): TensorRef => ({
     name: `#packed${k}_${j}`, dtype: t.dtype, dims: t.dims, size: sizeOf(t.dims), ptr: { base: place(tensorBytes(t)) }, constant: t,
   })));
-  const ref = (name: string): TensorRef => ({ name, ...refShape(name), ptr: { base: addrOf(name) }, constant: sg.constants.get(rootOf(name)) ?? sg.constants.get(name) });
+  const ref = (name: string): TensorRef => {
+    const c = sg.constants.get(rootOf(name));
+    // a constant that was not laid out is one the kernel declared unread: it gets no address
+    const base = c && !constAddr.has(rootOf(name)) ? 0 : addrOf(name);
+    return { name, ...refShape(name), ptr: { base }, constant: c };
+  };
 
   const m = new binaryen.Module();
   try {
     m.setFeatures(binaryen.Features.SIMD128 | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt | binaryen.Features.NontrappingFPToInt | binaryen.Features.SignExt | binaryen.Features.MutableGlobals);
     // lay out every constant the kernels read before emitting (loads bind to the memory, so it comes first)
-    for (const n of nodes) for (const i of n.inputs) if (i && sg.constants.has(rootOf(i))) constantAt(rootOf(i));
+    nodes.forEach((n, k) => {
+      const skip = new Set(kernelOf[k]!.unread?.(planCtx(n)) ?? []);
+      n.inputs.forEach((i, j) => { if (i && !skip.has(j) && sg.constants.has(rootOf(i))) constantAt(rootOf(i)); });
+    });
     for (const o of g.outputs) if (sg.constants.has(rootOf(o))) constantAt(rootOf(o));
     const weights = concat(chunks, wEnd - weightsBase);
     const embed = weights.length <= (opts.embedLimit ?? 1 << 20);
@@ -195,7 +212,11 @@ export function compileWasm(graph: Graph, opts: WasmCompileOptions = {}): WasmAr
       format: WASM_FORMAT, model: source, pages,
       weights: { offset: weightsBase, bytes: weights.length, ...(embed ? {} : { file: 'weights.bin' }) },
       arena: { offset: ARENA_BASE, bytes: plan.arenaBytes, lowerBoundBytes: plan.lowerBoundBytes, totalBytes: plan.totalBytes },
-      inputs: g.inputs.map(io), outputs: g.outputs.map(io),
+      inputs: graph0.inputs.map((n) => {
+        const f = fixed[n];
+        return f ? { name: n, dtype: f.dtype, dims: [...f.dims], offset: 0, bytes: 0, fixed: Array.from(f.data as ArrayLike<number | bigint>, String) } : io(n);
+      }),
+      outputs: g.outputs.map(io),
     };
     return { wasm: m.emitBinary(), weights, manifest, kernels };
   } finally {

@@ -1,9 +1,7 @@
-// Child process of the onnxc engine: compile one model to an artifact folder and print one JSON line. A child,
-// so the compile time is the compiler's alone and a compiler crash (Binaryen aborts are fatal to its module
-// instance) cannot take the benchmark down with it.
-//
-// usage: onnxc-compile.ts MODEL OUT_DIR INPUT_SHAPES_JSON
+// Compile one model to an artifact folder for the onnxc engine, timed. Also a child-process entry (the isolated
+// mode) that prints the result as one JSON line: usage: onnxc-compile.ts MODEL OUT_DIR INPUT_SHAPES_JSON
 
+import { pathToFileURL } from 'node:url';
 import { inspect } from 'node:util';
 import { compileToDir } from '../../compiler/compile.js';
 import { loadModel } from '../../compiler/onnx/import.js';
@@ -17,21 +15,24 @@ export interface CompileResult {
   readonly kernels?: number;
 }
 
-function main(): void {
-  const [path, dir, shapes] = process.argv.slice(2);
-  if (!path || !dir || !shapes) throw new Error('usage: onnxc-compile.ts MODEL OUT_DIR INPUT_SHAPES_JSON');
-  const t0 = performance.now();
-  const model = loadModel(path);
-  // embedLimit 0: every weight goes to weights.bin, so model.wasm's size is the generated code alone
-  const r = compileToDir(model, 'wasm', dir, { inputShapes: JSON.parse(shapes) as Record<string, number[]>, embedLimit: 0 });
-  const compileMs = performance.now() - t0;
-  const out: CompileResult = { ok: true, compileMs, files: r.files, kernels: r.artifact.kernels.length };
-  process.stdout.write(`${JSON.stringify(out)}\n`);
+const message = (e: unknown): string => (e instanceof Error ? e.message : inspect(e, { depth: 2 }).slice(0, 500));
+
+/** Import + compile + write, timed; every failure becomes { ok: false, error }. */
+export function compileArtifact(path: string, dir: string, inputShapes: Readonly<Record<string, readonly number[]>>): CompileResult {
+  try {
+    const t0 = performance.now();
+    const model = loadModel(path);
+    // embedLimit 0: every weight goes to weights.bin, so model.wasm's size is the generated code alone
+    const r = compileToDir(model, 'wasm', dir, { inputShapes, embedLimit: 0 });
+    return { ok: true, compileMs: performance.now() - t0, files: r.files, kernels: r.artifact.kernels.length };
+  } catch (e) {
+    return { ok: false, error: message(e) };
+  }
 }
 
-try {
-  main();
-} catch (e) {
-  const out: CompileResult = { ok: false, error: e instanceof Error ? e.message : inspect(e, { depth: 2 }).slice(0, 500) };
-  process.stdout.write(`${JSON.stringify(out)}\n`);
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isMain) {
+  const [path, dir, shapes] = process.argv.slice(2);
+  const r = path && dir && shapes ? compileArtifact(path, dir, JSON.parse(shapes) as Record<string, number[]>) : { ok: false, error: 'usage: onnxc-compile.ts MODEL OUT_DIR INPUT_SHAPES_JSON' };
+  process.stdout.write(`${JSON.stringify(r)}\n`);
 }

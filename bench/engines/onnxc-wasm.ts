@@ -1,14 +1,14 @@
-// onnxc's wasm target: `compileToDir` in a child process (timed there), then the artifact is loaded the way a
-// deployment loads it (model.wasm + weights.bin + manifest.json through runtime/wasm's createSession).
+// onnxc's wasm target: `compileToDir` (timed), then the artifact is loaded the way a deployment loads it
+// (model.wasm + weights.bin + manifest.json through runtime/wasm's createSession). The compile runs in this
+// process by default; `isolated` runs it in a child, so a Binaryen abort (fatal to Binaryen's instance) cannot
+// poison later models, at ~10 s per model on a 2-core machine (tsx transforming binaryen's 14 MB of JS).
 
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runTsChild } from '../child.js';
-import { makeTensor, type Tensor } from '../../ir/tensor.js';
-import { createSession, type TensorValue, type WasmManifest } from '../../runtime/wasm/index.js';
-import type { CompileResult } from './onnxc-compile.js';
-import type { Engine, PreparedEngine } from './types.js';
+import { loadArtifact } from './onnxc-artifact.js';
+import { compileArtifact, type CompileResult } from './onnxc-compile.js';
+import type { Engine } from './types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Compiles may be slow on big models; past this the row says so. */
@@ -21,42 +21,18 @@ function compileInChild(modelPath: string, dir: string, shapes: Record<string, r
 
 export class CompileFailure extends Error {}
 
-const fileBytes = (path: string): number | undefined => (existsSync(path) ? statSync(path).size : undefined);
-
-/** Load a compiled artifact folder through runtime/wasm, as a deployment would. */
-export async function loadArtifact(dir: string): Promise<PreparedEngine> {
-  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as WasmManifest;
-  const wasm = readFileSync(join(dir, 'model.wasm'));
-  const weights = manifest.weights.file ? readFileSync(join(dir, manifest.weights.file)) : undefined;
-  const t0 = performance.now();
-  const session = await createSession({ wasm, manifest, ...(weights ? { weights } : {}) });
-  const loadMs = performance.now() - t0;
+export function onnxcWasmEngine(opts: { isolated: boolean }): Engine {
   return {
-    info: {
-      loadMs, codeBytes: wasm.length, loaderBytes: fileBytes(join(dir, 'loader.js')),
-      weightBytes: manifest.weights.bytes, linearMemoryBytes: manifest.pages * 65536,
+    name: 'onnxc-wasm',
+    summary: `onnxc ahead-of-time wasm (SIMD) module, shapes fixed to the data set, run by runtime/wasm; compiled ${opts.isolated ? 'in a child process' : 'in-process'}`,
+    async prepare(model, inputs, workDir) {
+      const shapes = Object.fromEntries(Object.entries(inputs.feeds).map(([n, t]) => [n, t.dims]));
+      const c = opts.isolated ? compileInChild(model.path, workDir, shapes) : compileArtifact(model.path, workDir, shapes);
+      if (!c.ok) throw new CompileFailure(`onnxc cannot compile it: ${c.error}`);
+      const p = await loadArtifact(workDir);
+      return { ...p, info: { ...p.info, compileMs: c.compileMs! } };
     },
-    async run(feeds) {
-      const f: Record<string, TensorValue> = {};
-      for (const [n, t] of Object.entries(feeds)) f[n] = { type: t.dtype, dims: t.dims, data: t.data as TensorValue['data'] };
-      const out = await session.run(f);
-      return session.outputNames.map((n): Tensor => {
-        const o = out[n]!;
-        return makeTensor(o.type as Tensor['dtype'], o.dims, o.data as never);
-      });
-    },
-    dispose: async () => {},
   };
 }
 
-export const onnxcWasm: Engine = {
-  name: 'onnxc-wasm',
-  summary: 'onnxc ahead-of-time wasm (SIMD) module, shapes fixed to the data set, run by runtime/wasm',
-  async prepare(model, inputs, workDir) {
-    const shapes = Object.fromEntries(Object.entries(inputs.feeds).map(([n, t]) => [n, t.dims]));
-    const c = compileInChild(model.path, workDir, shapes);
-    if (!c.ok) throw new CompileFailure(`onnxc cannot compile it: ${c.error}`);
-    const p = await loadArtifact(workDir);
-    return { ...p, info: { ...p.info, compileMs: c.compileMs! } };
-  },
-};
+export const onnxcWasm: Engine = onnxcWasmEngine({ isolated: false });

@@ -35,6 +35,10 @@ export async function createSession(base = new URL('.', import.meta.url)) {
         if (f.type !== s.dtype || f.dims.length !== s.dims.length || f.dims.some((d, i) => d !== s.dims[i])) {
           throw new Error("onnxc: input '" + s.name + "' must be " + s.dtype + '[' + s.dims.join(',') + ']');
         }
+        if (s.fixed) {
+          if (f.data.length !== s.fixed.length || Array.from(f.data, String).some((v, i) => v !== s.fixed[i])) throw new Error("onnxc: input '" + s.name + "' was fixed at compile time");
+          continue;
+        }
         new Uint8Array(memory.buffer, s.offset, s.bytes).set(new Uint8Array(f.data.buffer, f.data.byteOffset, f.data.byteLength));
       }
       entry();

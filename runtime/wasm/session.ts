@@ -11,7 +11,7 @@ export interface WasmManifest {
   readonly inputs: readonly IoSpec[];
   readonly outputs: readonly IoSpec[];
 }
-export interface IoSpec { readonly name: string; readonly dtype: string; readonly dims: readonly number[]; readonly offset: number; readonly bytes: number }
+export interface IoSpec { readonly name: string; readonly dtype: string; readonly dims: readonly number[]; readonly offset: number; readonly bytes: number; readonly fixed?: readonly string[] }
 
 export type TypedArray = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
 
@@ -74,6 +74,13 @@ export class WasmSession {
       if (!f) throw new Error(`onnxc: ${this.manifest.model}: no feed for input '${spec.name}'`);
       if (f.type !== spec.dtype || f.dims.length !== spec.dims.length || f.dims.some((d, i) => d !== spec.dims[i])) {
         throw new Error(`onnxc: ${this.manifest.model}: input '${spec.name}' must be ${spec.dtype}[${spec.dims.join(',')}], got ${f.type}[${f.dims.join(',')}] (the module was compiled for these shapes)`);
+      }
+      if (spec.fixed) {
+        // the module was specialised on this input's value; another value needs another compile
+        if (f.data.length !== spec.fixed.length || Array.from(f.data as ArrayLike<number | bigint>, String).some((v, i) => v !== spec.fixed![i])) {
+          throw new Error(`onnxc: ${this.manifest.model}: input '${spec.name}' was fixed to [${spec.fixed.join(',')}] at compile time`);
+        }
+        continue;
       }
       const src = new Uint8Array(f.data.buffer, f.data.byteOffset, f.data.byteLength);
       if (src.length !== spec.bytes) throw new Error(`onnxc: ${this.manifest.model}: input '${spec.name}' has ${src.length} bytes, expected ${spec.bytes}`);

@@ -1,13 +1,23 @@
 // Smoke test of the benchmark harness (the timed benchmark itself is `npm run bench`, kept out of `npm test`):
 // mnist through every engine for 2 iterations, the report's structure, and agreement with onnxruntime-node.
 
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { KERNELS } from '../../backends/wasm/kernels/index.js';
 import { ENGINES } from '../../bench/engines/index.js';
+import { onnxcWasm } from '../../bench/engines/onnxc-wasm.js';
+import { ortNode } from '../../bench/engines/ort-node.js';
 import { gemmGflops } from '../../bench/gemm.js';
 import { benchModel, DEFAULT_OPTIONS } from '../../bench/harness.js';
 import { resolveModel, sharedRoot } from '../../bench/models.js';
 import { formatReport, type BenchReport } from '../../bench/report.js';
 import { latencyStats, quantile } from '../../bench/stats.js';
+import { exportModel } from '../../compiler/onnx/export.js';
+import { encodeTensorProto } from '../../compiler/onnx/tensor-proto.js';
+import { makeTensor } from '../../ir/tensor.js';
+import { GraphBuilder } from '../../models/builder.js';
 
 const mnist = resolveModel('mnist');
 
@@ -47,8 +57,8 @@ describe.skipIf(!mnist)(`bench harness on mnist (needs ${sharedRoot()}/models/mn
     expect(onnxc.compileMs).toBeGreaterThan(0);
     expect(onnxc.codeBytes).toBeGreaterThan(0);
     expect(onnxc.codeBytes).toBeLessThan(200 * 1024);
-    expect(onnxc.weightBytes).toBe(5998 * 4 + 8 * 0 + (onnxc.weightBytes! - 5998 * 4)); // f32 params at least
-    expect(onnxc.weightBytes).toBeGreaterThanOrEqual(5998 * 4 - 16);
+    // mnist has 5998 f32 parameters; the wasm backend may fold or pre-pack some, so only a loose floor
+    expect(onnxc.weightBytes).toBeGreaterThanOrEqual(5000 * 4);
     expect(r.onnxcOverOrtWeb).toBeGreaterThan(0);
     const report: BenchReport = {
       machine: { cpu: 'test', cores: 1, node: process.version, platform: 'test', loadAvg: [0, 0, 0] },
@@ -60,10 +70,42 @@ describe.skipIf(!mnist)(`bench harness on mnist (needs ${sharedRoot()}/models/mn
     expect(JSON.parse(JSON.stringify(report)).models[0].engines).toHaveLength(3);
   }, 60_000);
 
-  it('reports a model onnxc cannot compile and carries on', async () => {
+  it('reports a model whose inputs cannot be read and carries on', async () => {
     const bad = { name: 'missing-model', path: `${mnist!.path}.absent`, dataSet: mnist!.dataSet! };
     const r = await benchModel(bad, { ...DEFAULT_OPTIONS, iterations: 1, warmup: 0, warmupMs: 0, memory: false });
     expect(r.error).toMatch(/cannot read inputs/);
     expect(r.engines).toEqual([]);
   });
+});
+
+describe('bench harness on a model onnxc cannot compile', () => {
+  it('marks onnxc failed with the reason and still runs onnxruntime', async () => {
+    // an op the wasm backend has no kernel for (picked from a few, so new kernels do not break the test)
+    const op = ['Det', 'Hardmax', 'LpNormalization'].find((o) => !KERNELS[o]);
+    if (!op) return;
+    const b = new GraphBuilder('no_kernel');
+    const x = b.input('x', 'float32', [2, 3, 3]);
+    b.output(b.node(op, [x], {}, 1, 'y')[0]!);
+    const dir = mkdtempSync(join(tmpdir(), 'onnxc-bench-test-'));
+    try {
+      mkdirSync(join(dir, 'test_data_set_0'));
+      writeFileSync(join(dir, 'model.onnx'), exportModel(b.model({ source: 'no_kernel' })));
+      const t = makeTensor('float32', [2, 3, 3], Float32Array.from({ length: 18 }, (_, i) => Math.sin(i + 1)));
+      writeFileSync(join(dir, 'test_data_set_0', 'input_0.pb'), encodeTensorProto(t, 'x'));
+      const m = resolveModel(dir)!;
+      const r = await benchModel(m, { ...DEFAULT_OPTIONS, iterations: 1, warmup: 0, warmupMs: 0, memory: false, engines: [onnxcWasm, ortNode] });
+      const [onnxc, ort] = r.engines;
+      expect(onnxc).toMatchObject({ engine: 'onnxc-wasm', ok: false });
+      expect(onnxc!.error).toMatch(new RegExp(`cannot compile.*${op}`));
+      expect(ort).toMatchObject({ engine: 'ort-node-cpu', ok: true });
+      expect(r.onnxcOverOrtWeb).toBeUndefined();
+      expect(formatReport({
+        machine: { cpu: 'test', cores: 1, node: process.version, platform: 'test', loadAvg: [0] },
+        settings: { iterations: 1, warmup: 0, warmupMs: 0, budgetMs: 1, memory: false },
+        engines: [onnxcWasm, ortNode].map((e) => ({ name: e.name, summary: e.summary })), models: [r], notes: [],
+      })).toMatch(/Not run:\n.*onnxc-wasm: onnxc cannot compile it/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

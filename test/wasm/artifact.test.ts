@@ -82,3 +82,23 @@ describe('wasm artifact', () => {
     expect((err as UnsupportedOpError).describe()).toMatch(/node 'my_topk' \(TopK\): op TopK has no wasm kernel/);
   });
 });
+
+describe('specialising on small integer inputs', () => {
+  it('treats a shape input as a constant, records it, and rejects another value', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', [2, 3]);
+    const pads = b.input('pads', 'int64', [4]);
+    b.output(b.op('Pad', [x, pads]));
+    const g = b.build();
+    const p = fromValues('int64', [4], [0n, 1n, 1n, 0n]);
+    expect(() => compileWasm(g)).toThrow(/static shapes/);
+    const a = compileWasm(g, { fixedInputs: { pads: p } });
+    expect(a.manifest.inputs[1]).toMatchObject({ name: 'pads', fixed: ['0', '1', '1', '0'] });
+    const s = await createSession({ wasm: a.wasm, manifest: a.manifest });
+    const xv = randTensor([2, 3], 4);
+    const out = await s.run({ x: toTensorValue(xv), pads: toTensorValue(p) });
+    expect(out[g.outputs[0]!]!.dims).toEqual([3, 4]);
+    expect(Array.from(out[g.outputs[0]!]!.data as Float32Array)).toEqual(Array.from((runGraph(g, [xv, p])[0] as Tensor).data as Float32Array));
+    await expect(s.run({ x: toTensorValue(xv), pads: toTensorValue(fromValues('int64', [4], [1n, 1n, 1n, 0n])) })).rejects.toThrow(/fixed/);
+  });
+});

@@ -103,6 +103,9 @@ const cases: Case[] = [
   single('ArgMax/ArgMin', [[3, 5, 4]], (b, [x]) => b.op('Cast', [b.op('Add', [b.op('ArgMax', [x!], { axis: 1 }), b.op('ArgMin', [x!], { axis: 2, keepdims: 1, select_last_index: 1 })])], { to: 1 })),
   single('Swish', [[1023]], (b, [x]) => b.op('Swish', [x!], { alpha: 1.5 })),
   binary('Mod', [3, 5], [5], 'int64'),
+  single('GatherElements', [[3, 4]], (b, [x]) => b.op('GatherElements', [x!, b.weight('i', fromValues('int64', [2, 4], [0n, 2n, -1n, 1n, 1n, 0n, 2n, 2n]))], { axis: 0 })),
+  single('Trilu lower k=1', [[2, 4, 5]], (b, [x]) => b.op('Trilu', [x!, b.weight('k', fromValues('int64', [], [1n]))], { upper: 0 })),
+  single('CumSum reverse exclusive', [[3, 1023]], (b, [x]) => b.op('CumSum', [x!, b.weight('a', fromValues('int64', [], [1n]))], { exclusive: 1, reverse: 1 }), 1e-4),
 ];
 
 describe('wasm kernels match the reference interpreter', () => {

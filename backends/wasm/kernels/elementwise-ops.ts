@@ -190,6 +190,10 @@ export const ELEMENTWISE: Readonly<Record<string, KernelGen>> = {
   Mod: elementwise(modOp, 2),
   Cast: elementwise(castOp, 1),
   CastLike: elementwise(castOp, 1),
+  BitShift: elementwise((ctx) => {
+    const left = attrStr(ctx, 'direction', 'LEFT') === 'LEFT';
+    return { scalar: (fn, a, t) => (isFloatT(t) ? undefined : ops(fn, t)[left ? 'shl' : 'shr_u']!(a[0]!(), a[1]!())) };
+  }, 2),
   BitwiseAnd: sameOp('and', undefined, false, 2), BitwiseOr: sameOp('or', undefined, false, 2), BitwiseXor: sameOp('xor', undefined, false, 2),
   BitwiseNot: elementwise(() => ({ scalar: (fn, a, t) => (t === 'i64' ? fn.m.i64.xor(a[0]!(), fn.m.i64.const(-1n)) : t === 'i32' ? fn.m.i32.xor(a[0]!(), fn.c32(-1)) : undefined) }), 1),
   Swish: elementwise((ctx) => {

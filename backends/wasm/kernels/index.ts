@@ -3,6 +3,7 @@
 
 import { CONV } from './conv.js';
 import { ELEMENTWISE } from './elementwise-ops.js';
+import { INDEXING } from './indexing.js';
 import { MATMUL } from './matmul.js';
 import { MOVEMENT } from './movement.js';
 import { NORM } from './norm.js';
@@ -10,4 +11,4 @@ import { POOL } from './pool.js';
 import { ARG, REDUCE } from './reduce.js';
 import type { KernelTable } from './types.js';
 
-export const KERNELS: KernelTable = { ...ELEMENTWISE, ...MOVEMENT, ...MATMUL, ...CONV, ...POOL, ...NORM, ...REDUCE, ...ARG };
+export const KERNELS: KernelTable = { ...ELEMENTWISE, ...MOVEMENT, ...MATMUL, ...CONV, ...POOL, ...NORM, ...REDUCE, ...ARG, ...INDEXING };

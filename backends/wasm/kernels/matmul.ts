@@ -37,6 +37,7 @@ const matmul: KernelGen = {
 };
 
 const gemmOp: KernelGen = {
+  unread: (ctx) => (attrNum(ctx, 'transB', 0) !== 0 && ctx.inputs[1]?.constant && ctx.inputs[1].dtype === 'float32' ? [1] : []),
   prepack(ctx) {
     const b = input(ctx, 1), y = output(ctx);
     if (attrNum(ctx, 'transB', 0) === 0 || !b.constant || b.dtype !== 'float32') return [];

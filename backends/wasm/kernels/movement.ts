@@ -9,6 +9,18 @@ import { attrInts, attrNum, attrStr, constInts, input, normAxis, output, prod, s
 
 const view: KernelGen = { alias: true, emit: (ctx) => ctx.m.nop() };
 
+/** Dropout is the identity at inference; in training mode (a run-time or true training_mode) it is not. */
+const dropout: KernelGen = {
+  alias: true,
+  prepack(ctx) {
+    const t = ctx.inputs[2];
+    if (t && (!t.constant || t.constant.data[0])) unsupported(ctx, 'in training mode');
+    if (ctx.outputs[1]) unsupported(ctx, 'with the mask output');
+    return [];
+  },
+  emit: (ctx) => ctx.m.nop(),
+};
+
 const transpose: KernelGen = {
   emit(ctx) {
     const x = input(ctx, 0), y = output(ctx);
@@ -131,6 +143,6 @@ const gather: KernelGen = {
 };
 
 export const MOVEMENT: Readonly<Record<string, KernelGen>> = {
-  Reshape: view, Flatten: view, Squeeze: view, Unsqueeze: view, Identity: view, Dropout: view,
+  Reshape: view, Flatten: view, Squeeze: view, Unsqueeze: view, Identity: view, Dropout: dropout,
   Transpose: transpose, Expand: expand, Concat: concat, Split: split, Slice: slice, Pad: pad, Gather: gather,
 };

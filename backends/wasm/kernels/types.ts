@@ -46,6 +46,8 @@ export interface KernelGen {
   /** Constants derived at compile time from constant inputs (transposed weights, folded scales): they are laid
    *  out with the weights and handed to `emit` as ctx.packed. */
   prepack?(ctx: PlanContext): Tensor[];
+  /** Constant inputs `emit` does not read because `prepack` replaced them (they are then not laid out). */
+  unread?(ctx: PlanContext): number[];
   /** The function body. Throw UnsupportedOpError/UnsupportedTypeError (with ctx.site) for cases not handled. */
   emit(ctx: KernelContext): Expr;
 }
