@@ -13,6 +13,7 @@ const USAGE = `usage: npm run bench -- [MODEL...] [--json] [--iterations N] [--w
                           [--engines a,b,c] [--no-memory] [--no-gemm] [--gemm-only] [--gemm-filter RE]
                           [--isolate-compile]
 --isolate-compile: compile each model in a child process (survives a Binaryen abort; ~10 s slower per model)
+--json: machine-readable report on stdout (use 'npm run -s bench -- --json' to keep npm's banner out of it)
 MODEL: a folder name under $ONNXC_SHARED/models, a model folder, or an .onnx file (default: every shared model)`;
 
 async function main(): Promise<number> {

@@ -3,7 +3,7 @@
 
 import { runGraph } from '../backends/reference/interpreter.js';
 import { UsageError } from '../ir/errors.js';
-import { wasmBackend } from './compile.js';
+import { wasmBackend, wasmO3Backend } from './compile.js';
 import type { Model } from '../ir/graph.js';
 import type { RuntimeValue } from '../ir/value.js';
 
@@ -23,7 +23,7 @@ const reference: Backend = {
   prepare: (model) => ({ run: (inputs) => runGraph(model.graph, inputs, { source: model.info.source }) }),
 };
 
-export const BACKENDS: readonly Backend[] = [reference, wasmBackend];
+export const BACKENDS: readonly Backend[] = [reference, wasmBackend, wasmO3Backend];
 
 export function getBackend(name: string): Backend {
   const b = BACKENDS.find((x) => x.name === name);

@@ -1,10 +1,12 @@
-// The `onnxc compile` command: MODEL -> a deployable artifact folder, with the memory plan reported.
+// The `onnxc compile` command: MODEL -> the pass pipeline (-O3 by default) -> a deployable artifact folder, with the
+// memory plan reported.
 
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { OnnxImportError, UsageError } from '../ir/errors.js';
 import { compileToDir, type CompileTarget } from './compile.js';
+import { parseLevel } from '../passes/pipelines.js';
 import { loadModel } from './onnx/import.js';
 import { readValueFile } from './onnx/tensor-proto.js';
 import { isTensor } from '../ir/value.js';
@@ -31,9 +33,21 @@ export function registerCompile(program: Command): void {
     .requiredOption('-o, --output <dir>', 'artifact folder')
     .option('--dim <name=value>', 'size of a symbolic dim (repeatable)', collect)
     .option('--inputs <dir>', 'take input shapes from input_K.pb in this folder')
+    .option('-O, --opt-level <n>', 'pass pipeline level 0-3 (default 3)')
+    .option('--passes <list>', 'explicit comma-separated pass list (instead of -O)')
+    .option('--pass-option <key=value>', 'option for passes, e.g. fold-limit=4096 (repeatable)', collect)
+    .option('--verify', 'run the IR and op verifiers after every pass')
     .option('--no-optimize', 'skip Binaryen optimisation')
     .option('--embed-limit <bytes>', 'weights larger than this go to weights.bin', String(1 << 20))
-    .action((path: string, opts: { target: CompileTarget; output: string; dim?: string[]; inputs?: string; optimize: boolean; embedLimit: string }) => {
+    .action((path: string, opts: { target: CompileTarget; output: string; dim?: string[]; inputs?: string; optimize: boolean; embedLimit: string; optLevel?: string; passes?: string; passOption?: string[]; verify?: boolean }) => {
+      if (opts.passes !== undefined && opts.optLevel !== undefined) throw new UsageError('give either -O or --passes, not both');
+      const options = new Map<string, string>();
+      for (const kv of opts.passOption ?? []) {
+        const m = /^([^=]+)=(.*)$/.exec(kv);
+        if (!m) throw new UsageError(`--pass-option expects KEY=VALUE, got '${kv}'`);
+        options.set(m[1]!, m[2]!);
+      }
+      const pipeline = { level: parseLevel(opts.optLevel ?? '3'), passes: opts.passes, options, verify: opts.verify };
       if (!existsSync(path)) throw new OnnxImportError(`model file '${path}' does not exist`);
       const dims = parseDims(opts.dim);
       const model = loadModel(path, { dims });
@@ -48,7 +62,7 @@ export function registerCompile(program: Command): void {
           if (isTensor(v)) inputShapes![name] = v.dims;
         });
       }
-      const r = compileToDir(model, opts.target, opts.output, { dims, inputShapes, optimize: opts.optimize, embedLimit: Number(opts.embedLimit) });
+      const r = compileToDir(model, opts.target, opts.output, { dims, inputShapes, optimize: opts.optimize, embedLimit: Number(opts.embedLimit) }, pipeline);
       const a = r.artifact.manifest.arena;
       for (const [f, n] of Object.entries(r.files)) console.log(`${f.padEnd(14)} ${kb(n)}`);
       console.log(`kernels        ${r.artifact.kernels.length} functions`);

@@ -1,17 +1,20 @@
-// Ahead-of-time compilation to a deployable artifact, and the `wasm` backend the CLI and conformance runner use
+// Ahead-of-time compilation to a deployable artifact, and the `wasm` backends the CLI and conformance runner use
 // (compile for the shapes of the inputs at hand, then run through runtime/wasm like a deployed model would).
+// Before lowering, the pass pipeline runs with the wasm backend's op set (optimize-wasm.ts).
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compileWasm, type WasmArtifact, type WasmCompileOptions } from '../backends/wasm/compile.js';
+import type { WasmArtifact, WasmCompileOptions } from '../backends/wasm/compile.js';
 import { KernelError, ShapeError, UnsupportedOpError, UsageError } from '../ir/errors.js';
-import type { Model } from '../ir/graph.js';
+import type { Graph, Model } from '../ir/graph.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { RuntimeValue } from '../ir/value.js';
+import { bf16BitsToNumber, f16BitsToNumber, numberToBf16Bits, numberToF16Bits } from '../ir/float16.js';
 import { isTensor } from '../ir/value.js';
 import { LOADER_JS } from '../runtime/wasm/loader-source.js';
 import { createSessionSync, type TensorValue, type WasmSession } from '../runtime/wasm/session.js';
 import type { Backend } from './backends.js';
+import { compileOptimized, type PipelineChoice } from './optimize-wasm.js';
 
 export type CompileTarget = 'wasm';
 
@@ -21,10 +24,11 @@ export interface CompileReport {
   readonly artifact: WasmArtifact;
 }
 
-/** Compile `model` for `target` into `dir`: model.wasm, weights.bin (when not embedded), loader.js, manifest.json. */
-export function compileToDir(model: Model, target: CompileTarget, dir: string, opts: WasmCompileOptions = {}): CompileReport {
+/** Compile `model` for `target` into `dir`: model.wasm, weights.bin (when not embedded), loader.js, manifest.json.
+ *  The pipeline defaults to -O3; `{ level: 0 }` lowers the graph as imported. */
+export function compileToDir(model: Model, target: CompileTarget, dir: string, opts: WasmCompileOptions = {}, pipeline: PipelineChoice = {}): CompileReport {
   if (target !== 'wasm') throw new UsageError(`unknown target '${String(target)}' (available: wasm)`);
-  const artifact = compileWasm(model.graph, { source: model.info.source, ...opts });
+  const { artifact } = compileOptimized(model.graph, { source: model.info.source, ...opts }, pipeline);
   mkdirSync(dir, { recursive: true });
   const files: Record<string, number> = {};
   const write = (name: string, data: Uint8Array | string): void => {
@@ -40,13 +44,18 @@ export function compileToDir(model: Model, target: CompileTarget, dir: string, o
 
 export function toTensorValue(t: Tensor): TensorValue {
   if (Array.isArray(t.data)) throw new UsageError(`string tensors cannot be fed to the wasm runtime`);
+  // the runtime takes 16-bit floats as their bits (Uint16Array), like onnxruntime-web
+  if (t.dtype === 'float16') return { type: t.dtype, dims: t.dims, data: Uint16Array.from(t.data as Float32Array, numberToF16Bits) };
+  if (t.dtype === 'bfloat16') return { type: t.dtype, dims: t.dims, data: Uint16Array.from(t.data as Float32Array, numberToBf16Bits) };
   return { type: t.dtype, dims: t.dims, data: t.data as TensorValue['data'] };
 }
 
-/** The `wasm` backend: compiles once per set of input shapes, runs through the shipped runtime. */
-export const wasmBackend: Backend = {
-  name: 'wasm',
-  summary: 'WebAssembly SIMD module compiled with Binaryen, run by runtime/wasm (shapes fixed per compile)',
+/** A wasm backend: compiles (after `pipeline`) once per set of input shapes, runs through the shipped runtime. */
+export const makeWasmBackend = (name: string, summary: string, pipeline: PipelineChoice): Backend => {
+  const compileWasm = (g: Graph, opts: WasmCompileOptions): WasmArtifact => compileOptimized(g, opts, pipeline).artifact;
+  return {
+  name,
+  summary,
   prepare(model) {
     const sessions = new Map<string, WasmSession>();
     return {
@@ -60,8 +69,8 @@ export const wasmBackend: Backend = {
           feeds[name] = toTensorValue(v);
           shapes[name] = v.dims;
         });
-        // small integer inputs may be specialised on (below), so their values are part of the key
-        const key = JSON.stringify([shapes, inputs.map((v) => (isTensor(v) && (v.dtype === 'int64' || v.dtype === 'int32') && v.data.length <= 64 ? Array.from(v.data as ArrayLike<number | bigint>, String) : null))]);
+        // small integer (and float32: Resize scales/roi) inputs may be specialised on (below), so their values are part of the key
+        const key = JSON.stringify([shapes, inputs.map((v) => (isTensor(v) && (v.dtype === 'int64' || v.dtype === 'int32' || v.dtype === 'float32') && v.data.length <= 64 ? Array.from(v.data as ArrayLike<number | bigint>, String) : null))]);
         let s = sessions.get(key);
         if (!s) {
           let a;
@@ -71,9 +80,9 @@ export const wasmBackend: Backend = {
             // shapes that depend on small integer inputs (pads, target shapes): specialise on their values too
             const small = Object.fromEntries(g.inputs.flatMap((n, i) => {
               const v = inputs[i];
-              return isTensor(v) && (v.dtype === 'int64' || v.dtype === 'int32') && v.dims.length <= 1 && v.data.length <= 64 ? [[n, v]] : [];
+              return isTensor(v) && (v.dtype === 'int64' || v.dtype === 'int32' || v.dtype === 'float32') && v.dims.length <= 1 && v.data.length <= 64 ? [[n, v]] : [];
             }));
-            const needsValues = e instanceof ShapeError || (e instanceof UnsupportedOpError && /must be a constant/.test(e.message));
+            const needsValues = e instanceof ShapeError || (e instanceof UnsupportedOpError && /must be a constant|has no wasm kernel/.test(e.message));
             if (!needsValues || Object.keys(small).length === 0) throw e;
             a = compileWasm(g, { source: model.info.source, inputShapes: shapes, embedLimit: Infinity, fixedInputs: small });
           }
@@ -83,9 +92,24 @@ export const wasmBackend: Backend = {
         const outs = s.runSync(feeds);
         return g.outputs.map((name) => {
           const o = outs[name]!;
-          return { dtype: o.type as Tensor['dtype'], dims: [...o.dims], data: o.data } as Tensor;
+          return fromTensorValue(o);
         });
       },
     };
   },
+  };
 };
+
+/** The graph as imported, lowered kernel by kernel: what conformance checks (each kernel exact or within its own
+ *  tolerance, no pass tolerances on top). */
+export const wasmBackend: Backend = makeWasmBackend('wasm', 'WebAssembly SIMD module compiled with Binaryen, run by runtime/wasm (shapes fixed per compile; no passes)', { level: 0 });
+
+/** What `onnxc compile` deploys: the -O3 pipeline (fusion, channels-last, decomposition to the kernel set) first. */
+export const wasmO3Backend: Backend = makeWasmBackend('wasm-O3', 'the wasm backend after the -O3 pass pipeline, as `onnxc compile` builds it', { level: 3 });
+
+/** A runtime output as an IR tensor (16-bit float bits back to values). */
+export function fromTensorValue(o: TensorValue): Tensor {
+  if (o.type === 'float16') return { dtype: 'float16', dims: [...o.dims], data: Float32Array.from(o.data as Uint16Array, f16BitsToNumber) };
+  if (o.type === 'bfloat16') return { dtype: 'bfloat16', dims: [...o.dims], data: Float32Array.from(o.data as Uint16Array, bf16BitsToNumber) };
+  return { dtype: o.type as Tensor['dtype'], dims: [...o.dims], data: o.data } as Tensor;
+}

@@ -19,7 +19,7 @@ interface TransposeAttrs {
 
 /** Output size and begin padding of one axis (ONNX reference rules: with output_shape or SAME_*, the total
  *  padding follows from the output size; SAME_UPPER puts the smaller half first, the others the larger). */
-function transposeAxis(win: Window, a: TransposeAttrs, axis: number, inDim: number, rank: number): { out: number; padBegin: number } {
+export function transposeAxis(win: Window, a: TransposeAttrs, axis: number, inDim: number, rank: number): { out: number; padBegin: number } {
   const s = win.strides[axis]!;
   const op = a.output_padding?.[axis] ?? 0;
   const k = effectiveKernel(win, axis);

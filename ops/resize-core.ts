@@ -155,7 +155,7 @@ function cubic(d: number, a: number): number {
 }
 
 /** One output position's taps on one axis: input indices and weights; `extrapolate` when outside the roi. */
-interface Taps { readonly idx: number[]; readonly w: number[]; readonly extrapolate: boolean }
+export interface Taps { readonly idx: number[]; readonly w: number[]; readonly extrapolate: boolean }
 
 function axisTaps(o: ResizeOptions, x: number, scale: number, inLen: number, outLen: number, outInt: number, roi: [number, number]): Taps {
   const xo = originalCoord(o, x, scale, inLen, outLen, outInt, roi);
@@ -185,7 +185,7 @@ function axisTaps(o: ResizeOptions, x: number, scale: number, inLen: number, out
   return { idx: pos.map(clampIdx), w, extrapolate: false };
 }
 
-function tapsFor(o: ResizeOptions, plan: ResizePlan, axis: number, inLen: number): Taps[] {
+export function tapsFor(o: ResizeOptions, plan: ResizePlan, axis: number, inLen: number): Taps[] {
   const out: Taps[] = [];
   for (let x = 0; x < plan.outDims[axis]!; x++) {
     out.push(axisTaps(o, x, plan.scales[axis]!, inLen, plan.outLengths[axis]!, plan.outDims[axis]!, plan.roi[axis]!));
@@ -193,7 +193,7 @@ function tapsFor(o: ResizeOptions, plan: ResizePlan, axis: number, inLen: number
   return out;
 }
 
-function changes(o: ResizeOptions, plan: ResizePlan, inDims: readonly number[], axis: number): boolean {
+export function changes(o: ResizeOptions, plan: ResizePlan, inDims: readonly number[], axis: number): boolean {
   return o.coord === 'tf_crop_and_resize' || plan.outDims[axis] !== inDims[axis] || plan.scales[axis] !== 1;
 }
 

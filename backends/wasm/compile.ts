@@ -6,6 +6,7 @@ import { OnnxcError, ShapeError, UnsupportedOpError } from '../../ir/errors.js';
 import type { Graph, Node } from '../../ir/graph.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { sizeOf } from '../../ir/tensor.js';
+import { numberToBf16Bits, numberToF16Bits } from '../../ir/float16.js';
 import type { Dim } from '../../ir/types.js';
 import { plainAttrs } from '../../ops/attrs.js';
 import { getOp } from '../../ops/index.js';
@@ -31,6 +32,8 @@ export interface WasmCompileOptions {
   readonly fixedInputs?: Readonly<Record<string, Tensor>>;
   /** Model name for messages and the manifest. */
   readonly source?: string;
+  /** Also export each kernel function under its name (`k<i>_<Op>`), for per-kernel profiling. */
+  readonly exportKernels?: boolean;
 }
 
 export interface WasmArtifact {
@@ -65,6 +68,11 @@ const alignUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 
 function tensorBytes(t: Tensor): Uint8Array {
   const d = t.data;
+  // 16-bit floats are held as Float32Array values in the IR and stored as their bits in linear memory
+  if (t.dtype === 'float16' || t.dtype === 'bfloat16') {
+    const bits = Uint16Array.from(d as Float32Array, t.dtype === 'float16' ? numberToF16Bits : numberToBf16Bits);
+    return new Uint8Array(bits.buffer);
+  }
   if (Array.isArray(d)) throw new UnsupportedOpError(`string tensors are not supported by the wasm backend`);
   const v = d as ArrayBufferView;
   return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
@@ -202,6 +210,7 @@ export function compileWasm(graph0: Graph, opts: WasmCompileOptions = {}): WasmA
     });
     m.addFunction('run', binaryen.none, binaryen.none, [], m.block(null, kernels.map((k) => m.call(k.fn, [], binaryen.none))));
     m.addFunctionExport('run', 'run');
+    if (opts.exportKernels) for (const k of kernels) m.addFunctionExport(k.fn, k.fn);
     if (!m.validate()) throw new Error(`generated wasm module for '${source}' failed validation`);
     if (opts.optimize ?? true) m.optimize();
     const io = (name: string): WasmIoSpec => {

@@ -4,6 +4,7 @@
 import binaryen from 'binaryen';
 import type { DType } from '../../ir/dtype.js';
 import { UnsupportedTypeError } from '../../ir/errors.js';
+import { bf16ToF32, f32ToBf16, f32ToHalf, halfToF32 } from './half.js';
 
 export type Expr = binaryen.ExpressionRef;
 /** A local variable of the function being built. */
@@ -17,11 +18,11 @@ export type ValType = 'f32' | 'f64' | 'i32' | 'i64';
 
 export function valType(dtype: DType): ValType {
   switch (dtype) {
-    case 'float32': return 'f32';
+    case 'float32': case 'float16': case 'bfloat16': return 'f32';
     case 'float64': return 'f64';
     case 'int64': case 'uint64': return 'i64';
     case 'int32': case 'uint32': case 'int16': case 'uint16': case 'int8': case 'uint8': case 'bool': return 'i32';
-    case 'float16': case 'bfloat16': case 'string':
+    case 'string':
       throw new UnsupportedTypeError(`the wasm backend does not handle ${dtype} tensors yet`);
   }
 }
@@ -31,9 +32,9 @@ export function elemBytes(dtype: DType): number {
   switch (dtype) {
     case 'float64': case 'int64': case 'uint64': return 8;
     case 'float32': case 'int32': case 'uint32': return 4;
-    case 'int16': case 'uint16': return 2;
+    case 'int16': case 'uint16': case 'float16': case 'bfloat16': return 2;
     case 'int8': case 'uint8': case 'bool': return 1;
-    case 'float16': case 'bfloat16': case 'string':
+    case 'string':
       throw new UnsupportedTypeError(`the wasm backend does not handle ${dtype} tensors yet`);
   }
 }
@@ -117,6 +118,9 @@ export class Fn {
       case 'uint16': return m.i32.load16_u(o, 2, ptr);
       case 'int8': return m.i32.load8_s(o, 1, ptr);
       case 'uint8': case 'bool': return m.i32.load8_u(o, 1, ptr);
+      // 16-bit floats are stored as bits and computed in f32 (see half.ts)
+      case 'float16': return halfToF32(this, m.i32.load16_u(o, 2, ptr));
+      case 'bfloat16': return bf16ToF32(this, m.i32.load16_u(o, 2, ptr));
       default: throw new UnsupportedTypeError(`the wasm backend does not handle ${dtype} tensors yet`);
     }
   }
@@ -129,6 +133,8 @@ export class Fn {
       case 'int32': case 'uint32': return m.i32.store(o, 4, ptr, v);
       case 'int16': case 'uint16': return m.i32.store16(o, 2, ptr, v);
       case 'int8': case 'uint8': case 'bool': return m.i32.store8(o, 1, ptr, v);
+      case 'float16': return m.i32.store16(o, 2, ptr, f32ToHalf(this, v));
+      case 'bfloat16': return m.i32.store16(o, 2, ptr, f32ToBf16(this, v));
       default: throw new UnsupportedTypeError(`the wasm backend does not handle ${dtype} tensors yet`);
     }
   }

@@ -9,7 +9,7 @@ export const ortNode: Engine = {
   async prepare(model) {
     const ort = (await import('onnxruntime-node')) as unknown as OrtPackage;
     return ortSession(ort, model.path, {
-      executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all',
+      executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all', logSeverityLevel: 3,
     });
   },
 };

@@ -17,6 +17,6 @@ export const ortWeb: Engine = {
     ort.env.wasm.numThreads = 1;
     ort.env.wasm.simd = 'fixed';
     ort.env.wasm.proxy = false;
-    return ortSession(ort, model.path, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    return ortSession(ort, model.path, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
   },
 };

@@ -4,7 +4,7 @@
 
 export const LOADER_JS = `// onnxc wasm loader: createSession() loads model.wasm, manifest.json (and weights.bin) from this folder.
 const ARRAYS = { float32: Float32Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array, bool: Uint8Array,
-  int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array };
+  int16: Int16Array, uint16: Uint16Array, float16: Uint16Array, bfloat16: Uint16Array, int32: Int32Array, uint32: Uint32Array, int64: BigInt64Array, uint64: BigUint64Array };
 
 async function fetchBytes(url) {
   if (url.protocol === 'file:') {

@@ -1,34 +1,64 @@
-// Conv (1-D and 2-D, groups, strides, dilations, pads, auto_pad) as im2col into scratch + the gemm core,
-// per image and group. A 1x1/stride-1/unpadded conv reads its input directly as the column matrix.
+// Conv (1-D and 2-D, groups, strides, dilations, pads, auto_pad) in NCHW as im2col into scratch + the gemm core,
+// per image and group. A 1x1/stride-1/unpadded conv reads its input directly as the column matrix. The same
+// emitter serves onnxc.FusedConv in NCHW (weights pre-packed to OIHW, residual and activation in the epilogue).
 
 import { makeWindow, windowAxis } from '../../../ops/conv-window.js';
 import type { Expr } from '../fn.js';
-import { gemm } from './gemm-core.js';
-import type { KernelContext, KernelGen } from './types.js';
+import { broadcastStrides } from '../layout.js';
+import { gemm, type MatOperand, type VecEpilogue } from './gemm-core.js';
+import type { KernelContext, KernelGen, PlanContext, TensorRef } from './types.js';
 import { attrInts, attrNum, attrStr, input, output, requireDType, unsupported } from './util.js';
 
-interface ConvGeom {
+export interface ConvGeom {
   N: number; C: number; H: number; W: number; OC: number; OH: number; OW: number; G: number;
   KH: number; KW: number; sh: number; sw: number; dh: number; dw: number; pt: number; pl: number;
   direct: boolean;
 }
 
-function geometry(ctx: Pick<KernelContext, 'inputs' | 'outputs' | 'attrs' | 'node' | 'site'>): ConvGeom {
+/** Sizes of a conv node; `channelsLast`: X and Y are N,spatial...,C. The weight's dims are not read (its layout
+ *  may be packed), so the kernel comes from kernel_shape or the standard-layout dims the caller gives. */
+export function geometry(ctx: Pick<KernelContext, 'inputs' | 'outputs' | 'attrs' | 'node' | 'site'>, channelsLast = false, wSpatial?: readonly number[]): ConvGeom {
   const x = input(ctx, 0), w = input(ctx, 1), y = output(ctx);
   const sp = x.dims.length - 2;
   if (sp !== 1 && sp !== 2) unsupported(ctx, `with ${sp} spatial dims (1 or 2 are handled)`);
-  const kernel = attrInts(ctx, 'kernel_shape') ?? w.dims.slice(2);
+  const spatial = (d: readonly number[]): readonly number[] => (channelsLast ? d.slice(1, -1) : d.slice(2));
+  const chans = (d: readonly number[]): number => (channelsLast ? d[d.length - 1]! : d[1]!);
+  const kernel = attrInts(ctx, 'kernel_shape') ?? wSpatial ?? w.dims.slice(2);
   const win = makeWindow(kernel, {
     strides: attrInts(ctx, 'strides'), dilations: attrInts(ctx, 'dilations'), pads: attrInts(ctx, 'pads'), auto_pad: attrStr(ctx, 'auto_pad', 'NOTSET'),
   });
   const two = <T>(v: readonly T[], one: T): [T, T] => (sp === 1 ? [one, v[0]!] : [v[0]!, v[1]!]);
-  const ax = x.dims.slice(2).map((d, i) => windowAxis(win, i, d));
-  const [H, W] = two(x.dims.slice(2), 1), [OH, OW] = two(y.dims.slice(2), 1);
+  const ax = spatial(x.dims).map((d, i) => windowAxis(win, i, d));
+  const [H, W] = two(spatial(x.dims), 1), [OH, OW] = two(spatial(y.dims), 1);
   const [KH, KW] = two(win.kernel, 1), [sh, sw] = two(win.strides, 1), [dh, dw] = two(win.dilations, 1);
   const [pt, pl] = two(ax.map((a) => a.padBegin), 0);
   const G = attrNum(ctx, 'group', 1);
   const direct = KH === 1 && KW === 1 && sh === 1 && sw === 1 && pt === 0 && pl === 0 && OH === H && OW === W;
-  return { N: x.dims[0]!, C: x.dims[1]!, H, W, OC: y.dims[1]!, OH, OW, G, KH, KW, sh, sw, dh, dw, pt, pl, direct };
+  return { N: x.dims[0]!, C: chans(x.dims), H, W, OC: chans(y.dims), OH, OW, G, KH, KW, sh, sw, dh, dw, pt, pl, direct };
+}
+
+/** What a fused conv adds after the product: a residual Z (broadcast into Y) and an activation. */
+export interface ConvEpilogue {
+  readonly residual?: TensorRef;
+  readonly act?: VecEpilogue;
+}
+
+/** Element strides of Z read as Y (both in Y's storage order); the two spatial axes merged into one pixel axis,
+ *  or undefined when they do not merge (a Z broadcast along one spatial axis only). */
+export function residualStrides(z: TensorRef, yDims: readonly number[], channelsLast: boolean): { n: number; c: number; p: number } | undefined {
+  const s = broadcastStrides(z.dims, yDims);
+  const r = yDims.length;
+  const cAxis = channelsLast ? r - 1 : 1;
+  const sp = channelsLast ? [1, r - 2] : [2, r - 1];
+  const axes = Array.from({ length: sp[1]! - sp[0]! + 1 }, (_, i) => sp[0]! + i).filter((a) => yDims[a] !== 1);
+  let p = 0;
+  if (axes.length === 1) p = s[axes[0]!]!;
+  else if (axes.length === 2) {
+    const [a0, a1] = axes as [number, number];
+    if (s[a0] !== s[a1]! * yDims[a1]!) return undefined;
+    p = s[a1]!;
+  }
+  return { n: s[0]!, c: s[cAxis]!, p };
 }
 
 /** Valid range [lo, hi) of output positions o whose input position o*s - p + k*d lies in [0, n). */
@@ -40,19 +70,21 @@ function validRange(out: number, n: number, s: number, p: number, kd: number): [
   return [lo, hi];
 }
 
-const conv: KernelGen = {
-  scratch(ctx) {
-    const g = geometry(ctx);
-    return g.direct ? 0 : (g.C / g.G) * g.KH * g.KW * g.OH * g.OW * 4;
-  },
-  emit(ctx) {
-    const x = input(ctx, 0), w = input(ctx, 1), y = output(ctx), b = ctx.inputs[2], fn = ctx.fn, m = ctx.m;
-    for (const t of [x, w, y]) requireDType(ctx, t, ['float32']);
-    const g = geometry(ctx);
+/** Scratch bytes of the NCHW emitter (im2col of one image and group). */
+export const nchwScratch = (g: ConvGeom): number => (g.direct ? 0 : (g.C / g.G) * g.KH * g.KW * g.OH * g.OW * 4);
+
+/** The NCHW conv of `ctx` with OIHW weights at `wBase` and an optional epilogue. */
+export function emitConvNchw(ctx: KernelContext, g: ConvGeom, wBase: number, epi: ConvEpilogue = {}): Expr {
+    const x = input(ctx, 0), y = output(ctx), b = ctx.inputs[2], fn = ctx.fn, m = ctx.m;
+    for (const t of [x, y]) requireDType(ctx, t, ['float32']);
     const Cg = g.C / g.G, OCg = g.OC / g.G, K = Cg * g.KH * g.KW, P = g.OH * g.OW;
     if (y.size === 0) return m.nop();
     const n = fn.i32(), gi = fn.i32(), c = fn.i32(), oh = fn.i32(), ow = fn.i32();
-    const xOff = fn.i32(), la = fn.i32(), lb = fn.i32(), lc = fn.i32(), lbias = fn.i32();
+    const xOff = fn.i32(), la = fn.i32(), lb = fn.i32(), lc = fn.i32(), lbias = fn.i32(), lres = fn.i32();
+    const z = epi.residual;
+    const zs = z ? residualStrides(z, y.dims, false) : undefined;
+    if (z && !zs) unsupported(ctx, `with residual [${z.dims.join(',')}] broadcast along one spatial axis`);
+    const residual: MatOperand | undefined = z && zs ? { base: z.ptr.base, dyn: lres, rs: zs.c, cs: zs.p } : undefined;
     const col = ctx.scratch;
     const im2col = (): Expr => {
       if (g.direct) return fn.set(lb, m.i32.add(m.i32.shl(fn.get(xOff), fn.c32(2)), fn.c32(x.ptr.base)));
@@ -100,15 +132,25 @@ const conv: KernelGen = {
         fn.set(la, m.i32.mul(fn.get(gi), fn.c32(OCg * K * 4))),
         fn.set(lc, m.i32.mul(m.i32.add(m.i32.mul(fn.get(n), fn.c32(g.OC)), m.i32.mul(fn.get(gi), fn.c32(OCg))), fn.c32(P * 4))),
         fn.set(lbias, m.i32.mul(fn.get(gi), fn.c32(OCg * 4))),
+        ...(zs ? [fn.set(lres, m.i32.add(m.i32.mul(fn.get(n), fn.c32(zs.n * 4)), m.i32.mul(fn.get(gi), fn.c32(OCg * zs.c * 4))))] : []),
         gemm(fn, {
           M: OCg, N: P, K,
-          a: { base: w.ptr.base, dyn: la, rs: K, cs: 1 },
+          a: { base: wBase, dyn: la, rs: K, cs: 1 },
           b: { base: 0, dyn: lb, rs: P, cs: 1 },
           c: { base: y.ptr.base, dyn: lc, rs: P, cs: 1 },
           bias: b ? { base: b.ptr.base, dyn: lbias, rs: 1, cs: 0 } : undefined,
+          residual, act: epi.act,
         }),
       ]),
     ]);
+}
+
+const conv: KernelGen = {
+  scratch: (ctx: PlanContext) => nchwScratch(geometry(ctx)),
+  emit(ctx) {
+    const w = input(ctx, 1);
+    requireDType(ctx, w, ['float32']);
+    return emitConvNchw(ctx, geometry(ctx), w.ptr.base);
   },
 };
 

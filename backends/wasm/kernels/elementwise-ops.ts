@@ -141,7 +141,7 @@ function castOp(ctx: KernelContext): ElemOp {
           : t === 'i64' ? m.i32.eqz(m.i64.eqz(x())) : m.i32.ne(x(), fn.c32(0));
       }
       switch (to) {
-        case 'float32':
+        case 'float32': case 'float16': case 'bfloat16':
           return t === 'f32' ? x() : t === 'f64' ? m.f32.demote(x()) : t === 'i64' ? (u ? m.f32.convert_u.i64(x()) : m.f32.convert_s.i64(x())) : (from === 'uint32' ? m.f32.convert_u.i32(x()) : m.f32.convert_s.i32(x()));
         case 'float64':
           return t === 'f64' ? x() : t === 'f32' ? m.f64.promote(x()) : t === 'i64' ? (u ? m.f64.convert_u.i64(x()) : m.f64.convert_s.i64(x())) : (from === 'uint32' ? m.f64.convert_u.i32(x()) : m.f64.convert_s.i32(x()));

@@ -35,6 +35,9 @@ function emitElementwise(ctx: KernelContext, op: ElemOp, arity?: number): Expr {
   if (out.size === 0) return m.nop();
   const allF32 = out.dtype === 'float32' && ins.every((t) => t.dtype === 'float32');
   const useVec = allF32 && op.vec !== undefined;
+  // 16-bit floats compute in f32 (loads widen, stores round), so scalar f32 formulas serve them too
+  const allF32Val = valType(out.dtype) === 'f32' && ins.every((t) => valType(t.dtype) === 'f32');
+  const allF64Val = valType(out.dtype) === 'f64' && ins.every((t) => valType(t.dtype) === 'f64');
   const dtypes = ins.map((t) => t.dtype);
   const t0 = valType(ins[0]!.dtype);
   const c = collapse(out.dims, [strides(out.dims), ...ins.map((t) => broadcastStrides(t.dims, out.dims))]);
@@ -50,12 +53,20 @@ function emitElementwise(ctx: KernelContext, op: ElemOp, arity?: number): Expr {
       const r = op.scalar(fn, args, t0, dtypes);
       if (r !== undefined) return r;
     }
-    if (allF32 && op.vec) return viaVector(fn, (v) => { const tmp = fn.v128(); return m.block(null, [fn.set(tmp, v), op.vec!(fn, [() => fn.get(tmp)])], binaryen.v128); }, fn.get(vals[0]!));
+    // float64 ops with only a vector formula compute in f32 (about 1e-7 relative), promoted back
+    if (allF64Val && op.vec) {
+      const vs = vals.map(() => fn.v128());
+      return m.f64.promote(m.block(null, [
+        ...vals.map((l, j) => fn.set(vs[j]!, m.f32x4.splat(m.f32.demote(fn.get(l))))),
+        m.f32x4.extract_lane(op.vec(fn, vs.map((v) => () => fn.get(v))), 0),
+      ], binaryen.f32));
+    }
+    if (allF32Val && op.vec) return viaVector(fn, (v) => { const tmp = fn.v128(); return m.block(null, [fn.set(tmp, v), op.vec!(fn, [() => fn.get(tmp)])], binaryen.v128); }, fn.get(vals[0]!));
     throw new UnsupportedTypeError(`the wasm backend's ${ctx.node.op} kernel does not handle ${dtypes.join(', ')} -> ${out.dtype}`, ctx.site);
   };
   // unary vec formulas are the common case for the via-vector tail; n-ary ones use splats of every arg
   const scalarTail = (): Expr => {
-    if (!(allF32 && op.vec && !op.scalar) || ins.length === 1) return scalarValue();
+    if (!(allF32Val && op.vec && !op.scalar) || ins.length === 1) return scalarValue();
     const vs = vals.map(() => fn.v128());
     return m.block(null, [
       ...vals.map((l, j) => fn.set(vs[j]!, m.f32x4.splat(fn.get(l)))),

@@ -10,5 +10,8 @@ import { NORM } from './norm.js';
 import { POOL } from './pool.js';
 import { ARG, REDUCE } from './reduce.js';
 import type { KernelTable } from './types.js';
+import { BREADTH } from './breadth.js';
+import { FUSED_CONV } from './fused-conv.js';
+import { FUSED_ELEMENTWISE } from './fused-elementwise.js';
 
-export const KERNELS: KernelTable = { ...ELEMENTWISE, ...MOVEMENT, ...MATMUL, ...CONV, ...POOL, ...NORM, ...REDUCE, ...ARG, ...INDEXING };
+export const KERNELS: KernelTable = { ...ELEMENTWISE, ...MOVEMENT, ...MATMUL, ...CONV, ...POOL, ...NORM, ...REDUCE, ...ARG, ...INDEXING, ...BREADTH, ...FUSED_CONV, ...FUSED_ELEMENTWISE };

@@ -1,17 +1,26 @@
 // MatMul (numpy batching and broadcasting) and Gemm (transposes, alpha/beta, broadcast C) on the shared
-// gemm core. Gemm's constant transposed B is pre-packed at compile time so the inner loop reads rows.
+// gemm core, and their fused forms onnxc.FusedMatMul/onnxc.FusedGemm (bias, residual, activation applied in the
+// core's epilogue). Gemm's constant transposed B is pre-packed at compile time so the inner loop reads rows.
 
 import { makeTensor } from '../../../ir/tensor.js';
 import type { Expr } from '../fn.js';
 import { broadcastStrides, collapse, nest } from '../layout.js';
-import { gemm } from './gemm-core.js';
-import type { KernelGen } from './types.js';
+import { activationOf } from './fused-activation.js';
+import { gemm, type MatOperand, type VecEpilogue } from './gemm-core.js';
+import type { KernelContext, KernelGen, TensorRef } from './types.js';
 import { attrNum, input, output, requireDType, strides } from './util.js';
 
-const matmul: KernelGen = {
-  emit(ctx) {
+/** Addends broadcast into the product and an activation (the fused forms). */
+interface Epilogue { readonly addends: readonly TensorRef[]; readonly act?: VecEpilogue }
+
+const plainMatmul: KernelGen = { emit: (ctx) => emitMatMul(ctx, { addends: [] }) };
+const fusedMatmul: KernelGen = {
+  emit: (ctx) => emitMatMul(ctx, { addends: [ctx.inputs[2], ctx.inputs[3]].filter((t): t is TensorRef => t !== undefined), act: activationOf(ctx) }),
+};
+
+function emitMatMul(ctx: KernelContext, epi: Epilogue): Expr {
     const a = input(ctx, 0), b = input(ctx, 1), y = output(ctx), fn = ctx.fn, m = ctx.m;
-    for (const t of [a, b]) requireDType(ctx, t, ['float32']);
+    for (const t of [a, b, ...epi.addends]) requireDType(ctx, t, ['float32']);
     const ad = a.dims.length === 1 ? [1, a.dims[0]!] : [...a.dims];
     const bd = b.dims.length === 1 ? [b.dims[0]!, 1] : [...b.dims];
     const M = ad[ad.length - 2]!, K = ad[ad.length - 1]!, N = bd[bd.length - 1]!;
@@ -22,21 +31,38 @@ const matmul: KernelGen = {
     const sa = broadcastStrides(ad.slice(0, -2), batch).map((s) => s * M * K);
     const sb = broadcastStrides(bd.slice(0, -2), batch).map((s) => s * K * N);
     const sc = strides(batch).map((s) => s * M * N);
-    const c = collapse(batch, [sa, sb, sc]);
+    // each addend's strides over [...batch, M, N] (Y drops M or N when A or B was 1-D: those axes get stride 0)
+    const full = epi.addends.map((t) => {
+      const s = broadcastStrides(t.dims, y.dims);
+      if (b.dims.length === 1) s.push(0);
+      if (a.dims.length === 1) s.splice(s.length - 1, 0, 0);
+      return s;
+    });
+    const c = collapse(batch, [sa, sb, sc, ...full.map((s) => s.slice(0, -2))]);
     const [la, lb, lc] = [fn.i32(), fn.i32(), fn.i32()];
-    return nest(fn, c.dims, c.sets, ([oa, ob, oc]) => [
+    const ladd = epi.addends.map(() => fn.i32());
+    const ops: MatOperand[] = epi.addends.map((t, j) => ({ base: t.ptr.base, dyn: ladd[j], rs: full[j]!.at(-2)!, cs: full[j]!.at(-1)! }));
+    return nest(fn, c.dims, c.sets, ([oa, ob, oc, ...oadd]) => [
       fn.set(la, m.i32.shl(oa!, fn.c32(2))), fn.set(lb, m.i32.shl(ob!, fn.c32(2))), fn.set(lc, m.i32.shl(oc!, fn.c32(2))),
+      ...oadd.map((o, j) => fn.set(ladd[j]!, m.i32.shl(o, fn.c32(2)))),
       gemm(fn, {
         M, N, K,
         a: { base: a.ptr.base, dyn: la, rs: K, cs: 1 },
         b: { base: b.ptr.base, dyn: lb, rs: N, cs: 1 },
         c: { base: y.ptr.base, dyn: lc, rs: N, cs: 1 },
+        ...addends(ops), act: epi.act,
       }),
     ]);
-  },
-};
+}
 
-const gemmOp: KernelGen = {
+/** Up to two addends as the core's bias and residual (a sum of both when there are more is not needed: the fused
+ *  ops have at most two). */
+function addends(ops: readonly MatOperand[]): { bias?: MatOperand; residual?: MatOperand } {
+  return { ...(ops[0] ? { bias: ops[0] } : {}), ...(ops[1] ? { residual: ops[1] } : {}) };
+}
+
+function gemmKernel(fused: boolean): KernelGen {
+  return {
   unread: (ctx) => (attrNum(ctx, 'transB', 0) !== 0 && ctx.inputs[1]?.constant && ctx.inputs[1].dtype === 'float32' ? [1] : []),
   prepack(ctx) {
     const b = input(ctx, 1), y = output(ctx);
@@ -50,6 +76,13 @@ const gemmOp: KernelGen = {
   emit(ctx) {
     const a = input(ctx, 0), b = input(ctx, 1), y = output(ctx), fn = ctx.fn;
     for (const t of [a, b]) requireDType(ctx, t, ['float32']);
+    const z = fused ? ctx.inputs[3] : undefined;
+    let residual: MatOperand | undefined;
+    if (z) {
+      requireDType(ctx, z, ['float32']);
+      const s = broadcastStrides(z.dims, y.dims);
+      residual = { base: z.ptr.base, rs: s[0]!, cs: s[1]! };
+    }
     const transA = attrNum(ctx, 'transA', 0) !== 0, transB = attrNum(ctx, 'transB', 0) !== 0;
     const [M, N] = y.dims as [number, number];
     const K = transA ? a.dims[0]! : a.dims[1]!;
@@ -67,9 +100,13 @@ const gemmOp: KernelGen = {
       a: transA ? { base: a.ptr.base, rs: 1, cs: M } : { base: a.ptr.base, rs: K, cs: 1 },
       b: bOp, c: { base: y.ptr.base, rs: N, cs: 1 },
       alpha: attrNum(ctx, 'alpha', 1), bias, beta: attrNum(ctx, 'beta', 1),
+      residual, act: fused ? activationOf(ctx) : undefined,
     });
     return body;
   },
-};
+  };
+}
 
-export const MATMUL: Readonly<Record<string, KernelGen>> = { MatMul: matmul, Gemm: gemmOp };
+export const MATMUL: Readonly<Record<string, KernelGen>> = {
+  MatMul: plainMatmul, Gemm: gemmKernel(false), 'onnxc.FusedMatMul': fusedMatmul, 'onnxc.FusedGemm': gemmKernel(true),
+};

@@ -1,12 +1,112 @@
 // Pooling: MaxPool/AveragePool (1-D/2-D windows with pads, strides, dilations, ceil_mode via the output
-// shape) as scalar loops with bounds checks, and GlobalAverage/GlobalMax pooling as SIMD row reductions.
+// shape) as scalar loops with bounds checks, and GlobalAverage/GlobalMax pooling as SIMD row reductions. The
+// channels-last forms (onnxc.NhwcMaxPool, ...) run 4 channels per f32x4, contiguous in memory.
 
 import binaryen from 'binaryen';
 import { makeWindow, windowAxis } from '../../../ops/conv-window.js';
 import type { Expr } from '../fn.js';
-import { hmax, hsum, vectorLoop } from '../simd.js';
+import { hmax, hsum, LANES, vectorLoop } from '../simd.js';
 import type { KernelContext, KernelGen } from './types.js';
 import { attrInts, attrNum, attrStr, input, output, prod, requireDType, unsupported } from './util.js';
+
+/** The window of a (channels-first or channels-last) pooling node, as 2-D sizes. */
+function window(ctx: KernelContext, channelsLast: boolean) {
+  const x = input(ctx, 0), y = output(ctx);
+  const sp = x.dims.length - 2;
+  if (sp !== 1 && sp !== 2) unsupported(ctx, `with ${sp} spatial dims (1 or 2 are handled)`);
+  const spatial = (d: readonly number[]): readonly number[] => (channelsLast ? d.slice(1, -1) : d.slice(2));
+  const win = makeWindow(attrInts(ctx, 'kernel_shape')!, {
+    strides: attrInts(ctx, 'strides'), dilations: attrInts(ctx, 'dilations'), pads: attrInts(ctx, 'pads'),
+    auto_pad: attrStr(ctx, 'auto_pad', 'NOTSET'), ceil_mode: attrNum(ctx, 'ceil_mode', 0),
+  });
+  const ax = spatial(x.dims).map((d, i) => windowAxis(win, i, d));
+  const two = <T>(v: readonly T[], one: T): [T, T] => (sp === 1 ? [one, v[0]!] : [v[0]!, v[1]!]);
+  const [H, W] = two(spatial(x.dims), 1), [OH, OW] = two(spatial(y.dims), 1);
+  const [KH, KW] = two(win.kernel, 1), [sh, sw] = two(win.strides, 1), [dh, dw] = two(win.dilations, 1);
+  const [pt, pl] = two(ax.map((a) => a.padBegin), 0), [pb, pr] = two(ax.map((a) => a.padEnd), 0);
+  return { H, W, OH, OW, KH, KW, sh, sw, dh, dw, pt, pl, pb, pr };
+}
+
+/** NHWC Max/AveragePool: per output pixel, the valid-tap count first (scalar), then 4 channels at a time over the
+ *  window with bounds checks (the tail as lane 0 of the same formula). */
+function poolNhwc(kind: 'max' | 'avg'): KernelGen {
+  return {
+    emit(ctx: KernelContext) {
+      const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m, V = m.f32x4;
+      requireDType(ctx, x, ['float32']);
+      if (ctx.outputs[1]) unsupported(ctx, 'with the Indices output');
+      const w = window(ctx, true);
+      const C = x.dims[x.dims.length - 1]!, N = x.dims[0]!;
+      const includePad = attrNum(ctx, 'count_include_pad', 0) !== 0;
+      const n = fn.i32(), oh = fn.i32(), ow = fn.i32(), kh = fn.i32(), kw = fn.i32(), ih = fn.i32(), iw = fn.i32(), c = fn.i32();
+      const cnt = fn.i32(), py = fn.i32(), pxImg = fn.i32(), acc = fn.v128(), inv = fn.v128();
+      const ihE = (): Expr => m.i32.add(fn.get(ih), m.i32.mul(fn.get(kh), fn.c32(w.dh)));
+      const iwE = (): Expr => m.i32.add(fn.get(iw), m.i32.mul(fn.get(kw), fn.c32(w.dw)));
+      const inside = (): Expr => m.i32.and(m.i32.lt_u(ihE(), fn.c32(w.H)), m.i32.lt_u(iwE(), fn.c32(w.W)));
+      const inPad = (): Expr => m.i32.and(m.i32.lt_s(ihE(), fn.c32(w.H + w.pb)), m.i32.lt_s(iwE(), fn.c32(w.W + w.pr)));
+      const counting = kind === 'avg' ? [
+        fn.set(cnt, fn.c32(0)),
+        fn.loop(kh, 0, w.KH, () => [fn.loop(kw, 0, w.KW, () => [m.if(includePad ? inPad() : inside(), fn.set(cnt, m.i32.add(fn.get(cnt), fn.c32(1))))])]),
+        fn.set(inv, V.splat(m.f32.convert_s.i32(fn.get(cnt)))),
+      ] : [];
+      const channels = (vec: boolean): Expr[] => {
+        const ld = (p: Expr): Expr => (vec ? m.v128.load(x.ptr.base, 4, p) : m.v128.load32_splat(x.ptr.base, 4, p));
+        const xAddr = (): Expr => m.i32.add(m.i32.add(fn.get(pxImg), m.i32.mul(m.i32.add(m.i32.mul(ihE(), fn.c32(w.W)), iwE()), fn.c32(C * 4))), m.i32.shl(fn.get(c), fn.c32(2)));
+        const v = kind === 'max' ? fn.get(acc) : V.div(fn.get(acc), fn.get(inv));
+        const dst = m.i32.add(fn.get(py), m.i32.shl(fn.get(c), fn.c32(2)));
+        return [
+          fn.set(acc, V.splat(fn.cf32(kind === 'max' ? -Infinity : 0))),
+          fn.loop(kh, 0, w.KH, () => [fn.loop(kw, 0, w.KW, () => [
+            m.if(inside(), fn.set(acc, kind === 'max' ? V.max(fn.get(acc), ld(xAddr())) : V.add(fn.get(acc), ld(xAddr())))),
+          ])]),
+          vec ? m.v128.store(y.ptr.base, 4, dst, v) : m.f32.store(y.ptr.base, 4, dst, V.extract_lane(v, 0)),
+        ];
+      };
+      const full = C - (C % LANES);
+      return fn.loop(n, 0, N, () => [
+        fn.set(pxImg, m.i32.mul(fn.get(n), fn.c32(w.H * w.W * C * 4))),
+        fn.loop(oh, 0, w.OH, () => [
+          fn.set(ih, m.i32.sub(m.i32.mul(fn.get(oh), fn.c32(w.sh)), fn.c32(w.pt))),
+          fn.loop(ow, 0, w.OW, () => [
+            fn.set(iw, m.i32.sub(m.i32.mul(fn.get(ow), fn.c32(w.sw)), fn.c32(w.pl))),
+            fn.set(py, m.i32.mul(m.i32.add(m.i32.mul(m.i32.add(m.i32.mul(fn.get(n), fn.c32(w.OH)), fn.get(oh)), fn.c32(w.OW)), fn.get(ow)), fn.c32(C * 4))),
+            ...counting,
+            fn.loop(c, 0, full, () => channels(true), LANES),
+            fn.loop(c, full, C, () => channels(false)),
+          ]),
+        ]),
+      ]);
+    },
+  };
+}
+
+/** NHWC global pooling: per image, 4 channels at a time summed (or maxed) over every pixel. */
+function globalPoolNhwc(kind: 'max' | 'avg'): KernelGen {
+  return {
+    emit(ctx) {
+      const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m, V = m.f32x4;
+      requireDType(ctx, x, ['float32']);
+      const N = x.dims[0]!, C = x.dims[x.dims.length - 1]!, L = prod(x.dims.slice(1, -1));
+      const n = fn.i32(), c = fn.i32(), p = fn.i32(), pc = fn.i32(), acc = fn.v128();
+      const channels = (vec: boolean): Expr[] => {
+        const ld = (q: Expr): Expr => (vec ? m.v128.load(x.ptr.base, 4, q) : m.v128.load32_splat(x.ptr.base, 4, q));
+        const v = kind === 'max' ? fn.get(acc) : V.div(fn.get(acc), V.splat(fn.cf32(L)));
+        const dst = m.i32.shl(m.i32.add(m.i32.mul(fn.get(n), fn.c32(C)), fn.get(c)), fn.c32(2));
+        return [
+          fn.set(acc, V.splat(fn.cf32(kind === 'max' ? -Infinity : 0))),
+          fn.set(pc, m.i32.shl(m.i32.add(m.i32.mul(fn.get(n), fn.c32(L * C)), fn.get(c)), fn.c32(2))),
+          fn.loop(p, 0, L, () => [
+            fn.set(acc, kind === 'max' ? V.max(fn.get(acc), ld(fn.get(pc))) : V.add(fn.get(acc), ld(fn.get(pc)))),
+            fn.set(pc, m.i32.add(fn.get(pc), fn.c32(C * 4))),
+          ]),
+          vec ? m.v128.store(y.ptr.base, 4, dst, v) : m.f32.store(y.ptr.base, 4, dst, V.extract_lane(v, 0)),
+        ];
+      };
+      const full = C - (C % LANES);
+      return fn.loop(n, 0, N, () => [fn.loop(c, 0, full, () => channels(true), LANES), fn.loop(c, full, C, () => channels(false))]);
+    },
+  };
+}
 
 function pool(kind: 'max' | 'avg'): KernelGen {
   return {
@@ -81,5 +181,7 @@ function globalPool(kind: 'max' | 'avg'): KernelGen {
 
 export const POOL: Readonly<Record<string, KernelGen>> = {
   MaxPool: pool('max'), AveragePool: pool('avg'), GlobalAveragePool: globalPool('avg'), GlobalMaxPool: globalPool('max'),
+  'onnxc.NhwcMaxPool': poolNhwc('max'), 'onnxc.NhwcAveragePool': poolNhwc('avg'),
+  'onnxc.NhwcGlobalAveragePool': globalPoolNhwc('avg'), 'onnxc.NhwcGlobalMaxPool': globalPoolNhwc('max'),
 };
 void binaryen;

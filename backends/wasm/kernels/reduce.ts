@@ -1,4 +1,5 @@
-// Reductions over any set of axes (float32): a loop nest over kept axes around a loop nest over reduced axes.
+// Reductions over any set of axes: a loop nest over kept axes around a loop nest over reduced axes. float32
+// accumulates in f32; every other dtype accumulates in f64 (converted on load and store).
 
 import type { Expr } from '../fn.js';
 import { collapse, nest } from '../layout.js';
@@ -6,6 +7,7 @@ import { expV, logV } from '../math.js';
 import { viaVector } from '../simd.js';
 import type { KernelGen } from './types.js';
 import { attrNum, constInts, input, normAxis, output, requireDType, strides } from './util.js';
+import { expF, ldF, logF, stF } from './scalar.js';
 
 type Kind = 'sum' | 'mean' | 'max' | 'min' | 'prod' | 'sumsq' | 'l1' | 'l2' | 'logsumexp' | 'logsum';
 
@@ -13,7 +15,7 @@ function reduce(kind: Kind): KernelGen {
   return {
     emit(ctx) {
       const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m;
-      requireDType(ctx, x, ['float32']);
+      const f32 = x.dtype === 'float32' && y.dtype === 'float32', o = f32 ? m.f32 : m.f64;
       const rank = x.dims.length;
       const given = ctx.inputs[1] ? constInts(ctx, 1)!.map((a) => normAxis(a, rank)) : [];
       const noop = given.length === 0 && attrNum(ctx, 'noop_with_empty_axes', 0) !== 0;
@@ -25,24 +27,25 @@ function reduce(kind: Kind): KernelGen {
       const outStrides = strides(keptDims);
       const count = red.reduce((p, a) => p * x.dims[a]!, 1);
       if (y.size === 0) return m.nop();
-      const acc = fn.f32(), v = fn.f32();
+      const acc = fn.forType(f32 ? 'f32' : 'f64'), v = fn.forType(f32 ? 'f32' : 'f64');
+      const cst = (c: number): Expr => (f32 ? fn.cf32(c) : m.f64.const(c));
       const init = kind === 'max' ? -Infinity : kind === 'min' ? Infinity : kind === 'prod' ? 1 : 0;
       const step = (a: Expr, b: () => Expr): Expr => {
         switch (kind) {
-          case 'sum': case 'mean': case 'logsum': return m.f32.add(a, b());
-          case 'max': return m.f32.max(a, b());
-          case 'min': return m.f32.min(a, b());
-          case 'prod': return m.f32.mul(a, b());
-          case 'sumsq': case 'l2': return m.f32.add(a, m.f32.mul(b(), b()));
-          case 'l1': return m.f32.add(a, m.f32.abs(b()));
-          case 'logsumexp': return m.f32.add(a, viaVector(fn, (q) => expV(fn, q), b()));
+          case 'sum': case 'mean': case 'logsum': return o.add(a, b());
+          case 'max': return o.max(a, b());
+          case 'min': return o.min(a, b());
+          case 'prod': return o.mul(a, b());
+          case 'sumsq': case 'l2': return o.add(a, o.mul(b(), b()));
+          case 'l1': return o.add(a, o.abs(b()));
+          case 'logsumexp': return o.add(a, (f32 ? viaVector(fn, (q) => expV(fn, q), b()) : expF(fn, b())));
         }
       };
       const finish = (a: Expr): Expr => {
         switch (kind) {
-          case 'mean': return m.f32.div(a, fn.cf32(count));
-          case 'l2': return m.f32.sqrt(a);
-          case 'logsumexp': case 'logsum': return viaVector(fn, (q) => logV(fn, q), a);
+          case 'mean': return o.div(a, cst(count));
+          case 'l2': return o.sqrt(a);
+          case 'logsumexp': case 'logsum': return (f32 ? viaVector(fn, (q) => logV(fn, q), a) : logF(fn, a));
           default: return a;
         }
       };
@@ -51,13 +54,13 @@ function reduce(kind: Kind): KernelGen {
       const base = fn.i32();
       return nest(fn, ko.dims, ko.sets, ([oOff, xOff]) => [
         fn.set(base, xOff!),
-        fn.set(acc, fn.cf32(init)),
-        fn.set(v, fn.cf32(0)),
+        fn.set(acc, cst(init)),
+        fn.set(v, cst(0)),
         nest(fn, ro.dims, ro.sets, ([r]) => [
-          fn.set(v, fn.load('float32', { base: x.ptr.base, dyn: m.i32.shl(m.i32.add(fn.get(base), r!), fn.c32(2)) })),
+          fn.set(v, f32 ? fn.load('float32', { base: x.ptr.base, dyn: m.i32.shl(m.i32.add(fn.get(base), r!), fn.c32(2)) }) : ldF(fn, x, m.i32.add(fn.get(base), r!))),
           fn.set(acc, step(fn.get(acc), () => fn.get(v))),
         ]),
-        fn.store('float32', { base: y.ptr.base, dyn: m.i32.shl(oOff!, fn.c32(2)) }, finish(fn.get(acc))),
+        f32 ? fn.store('float32', { base: y.ptr.base, dyn: m.i32.shl(oOff!, fn.c32(2)) }, finish(fn.get(acc))) : stF(fn, y, oOff!, finish(fn.get(acc))),
       ]);
     },
   };

@@ -1,0 +1,16 @@
+// The table of the rarer ops' kernels (scalar loops, one file each), merged into kernels/index.ts.
+
+import { ATTENTION } from './attention.js';
+import { LOSS } from './loss.js';
+import { RESIZE } from './resize.js';
+import { CONV_TRANSPOSE } from './conv-transpose.js';
+import { QUANT } from './quant.js';
+import type { KernelGen } from './types.js';
+
+export const BREADTH: Readonly<Record<string, KernelGen>> = {
+  Attention: ATTENTION,
+  ...LOSS,
+  ...RESIZE,
+  ConvTranspose: CONV_TRANSPOSE,
+  ...QUANT,
+};

@@ -1,0 +1,85 @@
+// Depthwise conv in NHWC (group == C == OC, MobileNet's 3x3 stride 1/2): per output pixel, 4 channels at a time,
+// every tap unrolled with static offsets, bias/residual/activation in registers before the store. Weights are
+// HWIO ([KH, KW, 1, C]: each tap a contiguous run of channels). Pixels whose window lies inside the image take a
+// branch-free body; border pixels test each tap.
+
+import type { Expr } from '../fn.js';
+import { LANES } from '../simd.js';
+import { residualStrides, type ConvEpilogue, type ConvGeom } from './conv.js';
+import type { KernelContext } from './types.js';
+import { input, output, unsupported } from './util.js';
+
+/** [lo, hi) of output positions whose every tap k*d lies inside [0, n) (input position o*s - p + k*d). */
+function interior(out: number, n: number, s: number, p: number, span: number): [number, number] {
+  let lo = 0;
+  while (lo < out && lo * s - p < 0) lo++;
+  let hi = out;
+  while (hi > lo && (hi - 1) * s - p + span >= n) hi--;
+  return [lo, Math.max(lo, hi)];
+}
+
+export function emitDepthwiseNhwc(ctx: KernelContext, g: ConvGeom, wBase: number, epi: ConvEpilogue): Expr {
+  const x = input(ctx, 0), y = output(ctx), b = ctx.inputs[2], fn = ctx.fn, m = ctx.m, V = m.f32x4;
+  const C = g.C;
+  const zs = epi.residual ? residualStrides(epi.residual, y.dims, true) : undefined;
+  if (epi.residual && (!zs || (zs.c !== 0 && zs.c !== 1))) unsupported(ctx, `with residual [${epi.residual.dims.join(',')}] (depthwise NHWC)`);
+  const n = fn.i32(), oh = fn.i32(), ow = fn.i32(), c = fn.i32(), ih = fn.i32(), iw = fn.i32();
+  const px = fn.i32(), pc = fn.i32(), py = fn.i32(), pz = fn.i32(), acc = fn.v128(), xImg = fn.i32();
+  const cBytes = (): Expr => m.i32.shl(fn.get(c), fn.c32(2));
+
+  // one channel group: `vec` (4 lanes) or lane 0 only (the tail, same formula on splats)
+  const channels = (vec: boolean, checked: boolean): Expr[] => {
+    const ld = (off: number, p: Expr): Expr => (vec ? m.v128.load(off, 4, p) : m.v128.load32_splat(off, 4, p));
+    const body: Expr[] = [fn.set(pc, cBytes())];
+    body.push(fn.set(acc, b ? ld(b.ptr.base, fn.get(pc)) : V.splat(fn.cf32(0))));
+    for (let kh = 0; kh < g.KH; kh++) {
+      for (let kw = 0; kw < g.KW; kw++) {
+        const wOff = wBase + (kh * g.KW + kw) * C * 4;
+        if (!checked) {
+          // px: byte offset of X[n, ih, iw, 0] for the window's top-left tap (never negative here)
+          const xOff = x.ptr.base + (kh * g.dh * g.W + kw * g.dw) * C * 4;
+          body.push(fn.set(acc, V.add(fn.get(acc), V.mul(ld(xOff, m.i32.add(fn.get(px), fn.get(pc))), ld(wOff, fn.get(pc))))));
+        } else {
+          const ihE = (): Expr => m.i32.add(fn.get(ih), fn.c32(kh * g.dh)), iwE = (): Expr => m.i32.add(fn.get(iw), fn.c32(kw * g.dw));
+          const inside = m.i32.and(m.i32.lt_u(ihE(), fn.c32(g.H)), m.i32.lt_u(iwE(), fn.c32(g.W)));
+          const addr = m.i32.add(m.i32.add(fn.get(xImg), m.i32.mul(m.i32.add(m.i32.mul(ihE(), fn.c32(g.W)), iwE()), fn.c32(C * 4))), fn.get(pc));
+          body.push(m.if(inside, fn.set(acc, V.add(fn.get(acc), V.mul(ld(x.ptr.base, addr), ld(wOff, fn.get(pc)))))));
+        }
+      }
+    }
+    let v: Expr = fn.get(acc);
+    if (zs && epi.residual) {
+      const zp = m.i32.add(fn.get(pz), zs.c === 1 ? fn.get(pc) : fn.c32(0));
+      v = V.add(v, zs.c === 1 ? ld(epi.residual.ptr.base, zp) : m.v128.load32_splat(epi.residual.ptr.base, 4, zp));
+    }
+    if (epi.act) v = epi.act(fn, v);
+    const dst = m.i32.add(fn.get(py), fn.get(pc));
+    body.push(vec ? m.v128.store(y.ptr.base, 4, dst, v) : m.f32.store(y.ptr.base, 4, dst, V.extract_lane(v, 0)));
+    return body;
+  };
+  const full = C - (C % LANES);
+  const pixel = (checked: boolean): Expr[] => [
+    fn.set(iw, m.i32.sub(m.i32.mul(fn.get(ow), fn.c32(g.sw)), fn.c32(g.pl))),
+    ...(checked ? [] : [fn.set(px, m.i32.add(fn.get(xImg), m.i32.mul(m.i32.add(m.i32.mul(fn.get(ih), fn.c32(g.W)), fn.get(iw)), fn.c32(C * 4))))]),
+    fn.set(py, m.i32.mul(m.i32.add(m.i32.mul(m.i32.add(m.i32.mul(fn.get(n), fn.c32(g.OH)), fn.get(oh)), fn.c32(g.OW)), fn.get(ow)), fn.c32(C * 4))),
+    ...(zs ? [fn.set(pz, m.i32.mul(m.i32.add(m.i32.add(m.i32.mul(fn.get(n), fn.c32(zs.n)), m.i32.mul(fn.get(oh), fn.c32(zs.p * g.OW))), m.i32.mul(fn.get(ow), fn.c32(zs.p))), fn.c32(4)))] : []),
+    fn.loop(c, 0, full, () => channels(true, checked), LANES),
+    fn.loop(c, full, C, () => channels(false, checked)),
+  ];
+  const [h0, h1] = interior(g.OH, g.H, g.sh, g.pt, (g.KH - 1) * g.dh);
+  const [w0, w1] = interior(g.OW, g.W, g.sw, g.pl, (g.KW - 1) * g.dw);
+  const row = (checked: boolean): Expr[] => [
+    fn.set(ih, m.i32.sub(m.i32.mul(fn.get(oh), fn.c32(g.sh)), fn.c32(g.pt))),
+    ...(checked ? [fn.loop(ow, 0, g.OW, () => pixel(true))] : [
+      fn.loop(ow, 0, w0, () => pixel(true)),
+      fn.loop(ow, w0, w1, () => pixel(false)),
+      fn.loop(ow, w1, g.OW, () => pixel(true)),
+    ]),
+  ];
+  return fn.loop(n, 0, g.N, () => [
+    fn.set(xImg, m.i32.mul(fn.get(n), fn.c32(g.H * g.W * C * 4))),
+    fn.loop(oh, 0, h0, () => row(true)),
+    fn.loop(oh, h0, h1, () => row(false)),
+    fn.loop(oh, h1, g.OH, () => row(true)),
+  ]);
+}

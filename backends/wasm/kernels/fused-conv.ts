@@ -1,0 +1,159 @@
+// onnxc.FusedConv: Conv + bias + residual + activation, NCHW or channels-last (NHWC). Weights are re-packed at
+// compile time into the layout each path reads (HWIO for NHWC: per tap, input channels by output channels; OIHW
+// for NCHW), whatever layout the node recorded. NHWC paths: depthwise (fused-conv-dw.ts), 1x1 stride-1 as one
+// GEMM over pixels reading X in place, everything else (general, grouped, strided) as NHWC im2col + that GEMM.
+
+import { permuteList, layoutToStandard, standardLayout, standardToLayout, transposeTensor } from '../../../ops/fused/permute.js';
+import type { Tensor } from '../../../ir/tensor.js';
+import type { Expr } from '../fn.js';
+import { emitConvNchw, geometry, nchwScratch, residualStrides, type ConvEpilogue, type ConvGeom } from './conv.js';
+import { activationOf } from './fused-activation.js';
+import { emitDepthwiseNhwc } from './fused-conv-dw.js';
+import { gemm, type MatOperand } from './gemm-core.js';
+import type { KernelContext, KernelGen, PlanContext } from './types.js';
+import { attrNum, attrStr, input, output, requireDType, unsupported } from './util.js';
+
+type Ctx = Pick<PlanContext, 'inputs' | 'outputs' | 'attrs' | 'node' | 'site'>;
+
+const channelsLast = (ctx: Ctx): boolean => attrNum(ctx, 'channels_last', 0) === 1;
+
+/** The layout the node's path reads: HWIO (or WIO for 1-D) channels-last, the standard OIHW otherwise. */
+function wantedLayout(ctx: Ctx): string {
+  const rank = input(ctx, 1).dims.length;
+  const std = standardLayout(rank);
+  return channelsLast(ctx) ? `${std.slice(2)}IO` : std;
+}
+const storedLayout = (ctx: Ctx): string => attrStr(ctx, 'weight_layout', '') || standardLayout(input(ctx, 1).dims.length);
+
+/** The weight's dims in the standard O, I, spatial order. */
+function standardDims(ctx: Ctx): number[] {
+  const w = input(ctx, 1);
+  return permuteList(w.dims, layoutToStandard(storedLayout(ctx), w.dims.length));
+}
+
+function geom(ctx: Ctx): ConvGeom {
+  return geometry(ctx, channelsLast(ctx), standardDims(ctx).slice(2));
+}
+
+/** Which NHWC path a node takes. */
+function nhwcPath(g: ConvGeom): 'depthwise' | 'direct' | 'im2col' {
+  if (g.G === g.C && g.G === g.OC && g.G > 1) return 'depthwise';
+  return g.direct ? 'direct' : 'im2col';
+}
+
+const fusedConv: KernelGen = {
+  unread: (ctx) => (storedLayout(ctx) !== wantedLayout(ctx) && input(ctx, 1).constant ? [1] : []),
+  prepack(ctx) {
+    const w = input(ctx, 1), from = storedLayout(ctx), to = wantedLayout(ctx);
+    if (from === to) return [];
+    if (!w.constant) unsupported(ctx, `with a run-time weight in layout ${from} (this path reads ${to})`);
+    requireDType(ctx, w, ['float32']);
+    const rank = w.dims.length;
+    const packed: Tensor = transposeTensor(w.constant, permuteList(layoutToStandard(from, rank), standardToLayout(to, rank)));
+    return [packed];
+  },
+  scratch(ctx) {
+    const g = geom(ctx);
+    if (!channelsLast(ctx)) return nchwScratch(g);
+    return nhwcPath(g) === 'im2col' ? g.OH * g.OW * g.KH * g.KW * (g.C / g.G) * 4 : 0;
+  },
+  emit(ctx) {
+    const x = input(ctx, 0), y = output(ctx);
+    for (const t of [x, y, input(ctx, 1)]) requireDType(ctx, t, ['float32']);
+    const g = geom(ctx);
+    const wBase = (ctx.packed[0] ?? input(ctx, 1)).ptr.base;
+    const z = ctx.inputs[3];
+    if (z) requireDType(ctx, z, ['float32']);
+    const epi: ConvEpilogue = { residual: z, act: activationOf(ctx) };
+    if (y.size === 0) return ctx.m.nop();
+    if (!channelsLast(ctx)) return emitConvNchw(ctx, g, wBase, epi);
+    switch (nhwcPath(g)) {
+      case 'depthwise': return emitDepthwiseNhwc(ctx, g, wBase, epi);
+      case 'direct': case 'im2col': return emitGemmNhwc(ctx, g, wBase, epi);
+    }
+  },
+};
+
+/** Per image and group: Y[P, OCg] = cols[P, KH*KW*Cg] x W_hwio[KH*KW*Cg, OCg] (+ epilogue); cols is X itself for
+ *  a 1x1 stride-1 unpadded conv, else NHWC im2col in scratch (each tap a run of Cg contiguous channels). */
+function emitGemmNhwc(ctx: KernelContext, g: ConvGeom, wBase: number, epi: ConvEpilogue): Expr {
+  const x = input(ctx, 0), y = output(ctx), b = ctx.inputs[2], fn = ctx.fn, m = ctx.m;
+  const Cg = g.C / g.G, OCg = g.OC / g.G, K = g.KH * g.KW * Cg, P = g.OH * g.OW;
+  const n = fn.i32(), gi = fn.i32(), la = fn.i32(), lc = fn.i32(), lw = fn.i32(), lbias = fn.i32(), lres = fn.i32();
+  const zs = epi.residual ? residualStrides(epi.residual, y.dims, true) : undefined;
+  if (epi.residual && !zs) unsupported(ctx, `with residual [${epi.residual.dims.join(',')}] broadcast along one spatial axis`);
+  const residual: MatOperand | undefined = epi.residual && zs ? { base: epi.residual.ptr.base, dyn: lres, rs: zs.p, cs: zs.c } : undefined;
+  const direct = g.direct;
+  const cols = direct ? undefined : emitIm2colNhwc(ctx, g, Cg);
+  return fn.loop(n, 0, g.N, () => [
+    fn.loop(gi, 0, g.G, () => [
+      ...(cols ? [cols(() => fn.get(n), () => fn.get(gi))] : []),
+      // A: X[n] (direct) or the columns; B: the group's output channels of W; C: Y[n]'s group columns
+      fn.set(la, direct ? m.i32.add(m.i32.mul(fn.get(n), fn.c32(P * g.C * 4)), m.i32.mul(fn.get(gi), fn.c32(Cg * 4))) : fn.c32(0)),
+      fn.set(lw, m.i32.mul(fn.get(gi), fn.c32(OCg * 4))),
+      fn.set(lc, m.i32.add(m.i32.mul(fn.get(n), fn.c32(P * g.OC * 4)), m.i32.mul(fn.get(gi), fn.c32(OCg * 4)))),
+      fn.set(lbias, m.i32.mul(fn.get(gi), fn.c32(OCg * 4))),
+      ...(zs ? [fn.set(lres, m.i32.add(m.i32.mul(fn.get(n), fn.c32(zs.n * 4)), m.i32.mul(fn.get(gi), fn.c32(OCg * zs.c * 4))))] : []),
+      gemm(fn, {
+        M: P, N: OCg, K,
+        a: direct ? { base: x.ptr.base, dyn: la, rs: g.C, cs: 1 } : { base: ctx.scratch.base, dyn: la, rs: K, cs: 1 },
+        b: { base: wBase, dyn: lw, rs: g.OC, cs: 1 },
+        c: { base: y.ptr.base, dyn: lc, rs: g.OC, cs: 1 },
+        bias: b ? { base: b.ptr.base, dyn: lbias, rs: 0, cs: 1 } : undefined,
+        residual, act: epi.act,
+      }),
+    ]),
+  ]);
+}
+
+/** cols[p, (kh*KW + kw)*Cg + c] = X[n, ih, iw, gi*Cg + c] or 0 outside the image. */
+function emitIm2colNhwc(ctx: KernelContext, g: ConvGeom, Cg: number): (n: () => Expr, gi: () => Expr) => Expr {
+  const x = input(ctx, 0), fn = ctx.fn, m = ctx.m, col = ctx.scratch.base;
+  const K = g.KH * g.KW * Cg;
+  const oh = fn.i32(), ow = fn.i32(), ih = fn.i32(), iw = fn.i32(), src = fn.i32(), dst = fn.i32(), xImg = fn.i32();
+  const bytes = Cg * 4;
+  // short runs (the 3-channel stem) as unrolled vector/scalar moves, long ones with memory.copy
+  const copy = (tapOff: number): Expr => {
+    if (bytes > 64) return m.memory.copy(m.i32.add(fn.get(dst), fn.c32(col + tapOff)), m.i32.add(fn.get(src), fn.c32(x.ptr.base)), fn.c32(bytes));
+    const parts: Expr[] = [];
+    let o = 0;
+    for (; o + 16 <= bytes; o += 16) parts.push(m.v128.store(col + tapOff + o, 4, fn.get(dst), m.v128.load(x.ptr.base + o, 4, fn.get(src))));
+    for (; o < bytes; o += 4) parts.push(m.i32.store(col + tapOff + o, 4, fn.get(dst), m.i32.load(x.ptr.base + o, 4, fn.get(src))));
+    return fn.block(parts);
+  };
+  const zero = (tapOff: number): Expr => {
+    if (bytes > 64) return m.memory.fill(m.i32.add(fn.get(dst), fn.c32(col + tapOff)), fn.c32(0), fn.c32(bytes));
+    const parts: Expr[] = [];
+    let o = 0;
+    for (; o + 16 <= bytes; o += 16) parts.push(m.v128.store(col + tapOff + o, 4, fn.get(dst), m.v128.const([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])));
+    for (; o < bytes; o += 4) parts.push(m.i32.store(col + tapOff + o, 4, fn.get(dst), fn.c32(0)));
+    return fn.block(parts);
+  };
+  const taps: Expr[] = [];
+  for (let kh = 0; kh < g.KH; kh++) {
+    for (let kw = 0; kw < g.KW; kw++) {
+      const tapOff = (kh * g.KW + kw) * bytes;
+      const ihE = (): Expr => m.i32.add(fn.get(ih), fn.c32(kh * g.dh)), iwE = (): Expr => m.i32.add(fn.get(iw), fn.c32(kw * g.dw));
+      // unsigned compares reject negative coordinates too
+      const inside = m.i32.and(m.i32.lt_u(ihE(), fn.c32(g.H)), m.i32.lt_u(iwE(), fn.c32(g.W)));
+      taps.push(m.if(inside, fn.block([
+        fn.set(src, m.i32.add(fn.get(xImg), m.i32.mul(m.i32.add(m.i32.mul(ihE(), fn.c32(g.W)), iwE()), fn.c32(g.C * 4)))),
+        copy(tapOff),
+      ]), zero(tapOff)));
+    }
+  }
+  return (n, gi) => fn.block([
+    fn.set(xImg, m.i32.add(m.i32.mul(n(), fn.c32(g.H * g.W * g.C * 4)), m.i32.mul(gi(), fn.c32(Cg * 4)))),
+    fn.set(dst, fn.c32(0)),
+    fn.loop(oh, 0, g.OH, () => [
+      fn.set(ih, m.i32.sub(m.i32.mul(fn.get(oh), fn.c32(g.sh)), fn.c32(g.pt))),
+      fn.loop(ow, 0, g.OW, () => [
+        fn.set(iw, m.i32.sub(m.i32.mul(fn.get(ow), fn.c32(g.sw)), fn.c32(g.pl))),
+        ...taps,
+        fn.set(dst, m.i32.add(fn.get(dst), fn.c32(K * 4))),
+      ]),
+    ]),
+  ]);
+}
+
+export const FUSED_CONV: Readonly<Record<string, KernelGen>> = { 'onnxc.FusedConv': fusedConv };

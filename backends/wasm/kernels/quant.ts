@@ -1,0 +1,114 @@
+// Linear quantization: QuantizeLinear/DequantizeLinear (per tensor, per axis or blocked scales, indexed with
+// static divisions), DynamicQuantizeLinear (range pass, then quantize in f32 like the reference) and
+// MatMulInteger (i32 accumulation with per-tensor, per-row or per-column zero points). Scalar loops.
+
+import { intRange } from '../../../ir/dtype.js';
+import type { Expr } from '../fn.js';
+import { broadcastStrides } from '../layout.js';
+import type { KernelContext, KernelGen, PlanContext, TensorRef } from './types.js';
+import { f64c, ld, ldF, ldI, lin, st, stF } from './scalar.js';
+import { attrNum, input, normAxis, output, prod, strides } from './util.js';
+import { dtypeFromOnnx } from '../../../ir/dtype.js';
+
+/** Scale index of data element i (an i32 getter), by the scale's layout (see ops/quant-util.ts). */
+function scaleIndex(ctx: PlanContext & Pick<KernelContext, 'm'>, x: TensorRef, scale: TensorRef, i: () => Expr): Expr {
+  const m = ctx.m, bs = attrNum(ctx, 'block_size', 0);
+  if (scale.size === 1 && bs === 0) return m.i32.const(0);
+  const axis = normAxis(attrNum(ctx, 'axis', 1), x.dims.length), d = x.dims[axis]!, inner = strides(x.dims)[axis]!;
+  const c = (v: number): Expr => m.i32.const(v);
+  const along = m.i32.rem_u(m.i32.div_u(i(), c(inner)), c(d));
+  if (bs === 0) return along;
+  const sd = scale.dims[axis]!;
+  const outer = m.i32.div_u(i(), c(inner * d));
+  return m.i32.add(m.i32.mul(m.i32.add(m.i32.mul(outer, c(sd)), m.i32.div_u(along, c(bs))), c(inner)), m.i32.rem_u(i(), c(inner)));
+}
+
+const quantize: KernelGen = {
+  emit(ctx) {
+    const { fn, m } = ctx;
+    const x = input(ctx, 0), scale = input(ctx, 1), zp = ctx.inputs[2], y = output(ctx);
+    const prec = attrNum(ctx, 'precision', 0) !== 0 ? dtypeFromOnnx(attrNum(ctx, 'precision', 0)) : scale.dtype === 'int32' ? 'float32' : scale.dtype;
+    const [lo, hi] = intRange(y.dtype);
+    const i = fn.i32(), j = fn.i32(), q = fn.forType('f64');
+    return fn.loop(i, 0, x.size, (iv) => [
+      fn.set(j, scaleIndex(ctx, x, scale, iv)),
+      fn.set(q, m.f64.div(ldF(fn, x, fn.get(i)), ldF(fn, scale, fn.get(j)))),
+      // the division happens in the precision type (float32 unless told otherwise), then round half to even
+      prec === 'float32' || prec === 'float16' || prec === 'bfloat16' ? fn.set(q, m.f64.promote(m.f32.demote(fn.get(q)))) : m.nop(),
+      fn.set(q, m.f64.add(m.f64.nearest(fn.get(q)), zp ? ldF(fn, zp, fn.get(j)) : f64c(fn, 0))),
+      st(fn, y, fn.get(i), m.i32.trunc_s_sat.f64(m.f64.min(m.f64.max(fn.get(q), f64c(fn, lo)), f64c(fn, hi)))),
+    ]);
+  },
+};
+
+const dequantize: KernelGen = {
+  emit(ctx) {
+    const { fn, m } = ctx;
+    const x = input(ctx, 0), scale = input(ctx, 1), zp = ctx.inputs[2], y = output(ctx);
+    const i = fn.i32(), j = fn.i32();
+    // (x - zp) is exact, and so is its product with a float32 scale in f64: one rounding, at the store
+    return fn.loop(i, 0, x.size, (iv) => [
+      fn.set(j, scaleIndex(ctx, x, scale, iv)),
+      stF(fn, y, fn.get(i), m.f64.mul(m.f64.sub(ldF(fn, x, fn.get(i)), zp ? ldF(fn, zp, fn.get(j)) : f64c(fn, 0)), ldF(fn, scale, fn.get(j)))),
+    ]);
+  },
+};
+
+const dynamicQuantize: KernelGen = {
+  emit(ctx) {
+    const { fn, m } = ctx;
+    const x = input(ctx, 0), y = output(ctx, 0), ys = output(ctx, 1), yz = output(ctx, 2);
+    const i = fn.i32(), lo = fn.f32(), hi = fn.f32(), sc = fn.f32(), z = fn.f32(), v = fn.f32();
+    const X = (): Expr => fn.load('float32', fn.elem(x.ptr, fn.get(i), 4));
+    const sat = (e: Expr): Expr => m.i32.trunc_s_sat.f32(m.f32.min(m.f32.max(e, fn.cf32(0)), fn.cf32(255)));
+    return fn.block([
+      // the range always includes 0, so that 0 is exactly representable; an empty range uses scale 1
+      fn.set(lo, fn.cf32(0)), fn.set(hi, fn.cf32(0)),
+      fn.loop(i, 0, x.size, () => [fn.set(v, X()), fn.set(lo, m.f32.min(fn.get(lo), fn.get(v))), fn.set(hi, m.f32.max(fn.get(hi), fn.get(v)))]),
+      fn.set(sc, m.select(m.f32.eq(fn.get(hi), fn.get(lo)), fn.cf32(1), m.f32.div(m.f32.sub(fn.get(hi), fn.get(lo)), fn.cf32(255)))),
+      fn.set(z, m.f32.convert_s.i32(sat(m.f32.nearest(m.f32.sub(fn.cf32(0), m.f32.div(fn.get(lo), fn.get(sc))))))),
+      fn.store('float32', ys.ptr, fn.get(sc)),
+      fn.store('uint8', yz.ptr, m.i32.trunc_s_sat.f32(fn.get(z))),
+      fn.loop(i, 0, x.size, () => [fn.store('uint8', fn.elem(y.ptr, fn.get(i), 1), sat(m.f32.add(m.f32.nearest(m.f32.div(X(), fn.get(sc))), fn.get(z))))]),
+    ]);
+  },
+};
+
+const matMulInteger: KernelGen = {
+  emit(ctx) {
+    const { fn, m } = ctx;
+    const a = input(ctx, 0), b = input(ctx, 1), za = ctx.inputs[2], zb = ctx.inputs[3], y = output(ctx);
+    const A = a.dims.length === 1 ? [1, a.dims[0]!] : a.dims, B = b.dims.length === 1 ? [b.dims[0]!, 1] : b.dims;
+    const M = A.at(-2)!, K = A.at(-1)!, N = B.at(-1)!;
+    const outBatch = y.dims.slice(0, y.dims.length - (a.dims.length > 1 ? 1 : 0) - (b.dims.length > 1 ? 1 : 0));
+    const aS = broadcastStrides(A.slice(0, -2), outBatch), bS = broadcastStrides(B.slice(0, -2), outBatch), bStr = strides(outBatch);
+    const batches = prod(outBatch);
+    const t = fn.i32(), r = fn.i32(), c = fn.i32(), k = fn.i32(), acc = fn.i32(), ab = fn.i32(), bb = fn.i32(), zr = fn.i32(), zc = fn.i32();
+    const G = (l: typeof t) => (): Expr => fn.get(l);
+    // batch offsets from the flat batch index (static strides, unrolled per batch axis)
+    const off = (s: readonly number[], blk: number): Expr => {
+      let e: Expr = fn.c32(0);
+      s.forEach((st0, d) => { if (st0) e = m.i32.add(e, m.i32.mul(m.i32.rem_u(m.i32.div_u(fn.get(t), fn.c32(bStr[d]!)), fn.c32(outBatch[d]!)), fn.c32(st0 * blk))); });
+      return e;
+    };
+    const zero = (z: TensorRef | undefined, idx: () => Expr): Expr => (z ? ldI(fn, z, z.size === 1 ? fn.c32(0) : idx()) : fn.c32(0));
+    return fn.loop(t, 0, batches, () => [
+      fn.set(ab, off(aS, M * K)), fn.set(bb, off(bS, K * N)),
+      fn.loop(r, 0, M, () => [
+        fn.set(zr, zero(za, G(r))),
+        fn.loop(c, 0, N, () => [
+          fn.set(zc, zero(zb, G(c))),
+          fn.set(acc, fn.c32(0)),
+          fn.loop(k, 0, K, () => [fn.set(acc, m.i32.add(fn.get(acc), m.i32.mul(
+            m.i32.sub(ld(fn, a, lin(fn, [[G(ab), 1], [G(r), K], [G(k), 1]])), fn.get(zr)),
+            m.i32.sub(ld(fn, b, lin(fn, [[G(bb), 1], [G(k), N], [G(c), 1]])), fn.get(zc)))))]),
+          st(fn, y, lin(fn, [[G(t), M * N], [G(r), N], [G(c), 1]]), fn.get(acc)),
+        ]),
+      ]),
+    ]);
+  },
+};
+
+export const QUANT: Readonly<Record<string, KernelGen>> = {
+  QuantizeLinear: quantize, DequantizeLinear: dequantize, DynamicQuantizeLinear: dynamicQuantize, MatMulInteger: matMulInteger,
+};
