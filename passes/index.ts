@@ -6,7 +6,7 @@ import { csePass } from './cse.js';
 import { dce } from './dce.js';
 import { decomposePass } from './decompose.js';
 import {
-  fuseAttention, fuseBatchnorm, fuseConvEpilogue, fuseElementwise, fuseGelu, fuseLayernorm, fuseMatmulEpilogue, fuseRmsnorm,
+  fuseAttention, fuseBatchnorm, fuseConvEpilogue, fuseConvTransposeEpilogue, fuseElementwise, fuseGelu, fuseLayernorm, fuseMatmulEpilogue, fuseRmsnorm,
 } from './fusion/index.js';
 import { layoutNhwc, layoutPackWeights } from './layout/index.js';
 import { removeNoopsPass } from './remove-noops.js';
@@ -20,6 +20,7 @@ const BUILTIN: readonly Pass[] = [
   fuseAttention,
   fuseBatchnorm,
   fuseConvEpilogue,
+  fuseConvTransposeEpilogue,
   fuseElementwise,
   fuseGelu,
   fuseLayernorm,

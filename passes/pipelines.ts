@@ -7,7 +7,8 @@ import type { Pass } from './pass.js';
 export type OptLevel = 0 | 1 | 2 | 3;
 
 const FUSION = [
-  'fuse-batchnorm', 'fuse-gelu', 'fuse-layernorm', 'fuse-rmsnorm', 'fuse-attention', 'fuse-conv-epilogue', 'fuse-matmul-epilogue',
+  'fuse-batchnorm', 'fuse-gelu', 'fuse-layernorm', 'fuse-rmsnorm', 'fuse-attention', 'fuse-conv-epilogue', 'fuse-convtranspose-epilogue',
+  'fuse-matmul-epilogue',
   'fuse-elementwise',
 ];
 
@@ -24,7 +25,10 @@ const LEVELS: Record<OptLevel, readonly string[]> = {
   // Fusion and layout passes join here as they land (passes/fusion, passes/layout).
   // layout-nhwc after fusion: it turns the fused (channels-first) FusedConvs channels-last.
   // fuse-elementwise after layout-nhwc, which moves through the plain elementwise ops it would hide.
-  3: ['constant-fold', 'remove-noops', 'cse', ...FUSION.filter((p) => p !== 'fuse-elementwise'), 'layout-nhwc', 'fuse-elementwise', 'dce'],
+  // fuse-convtranspose-epilogue stays out of -O3: layout-nhwc makes ConvTranspose channels-last, which it cannot do
+  // to a fused one.
+  3: ['constant-fold', 'remove-noops', 'cse', ...FUSION.filter((p) => p !== 'fuse-elementwise' && p !== 'fuse-convtranspose-epilogue'),
+    'layout-nhwc', 'fuse-elementwise', 'dce'],
 };
 
 export function levelPassNames(level: OptLevel): readonly string[] {

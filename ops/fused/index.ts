@@ -3,7 +3,8 @@
 
 import type { AnyOpDef } from '../schema.js';
 import { fusedConvOps } from './conv.js';
+import { fusedConvTransposeOps } from './conv-transpose.js';
 import { fusedElementwiseOps } from './elementwise.js';
 import { fusedMatMulOps } from './matmul.js';
 
-export const fusedOps: AnyOpDef[] = [...fusedConvOps, ...fusedMatMulOps, ...fusedElementwiseOps];
+export const fusedOps: AnyOpDef[] = [...fusedConvOps, ...fusedConvTransposeOps, ...fusedMatMulOps, ...fusedElementwiseOps];

@@ -12,7 +12,7 @@ import { broadcastShapes, inType, input, optInType, optInput } from '../util.js'
 import { mapBinary } from '../elementwise-kernel.js';
 import { activationNodes, applyActivation, parseActivation } from './activation.js';
 
-const epilogueAttrs = {
+export const epilogueAttrs = {
   /** '' (none) or one of ACTIVATIONS in ./activation.ts. */
   activation: attr.string(''),
   activation_params: attr.floats([]),
@@ -33,7 +33,7 @@ function checkAddend(ctx: InferContext<unknown>, i: number, y: TensorType, what:
 }
 
 /** Infer the base product from inputs 0..nBase-1, then check the addends after it. */
-function inferFused(base: AnyOpDef, nBase: number, addends: readonly [number, string][]) {
+export function inferFused(base: AnyOpDef, nBase: number, addends: readonly [number, string][]) {
   return (ctx: InferContext<{ activation: string; activation_params: readonly number[] }>): ValueType[] => {
     parseActivation(ctx.attrs.activation, ctx.attrs.activation_params);
     inType(ctx, 0);
@@ -44,7 +44,7 @@ function inferFused(base: AnyOpDef, nBase: number, addends: readonly [number, st
   };
 }
 
-function runFused(base: AnyOpDef, nBase: number, addends: readonly number[]) {
+export function runFused(base: AnyOpDef, nBase: number, addends: readonly number[]) {
   return (ctx: RunContext<{ activation: string; activation_params: readonly number[] }>): RuntimeValue[] => {
     const act = parseActivation(ctx.attrs.activation, ctx.attrs.activation_params);
     input(ctx, 0);
@@ -59,7 +59,7 @@ function runFused(base: AnyOpDef, nBase: number, addends: readonly number[]) {
 }
 
 /** base node, then an Add per present addend, then the activation's nodes. */
-function decomposeFused(baseName: string, nBase: number, addends: readonly number[], baseAttrs: readonly string[]) {
+export function decomposeFused(baseName: string, nBase: number, addends: readonly number[], baseAttrs: readonly string[]) {
   return (node: Node, ctx: LegacyContext): ImportNode[] => {
     const a = node.attrs;
     const act = parseActivation(a['activation']?.kind === 'string' ? a['activation'].value : '',

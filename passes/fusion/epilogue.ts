@@ -1,4 +1,5 @@
-// fuse-conv-epilogue: Conv -> [Add residual] -> [activation] becomes one onnxc.FusedConv. Exact: FusedConv's
+// fuse-conv-epilogue: Conv -> [Add residual] -> [activation] becomes one onnxc.FusedConv (and
+// fuse-convtranspose-epilogue: ConvTranspose -> ... one onnxc.FusedConvTranspose). Exact: FusedConv's
 // reference rounds where the unfused Conv, Add and activation each round (ops/fused/conv.ts).
 // Activations: Relu, LeakyRelu, Clip (constant bounds, e.g. Relu6), Sigmoid, HardSigmoid, HardSwish, Tanh, Gelu
 // (both forms; run fuse-gelu first to catch the decomposed ones) and x * Sigmoid(x) (SiLU/Swish as exported).
@@ -52,35 +53,41 @@ export function matchActivation(ix: GraphIndex, v: string): ActMatch | undefined
   }
 }
 
-const convEpilogue: Rule = (conv, { index: ix }) => {
-  if (conv.op !== 'Conv') return undefined;
-  const y = conv.outputs[0]!;
-  const yType = ix.graph.types.get(y);
-  if (!yType || yType.kind !== 'tensor' || !ix.singleUse(y) && !matchActivation(ix, y)) return undefined;
-  const group: Node[] = [conv];
-  let v = y;
-  let z: string | undefined;
-  const add = ix.soleReader(y);
-  if (add?.op === 'Add') {
-    const other = otherOperand(add, y)!;
-    const t = ix.graph.types.get(add.outputs[0]!);
-    // Z may not broadcast Y up (then the Add is not an epilogue of this conv)
-    if (t && sameType(t, yType)) { z = other; group.push(add); v = add.outputs[0]!; }
-  }
-  const act = matchActivation(ix, v);
-  if (act) group.push(...act.nodes);
-  if (group.length === 1) return undefined;
-  const out = act ? act.out : v;
-  const def = getOp('onnxc.FusedConv')!;
-  const attrs = withDefaults(def, {
-    ...conv.attrs,
-    activation: { kind: 'string', value: act?.act ?? '' },
-    activation_params: { kind: 'floats', value: act?.params ?? [] },
-  });
-  const inputs = [conv.inputs[0]!, conv.inputs[1]!, conv.inputs[2] ?? '', ...(z ? [z] : [])];
-  while (inputs[inputs.length - 1] === '') inputs.pop();
-  return { remove: new Set(group), replacement: { name: conv.name, op: 'onnxc.FusedConv', inputs, outputs: [out], attrs } };
-};
+/** Conv or ConvTranspose -> [Add residual of Y's shape] -> [activation] as `fusedOp`; undefined when nothing joins. */
+function epilogueRule(baseOp: 'Conv' | 'ConvTranspose', fusedOp: string): Rule {
+  return (conv, { index: ix }) => {
+    if (conv.op !== baseOp) return undefined;
+    const y = conv.outputs[0]!;
+    const yType = ix.graph.types.get(y);
+    if (!yType || yType.kind !== 'tensor' || !ix.singleUse(y) && !matchActivation(ix, y)) return undefined;
+    const group: Node[] = [conv];
+    let v = y;
+    let z: string | undefined;
+    const add = ix.soleReader(y);
+    if (add?.op === 'Add') {
+      const other = otherOperand(add, y)!;
+      const t = ix.graph.types.get(add.outputs[0]!);
+      // Z may not broadcast Y up (then the Add is not an epilogue of this conv)
+      if (t && sameType(t, yType)) { z = other; group.push(add); v = add.outputs[0]!; }
+    }
+    const act = matchActivation(ix, v);
+    if (act) group.push(...act.nodes);
+    if (group.length === 1) return undefined;
+    const out = act ? act.out : v;
+    const def = getOp(fusedOp)!;
+    const attrs = withDefaults(def, {
+      ...conv.attrs,
+      activation: { kind: 'string', value: act?.act ?? '' },
+      activation_params: { kind: 'floats', value: act?.params ?? [] },
+    });
+    const inputs = [conv.inputs[0]!, conv.inputs[1]!, conv.inputs[2] ?? '', ...(z ? [z] : [])];
+    while (inputs[inputs.length - 1] === '') inputs.pop();
+    return { remove: new Set(group), replacement: { name: conv.name, op: fusedOp, inputs, outputs: [out], attrs } };
+  };
+}
+
+const convEpilogue = epilogueRule('Conv', 'onnxc.FusedConv');
+const convTransposeEpilogue = epilogueRule('ConvTranspose', 'onnxc.FusedConvTranspose');
 
 export const fuseConvEpilogue = definePass({
   name: 'fuse-conv-epilogue',
@@ -88,4 +95,14 @@ export const fuseConvEpilogue = definePass({
   requires: ['typed'],
   properties: { semantics: EXACT, idempotent: true },
   run: (graph) => applyRules(graph, [convEpilogue]),
+});
+
+/** A separate pass so -O3 can leave ConvTranspose to layout-nhwc (channels-last beats the fused epilogue there),
+ *  and so a backend without onnxc.FusedConvTranspose (ctx.supportedOps) never gets one. */
+export const fuseConvTransposeEpilogue = definePass({
+  name: 'fuse-convtranspose-epilogue',
+  summary: 'fold a residual Add and an activation after a ConvTranspose into one onnxc.FusedConvTranspose',
+  requires: ['typed'],
+  properties: { semantics: EXACT, idempotent: true },
+  run: (graph, ctx) => (ctx.supportedOps && !ctx.supportedOps.has('onnxc.FusedConvTranspose') ? graph : applyRules(graph, [convTransposeEpilogue])),
 });

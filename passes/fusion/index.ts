@@ -3,7 +3,7 @@
 export { fuseAttention } from './attention.js';
 export { fuseBatchnorm } from './batchnorm.js';
 export { fuseElementwise } from './elementwise.js';
-export { fuseConvEpilogue } from './epilogue.js';
+export { fuseConvEpilogue, fuseConvTransposeEpilogue } from './epilogue.js';
 export { fuseGelu } from './gelu.js';
 export { fuseLayernorm, fuseRmsnorm } from './layernorm.js';
 export { fuseMatmulEpilogue } from './matmul-epilogue.js';

@@ -5,6 +5,8 @@ import { LOSS } from './loss.js';
 import { RESIZE } from './resize.js';
 import { CONV_TRANSPOSE } from './conv-transpose.js';
 import { QUANT } from './quant.js';
+import { MISC } from './misc-breadth.js';
+import { SCATTER } from './scatter.js';
 import type { KernelGen } from './types.js';
 
 export const BREADTH: Readonly<Record<string, KernelGen>> = {
@@ -13,4 +15,6 @@ export const BREADTH: Readonly<Record<string, KernelGen>> = {
   ...RESIZE,
   ConvTranspose: CONV_TRANSPOSE,
   ...QUANT,
+  ...MISC,
+  ...SCATTER,
 };

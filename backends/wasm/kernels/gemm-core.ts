@@ -33,7 +33,7 @@ export interface GemmSpec {
 }
 
 /** Rows per micro-tile: 4 rows x 2 vectors = 8 accumulators + 2 B vectors + 1 A splat fit x64's 16 xmm registers. */
-export const MR = 6;
+export const MR = 4;
 /** Columns per micro-tile (two f32x4). */
 export const NR = 2 * LANES;
 /** K steps unrolled per loop trip. */
