@@ -7,6 +7,7 @@ import { CONV_TRANSPOSE } from './conv-transpose.js';
 import { QUANT } from './quant.js';
 import { MISC } from './misc-breadth.js';
 import { SCATTER } from './scatter.js';
+import { GATHER_ND } from './gather-nd.js';
 import type { KernelGen } from './types.js';
 
 export const BREADTH: Readonly<Record<string, KernelGen>> = {
@@ -17,4 +18,5 @@ export const BREADTH: Readonly<Record<string, KernelGen>> = {
   ...QUANT,
   ...MISC,
   ...SCATTER,
+  GatherND: GATHER_ND,
 };

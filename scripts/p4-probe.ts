@@ -1,0 +1,14 @@
+import { loadModel } from '../compiler/onnx/import.js';
+import { opCounts, runPasses } from '../passes/manager.js';
+import { pipelineForLevel } from '../passes/pipelines.js';
+import { sharedModels } from '../test/helpers/shared.js';
+import { printGraph } from '../ir/text/index.js';
+import { writeFileSync } from 'node:fs';
+const name = process.argv[2]!;
+const dims = Object.fromEntries((process.argv[3] ?? '').split(',').filter(Boolean).map((kv) => { const [k, v] = kv.split('='); return [k!, Number(v)]; }));
+const m = sharedModels().find((x) => x.name === name)!;
+const model = loadModel(m.model, { dims });
+const { graph } = runPasses(model.graph, pipelineForLevel(2), { verify: true, ctx: { source: name, options: new Map() } });
+const SHAPE = ['Shape', 'Gather', 'Unsqueeze', 'Concat', 'Reshape', 'Slice', 'Squeeze', 'Expand', 'Range', 'ConstantOfShape', 'Equal', 'Where', 'Cast'];
+console.log(name, JSON.stringify(dims), [...opCounts(graph)].filter(([k]) => SHAPE.includes(k)).map(([k, v]) => `${k}:${v}`).join(' '), 'total', graph.nodes.length);
+writeFileSync(`/tmp/p4/${name}${Object.keys(dims).length ? '_dims' : ''}.ir`, printGraph(graph));
