@@ -138,14 +138,28 @@ function passDiff(ev: PassEvent, outputs: readonly Drift[], tensors: readonly Dr
   };
 }
 
-/** Node names added, removed, and kept but changed (op, inputs, outputs or attributes), top level. */
+/** Node names added, removed, and kept but changed (op, inputs, outputs or attributes), subgraphs included: a node
+ *  inside an If/Loop/Scan body is keyed by its path (`loop/body/add`), so a rewrite inside a body is named, and the
+ *  node holding the body is not itself "rewritten" just because its body changed. */
 export function nodeChanges(before: Graph, after: Graph): { added: string[]; removed: string[]; rewritten: string[] } {
-  const b = new Map(before.nodes.map((n) => [n.name, n]));
-  const a = new Map(after.nodes.map((n) => [n.name, n]));
+  const b = nodesByPath(before);
+  const a = nodesByPath(after);
   const added = [...a.keys()].filter((n) => !b.has(n));
   const removed = [...b.keys()].filter((n) => !a.has(n));
   const rewritten = [...a].filter(([name, n]) => { const o = b.get(name); return o !== undefined && o !== n && signature(o) !== signature(n); }).map(([name]) => name);
   return { added, removed, rewritten };
+}
+
+function nodesByPath(g: Graph, prefix = '', into = new Map<string, Node>()): Map<string, Node> {
+  for (const n of g.nodes) {
+    const path = `${prefix}${n.name}`;
+    into.set(path, n);
+    for (const [k, attr] of Object.entries(n.attrs)) {
+      if (attr.kind === 'graph') nodesByPath(attr.value, `${path}/${k}/`, into);
+      else if (attr.kind === 'graphs') attr.value.forEach((sub, i) => nodesByPath(sub, `${path}/${k}[${i}]/`, into));
+    }
+  }
+  return into;
 }
 
 function signature(n: Node): string {

@@ -37,10 +37,21 @@ const PRODUCES: Readonly<Record<string, string>> = {
 
 const lowerable = (op: string): boolean => WASM_OPS.has(op) || getOp(op)?.decompose !== undefined || DECOMPOSE_RULES.has(op);
 
-/** The passes `choice` names, less fusions into ops the wasm backend cannot run. */
+/** Fusions the -O levels leave out for wasm because the fused kernel is slower than the unfused ops' kernels
+ *  (measured with bench/perf-kernels.ts). fuse-attention: kernels/attention.ts is scalar f64 loops (written for
+ *  breadth: masks, caches, softcap), 2.5 ms per gpt2_tiny layer against ~0.3 ms for the MatMul/Softmax/Transpose
+ *  it replaces (gpt2_tiny -O3 43.9 -> ~33 ms). An explicit `passes` list still runs it. */
+const SLOWER_ON_WASM: ReadonlySet<string> = new Set(['fuse-attention']);
+
+/** The passes `choice` names, less fusions into ops the wasm backend cannot run (or runs slower, for -O levels). */
 export function wasmPipeline(choice: PipelineChoice): Pass[] {
-  const passes = choice.passes !== undefined ? parsePassList(choice.passes) : pipelineForLevel(choice.level ?? 3);
-  return passes.filter((p) => { const op = PRODUCES[p.name]; return op === undefined || lowerable(op); });
+  const explicit = choice.passes !== undefined;
+  const passes = explicit ? parsePassList(choice.passes!) : pipelineForLevel(choice.level ?? 3);
+  return passes.filter((p) => {
+    if (!explicit && SLOWER_ON_WASM.has(p.name)) return false;
+    const op = PRODUCES[p.name];
+    return op === undefined || lowerable(op);
+  });
 }
 
 function context(source: string | undefined, choice: PipelineChoice, extraDecompose: readonly string[]): PassContext {

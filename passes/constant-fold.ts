@@ -1,6 +1,7 @@
 // Constant folding: a deterministic node whose inputs are all constants is run once with its reference `run` and
 // replaced by initializers; Shape and Size of statically shaped values fold too, which collapses shape
-// subgraphs (Shape -> Gather -> Concat -> Reshape). Outputs larger than their inputs are bounded by a limit
+// subgraphs (Shape -> Gather -> Concat -> Reshape); with symbolic dims, the parts of those vectors that are static
+// fold too (passes/shape-values.ts). Outputs larger than their inputs are bounded by a limit
 // (option `fold-limit`, elements) so folding never bloats the model (Expand of a scalar to a huge tensor stays).
 
 import { OnnxcError } from '../ir/errors.js';
@@ -15,6 +16,7 @@ import { getOp } from '../ops/index.js';
 import { inferGraph } from '../ops/infer-graph.js';
 import { NONDETERMINISTIC } from './cse.js';
 import { hasSubgraphs, mapSubgraphs, rebuild } from './graph-util.js';
+import { foldShapeValue, type ShapeScope } from './shape-values.js';
 import type { PassContext } from './pass.js';
 import { EXACT, definePass, numberOption } from './pass.js';
 
@@ -51,8 +53,15 @@ function foldIn(graph: Graph, outer: ReadonlyMap<string, Tensor>, state: FoldSta
   const types = new Map<string, ValueType>();
   const nodes: Node[] = [];
   let changed = false;
+  const shapes: ShapeScope = { constants, symbolic: new Map(), type: (name) => graph.types.get(name) };
   for (const node of graph.nodes) {
-    const folded = outputs.size && node.outputs.some((o) => outputs.has(o)) ? undefined : tryFold(node, graph, constants, state);
+    const isOutput = outputs.size > 0 && node.outputs.some((o) => outputs.has(o));
+    let folded = isOutput ? undefined : tryFold(node, graph, constants, state);
+    if (folded === undefined && !isOutput && node.outputs.length === 1) {
+      const sv = foldShapeValue(node, shapes);
+      if (sv?.kind === 'identity') { nodes.push(sv.node); changed = true; state.refined = true; continue; }
+      if (sv?.kind === 'constant') folded = [sv.value];
+    }
     if (folded === undefined) {
       const n = mapSubgraphs(node, (s) => foldIn(s, constants, state));
       if (n !== node) changed = true;

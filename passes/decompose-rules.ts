@@ -2,43 +2,11 @@
 // every attribute filled (as the importer would) and constants of the input's float type.
 // Used by the `decompose` pass for ops the target backend lacks.
 
-import type { DType } from '../ir/dtype.js';
-import type { Attr, Node } from '../ir/graph.js';
 import { attrInt } from '../ir/graph.js';
-import { fromValues } from '../ir/tensor.js';
-import type { ValueType } from '../ir/types.js';
-import { withDefaults } from '../ops/attrs.js';
-import { getOp } from '../ops/index.js';
-import type { ImportNode, LegacyContext } from '../ops/schema.js';
+import { MORE_RULES } from './decompose-rules-more.js';
+import { Emitter, floatInput, type DecomposeRule } from './decompose-emitter.js';
 
-export interface DecomposeFacts {
-  type(name: string): ValueType | undefined;
-}
-
-export interface DecomposeRule {
-  readonly op: string;
-  /** The replacement nodes, or undefined when this node's form is not handled (the node stays). */
-  build(node: Node, ctx: LegacyContext, facts: DecomposeFacts): ImportNode[] | undefined;
-}
-
-/** Emits nodes with defaults filled and fresh names. */
-class Emitter {
-  readonly nodes: ImportNode[] = [];
-  constructor(private readonly base: Node, private readonly ctx: LegacyContext, readonly dtype: DType) {}
-  op(op: string, inputs: string[], attrs: Record<string, Attr> = {}, out?: string): string {
-    const o = out ?? this.ctx.freshName(`${this.base.name}_${op}`);
-    this.nodes.push({ name: this.ctx.freshName(`${this.base.name}_${op}`), op, inputs, outputs: [o], attrs: withDefaults(getOp(op)!, attrs) });
-    return o;
-  }
-  scalar(v: number, hint: string): string { return this.ctx.constant(fromValues(this.dtype, [], [v]), `${this.base.name}_${hint}`); }
-  ints(v: readonly number[], hint: string): string { return this.ctx.constant(fromValues('int64', [v.length], v), `${this.base.name}_${hint}`); }
-}
-
-function floatInput(node: Node, facts: DecomposeFacts): { dtype: DType; rank: number | undefined } | undefined {
-  const t = facts.type(node.inputs[0] ?? '');
-  if (t?.kind !== 'tensor' || (t.dtype !== 'float32' && t.dtype !== 'float64')) return undefined;
-  return { dtype: t.dtype, rank: t.shape?.length };
-}
+export type { DecomposeFacts, DecomposeRule } from './decompose-emitter.js';
 
 const gelu: DecomposeRule = {
   op: 'Gelu',
@@ -104,4 +72,4 @@ const layerNorm: DecomposeRule = {
   },
 };
 
-export const DECOMPOSE_RULES: ReadonlyMap<string, DecomposeRule> = new Map([gelu, hardSwish, layerNorm].map((r) => [r.op, r]));
+export const DECOMPOSE_RULES: ReadonlyMap<string, DecomposeRule> = new Map([gelu, hardSwish, layerNorm, ...MORE_RULES].map((r) => [r.op, r]));

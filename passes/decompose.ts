@@ -1,5 +1,6 @@
 // Decompose: rewrite ops the target backend lacks into primitives it has. onnxc's own `onnxc.X` ops use their
-// OpDef.decompose; composite ai.onnx ops (Gelu, HardSwish, LayerNormalization) use decompose-rules.ts.
+// OpDef.decompose; composite ai.onnx ops (Gelu, HardSwish, LayerNormalization, ...) use decompose-rules.ts and
+// decompose-rules-more.ts.
 // Which ops: those outside ctx.supportedOps, plus any named in the option `decompose` (comma list) or all rule ops
 // with `decompose=all`. Ops with no rule, or forms a rule does not handle, stay for the backend to report.
 
@@ -65,7 +66,7 @@ function replacement(node: Node, lctx: LegacyContext, graph: Graph): ImportNode[
 
 export const decomposePass = definePass({
   name: 'decompose',
-  summary: 'rewrite ops the backend lacks (onnxc.X, Gelu, HardSwish, LayerNormalization) into primitive ai.onnx ops',
+  summary: 'rewrite ops the backend lacks (onnxc.X, Gelu, HardSwish, LayerNormalization, RMSNormalization, LogSoftmax, Softplus, Mish, Selu, ...) into primitive ai.onnx ops',
   requires: [],
   // float32 rounding after every primitive step, where the composite kernel rounds once
   properties: { semantics: { kind: 'tolerance', rtol: 1e-4, atol: 1e-5 }, idempotent: true },

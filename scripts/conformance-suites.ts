@@ -1,6 +1,8 @@
 // `npm run conformance`: every ONNX backend suite of the shared data on the reference backend, checked against
 // test/conformance/expected-failures.json. Exits 1 on a failure not in the manifest or an entry that now passes;
 // says so (and exits 0) when the shared data is absent.
+// With --backend wasm the manifest is test/conformance/expected-failures-wasm.json (`npm run conformance` runs the
+// node suite on wasm too); a case that also fails on the reference backend keeps the reference's reason.
 //   npx tsx scripts/conformance-suites.ts [--backend B] [--update-manifest] [suite ...]
 
 import { existsSync, writeFileSync } from 'node:fs';
@@ -9,7 +11,7 @@ import { getBackend } from '../compiler/backends.js';
 import { findCases, readManifest, runCase, summarize, type CaseResult } from '../compiler/conformance.js';
 
 const SHARED = resolve(process.env.ONNXC_SHARED ?? join(import.meta.dirname, '..', '..', 'shared'));
-const MANIFEST = join(import.meta.dirname, '..', 'test', 'conformance', 'expected-failures.json');
+const REF_MANIFEST = join(import.meta.dirname, '..', 'test', 'conformance', 'expected-failures.json');
 // real/ holds only download links (data.json), no models, so it is not a suite here.
 const SUITES = ['node', 'simple', 'pytorch-converted', 'pytorch-operator', 'light'];
 
@@ -39,7 +41,9 @@ if (!existsSync(root)) {
   process.exit(0);
 }
 
+const MANIFEST = backend.name === 'reference' ? REF_MANIFEST : join(import.meta.dirname, '..', 'test', 'conformance', `expected-failures-${backend.name}.json`);
 const manifest = readManifest(MANIFEST);
+const refManifest = backend.name === 'reference' ? manifest : readManifest(REF_MANIFEST);
 const next: Record<string, string> = {};
 let bad = 0;
 let total = { passed: 0, failed: 0, skipped: 0 };
@@ -52,7 +56,8 @@ for (const suite of suites.length ? suites : SUITES) {
   for (const r of results) {
     if (r.outcome !== 'fail') continue;
     const key = `${suite}/${r.name}`;
-    next[key] = manifest.expectedFailures[key] ?? reasonFor(r);
+    const ref = backend.name === 'reference' ? undefined : refManifest.expectedFailures[key];
+    next[key] = manifest.expectedFailures[key] ?? (ref ? `fails on the reference backend too: ${ref}` : reasonFor(r));
   }
   for (const f of s.unexpectedFailures) console.log(`  unexpected failure ${f}: ${results.find((r) => `${suite}/${r.name}` === f)?.reason?.split('\n')[0]}`);
   for (const p of s.unexpectedPasses) console.log(`  unexpected pass ${p} (remove it from the manifest)`);

@@ -12,7 +12,7 @@ import { readValueFile } from '../compiler/onnx/tensor-proto.js';
 import { runOrt } from '../compiler/ort.js';
 import type { Tensor } from '../ir/tensor.js';
 import { isTensor } from '../ir/value.js';
-import { countNodes, runPasses } from '../passes/manager.js';
+import { countNodes, opCounts, runPasses } from '../passes/manager.js';
 import { parseLevel, pipelineForLevel } from '../passes/pipelines.js';
 import { sharedModels } from '../test/helpers/shared.js';
 
@@ -45,5 +45,9 @@ for (const m of sharedModels()) {
   if (!ok) failed++;
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${m.name.padEnd(22)} nodes ${String(countNodes(model.graph)).padStart(4)} -> ${String(countNodes(graph)).padStart(4)}  passes ${ms.toFixed(0).padStart(5)} ms  ` +
     `err/max: reference ${refErr.toExponential(2)}, onnxruntime(exported) ${ortErr.toExponential(2)} (tol ${tol})`);
+  // what the fusions matched: the ops the pipeline made that the model did not have
+  const before = opCounts(model.graph);
+  const made = [...opCounts(graph)].filter(([op]) => !before.has(op) || op.startsWith('onnxc.')).map(([op, n]) => `${op} x${n}`);
+  if (made.length) console.log(`     made: ${made.join(', ')}`);
 }
 process.exit(failed ? 1 : 0);

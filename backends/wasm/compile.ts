@@ -218,7 +218,8 @@ export function compileWasm(graph0: Graph, opts: WasmCompileOptions = {}): WasmA
       return { name, dtype: s.dtype, dims: s.dims, offset: addrOf(name), bytes: s.bytes };
     };
     const manifest: WasmManifest = {
-      format: WASM_FORMAT, model: source, pages,
+      // the model's file name only: an artifact should not carry the build machine's paths
+      format: WASM_FORMAT, model: (source ?? '').split(/[\\/]/).pop() ?? '', pages,
       weights: { offset: weightsBase, bytes: weights.length, ...(embed ? {} : { file: 'weights.bin' }) },
       arena: { offset: ARENA_BASE, bytes: plan.arenaBytes, lowerBoundBytes: plan.lowerBoundBytes, totalBytes: plan.totalBytes },
       inputs: graph0.inputs.map((n) => {

@@ -307,6 +307,8 @@ export const ELEMENTWISE: Readonly<Record<string, KernelGen>> = {
   Sin: viaF64((fn, x) => sinCosF64(fn, x, false)),
   Cos: viaF64((fn, x) => sinCosF64(fn, x, true)),
   Tan: viaF64((fn, x) => { const t = fn.forType('f64'); return fn.m.block(null, [fn.set(t, x), fn.m.f64.div(sinCosF64(fn, fn.get(t), false), sinCosF64(fn, fn.get(t), true))], binaryen.f64); }),
+  Sinh: vecOnly((fn, x) => { const t = fn.v128(), v = V(fn); return fn.m.block(null, [fn.set(t, x), v.mul(splatF32(fn, 0.5), v.sub(expV(fn, fn.get(t)), expV(fn, v.neg(fn.get(t)))))], binaryen.v128); }),
+  Cosh: vecOnly((fn, x) => { const t = fn.v128(), v = V(fn); return fn.m.block(null, [fn.set(t, x), v.mul(splatF32(fn, 0.5), v.add(expV(fn, fn.get(t)), expV(fn, v.neg(fn.get(t)))))], binaryen.v128); }),
   IsNaN: elementwise(() => ({ scalar: (fn, a, t) => (isFloatT(t) ? ops(fn, t).ne!(a[0]!(), a[0]!()) : undefined) }), 1),
   Sign: elementwise(() => ({
     scalar: (fn, a, t) => {

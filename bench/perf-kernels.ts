@@ -1,0 +1,62 @@
+// Per-kernel profile of the wasm backend: compile a model at -O<level> with every kernel exported, feed the data
+// set's real inputs (so index-valued inputs stay in bounds), run once, then time each kernel function alone.
+// usage: tsx bench/perf-kernels.ts MODEL_DIR [-O0|-O3] [--top N] [--reps N]
+
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadModel } from '../compiler/onnx/import.js';
+import { readValueFile } from '../compiler/onnx/tensor-proto.js';
+import { compileOptimized } from '../compiler/optimize-wasm.js';
+import type { Tensor } from '../ir/tensor.js';
+import type { OptLevel } from '../passes/pipelines.js';
+
+const args = process.argv.slice(2);
+const dir = args[0]!;
+const level = Number((args.find((a) => a.startsWith('-O')) ?? '-O3').slice(2)) as OptLevel;
+const flag = (n: string, d: number): number => { const i = args.indexOf(n); return i < 0 ? d : Number(args[i + 1]); };
+const top = flag('--top', 15), reps = flag('--reps', 20);
+
+const onnx = readdirSync(dir).find((f) => f.endsWith('.onnx'))!;
+const model = loadModel(join(dir, onnx));
+const feeds = new Map<string, Tensor>();
+model.graph.inputs.filter((n) => !model.graph.initializers.has(n)).forEach((n, i) => {
+  feeds.set(n, readValueFile(join(dir, 'test_data_set_0', `input_${i}.pb`)) as Tensor);
+});
+const inputShapes = Object.fromEntries([...feeds].map(([n, t]) => [n, t.dims]));
+const t0 = performance.now();
+const { artifact } = compileOptimized(model.graph, { inputShapes, exportKernels: !process.env.NOEXP, embedLimit: 0, source: onnx }, { level });
+const compileMs = performance.now() - t0;
+const { instance } = await WebAssembly.instantiate(artifact.wasm);
+const ex = instance.exports as Record<string, WebAssembly.ExportValue>;
+const mem = new Uint8Array((ex.memory as WebAssembly.Memory).buffer);
+mem.set(artifact.weights, artifact.manifest.weights.offset);
+// the arena reuses input buffers once they are dead, so the inputs go in again before every run
+const feed = (): void => {
+  for (const io of artifact.manifest.inputs) {
+    const t = feeds.get(io.name);
+    if (!t || io.bytes === 0) continue;
+    const v = t.data as unknown as ArrayBufferView;
+    mem.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), io.offset);
+  }
+};
+const run = ex.run as () => void;
+for (let i = 0; i < 10; i++) { feed(); run(); }
+const whole: number[] = [];
+for (let i = 0; i < reps; i++) { feed(); const s = performance.now(); run(); whole.push(performance.now() - s); }
+const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+// kernels are timed in graph order inside a full run, so each sees the state it would see in run()
+const fns = artifact.kernels.map((k) => ex[k.fn] as () => void);
+const times: number[][] = artifact.kernels.map(() => []);
+for (let i = 0; i < reps; i++) {
+  feed();
+  fns.forEach((f, j) => { const s = performance.now(); f(); times[j]!.push(performance.now() - s); });
+}
+const rows = artifact.kernels.map((k, j) => ({ ...k, ms: med(times[j]!) }));
+const total = rows.reduce((s, r) => s + r.ms, 0);
+const byOp = new Map<string, { ms: number; n: number }>();
+for (const r of rows) { const e = byOp.get(r.op) ?? { ms: 0, n: 0 }; e.ms += r.ms; e.n++; byOp.set(r.op, e); }
+console.log(`${onnx} -O${level}: run ${med(whole).toFixed(2)} ms (median of ${reps}), sum of kernels ${total.toFixed(2)} ms, ${rows.length} kernels, wasm ${artifact.wasm.length - artifact.weights.length} B code, compile ${compileMs.toFixed(0)} ms`);
+console.log('by op:');
+for (const [op, e] of [...byOp].sort((a, b) => b[1].ms - a[1].ms)) console.log(`  ${op.padEnd(28)} ${e.ms.toFixed(2).padStart(8)} ms  x${e.n}`);
+console.log(`top ${top} kernels:`);
+for (const r of [...rows].sort((a, b) => b.ms - a.ms).slice(0, top)) console.log(`  ${r.fn.padEnd(36)} ${r.ms.toFixed(3).padStart(8)} ms  ${r.node}`);
