@@ -26,9 +26,11 @@ const inputShapes = Object.fromEntries([...feeds].map(([n, t]) => [n, t.dims]));
 const t0 = performance.now();
 const { artifact } = compileOptimized(model.graph, { inputShapes, exportKernels: !process.env.NOEXP, embedLimit: 0, source: onnx }, { level });
 const compileMs = performance.now() - t0;
-const { instance } = await WebAssembly.instantiate(artifact.wasm);
-const ex = instance.exports as Record<string, WebAssembly.ExportValue>;
-const mem = new Uint8Array((ex.memory as WebAssembly.Memory).buffer);
+// the WebAssembly JS API is not in the project's lib settings (see runtime/wasm/session.ts)
+const WA = (globalThis as unknown as { WebAssembly: { instantiate(b: Uint8Array): Promise<{ instance: { exports: Record<string, unknown> } }> } }).WebAssembly;
+const { instance } = await WA.instantiate(artifact.wasm);
+const ex = instance.exports;
+const mem = new Uint8Array((ex.memory as { buffer: ArrayBuffer }).buffer);
 mem.set(artifact.weights, artifact.manifest.weights.offset);
 // the arena reuses input buffers once they are dead, so the inputs go in again before every run
 const feed = (): void => {

@@ -8,6 +8,7 @@ import { QUANT } from './quant.js';
 import { MISC } from './misc-breadth.js';
 import { SCATTER } from './scatter.js';
 import { GATHER_ND } from './gather-nd.js';
+import { TRIG } from './trig.js';
 import type { KernelGen } from './types.js';
 
 export const BREADTH: Readonly<Record<string, KernelGen>> = {
@@ -19,4 +20,5 @@ export const BREADTH: Readonly<Record<string, KernelGen>> = {
   ...MISC,
   ...SCATTER,
   GatherND: GATHER_ND,
+  ...TRIG,
 };

@@ -14,6 +14,8 @@ export interface MatOperand {
   /** Elements between rows and between columns (0 for a broadcast axis). */
   readonly rs: number;
   readonly cs: number;
+  /** B only: packed in column panels of NR (gemm-pack.ts); rs/cs are then unused. Needs N % 4 == 0, c.cs == 1. */
+  readonly panels?: boolean;
 }
 
 /** An f32x4 formula applied to the result before it is stored (an activation); it may read its argument once. */
@@ -42,6 +44,11 @@ const KU = 4;
 export function gemm(fn: Fn, s: GemmSpec): Expr {
   if (s.M === 0 || s.N === 0) return fn.m.nop();
   const addendOk = (o?: MatOperand): boolean => o === undefined || o.cs === 0 || o.cs === 1;
+  if (s.b.panels) {
+    // the packing kernels check these before packing; a mismatch is a bug in the kernel, not in the model
+    if (s.c.cs !== 1 || !addendOk(s.bias) || !addendOk(s.residual) || s.N % LANES !== 0) throw new Error('gemm: panel-packed B needs contiguous C rows and N % 4 == 0');
+    return blocked(fn, s);
+  }
   if (s.b.cs === 1 && s.c.cs === 1 && addendOk(s.bias) && addendOk(s.residual) && s.N >= LANES) return blocked(fn, s);
   return plain(fn, s, 0, s.N);
 }
@@ -92,7 +99,8 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
     const out: Expr[] = [];
     // pointers: A at row mi, B at column ni, C/bias/residual at (mi, ni)
     out.push(fn.set(pa, dynPlus(fn, a, mulC(fn, gi(mi), a.rs * 4))));
-    out.push(fn.set(pb, dynPlus(fn, b, mulC(fn, gi(ni), 4))));
+    // panels: column ni (a multiple of NR) starts panel ni/NR, K*NR floats each
+    out.push(fn.set(pb, dynPlus(fn, b, mulC(fn, gi(ni), b.panels ? 4 * K : 4))));
     out.push(fn.set(pc, dynPlus(fn, c, byteOff(fn, c, gi(mi), gi(ni)))));
     if (s.bias) out.push(fn.set(pbias, dynPlus(fn, s.bias, byteOff(fn, s.bias, gi(mi), gi(ni)))));
     if (s.residual) out.push(fn.set(pres, dynPlus(fn, s.residual, byteOff(fn, s.residual, gi(mi), gi(ni)))));
@@ -100,7 +108,8 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
     // one K step at static offset u (elements along K from the pointers)
     const step = (u: number): Expr[] => {
       const st: Expr[] = [];
-      for (let j = 0; j < vecs; j++) st.push(fn.set(bv[j]!, m.v128.load(b.base + 4 * (u * b.rs + j * LANES), 4, fn.get(pb))));
+      const brs = b.panels ? NR : b.rs;
+      for (let j = 0; j < vecs; j++) st.push(fn.set(bv[j]!, m.v128.load(b.base + 4 * (u * brs + j * LANES), 4, fn.get(pb))));
       for (let r = 0; r < rows; r++) {
         st.push(fn.set(av, m.v128.load32_splat(a.base + 4 * (r * a.rs + u * a.cs), 4, fn.get(pa))));
         for (let j = 0; j < vecs; j++) st.push(fn.set(acc[r]![j]!, V.add(fn.get(acc[r]![j]!), V.mul(fn.get(av), fn.get(bv[j]!)))));
@@ -112,7 +121,7 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
       out.push(fn.loop(ki, 0, kFull, () => [
         ...Array.from({ length: KU }, (_, u) => step(u)).flat(),
         fn.set(pa, m.i32.add(fn.get(pa), fn.c32(4 * KU * a.cs))),
-        fn.set(pb, m.i32.add(fn.get(pb), fn.c32(4 * KU * b.rs))),
+        fn.set(pb, m.i32.add(fn.get(pb), fn.c32(4 * KU * (b.panels ? NR : b.rs)))),
       ], KU));
     }
     for (let u = 0; u < K % KU; u++) out.push(...step(u));

@@ -7,14 +7,32 @@ import type { Expr } from '../fn.js';
 import { broadcastStrides, collapse, nest } from '../layout.js';
 import { activationOf } from './fused-activation.js';
 import { gemm, type MatOperand, type VecEpilogue } from './gemm-core.js';
-import type { KernelContext, KernelGen, TensorRef } from './types.js';
+import { packPanels, panelable, panelSize } from './gemm-pack.js';
+import type { KernelContext, KernelGen, PlanContext, TensorRef } from './types.js';
 import { attrNum, input, output, requireDType, strides } from './util.js';
 
 /** Addends broadcast into the product and an activation (the fused forms). */
 interface Epilogue { readonly addends: readonly TensorRef[]; readonly act?: VecEpilogue }
 
-const plainMatmul: KernelGen = { emit: (ctx) => emitMatMul(ctx, { addends: [] }) };
+/** A constant 2-D float32 B (a weight) whose column count the panel path takes. */
+function packableB(ctx: PlanContext): { K: number; N: number; data: Float32Array } | undefined {
+  const b = ctx.inputs[1];
+  if (!b?.constant || b.dtype !== 'float32' || b.dims.length !== 2 || !panelable(b.dims[1]!)) return undefined;
+  return { K: b.dims[0]!, N: b.dims[1]!, data: b.constant.data as Float32Array };
+}
+
+/** MatMul's constant B packed in column panels at compile time; the original is not laid out. */
+const matmulPacking: Pick<KernelGen, 'unread' | 'prepack'> = {
+  unread: (ctx) => (packableB(ctx) ? [1] : []),
+  prepack(ctx) {
+    const p = packableB(ctx);
+    return p ? [makeTensor('float32', [panelSize(p.K, p.N)], packPanels(p.data, p.K, p.N, p.N, 1))] : [];
+  },
+};
+
+const plainMatmul: KernelGen = { ...matmulPacking, emit: (ctx) => emitMatMul(ctx, { addends: [] }) };
 const fusedMatmul: KernelGen = {
+  ...matmulPacking,
   emit: (ctx) => emitMatMul(ctx, { addends: [ctx.inputs[2], ctx.inputs[3]].filter((t): t is TensorRef => t !== undefined), act: activationOf(ctx) }),
 };
 
@@ -48,7 +66,8 @@ function emitMatMul(ctx: KernelContext, epi: Epilogue): Expr {
       gemm(fn, {
         M, N, K,
         a: { base: a.ptr.base, dyn: la, rs: K, cs: 1 },
-        b: { base: b.ptr.base, dyn: lb, rs: N, cs: 1 },
+        // a packed B is 2-D, so broadcast along every batch axis: lb stays 0
+        b: ctx.packed[0] ? { base: ctx.packed[0].ptr.base, dyn: lb, rs: N, cs: 1, panels: true } : { base: b.ptr.base, dyn: lb, rs: N, cs: 1 },
         c: { base: y.ptr.base, dyn: lc, rs: N, cs: 1 },
         ...addends(ops), act: epi.act,
       }),
@@ -63,13 +82,16 @@ function addends(ops: readonly MatOperand[]): { bias?: MatOperand; residual?: Ma
 
 function gemmKernel(fused: boolean): KernelGen {
   return {
-  unread: (ctx) => (attrNum(ctx, 'transB', 0) !== 0 && ctx.inputs[1]?.constant && ctx.inputs[1].dtype === 'float32' ? [1] : []),
+  unread: (ctx) => (ctx.inputs[1]?.constant && ctx.inputs[1].dtype === 'float32' && (attrNum(ctx, 'transB', 0) !== 0 || panelable(output(ctx).dims[1]!)) ? [1] : []),
   prepack(ctx) {
     const b = input(ctx, 1), y = output(ctx);
-    if (attrNum(ctx, 'transB', 0) === 0 || !b.constant || b.dtype !== 'float32') return [];
-    // B^T once at compile time, so the vector loop reads contiguous rows
-    const N = y.dims[1]!, K = b.dims[1]!;
-    const src = b.constant.data as Float32Array, packed = makeTensor('float32', [K, N]);
+    const transB = attrNum(ctx, 'transB', 0) !== 0, N = y.dims[1]!, K = transB ? b.dims[1]! : b.dims[0]!;
+    if (!b.constant || b.dtype !== 'float32' || (!transB && !panelable(N))) return [];
+    const src = b.constant.data as Float32Array;
+    // column panels when N allows (the micro-kernel's loads then walk memory linearly), else B^T once so the
+    // vector loop reads contiguous rows
+    if (panelable(N)) return [makeTensor('float32', [panelSize(K, N)], packPanels(src, K, N, transB ? 1 : N, transB ? K : 1))];
+    const packed = makeTensor('float32', [K, N]);
     for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) packed.data[k * N + n] = src[n * K + k]!;
     return [packed];
   },
@@ -87,7 +109,7 @@ function gemmKernel(fused: boolean): KernelGen {
     const [M, N] = y.dims as [number, number];
     const K = transA ? a.dims[0]! : a.dims[1]!;
     let bOp = transB ? { base: b.ptr.base, rs: 1, cs: K } : { base: b.ptr.base, rs: N, cs: 1 };
-    if (ctx.packed[0]) bOp = { base: ctx.packed[0].ptr.base, rs: N, cs: 1 };
+    if (ctx.packed[0]) bOp = { base: ctx.packed[0].ptr.base, rs: N, cs: 1, ...(panelable(N) ? { panels: true } : {}) };
     const cIn = ctx.inputs[2];
     let bias;
     if (cIn) {

@@ -4,22 +4,12 @@
 import type { Expr } from '../fn.js';
 import { elemBytes } from '../fn.js';
 import { broadcastStrides, stridedCopy } from '../layout.js';
+import { DROPOUT } from './dropout.js';
+import { emitPadModes, padTables } from './pad-modes.js';
 import type { KernelContext, KernelGen } from './types.js';
 import { attrInts, attrNum, attrStr, constInts, input, normAxis, output, prod, strides, unsupported } from './util.js';
 
 const view: KernelGen = { alias: true, emit: (ctx) => ctx.m.nop() };
-
-/** Dropout is the identity at inference; in training mode (a run-time or true training_mode) it is not. */
-const dropout: KernelGen = {
-  alias: true,
-  prepack(ctx) {
-    const t = ctx.inputs[2];
-    if (t && (!t.constant || t.constant.data[0])) unsupported(ctx, 'in training mode');
-    if (ctx.outputs[1]) unsupported(ctx, 'with the mask output');
-    return [];
-  },
-  emit: (ctx) => ctx.m.nop(),
-};
 
 const transpose: KernelGen = {
   emit(ctx) {
@@ -98,9 +88,11 @@ const slice: KernelGen = {
 };
 
 const pad: KernelGen = {
+  // reflect/edge/wrap read their per-axis source offsets from prepacked tables (pad-modes.ts)
+  prepack: (ctx) => (attrStr(ctx, 'mode', 'constant') === 'constant' ? [] : padTables(ctx)),
   emit(ctx) {
+    if (attrStr(ctx, 'mode', 'constant') !== 'constant') return emitPadModes(ctx);
     const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m;
-    if (attrStr(ctx, 'mode', 'constant') !== 'constant') unsupported(ctx, `mode '${attrStr(ctx, 'mode', '')}'`);
     const rank = x.dims.length;
     const raw = constInts(ctx, 1)!;
     const axes = ctx.inputs[3] ? constInts(ctx, 3)!.map((a) => normAxis(a, rank)) : x.dims.map((_, i) => i);
@@ -143,6 +135,6 @@ const gather: KernelGen = {
 };
 
 export const MOVEMENT: Readonly<Record<string, KernelGen>> = {
-  Reshape: view, Flatten: view, Squeeze: view, Unsqueeze: view, Identity: view, Dropout: dropout,
+  Reshape: view, Flatten: view, Squeeze: view, Unsqueeze: view, Identity: view, Dropout: DROPOUT,
   Transpose: transpose, Expand: expand, Concat: concat, Split: split, Slice: slice, Pad: pad, Gather: gather,
 };

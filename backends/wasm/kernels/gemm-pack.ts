@@ -1,0 +1,21 @@
+// Packing a constant GEMM B operand (K x N, any strides) into column panels of NR: panel p holds columns
+// p*NR..p*NR+NR-1 as K contiguous rows of NR floats, so the micro-kernel's B loads walk memory linearly instead
+// of striding a whole row (N*4 bytes, often a multiple of 4 KiB that aliases one L1 set) per K step.
+
+import { NR } from './gemm-core.js';
+
+/** Whether `gemm` can read a panel-packed B of N columns: its tail tile is one f32x4, so N must be a multiple of 4. */
+export const panelable = (N: number): boolean => N > 0 && N % 4 === 0;
+
+/** Floats a packed K x N operand takes (the last panel padded to NR columns with zeros). */
+export const panelSize = (K: number, N: number): number => Math.ceil(N / NR) * NR * K;
+
+/** B[k, n] = src[off + k*rs + n*cs] packed into `dst` from element `at`, panels of NR columns. */
+export function packPanels(src: ArrayLike<number>, K: number, N: number, rs: number, cs: number, off = 0, dst?: Float32Array, at = 0): Float32Array {
+  const out = dst ?? new Float32Array(panelSize(K, N));
+  for (let n = 0; n < N; n++) {
+    const p = Math.floor(n / NR), j = n % NR;
+    for (let k = 0; k < K; k++) out[at + (p * K + k) * NR + j] = src[off + k * rs + n * cs]!;
+  }
+  return out;
+}
