@@ -5,23 +5,12 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { OnnxImportError, UsageError } from '../ir/errors.js';
+import { collect, parseDims, parsePassOptions } from './cli-args.js';
 import { compileToDir, type CompileTarget } from './compile.js';
 import { parseLevel } from '../passes/pipelines.js';
 import { loadModel } from './onnx/import.js';
 import { readValueFile } from './onnx/tensor-proto.js';
 import { isTensor } from '../ir/value.js';
-
-const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
-
-function parseDims(values: readonly string[] | undefined): Record<string, number> {
-  const dims: Record<string, number> = {};
-  for (const v of values ?? []) {
-    const m = /^([^=]+)=(\d+)$/.exec(v);
-    if (!m) throw new UsageError(`--dim expects NAME=VALUE, got '${v}'`);
-    dims[m[1]!] = Number(m[2]);
-  }
-  return dims;
-}
 
 const kb = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
 
@@ -41,12 +30,7 @@ export function registerCompile(program: Command): void {
     .option('--embed-limit <bytes>', 'weights larger than this go to weights.bin', String(1 << 20))
     .action((path: string, opts: { target: CompileTarget; output: string; dim?: string[]; inputs?: string; optimize: boolean; embedLimit: string; optLevel?: string; passes?: string; passOption?: string[]; verify?: boolean }) => {
       if (opts.passes !== undefined && opts.optLevel !== undefined) throw new UsageError('give either -O or --passes, not both');
-      const options = new Map<string, string>();
-      for (const kv of opts.passOption ?? []) {
-        const m = /^([^=]+)=(.*)$/.exec(kv);
-        if (!m) throw new UsageError(`--pass-option expects KEY=VALUE, got '${kv}'`);
-        options.set(m[1]!, m[2]!);
-      }
+      const options = parsePassOptions(opts.passOption);
       const pipeline = { level: parseLevel(opts.optLevel ?? '3'), passes: opts.passes, options, verify: opts.verify };
       if (!existsSync(path)) throw new OnnxImportError(`model file '${path}' does not exist`);
       const dims = parseDims(opts.dim);

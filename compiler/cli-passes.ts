@@ -13,6 +13,7 @@ import type { Instrumentation } from '../passes/manager.js';
 import { countNodes, runPasses } from '../passes/manager.js';
 import type { Pass, PassContext } from '../passes/pass.js';
 import { levelPassNames, parseLevel, parsePassList, pipelineForLevel } from '../passes/pipelines.js';
+import { collect, parsePassOptions } from './cli-args.js';
 import { diffModel } from './diff.js';
 import type { DiffFormat } from './diff-format.js';
 import { formatDiff } from './diff-format.js';
@@ -24,8 +25,6 @@ export interface CliHelpers {
 }
 
 interface PipelineOpts { optLevel?: string; passes?: string; supportedOps?: string; passOption?: string[]; verify?: boolean; dim?: string[] }
-
-const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 /** The registry as help text: one line per pass, then the levels. */
 function passHelp(): string {
@@ -53,12 +52,7 @@ function pipeline(opts: PipelineOpts): Pass[] {
 }
 
 function context(source: string, opts: PipelineOpts): PassContext {
-  const options = new Map<string, string>();
-  for (const kv of opts.passOption ?? []) {
-    const m = /^([^=]+)=(.*)$/.exec(kv);
-    if (!m) throw new UsageError(`--pass-option expects KEY=VALUE, got '${kv}'`);
-    options.set(m[1]!, m[2]!);
-  }
+  const options = parsePassOptions(opts.passOption);
   const supportedOps = opts.supportedOps !== undefined ? new Set(opts.supportedOps.split(',').map((s) => s.trim()).filter(Boolean)) : undefined;
   return { source, options, ...(supportedOps ? { supportedOps } : {}) };
 }

@@ -9,6 +9,7 @@ import type { Model } from '../ir/graph.js';
 import type { RuntimeValue } from '../ir/value.js';
 import { isTensor } from '../ir/value.js';
 import { BACKENDS, getBackend } from './backends.js';
+import { collect, parseDims } from './cli-args.js';
 import { registerCompile } from './cli-compile.js';
 import { compareValues, tensorError } from './compare.js';
 import { findCases, readManifest, runCase, summarize, type CaseResult } from './conformance.js';
@@ -18,16 +19,6 @@ import { encodeTensorProto, readValueFile } from './onnx/tensor-proto.js';
 import { exportModel } from './onnx/export.js';
 import { registerPassCommands } from './cli-passes.js';
 import { randomInputs } from './random-inputs.js';
-
-function parseDims(values: readonly string[] | undefined): Record<string, number> {
-  const dims: Record<string, number> = {};
-  for (const v of values ?? []) {
-    const m = /^([^=]+)=(\d+)$/.exec(v);
-    if (!m) throw new UsageError(`--dim expects NAME=VALUE, got '${v}'`);
-    dims[m[1]!] = Number(m[2]);
-  }
-  return dims;
-}
 
 function readInputs(dir: string, model: Model): RuntimeValue[] {
   if (!existsSync(dir)) throw new UsageError(`inputs folder '${dir}' does not exist`);
@@ -50,8 +41,6 @@ function load(path: string, opts: { dim?: string[] }): Model {
   if (!existsSync(path)) throw new OnnxImportError(`model file '${path}' does not exist`);
   return loadModel(path, { dims: parseDims(opts.dim) });
 }
-
-const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 export function buildProgram(): Command {
   const program = new Command('onnxc')

@@ -5,9 +5,9 @@ import { KernelError, ShapeError } from '../ir/errors.js';
 import { allocate, roundToDType } from '../ir/tensor.js';
 import type { Dim } from '../ir/types.js';
 import { attr, defineOp } from './schema.js';
-import { expectDType, inType, input, optInType, optInput, tensorOf } from './util.js';
+import { inType, input, optInType, optInput, tensorOf } from './util.js';
 import {
-  FLOAT_TYPES, checkAllocation, effectiveKernel, forEachIndex, kernelFrom, makeWindow, numbers, product, rowStrides,
+  checkAllocation, checkBias, checkConvOperands, effectiveKernel, forEachIndex, kernelFrom, makeWindow, numbers, product, rowStrides,
   sameDim, spatialOf, tapOffsets,
 } from './conv-window.js';
 import type { Window } from './conv-window.js';
@@ -52,29 +52,28 @@ function checkTransposeAttrs(a: TransposeAttrs, rank: number): void {
   }
 }
 
+/** ConvTranspose's attributes, shared with onnxc.FusedConvTranspose. */
+export const convTransposeAttrs = {
+  auto_pad: attr.string('NOTSET'),
+  dilations: attr.ints(),
+  group: attr.int(1),
+  kernel_shape: attr.ints(),
+  output_padding: attr.ints(),
+  output_shape: attr.ints(),
+  pads: attr.ints(),
+  strides: attr.ints(),
+};
+
 export const convTransposeOp = defineOp({
   op: 'ConvTranspose',
-  attrs: {
-    auto_pad: attr.string('NOTSET'),
-    dilations: attr.ints(),
-    group: attr.int(1),
-    kernel_shape: attr.ints(),
-    output_padding: attr.ints(),
-    output_shape: attr.ints(),
-    pads: attr.ints(),
-    strides: attr.ints(),
-  },
+  attrs: convTransposeAttrs,
   inputs: [2, 3],
   outputs: [1, 1],
   infer(ctx) {
     const x = inType(ctx, 0);
     const w = inType(ctx, 1);
     const b = optInType(ctx, 2);
-    expectDType(x, FLOAT_TYPES, 'X');
-    if (w.dtype !== x.dtype) throw new ShapeError(`W has element type ${w.dtype}; X has ${x.dtype}`);
-    if (b && b.dtype !== x.dtype) throw new ShapeError(`B has element type ${b.dtype}; X has ${x.dtype}`);
-    const group = ctx.attrs.group;
-    if (!Number.isInteger(group) || group < 1) throw new ShapeError(`group must be a positive integer, got ${group}`);
+    const group = checkConvOperands(x, w, b, ctx.attrs.group);
     if (x.shape && w.shape && x.shape.length !== w.shape.length) throw new ShapeError(`W has rank ${w.shape.length}; X has rank ${x.shape.length}`);
     const rank = x.shape ? spatialOf(x.shape).length : w.shape ? spatialOf(w.shape, 'W').length : undefined;
     if (x.shape && w.shape) sameDim(x.shape[1], w.shape[0], `W's first dim must equal X's channels`);
@@ -82,10 +81,7 @@ export const convTransposeOp = defineOp({
     if (typeof c === 'number' && c % group !== 0) throw new ShapeError(`W's ${c} input channels are not divisible by group ${group}`);
     const mg = w.shape?.[1];
     const m: Dim = typeof mg === 'number' ? mg * group : ctx.freshDim('M');
-    if (b?.shape) {
-      if (b.shape.length !== 1) throw new ShapeError(`B must be 1-D, got rank ${b.shape.length}`);
-      sameDim(b.shape[0], m, 'B must have one value per output channel');
-    }
+    checkBias(b, m);
     const kernel = kernelFrom(w.shape, ctx.attrs.kernel_shape, rank);
     if (rank !== undefined) checkTransposeAttrs(ctx.attrs, rank);
     if (x.shape === undefined || rank === undefined) return [tensorOf(x.dtype)];

@@ -3,7 +3,19 @@
 
 import { KernelError, ShapeError } from '../ir/errors.js';
 import type { DType } from '../ir/dtype.js';
-import type { Dim } from '../ir/types.js';
+import type { Dim, TensorType } from '../ir/types.js';
+import { attr } from './schema.js';
+import { expectDType } from './util.js';
+
+/** Conv's attributes, shared by Conv, ConvInteger, QLinearConv and onnxc.FusedConv. */
+export const convAttrs = {
+  auto_pad: attr.string('NOTSET'),
+  dilations: attr.ints(),
+  group: attr.int(1),
+  kernel_shape: attr.ints(),
+  pads: attr.ints(),
+  strides: attr.ints(),
+};
 
 export const FLOAT_TYPES: readonly DType[] = ['float32', 'float64', 'float16', 'bfloat16'];
 
@@ -192,4 +204,21 @@ export function spatialOf<T>(shape: readonly T[], what = 'X'): T[] {
 /** Data as numbers (the op accepted only number-backed dtypes). */
 export function numbers(data: unknown): ArrayLike<number> {
   return data as ArrayLike<number>;
+}
+
+/** Conv/ConvTranspose inference checks on the operands: X floating, W and B of X's type, group >= 1.
+ *  Returns the group. */
+export function checkConvOperands(x: TensorType, w: TensorType, b: TensorType | undefined, group: number): number {
+  expectDType(x, FLOAT_TYPES, 'X');
+  if (w.dtype !== x.dtype) throw new ShapeError(`W has element type ${w.dtype}; X has ${x.dtype}`);
+  if (b && b.dtype !== x.dtype) throw new ShapeError(`B has element type ${b.dtype}; X has ${x.dtype}`);
+  if (!Number.isInteger(group) || group < 1) throw new ShapeError(`group must be a positive integer, got ${group}`);
+  return group;
+}
+
+/** B, when given with a shape, is 1-D with one value per output channel (M). */
+export function checkBias(b: TensorType | undefined, m: Dim | undefined): void {
+  if (!b?.shape) return;
+  if (b.shape.length !== 1) throw new ShapeError(`B must be 1-D, got rank ${b.shape.length}`);
+  sameDim(b.shape[0], m, 'B must have one value per output channel');
 }

@@ -5,25 +5,16 @@ import { allocate, roundToDType } from '../ir/tensor.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { Dim } from '../ir/types.js';
 import type { AnyOpDef } from './schema.js';
-import { attr, defineOp } from './schema.js';
-import { expectDType, inType, input, optInType, optInput, tensorOf } from './util.js';
+import { defineOp } from './schema.js';
+import { inType, input, optInType, optInput, tensorOf } from './util.js';
 import {
-  FLOAT_TYPES, checkAllocation, kernelFrom, sameDim, forEachIndex, makeWindow, numbers, product, resolveWindow, rowStrides, spatialOf,
+  checkAllocation, checkBias, checkConvOperands, convAttrs, kernelFrom, forEachIndex, makeWindow, numbers, product, resolveWindow, rowStrides, spatialOf,
   tapOffsets, windowDims,
 } from './conv-window.js';
 import { convTransposeOp } from './conv-transpose.js';
 import { deformConvOp } from './conv-deform.js';
 import { col2ImOp } from './conv-col2im.js';
 import { causalConvWithStateOp } from './conv-causal.js';
-
-const convAttrs = {
-  auto_pad: attr.string('NOTSET'),
-  dilations: attr.ints(),
-  group: attr.int(1),
-  kernel_shape: attr.ints(),
-  pads: attr.ints(),
-  strides: attr.ints(),
-};
 
 export const convOp = defineOp({
   op: 'Conv',
@@ -34,11 +25,7 @@ export const convOp = defineOp({
     const x = inType(ctx, 0);
     const w = inType(ctx, 1);
     const b = optInType(ctx, 2);
-    expectDType(x, FLOAT_TYPES, 'X');
-    if (w.dtype !== x.dtype) throw new ShapeError(`W has element type ${w.dtype}; X has ${x.dtype}`);
-    if (b && b.dtype !== x.dtype) throw new ShapeError(`B has element type ${b.dtype}; X has ${x.dtype}`);
-    const group = ctx.attrs.group;
-    if (!Number.isInteger(group) || group < 1) throw new ShapeError(`group must be a positive integer, got ${group}`);
+    const group = checkConvOperands(x, w, b, ctx.attrs.group);
     const rank = x.shape ? spatialOf(x.shape).length : w.shape ? spatialOf(w.shape, 'W').length : undefined;
     if (x.shape && w.shape && x.shape.length !== w.shape.length) throw new ShapeError(`W has rank ${w.shape.length}; X has rank ${x.shape.length}`);
     const m = w.shape?.[0];
@@ -49,10 +36,7 @@ export const convOp = defineOp({
       }
     }
     if (typeof m === 'number' && m % group !== 0) throw new ShapeError(`W's ${m} output channels are not divisible by group ${group}`);
-    if (b?.shape) {
-      if (b.shape.length !== 1) throw new ShapeError(`B must be 1-D, got rank ${b.shape.length}`);
-      sameDim(b.shape[0], m, 'B must have one value per output channel');
-    }
+    checkBias(b, m);
     const kernel = kernelFrom(w.shape, ctx.attrs.kernel_shape, rank);
     if (x.shape === undefined || rank === undefined) return [tensorOf(x.dtype)];
     const spatial = x.shape.slice(2);

@@ -3,15 +3,31 @@
 
 import { KernelError, ShapeError } from '../ir/errors.js';
 import type { Tensor } from '../ir/tensor.js';
-import { stridesOf } from '../ir/tensor.js';
+import { sizeOf, stridesOf } from '../ir/tensor.js';
 import type { Dim } from '../ir/types.js';
 import { attr, defineOp } from './schema.js';
 import { expectDType, inType, input, normAxis, tensorOf, withShape } from './util.js';
-import { alloc, elems, INDEX_DTYPES, intsOf, normIndex, NUMERIC_DTYPES, unravel } from './shape-common.js';
+import { alloc, elems, type Elems, INDEX_DTYPES, intsOf, normIndex, NUMERIC_DTYPES, unravel } from './shape-common.js';
 
-function axisOf(a: number, rank: number, what: string, err: (m: string) => Error): number {
-  if (!Number.isInteger(a) || a < -rank || a >= rank) throw err(`${what} ${a} is out of range for rank ${rank}`);
+/** A run-time axis attribute, normalised; out of range is a KernelError. */
+function axisOf(a: number, rank: number, what: string): number {
+  if (!Number.isInteger(a) || a < -rank || a >= rank) throw new KernelError(`${what} ${a} is out of range for rank ${rank}`);
   return a < 0 ? a + rank : a;
+}
+
+/** Copies the slices at positions `idx` of `axis` (already in range) from src (of dims) to dst, in order:
+ *  Gather and Compress are both this. */
+function takeAlongAxis(src: Elems, dims: readonly number[], axis: number, idx: readonly number[], dst: Elems): void {
+  const dim = dims[axis]!;
+  const outer = sizeOf(dims.slice(0, axis));
+  const inner = sizeOf(dims.slice(axis + 1));
+  let o = 0;
+  for (let a = 0; a < outer; a++) {
+    for (const j of idx) {
+      const base = (a * dim + j) * inner;
+      for (let k = 0; k < inner; k++) dst[o++] = src[base + k]!;
+    }
+  }
 }
 
 const Gather = defineOp({
@@ -30,20 +46,11 @@ const Gather = defineOp({
   run(ctx) {
     const x = input(ctx, 0);
     const ind = input(ctx, 1);
-    const axis = axisOf(ctx.attrs.axis, x.dims.length, 'Gather axis', (m) => new KernelError(m));
+    const axis = axisOf(ctx.attrs.axis, x.dims.length, 'Gather axis');
     const dim = x.dims[axis]!;
     const idx = intsOf(ind).map((v) => normIndex(v, dim, 'Gather index'));
-    const outer = x.dims.slice(0, axis).reduce((a, b) => a * b, 1);
-    const inner = x.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
     const out = alloc(x.dtype, [...x.dims.slice(0, axis), ...ind.dims, ...x.dims.slice(axis + 1)]);
-    const src = elems(x), dst = elems(out);
-    let o = 0;
-    for (let a = 0; a < outer; a++) {
-      for (const j of idx) {
-        const base = (a * dim + j) * inner;
-        for (let k = 0; k < inner; k++) dst[o++] = src[base + k]!;
-      }
-    }
+    takeAlongAxis(elems(x), x.dims, axis, idx, elems(out));
     return [out];
   },
 });
@@ -69,7 +76,7 @@ const GatherElements = defineOp({
     const x = input(ctx, 0);
     const ind = input(ctx, 1);
     const r = x.dims.length;
-    const axis = axisOf(ctx.attrs.axis, r, 'GatherElements axis', (m) => new KernelError(m));
+    const axis = axisOf(ctx.attrs.axis, r, 'GatherElements axis');
     if (ind.dims.length !== r) throw new KernelError(`GatherElements indices rank ${ind.dims.length} differs from data rank ${r}`);
     const out = alloc(x.dtype, ind.dims);
     const strides = stridesOf(x.dims);
@@ -120,10 +127,10 @@ const GatherND = defineOp({
     for (let k = 0; k < b; k++) {
       if (ind.dims[k] !== x.dims[k]) throw new KernelError(`GatherND batch dim ${k} differs: ${x.dims[k]} vs ${ind.dims[k]}`);
     }
-    const batch = x.dims.slice(0, b).reduce((a, c) => a * c, 1);
-    const slice = x.dims.slice(b + m).reduce((a, c) => a * c, 1);
-    const perBatchData = x.dims.slice(b).reduce((a, c) => a * c, 1);
-    const tuples = ind.dims.slice(b, q - 1).reduce((a, c) => a * c, 1);
+    const batch = sizeOf(x.dims.slice(0, b));
+    const slice = sizeOf(x.dims.slice(b + m));
+    const perBatchData = sizeOf(x.dims.slice(b));
+    const tuples = sizeOf(ind.dims.slice(b, q - 1));
     const out = alloc(x.dtype, [...ind.dims.slice(0, q - 1), ...x.dims.slice(b + m)]);
     const strides = stridesOf(x.dims.slice(b));
     const src = elems(x), dst = elems(out);
@@ -176,16 +183,10 @@ const Compress = defineOp({
     if (cond.dtype !== 'bool' || cond.dims.length !== 1) throw new KernelError('Compress condition must be a 1-D bool tensor');
     const flat = ctx.attrs.axis === undefined;
     const dims = flat ? [x.data.length] : x.dims;
-    const axis = flat ? 0 : axisOf(ctx.attrs.axis!, dims.length, 'Compress axis', (m) => new KernelError(m));
+    const axis = flat ? 0 : axisOf(ctx.attrs.axis!, dims.length, 'Compress axis');
     const keep = kept(cond, dims[axis]!);
-    const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
-    const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
     const out = alloc(x.dtype, dims.map((d, k) => (k === axis ? keep.length : d)));
-    const src = elems(x), dst = elems(out);
-    let o = 0;
-    for (let a = 0; a < outer; a++) {
-      for (const j of keep) for (let k = 0; k < inner; k++) dst[o++] = src[(a * dims[axis]! + j) * inner + k]!;
-    }
+    takeAlongAxis(elems(x), dims, axis, keep, elems(out));
     return [out];
   },
 });
@@ -225,13 +226,13 @@ const OneHot = defineOp({
     const values = input(ctx, 2);
     if (values.data.length !== 2) throw new KernelError('OneHot values must hold 2 elements [off, on]');
     const r = ind.dims.length + 1;
-    const axis = axisOf(ctx.attrs.axis, r, 'OneHot axis', (m) => new KernelError(m));
+    const axis = axisOf(ctx.attrs.axis, r, 'OneHot axis');
     const dims = [...ind.dims.slice(0, axis), depth, ...ind.dims.slice(axis)];
     const out = alloc(values.dtype, dims);
     const v = elems(values), dst = elems(out);
     for (let i = 0; i < dst.length; i++) dst[i] = v[0]!;
-    const outer = ind.dims.slice(0, axis).reduce((a, b) => a * b, 1);
-    const inner = ind.dims.slice(axis).reduce((a, b) => a * b, 1);
+    const outer = sizeOf(ind.dims.slice(0, axis));
+    const inner = sizeOf(ind.dims.slice(axis));
     const iv = intsOf(ind);
     for (let a = 0; a < outer; a++) {
       for (let k = 0; k < inner; k++) {

@@ -7,17 +7,14 @@ import type { Tensor } from '../ir/tensor.js';
 import { getNumber, makeTensor, sizeOf, stridesOf } from '../ir/tensor.js';
 import type { Dim } from '../ir/types.js';
 import type { AnyOpDef, AttrsOf } from './schema.js';
-import { attr, defineOp } from './schema.js';
+import { defineOp } from './schema.js';
 import { expectDType, inType, input, optInType, optInput, tensorOf } from './util.js';
-import { SCALE_TYPES, roundHalfEven, saturate } from './quant-util.js';
+import { INT8ISH, SCALE_TYPES, roundHalfEven, saturate } from './quant-util.js';
+import { convAttrs } from './conv-window.js';
 
 /** Largest output (elements) the reference conv will allocate. */
 const MAX_OUTPUT = 1 << 28;
 
-const convAttrs = {
-  auto_pad: attr.string('NOTSET'), dilations: attr.ints(), group: attr.int(1), kernel_shape: attr.ints(),
-  pads: attr.ints(), strides: attr.ints(),
-};
 type ConvAttrs = AttrsOf<typeof convAttrs>;
 
 /** Resolved geometry for `s` spatial dims. */
@@ -142,8 +139,6 @@ function perChannel(t: Tensor | undefined, M: number, what: string): (m: number)
   if (n !== M) throw new KernelError(`${what} has ${n} elements; expected 1 or ${M} (output channels)`);
   return (m) => getNumber(t, m);
 }
-
-const INT8ISH: readonly DType[] = ['int8', 'uint8'];
 
 const ConvInteger = defineOp({
   op: 'ConvInteger',

@@ -9,9 +9,7 @@ import type { Dim, TensorType } from '../ir/types.js';
 import type { AnyOpDef } from './schema.js';
 import { defineOp } from './schema.js';
 import { broadcastDims, broadcastIndexer, broadcastShapes, expectDType, inType, input, optInType, optInput, tensorOf } from './util.js';
-import { SCALE_TYPES, roundHalfEven, saturate } from './quant-util.js';
-
-const INT8ISH: readonly DType[] = ['int8', 'uint8'];
+import { INT8ISH, SCALE_TYPES, roundHalfEven, saturate } from './quant-util.js';
 
 /** numpy matmul output shape (1-D operands are promoted and the promoted dim dropped). */
 export function matmulShape(a: readonly Dim[] | undefined, b: readonly Dim[] | undefined): Dim[] | undefined {

@@ -13,6 +13,8 @@ import { normAxis } from './util.js';
 /** Integer types a quantised tensor may have. */
 export const QUANT_INT_TYPES: readonly DType[] = ['int8', 'uint8', 'int16', 'uint16', 'int32'];
 /** Element types of scales (ONNX: float, float16, bfloat16). */
+/** The 8-bit operand types of ConvInteger, MatMulInteger and the QLinear ops. */
+export const INT8ISH: readonly DType[] = ['int8', 'uint8'];
 export const SCALE_TYPES: readonly DType[] = ['float32', 'float16', 'bfloat16'];
 
 /** Round half to even (numpy rint), the rounding every ONNX quantiser uses. */

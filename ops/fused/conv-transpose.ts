@@ -3,28 +3,18 @@
 // rather than a flag on onnxc.FusedConv, whose attributes the layout pass and the wasm backend read.
 // Reference: exactly ConvTranspose -> Add(Z) -> activation, each rounding where the unfused ops do.
 
-import { convTransposeOp } from '../conv-transpose.js';
-import { attr, defineOp, type AnyOpDef } from '../schema.js';
+import { convTransposeAttrs, convTransposeOp } from '../conv-transpose.js';
+import { defineOp, type AnyOpDef } from '../schema.js';
 import { decomposeFused, epilogueAttrs, inferFused, runFused } from './matmul.js';
 
 const base = convTransposeOp as unknown as AnyOpDef;
 
 /** ConvTranspose's attributes, copied onto the ConvTranspose node of the decomposition when present. */
-const CONV_T_ATTRS = ['auto_pad', 'dilations', 'group', 'kernel_shape', 'output_padding', 'output_shape', 'pads', 'strides'];
+const CONV_T_ATTRS = Object.keys(convTransposeAttrs);
 
 export const fusedConvTransposeOp = defineOp({
   op: 'onnxc.FusedConvTranspose',
-  attrs: {
-    auto_pad: attr.string('NOTSET'),
-    dilations: attr.ints(),
-    group: attr.int(1),
-    kernel_shape: attr.ints(),
-    output_padding: attr.ints(),
-    output_shape: attr.ints(),
-    pads: attr.ints(),
-    strides: attr.ints(),
-    ...epilogueAttrs,
-  },
+  attrs: { ...convTransposeAttrs, ...epilogueAttrs },
   inputs: [2, 4],
   outputs: [1, 1],
   infer: inferFused(base, 3, [[3, 'Z']]),

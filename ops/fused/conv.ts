@@ -9,17 +9,13 @@ import type { Dim, TensorType } from '../../ir/types.js';
 import { attr, defineOp, type AnyOpDef, type ImportNode } from '../schema.js';
 import { broadcastShapes, inType, input, optInType, optInput, tensorOf } from '../util.js';
 import { conv, convOp } from '../conv.js';
+import { convAttrs } from '../conv-window.js';
 import { mapBinary } from '../elementwise-kernel.js';
 import { activationNodes, applyActivation, parseActivation } from './activation.js';
 import { layoutToStandard, permuteList, toChannelsFirst, toChannelsLast, transposeTensor } from './permute.js';
 
 export const fusedConvAttrs = {
-  auto_pad: attr.string('NOTSET'),
-  dilations: attr.ints(),
-  group: attr.int(1),
-  kernel_shape: attr.ints(),
-  pads: attr.ints(),
-  strides: attr.ints(),
+  ...convAttrs,
   /** '' (none) or one of ACTIVATIONS in ./activation.ts. */
   activation: attr.string(''),
   /** LeakyRelu [alpha], Clip [min, max], HardSigmoid [alpha, beta]; [] for the others. */
@@ -109,10 +105,10 @@ export const fusedConvOp = defineOp({
       x = transpose(x, toChannelsFirst(rank), 'x_nchw');
     }
     if (layout !== '') w = transpose(w, layoutToStandard(layout, rank), 'w_oihw');
-    const convAttrs: ImportNode['attrs'] = {};
-    for (const k of ['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides']) if (attrs[k]) convAttrs[k] = attrs[k]!;
+    const plain: ImportNode['attrs'] = {};
+    for (const k of Object.keys(convAttrs)) if (attrs[k]) plain[k] = attrs[k]!;
     let y = fresh('conv');
-    out.push({ name: fresh('conv_node'), op: 'Conv', inputs: [x, w, ...(node.inputs[2] ? [node.inputs[2]] : [])], outputs: [y], attrs: convAttrs });
+    out.push({ name: fresh('conv_node'), op: 'Conv', inputs: [x, w, ...(node.inputs[2] ? [node.inputs[2]] : [])], outputs: [y], attrs: plain });
     if (cl) y = transpose(y, toChannelsLast(rank), 'y_nhwc');
     const z = node.inputs[3];
     if (z) {

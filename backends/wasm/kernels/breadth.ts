@@ -9,6 +9,8 @@ import { MISC } from './misc-breadth.js';
 import { SCATTER } from './scatter.js';
 import { GATHER_ND } from './gather-nd.js';
 import { TRIG } from './trig.js';
+import { RECURRENT } from './rnn.js';
+import { TOPK } from './topk.js';
 import type { KernelGen } from './types.js';
 
 export const BREADTH: Readonly<Record<string, KernelGen>> = {
@@ -21,4 +23,6 @@ export const BREADTH: Readonly<Record<string, KernelGen>> = {
   ...SCATTER,
   GatherND: GATHER_ND,
   ...TRIG,
+  ...RECURRENT,
+  TopK: TOPK,
 };

@@ -8,18 +8,26 @@ import { elemBytes } from '../fn.js';
 import type { KernelContext, PlanContext } from './types.js';
 import { attrStr, constInts, input, normAxis, output, strides, unsupported } from './util.js';
 
-/** Source index along an axis of length d for padded position j (already shifted by the begin pad). */
-function sourceIndex(mode: string, j: number, d: number): number {
-  switch (mode) {
-    case 'edge': return Math.min(Math.max(j, 0), d - 1);
-    case 'wrap': return ((j % d) + d) % d;
-    case 'reflect': {
-      if (d === 1) return 0;
-      const p = 2 * (d - 1), r = ((j % p) + p) % p;
-      return r < d ? r : p - r;
+/** Source index along an axis of length `dim` for output position `o`: negative pads crop first, then the mode
+ *  reflects/clamps/wraps within the cropped extent (as ops/shape-slice.ts does). */
+function sourceIndex(mode: string, o: number, dim: number, begin: number, end: number): number {
+  const cropB = Math.max(0, -begin), inner = dim - cropB - Math.max(0, -end);
+  let i = o - Math.max(0, begin);
+  if (i < 0 || i >= inner) {
+    switch (mode) {
+      case 'edge': i = i < 0 ? 0 : inner - 1; break;
+      case 'wrap': i = ((i % inner) + inner) % inner; break;
+      case 'reflect': {
+        if (inner === 1) { i = 0; break; }
+        const p = 2 * (inner - 1);
+        i = ((i % p) + p) % p;
+        if (i >= inner) i = p - i;
+        break;
+      }
+      default: throw new Error(`pad mode ${mode}`);
     }
-    default: throw new Error(`pad mode ${mode}`);
   }
+  return i + cropB;
 }
 
 /** Per output axis, the byte offset in x of each output position, concatenated. */
@@ -27,13 +35,13 @@ export function padTables(ctx: PlanContext): Tensor[] {
   const x = input(ctx, 0), y = output(ctx), mode = attrStr(ctx, 'mode', 'constant');
   const rank = x.dims.length, raw = constInts(ctx, 1);
   if (!raw) unsupported(ctx, `mode '${mode}' with run-time pads`);
-  if (x.size === 0 && y.size > 0) unsupported(ctx, `mode '${mode}' on an empty input`);
   const axes = ctx.inputs[3] ? constInts(ctx, 3)!.map((a) => normAxis(a, rank)) : x.dims.map((_, i) => i);
-  const begin = x.dims.map(() => 0);
-  axes.forEach((a, k) => { begin[a] = raw[k]!; });
+  const begin = x.dims.map(() => 0), end = x.dims.map(() => 0);
+  axes.forEach((a, k) => { begin[a] = raw[k]!; end[a] = raw[k + axes.length]!; });
+  if (y.size > 0 && x.dims.some((d, a) => d - Math.max(0, -begin[a]!) - Math.max(0, -end[a]!) <= 0 && y.dims[a]! > 0)) unsupported(ctx, `mode '${mode}' with an axis cropped to nothing`);
   const xs = strides(x.dims), eb = elemBytes(x.dtype);
   const table: number[] = [];
-  y.dims.forEach((n, a) => { for (let i = 0; i < n; i++) table.push(sourceIndex(mode, i - begin[a]!, x.dims[a]!) * xs[a]! * eb); });
+  y.dims.forEach((n, a) => { for (let i = 0; i < n; i++) table.push(sourceIndex(mode, i, x.dims[a]!, begin[a]!, end[a]!) * xs[a]! * eb); });
   return [fromValues('int32', [Math.max(table.length, 1)], table.length ? table : [0])];
 }
 

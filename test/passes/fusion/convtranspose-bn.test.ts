@@ -7,23 +7,11 @@ import { describe, expect, it } from 'vitest';
 import type { Graph } from '../../../ir/graph.js';
 import { fromValues } from '../../../ir/tensor.js';
 import { GraphBuilder } from '../../../models/builder.js';
-import { decomposeOnnxcOps } from '../../../ops/fused/decompose-graph.js';
-import { verifyAfter } from '../../../passes/manager.js';
-import { defaultContext, type Pass } from '../../../passes/pass.js';
+import type { Pass } from '../../../passes/pass.js';
 import { fuseBatchnorm, fuseConvTransposeEpilogue } from '../../../passes/fusion/index.js';
-import { expectClose, expectSameBits, randomInputs, randomTensor, run } from './helpers.js';
+import { checkFusion, expectDecomposedSameBits, randomInputs, randomTensor } from './helpers.js';
 
-function check(pass: Pass, g: Graph): Graph {
-  const out = pass.run(g, defaultContext());
-  if (out === g) return g;
-  verifyAfter(pass, g, out);
-  expect(pass.run(out, defaultContext())).toBe(out);
-  const inputs = randomInputs(g, 3);
-  const sem = pass.properties.semantics;
-  if (sem.kind === 'exact') expectSameBits(run(out, inputs), run(g, inputs));
-  else expectClose(run(out, inputs), run(g, inputs), sem.rtol * 10, sem.atol * 10);
-  return out;
-}
+const check = (pass: Pass, g: Graph): Graph => checkFusion(pass, g, 3);
 
 /** BN parameters with a positive variance, one per channel. */
 function bnParams(b: GraphBuilder, c: number, seed: number, tag: string): string[] {
@@ -78,8 +66,7 @@ describe('ConvTranspose epilogues and BN folding into Gemm/MatMul', () => {
       const out = check(fuseConvTransposeEpilogue, check(fuseBatchnorm, g));
       if (k.bn) expect(out.nodes.some((n) => n.op === 'BatchNormalization')).toBe(false);
       if (out.nodes.some((n) => n.op === 'onnxc.FusedConvTranspose')) fused++;
-      const inputs = randomInputs(g, 5);
-      expectSameBits(run(decomposeOnnxcOps(out), inputs), run(out, inputs));
+      expectDecomposedSameBits(out, randomInputs(g, 5));
     }), { numRuns: 30 });
     expect(fused).toBeGreaterThan(10);
   });

@@ -1,4 +1,5 @@
-// Shared helpers of the fusion tests: seeded tensors, running graphs, exact and tolerant comparison.
+// Shared helpers of the fusion tests: seeded tensors, running graphs, exact and tolerant comparison, and the
+// per-pass check (verifies, idempotent, keeps values) every generated-block test runs.
 
 import { expect } from 'vitest';
 import type { Graph } from '../../../ir/graph.js';
@@ -9,6 +10,9 @@ import { isStaticShape } from '../../../ir/types.js';
 import type { RuntimeValue } from '../../../ir/value.js';
 import { isTensor } from '../../../ir/value.js';
 import { runGraph } from '../../../backends/reference/interpreter.js';
+import { decomposeOnnxcOps } from '../../../ops/fused/decompose-graph.js';
+import { verifyAfter } from '../../../passes/manager.js';
+import { defaultContext, type Pass } from '../../../passes/pass.js';
 
 export function randomTensor(dims: readonly number[], seed: number, scale = 1): Tensor {
   const r = prng(seed);
@@ -52,4 +56,24 @@ export function expectClose(got: readonly Tensor[], want: readonly Tensor[], rto
     }
     expect(err, `output ${i}: max abs error ${err} vs max |want| ${scale}`).toBeLessThanOrEqual(atol + rtol * scale);
   });
+}
+
+/** Runs one pass on g and checks the result: it verifies, the pass is idempotent on it, and it matches g on seeded
+ *  inputs within the pass's semantics (exact: same bits; else 10x the declared tolerances). */
+export function checkFusion(pass: Pass, g: Graph, inputSeed: number): Graph {
+  const out = pass.run(g, defaultContext());
+  if (out === g) return g;
+  verifyAfter(pass, g, out);
+  expect(pass.run(out, defaultContext())).toBe(out);
+  const inputs = randomInputs(g, inputSeed);
+  const want = run(g, inputs);
+  const sem = pass.properties.semantics;
+  if (sem.kind === 'exact') expectSameBits(run(out, inputs), want);
+  else expectClose(run(out, inputs), want, sem.rtol * 10, sem.atol * 10);
+  return out;
+}
+
+/** The export form (onnxc ops decomposed to ONNX) of a fused graph gives the same bits on seeded inputs. */
+export function expectDecomposedSameBits(fused: Graph, inputs: readonly Tensor[]): void {
+  expectSameBits(run(decomposeOnnxcOps(fused), inputs), run(fused, inputs));
 }

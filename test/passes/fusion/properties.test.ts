@@ -7,11 +7,9 @@ import { describe, expect, it } from 'vitest';
 import type { Graph } from '../../../ir/graph.js';
 import { fromValues } from '../../../ir/tensor.js';
 import { GraphBuilder } from '../../../models/builder.js';
-import { decomposeOnnxcOps } from '../../../ops/fused/decompose-graph.js';
-import { verifyAfter } from '../../../passes/manager.js';
-import { defaultContext, type Pass } from '../../../passes/pass.js';
+import type { Pass } from '../../../passes/pass.js';
 import { fuseBatchnorm, fuseConvEpilogue, fuseGelu } from '../../../passes/fusion/index.js';
-import { expectClose, expectSameBits, randomInputs, randomTensor, run } from './helpers.js';
+import { checkFusion, expectDecomposedSameBits, randomInputs, randomTensor } from './helpers.js';
 
 const ACTS = ['none', 'Relu', 'Clip6', 'SiLU', 'LeakyRelu', 'HardSigmoid', 'HardSwish', 'Sigmoid', 'GeluErf'] as const;
 interface Block { act: typeof ACTS[number]; bn: boolean; residual: boolean; bias: boolean; usedTwice: boolean }
@@ -53,18 +51,7 @@ function build(blocks: readonly Block[], seed: number): Graph {
   return b.build();
 }
 
-function check(pass: Pass, g: Graph): Graph {
-  const out = pass.run(g, defaultContext());
-  if (out === g) return g;
-  verifyAfter(pass, g, out);
-  expect(pass.run(out, defaultContext())).toBe(out);
-  const inputs = randomInputs(g, 3);
-  const want = run(g, inputs);
-  const sem = pass.properties.semantics;
-  if (sem.kind === 'exact') expectSameBits(run(out, inputs), want);
-  else expectClose(run(out, inputs), want, sem.rtol * 10, sem.atol * 10);
-  return out;
-}
+const check = (pass: Pass, g: Graph): Graph => checkFusion(pass, g, 3);
 
 describe('fusion passes over generated conv blocks', () => {
   it('each pass and the three in pipeline order keep values; the decomposed export form matches', () => {
@@ -74,8 +61,7 @@ describe('fusion passes over generated conv blocks', () => {
       for (const p of [fuseBatchnorm, fuseGelu, fuseConvEpilogue]) check(p, g);
       const all = check(fuseConvEpilogue, check(fuseGelu, check(fuseBatchnorm, g)));
       if (all.nodes.some((n) => n.op === 'onnxc.FusedConv')) fused++;
-      const inputs = randomInputs(g, 3);
-      expectSameBits(run(decomposeOnnxcOps(all), inputs), run(all, inputs));
+      expectDecomposedSameBits(all, randomInputs(g, 3));
     }), { numRuns: 40 });
     expect(fused).toBeGreaterThan(10);
   });

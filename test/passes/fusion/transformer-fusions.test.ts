@@ -8,13 +8,12 @@ import { describe, expect, it } from 'vitest';
 import type { Graph } from '../../../ir/graph.js';
 import { fromValues } from '../../../ir/tensor.js';
 import { GraphBuilder } from '../../../models/builder.js';
-import { decomposeOnnxcOps } from '../../../ops/fused/decompose-graph.js';
-import { opCounts, verifyAfter } from '../../../passes/manager.js';
-import { defaultContext, type Pass } from '../../../passes/pass.js';
+import { opCounts } from '../../../passes/manager.js';
+import type { Pass } from '../../../passes/pass.js';
 import {
   fuseAttention, fuseElementwise, fuseGelu, fuseLayernorm, fuseMatmulEpilogue, fuseRmsnorm,
 } from '../../../passes/fusion/index.js';
-import { expectClose, expectSameBits, randomInputs, randomTensor, run } from './helpers.js';
+import { checkFusion, expectDecomposedSameBits, randomInputs, randomTensor } from './helpers.js';
 
 const ACTS = ['none', 'Relu', 'Sigmoid', 'Tanh', 'GeluErf', 'Gelu', 'SiLU', 'LeakyRelu'] as const;
 interface Block { kind: 'matmul' | 'gemm' | 'gemmReshape'; act: typeof ACTS[number]; bias: boolean; residual: boolean; norm: 'none' | 'layer' | 'rms'; chain: boolean }
@@ -81,18 +80,7 @@ function build(blocks: readonly Block[], seed: number, attention: boolean): Grap
   return b.build();
 }
 
-function check(pass: Pass, g: Graph): Graph {
-  const out = pass.run(g, defaultContext());
-  if (out === g) return g;
-  verifyAfter(pass, g, out);
-  expect(pass.run(out, defaultContext())).toBe(out);
-  const inputs = randomInputs(g, 5);
-  const want = run(g, inputs);
-  const sem = pass.properties.semantics;
-  if (sem.kind === 'exact') expectSameBits(run(out, inputs), want);
-  else expectClose(run(out, inputs), want, sem.rtol * 10, sem.atol * 10);
-  return out;
-}
+const check = (pass: Pass, g: Graph): Graph => checkFusion(pass, g, 5);
 
 const PIPELINE = [fuseGelu, fuseLayernorm, fuseRmsnorm, fuseAttention, fuseMatmulEpilogue, fuseElementwise];
 
@@ -104,8 +92,7 @@ describe('transformer fusion passes over generated blocks', () => {
       for (const p of PIPELINE) check(p, g);
       const all = PIPELINE.reduce((h, p) => check(p, h), g);
       for (const [op, n] of opCounts(all)) seen.set(op, (seen.get(op) ?? 0) + n);
-      const inputs = randomInputs(g, 5);
-      expectSameBits(run(decomposeOnnxcOps(all), inputs), run(all, inputs));
+      expectDecomposedSameBits(all, randomInputs(g, 5));
     }), { numRuns: 40 });
     for (const op of ['onnxc.FusedMatMul', 'onnxc.FusedGemm', 'onnxc.FusedElementwise', 'LayerNormalization', 'RMSNormalization', 'Attention']) {
       expect(seen.get(op) ?? 0, `${op} never made`).toBeGreaterThan(0);
