@@ -2,7 +2,6 @@
 // geometry (pads, auto_pad, strides, dilations, groups) is our own small N-D loop, independent of ops/conv.ts.
 
 import { KernelError, ShapeError } from '../ir/errors.js';
-import type { DType } from '../ir/dtype.js';
 import type { Tensor } from '../ir/tensor.js';
 import { getNumber, makeTensor, sizeOf, stridesOf } from '../ir/tensor.js';
 import type { Dim } from '../ir/types.js';

@@ -22,11 +22,11 @@ export const TOPK: KernelGen = {
     const xAt = (sv: () => Expr): Expr => lin(fn, [[() => fn.get(o), L * inner], [sv, inner], [() => fn.get(j), 1]]);
     const yAt = (): Expr => lin(fn, [[() => fn.get(o), k * inner], [() => fn.get(r), inner], [() => fn.get(j), 1]]);
     const taken = (sv: Expr) => ({ base: ctx.scratch.base, dyn: sv });
-    const isNaN = (e: Expr): Expr => m.f64.ne(e, e);
+    const isNaN = (l: typeof v): Expr => m.f64.ne(fn.get(l), fn.get(l));
     // v beats bv: strictly better, or NaN over a number (largest) / a number over NaN (smallest)
     const beats = largest
-      ? m.i32.or(m.f64.gt(fn.get(v), fn.get(bv)), m.i32.and(isNaN(fn.get(v)), m.i32.eqz(isNaN(fn.get(bv)))))
-      : m.i32.or(m.f64.lt(fn.get(v), fn.get(bv)), m.i32.and(m.i32.eqz(isNaN(fn.get(v))), isNaN(fn.get(bv))));
+      ? m.i32.or(m.f64.gt(fn.get(v), fn.get(bv)), m.i32.and(isNaN(v), m.i32.eqz(isNaN(bv))))
+      : m.i32.or(m.f64.lt(fn.get(v), fn.get(bv)), m.i32.and(m.i32.eqz(isNaN(v)), isNaN(bv)));
     return fn.loop(o, 0, outer, () => [fn.loop(j, 0, inner, () => [
       m.memory.fill(fn.c32(ctx.scratch.base), fn.c32(0), fn.c32(L)),
       fn.loop(r, 0, k, () => [
