@@ -75,11 +75,12 @@ describe('wasm artifact', () => {
 
   it('fails at compile time with an UnsupportedOpError naming node and op (no fallback)', () => {
     const b = new GraphBuilder();
-    b.output(b.node('TopK', [b.input('x', 'float32', [5]), b.weight('k', fromValues('int64', [1], [2n]))], {}, 2, 'my_topk')[0]!);
+    // string ops have no wasm kernels (the backend has no string tensors)
+    b.output(b.node('StringNormalizer', [b.input('x', 'string', [3])], { case_change_action: 'LOWER' }, 1, 'my_norm')[0]!);
     let err: unknown;
     try { compileWasm(b.build()); } catch (e) { err = e; }
     expect(err).toBeInstanceOf(UnsupportedOpError);
-    expect((err as UnsupportedOpError).describe()).toMatch(/node 'my_topk' \(TopK\): op TopK has no wasm kernel/);
+    expect((err as UnsupportedOpError).describe()).toMatch(/node 'my_norm' \(StringNormalizer\): op StringNormalizer has no wasm kernel/);
   });
 });
 
