@@ -9,7 +9,7 @@ import { runGraph } from '../../backends/reference/interpreter.js';
 
 const i64 = (v: number[]): Tensor => fromValues('int64', [v.length], v.map(BigInt));
 
-function check(x: Tensor, k: number, attrs: Record<string, unknown>): void {
+function check(x: Tensor, k: number, attrs: Record<string, number>): void {
   const b = new GraphBuilder();
   const xi = b.input('x', x.dtype, x.dims);
   const [v, i] = b.node('TopK', [xi, b.weight('k', i64([k]))], attrs, 2);
