@@ -63,6 +63,8 @@ export async function runOrt(
     graphOptimizationLevel: opts.optimization ?? 'disabled',
     intraOpNumThreads: opts.threads ?? 1,
     interOpNumThreads: 1,
+    // onnxruntime's own warnings (e.g. initializers listed as inputs) would interleave with our report
+    logSeverityLevel: 3,
   });
   try {
     const ortFeeds: Record<string, InstanceType<Ort['Tensor']>> = {};

@@ -1,0 +1,20 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadModel } from '/work/main/compiler/onnx/import.js';
+import { readValueFile } from '/work/main/compiler/onnx/tensor-proto.js';
+import { compileOptimized } from '/work/main/compiler/optimize-wasm.js';
+const dir = process.argv[2]!; const exp = process.argv[3] === 'exp';
+const onnx = readdirSync(dir).find((f) => f.endsWith('.onnx'))!;
+const model = loadModel(join(dir, onnx));
+const feeds = new Map<string, any>();
+model.graph.inputs.filter((n) => !model.graph.initializers.has(n)).forEach((n, i) => feeds.set(n, readValueFile(join(dir, 'test_data_set_0', `input_${i}.pb`))));
+const inputShapes = Object.fromEntries([...feeds].map(([n, t]) => [n, t.dims]));
+const { artifact } = compileOptimized(model.graph, { inputShapes, exportKernels: exp, embedLimit: 0, source: onnx }, { level: 3 });
+const { instance } = await (globalThis as any).WebAssembly.instantiate(artifact.wasm);
+const ex = instance.exports; const mem = new Uint8Array(ex.memory.buffer);
+mem.set(artifact.weights, artifact.manifest.weights.offset);
+const feed = () => { for (const io of artifact.manifest.inputs) { const t = feeds.get(io.name); if (!t || io.bytes === 0) continue; const v = t.data; mem.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), io.offset); } };
+const ts: number[] = [];
+for (let i = 0; i < 60; i++) { feed(); const s = performance.now(); ex.run(); ts.push(performance.now() - s); }
+const last = ts.slice(20).sort((a, b) => a - b);
+console.log(onnx, exp ? 'exported' : 'plain', 'first', ts.slice(0, 5).map((x) => x.toFixed(1)).join(' '), 'median', last[last.length >> 1]!.toFixed(2), 'code', artifact.wasm.length);
