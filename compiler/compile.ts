@@ -5,7 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WasmArtifact, WasmCompileOptions } from '../backends/wasm/compile.js';
-import { KernelError, ShapeError, UnsupportedOpError, UsageError } from '../ir/errors.js';
+import { KernelError, ShapeError, UnsupportedOpError, UnsupportedTypeError, UsageError } from '../ir/errors.js';
+import { upcastFloat16 } from '../passes/upcast-float16.js';
 import type { Graph, Model } from '../ir/graph.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { RuntimeValue } from '../ir/value.js';
@@ -18,6 +19,19 @@ import { compileOptimized, type PipelineChoice } from './optimize-wasm.js';
 
 export type CompileTarget = 'wasm';
 
+/** Compile through the pipeline; when a kernel has no 16-bit float version, compute those ops in float32 between
+ *  Casts (passes/upcast-float16.ts) and compile again, rather than refusing a float16 model. */
+function compileWasmGraph(g: Graph, opts: WasmCompileOptions, pipeline: PipelineChoice): { artifact: WasmArtifact } {
+  try {
+    return compileOptimized(g, opts, pipeline);
+  } catch (e) {
+    if (!(e instanceof UnsupportedTypeError) || !/float16|bfloat16/.test(e.message)) throw e;
+    const wide = upcastFloat16(g, opts.source);
+    if (wide === g) throw e;
+    return compileOptimized(wide, opts, pipeline);
+  }
+}
+
 export interface CompileReport {
   readonly dir: string;
   readonly files: Readonly<Record<string, number>>;
@@ -28,7 +42,7 @@ export interface CompileReport {
  *  The pipeline defaults to -O3; `{ level: 0 }` lowers the graph as imported. */
 export function compileToDir(model: Model, target: CompileTarget, dir: string, opts: WasmCompileOptions = {}, pipeline: PipelineChoice = {}): CompileReport {
   if (target !== 'wasm') throw new UsageError(`unknown target '${String(target)}' (available: wasm)`);
-  const { artifact } = compileOptimized(model.graph, { source: model.info.source, ...opts }, pipeline);
+  const { artifact } = compileWasmGraph(model.graph, { source: model.info.source, ...opts }, pipeline);
   mkdirSync(dir, { recursive: true });
   const files: Record<string, number> = {};
   const write = (name: string, data: Uint8Array | string): void => {
@@ -52,7 +66,7 @@ export function toTensorValue(t: Tensor): TensorValue {
 
 /** A wasm backend: compiles (after `pipeline`) once per set of input shapes, runs through the shipped runtime. */
 export const makeWasmBackend = (name: string, summary: string, pipeline: PipelineChoice): Backend => {
-  const compileWasm = (g: Graph, opts: WasmCompileOptions): WasmArtifact => compileOptimized(g, opts, pipeline).artifact;
+  const compileWasm = (g: Graph, opts: WasmCompileOptions): WasmArtifact => compileWasmGraph(g, opts, pipeline).artifact;
   return {
   name,
   summary,

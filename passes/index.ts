@@ -10,6 +10,7 @@ import {
 } from './fusion/index.js';
 import { layoutNhwc, layoutPackWeights } from './layout/index.js';
 import { removeNoopsPass } from './remove-noops.js';
+import { upcastFloat16Pass } from './upcast-float16.js';
 import type { Pass } from './pass.js';
 
 const BUILTIN: readonly Pass[] = [
@@ -29,6 +30,7 @@ const BUILTIN: readonly Pass[] = [
   layoutNhwc,
   layoutPackWeights,
   removeNoopsPass,
+  upcastFloat16Pass,
 ];
 
 const REGISTRY = new Map<string, Pass>();

@@ -219,7 +219,7 @@ export function compileWasm(graph0: Graph, opts: WasmCompileOptions = {}): WasmA
       // V8 compiles that far worse (mobilenet_v2 55 ms against 34 ms with kernels kept apart), so only small
       // kernels are inlined. The setting is global to Binaryen: restore it after.
       const oneCaller = binaryen.getOneCallerInlineMaxSize();
-      binaryen.setOneCallerInlineMaxSize(Number(process.env.ONNXC_INL ?? KERNEL_INLINE_MAX));
+      binaryen.setOneCallerInlineMaxSize(KERNEL_INLINE_MAX);
       try { m.optimize(); } finally { binaryen.setOneCallerInlineMaxSize(oneCaller); }
     }
     const io = (name: string): WasmIoSpec => {

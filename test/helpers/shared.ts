@@ -38,3 +38,14 @@ export function sharedModels(): SharedModel[] {
     return [{ name, dir, model: join(dir, model), dataSets }];
   });
 }
+
+// minilm_l6_dyn: onnxruntime's x86 MatMulInteger (uint8 x int8 weights) saturates pairwise products at int16
+// (255*127 + 255*127 gives 65534 in onnxruntime 1.30 here, 129540 exactly, see test/models/ort-quirks.test.ts),
+// and the quantised layers amplify it: the exact result differs from the expected outputs by 1.42e-2 of the
+// pooler output's max |value| (measured), so this model is held to 2e-2 rather than 1e-2.
+const TOLERANCE: Record<string, number> = { mobilenet_v2_qdq: 1e-2, minilm_l6_dyn: 2e-2, mobilenet_v2_fp16: 1e-3 };
+
+/** Max abs error allowed for a shared model's outputs, relative to each output's max |value|. */
+export function modelTolerance(name: string): number {
+  return TOLERANCE[name] ?? 1e-4;
+}

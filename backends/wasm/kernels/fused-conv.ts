@@ -4,12 +4,13 @@
 // GEMM over pixels reading X in place, everything else (general, grouped, strided) as NHWC im2col + that GEMM.
 
 import { permuteList, layoutToStandard, standardLayout, standardToLayout, transposeTensor } from '../../../ops/fused/permute.js';
-import type { Tensor } from '../../../ir/tensor.js';
+import { makeTensor, type Tensor } from '../../../ir/tensor.js';
 import type { Expr } from '../fn.js';
 import { emitConvNchw, geometry, nchwScratch, residualStrides, type ConvEpilogue, type ConvGeom } from './conv.js';
 import { activationOf } from './fused-activation.js';
 import { emitDepthwiseNhwc } from './fused-conv-dw.js';
 import { gemm, type MatOperand } from './gemm-core.js';
+import { packPanels, panelable, panelSize } from './gemm-pack.js';
 import type { KernelContext, KernelGen, PlanContext } from './types.js';
 import { attrNum, attrStr, input, output, requireDType, unsupported } from './util.js';
 
@@ -41,16 +42,36 @@ function nhwcPath(g: ConvGeom): 'depthwise' | 'direct' | 'im2col' {
   return g.direct ? 'direct' : 'im2col';
 }
 
+/** Whether this node's NHWC GEMM path reads its weight as column panels (gemm-pack.ts): a constant float32 weight
+ *  and a group width the panel tail handles (a multiple of 4 output channels). */
+function panelPacked(ctx: Ctx): boolean {
+  const w = input(ctx, 1);
+  if (!channelsLast(ctx) || !w.constant || w.dtype !== 'float32') return false;
+  const g = geom(ctx);
+  return nhwcPath(g) !== 'depthwise' && panelable(g.OC / g.G);
+}
+
+/** The weight in the layout its path reads (or undefined when the stored one is it). */
+function relaid(ctx: Ctx): Tensor | undefined {
+  const w = input(ctx, 1), from = storedLayout(ctx), to = wantedLayout(ctx);
+  if (from === to) return undefined;
+  if (!w.constant) unsupported(ctx, `with a run-time weight in layout ${from} (this path reads ${to})`);
+  requireDType(ctx, w, ['float32']);
+  const rank = w.dims.length;
+  return transposeTensor(w.constant, permuteList(layoutToStandard(from, rank), standardToLayout(to, rank)));
+}
+
 const fusedConv: KernelGen = {
-  unread: (ctx) => (storedLayout(ctx) !== wantedLayout(ctx) && input(ctx, 1).constant ? [1] : []),
+  unread: (ctx) => ((storedLayout(ctx) !== wantedLayout(ctx) && input(ctx, 1).constant) || panelPacked(ctx) ? [1] : []),
   prepack(ctx) {
-    const w = input(ctx, 1), from = storedLayout(ctx), to = wantedLayout(ctx);
-    if (from === to) return [];
-    if (!w.constant) unsupported(ctx, `with a run-time weight in layout ${from} (this path reads ${to})`);
-    requireDType(ctx, w, ['float32']);
-    const rank = w.dims.length;
-    const packed: Tensor = transposeTensor(w.constant, permuteList(layoutToStandard(from, rank), standardToLayout(to, rank)));
-    return [packed];
+    const hwio = relaid(ctx);
+    if (!panelPacked(ctx)) return hwio ? [hwio] : [];
+    // HWIO is [K = KH*KW*Cg, OC] row-major; each group's OCg columns become their own run of panels
+    const g = geom(ctx), src = (hwio ?? input(ctx, 1).constant!).data as Float32Array;
+    const Cg = g.C / g.G, OCg = g.OC / g.G, K = g.KH * g.KW * Cg, per = panelSize(K, OCg);
+    const out = new Float32Array(per * g.G);
+    for (let gi = 0; gi < g.G; gi++) packPanels(src, K, OCg, g.OC, 1, gi * OCg, out, gi * per);
+    return [makeTensor('float32', [out.length], out)];
   },
   scratch(ctx) {
     const g = geom(ctx);
@@ -69,14 +90,14 @@ const fusedConv: KernelGen = {
     if (!channelsLast(ctx)) return emitConvNchw(ctx, g, wBase, epi);
     switch (nhwcPath(g)) {
       case 'depthwise': return emitDepthwiseNhwc(ctx, g, wBase, epi);
-      case 'direct': case 'im2col': return emitGemmNhwc(ctx, g, wBase, epi);
+      case 'direct': case 'im2col': return emitGemmNhwc(ctx, g, wBase, epi, panelPacked(ctx));
     }
   },
 };
 
 /** Per image and group: Y[P, OCg] = cols[P, KH*KW*Cg] x W_hwio[KH*KW*Cg, OCg] (+ epilogue); cols is X itself for
  *  a 1x1 stride-1 unpadded conv, else NHWC im2col in scratch (each tap a run of Cg contiguous channels). */
-function emitGemmNhwc(ctx: KernelContext, g: ConvGeom, wBase: number, epi: ConvEpilogue): Expr {
+function emitGemmNhwc(ctx: KernelContext, g: ConvGeom, wBase: number, epi: ConvEpilogue, panels: boolean): Expr {
   const x = input(ctx, 0), y = output(ctx), b = ctx.inputs[2], fn = ctx.fn, m = ctx.m;
   const Cg = g.C / g.G, OCg = g.OC / g.G, K = g.KH * g.KW * Cg, P = g.OH * g.OW;
   const n = fn.i32(), gi = fn.i32(), la = fn.i32(), lc = fn.i32(), lw = fn.i32(), lbias = fn.i32(), lres = fn.i32();
@@ -90,14 +111,15 @@ function emitGemmNhwc(ctx: KernelContext, g: ConvGeom, wBase: number, epi: ConvE
       ...(cols ? [cols(() => fn.get(n), () => fn.get(gi))] : []),
       // A: X[n] (direct) or the columns; B: the group's output channels of W; C: Y[n]'s group columns
       fn.set(la, direct ? m.i32.add(m.i32.mul(fn.get(n), fn.c32(P * g.C * 4)), m.i32.mul(fn.get(gi), fn.c32(Cg * 4))) : fn.c32(0)),
-      fn.set(lw, m.i32.mul(fn.get(gi), fn.c32(OCg * 4))),
+      // panels: group gi's panels start after gi groups of panelSize(K, OCg) floats
+      fn.set(lw, m.i32.mul(fn.get(gi), fn.c32(panels ? panelSize(K, OCg) * 4 : OCg * 4))),
       fn.set(lc, m.i32.add(m.i32.mul(fn.get(n), fn.c32(P * g.OC * 4)), m.i32.mul(fn.get(gi), fn.c32(OCg * 4)))),
       fn.set(lbias, m.i32.mul(fn.get(gi), fn.c32(OCg * 4))),
       ...(zs ? [fn.set(lres, m.i32.add(m.i32.mul(fn.get(n), fn.c32(zs.n * 4)), m.i32.mul(fn.get(gi), fn.c32(OCg * zs.c * 4))))] : []),
       gemm(fn, {
         M: P, N: OCg, K,
         a: direct ? { base: x.ptr.base, dyn: la, rs: g.C, cs: 1 } : { base: ctx.scratch.base, dyn: la, rs: K, cs: 1 },
-        b: { base: wBase, dyn: lw, rs: g.OC, cs: 1 },
+        b: { base: wBase, dyn: lw, rs: g.OC, cs: 1, ...(panels ? { panels: true } : {}) },
         c: { base: y.ptr.base, dyn: lc, rs: g.OC, cs: 1 },
         bias: b ? { base: b.ptr.base, dyn: lbias, rs: 0, cs: 1 } : undefined,
         residual, act: epi.act,
