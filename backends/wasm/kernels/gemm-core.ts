@@ -1,6 +1,6 @@
 // The one matrix-multiply core shared by MatMul, Gemm, Conv and the fused ops: C = act(alpha*A*B + beta*bias + Z),
 // float32. When B's and C's rows are contiguous it runs a register-blocked micro-kernel (MR rows x 8 columns held
-// in f32x4 accumulators, K unrolled, every offset static) with the epilogue applied in registers before the
+// in f32x4 accumulators, every offset static) with the epilogue applied in registers before the
 // store; other strides take a plain loop nest with the same epilogue.
 
 import type { Expr, Fn, Local } from '../fn.js';
@@ -38,8 +38,9 @@ export interface GemmSpec {
 export const MR = 4;
 /** Columns per micro-tile (two f32x4). */
 export const NR = 2 * LANES;
-/** K steps unrolled per loop trip. */
-const KU = 4;
+/** K steps per loop trip. Not unrolled: measured with bench --gemm-only on the model shapes, KU=1 runs 22-36
+ *  GFLOP/s against 16-22 at KU=4 and 9-16 at KU=8 (presumably V8 hoists the unrolled loads and spills). */
+const KU = 1;
 
 export function gemm(fn: Fn, s: GemmSpec): Expr {
   if (s.M === 0 || s.N === 0) return fn.m.nop();
