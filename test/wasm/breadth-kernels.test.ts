@@ -9,21 +9,12 @@ import { fromTensorValue, toTensorValue } from '../../compiler/compile.js';
 import { fromValues, type Tensor } from '../../ir/tensor.js';
 import { GraphBuilder } from '../../models/builder.js';
 import { createSessionSync } from '../../runtime/wasm/session.js';
-import { randTensor, worstError } from './helpers.js';
+import { randTensor, worstError, singleCase, type KernelCase } from './helpers.js';
 
-interface Case { name: string; tol?: number; build(): { g: ReturnType<GraphBuilder['build']>; inputs: Tensor[] } }
+type Case = KernelCase;
 
-function single(name: string, shapes: number[][], make: (b: GraphBuilder, xs: string[]) => string, tol = 1e-5): Case {
-  return {
-    name, tol,
-    build() {
-      const b = new GraphBuilder();
-      const xs = shapes.map((s, i) => b.input(`x${i}`, 'float32', s));
-      b.output(make(b, xs));
-      return { g: b.build(), inputs: shapes.map((s, i) => randTensor(s, 21 + i)) };
-    },
-  };
-}
+const single = (name: string, shapes: number[][], make: (b: GraphBuilder, xs: string[]) => string, tol = 1e-5): Case =>
+  singleCase(name, shapes, make, tol, 21);
 const i64 = (dims: number[], v: number[]): Tensor => fromValues('int64', dims, v.map(BigInt));
 const f32 = (dims: number[], v: number[]): Tensor => fromValues('float32', dims, v);
 

@@ -8,6 +8,7 @@ import type { Graph } from '../../ir/graph.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { createSessionSync } from '../../runtime/wasm/session.js';
 import { toTensorValue } from '../../compiler/compile.js';
+import { GraphBuilder } from '../../models/builder.js';
 
 /** Run `g` compiled to wasm on `inputs` (positional); outputs as IR tensors. */
 export function runWasm(g: Graph, inputs: readonly Tensor[], optimize = true): Tensor[] {
@@ -39,4 +40,22 @@ export function randTensor(dims: readonly number[], seed = 1): Tensor<'float32'>
   let s = seed * 2654435761 >>> 0;
   for (let i = 0; i < n; i++) { s = (s * 1664525 + 1013904223) >>> 0; data[i] = (s / 2 ** 32) * 4 - 2; }
   return { dtype: 'float32', dims: [...dims], data };
+}
+
+/** A kernel test case: a graph and its inputs, compared with the reference within `tol`. */
+export interface KernelCase { name: string; build(): { g: Graph; inputs: Tensor[] }; tol?: number }
+
+/** A case of float32 graph inputs of the given shapes, seeded from `seed`, feeding the graph `make` builds. */
+export function singleCase(
+  name: string, shapes: number[][], make: (b: GraphBuilder, xs: string[]) => string, tol = 1e-5, seed = 11,
+): KernelCase {
+  return {
+    name, tol,
+    build() {
+      const b = new GraphBuilder();
+      const xs = shapes.map((s, i) => b.input(`x${i}`, 'float32', s));
+      b.output(make(b, xs));
+      return { g: b.build(), inputs: shapes.map((s, i) => randTensor(s, seed + i)) };
+    },
+  };
 }

@@ -5,11 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { fromValues, type Tensor } from '../../ir/tensor.js';
 import { GraphBuilder, type AttrInput } from '../../models/builder.js';
 import type { DType } from '../../ir/dtype.js';
-import { randTensor, worstError } from './helpers.js';
+import { randTensor, worstError, singleCase, type KernelCase } from './helpers.js';
 
 const SIZES = [0, 1, 3, 4, 5, 1023];
 
-interface Case { name: string; build(): { g: ReturnType<GraphBuilder['build']>; inputs: Tensor[] }; tol?: number }
+type Case = KernelCase;
 
 function unary(op: string, n: number, attrs: Record<string, AttrInput> = {}, extra: string[] = []): Case {
   return {
@@ -36,17 +36,8 @@ function binary(op: string, a: number[], c: number[], dtype: DType = 'float32'):
   };
 }
 
-function single(name: string, shapes: number[][], make: (b: GraphBuilder, xs: string[]) => string, tol = 1e-5): Case {
-  return {
-    name, tol,
-    build() {
-      const b = new GraphBuilder();
-      const xs = shapes.map((s, i) => b.input(`x${i}`, 'float32', s));
-      b.output(make(b, xs));
-      return { g: b.build(), inputs: shapes.map((s, i) => randTensor(s, 11 + i)) };
-    },
-  };
-}
+const single = (name: string, shapes: number[][], make: (b: GraphBuilder, xs: string[]) => string, tol = 1e-5): Case =>
+  singleCase(name, shapes, make, tol, 11);
 
 const i64 = (v: number[]): Tensor => fromValues('int64', [v.length], v.map(BigInt));
 
