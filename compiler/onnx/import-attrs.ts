@@ -65,6 +65,17 @@ export function valueTypeFromProto(tp: TypeProtoMsg, what: string, dims: DimName
   throw new OnnxImportError(`${what} has an empty type`);
 }
 
+/** A type that says nothing (`type: {}`, a tensor type without an element type, a sequence/optional of such):
+ *  spox and PyTorch write these for If/Loop outputs, and onnxruntime infers them, so the importer leaves them to
+ *  inference instead of refusing the model. */
+export function isEmptyType(tp: TypeProtoMsg | null | undefined): boolean {
+  if (!tp) return true;
+  if (tp.tensor_type) return !tp.tensor_type.elem_type;
+  if (tp.sequence_type) return isEmptyType(tp.sequence_type.elem_type);
+  if (tp.optional_type) return isEmptyType(tp.optional_type.elem_type);
+  return !tp.map_type && !tp.sparse_tensor_type && !tp.opaque_type;
+}
+
 /** Largest dense tensor (elements) a sparse one may expand to. */
 const MAX_DENSE = 1 << 26;
 

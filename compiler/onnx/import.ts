@@ -12,7 +12,7 @@ import { withDefaults } from '../../ops/attrs.js';
 import { getOp } from '../../ops/index.js';
 import type { AnyOpDef, ImportNode, LegacyContext } from '../../ops/schema.js';
 import { inferGraph } from '../../ops/infer-graph.js';
-import { attrFromProto, coerceAttr, densify, DimNamer, valueTypeFromProto } from './import-attrs.js';
+import { attrFromProto, coerceAttr, densify, DimNamer, isEmptyType, valueTypeFromProto } from './import-attrs.js';
 import { expandNodes, FunctionTable, isOnnxDomain, onnxOpset, type ExpandedNode } from './import-functions.js';
 import type { GraphProtoMsg, ModelProtoMsg, NodeProtoMsg } from './proto.js';
 import { decodeMessage, int64ToNumber } from './proto.js';
@@ -176,14 +176,14 @@ class Importer {
       if (initializers.has(vi.name)) continue;
       define(vi.name, 'an input');
       inputs.push(vi.name);
-      if (vi.type) types.set(vi.name, valueTypeFromProto(vi.type, `input '${vi.name}'`, this.dims));
+      // a subgraph input without a type (Loop/Scan bodies from spox, PyTorch) takes it from its node at inference
+      if (!isEmptyType(vi.type)) types.set(vi.name, valueTypeFromProto(vi.type!, `input '${vi.name}'`, this.dims));
       else if (main) throw new OnnxImportError(`graph input '${vi.name}' has no type`);
     }
     for (const vi of [...g.value_info, ...g.output]) {
-      // a declared type without an element type says nothing: leave it to inference
-      const empty = vi.type?.tensor_type && !vi.type.tensor_type.elem_type;
-      if (vi.type && !empty && !types.has(vi.name) && !initializers.has(vi.name)) {
-        types.set(vi.name, valueTypeFromProto(vi.type, `value '${vi.name}'`, this.dims));
+      // a missing or empty declared type says nothing: leave it to inference, as onnxruntime does
+      if (!isEmptyType(vi.type) && !types.has(vi.name) && !initializers.has(vi.name)) {
+        types.set(vi.name, valueTypeFromProto(vi.type!, `value '${vi.name}'`, this.dims));
       }
     }
 
