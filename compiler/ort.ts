@@ -1,4 +1,4 @@
-// onnxruntime-node as the oracle: run an ONNX model (file or bytes) on our tensors. Dev-only dependency, so it
+// onnxruntime-node as the oracle: run an ONNX model (file or bytes) on our tensors. An optional peer dependency, so it
 // is imported lazily and its absence is a clear error.
 
 import { UsageError } from '../ir/errors.js';
@@ -16,7 +16,7 @@ async function ort(): Promise<Ort> {
     try {
       ortModule = await import('onnxruntime-node');
     } catch (e) {
-      throw new UsageError(`onnxruntime-node is not installed (it is a dev dependency): ${e instanceof Error ? e.message : String(e)}`);
+      throw new UsageError(`onnxruntime-node is not installed: install onnxruntime-node to use check/diff --ort (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
     }
   }
   return ortModule;
