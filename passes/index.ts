@@ -8,6 +8,7 @@ import { decomposePass } from './decompose.js';
 import {
   fuseAttention, fuseBatchnorm, fuseConvEpilogue, fuseConvTransposeEpilogue, fuseElementwise, fuseGelu, fuseLayernorm, fuseMatmulEpilogue, fuseRmsnorm,
 } from './fusion/index.js';
+import { inlineIf } from './inline-if.js';
 import { layoutNhwc, layoutPackWeights } from './layout/index.js';
 import { removeNoopsPass } from './remove-noops.js';
 import { upcastFloat16Pass } from './upcast-float16.js';
@@ -27,6 +28,7 @@ const BUILTIN: readonly Pass[] = [
   fuseLayernorm,
   fuseMatmulEpilogue,
   fuseRmsnorm,
+  inlineIf,
   layoutNhwc,
   layoutPackWeights,
   removeNoopsPass,

@@ -1,15 +1,20 @@
 // Test helper: give a generated graph something for the canonical passes to do, without changing what it
 // computes: Identity nodes on values, duplicated nodes (CSE), Identity of initializers (constant folding), and a
-// dead node (DCE). Choices come from fast-check so failures shrink.
+// dead node (DCE), and nodes moved into both branches of an If on a constant condition (inline-if). Choices come
+// from fast-check so failures shrink.
 
 import fc from 'fast-check';
 import type { Graph, Node } from '../../ir/graph.js';
+import { scalar } from '../../ir/tensor.js';
 
 export interface Decoration {
   readonly identities: readonly number[];
   readonly duplicates: readonly number[];
   readonly foldInits: boolean;
   readonly dead: boolean;
+  /** Nodes moved into an If on a constant condition (both branches compute the node; the value the branch defines
+   *  has the If's own output name, as exporters write it, so inlining must handle the shadowed name). */
+  readonly branches?: readonly { readonly at: number; readonly cond: boolean }[];
 }
 
 export const arbitraryDecoration: fc.Arbitrary<Decoration> = fc.record({
@@ -17,6 +22,7 @@ export const arbitraryDecoration: fc.Arbitrary<Decoration> = fc.record({
   duplicates: fc.array(fc.nat(), { maxLength: 3 }),
   foldInits: fc.boolean(),
   dead: fc.boolean(),
+  branches: fc.array(fc.record({ at: fc.nat(), cond: fc.boolean() }), { maxLength: 2 }),
 });
 
 export function decorate(g: Graph, d: Decoration): Graph {
@@ -61,5 +67,24 @@ export function decorate(g: Graph, d: Decoration): Graph {
     types.set(out, g.types.get(x)!);
     nodes.push({ name: fresh('dead'), op: 'Neg', inputs: [x], outputs: [out], attrs: {} });
   }
-  return { ...g, nodes, types };
+  const inits = new Map(g.initializers);
+  for (const { at: i, cond } of d.branches ?? []) {
+    if (nodes.length === 0) break;
+    const at = i % nodes.length;
+    const orig = nodes[at]!;
+    if (orig.outputs.length !== 1 || orig.op === 'If') continue;
+    const out = orig.outputs[0]!;
+    const c = fresh('cond');
+    inits.set(c, scalar('bool', cond));
+    types.set(c, { kind: 'tensor', dtype: 'bool', shape: [] });
+    const branch = (tag: string): Graph => ({
+      name: `${orig.name}_${tag}`, inputs: [], outputs: [out], initializers: new Map(),
+      nodes: [{ ...orig, name: fresh(`${orig.name}_${tag}`) }], types: new Map([[out, types.get(out)!]]),
+    });
+    nodes[at] = {
+      name: fresh('if'), op: 'If', inputs: [c], outputs: [out],
+      attrs: { then_branch: { kind: 'graph', value: branch('then') }, else_branch: { kind: 'graph', value: branch('else') } },
+    };
+  }
+  return { ...g, nodes, types, initializers: inits };
 }
