@@ -80,6 +80,15 @@ export class GraphBuilder {
     return this;
   }
 
+  /** The graph as written, for use as a subgraph (If branches, Loop bodies): it may read values of the enclosing
+   *  graph, so its types are inferred with that graph's. */
+  subgraph(): Graph {
+    return {
+      name: this.name, inputs: [...this.inputs], outputs: [...this.outputs], nodes: [...this.nodes],
+      initializers: new Map(this.initializers), types: new Map(this.types),
+    };
+  }
+
   /** The graph with every value typed by inference. */
   build(): Graph {
     const g: Graph = {
