@@ -17,7 +17,7 @@ export const BREADTH: Readonly<Record<string, KernelGen>> = {
   Attention: ATTENTION,
   ...LOSS,
   ...RESIZE,
-  ConvTranspose: CONV_TRANSPOSE,
+  ...CONV_TRANSPOSE,
   ...QUANT,
   ...MISC,
   ...SCATTER,

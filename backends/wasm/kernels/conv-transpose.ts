@@ -1,16 +1,37 @@
-// ConvTranspose (any number of spatial dims, groups, dilations, output_padding/output_shape) as the scatter the
-// reference uses: the output starts as the bias, and every input element adds itself times each kernel tap
-// at position in*stride - padBegin + k*dilation. Scalar loops; the geometry comes from ops/conv-transpose.ts.
+// ConvTranspose, onnxc.FusedConvTranspose (bias + residual + activation) and onnxc.NhwcConvTranspose (channels-last,
+// made by layout-nhwc). float32 with a constant weight and 1-2 spatial dims run on the GEMM core
+// (conv-transpose-gemm.ts); everything else (any rank, other dtypes, run-time weights) is the scatter the
+// reference uses: the output starts as the bias, and every input element adds itself times each kernel tap at
+// position in*stride - padBegin + k*dilation, in scalar loops. The fused and channels-last ops have no scalar
+// form: they are turned down there and decomposed (compiler/optimize-wasm.ts).
 
 import { makeWindow } from '../../../ops/conv-window.js';
 import { transposeAxis } from '../../../ops/conv-transpose.js';
 import type { Expr } from '../fn.js';
+import { convTGeometry, convTPrepack, convTScratch, emitConvTGemm } from './conv-transpose-gemm.js';
+import { activationOf } from './fused-activation.js';
 import type { KernelContext, KernelGen } from './types.js';
 import { f64c, ldF, lin, stF } from './scalar.js';
-import { attrInts, attrNum, attrStr, input, output, prod, strides } from './util.js';
+import { attrInts, attrNum, attrStr, input, output, prod, strides, unsupported } from './util.js';
 
-export const CONV_TRANSPOSE: KernelGen = {
-  emit(ctx: KernelContext) {
+function convTranspose(kind: 'plain' | 'fused' | 'nhwc'): KernelGen {
+  const geo = (ctx: Parameters<typeof convTGeometry>[0]) => convTGeometry(ctx, kind === 'nhwc');
+  return {
+    unread: (ctx) => (geo(ctx) ? [1] : []),
+    prepack: (ctx) => { const g = geo(ctx); return g ? convTPrepack(ctx, g) : []; },
+    scratch: (ctx) => { const g = geo(ctx); return g ? convTScratch(g) : 0; },
+    emit(ctx) {
+      const g = geo(ctx);
+      if (g) return emitConvTGemm(ctx, g, ctx.packed[0]!.ptr.base, kind === 'fused' ? activationOf(ctx) : undefined);
+      if (kind !== 'plain') unsupported(ctx, 'other than float32 with a constant weight and 1 or 2 spatial dims');
+      return emitScalar(ctx);
+    },
+  };
+}
+
+/** The scatter, in f64 through scalar.ts: any rank and dtype, run-time weights. */
+function emitScalar(ctx: KernelContext): Expr {
+  {
     const { fn, m } = ctx;
     const x = input(ctx, 0), w = input(ctx, 1), bias = ctx.inputs[2], y = output(ctx);
     const spatial = x.dims.slice(2), rank = spatial.length, kernel = w.dims.slice(2);
@@ -49,5 +70,11 @@ export const CONV_TRANSPOSE: KernelGen = {
       : [fn.loop(iv[a]!, 0, spatial[a]!, () => iLoops(a + 1))]);
     const scatter = fn.loop(n, 0, N, () => [fn.loop(gi, 0, group, () => [fn.loop(ci, 0, Cg, () => iLoops(0))])]);
     return fn.block([init, scatter]);
-  },
+  }
+}
+
+export const CONV_TRANSPOSE: Readonly<Record<string, KernelGen>> = {
+  ConvTranspose: convTranspose('plain'),
+  'onnxc.FusedConvTranspose': convTranspose('fused'),
+  'onnxc.NhwcConvTranspose': convTranspose('nhwc'),
 };
