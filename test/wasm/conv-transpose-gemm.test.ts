@@ -128,6 +128,17 @@ describe('ConvTranspose through the pass pipeline', () => {
     b.output(b.op('Sigmoid', [y]));
     for (const level of [0, 2, 3] as const) expect(optimizedError(b.build(), [randTensor([1, 1, 16, 16], 9)], level), `-O${level}`).toBeLessThanOrEqual(1e-5);
   });
+  it('float64 and 3-D ConvTranspose (no GEMM form) still compile at -O3', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float64', [1, 2, 3, 3]);
+    const w = { dtype: 'float64', dims: [2, 3, 2, 2], data: Float64Array.from(randTensor([2, 3, 2, 2], 3).data) } as Tensor;
+    b.output(b.op('Relu', [b.op('ConvTranspose', [x, b.weight('w', w)], { strides: [2, 2] })]));
+    const x64 = { dtype: 'float64', dims: [1, 2, 3, 3], data: Float64Array.from(randTensor([1, 2, 3, 3], 4).data) } as Tensor;
+    expect(optimizedError(b.build(), [x64], 3)).toBeLessThanOrEqual(1e-12);
+    const c = new GraphBuilder();
+    c.output(c.op('Relu', [c.op('ConvTranspose', [c.input('x', 'float32', [1, 2, 2, 3, 2]), c.weight('w', randTensor([2, 2, 2, 2, 2], 5))], { strides: [1, 2, 1] })]));
+    expect(optimizedError(c.build(), [randTensor([1, 2, 2, 3, 2], 6)], 3)).toBeLessThanOrEqual(1e-5);
+  });
   it('ConvTranspose + BatchNormalization + Relu (DCGAN block) at -O2, -O3', () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'float32', [1, 6, 4, 4]);

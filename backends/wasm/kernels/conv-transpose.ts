@@ -3,7 +3,7 @@
 // (conv-transpose-gemm.ts); everything else (any rank, other dtypes, run-time weights) is the scatter the
 // reference uses: the output starts as the bias, and every input element adds itself times each kernel tap at
 // position in*stride - padBegin + k*dilation, in scalar loops. The fused and channels-last ops have no scalar
-// form: they are turned down there and decomposed (compiler/optimize-wasm.ts).
+// form: they refuse the rest (KernelPlanning.refuse), so the driver decomposes them before lowering.
 
 import { makeWindow } from '../../../ops/conv-window.js';
 import { transposeAxis } from '../../../ops/conv-transpose.js';
@@ -17,6 +17,9 @@ import { attrInts, attrNum, attrStr, input, output, prod, strides, unsupported }
 function convTranspose(kind: 'plain' | 'fused' | 'nhwc'): KernelGen {
   const geo = (ctx: Parameters<typeof convTGeometry>[0]) => convTGeometry(ctx, kind === 'nhwc');
   return {
+    // the fused and channels-last forms have no scalar kernel: declared up front so the driver decomposes them
+    refuse: (ctx) => (kind === 'plain' || geo(ctx) ? undefined
+      : { reason: 'form', detail: 'this form runs float32 with a constant weight and 1 or 2 spatial dims only' }),
     unread: (ctx) => (geo(ctx) ? [1] : []),
     prepack: (ctx) => { const g = geo(ctx); return g ? convTPrepack(ctx, g) : []; },
     scratch: (ctx) => { const g = geo(ctx); return g ? convTScratch(g) : 0; },
