@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { UsageError } from '../ir/errors.js';
-import { getBackend } from './backends.js';
+import { loadBackend } from './backends.js';
 import { existingDir, existingFile, outputFile, parseRegex } from './cli-args.js';
 import { progress } from './cli-progress.js';
 import { findCases, runCase, summarize, type CaseResult, type Manifest } from './conformance.js';
@@ -25,12 +25,12 @@ function readManifestFile(path: string): Manifest {
   return { expectedFailures: (ef ?? {}) as Record<string, string> };
 }
 
-export function conformanceCommand(dir: string, opts: { backend: string; json?: string; filter?: string; manifest?: string; failures?: boolean }): void {
+export async function conformanceCommand(dir: string, opts: { backend: string; json?: string; filter?: string; manifest?: string; failures?: boolean }): Promise<void> {
   existingDir('suite folder', dir);
   const re = opts.filter !== undefined ? parseRegex('--filter', opts.filter) : undefined;
   if (opts.json !== undefined) outputFile('--json', opts.json);
   const manifest = opts.manifest !== undefined ? readManifestFile(opts.manifest) : undefined;
-  const backend = getBackend(opts.backend);
+  const backend = await loadBackend(opts.backend);
   const cases = findCases(dir).filter((c) => !re || re.test(c.name));
   const bar = progress('conformance');
   const results: CaseResult[] = cases.map((c, i) => { bar.update(`${i}/${cases.length} ${c.name}`); return runCase(c, backend); });

@@ -23,8 +23,8 @@ export async function runCommand(path: string, opts: InputOpts & { backend: stri
   if (opts.outputDir !== undefined) outputDir('--output-dir', opts.outputDir);
   const model = load(path, opts);
   const inputs = modelInputs(model, opts);
-  const { getBackend } = await import('./backends.js');
-  const outs = getBackend(opts.backend).prepare(model).run(inputs);
+  const { loadBackend } = await import('./backends.js');
+  const outs = (await loadBackend(opts.backend)).prepare(model).run(inputs);
   if (opts.outputDir) mkdirSync(opts.outputDir, { recursive: true });
   outs.forEach((v, k) => {
     const name = model.graph.outputs[k]!;
@@ -42,8 +42,8 @@ export async function checkCommand(path: string, opts: InputOpts & { backend: st
   const { runOrt } = await import('./ort.js');
   const model = load(path, opts);
   const inputs = modelInputs(model, opts);
-  const { getBackend } = await import('./backends.js');
-  const ours = getBackend(opts.backend).prepare(model).run(inputs);
+  const { loadBackend } = await import('./backends.js');
+  const ours = (await loadBackend(opts.backend)).prepare(model).run(inputs);
   const feeds = Object.fromEntries(model.graph.inputs.map((n, i) => [n, inputs[i]!]));
   const theirs = await runOrt(opts.exported ? exportModel(model) : resolve(path), feeds);
   let bad = 0;

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { OnnxcError, UsageError } from '../ir/errors.js';
 import { collect } from './cli-args.js';
+import { registerQuantize } from './cli-quantize.js';
 
 /** The backends' names (compiler/backends.ts; test/cli.test.ts checks the two lists agree), kept here so that
  *  declaring `--backend` does not load any backend. */
@@ -126,6 +127,13 @@ export function buildProgram(): Command {
     .option('--warmup <n>', 'untimed runs first', '5')
     .option('--json', 'print JSON'))
     .action(async (path: string, opts) => (await import('./cli-bench.js')).benchCommand(path, opts));
+
+  registerQuantize(program);
+
+  program.command('demo')
+    .description('the quick start: write the bundled example model, compile it to wasm, run the artifact and check it')
+    .argument('[dir]', 'folder for examples/ and out/', '.')
+    .action(async (dir: string) => (await import('./cli-demo.js')).demoCommand(dir));
 
   return program;
 }

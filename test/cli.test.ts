@@ -9,6 +9,7 @@ import { buildExamples } from '../models/build-examples.js';
 import { runOrt } from '../compiler/ort.js';
 import { BACKENDS } from '../compiler/backends.js';
 import { BACKEND_NAMES } from '../compiler/cli.js';
+import type { Tensor } from '../ir/tensor.js';
 import { encodeTensorProto, readValueFile } from '../compiler/onnx/tensor-proto.js';
 
 let dir: string;
@@ -99,7 +100,7 @@ describe('onnxc CLI', () => {
     const ds = join(suite, 'bad_case', 'test_data_set_0');
     mkdirSync(ds, { recursive: true });
     copyFileSync(model, join(suite, 'bad_case', 'model.onnx'));
-    const input = readValueFile(join(dir, 'tiny_cnn', 'test_data_set_0', 'input_0.pb'));
+    const input = readValueFile(join(dir, 'tiny_cnn', 'test_data_set_0', 'input_0.pb')) as Tensor;
     writeFileSync(join(ds, 'input_0.pb'), encodeTensorProto(input, 'image'));
     const ort = await runOrt(model, { image: input });
     const wrong = ort.values[0]! as { dtype: 'float32'; dims: number[]; data: Float32Array };

@@ -45,7 +45,7 @@ describe('wasm artifact', () => {
       const dir = mkdtempSync(join(tmpdir(), 'onnxc-wasm-'));
       dirs.push(dir);
       const r = compileToDir(model, 'wasm', dir, { dims: { batch: 2 }, embedLimit });
-      expect(readdirSync(dir).sort()).toEqual(embedLimit ? ['loader.js', 'manifest.json', 'model.wasm'] : ['loader.js', 'manifest.json', 'model.wasm', 'weights.bin']);
+      expect(readdirSync(dir).sort()).toEqual(embedLimit ? ['loader.d.ts', 'loader.js', 'manifest.json', 'model.wasm'] : ['loader.d.ts', 'loader.js', 'manifest.json', 'model.wasm', 'weights.bin']);
       const m = r.artifact.manifest;
       expect(toCompiler(toRuntime(m)).inputs[0]!.dims).toEqual([2, 2, 6, 6]);
       expect(m.arena.bytes).toBeGreaterThanOrEqual(m.arena.lowerBoundBytes);

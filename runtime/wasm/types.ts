@@ -1,0 +1,90 @@
+// The runtime's public types, import-free and declarations only: this text is also the body of the loader.d.ts
+// written beside every artifact's loader.js (runtime/wasm/loader-source.ts), so keep it free of values.
+
+/** The manifest written beside model.wasm (a structural copy of backends/wasm/abi.ts; test/wasm checks they agree). */
+export interface WasmManifest {
+  readonly format: 'onnxc-wasm/1';
+  readonly model: string;
+  readonly pages: number;
+  readonly weights: { readonly offset: number; readonly bytes: number; readonly file?: string };
+  readonly arena: { readonly offset: number; readonly bytes: number; readonly lowerBoundBytes: number; readonly totalBytes: number };
+  readonly inputs: readonly IoSpec[];
+  readonly outputs: readonly IoSpec[];
+  /** [node, op] by kernel index, to name the node of a trap. */
+  readonly kernels?: readonly (readonly [string, string])[];
+}
+export interface IoSpec { readonly name: string; readonly dtype: string; readonly dims: readonly number[]; readonly offset: number; readonly bytes: number; readonly fixed?: readonly string[] }
+
+export type TypedArray = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
+
+/** A tensor as onnxruntime-web's InferenceSession gives them (outputs), and as it takes them (an ort.Tensor is one). */
+export interface TensorValue {
+  readonly type: string;
+  readonly dims: readonly number[];
+  readonly data: TypedArray;
+}
+
+/** What run() accepts per input: a TensorValue, or `data` as a plain array of numbers (bigints for 64-bit
+ *  integers), converted to the input's array type after every element is checked. */
+export interface FeedTensor {
+  readonly type: string;
+  readonly dims: readonly number[];
+  readonly data: TypedArray | readonly (number | bigint | boolean)[];
+}
+
+/** An input or output as onnxruntime-web's `inputMetadata` describes it. */
+export interface ValueMetadata {
+  readonly name: string;
+  readonly isTensor: true;
+  readonly type: string;
+  readonly shape: readonly number[];
+}
+
+/** An artifact already in memory (what `onnxc compile` writes, read by the caller). */
+export interface ArtifactParts {
+  readonly wasm: ArrayBufferView | ArrayBuffer;
+  readonly manifest: WasmManifest;
+  /** The weights side file, when manifest.weights.file is set. */
+  readonly weights?: Uint8Array;
+}
+
+/** Where an artifact comes from: its folder's URL (or manifest.json's), its parts in memory, or model.wasm's bytes
+ *  (then `options.manifest` is required, and `options.weights` when the weights are in a side file). */
+export type ArtifactSource = string | URL | ArtifactParts | ArrayBuffer | ArrayBufferView;
+
+export interface LoadProgress {
+  readonly file: string;
+  readonly loaded: number;
+  /** From Content-Length or the manifest; absent when unknown. */
+  readonly total?: number;
+}
+
+export interface SessionOptions {
+  /** The manifest, when the source is model.wasm's bytes. */
+  readonly manifest?: WasmManifest;
+  /** Where weights.bin is (URL or path), or its bytes: for weights served from elsewhere (a CDN, a cache). */
+  readonly weights?: string | URL | Uint8Array;
+  /** Called as each file downloads (useful for large weights). */
+  readonly onProgress?: (p: LoadProgress) => void;
+  /** A fetch to use instead of globalThis.fetch. */
+  readonly fetch?: (url: string) => Promise<Response>;
+}
+
+/** Why a run was refused or stopped. `feed`: a feed broke the manifest (name, dtype, dims, length, array kind).
+ *  `index-out-of-range`: a kernel met an index outside its tensor. `busy`: a run is already in progress.
+ *  `artifact`: the artifact itself is unusable (weights missing, bad manifest, session released). */
+export type RuntimeErrorCode = 'feed' | 'index-out-of-range' | 'busy' | 'artifact' | 'kernel';
+
+/** A loaded model, shaped like onnxruntime-web's InferenceSession where the two meet. */
+export interface Session {
+  readonly manifest: WasmManifest;
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  readonly inputMetadata: readonly ValueMetadata[];
+  readonly outputMetadata: readonly ValueMetadata[];
+  /** Run with one feed per input (no more, no fewer); every feed is checked before any byte is copied. Runs on one
+   *  session are queued, never interleaved. Outputs are copies, safe to keep. */
+  run(feeds: Readonly<Record<string, FeedTensor>>): Promise<Record<string, TensorValue>>;
+  /** Drop the instance and its memory; later runs are refused. */
+  release(): Promise<void>;
+}
