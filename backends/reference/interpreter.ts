@@ -10,6 +10,7 @@ import type { RuntimeValue } from '../../ir/value.js';
 import { isTensor } from '../../ir/value.js';
 import { plainAttrs } from '../../ops/attrs.js';
 import { getOp } from '../../ops/index.js';
+import { checkInputs } from './input-check.js';
 
 /** Values visible while running a graph: its own, then its enclosing graphs'. */
 class Env {
@@ -65,6 +66,9 @@ function lastUses(g: Graph): Map<string, number> {
 
 /** Run `graph` with positional inputs; returns its outputs in order. */
 export function runGraph(graph: Graph, inputs: readonly (RuntimeValue | undefined)[], opts: RunOptions = {}, outer?: Env): RuntimeValue[] {
+  // a model's feeds must match its declared inputs; a subgraph's inputs come from its op (and their inferred
+  // types may be narrower than what a loop carries), so only the top level is checked
+  if (outer === undefined) checkInputs(graph, inputs, opts.source);
   const env = new Env(outer);
   graph.inputs.forEach((name, i) => {
     const v = inputs[i];

@@ -28,7 +28,19 @@ export interface WasmManifest {
   readonly arena: { readonly offset: number; readonly bytes: number; readonly lowerBoundBytes: number; readonly totalBytes: number };
   readonly inputs: readonly WasmIoSpec[];
   readonly outputs: readonly WasmIoSpec[];
+  /** [node name, op] of each kernel, by the kernel index run() writes to the error record before calling it: how a
+   *  trap is turned into an error naming the node. */
+  readonly kernels?: readonly (readonly [string, string])[];
 }
 
-/** Where the arena starts (low addresses stay unused so a null pointer never aliases a tensor). */
+/** Where the arena starts (low addresses stay unused so a null pointer never aliases a tensor; the error record
+ *  lives there). */
 export const ARENA_BASE = 64;
+
+/** The error record in [0, ARENA_BASE): byte offsets of its fields. run() writes `kernel` (i32) before each kernel
+ *  call; a kernel that meets a bad index writes `code` (i32), `value` (i64, the index as read) and `size` (i64, the
+ *  axis size) and traps; the runtime clears the record before a run and reads it after a trap. */
+export const ERROR_RECORD = { code: 0, kernel: 4, value: 8, size: 16, bytes: 24 } as const;
+/** Error record codes (0: no error recorded): `index`, outside [-size, size) (negatives count from the end);
+ *  `position`, outside [0, size) (loss targets, sequence lengths). */
+export const ERROR_CODE = { index: 1, position: 2 } as const;

@@ -1,30 +1,42 @@
-// Index-driven kernels: GatherElements (run-time indices), Trilu masks, Range, CumSum. Scalar loops; they
-// move or combine elements by computed positions, so they are written once for every numeric dtype.
+// Index-driven kernels: GatherElements (run-time indices, bounds-checked by kernels/bounds.ts), Trilu masks, Range,
+// CumSum. Scalar loops; they move or combine elements by computed positions, so they are written once for every
+// numeric dtype.
 
 import type { Expr } from '../fn.js';
 import { elemBytes, valType } from '../fn.js';
 import { nest } from '../layout.js';
-import type { KernelGen } from './types.js';
+import { KernelError } from '../../../ir/errors.js';
+import { indexReader } from './bounds.js';
+import type { KernelContext, KernelGen } from './types.js';
 import { attrNum, constInts, input, normAxis, output, prod, strides, unsupported } from './util.js';
 
 const gatherElements: KernelGen = {
   emit(ctx) {
     const x = input(ctx, 0), idx = input(ctx, 1), y = output(ctx), fn = ctx.fn, m = ctx.m;
     const axis = normAxis(attrNum(ctx, 'axis', 0), x.dims.length);
-    const xs = strides(x.dims), eb = elemBytes(x.dtype);
+    checkIndexDims(ctx, idx.dims, x.dims, axis);
+    const xs = strides(x.dims), eb = elemBytes(x.dtype), n = x.dims[axis]!;
+    const read = indexReader(ctx, idx, () => n, 'GatherElements index');
     // walk the index tensor; data offset skips the axis, whose coordinate comes from the index value
     const k = fn.i32();
-    const loadIdx = (off: Expr): Expr => (idx.dtype === 'int64' ? m.i32.wrap(fn.load('int64', fn.elem(idx.ptr, off, 8))) : fn.load('int32', fn.elem(idx.ptr, off, 4)));
     const sets = [strides(idx.dims), xs.map((s, a) => (a === axis ? 0 : s))];
     const oi = fn.i32(), ox = fn.i32();
     return nest(fn, idx.dims, sets, ([o, d]) => [
       fn.set(oi, o!), fn.set(ox, d!),
-      fn.set(k, loadIdx(fn.get(oi))),
-      fn.set(k, m.select(m.i32.lt_s(fn.get(k), fn.c32(0)), m.i32.add(fn.get(k), fn.c32(x.dims[axis]!)), fn.get(k))),
+      ...read(() => fn.get(oi), n, k),
       fn.store(y.dtype, fn.elem(y.ptr, fn.get(oi), eb), fn.load(x.dtype, fn.elem(x.ptr, m.i32.add(fn.get(ox), m.i32.mul(fn.get(k), fn.c32(xs[axis]!))), eb))),
     ]);
   },
 };
+
+/** GatherElements/ScatterElements walk the index tensor's positions on every axis but `axis`: those must lie within
+ *  the data (static shapes, so this is a compile-time check). */
+export function checkIndexDims(ctx: Pick<KernelContext, 'site' | 'node'>, idxDims: readonly number[], xDims: readonly number[], axis: number): void {
+  if (idxDims.length !== xDims.length) throw new KernelError(`${ctx.node.op} indices rank ${idxDims.length} differs from data rank ${xDims.length}`, ctx.site);
+  idxDims.forEach((d, a) => {
+    if (a !== axis && d > xDims[a]!) throw new KernelError(`${ctx.node.op} indices dim ${a} (${d}) exceeds data dim ${xDims[a]}`, ctx.site);
+  });
+}
 
 const trilu: KernelGen = {
   emit(ctx) {

@@ -4,7 +4,9 @@
 
 import type { Expr, Ptr } from '../fn.js';
 import type { KernelContext, KernelGen, TensorRef } from './types.js';
-import { expF, f64c, ldF, ldI, lin, logF, stF } from './scalar.js';
+import { readIndex } from './bounds.js';
+import { valType } from '../fn.js';
+import { expF, f64c, ld, ldF, ldI, lin, logF, stF } from './scalar.js';
 import { attrStr, input, output, prod, unsupported } from './util.js';
 
 function loss(softmax: boolean): KernelGen {
@@ -41,10 +43,14 @@ function loss(softmax: boolean): KernelGen {
         ])]));
       }
       const tAt = (): Expr => lin(fn, [[G(b), inner], [G(i), 1]]);
-      const keep = ignore === undefined ? fn.c32(1) : m.i32.ne(fn.get(t), fn.c32(ignore));
+      // int64 targets compare with ignore_index as i64 (a wrapped i32 could alias it)
+      const keep = ignore === undefined ? fn.c32(1)
+        : valType(target.dtype) === 'i64' ? m.i64.ne(ld(fn, target, tAt()), m.i64.const(BigInt(ignore))) : m.i32.ne(fn.get(t), fn.c32(ignore));
       const perElem: Expr[] = [
         fn.set(t, ldI(fn, target, tAt())),
         m.if(keep, fn.block([
+          // a class index outside [0, C) (the reference's rule: no wrapping) would read outside the row
+          ...readIndex(fn, target, tAt, C, t, 'plain'),
           fn.set(w, weight ? ldF(fn, weight as TensorRef, fn.get(t)) : f64c(fn, 1)),
           fn.set(v, m.f64.neg(m.f64.mul(logp(xAt(G(t))), fn.get(w)))),
           fn.set(wSum, m.f64.add(fn.get(wSum), fn.get(w))),

@@ -1,9 +1,11 @@
 // Data movement kernels: views (Reshape & co., no code), and strided copies for Transpose, Concat, Split,
-// Slice, Expand and Pad, plus Gather with run-time indices. They move bytes, so they work for every dtype.
+// Slice, Expand and Pad, plus Gather with run-time indices (bounds-checked, kernels/bounds.ts). They move bytes,
+// so they work for every dtype.
 
 import type { Expr } from '../fn.js';
 import { elemBytes } from '../fn.js';
 import { broadcastStrides, stridedCopy } from '../layout.js';
+import { indexReader } from './bounds.js';
 import { DROPOUT } from './dropout.js';
 import { emitPadModes, padTables } from './pad-modes.js';
 import type { KernelContext, KernelGen } from './types.js';
@@ -118,19 +120,22 @@ const gather: KernelGen = {
     const axis = normAxis(attrNum(ctx, 'axis', 0), x.dims.length);
     const outer = prod(x.dims.slice(0, axis)), axisN = x.dims[axis]!, inner = prod(x.dims.slice(axis + 1));
     const eb = elemBytes(x.dtype), rowBytes = inner * eb;
-    if (y.size === 0) return m.nop();
+    const read = indexReader(ctx, idx, () => axisN, 'Gather index');
     const o = fn.i32(), j = fn.i32(), k = fn.i32();
-    const loadIdx = (jv: Expr): Expr => (idx.dtype === 'int64' ? m.i32.wrap(fn.load('int64', fn.elem(idx.ptr, jv, 8))) : fn.load('int32', fn.elem(idx.ptr, jv, 4)));
-    return fn.loop(o, 0, outer, (ov) => [
+    // with several outer rows every index is read `outer` times: check them once up front, read them unchecked
+    // after (an empty output still checks its indices, as the reference does)
+    if (y.size === 0) return idx.size && idx.constant === undefined ? fn.loop(j, 0, idx.size, (jv) => read(jv, axisN, k)) : m.nop();
+    const hoist = outer > 1 && idx.constant === undefined;
+    const pre = hoist ? [fn.loop(j, 0, idx.size, (jv) => read(jv, axisN, k))] : [];
+    return fn.block([...pre, fn.loop(o, 0, outer, (ov) => [
       fn.loop(j, 0, idx.size, (jv) => [
-        fn.set(k, loadIdx(jv())),
-        fn.set(k, m.select(m.i32.lt_s(fn.get(k), fn.c32(0)), m.i32.add(fn.get(k), fn.c32(axisN)), fn.get(k))),
+        ...read(jv, axisN, k, !hoist),
         m.memory.copy(
           fn.addr(fn.at(y.ptr, m.i32.mul(m.i32.add(m.i32.mul(ov(), fn.c32(idx.size)), fn.get(j)), fn.c32(rowBytes)))),
           fn.addr(fn.at(x.ptr, m.i32.mul(m.i32.add(m.i32.mul(fn.get(o), fn.c32(axisN)), fn.get(k)), fn.c32(rowBytes)))),
           fn.c32(rowBytes)),
       ]),
-    ]);
+    ])]);
   },
 };
 

@@ -1,22 +1,22 @@
-// RNN, GRU and LSTM as scalar f64 loops (the cell equations of ops/rnn.ts): per direction and batch entry, a
-// run-time time loop (sequence_lens may shorten it) whose state lives in scratch as f64. Gates' matrix-vector
-// products read W/R in their ONNX stacked layout; activations go through scalar.ts (f32-accurate exp/tanh).
+// RNN, GRU and LSTM. float32 with constant weights runs on SIMD (rnn-gemm.ts: one GEMM for the input projection,
+// packed matrix-vector products per step); anything else as scalar f64 loops (the cell equations of ops/rnn.ts):
+// per direction and batch entry, a run-time time loop (sequence_lens may shorten it) whose state lives in scratch
+// as f64. Gates' matrix-vector products read W/R in their ONNX stacked layout; activations go through scalar.ts.
 
 import binaryen from 'binaryen';
-import type { Expr } from '../fn.js';
+import type { Expr, Local } from '../fn.js';
 import { elemBytes } from '../fn.js';
 import type { KernelContext, KernelGen, PlanContext } from './types.js';
+import { readIndex } from './bounds.js';
 import { expF, f64c, ldF, ldI, lin, logF, stF, tanhF, type Ix } from './scalar.js';
 import { attrNum, attrStr, input, unsupported } from './util.js';
+import { emitRnnGemm, rnnGeometry, rnnPrepack, rnnScratch, type Act, type Cell, type RnnGeom } from './rnn-gemm.js';
 
-type Cell = 'RNN' | 'GRU' | 'LSTM';
 const GATES: Record<Cell, number> = { RNN: 1, GRU: 3, LSTM: 4 };
 const DEFAULT_ACTS: Record<Cell, string[]> = { RNN: ['Tanh'], GRU: ['Sigmoid', 'Tanh'], LSTM: ['Sigmoid', 'Tanh', 'Tanh'] };
 // parameters of the activations that take them, defaults as in ops/rnn-common.ts
 const ALPHA: Record<string, number> = { affine: 1, leakyrelu: 0.01, thresholdedrelu: 1, scaledtanh: 1, hardsigmoid: 0.2, elu: 1 };
 const BETA: Record<string, number> = { affine: 0, scaledtanh: 1, hardsigmoid: 0.5 };
-
-interface Act { name: string; alpha: number; beta: number }
 
 /** Activation list per direction, alpha/beta consumed in order by the functions that take them. */
 function activations(ctx: PlanContext, cell: Cell, nd: number): Act[][] {
@@ -63,11 +63,25 @@ function recurrent(cell: Cell): KernelGen {
     const [seq, batch, K] = layout === 0 ? [x.dims[0]!, x.dims[1]!, x.dims[2]!] : [x.dims[1]!, x.dims[0]!, x.dims[2]!];
     return { seq, batch, K, H: r.dims[2]!, layout, nd: attrStr(ctx, 'direction', 'forward') === 'bidirectional' ? 2 : 1 };
   };
+  const fast = (ctx: PlanContext): RnnGeom | undefined => {
+    const d = dims(ctx);
+    activations(ctx, cell, d.nd); // an unknown activation is refused here, before either path
+    return rnnGeometry(ctx, cell, {
+      ...d, lbr: attrNum(ctx, 'linear_before_reset', 0) !== 0, coupled: attrNum(ctx, 'input_forget', 0) !== 0,
+      clip: ctx.attrs['clip'] as number | undefined, reverseOnly: attrStr(ctx, 'direction', 'forward') === 'reverse',
+    });
+  };
   return {
-    // f64 scratch: xw [G H], hr [G H], h, c, tmp [H each]
-    scratch: (ctx) => 8 * (2 * G * dims(ctx).H + 3 * dims(ctx).H),
+    unread: (ctx) => (fast(ctx) ? (cell === 'LSTM' && ctx.inputs[7] ? [1, 2, 3, 7] : [1, 2, 3]) : []),
+    prepack: (ctx) => { const g = fast(ctx); return g ? rnnPrepack(ctx, g) : []; },
+    // f64 scratch of the scalar loops: xw [G H], hr [G H], h, c, tmp [H each]
+    scratch: (ctx) => { const g = fast(ctx); return g ? rnnScratch(g) : 8 * (2 * G * dims(ctx).H + 3 * dims(ctx).H); },
     emit(ctx) {
       const { fn, m } = ctx, { seq, batch, K, H, layout, nd } = dims(ctx);
+      const g = fast(ctx), lensIn = ctx.inputs[4];
+      // a length past seq would run the time loop outside X and Y: checked against [0, seq] (kernels/bounds.ts)
+      const readLen = (bv: () => Expr, dst: Local): Expr[] => (lensIn ? readIndex(fn, lensIn, bv, seq + 1, dst, 'plain') : [fn.set(dst, fn.c32(seq))]);
+      if (g) return emitRnnGemm(ctx, g, activations(ctx, cell, nd), { readLen });
       const X = input(ctx, 0), W = input(ctx, 1), R = input(ctx, 2), B = ctx.inputs[3], lens = ctx.inputs[4];
       const H0 = ctx.inputs[5], C0 = cell === 'LSTM' ? ctx.inputs[6] : undefined, P = cell === 'LSTM' ? ctx.inputs[7] : undefined;
       const [Y, YH, YC] = [ctx.outputs[0], ctx.outputs[1], ctx.outputs[2]];
@@ -145,7 +159,7 @@ function recurrent(cell: Cell): KernelGen {
         const xRow = (): Expr => lin(fn, layout === 0 ? [[gt, batch * K], [gb, K]] : [[gb, seq * K], [gt, K]]);
         const yRow = (): Expr => lin(fn, layout === 0 ? [[gt, nd * batch * H], [gb, H]] : [[gb, seq * nd * H], [gt, nd * H]], d * (layout === 0 ? batch * H : H));
         return fn.loop(b, 0, batch, () => [
-          fn.set(len, lens ? ldI(fn, lens, gb()) : fn.c32(seq)),
+          ...readLen(gb, len),
           fn.loop(j, 0, H, () => [
             stS(HS, gj, H0 ? ldF(fn, H0, m.i32.add(stateAt(d), gj())) : f64c(fn, 0)),
             stS(CS, gj, C0 ? ldF(fn, C0, m.i32.add(stateAt(d), gj())) : f64c(fn, 0)),

@@ -1,11 +1,15 @@
 // ScatterElements (and the older Scatter) and ScatterND: the output starts as a copy of the data, then each
-// update lands at its run-time index (negative indices wrap) with the reduction none/add/mul/max/min (in f64).
+// update lands at its run-time index (negative indices wrap once; out of range traps, kernels/bounds.ts) with the
+// reduction none/add/mul/max/min (in f64).
 
+import { KernelError } from '../../../ir/errors.js';
 import type { Expr } from '../fn.js';
 import { elemBytes } from '../fn.js';
 import { moveElem, nest } from '../layout.js';
 import type { KernelContext, KernelGen, TensorRef } from './types.js';
-import { ldF, ldI, stF } from './scalar.js';
+import { indexReader } from './bounds.js';
+import { checkIndexDims } from './indexing.js';
+import { ldF, stF } from './scalar.js';
 import { attrNum, attrStr, input, normAxis, output, prod, strides, unsupported } from './util.js';
 
 /** y[at] = reduce(y[at], u[from]) for a reduction name. */
@@ -27,12 +31,14 @@ const scatterElements: KernelGen = {
     const { fn, m } = ctx;
     const x = input(ctx, 0), idx = input(ctx, 1), upd = input(ctx, 2), y = output(ctx);
     const axis = normAxis(attrNum(ctx, 'axis', 0), x.dims.length), ys = strides(y.dims), n = x.dims[axis]!;
+    checkIndexDims(ctx, idx.dims, x.dims, axis);
+    if (upd.dims.join() !== idx.dims.join()) throw new KernelError(`${ctx.node.op} indices [${idx.dims.join(',')}] and updates [${upd.dims.join(',')}] must match`, ctx.site);
+    const read = indexReader(ctx, idx, () => n, `${ctx.node.op} index`);
     const oi = fn.i32(), oy = fn.i32(), k = fn.i32();
     const sets = [strides(idx.dims), ys.map((s, a) => (a === axis ? 0 : s))];
     const body = idx.size === 0 ? m.nop() : nest(fn, idx.dims, sets, ([o, d]) => [
       fn.set(oi, o!), fn.set(oy, d!),
-      fn.set(k, ldI(fn, idx, fn.get(oi))),
-      fn.set(k, m.select(m.i32.lt_s(fn.get(k), fn.c32(0)), m.i32.add(fn.get(k), fn.c32(n)), fn.get(k))),
+      ...read(() => fn.get(oi), n, k),
       combine(ctx, y, m.i32.add(fn.get(oy), m.i32.mul(fn.get(k), fn.c32(ys[axis]!))), upd, fn.get(oi)),
     ]);
     return fn.block([copyData(ctx, x, y), body]);
@@ -44,12 +50,14 @@ const scatterND: KernelGen = {
     const { fn, m } = ctx;
     const x = input(ctx, 0), idx = input(ctx, 1), upd = input(ctx, 2), y = output(ctx);
     const K = idx.dims.at(-1)!, count = prod(idx.dims.slice(0, -1)), slice = prod(y.dims.slice(K)), ys = strides(y.dims);
+    const want = [...idx.dims.slice(0, -1), ...y.dims.slice(K)];
+    if (K > y.dims.length || upd.dims.join() !== want.join()) throw new KernelError(`ScatterND updates [${upd.dims.join(',')}]; expected [${want.join(',')}]`, ctx.site);
+    const read = indexReader(ctx, idx, (i) => y.dims[i % K]!, 'ScatterND index');
     const t = fn.i32(), r = fn.i32(), base = fn.i32(), v = fn.i32();
     const body = fn.loop(t, 0, count, () => [
       fn.set(base, fn.c32(0)),
       ...Array.from({ length: K }, (_, j) => fn.block([
-        fn.set(v, ldI(fn, idx, m.i32.add(m.i32.mul(fn.get(t), fn.c32(K)), fn.c32(j)))),
-        fn.set(v, m.select(m.i32.lt_s(fn.get(v), fn.c32(0)), m.i32.add(fn.get(v), fn.c32(y.dims[j]!)), fn.get(v))),
+        ...read(() => m.i32.add(m.i32.mul(fn.get(t), fn.c32(K)), fn.c32(j)), y.dims[j]!, v),
         fn.set(base, m.i32.add(fn.get(base), m.i32.mul(fn.get(v), fn.c32(ys[j]!)))),
       ])),
       fn.loop(r, 0, slice, () => [combine(ctx, y, m.i32.add(fn.get(base), fn.get(r)), upd, m.i32.add(m.i32.mul(fn.get(t), fn.c32(slice)), fn.get(r)))]),

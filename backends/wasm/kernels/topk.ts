@@ -2,6 +2,7 @@
 // (ties go to the lower index; NaN ranks above every number, as ops/indexing-sort.ts orders them). O(k L):
 // TopK's k is small in practice. Values are copied bit for bit; comparisons are in f64.
 
+import { KernelError } from '../../../ir/errors.js';
 import type { Expr } from '../fn.js';
 import type { KernelGen } from './types.js';
 import { ld, ldF, lin, st, stF } from './scalar.js';
@@ -14,6 +15,8 @@ export const TOPK: KernelGen = {
     const { fn, m } = ctx, x = input(ctx, 0), y = output(ctx, 0), yi = ctx.outputs[1];
     const axis = normAxis(attrNum(ctx, 'axis', -1), x.dims.length), L = x.dims[axis]!;
     const k = constInts(ctx, 1)?.[0] ?? unsupported(ctx, 'with a run-time K');
+    // k picks k distinct positions of the line: past L it would index outside it
+    if (!Number.isInteger(k) || k < 0 || k > L) throw new KernelError(`TopK k ${k} is out of range [0, ${L}] for axis ${axis}`, ctx.site);
     const largest = attrNum(ctx, 'largest', 1) !== 0;
     const outer = prod(x.dims.slice(0, axis)), inner = prod(x.dims.slice(axis + 1));
     if (y.size === 0 || k === 0) return m.nop();

@@ -1,0 +1,41 @@
+// A trap in a compiled module as an OnnxcRuntimeError naming the node: kernels that meet an index out of range
+// write an error record in the reserved bytes [0, 64) and trap; run() writes each kernel's index there before
+// calling it, so any other trap (integer divide by zero, ...) is named too. Ships with the runtime.
+
+import { OnnxcRuntimeError } from './errors.js';
+
+/** Byte offsets of the record's fields: a copy of backends/wasm/abi.ts's ERROR_RECORD (the runtime imports no
+ *  compiler code; test/wasm/bounds.test.ts checks the two agree). */
+export const ERROR_RECORD = { code: 0, kernel: 4, value: 8, size: 16, bytes: 24 } as const;
+/** Record codes: 1 = an index (negatives count from the end once) outside [-size, size); 2 = a position that must
+ *  lie in [0, size) (a loss target, a sequence length). */
+const INDEX = 1, POSITION = 2;
+
+/** An OnnxcRuntimeError from a trap, with its parts kept apart (for callers that print the site their own way). */
+export class KernelTrap extends OnnxcRuntimeError {
+  constructor(model: string, node: string | undefined, readonly op: string | undefined, readonly detail: string, code: 'index-out-of-range' | 'kernel', kernel: number) {
+    super(`onnxc: ${model}: ${node !== undefined ? `node '${node}' (${op})` : `kernel ${kernel}`}: ${detail}`, code, node);
+  }
+}
+
+/** What the runtime needs of the manifest: the model's name and [node, op] by kernel index. */
+interface KernelTable { readonly model: string; readonly kernels?: readonly (readonly [string, string])[] }
+
+/** Clear the record before a run, so a trap reads only what this run wrote. */
+export function clearErrorRecord(buffer: ArrayBuffer): void {
+  new Uint8Array(buffer, 0, ERROR_RECORD.bytes).fill(0);
+}
+
+/** The error for a trap (or any exception) out of run(), from the record the module left in `buffer`. */
+export function kernelError(buffer: ArrayBuffer, manifest: KernelTable, thrown: unknown): KernelTrap {
+  const rec = new DataView(buffer, 0, ERROR_RECORD.bytes);
+  const code = rec.getInt32(ERROR_RECORD.code, true), k = rec.getInt32(ERROR_RECORD.kernel, true);
+  const [node, op] = manifest.kernels?.[k] ?? [];
+  if (code === INDEX || code === POSITION) {
+    const value = rec.getBigInt64(ERROR_RECORD.value, true), size = rec.getBigInt64(ERROR_RECORD.size, true);
+    const detail = code === INDEX ? `index ${value} is out of range [${-size}, ${size - 1n}] (axis size ${size})` : `index ${value} is out of range [0, ${size - 1n}]`;
+    return new KernelTrap(manifest.model, node, op, detail, 'index-out-of-range', k);
+  }
+  const why = thrown instanceof Error ? thrown.message : String(thrown);
+  return new KernelTrap(manifest.model, node, op, `the kernel trapped: ${why}`, 'kernel', k);
+}
