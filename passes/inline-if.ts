@@ -10,7 +10,8 @@ import type { Graph, Node } from '../ir/graph.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { ValueType } from '../ir/types.js';
 import { allNames, allNodeNames, mapSubgraphs, NameSource, subgraphsIn } from './graph-util.js';
-import { EXACT, definePass } from './pass.js';
+import { foldConstants } from './constant-fold.js';
+import { EXACT, definePass, type PassContext } from './pass.js';
 
 /** The constant truth value of `name`, or undefined when it is not a one-element constant in scope. */
 function constantCondition(consts: ReadonlyMap<string, Tensor>, name: string): boolean | undefined {
@@ -121,10 +122,21 @@ export function inlineConstantIfs(graph: Graph): Graph {
   return inlineIfs(graph, new Set(), new Map(), new NameSource(allNodeNames(graph)));
 }
 
+/** Inline, fold what the inlined branches compute from constants, and repeat while that decides more conditions
+ *  (a branch that tests the chunk length inside a branch taken on the sample rate). Bounded by the If count. */
+export function inlineIfsAndFold(graph: Graph, ctx: PassContext): Graph {
+  let g = graph;
+  for (;;) {
+    const inlined = inlineConstantIfs(g);
+    if (inlined === g) return g;
+    g = foldConstants(inlined, ctx);
+  }
+}
+
 export const inlineIf = definePass({
   name: 'inline-if',
-  summary: 'replace an If whose condition is a constant by the nodes of the branch it takes (nested Ifs included)',
+  summary: 'replace an If whose condition is a constant by the branch it takes, folding what that decides (nested Ifs included)',
   requires: [],
   properties: { semantics: EXACT, idempotent: true },
-  run: (graph) => inlineConstantIfs(graph),
+  run: (graph, ctx) => inlineIfsAndFold(graph, ctx),
 });
