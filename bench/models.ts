@@ -9,6 +9,7 @@ import type { ValueType } from '../ir/types.js';
 import { isTensor } from '../ir/value.js';
 import { loadModel } from '../compiler/onnx/import.js';
 import { readValueFile } from '../compiler/onnx/tensor-proto.js';
+import { BENCH_MODELS, writeBenchModel } from '../models/bench-models.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -45,8 +46,15 @@ export function sharedModels(): BenchModel[] {
   });
 }
 
-/** Resolve a model argument: a shared model's folder name, a folder, or an .onnx file. */
+/** Resolve a model argument: a shared model's folder name, a model built in models/bench-models.ts
+ *  (conv_autoencoder, lstm_forecaster: written to out/bench-models/NAME), a folder, or an .onnx file. */
 export function resolveModel(arg: string): BenchModel | undefined {
+  const built = BENCH_MODELS[arg];
+  if (built) {
+    const dir = join(repo, 'out', 'bench-models', arg);
+    writeBenchModel(built(), dir);
+    return fromDir(dir, arg);
+  }
   const shared = join(sharedRoot(), 'models', arg);
   if (existsSync(shared) && statSync(shared).isDirectory()) return fromDir(shared, arg);
   if (!existsSync(arg)) return undefined;
