@@ -101,8 +101,8 @@ async function runIn(where: 'inPage' | 'inWorker', name: string): Promise<{ dims
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(base);
-    await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
-    const r = await page.evaluate(([w, n]) => (window as unknown as Record<string, (n: string) => Promise<unknown>>)[w]!(n), [where, name] as const);
+    await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true);
+    const r = await page.evaluate(([w, n]) => (globalThis as unknown as Record<string, (n: string) => Promise<unknown>>)[w]!(n), [where, name] as const);
     expect(errors).toEqual([]);
     return r as { dims: number[]; data: number[]; error?: string };
   } finally {
