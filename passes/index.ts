@@ -12,6 +12,7 @@ import { inlineIf } from './inline-if.js';
 import { layoutNhwc, layoutPackWeights } from './layout/index.js';
 import { removeNoopsPass } from './remove-noops.js';
 import { upcastFloat16Pass } from './upcast-float16.js';
+import { QUANT_PASSES } from './quant/index.js';
 import type { Pass } from './pass.js';
 
 const BUILTIN: readonly Pass[] = [
@@ -33,6 +34,7 @@ const BUILTIN: readonly Pass[] = [
   layoutPackWeights,
   removeNoopsPass,
   upcastFloat16Pass,
+  ...QUANT_PASSES,
 ];
 
 const REGISTRY = new Map<string, Pass>();

@@ -9,12 +9,16 @@
 //   - when `properties.idempotent`, running the pass on its own result returns that result (same object).
 
 import type { Graph } from '../ir/graph.js';
+import type { CalibrationStats } from './quant/calibration.js';
 
 /** How closely a pass's output must match its input numerically. */
 export type Semantics =
   | { readonly kind: 'exact' }
   /** Reassociation, approximations: |got - want| <= atol + rtol * |want| elementwise. */
-  | { readonly kind: 'tolerance'; readonly rtol: number; readonly atol: number };
+  | { readonly kind: 'tolerance'; readonly rtol: number; readonly atol: number }
+  /** Compression (quantisation, pruning): max |got - want| <= tol * max |want| per output, the measure `onnxc check`
+   *  uses; individual elements may be off by more than any elementwise bound. */
+  | { readonly kind: 'range'; readonly tol: number };
 
 export const EXACT: Semantics = { kind: 'exact' };
 
@@ -39,6 +43,9 @@ export interface PassContext {
   readonly supportedOps?: ReadonlySet<string>;
   /** Free-form per-pass options (`--pass-option fold-limit=4096`), read by name by the passes that care. */
   readonly options: ReadonlyMap<string, string>;
+  /** Statistics of the model's values on a calibration set (compiler/calibrate.ts), for the compression passes;
+   *  keyed by the value names of the graph that was calibrated. */
+  readonly calibration?: CalibrationStats;
 }
 
 export interface Pass {

@@ -6,5 +6,6 @@ import { fusedConvOps } from './conv.js';
 import { fusedConvTransposeOps } from './conv-transpose.js';
 import { fusedElementwiseOps } from './elementwise.js';
 import { fusedMatMulOps } from './matmul.js';
+import { dequantMatMulOps } from './dequant-matmul.js';
 
-export const fusedOps: AnyOpDef[] = [...fusedConvOps, ...fusedConvTransposeOps, ...fusedMatMulOps, ...fusedElementwiseOps];
+export const fusedOps: AnyOpDef[] = [...fusedConvOps, ...fusedConvTransposeOps, ...fusedMatMulOps, ...fusedElementwiseOps, ...dequantMatMulOps];

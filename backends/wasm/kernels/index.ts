@@ -13,5 +13,6 @@ import type { KernelTable } from './types.js';
 import { BREADTH } from './breadth.js';
 import { FUSED_CONV } from './fused-conv.js';
 import { FUSED_ELEMENTWISE } from './fused-elementwise.js';
+import { MATMUL_INT } from './matmul-int.js';
 
-export const KERNELS: KernelTable = { ...ELEMENTWISE, ...MOVEMENT, ...MATMUL, ...CONV, ...POOL, ...NORM, ...REDUCE, ...ARG, ...INDEXING, ...BREADTH, ...FUSED_CONV, ...FUSED_ELEMENTWISE };
+export const KERNELS: KernelTable = { ...ELEMENTWISE, ...MOVEMENT, ...MATMUL, ...CONV, ...POOL, ...NORM, ...REDUCE, ...ARG, ...INDEXING, ...BREADTH, ...FUSED_CONV, ...FUSED_ELEMENTWISE, ...MATMUL_INT };

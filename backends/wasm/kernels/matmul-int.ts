@@ -1,0 +1,153 @@
+// onnxc.DequantMatMul: Y = A @ dequant(B_q) (+ bias) with the integer weight kept integer in memory: int8, or int4
+// packed two per byte when every value fits [-8, 7] (what quantize-weights' 4-bit mode makes). B is packed once
+// into panels of 8 columns; the micro-kernel (4 rows x 8 columns of f32x4 accumulators, like gemm-core's) widens
+// each K step's 8 weights to f32 in registers. Per-column scales are applied once in the epilogue; block-wise
+// scales multiply the widened weights of their block.
+
+import { makeTensor, type Tensor } from '../../../ir/tensor.js';
+import type { Expr, Local } from '../fn.js';
+import type { KernelContext, KernelGen, PlanContext } from './types.js';
+import { attrNum, input, output } from './util.js';
+
+/** Rows per micro-tile and columns per panel (two f32x4), as gemm-core. */
+const MR = 4, NR = 8;
+
+interface Layout { readonly K: number; readonly N: number; readonly P: number; readonly int4: boolean; readonly bs: number; readonly nb: number }
+
+function layout(ctx: PlanContext): Layout {
+  const b = input(ctx, 1), [K, N] = b.dims as [number, number];
+  const q = b.constant!.data as Int8Array;
+  let int4 = true;
+  for (let i = 0; i < q.length && int4; i++) if (q[i]! < -8 || q[i]! > 7) int4 = false;
+  const bs = attrNum(ctx, 'block_size', 0);
+  return { K, N, P: Math.ceil(N / NR), int4, bs, nb: bs > 0 ? Math.ceil(K / bs) : 1 };
+}
+
+/** Panels of NR columns, K rows each: 8 bytes a row (int8), or 4 (int4: byte j = column j | column j+4 << 4). */
+function packB(q: Int8Array, L: Layout): Tensor {
+  const rowBytes = L.int4 ? NR / 2 : NR, out = new Int8Array(L.P * L.K * rowBytes);
+  for (let p = 0; p < L.P; p++) {
+    for (let k = 0; k < L.K; k++) {
+      const at = (p * L.K + k) * rowBytes;
+      for (let j = 0; j < NR; j++) {
+        const n = p * NR + j, v = n < L.N ? q[k * L.N + n]! : 0;
+        if (!L.int4) out[at + j] = v;
+        else if (j < NR / 2) out[at + j] = (out[at + j]! & 0xf0) | (v & 0x0f);
+        else out[at + j - NR / 2] = ((out[at + j - NR / 2]! & 0x0f) | ((v & 0x0f) << 4)) << 24 >> 24;
+      }
+    }
+  }
+  return makeTensor('int8', [out.length], out);
+}
+
+/** [rows, N] padded to [rows, P * NR] with zeros. */
+function padColumns(src: Float32Array, rows: number, N: number, P: number): Tensor {
+  const out = new Float32Array(rows * P * NR);
+  for (let r = 0; r < rows; r++) out.set(src.subarray(r * N, (r + 1) * N), r * P * NR);
+  return makeTensor('float32', [out.length], out);
+}
+
+export const dequantMatMul: KernelGen = {
+  dtypes: ['float32', 'int8'],
+  constInputs: [1, 2, 3],
+  unread: (ctx) => [1, 2, ...(ctx.inputs[3] ? [3] : [])],
+  prepack(ctx) {
+    const L = layout(ctx);
+    const s = input(ctx, 2).constant!.data as Float32Array, bias = ctx.inputs[3]?.constant?.data as Float32Array | undefined;
+    return [packB(input(ctx, 1).constant!.data as Int8Array, L), padColumns(s, L.nb, L.N, L.P), ...(bias ? [padColumns(bias, 1, L.N, L.P)] : [])];
+  },
+  emit(ctx) {
+    const L = layout(ctx);
+    const a = input(ctx, 0), y = output(ctx);
+    const MT = a.size / L.K;
+    return emitDequantMatMul(ctx, L, MT, a.ptr.base, y.ptr.base);
+  },
+};
+
+function emitDequantMatMul(ctx: KernelContext, L: Layout, MT: number, aBase: number, yBase: number): Expr {
+  const { fn, m } = ctx, V = m.f32x4;
+  const [bP, sP, biasP] = ctx.packed;
+  const rowBytes = L.int4 ? NR / 2 : NR, panelBytes = L.K * rowBytes, sRow = L.P * NR * 4;
+  const pi = fn.i32(), mi = fn.i32(), ki = fn.i32(), kb = fn.i32(), pa = fn.i32(), pb = fn.i32(), ps = fn.i32();
+  const acc = Array.from({ length: MR }, () => [fn.v128(), fn.v128()] as const);
+  const bv = [fn.v128(), fn.v128()] as const, sv = [fn.v128(), fn.v128()] as const, raw = fn.v128(), av = fn.v128();
+  const g = (l: Local): Expr => fn.get(l);
+  const c = (n: number): Expr => fn.c32(n);
+
+  /** B's 8 weights at pb as two f32x4 (times the block scales when blocked). */
+  const loadB = (): Expr[] => {
+    const out: Expr[] = [];
+    if (!L.int4) {
+      out.push(fn.set(raw, m.v128.load8x8_s(bP!.ptr.base, 1, g(pb))));
+      out.push(fn.set(bv[0], V.convert_i32x4_s(m.i32x4.extend_low_i16x8_s(g(raw)))));
+      out.push(fn.set(bv[1], V.convert_i32x4_s(m.i32x4.extend_high_i16x8_s(g(raw)))));
+    } else {
+      const widen = (x: Expr): Expr => V.convert_i32x4_s(m.i32x4.extend_low_i16x8_s(m.i16x8.extend_low_i8x16_s(x)));
+      out.push(fn.set(raw, m.v128.load32_zero(bP!.ptr.base, 1, g(pb))));
+      out.push(fn.set(bv[0], widen(m.i8x16.shr_s(m.i8x16.shl(g(raw), c(4)), c(4)))));
+      out.push(fn.set(bv[1], widen(m.i8x16.shr_s(g(raw), c(4)))));
+    }
+    if (L.bs > 0) for (let j = 0; j < 2; j++) out.push(fn.set(bv[j]!, V.mul(g(bv[j]!), g(sv[j]!))));
+    return out;
+  };
+  /** One K step for `rows` rows: A splat per row times both B vectors. */
+  const step = (rows: number): Expr[] => {
+    const out = loadB();
+    for (let r = 0; r < rows; r++) {
+      out.push(fn.set(av, m.v128.load32_splat(aBase + 4 * r * L.K, 4, g(pa))));
+      for (let j = 0; j < 2; j++) out.push(fn.set(acc[r]![j]!, V.add(g(acc[r]![j]!), V.mul(g(av), g(bv[j]!)))));
+    }
+    out.push(fn.set(pa, m.i32.add(g(pa), c(4))), fn.set(pb, m.i32.add(g(pb), c(rowBytes))));
+    return out;
+  };
+  const loadScales = (): Expr[] => [0, 1].map((j) => fn.set(sv[j]!, m.v128.load(sP!.ptr.base + 16 * j, 4, g(ps))));
+  /** A tile of `rows` rows at row mi, panel pi, with `cols` valid columns (8 but in the last panel). */
+  const tile = (rows: number, cols: number): Expr[] => {
+    const out: Expr[] = [
+      fn.set(pa, m.i32.mul(g(mi), c(4 * L.K))),
+      fn.set(pb, m.i32.mul(g(pi), c(panelBytes))),
+    ];
+    for (let r = 0; r < rows; r++) for (let j = 0; j < 2; j++) out.push(fn.set(acc[r]![j]!, V.splat(fn.cf32(0))));
+    if (L.bs === 0) out.push(fn.loop(ki, 0, L.K, () => step(rows)));
+    else {
+      const full = Math.floor(L.K / L.bs), tail = L.K % L.bs;
+      out.push(fn.set(ps, m.i32.mul(g(pi), c(NR * 4))));
+      out.push(fn.loop(kb, 0, full, () => [...loadScales(), fn.loop(ki, 0, L.bs, () => step(rows)), fn.set(ps, m.i32.add(g(ps), c(sRow)))]));
+      if (tail) out.push(...loadScales(), fn.loop(ki, 0, tail, () => step(rows)));
+    }
+    // epilogue: per-column scale, bias, store the valid columns of each row
+    out.push(fn.set(ps, m.i32.mul(g(pi), c(NR * 4))));
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < 2; j++) {
+        const n0 = 4 * j;
+        if (n0 >= cols) continue;
+        let v: Expr = g(acc[r]![j]!);
+        if (L.bs === 0) v = V.mul(v, m.v128.load(sP!.ptr.base + 16 * j, 4, g(ps)));
+        if (biasP) v = V.add(v, m.v128.load(biasP.ptr.base + 16 * j, 4, g(ps)));
+        // row mi + r, column pi*8 + n0: byte offset (mi + r) * N * 4 + pi * 32 + n0 * 4
+        const addr = m.i32.add(m.i32.mul(g(mi), c(4 * L.N)), m.i32.mul(g(pi), c(NR * 4)));
+        const off = yBase + 4 * (r * L.N + n0);
+        if (cols - n0 >= 4) out.push(m.v128.store(off, 4, addr, v));
+        else {
+          out.push(fn.set(av, v));
+          for (let l = 0; l < cols - n0; l++) out.push(m.f32.store(off + 4 * l, 4, m.i32.add(m.i32.mul(g(mi), c(4 * L.N)), m.i32.mul(g(pi), c(NR * 4))), V.extract_lane(g(av), l)));
+        }
+      }
+    }
+    return out;
+  };
+  const rowsOf = (cols: number): Expr[] => {
+    const mFull = MT - (MT % MR);
+    return [
+      fn.loop(mi, 0, mFull, () => tile(MR, cols), MR),
+      ...(MT % MR ? [fn.set(mi, c(mFull)), ...tile(MT % MR, cols)] : []),
+    ];
+  };
+  const pFull = Math.floor(L.N / NR);
+  const body: Expr[] = [fn.loop(pi, 0, pFull, () => rowsOf(NR))];
+  if (L.N % NR) body.push(fn.set(pi, c(pFull)), ...rowsOf(L.N % NR));
+  return fn.block(body);
+}
+
+
+export const MATMUL_INT: Readonly<Record<string, KernelGen>> = { 'onnxc.DequantMatMul': dequantMatMul };

@@ -1,0 +1,92 @@
+// quantize-dynamic: int8 weights, activations quantised at run time, for transformers. Each MatMul/Gemm with a
+// constant weight becomes DynamicQuantizeLinear(A) -> MatMulInteger(A_q, W_q, A_zp) -> Cast -> Mul(A_scale * W_scale)
+// (+ Gemm's bias): onnxruntime's dynamic quantisation format, standard ai.onnx ops only. Weights are symmetric int8,
+// per output column (option quant-per-channel=0 for one scale per tensor).
+
+import { UsageError } from '../../ir/errors.js';
+import type { Graph, Node } from '../../ir/graph.js';
+import { makeTensor, type Tensor } from '../../ir/tensor.js';
+import { onnxCode } from '../../ir/dtype.js';
+import { withDefaults } from '../../ops/attrs.js';
+import { getOp } from '../../ops/index.js';
+import { inferGraph } from '../../ops/infer-graph.js';
+import { allNames, allNodeNames, NameSource } from '../graph-util.js';
+import { definePass, type PassContext } from '../pass.js';
+import { choiceOption, excluded, quantisableWeights, type WeightUse } from './quant-graph.js';
+import { quantizeWeight } from './weight-quant.js';
+
+const node = (name: string, op: string, inputs: string[], outputs: string[], attrs: Node['attrs'] = {}): Node =>
+  ({ name, op, inputs, outputs, attrs: withDefaults(getOp(op)!, attrs) });
+
+/** The weight as [K, N] (Gemm's transB undone). */
+function asKN(w: Tensor, transposed: boolean): Tensor {
+  if (!transposed) return w;
+  const [N, K] = w.dims as [number, number], src = w.data as Float32Array, out = new Float32Array(K * N);
+  for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) out[k * N + n] = src[n * K + k]!;
+  return makeTensor('float32', [K, N], out);
+}
+
+/** Gemm forms this pass rewrites: no transA, alpha = beta = 1 (a scaled Gemm stays float). */
+function plainGemm(n: Node): boolean {
+  const a = (k: string, d: number): number => (n.attrs[k]?.kind === 'int' || n.attrs[k]?.kind === 'float' ? n.attrs[k].value as number : d);
+  return a('transA', 0) === 0 && a('alpha', 1) === 1 && a('beta', 1) === 1;
+}
+
+export function quantizeDynamic(graph: Graph, ctx: PassContext): Graph {
+  const perChannel = choiceOption(ctx, 'quant-per-channel', [0, 1] as const, 1) === 1;
+  const skip = excluded(ctx);
+  const take = (u: WeightUse): boolean => !skip(u.node) && (u.node.op === 'MatMul' || (u.node.op === 'Gemm' && plainGemm(u.node)));
+  const uses = quantisableWeights(graph, take);
+  if (uses.size === 0) return graph;
+  const names = new NameSource(allNames(graph)), nodeNames = new NameSource(allNodeNames(graph));
+  const inits = new Map(graph.initializers);
+  const weightOf = new Map<string, { q: string; scale: string }>();
+  for (const [w, us] of uses) {
+    const t = asKN(graph.initializers.get(w)!, us[0]!.channelAxis === 0);
+    const [K, N] = t.dims as [number, number];
+    // per tensor: the weight seen as one row, so one scale serves every column
+    const qw = perChannel ? quantizeWeight(t, { bits: 8, channelAxis: 1, blockSize: 0, blockAxis: 0 })
+      : quantizeWeight(makeTensor('float32', [1, K * N], t.data as Float32Array), { bits: 8, channelAxis: 0, blockSize: 0, blockAxis: 1 });
+    const q = names.fresh(`${w}_q`), s = names.fresh(`${w}_scale`);
+    inits.set(q, makeTensor('int8', [K, N], qw.q.data));
+    inits.set(s, makeTensor('float32', [qw.scale.data.length], Float32Array.from(qw.scale.data)));
+    inits.delete(w);
+    weightOf.set(w, { q, scale: s });
+  }
+  const nodes: Node[] = [];
+  const types = new Map(graph.types);
+  for (const n of graph.nodes) {
+    const u = uses.get(n.inputs[1] ?? '')?.find((x) => x.node === n);
+    if (!u) { nodes.push(n); continue; }
+    const { q, scale } = weightOf.get(u.weight)!;
+    const a = n.inputs[0]!, y = n.outputs[0]!, base = n.name;
+    const fresh = (h: string): string => names.fresh(`${y}_${h}`);
+    const aq = fresh('aq'), as = fresh('ascale'), az = fresh('azp'), acc = fresh('i32'), accF = fresh('f32'), sc = fresh('scale');
+    const bias = n.op === 'Gemm' ? n.inputs[2] : undefined;
+    const prod = bias ? fresh('mm') : y;
+    nodes.push(
+      node(nodeNames.fresh(`${base}/quantize_a`), 'DynamicQuantizeLinear', [a], [aq, as, az]),
+      node(nodeNames.fresh(`${base}/matmul_int`), 'MatMulInteger', [aq, q, az], [acc]),
+      node(nodeNames.fresh(`${base}/to_float`), 'Cast', [acc], [accF], { to: { kind: 'int', value: onnxCode('float32') } }),
+      node(nodeNames.fresh(`${base}/scale`), 'Mul', [as, scale], [sc]),
+      node(nodeNames.fresh(`${base}/rescale`), 'Mul', [accF, sc], [prod]),
+    );
+    if (bias) nodes.push(node(nodeNames.fresh(`${base}/bias`), 'Add', [prod, bias], [y]));
+    types.delete(y);
+  }
+  for (const w of uses.keys()) types.delete(w);
+  try {
+    return inferGraph({ ...graph, nodes, initializers: inits, types }, { source: ctx.source });
+  } catch (e) {
+    throw e instanceof Error ? new UsageError(`quantize-dynamic: ${e.message}`) : e;
+  }
+}
+
+export const quantizeDynamicPass = definePass({
+  name: 'quantize-dynamic',
+  summary: 'int8 weights and run-time quantised activations (DynamicQuantizeLinear + MatMulInteger) for MatMul/Gemm',
+  requires: ['typed'],
+  // activations rounded to 8 bits per tensor at run time: a few percent of an output's range on small graphs
+  properties: { semantics: { kind: 'range', tol: 0.08 }, idempotent: true },
+  run: quantizeDynamic,
+});

@@ -1,0 +1,95 @@
+// Symmetric integer quantisation of a constant weight: per channel along one axis, or in blocks of `blockSize`
+// along another (onnxruntime MatMulNBits' layout), each group's scale chosen to minimise the squared error
+// (the absmax scale shrunk by up to 30%: clipping a few outliers often lowers the error of all the rest).
+
+import { makeTensor, type Tensor } from '../../ir/tensor.js';
+
+export interface WeightQuantSpec {
+  /** 8 or 4: the integer range is [-2^(bits-1), 2^(bits-1) - 1]; the scale maps |w|max to 2^(bits-1) - 1. */
+  readonly bits: 8 | 4;
+  /** The output-channel axis: one scale per index along it. */
+  readonly channelAxis: number;
+  /** 0: one scale per channel; else blocks of this many elements along `blockAxis`. */
+  readonly blockSize: number;
+  readonly blockAxis: number;
+}
+
+export interface QuantizedWeight {
+  /** int8 storage (int4 values lie in [-8, 7]; the IR has no 4-bit type, the backend packs them). */
+  readonly q: Tensor<'int8'>;
+  /** float32, DequantizeLinear's layout: [C] per channel (axis = channelAxis), or the weight's dims with
+   *  blockAxis divided by blockSize (axis = blockAxis, block_size). */
+  readonly scale: Tensor<'float32'>;
+  /** DequantizeLinear's axis attribute. */
+  readonly axis: number;
+  readonly blockSize: number;
+}
+
+/** Scale candidates tried per group, as fractions of the absmax scale. */
+const SHRINK = [1, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7];
+
+export function quantizeWeight(w: Tensor, spec: WeightQuantSpec): QuantizedWeight {
+  const data = w.data as Float32Array, dims = w.dims;
+  const qmax = spec.bits === 8 ? 127 : 7, qmin = -qmax - 1;
+  const strides = dims.map((_, i) => dims.slice(i + 1).reduce((a, b) => a * b, 1));
+  const blocked = spec.blockSize > 0;
+  const axis = blocked ? spec.blockAxis : spec.channelAxis;
+  const scaleDims = blocked ? dims.map((d, i) => (i === axis ? Math.ceil(d / spec.blockSize) : d)) : [dims[axis]!];
+  const nScales = scaleDims.reduce((a, b) => a * b, 1);
+  // group of element i: its scale index
+  const groupOf = (i: number): number => {
+    if (!blocked) return Math.floor(i / strides[axis]!) % dims[axis]!;
+    let g = 0, mul = 1;
+    for (let a = dims.length - 1; a >= 0; a--) {
+      const c = Math.floor(i / strides[a]!) % dims[a]!;
+      g += (a === axis ? Math.floor(c / spec.blockSize) : c) * mul;
+      mul *= scaleDims[a]!;
+    }
+    return g;
+  };
+  const members: number[][] = Array.from({ length: nScales }, () => []);
+  for (let i = 0; i < data.length; i++) members[groupOf(i)]!.push(i);
+  const q = new Int8Array(data.length), scale = new Float32Array(nScales);
+  members.forEach((idx, g) => {
+    let absMax = 0;
+    for (const i of idx) absMax = Math.max(absMax, Math.abs(data[i]!));
+    if (absMax === 0) { scale[g] = 1; return; }
+    let best = Math.fround(absMax / qmax), bestErr = Infinity;
+    for (const f of SHRINK) {
+      const s = Math.fround((absMax * f) / qmax);
+      let err = 0;
+      for (const i of idx) {
+        const v = Math.min(qmax, Math.max(qmin, Math.round(data[i]! / s)));
+        err += (v * s - data[i]!) ** 2;
+      }
+      if (err < bestErr) { bestErr = err; best = s; }
+    }
+    scale[g] = best;
+    for (const i of idx) q[i] = Math.min(qmax, Math.max(qmin, Math.round(data[i]! / best)));
+  });
+  return { q: makeTensor('int8', dims, q), scale: makeTensor('float32', scaleDims, scale), axis, blockSize: spec.blockSize };
+}
+
+/** Max |w - dequantised w| over max |w|: the relative error a layer's weights took. */
+export function weightError(w: Tensor, qw: QuantizedWeight): number {
+  const d = w.data as Float32Array, q = qw.q.data;
+  let err = 0, mag = 0;
+  const dims = w.dims, strides = dims.map((_, i) => dims.slice(i + 1).reduce((a, b) => a * b, 1));
+  const sd = qw.scale.dims, blocked = qw.blockSize > 0;
+  for (let i = 0; i < d.length; i++) {
+    let g: number;
+    if (!blocked) g = Math.floor(i / strides[qw.axis]!) % dims[qw.axis]!;
+    else {
+      g = 0;
+      let mul = 1;
+      for (let a = dims.length - 1; a >= 0; a--) {
+        const c = Math.floor(i / strides[a]!) % dims[a]!;
+        g += (a === qw.axis ? Math.floor(c / qw.blockSize) : c) * mul;
+        mul *= sd[a]!;
+      }
+    }
+    err = Math.max(err, Math.abs(q[i]! * qw.scale.data[g]! - d[i]!));
+    mag = Math.max(mag, Math.abs(d[i]!));
+  }
+  return mag === 0 ? 0 : err / mag;
+}
