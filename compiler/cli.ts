@@ -7,7 +7,6 @@ import { Command, CommanderError, Option } from 'commander';
 import { OnnxcError, UsageError } from '../ir/errors.js';
 import { collect } from './cli-args.js';
 import { registerQuantize } from './cli-quantize.js';
-import { registerQuantize } from './cli-quantize.js';
 
 /** The backends' names (compiler/backends.ts; test/cli.test.ts checks the two lists agree), kept here so that
  *  declaring `--backend` does not load any backend. */
@@ -128,8 +127,6 @@ export function buildProgram(): Command {
     .option('--warmup <n>', 'untimed runs first', '5')
     .option('--json', 'print JSON'))
     .action(async (path: string, opts) => (await import('./cli-bench.js')).benchCommand(path, opts));
-
-  registerQuantize(program);
 
   registerQuantize(program);
 
