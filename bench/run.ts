@@ -1,6 +1,10 @@
 // `npm run bench [-- MODEL… | --json]`: onnxc wasm against onnxruntime-web (wasm) and onnxruntime-node (CPU) on
 // the shared real models, plus the GEMM kernel microbenchmark. Exits 0 with a message when the data is absent.
 
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { engineByName, ENGINES } from './engines/index.js';
 import { onnxcWasmEngine } from './engines/onnxc-wasm.js';
@@ -11,7 +15,8 @@ import { DEFAULT_OPTIONS, runSuite } from './suite.js';
 
 const USAGE = `usage: npm run bench -- [MODEL...] [--json] [--iterations N] [--warmup N] [--budget SECONDS]
                           [--engines a,b,c] [--no-memory] [--no-gemm] [--gemm-only] [--gemm-filter RE]
-                          [--isolate-compile]
+                          [--isolate-compile] [--profile]
+--profile: after the report, each model's per-kernel profile (bench/perf-kernels.ts: time per op and top kernels)
 --isolate-compile: compile each model in a child process (survives a Binaryen abort; ~10 s slower per model)
 --json: machine-readable report on stdout (use 'npm run -s bench -- --json' to keep npm's banner out of it)
 MODEL: a folder name under $ONNXC_SHARED/models, conv_autoencoder or lstm_forecaster (models/bench-models.ts),
@@ -23,7 +28,7 @@ async function main(): Promise<number> {
     options: {
       json: { type: 'boolean' }, iterations: { type: 'string' }, warmup: { type: 'string' }, budget: { type: 'string' },
       engines: { type: 'string' }, 'no-memory': { type: 'boolean' }, 'no-gemm': { type: 'boolean' }, 'gemm-only': { type: 'boolean' },
-      'gemm-filter': { type: 'string' }, 'isolate-compile': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'gemm-filter': { type: 'string' }, 'isolate-compile': { type: 'boolean' }, profile: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) { console.log(USAGE); return 0; }
@@ -63,7 +68,20 @@ async function main(): Promise<number> {
   });
   if (values.json) process.stdout.write(`${JSON.stringify(report, null, 1)}\n`);
   else process.stdout.write(`\n${formatReport(report)}`);
+  if (values.profile) profile(models, log);
   return 0;
+}
+
+/** Each model's per-kernel profile, in a child process (bench/perf-kernels.ts prints it). */
+function profile(models: readonly BenchModel[], log: (l: string) => void): void {
+  const loader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'perf-kernels.ts');
+  for (const m of models) {
+    if (!m.dataSet) { log(`${m.name}: no test data set to profile with`); continue; }
+    log(`\nper-kernel profile: ${m.name}`);
+    const r = spawnSync(process.execPath, ['--import', loader, script, dirname(m.path)], { encoding: 'utf8', maxBuffer: 16 << 20 });
+    log((r.stdout || r.stderr || `exit status ${r.status}`).trimEnd());
+  }
 }
 
 main().then((code) => { process.exitCode = code; }, (e: unknown) => {
