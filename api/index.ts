@@ -15,7 +15,8 @@ import { encodeTensorProto, readValueFile } from '../compiler/onnx/tensor-proto.
 import type { Tensor } from '../ir/tensor.js';
 import type { DiffReport } from '../compiler/diff.js';
 import { formatDiff, type DiffFormat } from '../compiler/diff-format.js';
-import { countNodes, runPasses } from '../passes/manager.js';
+import { countNodes } from '../passes/manager.js';
+import { runPortablePasses } from '../compiler/opt-portable.js';
 import { parsePassList, pipelineForLevel, type OptLevel } from '../passes/pipelines.js';
 import type { WasmManifest } from '../runtime/wasm/types.js';
 
@@ -91,9 +92,10 @@ function passesFor(opts: PipelineOptions, defaultLevel: OptLevel) {
   return opts.passes !== undefined ? parsePassList(opts.passes.join(',')) : pipelineForLevel(opts.level ?? defaultLevel);
 }
 
-/** Run a pass pipeline (portable: no backend layout); the result can be written with toOnnx. */
+/** Run a pass pipeline, portable as `onnxc opt` is (passes that would leave onnxc's backend ops are skipped); the
+ *  result can be written with toOnnx and run by onnxruntime. */
 export function optimize(model: Model, opts: PipelineOptions = {}): Model {
-  const { graph } = runPasses(model.graph, passesFor(opts, 2), {
+  const { graph } = runPortablePasses(model.graph, passesFor(opts, 2), {
     ctx: { source: model.info.source, options: new Map(Object.entries(opts.options ?? {})) }, verify: opts.verify,
   });
   return { ...model, graph };

@@ -6,7 +6,7 @@ import { UsageError } from '../ir/errors.js';
 import { printModel } from '../ir/text/index.js';
 import { allPasses } from '../passes/index.js';
 import type { Instrumentation } from '../passes/manager.js';
-import { countNodes, runPasses } from '../passes/manager.js';
+import { countNodes } from '../passes/manager.js';
 import type { Pass, PassContext } from '../passes/pass.js';
 import { levelPassNames, parseLevel, parsePassList, pipelineForLevel } from '../passes/pipelines.js';
 import { outputFile, parseNumber, parsePassOptions, parseSeed } from './cli-args.js';
@@ -15,6 +15,7 @@ import { diffModel } from './diff.js';
 import type { DiffFormat } from './diff-format.js';
 import { formatDiff } from './diff-format.js';
 import { exportModel } from './onnx/export.js';
+import { runPortablePasses } from './opt-portable.js';
 
 export interface PipelineOpts { optLevel?: string; passes?: string; supportedOps?: string; passOption?: string[]; verify?: boolean; dim?: string[] }
 
@@ -53,7 +54,9 @@ export function optCommand(path: string, opts: OptOpts): void {
       if (opts.stats) console.log(`${ev.pass.name.padEnd(16)} ${ev.changed ? 'changed  ' : 'no change'} nodes ${ev.nodesBefore} -> ${ev.nodesAfter}  ${ev.ms.toFixed(1)} ms`);
     },
   }];
-  const { graph } = runPasses(model.graph, passes, { ctx: context(path, opts), verify: opts.verify, hooks });
+  // portable ONNX: passes that would leave onnxc's backend ops in the file are skipped (compiler/opt-portable.ts)
+  const { graph, skipped } = runPortablePasses(model.graph, passes, { ctx: context(path, opts), verify: opts.verify, hooks });
+  if (opts.stats) for (const s of skipped) console.log(`${s.pass.padEnd(16)} skipped: it makes ${s.ops.join(', ')}, which only onnxc runs`);
   if (opts.output) writeFileSync(opts.output, exportModel({ ...model, graph }));
   console.error(`onnxc opt: ${countNodes(model.graph)} -> ${countNodes(graph)} nodes${opts.output ? `, wrote ${opts.output}` : ''}`);
 }

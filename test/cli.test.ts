@@ -115,6 +115,20 @@ describe('onnxc CLI', () => {
     expect(await main(['conformance', suite, '--manifest', manifest]), c.out()).toBe(0);
   });
 
+  it('opt -O2 writes portable ONNX: no onnxc ops and no more nodes than it read', async () => {
+    const out = join(dir, 'opt.onnx');
+    const c = capture();
+    expect(await main(['opt', model, '-O2', '-o', out, '--stats']), c.err()).toBe(0);
+    expect(c.out()).toMatch(/fuse-conv-epilogue\s+skipped: it makes onnxc\.FusedConv/);
+    vi.restoreAllMocks();
+    const c2 = capture();
+    expect(await main(['inspect', out, '--json'])).toBe(0);
+    expect(await main(['inspect', model, '--json'])).toBe(0);
+    const [after, before] = c2.out().split(/\n(?=\{)/).map((j) => JSON.parse(j) as { nodes: number; ops: Record<string, number> });
+    expect(Object.keys(after!.ops).filter((op) => op.startsWith('onnxc.'))).toEqual([]);
+    expect(after!.nodes).toBeLessThanOrEqual(before!.nodes);
+  });
+
   it('--version prints the version; no arguments prints help and exits 1', async () => {
     const c = capture();
     const w = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
