@@ -1,0 +1,115 @@
+// Conv (1-D and 2-D; groups, depthwise, strides, dilations, pads) as a direct convolution blocked in registers:
+// with 4 | output channels per group and constant weights, an invocation computes 4 channels x 4 output columns
+// from weights pre-packed to [group][c][kh][kw][m] (one vec4 load per tap); otherwise (depthwise, odd groups) 1
+// channel x 4 columns. Taps outside the input read index 0 and are masked to zero, so nothing is read out of
+// range. Bias is added in the epilogue.
+
+import type { Tensor } from '../../../ir/tensor.js';
+import type { PlanContext } from '../../../lowering/protocol.js';
+import { add, and, convert, expr, f32, fma, ge, i32, lane, lt, mul, select, sub, u32, vec4, type Expr, type LValue } from '../wgsl/ast.js';
+import { ShaderBuilder, WORKGROUP_SIZE } from '../wgsl/module.js';
+import { refuseNonFloat } from './common.js';
+import { input, output, packed, type KernelDispatch, type WgKernel } from './types.js';
+import { window2d, type Window2d } from './window.js';
+
+/** Output columns per invocation. */
+export const CONV_COLS = 4;
+/** Output channels per invocation in the channel-blocked form. */
+export const CONV_CHANNELS = 4;
+
+const groupsOf = (ctx: PlanContext): number => Number(ctx.attrs['group'] ?? 1);
+/** Channel-blocked form: constant weights and a multiple of 4 output channels per group. */
+const blocked = (ctx: PlanContext): boolean => ctx.inputs[1]!.constant !== undefined && (ctx.inputs[1]!.dims[0]! / groupsOf(ctx)) % CONV_CHANNELS === 0;
+
+/** OIHW weights -> [group][c][kh][kw][m within the group]. */
+function packWeights(w: Tensor, groups: number): Tensor {
+  const [M, Cg, kH = 1, kW = 1] = w.dims as number[];
+  const Mg = M! / groups, taps = kH * kW, src = w.data as Float32Array, out = new Float32Array(src.length);
+  for (let m = 0; m < M!; m++) {
+    const g = Math.floor(m / Mg), ml = m % Mg;
+    for (let c = 0; c < Cg!; c++) for (let t = 0; t < taps; t++) out[((g * Cg! + c) * taps + t) * Mg + ml] = src[(m * Cg! + c) * taps + t]!;
+  }
+  return { dtype: 'float32', dims: [groups, Cg!, kH, kW, Mg], data: out };
+}
+
+export function convShader(g: Window2d, M: number, groups: number, isBlocked: boolean, hasBias: boolean): { shader: string; workgroups: [number, number, number] } {
+  const Cg = g.C / groups, Mg = M / groups, CB = isBlocked ? CONV_CHANNELS : 1;
+  const colBlocks = Math.ceil(g.OW / CONV_COLS), pixels = g.OH * colBlocks;
+  const s = new ShaderBuilder();
+  const X = s.buffer('x', 'f32', 'read');
+  const Wb = isBlocked ? s.buffer('w', 'vec4<f32>', 'read') : s.buffer('w', 'f32', 'read');
+  const B = hasBias ? s.buffer('bias', 'f32', 'read') : undefined;
+  const Y = s.buffer('y', 'f32', 'read_write');
+  s.main([WORKGROUP_SIZE, 1, 1], (b, gid) => {
+    b.if(ge(gid.x, u32(pixels)), (t) => t.return());
+    const oy = b.let('oy', div(gid.x, colBlocks)), ox0 = b.let('ox0', mul(modu(gid.x, colBlocks), u32(CONV_COLS)));
+    const m0 = b.let('m0', mul(gid.y, u32(CB))), n = gid.z;
+    const grp = b.let('grp', div(m0, Mg));
+    const xBase = b.let('xbase', mul(add(mul(n, u32(g.C)), mul(grp, u32(Cg))), u32(g.H * g.W)));
+    // acc[p]: 4 channels at column p (blocked), or lanes = 4 columns of one channel
+    const acc: LValue<'vec4<f32>'>[] = Array.from({ length: isBlocked ? CONV_COLS : 1 }, (_, p) => b.var(`acc${p}`, vec4('f32', f32(0))));
+    const iy0 = b.let('iy0', sub(convert('i32', mul(oy, u32(g.sH))), i32(g.pT)));
+    const ix0 = b.let('ix0', sub(convert('i32', mul(ox0, u32(g.sW))), i32(g.pL)));
+    b.for('c', u32(0), u32(Cg), (cb, c) => {
+      const xc = cb.let('xc', add(xBase, mul(c, u32(g.H * g.W))));
+      cb.for('ky', u32(0), u32(g.kH), (kb, ky) => {
+        const iy = kb.let('iy', add(iy0, convert('i32', mul(ky, u32(g.dH)))));
+        kb.if(and(ge(iy, i32(0)), lt(iy, i32(g.H))), (yb) => {
+          const xrow = yb.let('xrow', add(xc, mul(convert('u32', iy), u32(g.W))));
+          yb.for('kx', u32(0), u32(g.kW), (xb, kx) => {
+            const xs = Array.from({ length: CONV_COLS }, (_, p) => {
+              const ix = xb.let(`ix${p}`, add(ix0, convert('i32', add(mul(kx, u32(g.dW)), u32(p * g.sW)))));
+              const inside = and(ge(ix, i32(0)), lt(ix, i32(g.W)));
+              return xb.let(`xv${p}`, select(inside, X.at(add(xrow, convert('u32', select(inside, ix, i32(0))))) as Expr<'f32'>, f32(0)));
+            });
+            const tap = add(mul(add(mul(c, u32(g.kH)), ky), u32(g.kW)), kx);
+            if (isBlocked) {
+              // packed [grp][c][ky][kx][Mg]: the 4 channels m0..m0+3 are one vec4
+              const wi = add(mul(add(mul(grp, u32(Cg * g.kH * g.kW)), tap), u32(Mg / 4)), div(sub(m0, mul(grp, u32(Mg))), 4));
+              const wv = xb.let('wv', Wb.at(wi) as Expr<'vec4<f32>'>);
+              acc.forEach((a, p) => xb.set(a, fma(vec4('f32', xs[p]!), wv, a)));
+            } else {
+              const wv = xb.let('wv', Wb.at(add(mul(m0, u32(Cg * g.kH * g.kW)), tap)) as Expr<'f32'>);
+              xb.set(acc[0]!, fma(vec4('f32', ...xs), vec4('f32', wv), acc[0]!));
+            }
+          });
+        });
+      });
+    });
+    const ohw = g.OH * g.OW;
+    for (let p = 0; p < CONV_COLS; p++) {
+      b.if(lt(add(ox0, u32(p)), u32(g.OW)), (sb) => {
+        for (let ch = 0; ch < CB; ch++) {
+          const m = add(m0, u32(ch));
+          const v = isBlocked ? lane(acc[p]!, ch as 0 | 1 | 2 | 3) : lane(acc[0]!, p as 0 | 1 | 2 | 3);
+          const yi = add(add(mul(add(mul(n, u32(M)), m), u32(ohw)), mul(oy, u32(g.OW))), add(ox0, u32(p)));
+          sb.set(Y.at(yi) as LValue<'f32'>, B ? add(v, B.at(m) as Expr<'f32'>) : v);
+        }
+      });
+    }
+  });
+  return { shader: s.print(), workgroups: [Math.ceil(pixels / WORKGROUP_SIZE), M / CB, g.N] };
+}
+const div = (a: Expr<'u32'>, k: number): Expr<'u32'> => (k === 1 ? a : expr('u32', { kind: 'bin', op: '/', a: a.node, b: u32(k).node }));
+const modu = (a: Expr<'u32'>, k: number): Expr<'u32'> => (k === 1 ? u32(0) : expr('u32', { kind: 'bin', op: '%', a: a.node, b: u32(k).node }));
+
+export const convKernel: WgKernel = {
+  dtypes: ['float32'],
+  refuse(ctx) {
+    const bad = refuseNonFloat(ctx);
+    if (bad) return bad;
+    const g = window2d(ctx, ctx.inputs[1]!.dims.slice(2));
+    if ('reason' in g) return g;
+    if (ctx.inputs[1]!.dims[0]! > 65535 * CONV_CHANNELS || g.N > 65535) return { reason: 'form', detail: 'more channels or images than one dispatch holds' };
+    return undefined;
+  },
+  prepack: (ctx) => (blocked(ctx) ? [packWeights(ctx.inputs[1]!.constant!, groupsOf(ctx))] : []),
+  unread: (ctx) => (blocked(ctx) ? [1] : []),
+  lower(ctx): KernelDispatch[] {
+    if (ctx.outputs[0]!.size === 0) return [];
+    const g = window2d(ctx, ctx.inputs[1]!.dims.slice(2)) as Window2d;
+    const M = ctx.inputs[1]!.dims[0]!, isBlocked = blocked(ctx), hasBias = ctx.inputs[2] !== undefined;
+    const { shader, workgroups } = convShader(g, M, groupsOf(ctx), isBlocked, hasBias);
+    return [{ shader, operands: [input(0), isBlocked ? packed(0) : input(1), ...(hasBias ? [input(2)] : []), output(0)], workgroups }];
+  },
+};

@@ -1,0 +1,73 @@
+// Elementwise kernels with numpy broadcasting: one invocation per output element, or per 4 elements (vec4 loads
+// and stores) when the output's last dim is a multiple of 4 and every input either spans that dim or is
+// broadcast along it. Input offsets come from static strides (0 along broadcast dims).
+
+import type { PlanContext, Refusal, ValueRef } from '../../../lowering/protocol.js';
+import { expr, f32, u32, vec4, type Expr } from '../wgsl/ast.js';
+import { ShaderBuilder } from '../wgsl/module.js';
+import { broadcastStrides, coords, grid1d, main1d, offsetOf, prod, refuseNonFloat } from './common.js';
+import { ELEMENTWISE, type ElemOp } from './elementwise-ops.js';
+import { input, output, type KernelDispatch, type WgKernel } from './types.js';
+
+/** Vector width of the vectorised path. */
+export const VEC = 4;
+
+const opOf = (ctx: PlanContext): ElemOp | Refusal => {
+  const entry = ELEMENTWISE[ctx.node.op as keyof typeof ELEMENTWISE];
+  if (!entry) return { reason: 'missing-kernel', detail: `op ${ctx.node.op} has no webgpu elementwise formula` };
+  return entry(ctx);
+};
+
+/** The shader for `op` reading `ins` into an output of `outDims` (exported for snapshot tests). */
+export function elementwiseShader(op: ElemOp, ins: readonly (readonly number[])[], outDims: readonly number[]): { shader: string; threads: number } {
+  const total = prod(outDims);
+  const last = outDims[outDims.length - 1] ?? 1;
+  const strides = ins.map((d) => broadcastStrides(d, outDims));
+  const lastStride = (k: number): number => strides[k]![outDims.length - 1] ?? 0;
+  const vec = outDims.length > 0 && last % VEC === 0 && strides.every((_, k) => lastStride(k) === 0 || lastStride(k) === 1);
+  const s = new ShaderBuilder();
+  const same = ins.map((d) => prod(d) === total);
+  // an input spanning the last dim is read as vec4 (offsets are multiples of 4 there); a broadcast one as f32
+  const bufs = ins.map((_, k) => (vec && lastStride(k) === 1 ? s.buffer(`x${k}`, 'vec4<f32>', 'read') : s.buffer(`x${k}`, 'f32', 'read')));
+  const threads = vec ? total / VEC : total;
+  if (vec) {
+    const out = s.buffer('y', 'vec4<f32>', 'read_write');
+    main1d(s, threads, (b, v) => {
+      const i = b.let('e', expr('u32', { kind: 'bin', op: '*', a: v.node, b: u32(VEC).node }));
+      const cs = ins.some((_, k) => !same[k] && prod(ins[k]!) !== 1) ? coords(b, i, outDims) : [];
+      const xs = bufs.map((buf, k): Expr<'vec4<f32>'> => {
+        if (same[k]) return buf.elem === 'vec4<f32>' ? (buf.at(v) as Expr<'vec4<f32>'>) : vec4('f32', buf.at(i) as Expr<'f32'>);
+        const off = prod(ins[k]!) === 1 ? u32(0) : offsetOf(cs, strides[k]!);
+        if (buf.elem === 'vec4<f32>') return buf.at(expr('u32', { kind: 'bin', op: '/', a: off.node, b: u32(VEC).node })) as Expr<'vec4<f32>'>;
+        return vec4('f32', buf.at(off) as Expr<'f32'>);
+      });
+      b.set(out.at(v), op.formula(xs, (x) => vec4('f32', k32(x))));
+    });
+  } else {
+    const out = s.buffer('y', 'f32', 'read_write');
+    main1d(s, threads, (b, i) => {
+      const cs = ins.some((_, k) => !same[k] && prod(ins[k]!) !== 1) ? coords(b, i, outDims) : [];
+      const xs = bufs.map((buf, k) => buf.at(same[k] ? i : prod(ins[k]!) === 1 ? u32(0) : offsetOf(cs, strides[k]!)) as Expr<'f32'>);
+      b.set(out.at(i), op.formula(xs, k32));
+    });
+  }
+  return { shader: s.print(), threads };
+}
+const k32 = (x: number): Expr<'f32'> => f32(x);
+
+export const elementwiseKernel: WgKernel = {
+  dtypes: ['float32'],
+  refuse(ctx) {
+    const op = opOf(ctx);
+    if ('reason' in op) return op;
+    return refuseNonFloat(ctx, [...ctx.inputs.keys()].filter((i) => i >= op.arity));
+  },
+  lower(ctx): KernelDispatch[] {
+    const op = opOf(ctx) as ElemOp;
+    const out = ctx.outputs[0]!;
+    if (out.size === 0) return [];
+    const ins = ctx.inputs.slice(0, op.arity).map((r) => (r as ValueRef).dims);
+    const { shader, threads } = elementwiseShader(op, ins, out.dims);
+    return [{ shader, operands: [...ins.map((_, k) => input(k)), output(0)], workgroups: grid1d(threads) }];
+  },
+};

@@ -1,0 +1,26 @@
+// The WebGPU backend's kernel table: op name -> kernel. An op missing here is reported by the lowering core as
+// `missing-kernel` (or decomposed, when its OpDef can).
+
+import type { KernelTableOf } from '../../../lowering/backend.js';
+import { ELEMENTWISE } from './elementwise-ops.js';
+import { elementwiseKernel } from './elementwise.js';
+import { convKernel } from './conv.js';
+import { gatherKernel } from './gather.js';
+import { MOVEMENT_KERNELS } from './movement.js';
+import { POOL_KERNELS } from './pool.js';
+import { SOFTMAX_KERNELS } from './softmax.js';
+import { gemmKernel, matmulKernel } from './matmul.js';
+import type { WgKernel } from './types.js';
+
+const elementwise = Object.fromEntries(Object.keys(ELEMENTWISE).map((op) => [op, elementwiseKernel]));
+
+export const WEBGPU_KERNELS: KernelTableOf<WgKernel> = {
+  ...elementwise,
+  MatMul: matmulKernel,
+  Gemm: gemmKernel,
+  Conv: convKernel,
+  ...POOL_KERNELS,
+  ...SOFTMAX_KERNELS,
+  ...MOVEMENT_KERNELS,
+  Gather: gatherKernel,
+};

@@ -1,0 +1,90 @@
+// Data movement: views (Reshape, Flatten, Squeeze, Unsqueeze, Identity, inference Dropout) share their input's
+// buffer and emit nothing, or copy when the input is a constant; Transpose maps each output element to its
+// source through permuted strides; Concat copies each input into its slab of the output (one dispatch each).
+
+import type { PlanContext } from '../../../lowering/protocol.js';
+import { add, mul, u32, type Expr, type LValue } from '../wgsl/ast.js';
+import { ShaderBuilder } from '../wgsl/module.js';
+import { coords, grid1d, main1d, offsetOf, prod, refuseRuntimeInt64, stridesOf } from './common.js';
+import { input, output, type KernelDispatch, type WgKernel } from './types.js';
+
+type Elem = 'f32' | 'i32' | 'u32';
+const elemOf = (dtype: string): Elem => (dtype === 'int32' ? 'i32' : dtype === 'uint32' ? 'u32' : 'f32');
+const refuseMovement = (ctx: PlanContext) => refuseRuntimeInt64(ctx)
+  ?? (ctx.outputs.some((o) => o && !['float32', 'int32', 'uint32'].includes(o.dtype)) ? { reason: 'dtype' as const, detail: `the webgpu kernel moves 32-bit values, not ${ctx.outputs[0]!.dtype}` } : undefined);
+
+export function copyShader(n: number, elem: Elem): string {
+  const s = new ShaderBuilder();
+  const X = s.buffer('x', elem, 'read'), Y = s.buffer('y', elem, 'read_write');
+  main1d(s, n, (b, i) => b.set(Y.at(i) as LValue<Elem>, X.at(i) as Expr<Elem>));
+  return s.print();
+}
+
+/** A view: no code unless its input is a constant (then a copy into its own buffer). */
+export const viewKernel = (constInputs: readonly number[] = []): WgKernel => ({
+  alias: true,
+  constInputs,
+  refuse: refuseMovement,
+  unread: () => [...constInputs],
+  lower(ctx): KernelDispatch[] {
+    const y = ctx.outputs[0]!;
+    if (ctx.view || y.size === 0) return [];
+    return [{ shader: copyShader(y.size, elemOf(y.dtype)), operands: [input(0), output(0)], workgroups: grid1d(y.size) }];
+  },
+});
+
+export function transposeShader(inDims: readonly number[], perm: readonly number[], elem: Elem): string {
+  const outDims = perm.map((p) => inDims[p]!);
+  const st = stridesOf(inDims);
+  const s = new ShaderBuilder();
+  const X = s.buffer('x', elem, 'read'), Y = s.buffer('y', elem, 'read_write');
+  main1d(s, prod(outDims), (b, i) => {
+    const cs = coords(b, i, outDims);
+    b.set(Y.at(i) as LValue<Elem>, X.at(offsetOf(cs, perm.map((p) => (inDims[p] === 1 ? 0 : st[p]!)))) as Expr<Elem>);
+  });
+  return s.print();
+}
+
+export const transposeKernel: WgKernel = {
+  refuse: refuseMovement,
+  lower(ctx): KernelDispatch[] {
+    const x = ctx.inputs[0]!, y = ctx.outputs[0]!;
+    if (y.size === 0) return [];
+    const perm = (ctx.attrs['perm'] as number[] | undefined)?.map(Number) ?? x.dims.map((_, i) => x.dims.length - 1 - i);
+    return [{ shader: transposeShader(x.dims, perm, elemOf(y.dtype)), operands: [input(0), output(0)], workgroups: grid1d(y.size) }];
+  },
+};
+
+/** Copies an [outer, axisIn, inner] input into [outer, axisOut, inner] at axis offset `at`. */
+export function slabShader(outer: number, axisIn: number, inner: number, axisOut: number, at: number, elem: Elem): string {
+  const s = new ShaderBuilder();
+  const X = s.buffer('x', elem, 'read'), Y = s.buffer('y', elem, 'read_write');
+  main1d(s, outer * axisIn * inner, (b, i) => {
+    const [o, r] = coords(b, i, [outer, axisIn * inner]);
+    b.set(Y.at(add(add(mul(o!, u32(axisOut * inner)), u32(at * inner)), r!)) as LValue<Elem>, X.at(i) as Expr<Elem>);
+  });
+  return s.print();
+}
+
+export const concatKernel: WgKernel = {
+  refuse: refuseMovement,
+  lower(ctx): KernelDispatch[] {
+    const y = ctx.outputs[0]!;
+    if (y.size === 0) return [];
+    const r = y.dims.length, a0 = Number(ctx.attrs['axis']), a = a0 < 0 ? a0 + r : a0;
+    const outer = prod(y.dims.slice(0, a)), inner = prod(y.dims.slice(a + 1)), axisOut = y.dims[a]!;
+    const out: KernelDispatch[] = [];
+    let at = 0;
+    ctx.inputs.forEach((x, k) => {
+      const n = x!.dims[a]!;
+      if (n > 0 && outer * inner > 0) out.push({ shader: slabShader(outer, n, inner, axisOut, at, elemOf(y.dtype)), operands: [input(k), output(0)], workgroups: grid1d(outer * n * inner) });
+      at += n;
+    });
+    return out;
+  },
+};
+
+export const MOVEMENT_KERNELS = {
+  Reshape: viewKernel([1]), Flatten: viewKernel(), Squeeze: viewKernel([1]), Unsqueeze: viewKernel([1]), Identity: viewKernel(),
+  Dropout: viewKernel([1, 2]), Transpose: transposeKernel, Concat: concatKernel,
+} as const;

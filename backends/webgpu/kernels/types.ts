@@ -1,0 +1,35 @@
+// The WebGPU kernel protocol: the lowering core's planning half (protocol.ts: views, prepacked constants,
+// refusals), plus `lower`, which returns the dispatches computing one node. A dispatch names its shader by source
+// (what it IS) and its operands by role (what it RUNS WITH); emit.ts turns roles into buffer ranges.
+
+import type { KernelPlanning, PlanContext, ValueRef } from '../../../lowering/protocol.js';
+
+export type Operand =
+  | { readonly kind: 'input'; readonly index: number }
+  | { readonly kind: 'output'; readonly index: number }
+  | { readonly kind: 'packed'; readonly index: number }
+  /** The node's status slot (kernels that check indices). */
+  | { readonly kind: 'status' };
+
+export interface KernelDispatch {
+  readonly shader: string;
+  /** One per shader binding, in binding order. */
+  readonly operands: readonly Operand[];
+  readonly workgroups: readonly [number, number, number];
+}
+
+export interface LowerContext extends PlanContext {
+  /** The constants `prepack` returned, as values. */
+  readonly packed: readonly ValueRef[];
+  /** Output 0 shares input 0's buffer (an alias kernel whose input is a run-time value): emit nothing. */
+  readonly view: boolean;
+}
+
+export interface WgKernel extends KernelPlanning<PlanContext> {
+  lower(ctx: LowerContext): KernelDispatch[];
+}
+
+export const input = (index: number): Operand => ({ kind: 'input', index });
+export const output = (index: number): Operand => ({ kind: 'output', index });
+export const packed = (index: number): Operand => ({ kind: 'packed', index });
+export const STATUS: Operand = { kind: 'status' };

@@ -1,0 +1,40 @@
+// Conv on WebGPU against the reference interpreter, through Dawn: channel-blocked (pre-packed weights) and
+// per-channel forms, depthwise and grouped, strides, dilations, asymmetric pads, auto_pad, 1-D, bias or none,
+// run-time weights, and awkward sizes (0, 1, 3, 5 and a 1023-wide row).
+
+import { describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../../models/builder.js';
+import { randTensor } from '../wasm/helpers.js';
+import { gpu, REQUIRE_WEBGPU, skipReason, worstError } from './helpers.js';
+
+const run = gpu !== undefined || REQUIRE_WEBGPU;
+
+interface Case { x: number[]; w: number[]; attrs?: Record<string, number | number[] | string>; bias?: boolean; runtimeW?: boolean }
+const CASES: Record<string, Case> = {
+  'blocked 3x3 pad 1': { x: [1, 3, 7, 5], w: [8, 3, 3, 3], attrs: { pads: [1, 1, 1, 1] }, bias: true },
+  'blocked stride 2, asymmetric pads, no bias': { x: [2, 4, 9, 6], w: [4, 4, 3, 3], attrs: { strides: [2, 2], pads: [0, 1, 2, 1] } },
+  '1x1 blocked': { x: [1, 5, 3, 4], w: [12, 5, 1, 1], bias: true },
+  'depthwise 3x3 stride 2': { x: [1, 6, 7, 7], w: [6, 1, 3, 3], attrs: { group: 6, strides: [2, 2], pads: [1, 1, 1, 1] }, bias: true },
+  'grouped (2 groups, 3 channels each)': { x: [1, 4, 5, 5], w: [6, 2, 3, 3], attrs: { group: 2 }, bias: true },
+  'grouped blocked (2 groups, 4 channels each)': { x: [1, 6, 4, 5], w: [8, 3, 2, 2], attrs: { group: 2, dilations: [2, 1] } },
+  'dilation 2, SAME_UPPER': { x: [1, 2, 6, 6], w: [3, 2, 3, 3], attrs: { dilations: [2, 2], auto_pad: 'SAME_UPPER' }, bias: true },
+  '1-D': { x: [2, 3, 11], w: [4, 3, 3], attrs: { pads: [1, 2], strides: [2] }, bias: true },
+  'run-time weights': { x: [1, 3, 5, 5], w: [4, 3, 3, 3], runtimeW: true },
+  'width 1023': { x: [1, 1, 1, 1023], w: [4, 1, 1, 5], attrs: { pads: [0, 2, 0, 2] }, bias: true },
+  '1x1 image, 1 channel': { x: [1, 1, 1, 1], w: [1, 1, 1, 1] },
+  'empty batch': { x: [0, 3, 4, 4], w: [4, 3, 3, 3] },
+};
+
+describe.skipIf(!run)(`webgpu Conv${run ? '' : ` (skipped: ${skipReason})`}`, () => {
+  for (const [name, c] of Object.entries(CASES)) {
+    it(name, async () => {
+      const b = new GraphBuilder();
+      const x = b.input('x', 'float32', c.x);
+      const w = c.runtimeW ? b.input('w', 'float32', c.w) : b.weight('w', randTensor(c.w, 2));
+      const ins = [x, w, ...(c.bias ? [b.weight('b', randTensor([c.w[0]!], 3))] : [])];
+      b.output(b.op('Conv', ins, c.attrs ?? {}));
+      const inputs = [randTensor(c.x, 1), ...(c.runtimeW ? [randTensor(c.w, 2)] : [])];
+      expect(await worstError(b.build(), inputs)).toBeLessThan(1e-5);
+    }, 120_000);
+  }
+});

@@ -1,0 +1,78 @@
+// Elementwise WebGPU kernels against the reference interpreter, through Dawn: every formula of the table on
+// awkward sizes (0, 1, 3, 4, 5, 1023), vec4 and scalar paths, and broadcasting of every kind.
+
+import { describe, expect, it } from 'vitest';
+import { ELEMENTWISE } from '../../backends/webgpu/kernels/elementwise-ops.js';
+import { GraphBuilder } from '../../models/builder.js';
+import { randTensor } from '../wasm/helpers.js';
+import { gpu, REQUIRE_WEBGPU, skipReason, worstError } from './helpers.js';
+
+const run = gpu !== undefined || REQUIRE_WEBGPU;
+
+function one(op: string, shapes: number[][], attrs: Record<string, number | string> = {}, consts: Record<number, number> = {}) {
+  const b = new GraphBuilder();
+  const xs = shapes.map((s, i) => (consts[i] !== undefined ? b.weight(`c${i}`, { dtype: 'float32', dims: [], data: new Float32Array([consts[i]!]) }) : b.input(`x${i}`, 'float32', s)));
+  b.output(b.op(op, xs, attrs));
+  const inputs = shapes.filter((_, i) => consts[i] === undefined).map((s, i) => randTensor(s, 7 + i));
+  return { g: b.build(), inputs };
+}
+
+const UNARY = ['Relu', 'Sigmoid', 'Tanh', 'Exp', 'Abs', 'Neg', 'Floor', 'Ceil', 'Round', 'Reciprocal', 'Sin', 'Cos', 'Erf', 'Softplus',
+  'Softsign', 'Sign', 'LeakyRelu', 'Elu', 'Selu', 'HardSigmoid', 'HardSwish', 'Mish', 'Gelu'];
+
+describe.skipIf(!run)(`webgpu elementwise${run ? '' : ` (skipped: ${skipReason})`}`, () => {
+  it('has a test for every formula', () => {
+    const tested = new Set([...UNARY, 'Log', 'Sqrt', 'Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'PRelu', 'Pow', 'Clip']);
+    expect(Object.keys(ELEMENTWISE).filter((k) => !tested.has(k))).toEqual([]);
+  });
+
+  // one graph per op, applied to every awkward size (vec4 and scalar paths, 1-D and 2-D)
+  const SIZES = [[0], [1], [3], [4], [5], [1023], [2, 4], [2, 5], [2, 1023]];
+  it('every unary op on sizes 0, 1, 3, 4, 5, 1023 (1-D and 2-D)', async () => {
+    for (const op of UNARY) {
+      const b = new GraphBuilder();
+      b.output(...SIZES.map((s, i) => b.op(op, [b.input(`x${i}`, 'float32', s)])));
+      const err = await worstError(b.build(), SIZES.map((s, i) => randTensor(s, 5 + i)));
+      expect(err, op).toBeLessThan(op === 'Erf' || op === 'Gelu' ? 2e-6 : 1e-5);
+    }
+  });
+
+  it('Log and Sqrt on positive inputs', async () => {
+    for (const op of ['Log', 'Sqrt']) {
+      const b = new GraphBuilder();
+      const x = b.input('x', 'float32', [5, 7]);
+      b.output(b.op(op, [b.op('Abs', [x])]));
+      expect(await worstError(b.build(), [randTensor([5, 7], 3)]), op).toBeLessThan(1e-5);
+    }
+  });
+
+  const BCAST: number[][][] = [[[4, 8], [4, 8]], [[3, 5], [3, 5]], [[2, 3, 8], [8]], [[2, 3, 5], [3, 1]], [[1], [6, 4]], [[2, 1, 4], [1, 3, 1]], [[0, 4], [4]], [[4, 1023], [1, 1023]], [[5, 4], []]];
+  for (const [a, b] of BCAST) {
+    it(`binary ops broadcast [${a}] with [${b}]`, async () => {
+      for (const op of ['Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'PRelu']) {
+        if (op === 'PRelu' && (b!.length > a!.length || a!.join() === '2,1,4')) continue; // slope must broadcast to X
+        const { g, inputs } = one(op, [a!, b!]);
+        expect(await worstError(g, inputs), `${op} [${a}] [${b}]`).toBeLessThan(1e-5);
+      }
+    });
+  }
+
+  it('Pow with constant and run-time exponents', async () => {
+    for (const e of [2, 0.5, 3, -1.5]) {
+      const { g, inputs } = one('Pow', [[3, 4], []], {}, { 1: e });
+      expect(await worstError(g, inputs), `x^${e}`).toBeLessThan(1e-4);
+    }
+    const { g, inputs } = one('Pow', [[3, 4], [3, 4]]);
+    inputs[1] = { ...inputs[1]!, data: (inputs[1]!.data as Float32Array).map(Math.round) };
+    expect(await worstError(g, inputs)).toBeLessThan(1e-4);
+  });
+
+  it('Clip with constant bounds, one bound omitted', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', [4, 5]);
+    const lo = b.weight('lo', { dtype: 'float32', dims: [], data: new Float32Array([-0.5]) });
+    const hi = b.weight('hi', { dtype: 'float32', dims: [], data: new Float32Array([1]) });
+    b.output(b.op('Clip', [x, lo, hi]), b.op('Clip', [x, '', hi]));
+    expect(await worstError(b.build(), [randTensor([4, 5], 2)])).toBeLessThan(1e-6);
+  });
+});

@@ -1,0 +1,80 @@
+// Test helpers for the WebGPU backend: the Dawn device (or why there is none: tests skip with that reason, and
+// fail instead under CI or ONNXC_REQUIRE_WEBGPU=1), compiling a graph through the lowering core, running it
+// inside validation/out-of-memory error scopes, and comparing with the reference interpreter.
+
+import { runGraph } from '../../backends/reference/interpreter.js';
+import { dawnDevice, type DawnDevice } from '../../backends/webgpu/dawn.js';
+import { webgpuBackend } from '../../backends/webgpu/backend.js';
+import { tensorError } from '../../compiler/compare.js';
+import type { Graph } from '../../ir/graph.js';
+import type { Tensor } from '../../ir/tensor.js';
+import { planLowering } from '../../lowering/plan.js';
+import { prepareForLowering } from '../../lowering/prepare.js';
+import { createSession } from '../../runtime/webgpu/session.js';
+import type { WebGpuArtifact } from '../../runtime/webgpu/types.js';
+
+/** Whether a missing adapter must fail the tests (CI installs lavapipe; see scripts/ci-webgpu-setup.sh). */
+export const REQUIRE_WEBGPU = process.env.CI === 'true' || process.env.ONNXC_REQUIRE_WEBGPU === '1';
+
+const found = await dawnDevice();
+/** The device, or undefined locally when none was found. */
+export const gpu: DawnDevice | undefined = typeof found === 'string' ? undefined : found;
+/** Why WebGPU tests skip (empty when they run). */
+export const skipReason: string = typeof found === 'string' ? found : '';
+if (!gpu && !REQUIRE_WEBGPU) console.warn(`WebGPU tests skipped: ${skipReason}`);
+
+/** Run `f` in validation and out-of-memory error scopes; a reported GPU error fails it. */
+export async function scoped<T>(f: (d: GPUDevice) => Promise<T>): Promise<T> {
+  const d = needDevice();
+  d.pushErrorScope('validation');
+  d.pushErrorScope('out-of-memory');
+  let result: T;
+  try {
+    result = await f(d);
+  } finally {
+    const oom = await d.popErrorScope();
+    const invalid = await d.popErrorScope();
+    if (oom || invalid) throw new Error(`WebGPU error: ${(invalid ?? oom)!.message}`);
+  }
+  return result;
+}
+
+export function needDevice(): GPUDevice {
+  if (!gpu) throw new Error(`WebGPU is required here (CI): ${skipReason}`);
+  return gpu.device;
+}
+
+/** `g` lowered as given (no pass pipeline: kernel tests test kernels). */
+export function compileWebGpu(g: Graph, inputs: readonly Tensor[]): WebGpuArtifact {
+  const inputShapes = Object.fromEntries(g.inputs.map((n, i) => [n, inputs[i]!.dims]));
+  return webgpuBackend.emit(planLowering(webgpuBackend, prepareForLowering(g, { inputShapes, source: g.name })), undefined);
+}
+
+/** Run `g` compiled for WebGPU on `inputs` (positional). */
+export async function runWebGpu(g: Graph, inputs: readonly Tensor[]): Promise<Tensor[]> {
+  const art = compileWebGpu(g, inputs);
+  return scoped(async (device) => {
+    const s = await createSession(art, { device });
+    try {
+      const feeds = Object.fromEntries(g.inputs.map((n, i) => [n, { type: inputs[i]!.dtype, dims: inputs[i]!.dims, data: inputs[i]!.data }]));
+      const outs = await s.run(feeds);
+      return g.outputs.map((n) => ({ dtype: outs[n]!.type, dims: outs[n]!.dims, data: outs[n]!.data }) as Tensor);
+    } finally {
+      s.release();
+    }
+  });
+}
+
+/** Worst error of every output against the reference interpreter, relative to max(1, max |expected|). */
+export async function worstError(g: Graph, inputs: readonly Tensor[]): Promise<number> {
+  const ours = await runWebGpu(g, inputs);
+  const ref = runGraph(g, inputs) as Tensor[];
+  let worst = 0;
+  ours.forEach((t, k) => {
+    const e = ref[k]!;
+    if (t.dims.join() !== e.dims.join() || t.dtype !== e.dtype) throw new Error(`output ${k}: ${t.dtype}[${t.dims}] vs reference ${e.dtype}[${e.dims}]`);
+    const err = tensorError(t, e);
+    worst = Math.max(worst, Number.isNaN(err.maxAbs) ? Infinity : err.maxAbs / Math.max(1, err.maxExpected));
+  });
+  return worst;
+}

@@ -1,0 +1,61 @@
+// MatMul and Gemm on the register-blocked WebGPU core against the reference interpreter, through Dawn: awkward
+// sizes (0, 1, 3, 4, 5 and a 1023 dimension), vec4 and scalar paths, batching with broadcast, 1-D operands,
+// Gemm's transposes, alpha/beta and C broadcasting, and the pre-packed constant B.
+
+import { describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../../models/builder.js';
+import { randTensor } from '../wasm/helpers.js';
+import { gpu, REQUIRE_WEBGPU, skipReason, worstError } from './helpers.js';
+
+const run = gpu !== undefined || REQUIRE_WEBGPU;
+
+describe.skipIf(!run)(`webgpu MatMul/Gemm${run ? '' : ` (skipped: ${skipReason})`}`, () => {
+  // (M, K, N) over {0, 1, 3, 4, 5}: each size in each place, vec4 and scalar paths (every shape is its own
+  // pipeline, and lavapipe compiles slowly, so not the full cube)
+  const MKN = [[0, 3, 4], [3, 0, 4], [4, 4, 0], [1, 1, 1], [3, 5, 4], [4, 3, 5], [5, 4, 3], [1, 4, 4], [5, 5, 5], [4, 1, 3]];
+  it('MatMul on awkward M, K, N in {0, 1, 3, 4, 5}', async () => {
+    const b = new GraphBuilder();
+    const shapes = MKN.flatMap(([M, K, N]) => [[M!, K!], [K!, N!]]);
+    b.output(...MKN.map((_, i) => b.op('MatMul', [b.input(`a${i}`, 'float32', shapes[2 * i]!), b.input(`b${i}`, 'float32', shapes[2 * i + 1]!)])));
+    expect(await worstError(b.build(), shapes.map((s, i) => randTensor(s, i + 1)))).toBeLessThan(1e-5);
+  }, 300_000);
+
+  const CASES: [number[], number[]][] = [
+    [[37, 1023], [1023, 20]], [[8, 64], [64, 1023]], [[2, 3, 8, 12], [12, 16]], [[2, 1, 5, 7], [3, 7, 4]], [[7], [7, 5]], [[3, 6], [6]], [[9], [9]],
+    [[4, 17, 33], [4, 33, 9]],
+  ];
+  for (const [sa, sb] of CASES) {
+    it(`MatMul [${sa}] x [${sb}]`, async () => {
+      const b = new GraphBuilder();
+      b.output(b.op('MatMul', [b.input('a', 'float32', sa), b.input('b', 'float32', sb)]));
+      expect(await worstError(b.build(), [randTensor(sa, 3), randTensor(sb, 4)])).toBeLessThan(1e-5);
+    }, 120_000);
+  }
+
+  it('Gemm: transposes, alpha/beta, C of every rank, constant B pre-packed', async () => {
+    const b = new GraphBuilder();
+    const M = 5, K = 9, N = 12;
+    const outs: string[] = [];
+    const inputs = [];
+    const A = b.input('A', 'float32', [M, K]), At = b.input('At', 'float32', [K, M]);
+    const B = b.input('B', 'float32', [K, N]), Bt = b.input('Bt', 'float32', [N, K]);
+    inputs.push(randTensor([M, K], 1), randTensor([K, M], 2), randTensor([K, N], 3), randTensor([N, K], 4));
+    const Wt = b.weight('Wt', randTensor([N, K], 5));
+    const cs = [b.weight('c0', randTensor([], 6)), b.weight('c1', randTensor([N], 7)), b.weight('c2', randTensor([M, 1], 8)), b.weight('c3', randTensor([M, N], 9))];
+    // each transpose form and C rank at least once
+    const forms = [[A, 0, B, 0], [At, 1, B, 0], [A, 0, Bt, 1], [At, 1, Wt, 1], [A, 0, Wt, 1]] as const;
+    forms.forEach(([a, ta, w, tb], i) => {
+      outs.push(b.op('Gemm', [a, w, cs[i % cs.length]!], { transA: ta, transB: tb, alpha: 0.5, beta: 2 }));
+      if (i < 2) outs.push(b.op('Gemm', [a, w], { transA: ta, transB: tb }));
+    });
+    outs.push(b.op('Gemm', [A, Wt, cs[3]!], { transB: 1 }));
+    b.output(...outs);
+    expect(await worstError(b.build(), inputs)).toBeLessThan(1e-5);
+  }, 300_000);
+
+  it('Gemm with N = 1023 and K = 1023 (vec4 off, many tiles)', async () => {
+    const b = new GraphBuilder();
+    b.output(b.op('Gemm', [b.input('a', 'float32', [3, 1023]), b.weight('w', randTensor([1023, 1023], 2)), b.weight('c', randTensor([1023], 3))], { transB: 1 }));
+    expect(await worstError(b.build(), [randTensor([3, 1023], 1)])).toBeLessThan(1e-5);
+  }, 120_000);
+});
