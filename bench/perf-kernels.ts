@@ -6,7 +6,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel } from '../compiler/onnx/import.js';
 import { readValueFile } from '../compiler/onnx/tensor-proto.js';
-import { compileOptimized } from '../compiler/optimize-wasm.js';
+import { compileWasmGraph as compileOptimized } from '../compiler/compile.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { OptLevel } from '../passes/pipelines.js';
 

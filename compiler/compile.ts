@@ -1,35 +1,34 @@
 // Ahead-of-time compilation to a deployable artifact, and the `wasm` backends the CLI and conformance runner use
 // (compile for the shapes of the inputs at hand, then run through runtime/wasm like a deployed model would).
-// Before lowering, the pass pipeline runs with the wasm backend's op set (optimize-wasm.ts).
+// Every compile goes through lowering/compile-for.ts with the wasm backend's declaration (backends/wasm/compile.ts).
+// This module imports Binaryen: compiler/backends.ts loads it only when a wasm backend is used.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { WasmArtifact, WasmCompileOptions } from '../backends/wasm/compile.js';
-import { KernelError, ShapeError, UnsupportedOpError, UnsupportedTypeError, UsageError } from '../ir/errors.js';
-import { upcastFloat16 } from '../passes/upcast-float16.js';
+import { WASM_BACKEND, type WasmArtifact, type WasmCompileOptions } from '../backends/wasm/compile.js';
+import { KernelError, UsageError } from '../ir/errors.js';
 import type { Graph, Model } from '../ir/graph.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { RuntimeValue } from '../ir/value.js';
 import { bf16BitsToNumber, f16BitsToNumber, numberToBf16Bits, numberToF16Bits } from '../ir/float16.js';
 import { isTensor } from '../ir/value.js';
+import { checkInputs } from '../backends/reference/input-check.js';
+import { compileFor, tryCompileFor, type PipelineChoice } from '../lowering/compile-for.js';
+import type { ReasonCode } from '../lowering/protocol.js';
+import { UnsupportedNodesError } from '../lowering/support.js';
 import { loaderFiles } from '../runtime/wasm/loader-source.js';
+import { OnnxcRuntimeError } from '../runtime/wasm/errors.js';
+import { KernelTrap } from '../runtime/wasm/kernel-error.js';
 import { createSessionSync, type TensorValue, type WasmSession } from '../runtime/wasm/session.js';
-import type { Backend } from './backends.js';
-import { compileOptimized, type PipelineChoice } from './optimize-wasm.js';
+import { BACKENDS, referenceBackend, type Backend } from './backends.js';
+
+export type { PipelineChoice } from '../lowering/compile-for.js';
 
 export type CompileTarget = 'wasm';
 
-/** Compile through the pipeline; when a kernel has no 16-bit float version, compute those ops in float32 between
- *  Casts (passes/upcast-float16.ts) and compile again, rather than refusing a float16 model. */
-function compileWasmGraph(g: Graph, opts: WasmCompileOptions, pipeline: PipelineChoice): { artifact: WasmArtifact } {
-  try {
-    return compileOptimized(g, opts, pipeline);
-  } catch (e) {
-    if (!(e instanceof UnsupportedTypeError) || !/float16|bfloat16/.test(e.message)) throw e;
-    const wide = upcastFloat16(g, opts.source);
-    if (wide === g) throw e;
-    return compileOptimized(wide, opts, pipeline);
-  }
+/** Compile for the wasm backend through the pipeline (default -O3); returns the artifact and the lowered graph. */
+export function compileWasmGraph(g: Graph, opts: WasmCompileOptions, pipeline: PipelineChoice = {}): { artifact: WasmArtifact; graph: Graph } {
+  return compileFor(WASM_BACKEND, g, opts, pipeline);
 }
 
 export interface CompileReport {
@@ -64,55 +63,71 @@ export function toTensorValue(t: Tensor): TensorValue {
   return { type: t.dtype, dims: t.dims, data: t.data as TensorValue['data'] };
 }
 
+/** Reasons that fixing small integer inputs (pads, target shapes, K) as constants can remove. */
+const NEEDS_VALUES: ReadonlySet<ReasonCode> = new Set(['dynamic-shape', 'data-dependent', 'missing-kernel']);
+
+const smallValue = (v: RuntimeValue | undefined): v is Tensor =>
+  isTensor(v) && (v.dtype === 'int64' || v.dtype === 'int32' || v.dtype === 'float32') && v.data.length <= 64;
+
 /** A wasm backend: compiles (after `pipeline`) once per set of input shapes, runs through the shipped runtime. */
-export const makeWasmBackend = (name: string, summary: string, pipeline: PipelineChoice): Backend => {
-  const compileWasm = (g: Graph, opts: WasmCompileOptions): WasmArtifact => compileWasmGraph(g, opts, pipeline).artifact;
-  return {
+export const makeWasmBackend = (name: string, summary: string, pipeline: PipelineChoice): Backend => ({
   name,
   summary,
   prepare(model) {
     const sessions = new Map<string, WasmSession>();
+    const source = model.info.source;
+    const compile = (shapes: Record<string, readonly number[]>, inputs: readonly (RuntimeValue | undefined)[]): WasmArtifact => {
+      const g = model.graph;
+      const opts = { source, inputShapes: shapes, embedLimit: Infinity };
+      let r = tryCompileFor(WASM_BACKEND, g, opts, pipeline);
+      if (r.ok) return r.artifact;
+      // shapes or kernel operands that depend on small integer inputs (pads, target shapes): specialise on their
+      // values too, when that is what the support check asked for
+      const small = Object.fromEntries(g.inputs.flatMap((n, i) => {
+        const v = inputs[i];
+        return smallValue(v) && v.dims.length <= 1 ? [[n, v]] : [];
+      }));
+      if (Object.keys(small).length > 0 && r.unsupported.some((u) => NEEDS_VALUES.has(u.reason))) {
+        r = tryCompileFor(WASM_BACKEND, g, { ...opts, fixedInputs: small }, pipeline);
+        if (r.ok) return r.artifact;
+      }
+      throw new UnsupportedNodesError(r.unsupported, WASM_BACKEND.name, source);
+    };
     return {
       run(inputs: readonly (RuntimeValue | undefined)[]): RuntimeValue[] {
         const g = model.graph;
+        checkInputs(g, inputs, source);
         const feeds: Record<string, TensorValue> = {};
         const shapes: Record<string, readonly number[]> = {};
         g.inputs.forEach((name, i) => {
           const v = inputs[i];
-          if (!isTensor(v)) throw new KernelError(`input '${name}' must be a tensor for the wasm backend`, { model: model.info.source });
+          if (!isTensor(v)) throw new KernelError(`input '${name}' must be a tensor for the wasm backend`, { model: source });
           feeds[name] = toTensorValue(v);
           shapes[name] = v.dims;
         });
-        // small integer (and float32: Resize scales/roi) inputs may be specialised on (below), so their values are part of the key
-        const key = JSON.stringify([shapes, inputs.map((v) => (isTensor(v) && (v.dtype === 'int64' || v.dtype === 'int32' || v.dtype === 'float32') && v.data.length <= 64 ? Array.from(v.data as ArrayLike<number | bigint>, String) : null))]);
+        // small integer (and float32: Resize scales/roi) inputs may be specialised on, so their values are part of the key
+        const key = JSON.stringify([shapes, inputs.map((v) => (smallValue(v) ? Array.from(v.data as ArrayLike<number | bigint>, String) : null))]);
         let s = sessions.get(key);
         if (!s) {
-          let a;
-          try {
-            a = compileWasm(g, { source: model.info.source, inputShapes: shapes, embedLimit: Infinity });
-          } catch (e) {
-            // shapes that depend on small integer inputs (pads, target shapes): specialise on their values too
-            const small = Object.fromEntries(g.inputs.flatMap((n, i) => {
-              const v = inputs[i];
-              return isTensor(v) && (v.dtype === 'int64' || v.dtype === 'int32' || v.dtype === 'float32') && v.dims.length <= 1 && v.data.length <= 64 ? [[n, v]] : [];
-            }));
-            const needsValues = e instanceof ShapeError || (e instanceof UnsupportedOpError && /must be a constant|has no wasm kernel/.test(e.message));
-            if (!needsValues || Object.keys(small).length === 0) throw e;
-            a = compileWasm(g, { source: model.info.source, inputShapes: shapes, embedLimit: Infinity, fixedInputs: small });
-          }
+          const a = compile(shapes, inputs);
           s = createSessionSync({ wasm: a.wasm, manifest: a.manifest });
           sessions.set(key, s);
         }
-        const outs = s.runSync(feeds);
-        return g.outputs.map((name) => {
-          const o = outs[name]!;
-          return fromTensorValue(o);
-        });
+        let outs;
+        try { outs = s.runSync(feeds); } catch (e) { throw fromRuntimeError(e, source); }
+        return g.outputs.map((name) => fromTensorValue(outs[name]!));
       },
     };
   },
-  };
-};
+});
+
+/** An error of the shipped runtime as the compiler's typed KernelError, so the CLI prints one line and exits 1. */
+export function fromRuntimeError(e: unknown, source?: string): unknown {
+  if (e instanceof KernelTrap) return new KernelError(e.detail, { model: source, node: e.node, op: e.op });
+  // the runtime's message already names the model (and node): keep it as it is, without the runtime's prefix
+  if (e instanceof OnnxcRuntimeError) return new KernelError(e.message.replace(/^onnxc: /, ''));
+  return e;
+}
 
 /** The graph as imported, lowered kernel by kernel: what conformance checks (each kernel exact or within its own
  *  tolerance, no pass tolerances on top). */
@@ -120,6 +135,14 @@ export const wasmBackend: Backend = makeWasmBackend('wasm', 'WebAssembly SIMD mo
 
 /** What `onnxc compile` deploys: the -O3 pipeline (fusion, channels-last, decomposition to the kernel set) first. */
 export const wasmO3Backend: Backend = makeWasmBackend('wasm-O3', 'the wasm backend after the -O3 pass pipeline, as `onnxc compile` builds it', { level: 3 });
+
+/** A run backend by name, synchronously: for callers that have loaded the wasm backend anyway (tests, tools).
+ *  Commands use compiler/backends.ts `loadBackend`, which imports this module only for a wasm backend. */
+export function getBackend(name: string): Backend {
+  const b = [referenceBackend, wasmBackend, wasmO3Backend].find((x) => x.name === name);
+  if (!b) throw new UsageError(`unknown backend '${name}' (available: ${BACKENDS.map((x) => x.name).join(', ')})`);
+  return b;
+}
 
 /** A runtime output as an IR tensor (16-bit float bits back to values). */
 export function fromTensorValue(o: TensorValue): Tensor {

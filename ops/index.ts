@@ -20,6 +20,7 @@ import { signalOps } from './signal.js';
 import { miscOps } from './misc.js';
 import { fusedOps } from './fused/index.js';
 import { layoutOps } from './layout/index.js';
+import { COMPOSITE_DECOMPOSITIONS } from './decompose/index.js';
 
 const ALL: AnyOpDef[] = [
   ...elementwiseOps, ...activationOps, ...shapeOps, ...indexingOps, ...reduceOps, ...normalizationOps,
@@ -31,6 +32,12 @@ const REGISTRY = new Map<string, AnyOpDef>();
 for (const def of ALL) {
   if (REGISTRY.has(def.op)) throw new Error(`op ${def.op} is defined twice`);
   REGISTRY.set(def.op, def);
+}
+// composite ai.onnx ops decompose through their OpDef, like onnxc's own ops
+for (const rule of COMPOSITE_DECOMPOSITIONS) {
+  const def = REGISTRY.get(rule.op);
+  if (!def || def.decompose) throw new Error(`decomposition of ${rule.op}: no such op, or it has one already`);
+  REGISTRY.set(rule.op, { ...def, decompose: (node, ctx, facts) => rule.build(node, ctx, facts ?? { type: () => undefined }) });
 }
 
 /** The definition of an ai.onnx op, or undefined when onnxc does not implement it. */

@@ -12,9 +12,8 @@ import { plainAttrs } from './attrs.js';
 import { getOp } from './index.js';
 import type { AnyOpDef } from './schema.js';
 import { symbolicValue } from './symbolic.js';
+import { isDeterministic } from './traits.js';
 
-/** Ops whose outputs are not a function of their inputs: never folded. */
-const NONDETERMINISTIC = new Set(['RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'Multinomial', 'Bernoulli', 'Dropout']);
 /** Largest tensor (elements) that inference folds into a constant. */
 const FOLD_LIMIT = 1 << 12;
 
@@ -192,7 +191,7 @@ class Inferencer {
     const allConst = node.inputs.every((name, i) => name === '' || constant(i) !== undefined);
     const outTypes = node.outputs.map((o) => (o ? scope.types.get(o) : undefined));
     const small = outTypes.every((t) => t === undefined || (t.kind === 'tensor' && isStaticShape(t.shape) && sizeOf(t.shape) <= FOLD_LIMIT));
-    if (allConst && !hasGraph && small && !NONDETERMINISTIC.has(node.op)) {
+    if (allConst && !hasGraph && small && isDeterministic(node.op)) {
       const values = def.run({
         node, attrs: plainAttrs(def, node), inputs: node.inputs.map((_, i) => constant(i)), numOutputs: node.outputs.length,
         outputTypes: outTypes, runSubgraph: () => { throw new Error('no subgraphs in folding'); },

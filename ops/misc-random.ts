@@ -171,4 +171,6 @@ const Bernoulli = defineOp({
   },
 });
 
-export const randomOps: AnyOpDef[] = [RandomNormal, RandomUniform, RandomNormalLike, RandomUniformLike, Multinomial, Bernoulli];
+/** Random ops: never merged, folded or evaluated at compile time (their traits say so). */
+export const randomOps: AnyOpDef[] = [RandomNormal, RandomUniform, RandomNormalLike, RandomUniformLike, Multinomial, Bernoulli]
+  .map((d) => ({ ...d, traits: { deterministic: false } }));

@@ -32,6 +32,8 @@ function legacyDropout(node: ImportNode, ctx: LegacyContext): ImportNode[] {
 
 const dropout = defineOp({
   op: 'Dropout',
+  // the mask is random in training mode
+  traits: { deterministic: false },
   attrs: { seed: attr.int() },
   inputs: [1, 3],
   outputs: [1, 2],

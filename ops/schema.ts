@@ -96,6 +96,11 @@ export interface ImportNode {
   attrs: Record<string, Attr>;
 }
 
+/** What a decomposition may ask about the graph around the node. */
+export interface DecomposeFacts {
+  type(name: string): ValueType | undefined;
+}
+
 export interface LegacyContext {
   /** The ai.onnx opset version the model imports. */
   readonly opset: number;
@@ -124,9 +129,27 @@ export interface OpDef<S extends AttrSchema = AttrSchema> {
   /** Rewrite a node written against an older opset to the current form (attrs moved to inputs, changed
    *  defaults, changed semantics). Called by the importer before defaults are filled; may return several nodes. */
   legacy?(node: ImportNode, ctx: LegacyContext): ImportNode[];
-  /** For onnxc's own ops (op names `onnxc.X`, made by passes such as fusion): the same computation in standard
-   *  ai.onnx ops, used by the exporter so onnxruntime can run any stage of the pipeline. */
-  decompose?(node: Node, ctx: LegacyContext): ImportNode[];
+  /** The same computation in simpler ops: for onnxc's own ops (`onnxc.X`, made by passes such as fusion) in
+   *  standard ai.onnx ops (the exporter uses it so onnxruntime can run any stage of the pipeline); for composite
+   *  ai.onnx ops (Gelu, LayerNormalization, ...; ops/decompose/) in primitives a backend has. The one place the
+   *  `decompose` pass looks. Undefined: this node's form is not handled (the node stays). */
+  decompose?(node: Node, ctx: LegacyContext, facts?: DecomposeFacts): ImportNode[] | undefined;
+  /** What passes and backends may assume of the op (ops/traits.ts reads them; absent means the defaults there). */
+  readonly traits?: OpTraits;
+}
+
+/** Facts about an op that passes read instead of keeping op lists of their own. */
+export interface OpTraits {
+  /** Outputs are a function of inputs and attributes (default true). False for random ops and Dropout (its mask
+   *  in training mode): CSE never merges them, folding and static evaluation never compute them. */
+  readonly deterministic?: boolean;
+  /** Output element i depends only on the (broadcast) input elements i: fusable into elementwise chains. */
+  readonly elementwise?: boolean;
+  /** Output 0 is input 0's bytes with new dims (Reshape, Flatten, Squeeze, Unsqueeze, Identity): a backend may
+   *  share the buffer. */
+  readonly view?: boolean;
+  /** A binary op whose two inputs may be swapped (Add, Mul, Max, Min, ...). */
+  readonly commutative?: boolean;
 }
 
 /** Declare an op; the attribute types of `infer` and `run` follow from `attrs`. */

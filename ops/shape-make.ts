@@ -113,6 +113,7 @@ const Range = defineOp({
 
 const Identity = defineOp({
   op: 'Identity',
+  traits: { view: true },
   attrs: {},
   inputs: [1, 1],
   outputs: [1, 1],

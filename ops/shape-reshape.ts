@@ -56,6 +56,7 @@ function reshapeDims(inShape: readonly Dim[] | undefined, req: readonly Dim[], a
 
 const Reshape = defineOp({
   op: 'Reshape',
+  traits: { view: true },
   attrs: { allowzero: attr.int(0) },
   inputs: [2, 2],
   outputs: [1, 1],
@@ -91,6 +92,7 @@ function productDim(dims: readonly Dim[]): Dim {
 
 const Flatten = defineOp({
   op: 'Flatten',
+  traits: { view: true },
   attrs: { axis: attr.int(1) },
   inputs: [1, 1],
   outputs: [1, 1],
@@ -131,6 +133,7 @@ function squeezeDims(shape: readonly Dim[], axes: readonly number[] | undefined,
 
 const Squeeze = defineOp({
   op: 'Squeeze',
+  traits: { view: true },
   attrs: {},
   inputs: [1, 2],
   outputs: [1, 1],
@@ -169,6 +172,7 @@ function unsqueezeDims(shape: readonly Dim[], axes: readonly number[]): Dim[] {
 
 const Unsqueeze = defineOp({
   op: 'Unsqueeze',
+  traits: { view: true },
   attrs: {},
   inputs: [2, 2],
   outputs: [1, 1],

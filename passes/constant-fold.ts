@@ -14,7 +14,7 @@ import { isTensor } from '../ir/value.js';
 import { plainAttrs } from '../ops/attrs.js';
 import { getOp } from '../ops/index.js';
 import { inferGraph } from '../ops/infer-graph.js';
-import { NONDETERMINISTIC } from './cse.js';
+import { isDeterministic } from '../ops/traits.js';
 import { hasSubgraphs, mapSubgraphs, rebuild } from './graph-util.js';
 import { foldShapeValue, type ShapeScope } from './shape-values.js';
 import type { PassContext } from './pass.js';
@@ -85,7 +85,7 @@ function foldIn(graph: Graph, outer: ReadonlyMap<string, Tensor>, state: FoldSta
 
 /** The node's output values when it can be folded, else undefined. */
 function tryFold(node: Node, graph: Graph, constants: ReadonlyMap<string, Tensor>, state: FoldState): (Tensor | undefined)[] | undefined {
-  if (NONDETERMINISTIC.has(node.op) || hasSubgraphs(node)) return undefined;
+  if (!isDeterministic(node.op) || hasSubgraphs(node)) return undefined;
   const shapeFold = foldShapeOf(node, graph);
   if (shapeFold !== undefined) return [shapeFold];
   const inputs: (Tensor | undefined)[] = [];

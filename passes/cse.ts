@@ -8,12 +8,11 @@ import type { Tensor } from '../ir/tensor.js';
 import { sameDims } from '../ir/tensor.js';
 import { formatType } from '../ir/types.js';
 import { assertNever } from '../ir/errors.js';
+import { isDeterministic } from '../ops/traits.js';
 import { Aliases } from './aliases.js';
 import { hasSubgraphs, mapAllSubgraphs } from './graph-util.js';
 import { EXACT, definePass } from './pass.js';
 
-/** Ops whose outputs are not a function of their inputs and attributes. */
-export const NONDETERMINISTIC = new Set(['RandomNormal', 'RandomUniform', 'RandomNormalLike', 'RandomUniformLike', 'Multinomial', 'Bernoulli', 'Dropout']);
 
 export function eliminateCommonSubexpressions(graph: Graph): Graph {
   const g = mapAllSubgraphs(graph, eliminateCommonSubexpressions);
@@ -41,7 +40,7 @@ function forwardAll(dup: Node, first: Node, g: Graph, aliases: Aliases): boolean
 }
 
 function nodeKey(node: Node, aliases: Aliases): string | undefined {
-  if (NONDETERMINISTIC.has(node.op) || hasSubgraphs(node)) return undefined;
+  if (!isDeterministic(node.op) || hasSubgraphs(node)) return undefined;
   const ins = node.inputs.map((i) => (i === '' ? '' : aliases.resolve(i)));
   const outs = node.outputs.map((o) => (o === '' ? '_' : 'o'));
   const attrs = Object.keys(node.attrs).sort().map((k) => `${k}=${attrKey(node.attrs[k]!)}`);

@@ -1,6 +1,5 @@
-// Decompose: rewrite ops the target backend lacks into primitives it has. onnxc's own `onnxc.X` ops use their
-// OpDef.decompose; composite ai.onnx ops (Gelu, HardSwish, LayerNormalization, ...) use decompose-rules.ts and
-// decompose-rules-more.ts.
+// Decompose: rewrite ops the target backend lacks into primitives it has, through the op's OpDef.decompose (onnxc's
+// own `onnxc.X` ops, and composite ai.onnx ops: Gelu, HardSwish, LayerNormalization, ... in ops/decompose/).
 // Which ops: those outside ctx.supportedOps, plus any named in the option `decompose` (comma list) or all rule ops
 // with `decompose=all`. Ops with no rule, or forms a rule does not handle, stay for the backend to report.
 
@@ -9,7 +8,6 @@ import type { Tensor } from '../ir/tensor.js';
 import { inferGraph } from '../ops/infer-graph.js';
 import { getOp } from '../ops/index.js';
 import type { ImportNode, LegacyContext } from '../ops/schema.js';
-import { DECOMPOSE_RULES } from './decompose-rules.js';
 import { NameSource, allNames, allNodeNames, mapSubgraphs, rebuild } from './graph-util.js';
 import type { PassContext } from './pass.js';
 import { definePass } from './pass.js';
@@ -18,7 +16,7 @@ import { definePass } from './pass.js';
 const MAX_ROUNDS = 4;
 
 export function decomposeGraph(graph: Graph, ctx: PassContext): Graph {
-  const wanted = wantedOps(ctx);
+  const wanted = wantedNodes(ctx);
   let g = graph;
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const names = new NameSource(allNodeNames(g, allNames(g)));
@@ -29,13 +27,27 @@ export function decomposeGraph(graph: Graph, ctx: PassContext): Graph {
   return g;
 }
 
-function wantedOps(ctx: PassContext): (op: string) => boolean {
+type Wanted = (node: Node, graph: Graph) => boolean;
+
+/** Nodes to rewrite: ops outside ctx.supportedOps, ops the option names, and nodes the target backend refuses
+ *  for their form or element type (a FusedElementwise step it has no formula for, say) — asked, not tried. */
+function wantedNodes(ctx: PassContext): Wanted {
   const listed = (ctx.options.get('decompose') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
   const all = listed.includes('all');
-  return (op) => (ctx.supportedOps !== undefined && !ctx.supportedOps.has(op)) || listed.includes(op) || (all && DECOMPOSE_RULES.has(op));
+  const byOp = (op: string): boolean => (ctx.supportedOps !== undefined && !ctx.supportedOps.has(op)) || listed.includes(op) || (all && hasDecomposition(op));
+  const target = ctx.target;
+  return (node, graph) => {
+    if (byOp(node.op)) return true;
+    if (!target || !hasDecomposition(node.op)) return false;
+    const r = target.refusal(node, graph);
+    // 16-bit floats are upcast rather than decomposed (upcast-float16)
+    return r !== undefined && (r.reason === 'form' || (r.reason === 'dtype' && r.dtype !== 'float16' && r.dtype !== 'bfloat16'));
+  };
 }
 
-function decomposeIn(graph: Graph, wanted: (op: string) => boolean, names: NameSource): Graph {
+const hasDecomposition = (op: string): boolean => getOp(op)?.decompose !== undefined;
+
+function decomposeIn(graph: Graph, wanted: Wanted, names: NameSource): Graph {
   const inits = new Map(graph.initializers);
   const lctx: LegacyContext = {
     opset: 26,
@@ -45,7 +57,7 @@ function decomposeIn(graph: Graph, wanted: (op: string) => boolean, names: NameS
   const nodes: Node[] = [];
   let changed = false;
   for (const node of graph.nodes) {
-    const replaced = wanted(node.op) ? replacement(node, lctx, graph) : undefined;
+    const replaced = wanted(node, graph) ? replacement(node, lctx, graph) : undefined;
     if (replaced === undefined) {
       const n = mapSubgraphs(node, (s) => decomposeIn(s, wanted, names));
       if (n !== node) changed = true;
@@ -59,9 +71,7 @@ function decomposeIn(graph: Graph, wanted: (op: string) => boolean, names: NameS
 }
 
 function replacement(node: Node, lctx: LegacyContext, graph: Graph): ImportNode[] | undefined {
-  const def = getOp(node.op);
-  if (def?.decompose) return def.decompose(node, lctx);
-  return DECOMPOSE_RULES.get(node.op)?.build(node, lctx, { type: (name) => graph.types.get(name) });
+  return getOp(node.op)?.decompose?.(node, lctx, { type: (name) => graph.types.get(name) });
 }
 
 export const decomposePass = definePass({

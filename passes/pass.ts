@@ -8,7 +8,8 @@
 //   - the result computes the graph outputs within `properties.semantics` of the input;
 //   - when `properties.idempotent`, running the pass on its own result returns that result (same object).
 
-import type { Graph } from '../ir/graph.js';
+import type { DType } from '../ir/dtype.js';
+import type { Graph, Node } from '../ir/graph.js';
 import type { CalibrationStats } from './quant/calibration.js';
 
 /** How closely a pass's output must match its input numerically. */
@@ -46,6 +47,22 @@ export interface PassContext {
   /** Statistics of the model's values on a calibration set (compiler/calibrate.ts), for the compression passes;
    *  keyed by the value names of the graph that was calibrated. */
   readonly calibration?: CalibrationStats;
+  /** The backend being compiled for, when there is one: what `decompose` and `upcast-float16` ask, node by node,
+   *  before lowering (lowering/compile-for.ts fills it from the backend's declared capabilities). */
+  readonly target?: TargetQuery;
+}
+
+/** Why the target backend would refuse a node, in the lowering core's reason codes (lowering/protocol.ts). */
+export interface TargetRefusal {
+  readonly reason: 'missing-kernel' | 'dtype' | 'dynamic-shape' | 'data-dependent' | 'form';
+  readonly detail: string;
+  readonly dtype?: DType;
+}
+
+export interface TargetQuery {
+  readonly name: string;
+  /** The backend's refusal of `node` as typed in `graph` (constants: its initializers), or undefined. */
+  refusal(node: Node, graph: Graph): TargetRefusal | undefined;
 }
 
 export interface Pass {
@@ -55,6 +72,9 @@ export interface Pass {
   readonly summary: string;
   readonly requires: readonly Requirement[];
   readonly properties: PassProperties;
+  /** Ops the pass creates (fusions): a driver leaves the pass out for a backend that can neither run nor
+   *  decompose them. */
+  readonly produces?: readonly string[];
   /** Transform the graph; return the same object when nothing changed. Throw an OnnxcError naming the node
    *  when the graph breaks an assumption the pass cannot handle. */
   run(graph: Graph, ctx: PassContext): Graph;

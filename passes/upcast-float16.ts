@@ -11,24 +11,28 @@ import type { ValueType } from '../ir/types.js';
 import { withDefaults } from '../ops/attrs.js';
 import { getOp } from '../ops/index.js';
 import { inferGraph } from '../ops/infer-graph.js';
+import { isView } from '../ops/traits.js';
 import { allNames, allNodeNames, hasSubgraphs, NameSource, namesRead } from './graph-util.js';
-import { definePass } from './pass.js';
+import { definePass, type TargetQuery } from './pass.js';
 
 const is16 = (t: ValueType | undefined): t is { kind: 'tensor'; dtype: 'float16' | 'bfloat16' } =>
   t?.kind === 'tensor' && (t.dtype === 'float16' || t.dtype === 'bfloat16');
 
-/** Ops that convert between types themselves, or whose attributes name an element type: left as they are. */
-const KEEP = new Set(['Cast', 'CastLike', 'Constant', 'ConstantOfShape', 'EyeLike', 'RandomNormal', 'RandomUniform',
+/** Ops that convert between types themselves, or whose attributes name an element type: left as they are, and so
+ *  are views (they move no arithmetic). */
+const CONVERTS = new Set(['Cast', 'CastLike', 'Constant', 'ConstantOfShape', 'EyeLike', 'RandomNormal', 'RandomUniform',
   'RandomNormalLike', 'RandomUniformLike', 'Multinomial', 'Bernoulli', 'BitCast', 'QuantizeLinear', 'DequantizeLinear',
-  'Shape', 'Size', 'Identity', 'Reshape', 'Flatten', 'Squeeze', 'Unsqueeze']);
+  'Shape', 'Size']);
+const keep = (op: string): boolean => CONVERTS.has(op) || isView(op);
 
 function cast(name: string, input: string, output: string, to: DType): Node {
   return { name, op: 'Cast', inputs: [input], outputs: [output], attrs: withDefaults(getOp('Cast')!, { to: { kind: 'int', value: onnxCode(to) } }) };
 }
 
-export function upcastFloat16(graph: Graph, source?: string): Graph {
-  const widen = (n: Node): boolean => !KEEP.has(n.op) && !hasSubgraphs(n)
-    && [...n.inputs, ...n.outputs].some((v) => v !== '' && is16(graph.types.get(v)));
+/** Widen the 16-bit nodes `only` selects (default: every one). */
+export function upcastFloat16(graph: Graph, source?: string, only: (n: Node) => boolean = () => true): Graph {
+  const widen = (n: Node): boolean => !keep(n.op) && !hasSubgraphs(n)
+    && [...n.inputs, ...n.outputs].some((v) => v !== '' && is16(graph.types.get(v))) && only(n);
   if (!graph.nodes.some(widen)) return graph;
   const names = new NameSource(allNames(graph));
   const nodeNames = new NameSource(allNodeNames(graph));
@@ -72,5 +76,14 @@ export const upcastFloat16Pass = definePass({
   requires: ['typed'],
   // one float16 ulp (2^-10 relative) where float32 and double accumulation round a 16-bit result differently
   properties: { semantics: { kind: 'tolerance', rtol: 1e-3, atol: 1e-4 }, idempotent: true },
-  run: (graph, ctx) => upcastFloat16(graph, ctx.source),
+  // with a target backend, only the nodes it has no 16-bit kernel for
+  run: (graph, ctx) => upcastFloat16(graph, ctx.source, ctx.target ? refuses16(ctx.target, graph) : undefined),
 });
+
+/** The nodes a target refuses for a 16-bit float element type. */
+export function refuses16(target: TargetQuery, graph: Graph): (n: Node) => boolean {
+  return (n) => {
+    const r = target.refusal(n, graph);
+    return r?.reason === 'dtype' && (r.dtype === 'float16' || r.dtype === 'bfloat16');
+  };
+}

@@ -7,7 +7,7 @@
 
 import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { getBackend } from '../compiler/backends.js';
+import { loadBackend } from '../compiler/backends.js';
 import { findCases, readManifest, runCase, summarize, type CaseResult } from '../compiler/conformance.js';
 
 const SHARED = resolve(process.env.ONNXC_SHARED ?? join(import.meta.dirname, '..', '..', 'shared'));
@@ -33,7 +33,7 @@ function reasonFor(r: CaseResult): string {
 const args = process.argv.slice(2);
 const update = args.includes('--update-manifest');
 const bi = args.indexOf('--backend');
-const backend = getBackend(bi >= 0 ? args[bi + 1]! : 'reference');
+const backend = await loadBackend(bi >= 0 ? args[bi + 1]! : 'reference');
 const suites = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--backend');
 const root = join(SHARED, 'onnx-backend');
 if (!existsSync(root)) {

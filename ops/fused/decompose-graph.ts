@@ -56,8 +56,9 @@ function rewrite(g: Graph, freshName: (hint: string) => string): Graph {
     const inner = mapGraphs(node, (s) => rewrite(s, freshName));
     if (!isOnnxcOp(node.op)) { nodes.push(inner); continue; }
     const def = getOp(node.op);
-    if (!def?.decompose) throw new UnsupportedOpError(`${node.op} has no decomposition into standard ops`, { node: node.name, op: node.op });
-    for (const n of def.decompose(inner, ctx)) nodes.push(complete(n));
+    const parts = def?.decompose?.(inner, ctx);
+    if (!parts) throw new UnsupportedOpError(`${node.op} has no decomposition into standard ops`, { node: node.name, op: node.op });
+    for (const n of parts) nodes.push(complete(n));
   }
   return { ...g, nodes, initializers: inits };
 }

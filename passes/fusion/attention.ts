@@ -136,6 +136,7 @@ const attention: Rule = (pv, { index: ix, names }) => {
 
 export const fuseAttention = definePass({
   name: 'fuse-attention',
+  produces: ['Attention'],
   summary: 'recognise 4-D scaled dot-product attention (MatMul, scale, mask, Softmax, MatMul) as the standard Attention op',
   requires: ['typed'],
   // Scores, softmax and the weighted sum in double, rounded once.

@@ -118,6 +118,7 @@ const tanhGelu: Rule = (tanh, { index: ix }) => {
 
 export const fuseGelu = definePass({
   name: 'fuse-gelu',
+  produces: ['Gelu'],
   summary: 'recognise the Erf and Tanh GELU subgraphs exporters write as one standard Gelu node',
   requires: ['typed'],
   // One rounding instead of five to eight: a few float32 ulps of the result.

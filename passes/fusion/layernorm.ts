@@ -146,6 +146,7 @@ const NORM_TOLERANCE = { kind: 'tolerance', rtol: 1e-4, atol: 1e-5 } as const;
 
 export const fuseLayernorm = definePass({
   name: 'fuse-layernorm',
+  produces: ['LayerNormalization'],
   summary: 'recognise decomposed layer normalisation (ReduceMean, Sub, Pow, Sqrt, Div, scale, bias) as LayerNormalization',
   requires: ['typed'],
   properties: { semantics: NORM_TOLERANCE, idempotent: true },
@@ -154,6 +155,7 @@ export const fuseLayernorm = definePass({
 
 export const fuseRmsnorm = definePass({
   name: 'fuse-rmsnorm',
+  produces: ['RMSNormalization'],
   summary: 'recognise decomposed RMS normalisation (Pow, ReduceMean, Add eps, Sqrt, Div, scale) as RMSNormalization',
   requires: ['typed'],
   properties: { semantics: NORM_TOLERANCE, idempotent: true },

@@ -81,7 +81,7 @@ describe.skipIf(!mnist)(`bench harness on mnist (needs ${sharedRoot()}/models/mn
 describe('bench harness on a model onnxc cannot compile', () => {
   it('marks onnxc failed with the reason and still runs onnxruntime', async () => {
     // an op the wasm backend has no kernel for (picked from a few, so new kernels do not break the test)
-    const op = ['Det', 'Hardmax', 'LpNormalization'].find((o) => !KERNELS[o]);
+    const op = (['Det', 'Hardmax', 'LpNormalization'] as const).find((o) => !KERNELS[o]);
     if (!op) return;
     const b = new GraphBuilder('no_kernel');
     const x = b.input('x', 'float32', [2, 3, 3]);

@@ -5,7 +5,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { getBackend } from '../../compiler/backends.js';
+import { getBackend } from '../../compiler/compile.js';
 import { tensorError } from '../../compiler/compare.js';
 import { loadModel } from '../../compiler/onnx/import.js';
 import { readValueFile } from '../../compiler/onnx/tensor-proto.js';

@@ -3,7 +3,7 @@
 // `compile` deploys) runs the model; the plain `wasm` backend (no passes) still refuses it with a typed error.
 
 import { describe, expect, it } from 'vitest';
-import { getBackend } from '../../compiler/backends.js';
+import { getBackend } from '../../compiler/compile.js';
 import { importModel } from '../../compiler/onnx/import.js';
 import { OnnxcError } from '../../ir/errors.js';
 import { fromValues, type Tensor } from '../../ir/tensor.js';

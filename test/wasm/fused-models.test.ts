@@ -7,7 +7,7 @@ import { tensorError } from '../../compiler/compare.js';
 import { fromTensorValue, toTensorValue } from '../../compiler/compile.js';
 import { loadModel } from '../../compiler/onnx/import.js';
 import { readValueFile } from '../../compiler/onnx/tensor-proto.js';
-import { compileOptimized } from '../../compiler/optimize-wasm.js';
+import { compileWasmGraph as compileOptimized } from '../../compiler/compile.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { LOADER_JS } from '../../runtime/wasm/loader-source.js';
 import { createSessionSync } from '../../runtime/wasm/session.js';

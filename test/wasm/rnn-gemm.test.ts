@@ -1,7 +1,7 @@
 // The float32 SIMD path of RNN/GRU/LSTM (kernels/rnn-gemm.ts) against the reference interpreter at awkward sizes:
 // hidden sizes around the 4-lane padding and the 16-column panels, 1-step and empty sequences, batch 0,
 // run-time initial states and sequence lengths, every activation, clip, both GRU forms, peepholes, coupled
-// gates, both layouts and directions; Binaryen's optimiser on and off. breadth2-rnn.test.ts holds the first cases.
+// gates, both layouts and directions; Binaryen's optimiser on and off. rnn.test.ts holds the first cases.
 
 import { describe, expect, it } from 'vitest';
 import { fromValues, type Tensor } from '../../ir/tensor.js';

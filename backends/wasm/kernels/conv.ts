@@ -7,7 +7,7 @@ import type { Expr } from '../fn.js';
 import { broadcastStrides } from '../layout.js';
 import { gemm, type MatOperand, type VecEpilogue } from './gemm-core.js';
 import type { KernelContext, KernelGen, PlanContext, TensorRef } from './types.js';
-import { attrInts, attrNum, attrStr, input, output, requireDType, unsupported } from './util.js';
+import { attrInts, attrNum, attrStr, input, output, requireDType, unsupported, withDTypes } from './util.js';
 
 export interface ConvGeom {
   N: number; C: number; H: number; W: number; OC: number; OH: number; OW: number; G: number;
@@ -154,4 +154,4 @@ const conv: KernelGen = {
   },
 };
 
-export const CONV: Readonly<Record<string, KernelGen>> = { Conv: conv };
+export const CONV: Readonly<Record<string, KernelGen>> = withDTypes(['float32'], { Conv: conv });

@@ -1,15 +1,28 @@
-// The elementwise ops: one formula per op (f32x4 and/or scalar per value type), turned into kernels by the
-// elementwise engine. Attributes and constant inputs (Clip bounds, Pow exponents) shape the formula.
+// The elementwise formula table: one formula per op (f32x4 and/or scalar per value type). The standalone kernels
+// (the elementwise engine), the FusedElementwise program steps and the fused activation epilogues all read it, so
+// an op's wasm arithmetic is written once. Attributes and constant inputs (Clip bounds, Pow exponents) shape the
+// formula. Adding an elementwise op to the wasm backend: one entry here and one case in test/wasm/kernels.test.ts.
 
 import binaryen from 'binaryen';
 import type { DType } from '../../../ir/dtype.js';
 import { toNumbers } from '../../../ir/tensor.js';
 import type { Expr, Fn, ValType } from '../fn.js';
 import { erfV, expV, logV, sigmoidV, splatF32, tanhV } from '../math.js';
-import { elementwise, type Args, type ElemOp } from './elementwise.js';
-import type { KernelContext, KernelGen } from './types.js';
+import type { OpName } from '../../../ops/op-names.js';
+import { elementwise as engine, type Args, type ElemOp } from './elementwise.js';
+import type { KernelContext, KernelGen, TensorRef } from './types.js';
 import { attrNum, attrStr } from './util.js';
 import { valType as valTypeOf } from '../fn.js';
+
+/** An op's formula: made per node from its attributes and constant inputs. */
+export interface Formula {
+  readonly arity?: number;
+  make(ctx: FormulaContext): ElemOp;
+}
+/** What a formula may read: attributes, and the inputs (constants, or their place in memory: Clip's bounds). */
+export type FormulaContext = Pick<KernelContext, 'attrs' | 'inputs'> & Partial<Pick<KernelContext, 'outputs'>>;
+
+const elementwise = (make: (ctx: FormulaContext) => ElemOp, arity?: number): Formula => ({ make, arity });
 
 type Ops = Record<string, (...a: Expr[]) => Expr>;
 const ops = (fn: Fn, t: ValType): Ops => (fn.m as unknown as Record<ValType, Ops>)[t];
@@ -19,17 +32,17 @@ const zero = (fn: Fn, t: ValType): Expr => (t === 'i64' ? fn.m.i64.const(0n) : t
 const V = (fn: Fn) => fn.m.f32x4;
 
 /** A unary float op with a vector formula only (tail through the same formula). */
-const vecOnly = (vec: (fn: Fn, x: Expr) => Expr): KernelGen => elementwise(() => ({ vec: (fn, a) => vec(fn, a[0]!()) }), 1);
+const vecOnly = (vec: (fn: Fn, x: Expr) => Expr): Formula => elementwise(() => ({ vec: (fn, a) => vec(fn, a[0]!()) }), 1);
 
 /** An op whose scalar formula is the same wasm instruction for every numeric value type. */
-function sameOp(name: string, vec?: (fn: Fn, a: Args) => Expr, floatOnly = false, arity?: number): KernelGen {
+function sameOp(name: string, vec?: (fn: Fn, a: Args) => Expr, floatOnly = false, arity?: number): Formula {
   return elementwise(() => ({
     vec,
     scalar: (fn, a, t) => (floatOnly && !isFloatT(t) ? undefined : ops(fn, t)[name]!(...a.map((g) => g()))),
   }), arity);
 }
 
-function minMax(isMax: boolean): KernelGen {
+function minMax(isMax: boolean): Formula {
   return elementwise((ctx) => ({
     vec: (fn, a) => a.slice(1).reduce((acc, g) => (isMax ? V(fn).max(acc, g()) : V(fn).min(acc, g())), a[0]!()),
     scalar: (fn, a, t, d) => {
@@ -47,13 +60,13 @@ function minMax(isMax: boolean): KernelGen {
 }
 const ctx0arity = (): undefined => undefined;
 
-function compare(name: 'eq' | 'lt' | 'gt' | 'le' | 'ge'): KernelGen {
+function compare(name: 'eq' | 'lt' | 'gt' | 'le' | 'ge'): Formula {
   return elementwise(() => ({
     scalar: (fn, a, t, d) => ops(fn, t)[isFloatT(t) || name === 'eq' ? name : `${name}_${unsignedT(d[0]!) ? 'u' : 's'}`]!(a[0]!(), a[1]!()),
   }), 2);
 }
 
-function arith(name: 'add' | 'sub' | 'mul' | 'div'): KernelGen {
+function arith(name: 'add' | 'sub' | 'mul' | 'div'): Formula {
   return elementwise(() => ({
     vec: (fn, a) => V(fn)[name](a[0]!(), a[1]!()),
     scalar: (fn, a, t, d) => {
@@ -63,7 +76,7 @@ function arith(name: 'add' | 'sub' | 'mul' | 'div'): KernelGen {
   }), 2);
 }
 
-function powOp(ctx: KernelContext): ElemOp {
+function powOp(ctx: FormulaContext): ElemOp {
   const e = ctx.inputs[1]?.constant;
   const c = e && e.data.length === 1 ? toNumbers(e)[0] : undefined;
   if (c === 2) return { vec: (fn, a) => V(fn).mul(a[0]!(), a[0]!()) };
@@ -86,7 +99,7 @@ function powOp(ctx: KernelContext): ElemOp {
   };
 }
 
-function clipOp(ctx: KernelContext): ElemOp {
+function clipOp(ctx: FormulaContext): ElemOp {
   // a bound is a compile-time constant or read from memory at run time (a graph input)
   const bound = (i: number) => {
     const t = ctx.inputs[i];
@@ -97,8 +110,10 @@ function clipOp(ctx: KernelContext): ElemOp {
   return {
     vec: (fn, a) => {
       let v = a[0]!();
-      if (lo) v = V(fn).max(v, V(fn).splat(fn.load('float32', lo.ptr)));
-      if (hi) v = V(fn).min(v, V(fn).splat(fn.load('float32', hi.ptr)));
+      // a constant bound is an immediate (the fused epilogues pass theirs that way), a run-time one is loaded
+      const splat = (b: TensorRef): Expr => (b.constant ? splatF32(fn, toNumbers(b.constant)[0]!) : V(fn).splat(fn.load('float32', b.ptr)));
+      if (lo) v = V(fn).max(v, splat(lo));
+      if (hi) v = V(fn).min(v, splat(hi));
       return v;
     },
     scalar: (fn, a, t, d) => {
@@ -131,8 +146,9 @@ const relu: ElemOp = {
 const eluV = (fn: Fn, x: () => Expr, alpha: number): Expr =>
   fn.m.v128.bitselect(x(), V(fn).mul(splatF32(fn, alpha), V(fn).sub(expV(fn, x()), splatF32(fn, 1))), V(fn).gt(x(), splatF32(fn, 0)));
 
-function castOp(ctx: KernelContext): ElemOp {
-  const to = ctx.outputs[0]!.dtype;
+function castOp(ctx: FormulaContext): ElemOp {
+  const to = ctx.outputs?.[0]?.dtype;
+  if (to === undefined) return {};
   return {
     scalar: (fn, a, t, d) => {
       const m = fn.m, x = a[0]!, from = d[0]!, u = unsignedT(from);
@@ -155,8 +171,8 @@ function castOp(ctx: KernelContext): ElemOp {
   };
 }
 
-function modOp(ctx: KernelContext): ElemOp {
-  const fmod = attrNum(ctx, 'fmod', 0);
+function modOp(ctx: FormulaContext): ElemOp {
+  const fmod = attrNum(ctx, 'fmod');
   return {
     scalar: (fn, a, t, d) => {
       const m = fn.m;
@@ -196,11 +212,11 @@ function sinCosF64(fn: Fn, x: Expr, cos: boolean): Expr {
 }
 
 /** A unary float op computed in f64 (f32 inputs promoted, results rounded back). */
-const viaF64 = (f: (fn: Fn, x: Expr) => Expr): KernelGen => elementwise(() => ({
+const viaF64 = (f: (fn: Fn, x: Expr) => Expr): Formula => elementwise(() => ({
   scalar: (fn, a, t) => (t === 'f64' ? f(fn, a[0]!()) : t === 'f32' ? fn.m.f32.demote(f(fn, fn.m.f64.promote(a[0]!()))) : undefined),
 }), 1);
 
-export const ELEMENTWISE: Readonly<Record<string, KernelGen>> = {
+export const FORMULAS: Readonly<Partial<Record<OpName, Formula>>> = {
   Add: arith('add'), Sub: arith('sub'), Mul: arith('mul'), Div: arith('div'),
   Max: minMax(true), Min: minMax(false),
   Sum: elementwise(() => ({ vec: (fn, a) => a.slice(1).reduce((acc, g) => V(fn).add(acc, g()), a[0]!()), scalar: (fn, a, t) => a.slice(1).reduce((acc, g) => ops(fn, t).add!(acc, g()), a[0]!()) })),
@@ -215,17 +231,17 @@ export const ELEMENTWISE: Readonly<Record<string, KernelGen>> = {
   Cast: elementwise(castOp, 1),
   CastLike: elementwise(castOp, 1),
   BitShift: elementwise((ctx) => {
-    const left = attrStr(ctx, 'direction', 'LEFT') === 'LEFT';
+    const left = attrStr(ctx, 'direction') === 'LEFT';
     return { scalar: (fn, a, t) => (isFloatT(t) ? undefined : ops(fn, t)[left ? 'shl' : 'shr_u']!(a[0]!(), a[1]!())) };
   }, 2),
   BitwiseAnd: sameOp('and', undefined, false, 2), BitwiseOr: sameOp('or', undefined, false, 2), BitwiseXor: sameOp('xor', undefined, false, 2),
   BitwiseNot: elementwise(() => ({ scalar: (fn, a, t) => (t === 'i64' ? fn.m.i64.xor(a[0]!(), fn.m.i64.const(-1n)) : t === 'i32' ? fn.m.i32.xor(a[0]!(), fn.c32(-1)) : undefined) }), 1),
   Swish: elementwise((ctx) => {
-    const alpha = attrNum(ctx, 'alpha', 1);
+    const alpha = attrNum(ctx, 'alpha');
     return { vec: (fn, a) => { const t = fn.v128(); return fn.m.block(null, [fn.set(t, a[0]!()), V(fn).mul(fn.get(t), sigmoidV(fn, V(fn).mul(fn.get(t), splatF32(fn, alpha))))], binaryen.v128); } };
   }, 1),
   IsInf: elementwise((ctx) => {
-    const neg = attrNum(ctx, 'detect_negative', 1) !== 0, pos = attrNum(ctx, 'detect_positive', 1) !== 0;
+    const neg = attrNum(ctx, 'detect_negative') !== 0, pos = attrNum(ctx, 'detect_positive') !== 0;
     return {
       scalar: (fn, a, t) => {
         if (!isFloatT(t)) return undefined;
@@ -250,15 +266,15 @@ export const ELEMENTWISE: Readonly<Record<string, KernelGen>> = {
     return fn.m.block(null, [fn.set(t, x), fn.m.v128.bitselect(fn.get(t), logV(fn, V(fn).add(splatF32(fn, 1), expV(fn, fn.get(t)))), V(fn).gt(fn.get(t), splatF32(fn, 20)))], binaryen.v128);
   }),
   LeakyRelu: elementwise((ctx) => {
-    const alpha = attrNum(ctx, 'alpha', 0.01);
+    const alpha = attrNum(ctx, 'alpha');
     return { vec: (fn, a) => fn.m.v128.bitselect(a[0]!(), V(fn).mul(a[0]!(), splatF32(fn, alpha)), V(fn).gt(a[0]!(), splatF32(fn, 0))) };
   }, 1),
   ThresholdedRelu: elementwise((ctx) => {
-    const alpha = attrNum(ctx, 'alpha', 1);
+    const alpha = attrNum(ctx, 'alpha');
     return { vec: (fn, a) => fn.m.v128.and(a[0]!(), V(fn).gt(a[0]!(), splatF32(fn, alpha))) };
   }, 1),
   HardSigmoid: elementwise((ctx) => {
-    const alpha = attrNum(ctx, 'alpha', 0.2), beta = attrNum(ctx, 'beta', 0.5);
+    const alpha = attrNum(ctx, 'alpha'), beta = attrNum(ctx, 'beta');
     return { vec: (fn, a) => V(fn).max(splatF32(fn, 0), V(fn).min(splatF32(fn, 1), V(fn).add(V(fn).mul(a[0]!(), splatF32(fn, alpha)), splatF32(fn, beta)))) };
   }, 1),
   HardSwish: elementwise(() => ({
@@ -266,15 +282,15 @@ export const ELEMENTWISE: Readonly<Record<string, KernelGen>> = {
   }), 1),
   Clip: elementwise(clipOp, 1),
   Elu: elementwise((ctx) => {
-    const alpha = attrNum(ctx, 'alpha', 1);
+    const alpha = attrNum(ctx, 'alpha');
     return { vec: (fn, a) => { const t = fn.v128(); return fn.m.block(null, [fn.set(t, a[0]!()), eluV(fn, () => fn.get(t), alpha)], binaryen.v128); } };
   }, 1),
   Selu: elementwise((ctx) => {
-    const alpha = attrNum(ctx, 'alpha', 1.67326319217681884765625), gamma = attrNum(ctx, 'gamma', 1.05070102214813232421875);
+    const alpha = attrNum(ctx, 'alpha'), gamma = attrNum(ctx, 'gamma');
     return { vec: (fn, a) => { const t = fn.v128(); return fn.m.block(null, [fn.set(t, a[0]!()), V(fn).mul(splatF32(fn, gamma), eluV(fn, () => fn.get(t), alpha))], binaryen.v128); } };
   }, 1),
   Gelu: elementwise((ctx) => {
-    const tanh = attrStr(ctx, 'approximate', 'none') === 'tanh';
+    const tanh = attrStr(ctx, 'approximate') === 'tanh';
     return {
       vec: (fn, a) => {
         const v = V(fn), t = fn.v128(), x = (): Expr => fn.get(t);
@@ -291,11 +307,11 @@ export const ELEMENTWISE: Readonly<Record<string, KernelGen>> = {
     return fn.m.block(null, [fn.set(t, x), v.mul(fn.get(t), tanhV(fn, sp))], binaryen.v128);
   }),
   Celu: elementwise((ctx) => {
-    const alpha = attrNum(ctx, 'alpha', 1);
+    const alpha = attrNum(ctx, 'alpha');
     return { vec: (fn, a) => { const t = fn.v128(); return fn.m.block(null, [fn.set(t, a[0]!()), V(fn).add(V(fn).max(splatF32(fn, 0), fn.get(t)), V(fn).min(splatF32(fn, 0), V(fn).mul(splatF32(fn, alpha), V(fn).sub(expV(fn, V(fn).div(fn.get(t), splatF32(fn, alpha))), splatF32(fn, 1)))))], binaryen.v128); } };
   }, 1),
   Shrink: elementwise((ctx) => {
-    const bias = attrNum(ctx, 'bias', 0), lambd = attrNum(ctx, 'lambd', 0.5);
+    const bias = attrNum(ctx, 'bias'), lambd = attrNum(ctx, 'lambd');
     return {
       scalar: (fn, a, t) => {
         if (!isFloatT(t)) return undefined;
@@ -320,3 +336,11 @@ export const ELEMENTWISE: Readonly<Record<string, KernelGen>> = {
   }), 1),
 };
 
+/** The standalone kernels: each formula through the elementwise engine. */
+export const ELEMENTWISE: Readonly<Partial<Record<OpName, KernelGen>>> = Object.fromEntries(
+  Object.entries(FORMULAS).map(([op, f]) => [op, engine((ctx) => f!.make(ctx), f!.arity)]));
+
+/** The f32x4 formula of `op` for a node with these attributes and inputs, or undefined when it has none. */
+export function vectorFormula(op: string, ctx: FormulaContext): ((fn: Fn, a: Args) => Expr) | undefined {
+  return (FORMULAS as Readonly<Record<string, Formula | undefined>>)[op]?.make(ctx).vec;
+}

@@ -4,11 +4,11 @@
 import binaryen from 'binaryen';
 import type { DType } from '../../../ir/dtype.js';
 import { UnsupportedTypeError } from '../../../ir/errors.js';
-import type { Expr, Fn, Local, ValType } from '../fn.js';
-import { elemBytes, valType } from '../fn.js';
+import type { Expr, Local, ValType } from '../fn.js';
+import { elemBytes, Fn, valType } from '../fn.js';
 import { broadcastStrides, collapse, nest } from '../layout.js';
 import { vectorLoop, viaVector } from '../simd.js';
-import type { KernelContext, KernelGen, TensorRef } from './types.js';
+import type { KernelContext, KernelGen, PlanContext, TensorRef } from './types.js';
 import { input, output, strides } from './util.js';
 
 export type Args = readonly (() => Expr)[];
@@ -23,7 +23,31 @@ export interface ElemOp {
 
 /** An elementwise kernel from an op description (made per node, so attributes can shape the formula). */
 export function elementwise(make: (ctx: KernelContext) => ElemOp, arity?: number): KernelGen {
-  return { emit: (ctx) => emitElementwise(ctx, make(ctx), arity) };
+  return {
+    refuse: (ctx) => (handles(ctx, make(ctx as KernelContext), arity) ? undefined
+      : { reason: 'dtype', dtype: ctx.inputs[0]?.dtype, detail: `the wasm backend's ${ctx.node.op} kernel does not handle ${ctx.inputs.slice(0, arity ?? ctx.inputs.length).map((t) => t?.dtype).join(', ')} -> ${ctx.outputs[0]?.dtype}` }),
+    emit: (ctx) => emitElementwise(ctx, make(ctx), arity),
+  };
+}
+
+/** Whether the formulas cover these value types, decided as emit decides it: the vector formula serves float32
+ *  (and 16-bit floats, widened), otherwise the scalar formula must give an expression for the value type; it is
+ *  asked once on a throwaway module (formulas only build expressions). */
+function handles(ctx: PlanContext, op: ElemOp, arity?: number): boolean {
+  const out = ctx.outputs[0];
+  const ins = ctx.inputs.slice(0, arity ?? ctx.inputs.length);
+  if (!out || ins.some((t) => t === undefined) || out.size === 0) return true;
+  const types = [out, ...ins].map((t) => valType(t!.dtype));
+  if (op.vec && (types.every((t) => t === 'f32') || types.every((t) => t === 'f64'))) return true;
+  if (!op.scalar) return false;
+  const probe = new binaryen.Module();
+  try {
+    const fn = new Fn(probe);
+    const vals = ins.map((t) => fn.forType(valType(t!.dtype)));
+    return op.scalar(fn, vals.map((l) => () => fn.get(l)), types[1]!, ins.map((t) => t!.dtype)) !== undefined;
+  } finally {
+    probe.dispose();
+  }
 }
 
 function emitElementwise(ctx: KernelContext, op: ElemOp, arity?: number): Expr {

@@ -1,14 +1,13 @@
 // The activation epilogues of onnxc's fused ops (ops/fused/activation.ts) as f32x4 formulas, applied in registers
-// before a kernel's store. Each formula matches the standard op's wasm kernel (elementwise-ops.ts), so a fused
-// node computes what its unfused chain computes on this backend.
+// before a kernel's store: each is the standard op's formula from the one table (elementwise-ops.ts).
 
 import binaryen from 'binaryen';
 import { assertNever } from '../../../ir/errors.js';
 import { parseActivation, type Activation } from '../../../ops/fused/activation.js';
-import type { Expr, Fn } from '../fn.js';
-import { erfV, sigmoidV, splatF32, tanhV } from '../math.js';
+import { fromValues } from '../../../ir/tensor.js';
+import { vectorFormula } from './elementwise-ops.js';
 import type { VecEpilogue } from './gemm-core.js';
-import type { PlanContext } from './types.js';
+import type { PlanContext, TensorRef } from './types.js';
 
 /** The node's activation attributes as an epilogue; undefined for none. */
 export function activationOf(ctx: Pick<PlanContext, 'attrs'>): VecEpilogue | undefined {
@@ -17,30 +16,31 @@ export function activationOf(ctx: Pick<PlanContext, 'attrs'>): VecEpilogue | und
   return activationV(parseActivation(name, params), params);
 }
 
-export function activationV(act: Activation, p: readonly number[]): VecEpilogue | undefined {
-  // every formula reads its argument through a local, so the argument expression is used once
-  const withX = (f: (fn: Fn, x: () => Expr) => Expr): VecEpilogue => (fn, v) => {
-    const t = fn.v128();
-    return fn.m.block(null, [fn.set(t, v), f(fn, () => fn.get(t))], binaryen.v128);
-  };
-  const c = (fn: Fn, x: number): Expr => splatF32(fn, x);
+/** The standard op (and attributes, and constant operands) each fused activation computes. */
+function standardOf(act: Exclude<Activation, ''>, p: readonly number[]): { op: string; attrs: Record<string, unknown>; consts: readonly number[] } {
   switch (act) {
-    case '': return undefined;
-    case 'Relu': return (fn, v) => fn.m.f32x4.max(v, c(fn, 0));
-    case 'LeakyRelu': return withX((fn, x) => fn.m.v128.bitselect(x(), fn.m.f32x4.mul(x(), c(fn, p[0]!)), fn.m.f32x4.gt(x(), c(fn, 0))));
-    // Clip as the Clip kernel does: max with the lower bound, then min with the upper
-    case 'Clip': return (fn, v) => fn.m.f32x4.min(fn.m.f32x4.max(v, c(fn, p[0]!)), c(fn, p[1]!));
-    case 'Sigmoid': return (fn, v) => sigmoidV(fn, v);
-    case 'HardSigmoid': return (fn, v) => fn.m.f32x4.max(c(fn, 0), fn.m.f32x4.min(c(fn, 1), fn.m.f32x4.add(fn.m.f32x4.mul(v, c(fn, p[0]!)), c(fn, p[1]!))));
-    case 'HardSwish': return withX((fn, x) => { const V = fn.m.f32x4; return V.mul(x(), V.max(c(fn, 0), V.min(c(fn, 1), V.add(V.mul(x(), c(fn, 1 / 6)), c(fn, 0.5))))); });
-    case 'Tanh': return (fn, v) => tanhV(fn, v);
-    case 'Gelu': return withX((fn, x) => { const V = fn.m.f32x4; return V.mul(V.mul(c(fn, 0.5), x()), V.add(c(fn, 1), erfV(fn, V.mul(x(), c(fn, Math.SQRT1_2))))); });
-    case 'GeluTanh': return withX((fn, x) => {
-      const V = fn.m.f32x4;
-      const inner = tanhV(fn, V.mul(c(fn, Math.sqrt(2 / Math.PI)), V.add(x(), V.mul(c(fn, 0.044715), V.mul(x(), V.mul(x(), x()))))));
-      return V.mul(V.mul(c(fn, 0.5), x()), V.add(c(fn, 1), inner));
-    });
-    case 'SiLU': return withX((fn, x) => fn.m.f32x4.mul(x(), sigmoidV(fn, x())));
+    case 'Relu': case 'Sigmoid': case 'HardSwish': case 'Tanh': return { op: act, attrs: {}, consts: [] };
+    case 'LeakyRelu': return { op: 'LeakyRelu', attrs: { alpha: p[0] }, consts: [] };
+    case 'Clip': return { op: 'Clip', attrs: {}, consts: [p[0]!, p[1]!] };
+    case 'HardSigmoid': return { op: 'HardSigmoid', attrs: { alpha: p[0], beta: p[1] }, consts: [] };
+    case 'Gelu': return { op: 'Gelu', attrs: { approximate: 'none' }, consts: [] };
+    case 'GeluTanh': return { op: 'Gelu', attrs: { approximate: 'tanh' }, consts: [] };
+    case 'SiLU': return { op: 'Swish', attrs: { alpha: 1 }, consts: [] };
     default: return assertNever(act, 'activation');
   }
+}
+
+/** An activation as the f32x4 formula of its standard op (elementwise-ops.ts FORMULAS): the unfused kernel's own
+ *  arithmetic, so a fused node computes what its unfused chain computes on this backend. */
+export function activationV(act: Activation, p: readonly number[]): VecEpilogue | undefined {
+  if (act === '') return undefined;
+  const { op, attrs, consts } = standardOf(act, p);
+  const operand = (v: number, k: number): TensorRef => ({ name: `#${op}_${k}`, dtype: 'float32', dims: [], size: 1, ptr: { base: 0 }, constant: fromValues('float32', [], [v]) });
+  const vec = vectorFormula(op, { attrs, inputs: [undefined, ...consts.map(operand)] });
+  if (!vec) throw new Error(`no f32x4 formula for ${op} (fused activation ${act})`);
+  // the formula may read its argument more than once: through a local, so the argument expression is used once
+  return (fn, v) => {
+    const t = fn.v128();
+    return fn.m.block(null, [fn.set(t, v), vec(fn, [() => fn.get(t)])], binaryen.v128);
+  };
 }

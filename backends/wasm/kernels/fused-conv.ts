@@ -11,12 +11,13 @@ import { activationOf } from './fused-activation.js';
 import { emitDepthwiseNhwc } from './fused-conv-dw.js';
 import { gemm, type MatOperand } from './gemm-core.js';
 import { packPanels, panelable, panelSize } from './gemm-pack.js';
+import type { Refusal } from '../../../lowering/protocol.js';
 import type { KernelContext, KernelGen, PlanContext } from './types.js';
-import { attrNum, attrStr, input, output, requireDType, unsupported } from './util.js';
+import { attrNum, attrStr, input, output, requireDType, unsupported, withDTypes } from './util.js';
 
 type Ctx = Pick<PlanContext, 'inputs' | 'outputs' | 'attrs' | 'node' | 'site'>;
 
-const channelsLast = (ctx: Ctx): boolean => attrNum(ctx, 'channels_last', 0) === 1;
+const channelsLast = (ctx: Ctx): boolean => attrNum(ctx, 'channels_last') === 1;
 
 /** The layout the node's path reads: HWIO (or WIO for 1-D) channels-last, the standard OIHW otherwise. */
 function wantedLayout(ctx: Ctx): string {
@@ -24,7 +25,7 @@ function wantedLayout(ctx: Ctx): string {
   const std = standardLayout(rank);
   return channelsLast(ctx) ? `${std.slice(2)}IO` : std;
 }
-const storedLayout = (ctx: Ctx): string => attrStr(ctx, 'weight_layout', '') || standardLayout(input(ctx, 1).dims.length);
+const storedLayout = (ctx: Ctx): string => attrStr(ctx, 'weight_layout') || standardLayout(input(ctx, 1).dims.length);
 
 /** The weight's dims in the standard O, I, spatial order. */
 function standardDims(ctx: Ctx): number[] {
@@ -61,7 +62,20 @@ function relaid(ctx: Ctx): Tensor | undefined {
   return transposeTensor(w.constant, permuteList(layoutToStandard(from, rank), standardToLayout(to, rank)));
 }
 
+/** Forms the paths below do not handle, declared before lowering so the driver decomposes such a node. */
+function refuse(ctx: PlanContext): Refusal | undefined {
+  const from = storedLayout(ctx), to = wantedLayout(ctx);
+  if (from !== to && !input(ctx, 1).constant) return { reason: 'form', detail: `a run-time weight in layout ${from} (this path reads ${to})` };
+  const z = ctx.inputs[3];
+  if (!z) return undefined;
+  const last = channelsLast(ctx), zs = residualStrides(z, output(ctx).dims, last);
+  const depthwise = last && nhwcPath(geom(ctx)) === 'depthwise';
+  if (!zs || (depthwise && zs.c !== 0 && zs.c !== 1)) return { reason: 'form', detail: `residual [${z.dims.join(',')}] broadcast in a way this path does not index` };
+  return undefined;
+}
+
 const fusedConv: KernelGen = {
+  refuse,
   unread: (ctx) => ((storedLayout(ctx) !== wantedLayout(ctx) && input(ctx, 1).constant) || panelPacked(ctx) ? [1] : []),
   prepack(ctx) {
     const hwio = relaid(ctx);
@@ -178,4 +192,4 @@ function emitIm2colNhwc(ctx: KernelContext, g: ConvGeom, Cg: number): (n: () => 
   ]);
 }
 
-export const FUSED_CONV: Readonly<Record<string, KernelGen>> = { 'onnxc.FusedConv': fusedConv };
+export const FUSED_CONV: Readonly<Record<string, KernelGen>> = withDTypes(['float32'], { 'onnxc.FusedConv': fusedConv });

@@ -10,9 +10,10 @@ import { NORM } from './norm.js';
 import { POOL } from './pool.js';
 import { ARG, REDUCE } from './reduce.js';
 import type { KernelTable } from './types.js';
-import { BREADTH } from './breadth.js';
+import { RARE_OPS } from './rare-ops.js';
 import { FUSED_CONV } from './fused-conv.js';
 import { FUSED_ELEMENTWISE } from './fused-elementwise.js';
 import { MATMUL_INT } from './matmul-int.js';
+import { MATMUL_INT8 } from './matmul-int8.js';
 
-export const KERNELS: KernelTable = { ...ELEMENTWISE, ...MOVEMENT, ...MATMUL, ...CONV, ...POOL, ...NORM, ...REDUCE, ...ARG, ...INDEXING, ...BREADTH, ...FUSED_CONV, ...FUSED_ELEMENTWISE, ...MATMUL_INT };
+export const KERNELS: KernelTable = { ...ELEMENTWISE, ...MOVEMENT, ...MATMUL, ...CONV, ...POOL, ...NORM, ...REDUCE, ...ARG, ...INDEXING, ...RARE_OPS, ...FUSED_CONV, ...FUSED_ELEMENTWISE, ...MATMUL_INT, ...MATMUL_INT8 };

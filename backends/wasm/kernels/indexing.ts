@@ -39,6 +39,7 @@ export function checkIndexDims(ctx: Pick<KernelContext, 'site' | 'node'>, idxDim
 }
 
 const trilu: KernelGen = {
+  constInputs: [1],
   emit(ctx) {
     const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m;
     const k = ctx.inputs[1] ? constInts(ctx, 1)![0]! : 0, upper = attrNum(ctx, 'upper', 1) !== 0;
@@ -69,6 +70,7 @@ const range: KernelGen = {
 };
 
 const cumSum: KernelGen = {
+  constInputs: [1],
   emit(ctx) {
     const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m;
     const axis = normAxis(constInts(ctx, 1)![0]!, x.dims.length);

@@ -9,7 +9,7 @@ import { activationOf } from './fused-activation.js';
 import { gemm, type MatOperand, type VecEpilogue } from './gemm-core.js';
 import { packPanels, panelable, panelSize } from './gemm-pack.js';
 import type { KernelContext, KernelGen, PlanContext, TensorRef } from './types.js';
-import { attrNum, input, output, requireDType, strides } from './util.js';
+import { attrNum, input, output, requireDType, strides, withDTypes } from './util.js';
 
 /** Addends broadcast into the product and an activation (the fused forms). */
 interface Epilogue { readonly addends: readonly TensorRef[]; readonly act?: VecEpilogue }
@@ -129,6 +129,5 @@ function gemmKernel(fused: boolean): KernelGen {
   };
 }
 
-export const MATMUL: Readonly<Record<string, KernelGen>> = {
-  MatMul: plainMatmul, Gemm: gemmKernel(false), 'onnxc.FusedMatMul': fusedMatmul, 'onnxc.FusedGemm': gemmKernel(true),
-};
+export const MATMUL: Readonly<Record<string, KernelGen>> = withDTypes(['float32'], {
+  MatMul: plainMatmul, Gemm: gemmKernel(false), 'onnxc.FusedMatMul': fusedMatmul, 'onnxc.FusedGemm': gemmKernel(true),});

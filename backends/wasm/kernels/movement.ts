@@ -76,6 +76,7 @@ export function sliceStarts(dims: readonly number[], starts: readonly number[], 
 }
 
 const slice: KernelGen = {
+  constInputs: [1, 2, 3, 4],
   emit(ctx) {
     const x = input(ctx, 0), y = output(ctx);
     const { start, step } = sliceStarts(x.dims, constInts(ctx, 1)!, constInts(ctx, 2)!, constInts(ctx, 3), constInts(ctx, 4));
@@ -90,6 +91,7 @@ const slice: KernelGen = {
 };
 
 const pad: KernelGen = {
+  constInputs: [1, 3],
   // reflect/edge/wrap read their per-axis source offsets from prepacked tables (pad-modes.ts)
   prepack: (ctx) => (attrStr(ctx, 'mode', 'constant') === 'constant' ? [] : padTables(ctx)),
   emit(ctx) {

@@ -7,7 +7,7 @@ import type { Expr, Fn, Local } from '../fn.js';
 import { expV, logV } from '../math.js';
 import { hmax, hsum, LANES, vectorLoop, viaVector } from '../simd.js';
 import type { KernelGen } from './types.js';
-import { attrNum, input, normAxis, output, prod, requireDType, unsupported } from './util.js';
+import { attrNum, input, normAxis, output, prod, requireDType, unsupported, withDTypes } from './util.js';
 
 /** A pass over a row of n elements with element stride `stride`: SIMD when contiguous, scalar otherwise. */
 function rowPass(fn: Fn, i: Local, n: number, stride: number, vector: (at: () => Expr) => Expr[], scalar: (at: () => Expr) => Expr[], base: Local): Expr {
@@ -143,7 +143,6 @@ const batchNorm: KernelGen = {
   },
 };
 
-export const NORM: Readonly<Record<string, KernelGen>> = {
-  Softmax: softmax(false), LogSoftmax: softmax(true), LayerNormalization: layerNormOf(false), RMSNormalization: layerNormOf(true), BatchNormalization: batchNorm,
-};
+export const NORM: Readonly<Record<string, KernelGen>> = withDTypes(['float32'], {
+  Softmax: softmax(false), LogSoftmax: softmax(true), LayerNormalization: layerNormOf(false), RMSNormalization: layerNormOf(true), BatchNormalization: batchNorm,});
 void binaryen; void LANES;

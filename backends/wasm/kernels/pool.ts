@@ -7,7 +7,7 @@ import { makeWindow, windowAxis } from '../../../ops/conv-window.js';
 import type { Expr } from '../fn.js';
 import { hmax, hsum, LANES, vectorLoop } from '../simd.js';
 import type { KernelContext, KernelGen } from './types.js';
-import { attrInts, attrNum, attrStr, input, output, prod, requireDType, unsupported } from './util.js';
+import { attrInts, attrNum, attrStr, input, output, prod, requireDType, unsupported, withDTypes } from './util.js';
 
 /** The window of a (channels-first or channels-last) pooling node, as 2-D sizes. */
 function window(ctx: KernelContext, channelsLast: boolean) {
@@ -179,9 +179,8 @@ function globalPool(kind: 'max' | 'avg'): KernelGen {
   };
 }
 
-export const POOL: Readonly<Record<string, KernelGen>> = {
+export const POOL: Readonly<Record<string, KernelGen>> = withDTypes(['float32'], {
   MaxPool: pool('max'), AveragePool: pool('avg'), GlobalAveragePool: globalPool('avg'), GlobalMaxPool: globalPool('max'),
   'onnxc.NhwcMaxPool': poolNhwc('max'), 'onnxc.NhwcAveragePool': poolNhwc('avg'),
-  'onnxc.NhwcGlobalAveragePool': globalPoolNhwc('avg'), 'onnxc.NhwcGlobalMaxPool': globalPoolNhwc('max'),
-};
+  'onnxc.NhwcGlobalAveragePool': globalPoolNhwc('avg'), 'onnxc.NhwcGlobalMaxPool': globalPoolNhwc('max'),});
 void binaryen;

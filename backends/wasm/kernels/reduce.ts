@@ -6,13 +6,14 @@ import { collapse, nest } from '../layout.js';
 import { expV, logV } from '../math.js';
 import { viaVector } from '../simd.js';
 import type { KernelGen } from './types.js';
-import { attrNum, constInts, input, normAxis, output, requireDType, strides } from './util.js';
+import { attrNum, constInts, input, normAxis, output, requireDType, strides, withDTypes } from './util.js';
 import { expF, ldF, logF, stF } from './scalar.js';
 
 type Kind = 'sum' | 'mean' | 'max' | 'min' | 'prod' | 'sumsq' | 'l1' | 'l2' | 'logsumexp' | 'logsum';
 
 function reduce(kind: Kind): KernelGen {
   return {
+    constInputs: [1],
     emit(ctx) {
       const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m;
       const f32 = x.dtype === 'float32' && y.dtype === 'float32', o = f32 ? m.f32 : m.f64;
@@ -97,4 +98,4 @@ function argExt(isMax: boolean): KernelGen {
   };
 }
 
-export const ARG: Readonly<Record<string, KernelGen>> = { ArgMax: argExt(true), ArgMin: argExt(false) };
+export const ARG: Readonly<Record<string, KernelGen>> = withDTypes(['float32', 'int32'], { ArgMax: argExt(true), ArgMin: argExt(false) });

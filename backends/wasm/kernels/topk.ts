@@ -9,6 +9,7 @@ import { ld, ldF, lin, st, stF } from './scalar.js';
 import { attrNum, constInts, input, normAxis, output, prod, unsupported } from './util.js';
 
 export const TOPK: KernelGen = {
+  constInputs: [1],
   // one "taken" byte per element of a line
   scratch: (ctx) => { const x = input(ctx, 0); return x.dims[normAxis(attrNum(ctx, 'axis', -1), x.dims.length)]! || 1; },
   emit(ctx) {

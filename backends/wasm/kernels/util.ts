@@ -3,7 +3,7 @@
 import { UnsupportedOpError, UnsupportedTypeError } from '../../../ir/errors.js';
 import type { DType } from '../../../ir/dtype.js';
 import { toNumbers } from '../../../ir/tensor.js';
-import type { KernelContext, TensorRef } from './types.js';
+import type { KernelContext, KernelGen, TensorRef } from './types.js';
 
 export function unsupported(ctx: Pick<KernelContext, 'site' | 'node'>, what: string): never {
   throw new UnsupportedOpError(`the wasm backend does not support ${ctx.node.op} ${what}`, ctx.site);
@@ -35,17 +35,32 @@ export function requireDType(ctx: Pick<KernelContext, 'site' | 'node'>, t: Tenso
   }
 }
 
-export const attrNum = (ctx: Pick<KernelContext, 'attrs'>, name: string, dflt: number): number => {
+/** A kernel table whose kernels all take only `dtypes` for their data operand (declared, so the driver can upcast
+ *  16-bit floats or report the node before lowering). */
+export function withDTypes<T extends Readonly<Record<string, KernelGen>>>(dtypes: readonly DType[], table: T): T {
+  return Object.fromEntries(Object.entries(table).map(([op, k]) => [op, { ...k, dtypes }])) as unknown as T;
+}
+
+/** Attribute values are complete after import (the importer fills each OpDef's schema defaults), so a kernel reads
+ *  them without restating the default; one that is absent has no default in the schema: an internal error. The
+ *  third argument is for kernels not yet moved off restated defaults (test/wasm/kernel-attrs.test.ts counts them). */
+type AttrCtx = Pick<KernelContext, 'attrs'> & { readonly node?: { readonly op: string } };
+
+function missing(ctx: AttrCtx, name: string, kind: string): never {
+  throw new Error(`internal: ${ctx.node?.op ?? 'kernel'} attribute '${name}' has no ${kind} value (its OpDef declares no default)`);
+}
+
+export const attrNum = (ctx: AttrCtx, name: string, dflt?: number): number => {
   const v = ctx.attrs[name];
-  return typeof v === 'number' ? v : dflt;
+  return typeof v === 'number' ? v : dflt ?? missing(ctx, name, 'numeric');
 };
 export const attrInts = (ctx: Pick<KernelContext, 'attrs'>, name: string): readonly number[] | undefined => {
   const v = ctx.attrs[name];
   return Array.isArray(v) ? (v as number[]) : undefined;
 };
-export const attrStr = (ctx: Pick<KernelContext, 'attrs'>, name: string, dflt: string): string => {
+export const attrStr = (ctx: AttrCtx, name: string, dflt?: string): string => {
   const v = ctx.attrs[name];
-  return typeof v === 'string' ? v : dflt;
+  return typeof v === 'string' ? v : dflt ?? missing(ctx, name, 'string');
 };
 
 /** Row-major strides in elements. */

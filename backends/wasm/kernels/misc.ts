@@ -21,6 +21,7 @@ function lines(ctx: Parameters<KernelGen['emit']>[0], axis: number, body: (at: (
 }
 
 const cumProd: KernelGen = {
+  constInputs: [1],
   emit(ctx) {
     const { fn, m } = ctx, x = input(ctx, 0), y = output(ctx);
     const axis = normAxis(constInts(ctx, 1)![0]!, x.dims.length), L = x.dims[axis]!;
@@ -41,6 +42,7 @@ const cumProd: KernelGen = {
 
 /** y viewed as [r0, d0, r1, d1, ...] is x broadcast along every r axis. */
 const tile: KernelGen = {
+  constInputs: [1],
   emit(ctx) {
     const x = input(ctx, 0), y = output(ctx), reps = constInts(ctx, 1)!;
     const xs = strides(x.dims), ys = strides(y.dims);

@@ -1,18 +1,16 @@
-// The pieces decomposition rules share: the rule shape, the facts a rule may ask about the graph, and an emitter
+// The pieces the decompositions of composite ai.onnx ops share: the rule shape, the facts a rule may ask about the graph, and an emitter
 // of nodes with every attribute filled (as the importer would) and constants of the input's float type.
 
-import type { DType } from '../ir/dtype.js';
-import type { Attr, Node } from '../ir/graph.js';
-import { fromValues } from '../ir/tensor.js';
-import type { ValueType } from '../ir/types.js';
-import { withDefaults } from '../ops/attrs.js';
-import { getOp } from '../ops/index.js';
-import type { ImportNode, LegacyContext } from '../ops/schema.js';
+import type { DType } from '../../ir/dtype.js';
+import type { Attr, Node } from '../../ir/graph.js';
+import { fromValues } from '../../ir/tensor.js';
+import { withDefaults } from '../attrs.js';
+import { getOp } from '../index.js';
+import type { DecomposeFacts, ImportNode, LegacyContext } from '../schema.js';
 
-export interface DecomposeFacts {
-  type(name: string): ValueType | undefined;
-}
+export type { DecomposeFacts };
 
+/** A composite ai.onnx op's decomposition (ops/index.ts installs `build` as the op's OpDef.decompose). */
 export interface DecomposeRule {
   readonly op: string;
   /** The replacement nodes, or undefined when this node's form is not handled (the node stays). */

@@ -54,7 +54,7 @@ const cases: Case[] = [
     b.op('Cast', [b.op('ReduceLogSumExp', [b.op('Cast', [x!], { to: 11 }), b.weight('a', i64([1], [1]))], { keepdims: 0 })], { to: 1 }))),
 ];
 
-describe('wasm breadth kernels match the reference interpreter', () => {
+describe('wasm rare-op kernels match the reference interpreter', () => {
   for (const c of cases) {
     it(c.name, () => {
       const { g, inputs } = c.build();

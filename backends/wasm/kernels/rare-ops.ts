@@ -5,7 +5,7 @@ import { LOSS } from './loss.js';
 import { RESIZE } from './resize.js';
 import { CONV_TRANSPOSE } from './conv-transpose.js';
 import { QUANT } from './quant.js';
-import { MISC } from './misc-breadth.js';
+import { MISC } from './misc.js';
 import { SCATTER } from './scatter.js';
 import { GATHER_ND } from './gather-nd.js';
 import { TRIG } from './trig.js';
@@ -13,7 +13,7 @@ import { RECURRENT } from './rnn.js';
 import { TOPK } from './topk.js';
 import type { KernelGen } from './types.js';
 
-export const BREADTH: Readonly<Record<string, KernelGen>> = {
+export const RARE_OPS: Readonly<Record<string, KernelGen>> = {
   Attention: ATTENTION,
   ...LOSS,
   ...RESIZE,

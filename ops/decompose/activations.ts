@@ -1,13 +1,11 @@
-// More decomposition rules (see decompose-rules.ts): activations and normalisations a small backend may lack,
-// written in the numerically stable forms the reference kernels use, so results agree within the decompose
-// pass's declared tolerance (float32 rounding after every step instead of once).
+// Decompositions of composite activations into primitive ai.onnx ops, for backends that lack them, written in the
+// numerically stable forms the reference kernels use (results agree within the decompose pass's tolerance).
 
-import { attrInt, type Attr, type Node } from '../ir/graph.js';
-import type { LegacyContext } from '../ops/schema.js';
-import { Emitter, floatInput, type DecomposeFacts, type DecomposeRule } from './decompose-emitter.js';
+import type { Node } from '../../ir/graph.js';
+import type { LegacyContext } from '../schema.js';
+import { Emitter, floatInput, type DecomposeFacts, type DecomposeRule } from './emitter.js';
 
 const floatAttr = (node: Node, k: string, dflt: number): number => { const a = node.attrs[k]; return a?.kind === 'float' ? a.value : dflt; };
-const intAttr = (node: Node, k: string, dflt: number): number => { const a = node.attrs[k]; return a?.kind === 'int' ? a.value : dflt; };
 
 /** A rule for a unary float op: `body` emits the nodes computing the output from x, the last one into `out`. */
 function unary(op: string, body: (e: Emitter, x: string, out: string, node: Node) => void): DecomposeRule {
@@ -28,6 +26,44 @@ function softplus(e: Emitter, x: string, out?: string): string {
   const tail = e.op('Log', [e.op('Add', [e.op('Exp', [e.op('Neg', [e.op('Abs', [x])])]), e.scalar(1, 'one')])]);
   return e.op('Add', [e.op('Max', [x, e.scalar(0, 'zero')]), tail], {}, out);
 }
+
+const gelu: DecomposeRule = {
+  op: 'Gelu',
+  build(node, ctx, facts) {
+    const f = floatInput(node, facts);
+    if (!f) return undefined;
+    const e = new Emitter(node, ctx, f.dtype);
+    const x = node.inputs[0]!;
+    const approx = node.attrs['approximate'];
+    let inner: string;
+    if (approx?.kind === 'string' && approx.value === 'tanh') {
+      // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+      const x3 = e.op('Mul', [e.op('Mul', [x, x]), x]);
+      const poly = e.op('Add', [x, e.op('Mul', [x3, e.scalar(0.044715, 'c')])]);
+      inner = e.op('Tanh', [e.op('Mul', [poly, e.scalar(Math.sqrt(2 / Math.PI), 'k')])]);
+    } else {
+      // 0.5 x (1 + erf(x / sqrt 2))
+      inner = e.op('Erf', [e.op('Mul', [x, e.scalar(Math.SQRT1_2, 'rsqrt2')])]);
+    }
+    const onePlus = e.op('Add', [inner, e.scalar(1, 'one')]);
+    e.op('Mul', [e.op('Mul', [x, e.scalar(0.5, 'half')]), onePlus], {}, node.outputs[0]);
+    return e.nodes;
+  },
+};
+
+const hardSwish: DecomposeRule = {
+  op: 'HardSwish',
+  build(node, ctx, facts) {
+    const f = floatInput(node, facts);
+    if (!f) return undefined;
+    const e = new Emitter(node, ctx, f.dtype);
+    const x = node.inputs[0]!;
+    const lin = e.op('Add', [e.op('Mul', [x, e.scalar(1 / 6, 'sixth')]), e.scalar(0.5, 'half')]);
+    const gate = e.op('Clip', [lin, e.scalar(0, 'zero'), e.scalar(1, 'one')]);
+    e.op('Mul', [x, gate], {}, node.outputs[0]);
+    return e.nodes;
+  },
+};
 
 const softplusRule = unary('Softplus', (e, x, out) => { softplus(e, x, out); });
 
@@ -58,44 +94,4 @@ const thresholdedRelu = unary('ThresholdedRelu', (e, x, out, n) => {
   e.op('Where', [e.op('Greater', [x, e.scalar(floatAttr(n, 'alpha', 1), 'alpha')]), x, e.scalar(0, 'zero')], {}, out);
 });
 
-/** Axes [axis, rank) of a normalisation over trailing axes, as an int64 constant. */
-function trailingAxes(e: Emitter, axis0: number, rank: number): string {
-  const axis = axis0 < 0 ? axis0 + rank : axis0;
-  return e.ints([...Array(rank - axis).keys()].map((k) => k + axis), 'axes');
-}
-
-/** x - max - log(sum(exp(x - max))) along one axis (opset-13 form). */
-const logSoftmax: DecomposeRule = {
-  op: 'LogSoftmax',
-  build(node, ctx, facts) {
-    const f = floatInput(node, facts);
-    if (!f || f.rank === undefined) return undefined;
-    const e = new Emitter(node, ctx, f.dtype);
-    const x = node.inputs[0]!;
-    const axis0 = intAttr(node, 'axis', -1);
-    const axes = e.ints([axis0 < 0 ? axis0 + f.rank : axis0], 'axis');
-    const keep: Record<string, Attr> = { keepdims: attrInt(1) };
-    const shifted = e.op('Sub', [x, e.op('ReduceMax', [x, axes], keep)]);
-    const lse = e.op('Log', [e.op('ReduceSum', [e.op('Exp', [shifted]), axes], keep)]);
-    e.op('Sub', [shifted, lse], {}, node.outputs[0]);
-    return e.nodes;
-  },
-};
-
-/** x / sqrt(mean(x^2 over axes [axis, rank)) + eps) * scale. */
-const rmsNorm: DecomposeRule = {
-  op: 'RMSNormalization',
-  build(node, ctx, facts) {
-    const f = floatInput(node, facts);
-    if (!f || f.rank === undefined) return undefined;
-    const e = new Emitter(node, ctx, f.dtype);
-    const x = node.inputs[0]!;
-    const axes = trailingAxes(e, intAttr(node, 'axis', -1), f.rank);
-    const ms = e.op('ReduceMean', [e.op('Mul', [x, x]), axes], { keepdims: attrInt(1) });
-    const rms = e.op('Sqrt', [e.op('Add', [ms, e.scalar(floatAttr(node, 'epsilon', 1e-5), 'eps')])]);
-    e.op('Mul', [e.op('Div', [x, rms]), node.inputs[1]!], {}, node.outputs[0]);
-    return e.nodes;
-  },
-};
-
-export const MORE_RULES: readonly DecomposeRule[] = [softplusRule, mish, hardSigmoid, selu, celu, thresholdedRelu, logSoftmax, rmsNorm];
+export const ACTIVATION_DECOMPOSITIONS: readonly DecomposeRule[] = [gelu, hardSwish, softplusRule, mish, hardSigmoid, selu, celu, thresholdedRelu];

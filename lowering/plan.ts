@@ -1,0 +1,142 @@
+// planLowering: a prepared graph and a backend's kernel table -> where everything lives. Views share their root's
+// buffer; every other run-time value and each kernel's scratch is a buffer alive from its defining step to its last
+// reader (graph inputs from step 0, outputs to the end); the arena is planned with the backend's alignment and
+// limits; the weights region holds, in order, what kernels pre-pack, then the constants they read, then constant
+// outputs. The backend's `emit` only turns this into code.
+
+import { OnnxcError, UnsupportedOpError } from '../ir/errors.js';
+import type { Node } from '../ir/graph.js';
+import type { Tensor } from '../ir/tensor.js';
+import { sizeOf } from '../ir/tensor.js';
+import { plainAttrs } from '../ops/attrs.js';
+import { getOp } from '../ops/index.js';
+import type { Backend } from './backend.js';
+import { planArena, type ArenaPlan, type BufferReq } from './buffer-plan.js';
+import type { PreparedGraph } from './prepare.js';
+import type { KernelPlanning, PlanContext, ValueRef } from './protocol.js';
+import { UnsupportedNodesError, unsupportedNodes } from './support.js';
+import { WeightsLayout, tensorBytes } from './weights.js';
+
+/** Where a value lives: an arena offset, a weights offset, or nowhere (a constant no kernel reads). */
+export type Place = { readonly region: 'arena'; readonly offset: number } | { readonly region: 'weights'; readonly offset: number } | { readonly region: 'none' };
+
+/** A constant a kernel pre-packed, placed in the weights region. */
+export interface PackedRef extends ValueRef { readonly offset: number; readonly constant: Tensor }
+
+export interface PlannedNode<K> {
+  readonly node: Node;
+  readonly index: number;
+  readonly kernel: K;
+  readonly attrs: Readonly<Record<string, unknown>>;
+  /** A view whose output shares its input's buffer: the backend emits no code for it. */
+  readonly view: boolean;
+  /** Arena offset of the kernel's scratch, when it asked for any. */
+  readonly scratch?: { readonly offset: number; readonly bytes: number };
+  readonly packed: readonly PackedRef[];
+}
+
+export interface LoweringPlan<R extends ValueRef = ValueRef, K = KernelPlanning<PlanContext<R>>> {
+  readonly prepared: PreparedGraph;
+  readonly source: string;
+  readonly nodes: readonly PlannedNode<K>[];
+  readonly arena: ArenaPlan;
+  readonly weights: WeightsLayout;
+  /** The value a name shares its buffer with (itself unless it is a view's output). */
+  rootOf(name: string): string;
+  placeOf(name: string): Place;
+  /** A value with its static type and compile-time value. */
+  valueRef(name: string): ValueRef;
+}
+
+export function planLowering<R extends ValueRef, K extends KernelPlanning<PlanContext<R>>>(backend: Backend<R, K>, prepared: PreparedGraph): LoweringPlan<R, K> {
+  const unsupported = unsupportedNodes(backend, prepared);
+  if (unsupported.length) throw new UnsupportedNodesError(unsupported, backend.name, prepared.source);
+  const { source, constants } = prepared;
+  const g = prepared.graph;
+  const nodes = prepared.nodes;
+  const kernels = nodes.map((n) => (backend.kernels as Record<string, K>)[n.op]!);
+
+  // --- views share their root's buffer
+  const root = new Map<string, string>();
+  const rootOf = (v: string): string => root.get(v) ?? v;
+  nodes.forEach((n, k) => {
+    if (!kernels[k]!.alias || constants.has(n.inputs[0]!)) return;
+    const extra = n.outputs.slice(1).filter((o) => o !== '');
+    if (extra.some((o) => nodes.some((m) => m.inputs.includes(o)) || g.outputs.includes(o))) {
+      throw new UnsupportedOpError(`optional outputs of ${n.op} are not supported by the ${backend.name} backend`, { model: source, node: n.name, op: n.op });
+    }
+    root.set(n.outputs[0]!, rootOf(n.inputs[0]!));
+  });
+
+  // --- liveness: steps 1..nodes.length are the nodes, 0 the inputs, nodes.length + 1 the outputs
+  const first = new Map<string, number>(), last = new Map<string, number>(), definer = new Map<string, string>();
+  const touch = (v: string, s: number): void => { const r = rootOf(v); if (!constants.has(r)) last.set(r, Math.max(last.get(r) ?? 0, s)); };
+  for (const i of g.inputs) { first.set(i, 0); last.set(i, 0); }
+  nodes.forEach((n, k) => {
+    n.inputs.forEach((i) => { if (i) touch(i, k + 1); });
+    n.outputs.forEach((o) => { if (o && !root.has(o)) { first.set(o, k + 1); last.set(o, k + 1); definer.set(o, n.name); } });
+  });
+  for (const o of g.outputs) touch(o, nodes.length + 1);
+  const bytesOf = (name: string): number => {
+    const t = prepared.tensorType(name);
+    return sizeOf(t.dims) * elementBytes(t.dtype);
+  };
+  const reqs: BufferReq[] = [];
+  for (const [v, f] of first) if (!constants.has(v)) reqs.push({ id: v, bytes: bytesOf(v), first: f, last: last.get(v) ?? f, node: definer.get(v) });
+
+  // --- what kernels decide before addresses exist
+  const attrsOf = nodes.map((n) => { const def = getOp(n.op); return def ? plainAttrs(def, n) : {}; });
+  const planCtx = (n: Node, k: number): PlanContext<R> => ({
+    node: n, attrs: attrsOf[k]!, site: { model: source, node: n.name, op: n.op },
+    inputs: n.inputs.map((i) => (i ? backend.planRef(prepared.valueRef(i)) : undefined)),
+    outputs: n.outputs.map((o) => (o ? backend.planRef(prepared.valueRef(o)) : undefined)),
+  });
+  const withSite = <T>(n: Node, f: () => T): T => {
+    try { return f(); } catch (e) { if (e instanceof OnnxcError) throw e.at({ model: source, node: n.name, op: n.op }); throw e; }
+  };
+  const ctxs = nodes.map((n, k) => planCtx(n, k));
+  const scratch = nodes.map((n, k) => { const kg = kernels[k]!; return kg.scratch ? withSite(n, () => kg.scratch!(ctxs[k]!)) : 0; });
+  const packed = nodes.map((n, k) => { const kg = kernels[k]!; return kg.prepack ? withSite(n, () => kg.prepack!(ctxs[k]!)) : []; });
+  scratch.forEach((b, k) => { if (b > 0) reqs.push({ id: `#scratch${k}`, bytes: b, first: k + 1, last: k + 1, node: nodes[k]!.name }); });
+  const arena = planArena(reqs, backend.capabilities.buffers, source);
+
+  // --- weights: pre-packed tensors, then the constants kernels read, then constant outputs
+  const weights = new WeightsLayout(backend.capabilities.weightAlign);
+  const packedRefs = packed.map((ts, k) => ts.map((t, j): PackedRef => ({
+    name: `#packed${k}_${j}`, dtype: t.dtype, dims: t.dims, size: sizeOf(t.dims), offset: weights.place(tensorBytes(t)), constant: t,
+  })));
+  nodes.forEach((n, k) => {
+    const skip = new Set(kernels[k]!.unread?.(ctxs[k]!) ?? []);
+    n.inputs.forEach((i, j) => { if (i && !skip.has(j) && constants.has(rootOf(i))) weights.constant(rootOf(i), constants.get(rootOf(i))!); });
+  });
+  for (const o of g.outputs) if (constants.has(rootOf(o))) weights.constant(rootOf(o), constants.get(rootOf(o))!);
+
+  const placeOf = (name: string): Place => {
+    const r = rootOf(name);
+    if (constants.has(r)) {
+      const w = weights.offsetOf(r);
+      return w === undefined ? { region: 'none' } : { region: 'weights', offset: w };
+    }
+    const off = arena.offsets.get(r);
+    if (off === undefined) throw new OnnxcError(`value '${name}' has no buffer (internal planning error)`, { model: source });
+    return { region: 'arena', offset: off };
+  };
+  const planned = nodes.map((n, k): PlannedNode<K> => ({
+    node: n, index: k, kernel: kernels[k]!, attrs: attrsOf[k]!,
+    view: kernels[k]!.alias === true && rootOf(n.outputs[0]!) !== n.outputs[0],
+    ...(scratch[k]! > 0 ? { scratch: { offset: arena.offsets.get(`#scratch${k}`)!, bytes: scratch[k]! } } : {}),
+    packed: packedRefs[k]!,
+  }));
+  return { prepared, source, nodes: planned, arena, weights, rootOf, placeOf, valueRef: (name) => prepared.valueRef(name) };
+}
+
+/** Bytes per element as stored (ONNX raw data; 16-bit floats as their bits). */
+export function elementBytes(dtype: ValueRef['dtype']): number {
+  switch (dtype) {
+    case 'float64': case 'int64': case 'uint64': return 8;
+    case 'float32': case 'int32': case 'uint32': return 4;
+    case 'int16': case 'uint16': case 'float16': case 'bfloat16': return 2;
+    case 'int8': case 'uint8': case 'bool': return 1;
+    case 'string': throw new UnsupportedOpError(`string tensors have no byte layout`);
+  }
+}
