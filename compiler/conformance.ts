@@ -2,9 +2,9 @@
 // `*.onnx` model and `test_data_set_*/{input,output}_K.pb`. Results are checked against an expected-failures
 // manifest (every entry with a reason), so both a new failure and a stale entry are reported.
 
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
-import { OnnxcError, OnnxImportError } from '../ir/errors.js';
+import { OnnxcError, OnnxImportError, UsageError } from '../ir/errors.js';
 import { makeTensor, setElement } from '../ir/tensor.js';
 import { isStaticShape } from '../ir/types.js';
 import type { RuntimeValue } from '../ir/value.js';
@@ -12,6 +12,7 @@ import type { Backend } from './backends.js';
 import { compareValues, type Tolerance, BACKEND_TEST_TOLERANCE } from './compare.js';
 import { loadModel } from './onnx/import.js';
 import { decodeMessage, type ModelProtoMsg } from './onnx/proto.js';
+import { readRegularFile } from './onnx/read-file.js';
 import { readValueFile } from './onnx/tensor-proto.js';
 
 export interface Case {
@@ -82,7 +83,7 @@ function numbered(dir: string, prefix: string): string[] {
 
 function opsOfFile(path: string): string[] {
   try {
-    const m = decodeMessage<ModelProtoMsg>('ModelProto', readFileSync(path));
+    const m = decodeMessage<ModelProtoMsg>('ModelProto', readRegularFile(path, path));
     const ops = new Set<string>();
     for (const n of m.graph?.node ?? []) ops.add(n.domain && n.domain !== 'ai.onnx' ? `${n.domain}::${n.op_type}` : String(n.op_type));
     return [...ops].sort();
@@ -151,10 +152,23 @@ export interface Manifest {
   expectedFailures: Record<string, string>;
 }
 
+/** Read an expected-failures manifest (none yet: an empty one). A file that is not such JSON is a UsageError that
+ *  says what is wrong without quoting the file (JSON.parse's message quotes its bytes, control characters and all). */
 export function readManifest(path: string): Manifest {
   if (!existsSync(path)) return { expectedFailures: {} };
-  const m = JSON.parse(readFileSync(path, 'utf8')) as Partial<Manifest>;
-  return { expectedFailures: m.expectedFailures ?? {} };
+  const bytes = readRegularFile(path, `manifest '${path}'`, undefined, UsageError);
+  let m: unknown;
+  try {
+    m = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    throw new UsageError(`manifest '${path}' is not UTF-8 JSON`);
+  }
+  const failures = typeof m === 'object' && m !== null && !Array.isArray(m) ? (m as Partial<Manifest>).expectedFailures ?? {} : undefined;
+  if (typeof failures !== 'object' || failures === null || Array.isArray(failures)
+    || Object.values(failures).some((r) => typeof r !== 'string')) {
+    throw new UsageError(`manifest '${path}' must be a JSON object {"expectedFailures": {"case": "reason", ...}}`);
+  }
+  return { expectedFailures: failures as Record<string, string> };
 }
 
 export interface Summary {

@@ -14,6 +14,7 @@ import type { PassEvent } from '../passes/manager.js';
 import { runPasses } from '../passes/manager.js';
 import type { Pass, PassContext } from '../passes/pass.js';
 import { tensorError } from './compare.js';
+import { safeText } from './report-escape.js';
 import { unifiedDiff } from './line-diff.js';
 import { exportModel } from './onnx/export.js';
 
@@ -83,8 +84,9 @@ export async function diffModel(model: Model, opts: DiffOptions): Promise<DiffRe
   const firstOver = threshold === undefined ? undefined : passes.find((p) => p.maxDrift > threshold)?.pass;
   let ort: DiffReport['ort'];
   if (opts.ort) ort = await ortDrift({ ...model, graph: final }, opts.inputs, reference);
+  // names in the report come from the model: one safe line each, for every format (text, JSON, Markdown)
   return {
-    model: model.info.source ?? model.graph.name, passes, ort, ms: performance.now() - t0,
+    model: safeText(model.info.source ?? model.graph.name, 200), passes, ort, ms: performance.now() - t0,
     ...(threshold !== undefined ? { threshold } : {}), ...(firstOver !== undefined ? { firstOver } : {}),
   };
 }
@@ -105,7 +107,8 @@ function execute(graph: Graph, inputs: readonly RuntimeValue[], keepAll: boolean
   return { outputs, named };
 }
 
-function drift(name: string, got: RuntimeValue | undefined, want: RuntimeValue | undefined): Drift {
+function drift(rawName: string, got: RuntimeValue | undefined, want: RuntimeValue | undefined): Drift {
+  const name = safeText(rawName, 200);
   if (got === undefined || want === undefined || !isTensor(got) || !isTensor(want)) {
     return { name, rel: got === want ? 0 : got !== undefined && want !== undefined && !isTensor(got) && !isTensor(want) ? 0 : Infinity, abs: 0 };
   }
@@ -127,13 +130,17 @@ function compareTensors(got: Execution, want: Execution): Drift[] {
   return out.sort((a, b) => b.rel - a.rel);
 }
 
+const safe = (name: string): string => safeText(name, 200);
+
 function passDiff(ev: PassEvent, outputs: readonly Drift[], tensors: readonly Drift[] | undefined): PassDiff {
   const { added, removed, rewritten } = ev.changed ? nodeChanges(ev.before, ev.after) : { added: [], removed: [], rewritten: [] };
-  const textDiff = ev.changed ? unifiedDiff(printGraph(ev.before), printGraph(ev.after), { from: `before ${ev.pass.name}`, to: `after ${ev.pass.name}` }) : '';
+  const diffText = ev.changed ? unifiedDiff(printGraph(ev.before), printGraph(ev.after), { from: `before ${ev.pass.name}`, to: `after ${ev.pass.name}` }) : '';
+  // the IR text quotes odd names JSON-style, which leaves C1 controls and bidi overrides: escape per line
+  const textDiff = diffText.split('\n').map((l) => safeText(l)).join('\n');
   const maxDrift = Math.max(0, ...outputs.map((d) => d.rel), ...(tensors ?? []).map((d) => d.rel));
   return {
     pass: ev.pass.name, changed: ev.changed, ms: ev.ms, nodesBefore: ev.nodesBefore, nodesAfter: ev.nodesAfter,
-    added, removed, rewritten, textDiff, outputs, maxDrift,
+    added: added.map(safe), removed: removed.map(safe), rewritten: rewritten.map(safe), textDiff, outputs, maxDrift,
     ...(tensors !== undefined ? { tensors } : {}), ...(ev.skipped !== undefined ? { skipped: ev.skipped } : {}),
   };
 }
@@ -178,6 +185,7 @@ async function ortDrift(model: Model, inputs: readonly RuntimeValue[], reference
     const outputs = model.graph.outputs.map((name, k) => drift(name, got.values[k], reference.outputs[k]));
     return { outputs, maxDrift: Math.max(0, ...outputs.map((d) => d.rel)) };
   } catch (e) {
-    return { error: e instanceof Error ? e.message : String(e) };
+    const msg = e instanceof Error ? e.message : String(e);
+    return { error: safeText(msg.split('\n')[0] ?? '', 500) };
   }
 }

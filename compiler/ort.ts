@@ -1,7 +1,7 @@
 // onnxruntime-node as the oracle: run an ONNX model (file or bytes) on our tensors. An optional peer dependency, so it
 // is imported lazily and its absence is a clear error.
 
-import { UsageError } from '../ir/errors.js';
+import { OnnxcError, OracleError, UsageError } from '../ir/errors.js';
 import type { DType } from '../ir/dtype.js';
 import { f16BitsToNumber, numberToF16Bits } from '../ir/float16.js';
 import { makeTensor, type Tensor } from '../ir/tensor.js';
@@ -54,27 +54,39 @@ export interface OrtOptions {
   threads?: number;
 }
 
+/** Call onnxruntime, turning its errors (plain Errors, often multi-line, quoting its C++ source) into one typed line:
+ *  a model onnxruntime refuses is a finding about the model, not a crash of onnxc. Our own errors pass through. */
+async function oracle<T>(doing: string, f: () => T | Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof OnnxcError) throw e;
+    const first = (e instanceof Error ? e.message : String(e)).split('\n').find((l) => l.trim() !== '') ?? 'unknown error';
+    throw new OracleError(`onnxruntime ${doing}: ${first.trim()}`);
+  }
+}
+
 /** Run a model with onnxruntime-node; inputs by name, outputs in the model's output order. */
 export async function runOrt(
   model: string | Uint8Array, feeds: Readonly<Record<string, RuntimeValue>>, opts: OrtOptions = {},
 ): Promise<{ names: readonly string[]; values: Tensor[] }> {
   const o = await ort();
-  const session = await o.InferenceSession.create(model as Uint8Array, {
+  const session = await oracle('cannot load the model', () => o.InferenceSession.create(model as Uint8Array, {
     graphOptimizationLevel: opts.optimization ?? 'disabled',
     intraOpNumThreads: opts.threads ?? 1,
     interOpNumThreads: 1,
     // onnxruntime's own warnings (e.g. initializers listed as inputs) would interleave with our report
     logSeverityLevel: 3,
-  });
+  }));
   try {
     const ortFeeds: Record<string, InstanceType<Ort['Tensor']>> = {};
     for (const name of session.inputNames) {
       const v = feeds[name];
       if (v === undefined) continue;
       if (!isTensor(v)) throw new UsageError(`input '${name}' is a ${v.kind}: only tensor inputs can be given to onnxruntime here`);
-      ortFeeds[name] = toOrt(o, v);
+      ortFeeds[name] = await oracle(`cannot take input '${name}'`, () => toOrt(o, v));
     }
-    const result = await session.run(ortFeeds);
+    const result = await oracle('failed to run the model', () => session.run(ortFeeds));
     return { names: session.outputNames, values: session.outputNames.map((n) => fromOrt(result[n] as never)) };
   } finally {
     await session.release();

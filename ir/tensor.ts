@@ -6,8 +6,9 @@
 // BigUint64Array (exact); bool -> Uint8Array of 0/1; string -> string[]; the rest their own typed array.
 
 import type { DType } from './dtype.js';
-import { isBigInt } from './dtype.js';
+import { byteSize, isBigInt } from './dtype.js';
 import { bf16Round, f16Round } from './float16.js';
+import { checkElements } from './limits.js';
 
 export type Storage = {
   float32: Float32Array; float16: Float32Array; bfloat16: Float32Array; float64: Float64Array;
@@ -42,6 +43,8 @@ export function stridesOf(dims: readonly number[]): number[] {
 
 /** A zero-filled storage array for `n` elements of `dtype`. */
 export function allocate<D extends DType>(dtype: D, n: number): Storage[D] {
+  // every reference-backend tensor passes here: the last line of defence against a model-driven allocation
+  checkElements(n, `a ${dtype} tensor`, byteSize(dtype) || undefined);
   const make = (): TensorData => {
     switch (dtype) {
       case 'float32': case 'float16': case 'bfloat16': return new Float32Array(n);

@@ -1,7 +1,8 @@
 // Control flow ops: If and Loop (Scan is in control-scan.ts). Their bodies are subgraphs that read outer-scope
 // values; inference infers the bodies with the types the op feeds them, run executes them once per step.
 
-import { KernelError, ShapeError } from '../ir/errors.js';
+import { KernelError, LimitError, ShapeError } from '../ir/errors.js';
+import { limits } from '../ir/limits.js';
 import type { Graph } from '../ir/graph.js';
 import type { Tensor } from '../ir/tensor.js';
 import { makeTensor, scalar } from '../ir/tensor.js';
@@ -18,7 +19,10 @@ import { scanOps } from './control-scan.js';
 
 /** Iterations a Loop may run before it is taken to be runaway (a model with neither a trip count nor a condition
  *  that turns false would otherwise hang the interpreter). */
-export const loopLimits = { maxIterations: 10_000_000 };
+export const loopLimits = {
+  get maxIterations(): number { return limits.maxLoopIterations; },
+  set maxIterations(n: number) { limits.maxLoopIterations = n; },
+};
 
 /** A single-element bool tensor's truth value. */
 function truth(t: Tensor, what: string): boolean {
@@ -151,6 +155,10 @@ export const Loop = defineOp({
     if (mT) {
       if (mT.data.length !== 1) throw new KernelError(`M must have exactly one element, got dims [${mT.dims.join(',')}]`);
       trips = BigInt(mT.data[0] as bigint | number);
+      // a trip count past the limit is refused before the first iteration, not after ten million of them
+      if (trips > BigInt(limits.maxLoopIterations)) {
+        throw new LimitError(`trip count ${trips} is past the limit maxLoopIterations=${limits.maxLoopIterations}`, { limit: 'maxLoopIterations', value: Number(trips) });
+      }
     }
     let cond = condT ? truth(condT, 'cond') : true;
     let carried: (RuntimeValue | undefined)[] = ctx.inputs.slice(2);
@@ -159,7 +167,7 @@ export const Loop = defineOp({
     let i = 0;
     while ((trips === undefined || BigInt(i) < trips) && cond) {
       if (i >= loopLimits.maxIterations) {
-        throw new KernelError(`Loop ran ${i} iterations without stopping (limit loopLimits.maxIterations)`);
+        throw new LimitError(`Loop ran ${i} iterations without stopping (the limit maxLoopIterations=${limits.maxLoopIterations})`, { limit: 'maxLoopIterations', value: i });
       }
       const outs = ctx.runSubgraph(body, [scalar('int64', BigInt(i)), scalar('bool', cond), ...carried]);
       const c = outs[0];

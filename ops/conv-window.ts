@@ -6,6 +6,7 @@ import type { DType } from '../ir/dtype.js';
 import type { Dim, TensorType } from '../ir/types.js';
 import { attr } from './schema.js';
 import { expectDType } from './util.js';
+import { checkElements } from '../ir/limits.js';
 
 /** Conv's attributes, shared by Conv, ConvInteger, QLinearConv and onnxc.FusedConv. */
 export const convAttrs = {
@@ -23,9 +24,7 @@ export const FLOAT_TYPES: readonly DType[] = ['float32', 'float64', 'float16', '
 export const MAX_ELEMENTS = 2 ** 28;
 
 export function checkAllocation(n: number, what = 'output'): void {
-  if (!Number.isFinite(n) || n > MAX_ELEMENTS) {
-    throw new KernelError(`${what} would have ${n} elements, more than the limit of ${MAX_ELEMENTS}`);
-  }
+  checkElements(n, what);
 }
 
 export type AutoPad = 'NOTSET' | 'SAME_UPPER' | 'SAME_LOWER' | 'VALID';

@@ -9,6 +9,7 @@ import { allocate, roundToDType, sizeOf } from '../ir/tensor.js';
 import type { Dim, TensorType, ValueType } from '../ir/types.js';
 import type { ImportNode, InferContext, LegacyContext } from './schema.js';
 import { broadcastDims, broadcastIndexer, broadcastShapes, inType } from './util.js';
+import { checkElements } from '../ir/limits.js';
 
 // ---- dtype groups (ONNX type constraints, restricted to what DType covers) -----------------------------------
 
@@ -31,7 +32,7 @@ export const MAX_ELEMENTS = 1 << 30;
 
 function checkSize(dims: readonly number[]): number {
   const n = sizeOf(dims);
-  if (!Number.isSafeInteger(n) || n > MAX_ELEMENTS) throw new KernelError(`output of ${n} elements is too large`);
+  checkElements(n, `output of dims [${dims.join(',')}]`);
   return n;
 }
 

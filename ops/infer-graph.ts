@@ -2,7 +2,9 @@
 // model declared, folds small constant subgraphs (so Shape -> Gather -> Concat -> Reshape chains give exact
 // shapes when input shapes are known) and tracks symbolic shape values (so `batch` survives them).
 
+import { byteSize } from '../ir/dtype.js';
 import { OnnxcError, ShapeError, UnsupportedOpError } from '../ir/errors.js';
+import { checkElements } from '../ir/limits.js';
 import type { Attr, Graph, Node } from '../ir/graph.js';
 import { makeTensor, sizeOf, toNumbers, type Tensor } from '../ir/tensor.js';
 import type { Dim, ValueType } from '../ir/types.js';
@@ -174,7 +176,9 @@ class Inferencer {
     node.outputs.forEach((name, i) => {
       if (name === '') return;
       const declared = g.types.get(name);
-      scope.types.set(name, mergeTypes(declared, outTypes[i]!, `output '${name}'`));
+      const t = mergeTypes(declared, outTypes[i]!, `output '${name}'`);
+      checkTypeSize(t, `output '${name}'`);
+      scope.types.set(name, t);
     });
     this.fold(def, node, scope, inputTypes, constant, shapeValue);
     return this.withInferredSubgraphs(node, inferred, scope);
@@ -237,6 +241,16 @@ class Inferencer {
     }
     return changed ? { ...node, attrs } : node;
   }
+}
+
+/** Refuse a tensor type whose known dims already need more than the limits allow, before any backend sizes
+ *  memory for it (symbolic dims count as 1: the known part alone is too big). */
+function checkTypeSize(t: ValueType, what: string): void {
+  if (t.kind !== 'tensor') { checkTypeSize(t.elem, what); return; }
+  if (t.shape === undefined) return;
+  let n = 1;
+  for (const d of t.shape) if (typeof d === 'number') n *= d;
+  checkElements(n, `${what} of type ${formatType(t)}`, byteSize(t.dtype));
 }
 
 /** A subgraph input's type as the caller gives it, refined by the declared one where they agree (a loop-carried

@@ -8,6 +8,7 @@ import type { Tensor } from '../ir/tensor.js';
 import { allocate, roundToDType, sizeOf } from '../ir/tensor.js';
 import type { Dim, TensorType } from '../ir/types.js';
 import type { InferContext } from './schema.js';
+import { checkElements } from '../ir/limits.js';
 
 export const FLOAT_TYPES: readonly DType[] = ['float32', 'float64', 'float16', 'bfloat16'];
 /** Numeric types most arithmetic ops of these families accept (ONNX's "all numeric" minus 8/16-bit ints). */
@@ -18,9 +19,7 @@ export const ALL_NUMERIC: readonly DType[] = [...WIDE_NUMERIC, 'int8', 'int16', 
 export const MAX_ELEMENTS = 2 ** 28;
 
 export function checkSize(n: number, what = 'output'): void {
-  if (!Number.isFinite(n) || n > MAX_ELEMENTS) {
-    throw new KernelError(`${what} would have ${n} elements, more than the limit ${MAX_ELEMENTS}`);
-  }
+  checkElements(n, what);
 }
 
 /** Most loop iterations one kernel call may take (joint index spaces, direct DFTs): guards against hangs. */

@@ -9,6 +9,7 @@ import type { Tensor } from '../ir/tensor.js';
 import { allocate, fromValues } from '../ir/tensor.js';
 import type { Dim, TensorType } from '../ir/types.js';
 import type { ImportNode, InferContext, LegacyContext } from './schema.js';
+import { checkElements } from '../ir/limits.js';
 
 /** Largest tensor a kernel will allocate: a hostile shape input must fail cleanly, not exhaust memory. */
 export const MAX_ELEMENTS = 2 ** 28;
@@ -30,7 +31,7 @@ export function checkedSize(dims: readonly number[], what = 'output'): number {
     if (!Number.isInteger(d) || d < 0) throw new KernelError(`${what} dim ${d} is not a non-negative integer`);
     n *= d;
   }
-  if (n > MAX_ELEMENTS) throw new KernelError(`${what} of dims [${dims.join(',')}] has ${n} elements; the limit is ${MAX_ELEMENTS}`);
+  checkElements(n, `${what} of dims [${dims.join(',')}]`);
   return n;
 }
 

@@ -2,7 +2,8 @@
 // with its values renamed uniquely, its formal inputs/outputs bound to the call's, and attribute references
 // (`ref_attr_name`) bound to the call's attributes or the function's defaults. Calls nest; recursion is refused.
 
-import { OnnxImportError } from '../../ir/errors.js';
+import { LimitError, OnnxImportError } from '../../ir/errors.js';
+import { limits } from '../../ir/limits.js';
 import type { AttributeProtoMsg, FunctionProtoMsg, GraphProtoMsg, NodeProtoMsg, OperatorSetId } from './proto.js';
 import { int64ToNumber, patch } from './proto.js';
 
@@ -20,9 +21,6 @@ export interface InlineContext {
   /** Most nodes a graph may have after inlining. */
   readonly maxNodes: number;
 }
-
-/** Largest nesting of function calls. */
-const MAX_CALL_DEPTH = 32;
 
 export const isOnnxDomain = (d: string | undefined): boolean => !d || d === 'ai.onnx';
 
@@ -81,7 +79,7 @@ export function expandNodes(
 ): ExpandedNode[] {
   if (stack.length === 0 && funcs.size > 0) {
     const size = funcs.expandedSize(nodes);
-    if (size > ctx.maxNodes) throw new OnnxImportError(`inlining functions would give ${size} nodes, more than ${ctx.maxNodes}`);
+    if (size > ctx.maxNodes) throw new LimitError(`inlining functions would give ${size} nodes, past the limit maxNodes=${ctx.maxNodes}`, { limit: 'maxNodes', value: size });
   }
   const out: ExpandedNode[] = [];
   for (const n of nodes) {
@@ -89,7 +87,9 @@ export function expandNodes(
     if (f === undefined) { ctx.countNode(); out.push({ node: n, opset }); continue; }
     const key = keyOf(f.domain, f.name, f.overload);
     if (stack.includes(key)) throw new OnnxImportError(`function ${f.domain}::${f.name} calls itself (via ${stack.join(' -> ')})`);
-    if (stack.length >= MAX_CALL_DEPTH) throw new OnnxImportError(`function calls nest deeper than ${MAX_CALL_DEPTH}`);
+    if (stack.length >= limits.maxCallDepth) {
+      throw new LimitError(`function calls nest deeper than the limit maxCallDepth=${limits.maxCallDepth}`, { limit: 'maxCallDepth', value: stack.length + 1 });
+    }
     const body = inlineCall(n, f, ctx);
     const fOpset = onnxOpset(f.opset_import, `function ${f.name}`) ?? opset;
     out.push(...expandNodes(body, fOpset, funcs, ctx, [...stack, key]));

@@ -2,10 +2,10 @@
 // initializers, rewrites older opset forms (each op's `legacy`), checks attributes and arity against the op
 // schemas, imports subgraphs, topologically sorts, and runs shape inference. Never reads outside the model's folder.
 
-import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { OnnxImportError, OnnxcError, UnsupportedOpError, type ErrorSite } from '../../ir/errors.js';
+import { LimitError, OnnxImportError, OnnxcError, UnsupportedOpError, type ErrorSite } from '../../ir/errors.js';
 import type { Attr, Graph, Model, Node } from '../../ir/graph.js';
+import { limits, type Limits, withLimits } from '../../ir/limits.js';
 import { fromValues, type Tensor } from '../../ir/tensor.js';
 import type { ValueType } from '../../ir/types.js';
 import { withDefaults } from '../../ops/attrs.js';
@@ -16,6 +16,7 @@ import { attrFromProto, coerceAttr, densify, DimNamer, isEmptyType, valueTypeFro
 import { expandNodes, FunctionTable, isOnnxDomain, onnxOpset, type ExpandedNode } from './import-functions.js';
 import type { GraphProtoMsg, ModelProtoMsg, NodeProtoMsg } from './proto.js';
 import { decodeMessage, int64ToNumber } from './proto.js';
+import { readRegularFile } from './read-file.js';
 import { decodeTensorProto } from './tensor-proto.js';
 
 export interface ImportOptions {
@@ -27,30 +28,36 @@ export interface ImportOptions {
   dims?: Record<string, number>;
   /** Skip shape inference (tools that only need the graph structure). */
   noInfer?: boolean;
+  /** Resource limits for this import (ir/limits.ts; unset fields keep the limits in force). */
+  limits?: Partial<Limits>;
 }
 
 export const MIN_IR_VERSION = 3;
 /** IR 11-13 only add fields onnxc ignores (device configurations) and element types it names as unsupported. */
 export const MAX_IR_VERSION = 13;
 export const MAX_OPSET = 28;
-/** Largest subgraph nesting (If inside Loop inside ...). */
-const MAX_GRAPH_DEPTH = 48;
-/** Largest node count after function inlining. */
-const MAX_NODES = 2_000_000;
 
-/** Read and import a model file; external data is read relative to its folder. */
+/** Read and import a model file; external data is read relative to its folder. Only a regular file is read
+ *  (a FIFO or a device would hang or never end), no more than its size and limits.maxFileBytes. */
 export function loadModel(path: string, opts: ImportOptions = {}): Model {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new OnnxImportError(`cannot read ${path}: ${(e as Error).message}`, { model: opts.source ?? path });
-  }
-  return importModel(bytes, { ...opts, baseDir: opts.baseDir ?? dirname(path), source: opts.source ?? path });
+  return withLimits(opts.limits, () => {
+    let bytes: Uint8Array;
+    try {
+      bytes = readRegularFile(path, path);
+    } catch (e) {
+      if (e instanceof OnnxcError) throw e.at({ model: opts.source ?? path });
+      throw e;
+    }
+    return importModel(bytes, { ...opts, baseDir: opts.baseDir ?? dirname(path), source: opts.source ?? path });
+  });
 }
 
 /** Import ModelProto bytes. Every failure is an OnnxcError carrying the model/node/op where it happened. */
 export function importModel(bytes: Uint8Array, opts: ImportOptions = {}): Model {
+  return withLimits(opts.limits, () => importBytes(bytes, opts));
+}
+
+function importBytes(bytes: Uint8Array, opts: ImportOptions): Model {
   const site: ErrorSite = { model: opts.source };
   try {
     const m = decodeMessage<ModelProtoMsg>('ModelProto', bytes, 'ModelProto');
@@ -122,7 +129,7 @@ class Importer {
   }
 
   private collectNames(g: GraphProtoMsg, depth: number): void {
-    if (depth > MAX_GRAPH_DEPTH) throw new OnnxImportError(`subgraphs nest deeper than ${MAX_GRAPH_DEPTH}`);
+    if (depth > limits.maxGraphDepth) throw new LimitError(`subgraphs nest deeper than the limit maxGraphDepth=${limits.maxGraphDepth}`, { limit: 'maxGraphDepth', value: depth });
     for (const vi of [...g.input, ...g.output, ...g.value_info]) this.names.add(vi.name);
     for (const t of g.initializer) this.names.add(t.name);
     for (const n of g.node) {
@@ -150,7 +157,7 @@ class Importer {
 
   /** Import one graph (the main one at depth 0, else a subgraph that may read outer-scope values). */
   private graph(g: GraphProtoMsg, opset: number, depth: number, main: boolean): Imported {
-    if (depth > MAX_GRAPH_DEPTH) throw new OnnxImportError(`subgraphs nest deeper than ${MAX_GRAPH_DEPTH}`);
+    if (depth > limits.maxGraphDepth) throw new LimitError(`subgraphs nest deeper than the limit maxGraphDepth=${limits.maxGraphDepth}`, { limit: 'maxGraphDepth', value: depth });
     const gname = g.name || (main ? 'main' : 'subgraph');
     const initializers = new Map<string, Tensor>();
     const types = new Map<string, ValueType>();
@@ -189,9 +196,9 @@ class Importer {
 
     const expanded = expandNodes(g.node, opset, this.funcs, {
       freshName: (h) => this.freshName(h),
-      maxNodes: MAX_NODES,
+      maxNodes: limits.maxNodes,
       countNode: () => {
-        if (++this.nodeCount > MAX_NODES) throw new OnnxImportError(`model has more than ${MAX_NODES} nodes`);
+        if (++this.nodeCount > limits.maxNodes) throw new LimitError(`model has more nodes than the limit maxNodes=${limits.maxNodes}`, { limit: 'maxNodes', value: this.nodeCount });
       },
     });
     const nodes: Node[] = [];

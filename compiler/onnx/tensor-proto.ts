@@ -1,9 +1,10 @@
 // TensorProto <-> Tensor (raw_data views, typed fields, external data confined to the model's folder), and the
 // SequenceProto/OptionalProto files the ONNX backend tests use for non-tensor inputs and outputs.
 
-import { closeSync, fstatSync, openSync, readFileSync, readSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { OnnxImportError, OnnxcError, UnsupportedTypeError } from '../../ir/errors.js';
+import { checkElements, limits } from '../../ir/limits.js';
 import type { DType } from '../../ir/dtype.js';
 import { byteSize, dtypeFromOnnx, onnxCode, onnxTypeName } from '../../ir/dtype.js';
 import { bf16BitsToNumber, f16BitsToNumber, numberToBf16Bits, numberToF16Bits } from '../../ir/float16.js';
@@ -13,9 +14,8 @@ import type { OptionalValue, RuntimeValue, SequenceValue } from '../../ir/value.
 import { isTensor } from '../../ir/value.js';
 import type { Int64, OptionalProtoMsg, SequenceProtoMsg, TensorProtoMsg } from './proto.js';
 import { DataKind, decodeMessage, encodeMessage, int64ToBigInt, int64ToNumber } from './proto.js';
+import { readRegularFile } from './read-file.js';
 
-/** Largest element count a single tensor may declare (2^31): beyond this we refuse rather than try to allocate. */
-export const MAX_ELEMENTS = 2 ** 31;
 
 export interface TensorReadOptions {
   /** Folder that external data paths are relative to; external data is refused without one. */
@@ -26,19 +26,19 @@ export interface TensorReadOptions {
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** Dims of a TensorProto, checked: non-negative, and an element count within MAX_ELEMENTS. */
+/** Dims of a TensorProto, checked: non-negative, and an element count within limits.maxElements. */
 export function tensorDims(dims: readonly Int64[], what: string): { dims: number[]; size: number } {
   const out: number[] = [];
   let size = 1;
   for (const d of dims) {
     const b = int64ToBigInt(d);
     if (b < 0n) throw new OnnxImportError(`${what} has a negative dim ${b}`);
-    if (b > BigInt(MAX_ELEMENTS)) throw new OnnxImportError(`${what} has dim ${b}, more than the ${MAX_ELEMENTS} elements onnxc accepts`);
+    if (b > BigInt(limits.maxElements)) checkElements(Number(b), `${what} (dim ${b})`);
     out.push(Number(b));
     size *= Number(b);
   }
   // a zero dim makes the product 0 even when other dims are huge, which is fine: nothing is allocated
-  if (size > MAX_ELEMENTS) throw new OnnxImportError(`${what} has ${size} elements (dims [${out.join(',')}]), more than onnxc accepts`);
+  checkElements(size, `${what} of dims [${out.join(',')}]`);
   return { dims: out, size };
 }
 
@@ -186,23 +186,8 @@ function readExternal(msg: TensorProtoMsg, need: number, baseDir: string | undef
     throw new OnnxImportError(`${what}: external data length ${length} does not match the ${need} bytes its dims need`);
   }
   const path = resolveInside(baseDir, location, what);
-  const fd = openSync(path, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    if (offset + need > size) {
-      throw new OnnxImportError(`${what}: external data '${location}' has ${size} bytes, needs ${need} at offset ${offset}`);
-    }
-    const buf = new Uint8Array(need);
-    let got = 0;
-    while (got < need) {
-      const r = readSync(fd, buf, got, need - got, offset + got);
-      if (r <= 0) throw new OnnxImportError(`${what}: external data '${location}' ended early`);
-      got += r;
-    }
-    return buf;
-  } finally {
-    closeSync(fd);
-  }
+  // regular files only, read no further than the region the dims need (never to a device's or FIFO's end)
+  return readRegularFile(path, `${what}: external data '${location}'`, { offset, length: need });
 }
 
 // ---- encoding ----------------------------------------------------------------------------------------
@@ -379,9 +364,5 @@ export function readValueFile(path: string, type?: ValueType, opts: TensorReadOp
 }
 
 function readBytes(path: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new OnnxImportError(`cannot read ${path}: ${(e as Error).message}`);
-  }
+  return readRegularFile(path, path);
 }
