@@ -1,7 +1,8 @@
 // `onnxc bench MODEL`: compile to wasm as `onnxc compile` does and time runs through the shipped runtime
-// (median, p90, min), with artifact sizes. The repository's `npm run bench` adds onnxruntime-web/node peers.
+// (median, p90, min), with artifact sizes; `--ort` times onnxruntime-node (an optional peer) on the same inputs,
+// `--html FILE` draws the bars. The repository's `npm run bench` adds onnxruntime-web and memory figures.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isTensor } from '../ir/value.js';
@@ -12,11 +13,36 @@ import { load, modelInputs, type InputOpts } from './cli-model.js';
 import { progress } from './cli-progress.js';
 import { compileToDir, toTensorValue } from './compile.js';
 import { UsageError } from '../ir/errors.js';
+import type { Tensor } from '../ir/tensor.js';
+import { outputFile } from './cli-args.js';
+import { benchHtml, type BenchRow } from './report-html.js';
 
 const pct = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 
-export async function benchCommand(path: string, opts: InputOpts & { runs: string; warmup: string; json?: boolean }): Promise<void> {
+/** Median and p90 of onnxruntime-node (one thread, all graph optimisations) on the same inputs. */
+async function timeOrt(path: string, names: readonly string[], inputs: readonly Tensor[], runs: number, warmup: number): Promise<{ medianMs: number; p90Ms: number }> {
+  let ort: typeof import('onnxruntime-node');
+  try {
+    ort = await import('onnxruntime-node');
+  } catch {
+    throw new UsageError('onnxruntime-node is not installed: install onnxruntime-node to use bench --ort');
+  }
+  const session = await ort.InferenceSession.create(path, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
+  const feeds = Object.fromEntries(names.map((n, i) => [n, new ort.Tensor(inputs[i]!.dtype as never, inputs[i]!.data as never, [...inputs[i]!.dims])]));
+  const times: number[] = [];
+  for (let i = 0; i < warmup + runs; i++) {
+    const s = performance.now();
+    await session.run(feeds);
+    if (i >= warmup) times.push(performance.now() - s);
+  }
+  await session.release();
+  times.sort((a, b) => a - b);
+  return { medianMs: pct(times, 0.5), p90Ms: pct(times, 0.9) };
+}
+
+export async function benchCommand(path: string, opts: InputOpts & { runs: string; warmup: string; json?: boolean; ort?: boolean; html?: string }): Promise<void> {
   parseSeed(opts.seed);
+  if (opts.html !== undefined) outputFile('--html', opts.html);
   const runs = parseNumber('--runs', opts.runs, { integer: true, min: 1, max: 1e6 });
   const warmup = parseNumber('--warmup', opts.warmup, { integer: true, min: 0, max: 1e6 });
   const model = load(path, opts);
@@ -46,14 +72,22 @@ export async function benchCommand(path: string, opts: InputOpts & { runs: strin
     }
     bar.done();
     times.sort((a, b) => a - b);
+    const peer = opts.ort ? await timeOrt(path, model.graph.inputs, inputs as Tensor[], runs, warmup) : undefined;
     const result = {
       model: path, runs, compileMs, medianMs: pct(times, 0.5), p90Ms: pct(times, 0.9), minMs: times[0]!,
       wasmBytes: r.artifact.wasm.length, weightsBytes: r.artifact.manifest.weights.bytes, arenaBytes: r.artifact.manifest.arena.bytes,
+      ...(peer ? { onnxruntimeNode: peer } : {}),
     };
+    if (opts.html !== undefined) {
+      const rows: BenchRow[] = [{ engine: 'onnxc wasm', medianMs: result.medianMs, p90Ms: result.p90Ms, bytes: result.wasmBytes + (r.artifact.manifest.weights.file ? result.weightsBytes : 0) }];
+      if (peer) rows.push({ engine: 'onnxruntime-node (1 thread)', ...peer, bytes: statSync(path).size });
+      writeFileSync(opts.html, benchHtml(path, rows));
+    }
     if (opts.json) { console.log(JSON.stringify(result, null, 1)); return; }
     console.log(`model      ${path}`);
     console.log(`compile    ${compileMs.toFixed(0)} ms`);
     console.log(`latency    median ${result.medianMs.toFixed(3)} ms  p90 ${result.p90Ms.toFixed(3)} ms  min ${result.minMs.toFixed(3)} ms  (${runs} runs after ${warmup} warm-up)`);
+    if (peer) console.log(`onnxruntime-node  median ${peer.medianMs.toFixed(3)} ms  p90 ${peer.p90Ms.toFixed(3)} ms  (1 thread)`);
     console.log(`sizes      model.wasm ${(result.wasmBytes / 1024).toFixed(1)} KiB  weights ${(result.weightsBytes / 1024).toFixed(1)} KiB  arena ${(result.arenaBytes / 1024).toFixed(1)} KiB`);
   } finally {
     bar.done();

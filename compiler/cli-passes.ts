@@ -16,6 +16,7 @@ import type { DiffFormat } from './diff-format.js';
 import { formatDiff } from './diff-format.js';
 import { exportModel } from './onnx/export.js';
 import { runPortablePasses } from './opt-portable.js';
+import { diffHtml } from './report-html.js';
 
 export interface PipelineOpts { optLevel?: string; passes?: string; supportedOps?: string; passOption?: string[]; verify?: boolean; dim?: string[] }
 
@@ -61,7 +62,7 @@ export function optCommand(path: string, opts: OptOpts): void {
   console.error(`onnxc opt: ${countNodes(model.graph)} -> ${countNodes(graph)} nodes${opts.output ? `, wrote ${opts.output}` : ''}`);
 }
 
-export type DiffOpts = PipelineOpts & { inputs?: string; seed?: string; format: DiffFormat; maxDrift?: string; tensors?: boolean; ort: boolean };
+export type DiffOpts = PipelineOpts & { inputs?: string; seed?: string; format: DiffFormat | 'html'; maxDrift?: string; tensors?: boolean; ort: boolean };
 
 export async function diffCommand(path: string, opts: DiffOpts): Promise<void> {
   parseSeed(opts.seed);
@@ -72,6 +73,6 @@ export async function diffCommand(path: string, opts: DiffOpts): Promise<void> {
     passes, inputs: modelInputs(model, opts), ctx: context(path, opts),
     tensors: opts.tensors, ort: opts.ort, verify: opts.verify, ...(maxDrift !== undefined ? { maxDrift } : {}),
   });
-  process.stdout.write(formatDiff(report, opts.format));
+  process.stdout.write(opts.format === 'html' ? diffHtml(report) : formatDiff(report, opts.format));
   if (report.firstOver !== undefined) process.exitCode = 1;
 }

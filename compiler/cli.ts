@@ -112,7 +112,7 @@ export function buildProgram(): Command {
     .description('per pass: the IR change and the numeric drift of every output against the unoptimised model')
     .argument('<model>', 'ONNX model file')
     .option('--inputs <dir>', 'folder with input_K.pb; default: seeded random inputs'))
-    .addOption(new Option('--format <f>', 'report format').choices(['text', 'md', 'json']).default('text'))
+    .addOption(new Option('--format <f>', 'report format (html: one self-contained file with charts)').choices(['text', 'md', 'json', 'html']).default('text'))
     .option('--max-drift <x>', 'exit 1 when an output drifts more than this (relative to its max |value|)')
     .option('--tensors', 'also compare every named tensor that survives the passes')
     .option('--no-ort', 'skip running the final model on onnxruntime-node'))
@@ -125,10 +125,22 @@ export function buildProgram(): Command {
     .option('--inputs <dir>', 'folder with input_K.pb (their shapes fix the symbolic dims)')
     .option('--runs <n>', 'timed runs', '50')
     .option('--warmup <n>', 'untimed runs first', '5')
+    .option('--ort', 'also time onnxruntime-node (an optional peer dependency) on the same inputs')
+    .option('--html <file>', 'write latency and size bars as one self-contained HTML file')
     .option('--json', 'print JSON'))
     .action(async (path: string, opts) => (await import('./cli-bench.js')).benchCommand(path, opts));
 
   registerQuantize(program);
+
+  program.command('coverage')
+    .description('which nodes a target can run, and why not for the others (missing kernel, dtype, dynamic shape, data-dependent); exit 1 if any cannot')
+    .argument('<model>', 'ONNX model file')
+    .addOption(new Option('--target <name>', 'target').choices(['wasm']).default('wasm'))
+    .option('--dim <name=value>', 'size of a symbolic dim (repeatable)', collect)
+    .option('--inputs <dir>', 'take input shapes from input_K.pb in this folder')
+    .option('-O, --opt-level <n>', 'pass pipeline level 0-3, as compile (default 3)')
+    .option('--json', 'print JSON')
+    .action(async (path: string, opts) => (await import('./cli-coverage.js')).coverageCommand(path, opts));
 
   program.command('demo')
     .description('the quick start: write the bundled example model, compile it to wasm, run the artifact and check it')
