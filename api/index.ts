@@ -29,6 +29,7 @@ export type { DiffReport, PassDiff, Drift } from '../compiler/diff.js';
 export type { DiffFormat } from '../compiler/diff-format.js';
 export type { OptLevel } from '../passes/pipelines.js';
 export type { WasmManifest } from '../runtime/wasm/types.js';
+export type { QuantizeOptions, QuantizeResult, QuantizeReport, QuantMode } from '../compiler/calibrate-quantize.js';
 export {
   OnnxcError, OnnxImportError, ShapeError, UnsupportedOpError, UnsupportedTypeError, VerifyError, ParseError, KernelError,
   UsageError, LimitError,
@@ -180,4 +181,13 @@ export type BackendName = 'reference' | 'wasm' | 'wasm-O3';
 export async function run(model: Model, inputs: readonly RuntimeValue[], opts: { backend?: BackendName } = {}): Promise<RuntimeValue[]> {
   const { loadBackend } = await import('../compiler/backends.js');
   return (await loadBackend(opts.backend ?? 'reference')).prepare(model).run(inputs);
+}
+
+/** Quantise a model (int8 static/dynamic, int8/int4 weights, float16) calibrated on `samples` (inputs by
+ *  position; `onnxc quantize` reads them from input_K.pb folders); returns the model, its ONNX bytes and a report
+ *  (sizes, drift and top-1 agreement on `evalSamples`, or the calibration samples). */
+export async function quantize(model: Model, samples: readonly (readonly RuntimeValue[])[], opts: import('../compiler/calibrate-quantize.js').QuantizeOptions,
+  evalSamples?: readonly (readonly RuntimeValue[])[]): Promise<import('../compiler/calibrate-quantize.js').QuantizeResult> {
+  const { quantizeModel } = await import('../compiler/calibrate-quantize.js');
+  return quantizeModel(model, samples, opts, evalSamples);
 }

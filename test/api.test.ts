@@ -50,4 +50,12 @@ describe('onnxc API', () => {
     expect(r.passes.length).toBeGreaterThan(0);
     expect(onnxc.formatDiff(r, 'md')).toContain('| pass | status |');
   });
+
+  it('quantize gives a smaller standard ONNX model and a report', async () => {
+    const model = onnxc.loadModel(path);
+    const samples = [1].map((seed) => onnxc.randomModelInputs(model, { batch: 1 }, seed));
+    const r = await onnxc.quantize(model, samples, { mode: 'weights-int8' });
+    expect(r.report.bytesAfter).toBeLessThan(r.report.bytesBefore);
+    expect(Object.keys(onnxc.inspect(onnxc.loadModel(r.bytes)).ops).filter((op) => op.startsWith('onnxc.'))).toEqual([]);
+  });
 });
