@@ -15,7 +15,7 @@ import type { CalibrationMethod } from '../passes/quant/ranges.js';
 import { calibrate, type CalibrationResult } from './calibrate.js';
 import type { Sample } from './calibrate-data.js';
 import { exportModel } from './onnx/export.js';
-import { wasmBackend } from './compile.js';
+import { wasmO3Backend } from './compile.js';
 
 export type QuantMode = 'static' | 'dynamic' | 'weights-int8' | 'weights-int4' | 'fp16';
 export const QUANT_MODES: readonly QuantMode[] = ['static', 'dynamic', 'weights-int8', 'weights-int4', 'fp16'];
@@ -66,9 +66,9 @@ function passOptions(o: QuantizeOptions, exclude: readonly string[]): Map<string
   return m;
 }
 
-/** Runs a graph on samples: the wasm backend (kernels as imported), else the reference interpreter. */
+/** Runs a graph on samples: the wasm backend after -O3 (what compile deploys), else the reference interpreter. */
 export function runner(model: Model): (s: Sample) => RuntimeValue[] {
-  const prepared = wasmBackend.prepare(model);
+  const prepared = wasmO3Backend.prepare(model);
   let useRef = false;
   return (s) => {
     if (!useRef) {

@@ -4,6 +4,7 @@ import type { Pass } from '../pass.js';
 import { convertFloat16Pass } from './convert-float16.js';
 import { fuseDequantMatmulPass } from './fuse-dequant-matmul.js';
 import { quantizeDynamicPass } from './quantize-dynamic.js';
+import { quantizeStaticPass } from './quantize-static.js';
 import { quantizeWeightsPass } from './quantize-weights.js';
 
-export const QUANT_PASSES: readonly Pass[] = [convertFloat16Pass, fuseDequantMatmulPass, quantizeDynamicPass, quantizeWeightsPass];
+export const QUANT_PASSES: readonly Pass[] = [convertFloat16Pass, fuseDequantMatmulPass, quantizeDynamicPass, quantizeStaticPass, quantizeWeightsPass];

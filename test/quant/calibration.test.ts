@@ -93,7 +93,7 @@ describe('calibration sets', () => {
     const m = model();
     const s = splitBatch([randTensor([5, 8], 1)], m.graph);
     expect(s.length).toBe(5);
-    expect((s[2]![0] as { dims: number[] }).dims).toEqual([1, 8]);
+    expect((s[2]![0] as unknown as { dims: number[] }).dims).toEqual([1, 8]);
   });
 
   it('reads a folder of test_data_set folders', () => {

@@ -14,5 +14,6 @@ import { RARE_OPS } from './rare-ops.js';
 import { FUSED_CONV } from './fused-conv.js';
 import { FUSED_ELEMENTWISE } from './fused-elementwise.js';
 import { MATMUL_INT } from './matmul-int.js';
+import { MATMUL_INT8 } from './matmul-int8.js';
 
-export const KERNELS: KernelTable = { ...ELEMENTWISE, ...MOVEMENT, ...MATMUL, ...CONV, ...POOL, ...NORM, ...REDUCE, ...ARG, ...INDEXING, ...RARE_OPS, ...FUSED_CONV, ...FUSED_ELEMENTWISE, ...MATMUL_INT };
+export const KERNELS: KernelTable = { ...ELEMENTWISE, ...MOVEMENT, ...MATMUL, ...CONV, ...POOL, ...NORM, ...REDUCE, ...ARG, ...INDEXING, ...RARE_OPS, ...FUSED_CONV, ...FUSED_ELEMENTWISE, ...MATMUL_INT, ...MATMUL_INT8 };

@@ -1,0 +1,126 @@
+// MatMulInteger with a constant 2-D B (what dynamic quantisation makes): int32 Y = (A - a_zp) @ (B - b_zp) on SIMD
+// with i32x4.dot_i16x8_s. B - b_zp is packed once as int8 (it must fit: int8 B without a zero point, or uint8 B
+// around a zero point of ~128) in panels of 8 columns, K in pairs, so one 8-byte load widened to i16x8 holds two K
+// steps of four columns; A - a_zp is widened once per run into i16 scratch, so a 4-byte splat holds the matching K
+// pair of a row. 4 rows x 8 columns of i32x4 accumulators per micro-tile. Other forms take the scalar kernel.
+
+import { makeTensor, toNumbers, type Tensor } from '../../../ir/tensor.js';
+import type { Expr, Local } from '../fn.js';
+import { QUANT } from './quant.js';
+import type { KernelContext, KernelGen, PlanContext } from './types.js';
+import { input, output } from './util.js';
+
+const MR = 4, NR = 8;
+const scalar = QUANT['MatMulInteger']!;
+
+interface Plan { readonly K: number; readonly Kp: number; readonly N: number; readonly P: number; readonly rows: number; readonly centred: Int8Array }
+
+/** The SIMD plan, or undefined when the scalar kernel must run (B not a constant 2-D, B - b_zp beyond int8). */
+function plan(ctx: PlanContext): Plan | undefined {
+  const a = ctx.inputs[0], b = ctx.inputs[1], zb = ctx.inputs[3];
+  if (!a || !b?.constant || b.dims.length !== 2 || a.dims.length < 2) return undefined;
+  if (ctx.inputs[2] && ctx.inputs[2].size !== 1) return undefined;
+  if (zb && !zb.constant) return undefined;
+  const [K, N] = b.dims as [number, number];
+  const q = toNumbers(b.constant), z = zb ? toNumbers(zb.constant!) : [0];
+  if (z.length !== 1 && z.length !== N) return undefined;
+  const centred = new Int8Array(K * N);
+  for (let k = 0; k < K; k++) {
+    for (let n = 0; n < N; n++) {
+      const v = q[k * N + n]! - z[z.length === 1 ? 0 : n]!;
+      if (v < -128 || v > 127) return undefined;
+      centred[k * N + n] = v;
+    }
+  }
+  const Kp = K + (K % 2);
+  return { K, Kp, N, P: Math.ceil(N / NR), rows: a.size / K, centred };
+}
+
+/** Panels of 8 columns; per K pair 16 bytes: for column j, B[k, j] then B[k+1, j] (so a widened i16x8 pairs them). */
+function packB(p: Plan): Tensor {
+  const out = new Int8Array(p.P * p.Kp * NR);
+  for (let pi = 0; pi < p.P; pi++) {
+    for (let k = 0; k < p.K; k++) {
+      for (let j = 0; j < NR; j++) {
+        const n = pi * NR + j;
+        if (n >= p.N) continue;
+        const pair = k >> 1, half = j >> 2, col = j & 3;
+        out[((pi * (p.Kp / 2) + pair) * 2 + half) * 8 + col * 2 + (k & 1)] = p.centred[k * p.N + n]!;
+      }
+    }
+  }
+  return makeTensor('int8', [out.length], out);
+}
+
+export const matMulIntegerSimd: KernelGen = {
+  scratch: (ctx) => { const p = plan(ctx); return p ? p.rows * p.Kp * 2 + 16 : scalar.scratch?.(ctx) ?? 0; },
+  prepack: (ctx) => { const p = plan(ctx); return p ? [packB(p)] : scalar.prepack?.(ctx) ?? []; },
+  unread: (ctx) => (plan(ctx) ? [1, ...(ctx.inputs[3] ? [3] : [])] : scalar.unread?.(ctx) ?? []),
+  emit(ctx) {
+    const p = plan(ctx);
+    return p ? emit(ctx, p) : scalar.emit(ctx);
+  },
+};
+
+function emit(ctx: KernelContext, p: Plan): Expr {
+  const { fn, m } = ctx, I = m.i32x4;
+  const a = input(ctx, 0), za = ctx.inputs[2], y = output(ctx), bP = ctx.packed[0]!, s = ctx.scratch;
+  const ld = (dtype: string, at: Expr): Expr => (dtype === 'int8' ? m.i32.load8_s(a.ptr.base, 1, at) : m.i32.load8_u(a.ptr.base, 1, at));
+  const i = fn.i32(), r = fn.i32(), z = fn.i32(), pi = fn.i32(), mi = fn.i32(), ki = fn.i32(), pa = fn.i32(), pb = fn.i32();
+  const acc = Array.from({ length: MR }, () => [fn.v128(), fn.v128()] as const);
+  const b0 = fn.v128(), b1 = fn.v128(), av = fn.v128(), t = fn.v128();
+  const g = (l: Local): Expr => fn.get(l);
+  const c = (n: number): Expr => fn.c32(n);
+  const body: Expr[] = [];
+  // A - a_zp as i16 rows of Kp (an odd K's last pair padded with 0)
+  body.push(fn.set(z, za ? (za.dtype === 'int8' ? m.i32.load8_s(za.ptr.base, 1, c(0)) : m.i32.load8_u(za.ptr.base, 1, c(0))) : c(0)));
+  body.push(fn.loop(r, 0, p.rows, () => [
+    fn.loop(i, 0, p.K, () => [m.i32.store16(s.base, 2, m.i32.add(m.i32.mul(g(r), c(2 * p.Kp)), m.i32.shl(g(i), c(1))),
+      m.i32.sub(ld(a.dtype, m.i32.add(m.i32.mul(g(r), c(p.K)), g(i))), g(z)))]),
+    ...(p.Kp > p.K ? [m.i32.store16(s.base + 2 * p.K, 2, m.i32.mul(g(r), c(2 * p.Kp)), c(0))] : []),
+  ]));
+  const tile = (rows: number, cols: number): Expr[] => {
+    const out: Expr[] = [
+      fn.set(pa, m.i32.mul(g(mi), c(2 * p.Kp))),
+      fn.set(pb, m.i32.mul(g(pi), c(p.Kp * NR))),
+    ];
+    for (let q = 0; q < rows; q++) for (let j = 0; j < 2; j++) out.push(fn.set(acc[q]![j]!, I.splat(c(0))));
+    out.push(fn.loop(ki, 0, p.Kp / 2, () => {
+      const st: Expr[] = [
+        fn.set(b0, m.v128.load8x8_s(bP.ptr.base, 1, g(pb))),
+        fn.set(b1, m.v128.load8x8_s(bP.ptr.base + 8, 1, g(pb))),
+      ];
+      for (let q = 0; q < rows; q++) {
+        st.push(fn.set(av, m.v128.load32_splat(s.base + 2 * p.Kp * q, 2, g(pa))));
+        st.push(fn.set(acc[q]![0], I.add(g(acc[q]![0]), I.dot_i16x8_s(g(av), g(b0)))));
+        st.push(fn.set(acc[q]![1], I.add(g(acc[q]![1]), I.dot_i16x8_s(g(av), g(b1)))));
+      }
+      st.push(fn.set(pa, m.i32.add(g(pa), c(4))), fn.set(pb, m.i32.add(g(pb), c(16))));
+      return st;
+    }));
+    const rowAt = (): Expr => m.i32.add(m.i32.mul(g(mi), c(4 * p.N)), m.i32.mul(g(pi), c(NR * 4)));
+    for (let q = 0; q < rows; q++) {
+      for (let j = 0; j < 2; j++) {
+        const n0 = 4 * j;
+        if (n0 >= cols) continue;
+        const off = y.ptr.base + 4 * (q * p.N + n0);
+        if (cols - n0 >= 4) out.push(m.v128.store(off, 4, rowAt(), g(acc[q]![j]!)));
+        else {
+          out.push(fn.set(t, g(acc[q]![j]!)));
+          for (let l = 0; l < cols - n0; l++) out.push(m.i32.store(off + 4 * l, 4, rowAt(), I.extract_lane(g(t), l)));
+        }
+      }
+    }
+    return out;
+  };
+  const rowsOf = (cols: number): Expr[] => {
+    const mFull = p.rows - (p.rows % MR);
+    return [fn.loop(mi, 0, mFull, () => tile(MR, cols), MR), ...(p.rows % MR ? [fn.set(mi, c(mFull)), ...tile(p.rows % MR, cols)] : [])];
+  };
+  const pFull = Math.floor(p.N / NR);
+  body.push(fn.loop(pi, 0, pFull, () => rowsOf(NR)));
+  if (p.N % NR) body.push(fn.set(pi, c(pFull)), ...rowsOf(p.N % NR));
+  return fn.block(body);
+}
+
+export const MATMUL_INT8: Readonly<Record<string, KernelGen>> = { MatMulInteger: matMulIntegerSimd };
