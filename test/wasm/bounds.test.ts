@@ -200,3 +200,29 @@ describe('index bounds: constant indices are checked at compile time', () => {
     expect((e as KernelError).describe?.() ?? String(e)).toMatch(/my_topk.*k 5/);
   });
 });
+
+describe('other traps name their node too', () => {
+  const b = new GraphBuilder('div');
+  b.output(b.node('Div', [b.input('a', 'int32', [3]), b.input('b', 'int32', [3])], {}, 1, 'my_div')[0]!);
+  const model = b.model({ source: 'div.onnx' });
+  const inputs = [fromValues('int32', [3], [1, 2, 3]), fromValues('int32', [3], [1, 0, 1])];
+
+  it('an integer division by zero is a KernelError naming the node on the wasm backends, not an internal error', async () => {
+    for (const backend of ['reference', 'wasm', 'wasm-O3']) {
+      const be = await loadBackend(backend);
+      const e = thrown(() => be.prepare(model).run(inputs));
+      expect(e, backend).toBeInstanceOf(KernelError);
+      expect((e as KernelError).site).toMatchObject({ node: 'my_div', op: 'Div' });
+      expect((e as KernelError).message).toMatch(/division by zero|divide by zero/);
+    }
+  });
+
+  it('the runtime reports it as OnnxcRuntimeError code kernel', async () => {
+    const a = compileWasm(model.graph, { source: 'div.onnx' });
+    const s = await createSession({ wasm: a.wasm, manifest: a.manifest });
+    const e = await s.run(Object.fromEntries(model.graph.inputs.map((n, k) => [n, toTensorValue(inputs[k]!)]))).then(() => undefined, (x: unknown) => x);
+    expect(e).toBeInstanceOf(OnnxcRuntimeError);
+    expect(e).toMatchObject({ code: 'kernel', node: 'my_div' });
+    expect((e as Error).message).toBe("onnxc: div.onnx: node 'my_div' (Div): the kernel trapped: divide by zero");
+  });
+});
