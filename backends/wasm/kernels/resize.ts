@@ -1,7 +1,8 @@
 // Resize (and Upsample) with every geometry fixed at compile time: per changed axis, a table of input offsets
 // and weights for each output index (the reference's own tap computation, ops/resize-core.ts), so the kernel is
 // a loop nest that sums products of taps in f64 (nearest: one tap, a plain element move). Offset -1 marks a
-// tf_crop_and_resize position outside the roi (extrapolation_value).
+// tf_crop_and_resize position outside the roi (extrapolation_value). float32 resizes of the last two axes with
+// every tap inside the input (image upsampling) take the separable SIMD path of resize-simd.ts.
 
 import { makeTensor, toNumbers, type Tensor } from '../../../ir/tensor.js';
 import { changes, planResize, resizeAxes, resizeOptions, tapsFor, type ResizeAttrs, type ResizeOptions, type ResizePlan } from '../../../ops/resize-core.js';
@@ -11,6 +12,7 @@ import { moveElem } from '../layout.js';
 import type { KernelContext, KernelGen, PlanContext } from './types.js';
 import { f64c, ldF, lin, stF } from './scalar.js';
 import { input, output, strides, unsupported } from './util.js';
+import { emitResizeSimd, resizeSimdPrepack, resizeSimdScratch, type AxisTaps, type ResizeSimd } from './resize-simd.js';
 
 const nonEmpty = (ctx: PlanContext, i: number): number[] | undefined => {
   const t = ctx.inputs[i];
@@ -41,7 +43,7 @@ function tables(ctx: PlanContext, upsample: boolean): { axis: number; n: number;
   x.dims.forEach((d, a) => {
     if (!changes(o, plan, x.dims, a)) return;
     const taps = tapsFor(o, plan, a, d), L = plan.outDims[a]!;
-    const n = Math.max(1, ...taps.map((t) => t.idx.length));
+    const n = taps.reduce((m, t) => Math.max(m, t.idx.length), 1); // no spread: 1e6 taps overflow the stack
     const idx = makeTensor('int32', [L * n]), w = makeTensor('float64', [L * n]);
     taps.forEach((t, q) => {
       for (let k = 0; k < n; k++) {
@@ -54,11 +56,37 @@ function tables(ctx: PlanContext, upsample: boolean): { axis: number; n: number;
   return out;
 }
 
+/** The SIMD path's plan, or undefined when the node is not float32, changes an axis before the last two, or
+ *  has a tap outside the input (tf_crop_and_resize extrapolation). */
+function simdPlan(ctx: PlanContext, upsample: boolean): ResizeSimd | undefined {
+  const x = input(ctx, 0), y = output(ctx), rank = x.dims.length;
+  if (x.dtype !== 'float32' || y.dtype !== 'float32' || x.size === 0 || rank === 0) return undefined;
+  const { o, plan } = setup(ctx, upsample);
+  const changed = x.dims.map((_, a) => changes(o, plan, x.dims, a));
+  if (changed.some((c, a) => c && a < rank - 2)) return undefined;
+  let inside = true;
+  const axis = (a: number): AxisTaps | undefined => {
+    if (a < 0 || !changed[a]) return undefined;
+    const taps = tapsFor(o, plan, a, x.dims[a]!);
+    if (taps.some((t) => t.extrapolate)) inside = false;
+    const n = taps.reduce((m, t) => Math.max(m, t.idx.length), 1); // no spread: 1e6 taps overflow the stack
+    return { n, idx: taps.flatMap((t) => Array.from({ length: n }, (_, k) => t.idx[k] ?? 0)), w: taps.flatMap((t) => Array.from({ length: n }, (_, k) => t.w[k] ?? 0)) };
+  };
+  const rows = axis(rank - 2), cols = axis(rank - 1);
+  if (!inside) return undefined;
+  const two = (d: readonly number[]): [number, number] => (rank === 1 ? [1, d[0]!] : [d[rank - 2]!, d[rank - 1]!]);
+  const [H, W] = two(x.dims), [OH, OW] = two(y.dims);
+  return { outer: x.dims.slice(0, Math.max(0, rank - 2)).reduce((p, d) => p * d, 1), H, W, OH, OW, rows, cols, nearest: o.mode === 'nearest' };
+}
+
 function resizeKernel(upsample: boolean): KernelGen {
   return {
     unread: () => [1, 2, 3],
-    prepack: (ctx) => tables(ctx, upsample).flatMap((t) => [t.idx, t.w]),
+    prepack: (ctx) => { const r = simdPlan(ctx, upsample); return r ? resizeSimdPrepack(r) : tables(ctx, upsample).flatMap((t) => [t.idx, t.w]); },
+    scratch: (ctx) => { const r = simdPlan(ctx, upsample); return r ? resizeSimdScratch(r) : 0; },
     emit(ctx: KernelContext) {
+      const simd = simdPlan(ctx, upsample);
+      if (simd) return emitResizeSimd(ctx, simd);
       const { fn, m } = ctx;
       const x = input(ctx, 0), y = output(ctx), { o } = setup(ctx, upsample), tabs = tables(ctx, upsample);
       if (y.size === 0) return m.nop();
