@@ -2,15 +2,16 @@
 // the wasm backends and in its artifact (-8193 gave NaN, 2^32 + 5 acted as 5). Each is now a typed error naming the
 // embedding's Gather node, as on the reference backend.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { loadBackend } from '../../compiler/backends.js';
 import { compileToDir, toTensorValue } from '../../compiler/compile.js';
 import { loadModel } from '../../compiler/onnx/import.js';
-import { readValueFile } from '../../compiler/onnx/tensor-proto.js';
+import { main } from '../../compiler/cli.js';
+import { encodeTensorProto, readValueFile } from '../../compiler/onnx/tensor-proto.js';
 import { KernelError } from '../../ir/errors.js';
 import type { Tensor } from '../../ir/tensor.js';
 import type { TensorValue } from '../../runtime/wasm/session.js';
@@ -72,4 +73,20 @@ describe.skipIf(!modelPath || !dataPath)(`gpt2_tiny with token ids out of range 
     const after = (await s.run({ [name]: toTensorValue(good) }))[out]!;
     expect(Array.from(after.data as Float32Array)).toEqual(Array.from(before.data as Float32Array));
   }, 300_000);
+
+  describe('onnxc run', () => {
+    afterEach(() => { vi.restoreAllMocks(); });
+    it('--backend wasm-O3 with token id 8192: exit 1 and one line naming the node (was exit 0 with output)', async () => {
+      const dir = join(mkdtempSync(join(tmpdir(), 'onnxc-gpt2-')), 'in');
+      dirs.push(dir);
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'input_0.pb'), encodeTensorProto(withId(8192n), model.graph.inputs[0]!));
+      const err: string[] = [];
+      vi.spyOn(console, 'log').mockImplementation(() => {});
+      vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => { err.push(a.join(' ')); });
+      expect(await main(['run', modelPath!, '--backend', 'wasm-O3', '--inputs', dir])).toBe(1);
+      expect(err).toHaveLength(1);
+      expect(err[0]).toMatch(/^onnxc: KernelError: .*model\.onnx: node '[^']+' \(Gather\): index 8192 is out of range \[-8192, 8191\] \(axis size 8192\)$/);
+    }, 300_000);
+  });
 });
