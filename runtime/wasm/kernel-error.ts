@@ -11,10 +11,16 @@ export const ERROR_RECORD = { code: 0, kernel: 4, value: 8, size: 16, bytes: 24 
  *  lie in [0, size) (a loss target, a sequence length). */
 const INDEX = 1, POSITION = 2;
 
+/** Model-controlled names as one printable line (newlines, ANSI escapes and bidi controls shown as \xNN/\uNNNN). */
+const safe = (s: string): string => s.replace(/[\u0000-\u001f\u007f-\u009f\u2028-\u202e\u2066-\u2069]/g, (c) => {
+  const n = c.charCodeAt(0);
+  return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+});
+
 /** An OnnxcRuntimeError from a trap, with its parts kept apart (for callers that print the site their own way). */
 export class KernelTrap extends OnnxcRuntimeError {
   constructor(model: string, node: string | undefined, readonly op: string | undefined, readonly detail: string, code: 'index-out-of-range' | 'kernel', kernel: number) {
-    super(`onnxc: ${model}: ${node !== undefined ? `node '${node}' (${op})` : `kernel ${kernel}`}: ${detail}`, code, node);
+    super(`onnxc: ${safe(model)}: ${node !== undefined ? `node '${safe(node)}' (${safe(op ?? '?')})` : `kernel ${kernel}`}: ${safe(detail)}`, code, node);
   }
 }
 

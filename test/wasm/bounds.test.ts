@@ -226,3 +226,13 @@ describe('other traps name their node too', () => {
     expect((e as Error).message).toBe("onnxc: div.onnx: node 'my_div' (Div): the kernel trapped: divide by zero");
   });
 });
+
+it('a node name with a newline and ANSI escapes stays one printable line in the runtime error', async () => {
+  const b = new GraphBuilder('evil');
+  b.output(b.node('Gather', [b.input('x', 'float32', [2]), b.input('i', 'int64', [1])], { axis: 0 }, 1, 'bad\n\u001b[31mnode')[0]!);
+  const a = compileWasm(b.build(), { source: 'evil\u001b[0m.onnx' });
+  const s = await createSession({ wasm: a.wasm, manifest: a.manifest });
+  const e = await s.run({ x: toTensorValue(f32([2], 1)), i: toTensorValue(fromValues('int64', [1], [2n])) }).then(() => undefined, (x: unknown) => x);
+  expect(e).toMatchObject({ code: 'index-out-of-range', node: 'bad\n\u001b[31mnode' });
+  expect((e as Error).message).toBe("onnxc: evil\\x1b[0m.onnx: node 'bad\\x0a\\x1b[31mnode' (Gather): index 2 is out of range [-2, 1] (axis size 2)");
+});
