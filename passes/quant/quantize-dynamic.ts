@@ -1,7 +1,8 @@
 // quantize-dynamic: int8 weights, activations quantised at run time, for transformers. Each MatMul/Gemm with a
 // constant weight becomes DynamicQuantizeLinear(A) -> MatMulInteger(A_q, W_q, A_zp) -> Cast -> Mul(A_scale * W_scale)
 // (+ Gemm's bias): onnxruntime's dynamic quantisation format, standard ai.onnx ops only. Weights are symmetric int8,
-// per output column (option quant-per-channel=0 for one scale per tensor).
+// per output column (option quant-per-channel=0 for one scale per tensor). Embedding tables (Gather of a constant)
+// are int8 per row, as quantize-weights makes them.
 
 import { UsageError } from '../../ir/errors.js';
 import type { Graph, Node } from '../../ir/graph.js';
@@ -14,6 +15,7 @@ import { allNames, allNodeNames, NameSource } from '../graph-util.js';
 import { definePass, type PassContext } from '../pass.js';
 import { choiceOption, excluded, quantisableWeights, type WeightUse } from './quant-graph.js';
 import { quantizeWeight } from './weight-quant.js';
+import { gatherRows } from './quantize-weights.js';
 
 const node = (name: string, op: string, inputs: string[], outputs: string[], attrs: Node['attrs'] = {}): Node =>
   ({ name, op, inputs, outputs, attrs: withDefaults(getOp(op)!, attrs) });
@@ -35,13 +37,24 @@ function plainGemm(n: Node): boolean {
 export function quantizeDynamic(graph: Graph, ctx: PassContext): Graph {
   const perChannel = choiceOption(ctx, 'quant-per-channel', [0, 1] as const, 1) === 1;
   const skip = excluded(ctx);
-  const take = (u: WeightUse): boolean => !skip(u.node) && (u.node.op === 'MatMul' || (u.node.op === 'Gemm' && plainGemm(u.node)));
+  const take = (u: WeightUse): boolean => !skip(u.node) && (u.node.op === 'MatMul' || u.node.op === 'Gather' || (u.node.op === 'Gemm' && plainGemm(u.node)));
   const uses = quantisableWeights(graph, take);
   if (uses.size === 0) return graph;
   const names = new NameSource(allNames(graph)), nodeNames = new NameSource(allNodeNames(graph));
   const inits = new Map(graph.initializers);
   const weightOf = new Map<string, { q: string; scale: string }>();
+  const tables = new Map<string, { q: string; scale: string }>();
   for (const [w, us] of uses) {
+    if (us[0]!.node.op === 'Gather') {
+      // embedding tables: int8 per row, as quantize-weights does
+      const qw = quantizeWeight(graph.initializers.get(w)!, { bits: 8, channelAxis: 0, blockSize: 0, blockAxis: 1 });
+      const q = names.fresh(`${w}_q`), s = names.fresh(`${w}_scale`);
+      inits.set(q, qw.q);
+      inits.set(s, qw.scale);
+      inits.delete(w);
+      tables.set(w, { q, scale: s });
+      continue;
+    }
     const t = asKN(graph.initializers.get(w)!, us[0]!.channelAxis === 0);
     const [K, N] = t.dims as [number, number];
     // per tensor: the weight seen as one row, so one scale serves every column
@@ -56,6 +69,8 @@ export function quantizeDynamic(graph: Graph, ctx: PassContext): Graph {
   const nodes: Node[] = [];
   const types = new Map(graph.types);
   for (const n of graph.nodes) {
+    const emb = n.op === 'Gather' ? tables.get(n.inputs[0]!) : undefined;
+    if (emb) { nodes.push(...gatherRows(n, emb, names, nodeNames)); types.delete(n.outputs[0]!); continue; }
     const u = uses.get(n.inputs[1] ?? '')?.find((x) => x.node === n);
     if (!u) { nodes.push(n); continue; }
     const { q, scale } = weightOf.get(u.weight)!;

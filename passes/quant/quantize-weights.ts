@@ -66,7 +66,7 @@ export function quantizeWeights(graph: Graph, ctx: PassContext): Graph {
 }
 
 /** Gather(q, ids) -> Cast -> Mul(Unsqueeze(Gather(scale, ids), -1)): DequantizeLinear's q * scale, per gathered row. */
-function gatherRows(n: Node, t: { q: string; scale: string }, names: NameSource, nodeNames: NameSource): Node[] {
+export function gatherRows(n: Node, t: { q: string; scale: string }, names: NameSource, nodeNames: NameSource): Node[] {
   const ids = n.inputs[1]!, y = n.outputs[0]!;
   const f = (h: string): string => names.fresh(`${y}_${h}`), nn = (h: string): string => nodeNames.fresh(`${n.name}/${h}`);
   const rows = f('q'), wide = f('f32'), s = f('scale'), s1 = f('scale_col'), axes = f('axes');
