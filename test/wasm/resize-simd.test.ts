@@ -1,7 +1,8 @@
-// Resize on the separable SIMD path (kernels/resize-simd.ts) against the reference interpreter: nearest (every
-// nearest_mode), linear and cubic (antialias too), up and down, scales and sizes, rows only, columns only, widths
-// around the 4-lane vectors, ranks 1 to 5; and the forms that stay scalar (an axis before the last two,
-// tf_crop_and_resize extrapolation, float64). Binaryen's optimiser on and off.
+// Resize on the separable SIMD path (kernels/resize-simd.ts) and DepthToSpace/SpaceToDepth (depth-space.ts)
+// against the reference interpreter. Resize: nearest (every nearest_mode), linear and cubic (antialias too), up
+// and down, scales and sizes, rows only, columns only, widths around the 4-lane vectors, ranks 1 to 5, and the
+// forms that stay scalar (an axis before the last two, tf_crop_and_resize extrapolation, float64). Binaryen's
+// optimiser on and off.
 
 import { describe, expect, it } from 'vitest';
 import { fromValues, type Tensor } from '../../ir/tensor.js';
@@ -53,5 +54,28 @@ describe('Resize (SIMD path) matches the reference', () => {
     b.output(b.op('Resize', [b.input('x', 'float64', [1, 1, 3, 3]), '', b.weight('s', f32([1, 1, 2, 2]))], { mode: 'linear' }));
     const x = { dtype: 'float64', dims: [1, 1, 3, 3], data: Float64Array.from(randTensor([1, 1, 3, 3], 4).data) } as Tensor;
     expect(worstError(b.build(), [x])).toBeLessThanOrEqual(1e-12);
+  });
+});
+
+describe('DepthToSpace / SpaceToDepth (strided copies) match the reference', () => {
+  const cases: [string, number[], Record<string, AttrInput>][] = [
+    ['DepthToSpace', [2, 12, 3, 5], { blocksize: 2, mode: 'DCR' }],
+    ['DepthToSpace', [1, 18, 4, 3], { blocksize: 3, mode: 'CRD' }],
+    ['DepthToSpace', [1, 9, 1, 1], { blocksize: 3 }],
+    ['DepthToSpace', [1, 5, 2, 3], { blocksize: 1 }],
+    ['SpaceToDepth', [2, 3, 4, 6], { blocksize: 2 }],
+    ['SpaceToDepth', [1, 1, 9, 3], { blocksize: 3 }],
+  ];
+  for (const [op, dims, attrs] of cases) {
+    it(`${op} [${dims}] ${JSON.stringify(attrs)}`, () => {
+      const b = new GraphBuilder();
+      b.output(b.op(op, [b.input('x', 'float32', dims)], attrs));
+      for (const optimize of [false, true]) expect(worstError(b.build(), [randTensor(dims, 5)], optimize)).toBe(0);
+    });
+  }
+  it('DepthToSpace moves int64 too', () => {
+    const b = new GraphBuilder();
+    b.output(b.op('DepthToSpace', [b.input('x', 'int64', [1, 4, 2, 2])], { blocksize: 2, mode: 'CRD' }));
+    expect(worstError(b.build(), [fromValues('int64', [1, 4, 2, 2], Array.from({ length: 16 }, (_, i) => BigInt(i * 3 - 7)))])).toBe(0);
   });
 });

@@ -4,6 +4,7 @@ import { ATTENTION } from './attention.js';
 import { LOSS } from './loss.js';
 import { RESIZE } from './resize.js';
 import { CONV_TRANSPOSE } from './conv-transpose.js';
+import { DEPTH_SPACE } from './depth-space.js';
 import { QUANT } from './quant.js';
 import { MISC } from './misc.js';
 import { SCATTER } from './scatter.js';
@@ -18,6 +19,7 @@ export const RARE_OPS: Readonly<Record<string, KernelGen>> = {
   ...LOSS,
   ...RESIZE,
   ...CONV_TRANSPOSE,
+  ...DEPTH_SPACE,
   ...QUANT,
   ...MISC,
   ...SCATTER,
