@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ERROR_CODE, ERROR_RECORD as ABI_RECORD } from '../../backends/wasm/abi.js';
 import { compileWasm } from '../../backends/wasm/compile.js';
@@ -235,4 +236,35 @@ it('a node name with a newline and ANSI escapes stays one printable line in the 
   const e = await s.run({ x: toTensorValue(f32([2], 1)), i: toTensorValue(fromValues('int64', [1], [2n])) }).then(() => undefined, (x: unknown) => x);
   expect(e).toMatchObject({ code: 'index-out-of-range', node: 'bad\n\u001b[31mnode' });
   expect((e as Error).message).toBe("onnxc: evil\\x1b[0m.onnx: node 'bad\\x0a\\x1b[31mnode' (Gather): index 2 is out of range [-2, 1] (axis size 2)");
+});
+
+describe('index bounds, property: random shapes and indices (in and out of range) agree with the reference', () => {
+  // one compile per drawn shape, many index vectors per compile (the typed runtime, mapped as the CLI maps it)
+  it('Gather: wasm answers exactly as the reference, or both refuse, naming the same node', async () => {
+    await fc.assert(fc.asyncProperty(
+      fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 }), fc.nat({ max: 2 }), fc.integer({ min: 1, max: 5 }),
+      fc.array(fc.array(fc.bigInt({ min: -12n, max: 12n }), { minLength: 5, maxLength: 5 }), { minLength: 4, maxLength: 4 }),
+      async (dims, axis0, count, draws) => {
+        const axis = axis0 % dims.length;
+        const b = new GraphBuilder('prop');
+        b.output(b.node('Gather', [b.input('x', 'float32', dims), b.input('i', 'int64', [count])], { axis }, 1, 'g')[0]!);
+        const g = b.build();
+        const x = f32(dims, 3);
+        const a = compileWasm(g, { source: 'prop.onnx' });
+        const s = await createSession({ wasm: a.wasm, manifest: a.manifest });
+        const ref = (await loadBackend('reference')).prepare({ graph: g, info: { source: 'prop.onnx' } } as Model);
+        for (const d of draws) {
+          const i = fromValues('int64', [count], d.slice(0, count));
+          let want: Tensor | undefined, wantErr: unknown;
+          try { want = ref.run([x, i])[0] as Tensor; } catch (e) { wantErr = e; }
+          const got = await s.run({ x: toTensorValue(x), i: toTensorValue(i) }).then((o) => o[g.outputs[0]!]!, (e: unknown) => e as Error);
+          if (wantErr) {
+            expect(wantErr).toBeInstanceOf(KernelError);
+            expect(got).toMatchObject({ code: 'index-out-of-range', node: 'g' });
+          } else {
+            expect(Array.from((got as TensorValue).data as Float32Array)).toEqual(Array.from(want!.data as Float32Array));
+          }
+        }
+      }), { numRuns: 15, seed: 14 });
+  }, 120_000);
 });
