@@ -21,6 +21,9 @@ export const webgpuBackend: Backend<ValueRef, WgKernel, unknown, WebGpuArtifact>
     int64: false,
     buffers: { align: WEBGPU_LIMITS.bindingAlign, maxBufferBytes: WEBGPU_LIMITS.maxBindingBytes, maxArenaBytes: WEBGPU_LIMITS.maxBufferBytes },
     weightAlign: WEBGPU_LIMITS.bindingAlign,
+    // no channels-last kernels yet: layout-nhwc would only add Transposes around every Conv (mobilenet_v2 at -O3:
+    // 106 Transpose dispatches)
+    slowerFusions: ['layout-nhwc'],
   },
   weightLayouts: [],
   planRef: (v) => v,

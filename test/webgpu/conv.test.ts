@@ -37,4 +37,16 @@ describe.skipIf(!run)(`webgpu Conv${run ? '' : ` (skipped: ${skipReason})`}`, ()
       expect(await worstError(b.build(), inputs)).toBeLessThan(1e-5);
     }, 120_000);
   }
+
+  it('onnxc.FusedConv: bias, residual and every activation, blocked and depthwise', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', [1, 4, 5, 5]), z = b.input('z', 'float32', [1, 8, 5, 5]), zd = b.input('zd', 'float32', [1, 4, 3, 3]);
+    const w = b.weight('w', randTensor([8, 4, 3, 3], 2)), wd = b.weight('wd', randTensor([4, 1, 3, 3], 3)), bias = b.weight('b', randTensor([8], 4));
+    const acts: [string, number[]][] = [['', []], ['Relu', []], ['LeakyRelu', [0.1]], ['Clip', [0, 6]], ['Sigmoid', []], ['HardSigmoid', [0.2, 0.5]], ['HardSwish', []], ['Tanh', []], ['Gelu', []], ['GeluTanh', []], ['SiLU', []]];
+    const outs = acts.map(([activation, activation_params], i) => (i % 2 === 0
+      ? b.op('onnxc.FusedConv', [x, w, bias, z], { pads: [1, 1, 1, 1], activation, activation_params: { floats: activation_params } })
+      : b.op('onnxc.FusedConv', [x, wd, '', zd], { group: 4, activation, activation_params: { floats: activation_params } })));
+    b.output(...outs);
+    expect(await worstError(b.build(), [randTensor([1, 4, 5, 5], 1), randTensor([1, 8, 5, 5], 5), randTensor([1, 4, 3, 3], 6)])).toBeLessThan(1e-5);
+  }, 300_000);
 });

@@ -67,12 +67,14 @@ describe.skipIf(!run)(`webgpu elementwise${run ? '' : ` (skipped: ${skipReason})
     expect(await worstError(g, inputs)).toBeLessThan(1e-4);
   });
 
-  it('Clip with constant bounds, one bound omitted', async () => {
+  it('Clip with constant and run-time bounds, one bound omitted', async () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'float32', [4, 5]);
     const lo = b.weight('lo', { dtype: 'float32', dims: [], data: new Float32Array([-0.5]) });
     const hi = b.weight('hi', { dtype: 'float32', dims: [], data: new Float32Array([1]) });
-    b.output(b.op('Clip', [x, lo, hi]), b.op('Clip', [x, '', hi]));
-    expect(await worstError(b.build(), [randTensor([4, 5], 2)])).toBeLessThan(1e-6);
+    const rlo = b.input('rlo', 'float32', []);
+    b.output(b.op('Clip', [x, lo, hi]), b.op('Clip', [x, '', hi]), b.op('Clip', [x, rlo, hi]), b.op('Clip', [x, '', rlo]));
+    const bound = { dtype: 'float32' as const, dims: [], data: new Float32Array([0.25]) };
+    expect(await worstError(b.build(), [randTensor([4, 5], 2), bound])).toBeLessThan(1e-6);
   });
 });

@@ -64,4 +64,12 @@ describe.skipIf(!run)(`webgpu movement and Gather${run ? '' : ` (skipped: ${skip
       expect((err as OnnxcRuntimeError).node).toBe(g.nodes[0]!.name);
     }
   }, 300_000);
+
+  it('Cast and CastLike between float32, int32 and uint32 (same type: a copy or a view)', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', [2, 5]), n = b.input('n', 'int32', [3]);
+    b.output(b.op('Cast', [x], { to: 6 }), b.op('Cast', [n], { to: 1 }), b.op('CastLike', [x, x]), b.op('Cast', [b.op('Abs', [x])], { to: 12 }));
+    const xs = { dtype: 'float32' as const, dims: [2, 5], data: Float32Array.from([-2.7, -1.5, -0.5, 0, 0.4, 1.5, 2.5, 3.9, 100.2, -100.8]) };
+    expect(await worstError(b.build(), [xs, { dtype: 'int32', dims: [3], data: Int32Array.from([-7, 0, 123456789]) }])).toBe(0);
+  }, 300_000);
 });

@@ -74,3 +74,33 @@ describe.skipIf(!run)(`webgpu runtime${run ? '' : ` (skipped: ${skipReason})`}`,
     expect((await errorOf(createSession(big, { device }))).message).toContain('weights have');
   });
 });
+
+describe.skipIf(!run)(`webgpu artifact folder${run ? '' : ` (skipped: ${skipReason})`}`, () => {
+  it('writes manifest.json, weights.bin and the shaders; what it reads back runs the same', async () => {
+    const { mkdtempSync, readdirSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { readWebGpuArtifact, writeWebGpuArtifact } = await import('../../backends/webgpu/artifact.js');
+    const b = new GraphBuilder('folder');
+    const x = b.input('x', 'float32', [1, 2, 3, 3]);
+    b.output(b.op('Conv', [x, b.weight('w', randTensor([4, 2, 1, 1], 2))]));
+    const g = b.build(), xs = randTensor([1, 2, 3, 3], 1);
+    const art = compileWebGpu(g, [xs]);
+    const dir = mkdtempSync(join(tmpdir(), 'onnxc-webgpu-'));
+    try {
+      writeWebGpuArtifact(dir, art);
+      expect(readdirSync(dir).sort()).toEqual(['manifest.json', 'shader_0.wgsl', 'weights.bin']);
+      const back = readWebGpuArtifact(dir);
+      expect(Array.from(back.weights)).toEqual(Array.from(art.weights));
+      await scoped(async (device) => {
+        const feeds = { x: { type: 'float32', dims: xs.dims, data: xs.data } };
+        const [s1, s2] = [await createSession(art, { device }), await createSession(back, { device })];
+        const y = g.outputs[0]!;
+        expect(Array.from((await s2.run(feeds))[y]!.data as Float32Array)).toEqual(Array.from((await s1.run(feeds))[y]!.data as Float32Array));
+        s1.release(); s2.release();
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});

@@ -9,6 +9,7 @@ import type { PlanContext } from '../../../lowering/protocol.js';
 import { add, and, convert, expr, f32, fma, ge, i32, lane, lt, mul, select, sub, u32, vec4, type Expr, type LValue } from '../wgsl/ast.js';
 import { ShaderBuilder, WORKGROUP_SIZE } from '../wgsl/module.js';
 import { refuseNonFloat } from './common.js';
+import { activationFormula, type Formula } from './elementwise-ops.js';
 import { input, output, packed, type KernelDispatch, type WgKernel } from './types.js';
 import { window2d, type Window2d } from './window.js';
 
@@ -32,13 +33,17 @@ function packWeights(w: Tensor, groups: number): Tensor {
   return { dtype: 'float32', dims: [groups, Cg!, kH, kW, Mg], data: out };
 }
 
-export function convShader(g: Window2d, M: number, groups: number, isBlocked: boolean, hasBias: boolean): { shader: string; workgroups: [number, number, number] } {
+/** What follows the convolution in the same kernel (onnxc.FusedConv): a residual of Y's shape, an activation. */
+export interface ConvEpilogue { readonly residual?: boolean; readonly activation?: Formula }
+
+export function convShader(g: Window2d, M: number, groups: number, isBlocked: boolean, hasBias: boolean, epi: ConvEpilogue = {}): { shader: string; workgroups: [number, number, number] } {
   const Cg = g.C / groups, Mg = M / groups, CB = isBlocked ? CONV_CHANNELS : 1;
   const colBlocks = Math.ceil(g.OW / CONV_COLS), pixels = g.OH * colBlocks;
   const s = new ShaderBuilder();
   const X = s.buffer('x', 'f32', 'read');
   const Wb = isBlocked ? s.buffer('w', 'vec4<f32>', 'read') : s.buffer('w', 'f32', 'read');
   const B = hasBias ? s.buffer('bias', 'f32', 'read') : undefined;
+  const Z = epi.residual ? s.buffer('z', 'f32', 'read') : undefined;
   const Y = s.buffer('y', 'f32', 'read_write');
   s.main([WORKGROUP_SIZE, 1, 1], (b, gid) => {
     b.if(ge(gid.x, u32(pixels)), (t) => t.return());
@@ -83,7 +88,11 @@ export function convShader(g: Window2d, M: number, groups: number, isBlocked: bo
           const m = add(m0, u32(ch));
           const v = isBlocked ? lane(acc[p]!, ch as 0 | 1 | 2 | 3) : lane(acc[0]!, p as 0 | 1 | 2 | 3);
           const yi = add(add(mul(add(mul(n, u32(M)), m), u32(ohw)), mul(oy, u32(g.OW))), add(ox0, u32(p)));
-          sb.set(Y.at(yi) as LValue<'f32'>, B ? add(v, B.at(m) as Expr<'f32'>) : v);
+          const yv = sb.let('yi', yi);
+          let r: Expr<'f32'> = B ? add(v, B.at(m) as Expr<'f32'>) : v;
+          if (Z) r = add(r, Z.at(yv) as Expr<'f32'>);
+          if (epi.activation) r = epi.activation([r], f32);
+          sb.set(Y.at(yv) as LValue<'f32'>, r);
         }
       });
     }
@@ -111,5 +120,29 @@ export const convKernel: WgKernel = {
     const M = ctx.inputs[1]!.dims[0]!, isBlocked = blocked(ctx), hasBias = ctx.inputs[2] !== undefined;
     const { shader, workgroups } = convShader(g, M, groupsOf(ctx), isBlocked, hasBias);
     return [{ shader, operands: [input(0), isBlocked ? packed(0) : input(1), ...(hasBias ? [input(2)] : []), output(0)], workgroups }];
+  },
+};
+
+/** onnxc.FusedConv in ONNX layout (channels first, OIHW weights): the direct conv with its residual and activation
+ *  in the store; channels-last or re-laid-out weights are refused (the webgpu backend skips layout-nhwc). */
+export const fusedConvKernel: WgKernel = {
+  ...convKernel,
+  refuse(ctx) {
+    const a = ctx.attrs;
+    if (Number(a['channels_last'] ?? 0) !== 0 || !['', 'OIHW', 'OIH', 'OIW'].includes(String(a['weight_layout'] ?? ''))) {
+      return { reason: 'form', detail: 'the webgpu FusedConv takes channels-first X and OIHW weights' };
+    }
+    if (!activationFormula(String(a['activation'] ?? ''), (a['activation_params'] as number[] | undefined) ?? [])) return { reason: 'form', detail: `activation '${String(a['activation'])}' has no webgpu formula` };
+    const z = ctx.inputs[3];
+    if (z && z.dims.join() !== ctx.outputs[0]!.dims.join()) return { reason: 'form', detail: 'the webgpu FusedConv takes a residual of the output\'s shape only' };
+    return convKernel.refuse!(ctx);
+  },
+  lower(ctx): KernelDispatch[] {
+    if (ctx.outputs[0]!.size === 0) return [];
+    const g = window2d(ctx, ctx.inputs[1]!.dims.slice(2)) as Window2d;
+    const M = ctx.inputs[1]!.dims[0]!, isBlocked = blocked(ctx), hasBias = ctx.inputs[2] !== undefined, residual = ctx.inputs[3] !== undefined;
+    const activation = activationFormula(String(ctx.attrs['activation'] ?? ''), (ctx.attrs['activation_params'] as number[] | undefined) ?? [])!;
+    const { shader, workgroups } = convShader(g, M, groupsOf(ctx), isBlocked, hasBias, { residual, activation });
+    return [{ shader, operands: [input(0), isBlocked ? packed(0) : input(1), ...(hasBias ? [input(2)] : []), ...(residual ? [input(3)] : []), output(0)], workgroups }];
   },
 };

@@ -9,8 +9,12 @@ import { abs, add, clamp, div, expr, f32, math, max, min, mul, neg, pow, select,
 
 /** A formula over values of one float type; `k` makes a constant of that type. */
 export type Formula = <T extends FloatT>(xs: readonly Expr<T>[], k: (x: number) => Expr<T>) => Expr<T>;
-/** How many inputs the formula reads (the rest, like Clip's bounds, are constants folded into it). */
-export interface ElemOp { readonly arity: number; readonly formula: Formula }
+/** How many inputs the formula reads (the rest, like constant Clip bounds, are folded into it); `inputs` names
+ *  them when they are not the first `arity` (Clip with a run-time max but no min). */
+export interface ElemOp { readonly arity: number; readonly inputs?: readonly number[]; readonly formula: Formula }
+
+/** The node inputs an ElemOp binds, in formula order. */
+export const boundInputs = (op: ElemOp): readonly number[] => op.inputs ?? Array.from({ length: op.arity }, (_, i) => i);
 type Entry = (ctx: PlanContext) => ElemOp | Refusal;
 
 const num = (ctx: PlanContext, name: string): number => Number(ctx.attrs[name]);
@@ -45,20 +49,22 @@ const erf: Formula = ([x], k) => {
   return where(x!, neg(mag), mag);
 };
 
-function clipOp(ctx: PlanContext): ElemOp | Refusal {
-  const bound = (i: number, dflt: number): number | Refusal => {
+/** Clip: constant bounds fold into the formula; run-time ones (a decomposition may compute them) are bound. */
+function clipOp(ctx: PlanContext): ElemOp {
+  type Bound = { readonly value: number } | { readonly input: number } | undefined;
+  const bounds = [1, 2].map((i): Bound => {
     const r = ctx.inputs[i];
-    if (!r) return dflt;
-    if (!r.constant) return { reason: 'data-dependent', detail: `Clip's bound (input ${i}) must be a constant` };
-    return toNumbers(r.constant)[0]!;
-  };
-  const lo = bound(1, -Infinity), hi = bound(2, Infinity);
-  if (typeof lo !== 'number') return lo;
-  if (typeof hi !== 'number') return hi;
-  return { arity: 1, formula: ([x], k) => {
-    let y = x!;
-    if (lo > -Infinity) y = max(y, k(lo));
-    if (hi < Infinity) y = min(y, k(hi));
+    if (!r) return undefined;
+    return r.constant ? { value: toNumbers(r.constant)[0]! } : { input: i };
+  });
+  const bound = bounds.filter((b) => b && 'input' in b).map((b) => (b as { input: number }).input);
+  return { arity: 1 + bound.length, inputs: [0, ...bound], formula: (xs, k) => {
+    let y = xs[0]!;
+    bounds.forEach((b, j) => {
+      if (!b) return;
+      const v = 'value' in b ? (Number.isFinite(b.value) ? k(b.value) : undefined) : xs[1 + bound.indexOf(b.input)]!;
+      if (v) y = j === 0 ? max(y, v) : min(y, v);
+    });
     return y;
   } };
 }
@@ -132,3 +138,21 @@ export const ELEMENTWISE: Readonly<Partial<Record<OpName, Entry>>> = {
     return { arity: 1, formula: ([x], k) => mul(mul(k(0.5), x!), add(k(1), erf([mul(x!, k(Math.SQRT1_2))], k))) };
   },
 };
+
+/** The activation epilogue of onnxc's fused ops (ops/fused/activation.ts) as a formula of this table, or
+ *  undefined for one it does not know. */
+export function activationFormula(name: string, p: readonly number[]): Formula | undefined {
+  const attrs = (a: Record<string, unknown>) => ({ attrs: a, inputs: [] }) as unknown as PlanContext;
+  const fromTable = (op: OpName, a: Record<string, unknown> = {}): Formula => (ELEMENTWISE[op]!(attrs(a)) as ElemOp).formula;
+  switch (name) {
+    case '': return ([x]) => x!;
+    case 'Relu': case 'Sigmoid': case 'HardSwish': case 'Tanh': return fromTable(name);
+    case 'LeakyRelu': return fromTable('LeakyRelu', { alpha: p[0] });
+    case 'HardSigmoid': return fromTable('HardSigmoid', { alpha: p[0], beta: p[1] });
+    case 'Clip': return ([x], k) => min(max(x!, k(p[0]!)), k(p[1]!));
+    case 'Gelu': return fromTable('Gelu', { approximate: 'none' });
+    case 'GeluTanh': return fromTable('Gelu', { approximate: 'tanh' });
+    case 'SiLU': return (xs, k) => mul(xs[0]!, sigmoid(xs, k));
+    default: return undefined;
+  }
+}

@@ -6,7 +6,7 @@ import type { PlanContext, Refusal, ValueRef } from '../../../lowering/protocol.
 import { expr, f32, u32, vec4, type Expr } from '../wgsl/ast.js';
 import { ShaderBuilder } from '../wgsl/module.js';
 import { broadcastStrides, coords, grid1d, main1d, offsetOf, prod, refuseNonFloat } from './common.js';
-import { ELEMENTWISE, type ElemOp } from './elementwise-ops.js';
+import { boundInputs, ELEMENTWISE, type ElemOp } from './elementwise-ops.js';
 import { input, output, type KernelDispatch, type WgKernel } from './types.js';
 
 /** Vector width of the vectorised path. */
@@ -60,14 +60,16 @@ export const elementwiseKernel: WgKernel = {
   refuse(ctx) {
     const op = opOf(ctx);
     if ('reason' in op) return op;
-    return refuseNonFloat(ctx, [...ctx.inputs.keys()].filter((i) => i >= op.arity));
+    const bound = boundInputs(op);
+    return refuseNonFloat(ctx, [...ctx.inputs.keys()].filter((i) => !bound.includes(i)));
   },
   lower(ctx): KernelDispatch[] {
     const op = opOf(ctx) as ElemOp;
     const out = ctx.outputs[0]!;
     if (out.size === 0) return [];
-    const ins = ctx.inputs.slice(0, op.arity).map((r) => (r as ValueRef).dims);
+    const bound = boundInputs(op);
+    const ins = bound.map((i) => (ctx.inputs[i] as ValueRef).dims);
     const { shader, threads } = elementwiseShader(op, ins, out.dims);
-    return [{ shader, operands: [...ins.map((_, k) => input(k)), output(0)], workgroups: grid1d(threads) }];
+    return [{ shader, operands: [...bound.map((i) => input(i)), output(0)], workgroups: grid1d(threads) }];
   },
 };

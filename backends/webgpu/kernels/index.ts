@@ -4,7 +4,8 @@
 import type { KernelTableOf } from '../../../lowering/backend.js';
 import { ELEMENTWISE } from './elementwise-ops.js';
 import { elementwiseKernel } from './elementwise.js';
-import { convKernel } from './conv.js';
+import { CAST_KERNELS } from './cast.js';
+import { convKernel, fusedConvKernel } from './conv.js';
 import { gatherKernel } from './gather.js';
 import { MOVEMENT_KERNELS } from './movement.js';
 import { POOL_KERNELS } from './pool.js';
@@ -19,8 +20,10 @@ export const WEBGPU_KERNELS: KernelTableOf<WgKernel> = {
   MatMul: matmulKernel,
   Gemm: gemmKernel,
   Conv: convKernel,
+  'onnxc.FusedConv': fusedConvKernel,
   ...POOL_KERNELS,
   ...SOFTMAX_KERNELS,
   ...MOVEMENT_KERNELS,
   Gather: gatherKernel,
+  ...CAST_KERNELS,
 };

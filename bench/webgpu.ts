@@ -1,0 +1,74 @@
+// onnxc's WebGPU backend against onnxruntime-node's WebGPU execution provider on the same adapter (lavapipe
+// without a GPU), interleaved run by run after warm-up, median latency per model; outputs checked against the
+// data set's expected outputs. A separate script from `npm run bench` for now:
+//   npx tsx bench/webgpu.ts [--runs N] [-O0..-O3] [MODEL...]      (default: mnist squeezenet1_1 mobilenet_v2)
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { dawnDevice } from '../backends/webgpu/dawn.js';
+import { webgpuBackend } from '../backends/webgpu/backend.js';
+import { tensorError } from '../compiler/compare.js';
+import { loadModel } from '../compiler/onnx/import.js';
+import { readValueFile } from '../compiler/onnx/tensor-proto.js';
+import type { Tensor } from '../ir/tensor.js';
+import { compileFor } from '../lowering/compile-for.js';
+import { createSession } from '../runtime/webgpu/session.js';
+import { SHARED } from '../test/helpers/shared.js';
+import { latencyStats } from './stats.js';
+
+interface OrtLike {
+  Tensor: new (type: string, data: unknown, dims: readonly number[]) => unknown;
+  InferenceSession: { create(model: Uint8Array, o: Record<string, unknown>): Promise<{ run(f: Record<string, unknown>): Promise<Record<string, { data: unknown }>>; outputNames: readonly string[]; release(): Promise<void> }> };
+}
+
+const args = process.argv.slice(2);
+const runsAt = args.indexOf('--runs');
+const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 10;
+const level = Number(args.find((a) => /^-O[0-3]$/.test(a))?.slice(2) ?? 3) as 0 | 1 | 2 | 3;
+const names = args.filter((a, i) => !a.startsWith('-') && args[i - 1] !== '--runs');
+const models = names.length ? names : ['mnist', 'squeezenet1_1', 'mobilenet_v2'];
+
+const gpu = await dawnDevice();
+if (typeof gpu === 'string') { console.error(`bench/webgpu: ${gpu}`); process.exit(1); }
+const ort = (await import('onnxruntime-node')) as unknown as OrtLike;
+
+console.log(`onnxc webgpu (-O${level}) vs onnxruntime-node WebGPU EP, ${runs} interleaved runs after 2 warm-ups, median ms`);
+for (const name of models) {
+  const dir = join(SHARED, 'models', name);
+  const file = join(dir, readdirSync(dir).find((f) => f.endsWith('.onnx'))!);
+  const ds = join(dir, readdirSync(dir).find((f) => f.startsWith('test_data_set'))!);
+  const model = loadModel(file);
+  const inputs = model.graph.inputs.map((_, k) => readValueFile(join(ds, `input_${k}.pb`)) as Tensor);
+  const expected = readdirSync(ds).filter((f) => /^output_\d+\.pb$/.test(f)).sort().map((f) => readValueFile(join(ds, f)) as Tensor);
+
+  let t = performance.now();
+  const { artifact } = compileFor(webgpuBackend, model.graph, { inputShapes: Object.fromEntries(model.graph.inputs.map((n, i) => [n, inputs[i]!.dims])), source: name }, { level });
+  const compileMs = performance.now() - t;
+  t = performance.now();
+  const ours = await createSession(artifact, { device: gpu.device });
+  const loadMs = performance.now() - t;
+  const feeds = Object.fromEntries(model.graph.inputs.map((n, i) => [n, { type: inputs[i]!.dtype, dims: inputs[i]!.dims, data: inputs[i]!.data }]));
+  const theirs = await ort.InferenceSession.create(readFileSync(file), { executionProviders: ['webgpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+  const ortFeeds = Object.fromEntries(model.graph.inputs.map((n, i) => [n, new ort.Tensor(inputs[i]!.dtype, inputs[i]!.data, inputs[i]!.dims)]));
+
+  const a: number[] = [], b: number[] = [];
+  let outs: Awaited<ReturnType<typeof ours.run>> | undefined;
+  let first = 0;
+  for (let i = 0; i < runs + 2; i++) {
+    t = performance.now(); outs = await ours.run(feeds); const x = performance.now() - t;
+    t = performance.now(); await theirs.run(ortFeeds); const y = performance.now() - t;
+    if (i === 0) first = x;
+    if (i >= 2) { a.push(x); b.push(y); }
+  }
+  const worst = Math.max(...expected.map((e, k) => {
+    const o = outs![model.graph.outputs[k]!]!;
+    const err = tensorError({ dtype: o.type, dims: o.dims, data: o.data } as Tensor, e);
+    return err.maxAbs / Math.max(err.maxExpected, 1e-30);
+  }));
+  const sa = latencyStats(a), sb = latencyStats(b);
+  console.log(`${name.padEnd(16)} onnxc ${sa.medianMs.toFixed(1).padStart(8)}  ort-webgpu ${sb.medianMs.toFixed(1).padStart(8)}  ratio ${(sa.medianMs / sb.medianMs).toFixed(2)}x`
+    + `  | compile ${compileMs.toFixed(0)} ms, session ${loadMs.toFixed(0)} ms, first run ${first.toFixed(0)} ms, ${artifact.manifest.dispatches.length} dispatches, max error ${worst.toExponential(1)} of max|v|`);
+  ours.release();
+  await theirs.release();
+}
+process.exit(0);
