@@ -7,7 +7,7 @@
 import type { Graph, Node } from '../../ir/graph.js';
 import { attrInt } from '../../ir/graph.js';
 import { makeTensor, type Tensor } from '../../ir/tensor.js';
-import { withDefaults } from '../../ops/attrs.js';
+import { plainAttrs, withDefaults } from '../../ops/attrs.js';
 import { getOp } from '../../ops/index.js';
 import { inferGraph } from '../../ops/infer-graph.js';
 import { allNames, NameSource, namesRead } from '../graph-util.js';
@@ -49,6 +49,16 @@ function weightOf(g: Graph, dq: Node, transposed: boolean): Weight | undefined {
   return undefined;
 }
 
+/** A node's output 0 computed from constant inputs with its reference run. */
+function evalNode(n: Node, g: Graph): Tensor | undefined {
+  const def = getOp(n.op)!;
+  const out = def.run({
+    node: n, attrs: plainAttrs(def, { ...n, attrs: withDefaults(def, n.attrs) }), inputs: n.inputs.map((v) => (v ? g.initializers.get(v) : undefined)), numOutputs: 1,
+    outputTypes: [g.types.get(n.outputs[0]!)], runSubgraph: () => { throw new Error('no subgraphs'); },
+  })[0];
+  return out && !('kind' in out) ? out : undefined;
+}
+
 export function fuseDequantMatmul(graph: Graph, source?: string): Graph {
   const producer = new Map<string, Node>(), readers = new Map<string, number>();
   for (const n of graph.nodes) {
@@ -68,8 +78,15 @@ export function fuseDequantMatmul(graph: Graph, source?: string): Graph {
     if (!w) continue;
     const N = w.q.dims[1]!;
     let bias = gemm ? n.inputs[2] || undefined : undefined;
-    const bt = bias ? graph.initializers.get(bias) : undefined;
+    let bt = bias ? graph.initializers.get(bias) : undefined;
+    // a QDQ model's bias is DequantizeLinear of an int32 constant: evaluate it (exactly what folding would do)
+    const bdq = bias && !bt ? producer.get(bias) : undefined;
+    if (bdq && bdq.op === 'DequantizeLinear' && readers.get(bias!) === 1 && bdq.inputs.every((v) => !v || graph.initializers.has(v))) {
+      bt = evalNode(bdq, graph);
+    }
+    const biasDq = bt && bdq ? bdq : undefined;
     if (bias && !(bt && bt.dtype === 'float32' && bt.data.length === N && bt.dims.at(-1) === N)) continue;
+    if (biasDq) { const b1 = names.fresh(`${bias}_folded`); inits.set(b1, bt!); bias = b1; replace.set(biasDq, null); }
     let out = n.outputs[0]!;
     // a MatMul's one reader adding a constant [N] bias joins the op
     const add = !gemm ? graph.nodes.find((m) => m.op === 'Add' && m.inputs.includes(out)) : undefined;
@@ -83,7 +100,8 @@ export function fuseDequantMatmul(graph: Graph, source?: string): Graph {
     const q = names.fresh(`${dq.inputs[0]}_kn`), s = names.fresh(`${dq.inputs[1]}_kn`);
     inits.set(q, w.q);
     inits.set(s, w.scale);
-    if (bias && graph.initializers.get(bias)!.dims.length !== 1) { const b1 = names.fresh(`${bias}_n`); inits.set(b1, makeTensor('float32', [N], Float32Array.from(bt!.data as Float32Array))); bias = b1; }
+    const biasT = bias ? inits.get(bias) : undefined;
+    if (bias && biasT && biasT.dims.length !== 1) { const b1 = names.fresh(`${bias}_n`); inits.set(b1, makeTensor('float32', [N], Float32Array.from(biasT.data as Float32Array))); bias = b1; }
     replace.set(dq, null);
     replace.set(n, {
       name: n.name, op: 'onnxc.DequantMatMul', inputs: [n.inputs[0]!, q, s, ...(bias ? [bias] : [])], outputs: [out],
