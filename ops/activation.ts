@@ -92,6 +92,7 @@ const PRELU_TYPES: readonly DType[] = [...FLOATS, 'int32', 'int64', 'uint32', 'u
 
 const prelu = defineOp({
   op: 'PRelu', attrs: {}, inputs: [2, 2], outputs: [1, 1],
+  traits: { elementwise: true },
   infer(ctx) {
     const x = typedInput(ctx, 0, PRELU_TYPES, 'X');
     const slope = typedInput(ctx, 1, PRELU_TYPES, 'slope');

@@ -35,6 +35,8 @@ interface BinarySpec<S extends AttrSchema> {
   check?: (dtype: DType, attrs: AttrsOf<S>) => void;
   kernels: (dtype: DType, attrs: AttrsOf<S>) => Kernels;
   legacy?: (node: ImportNode, ctx: LegacyContext) => ImportNode[];
+  /** A and B may be swapped (the op's `commutative` trait). */
+  commutative?: boolean;
 }
 
 export function binaryOp<S extends AttrSchema = Record<string, never>>(s: BinarySpec<S>): AnyOpDef {
@@ -57,6 +59,7 @@ export function binaryOp<S extends AttrSchema = Record<string, never>>(s: Binary
       return [mapBinary(a, b, s.out ?? a.dtype, pick(s.op, a.dtype, s.kernels(a.dtype, ctx.attrs)))];
     },
     ...(s.legacy ? { legacy: s.legacy } : {}),
+    traits: { elementwise: true, ...(s.commutative ? { commutative: true } : {}) },
   });
   return def as unknown as AnyOpDef;
 }
@@ -98,10 +101,10 @@ function shiftNum(left: boolean, bits: number): NumFn {
 }
 const shiftBig = (left: boolean): BigFn => (left ? (a, b) => (b >= 64n ? 0n : a << b) : (a, b) => (b >= 64n ? 0n : a >> b));
 
-const add = binaryOp({ op: 'Add', types: NUMERIC, legacy: legacyBroadcast, kernels: () => ({ num: (a, b) => a + b, big: (a, b) => a + b }) });
+const add = binaryOp({ op: 'Add', commutative: true, types: NUMERIC, legacy: legacyBroadcast, kernels: () => ({ num: (a, b) => a + b, big: (a, b) => a + b }) });
 const sub = binaryOp({ op: 'Sub', types: NUMERIC, legacy: legacyBroadcast, kernels: () => ({ num: (a, b) => a - b, big: (a, b) => a - b }) });
 const mul = binaryOp({
-  op: 'Mul', types: NUMERIC, legacy: legacyBroadcast,
+  op: 'Mul', commutative: true, types: NUMERIC, legacy: legacyBroadcast,
   // 32-bit products exceed 2^53; Math.imul keeps the low 32 bits exactly (the typed array fixes the sign).
   kernels: (d) => ({ num: d === 'int32' || d === 'uint32' ? Math.imul : (a, b) => a * b, big: (a, b) => a * b }),
 });
@@ -123,17 +126,17 @@ const bitShift = binaryOp({
 });
 
 // Bitwise ops on 32-bit JS integers; the output typed array reinterprets the int32 result for every width <= 32.
-const bitwiseAnd = binaryOp({ op: 'BitwiseAnd', types: INTS, kernels: () => ({ num: (a, b) => a & b, big: (a, b) => a & b }) });
-const bitwiseOr = binaryOp({ op: 'BitwiseOr', types: INTS, kernels: () => ({ num: (a, b) => a | b, big: (a, b) => a | b }) });
-const bitwiseXor = binaryOp({ op: 'BitwiseXor', types: INTS, kernels: () => ({ num: (a, b) => a ^ b, big: (a, b) => a ^ b }) });
+const bitwiseAnd = binaryOp({ op: 'BitwiseAnd', commutative: true, types: INTS, kernels: () => ({ num: (a, b) => a & b, big: (a, b) => a & b }) });
+const bitwiseOr = binaryOp({ op: 'BitwiseOr', commutative: true, types: INTS, kernels: () => ({ num: (a, b) => a | b, big: (a, b) => a | b }) });
+const bitwiseXor = binaryOp({ op: 'BitwiseXor', commutative: true, types: INTS, kernels: () => ({ num: (a, b) => a ^ b, big: (a, b) => a ^ b }) });
 
-const and = binaryOp({ op: 'And', types: BOOL, legacy: legacyBroadcast, kernels: () => ({ num: (a, b) => a & b }) });
-const or = binaryOp({ op: 'Or', types: BOOL, legacy: legacyBroadcast, kernels: () => ({ num: (a, b) => a | b }) });
-const xor = binaryOp({ op: 'Xor', types: BOOL, legacy: legacyBroadcast, kernels: () => ({ num: (a, b) => a ^ b }) });
+const and = binaryOp({ op: 'And', commutative: true, types: BOOL, legacy: legacyBroadcast, kernels: () => ({ num: (a, b) => a & b }) });
+const or = binaryOp({ op: 'Or', commutative: true, types: BOOL, legacy: legacyBroadcast, kernels: () => ({ num: (a, b) => a | b }) });
+const xor = binaryOp({ op: 'Xor', commutative: true, types: BOOL, legacy: legacyBroadcast, kernels: () => ({ num: (a, b) => a ^ b }) });
 
 // Comparisons are exact on bigints; NaN compares false (and unequal), as IEEE says.
 const equal = binaryOp({
-  op: 'Equal', types: ALL_TYPES, out: 'bool', legacy: legacyBroadcast,
+  op: 'Equal', commutative: true, types: ALL_TYPES, out: 'bool', legacy: legacyBroadcast,
   kernels: () => ({ num: (a, b) => a === b, big: (a, b) => a === b, str: (a, b) => a === b }),
 });
 const ORDERED: readonly DType[] = NUMERIC;

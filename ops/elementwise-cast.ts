@@ -161,6 +161,7 @@ const castAttrs = { saturate: attr.int(1), round_mode: attr.string('up') };
 
 const cast = defineOp({
   op: 'Cast', attrs: { to: attr.int.required(), ...castAttrs }, inputs: [1, 1], outputs: [1, 1],
+  traits: { elementwise: true },
   infer(ctx) {
     const x = typedInput(ctx, 0, ALL_TYPES, 'input');
     return [tensorType(targetType(ctx.attrs.to), x.shape)];

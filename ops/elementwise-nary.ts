@@ -60,6 +60,7 @@ function powKernel(t: DType, t1: DType): (a: Elem, b: Elem) => Elem {
 
 const pow = defineOp({
   op: 'Pow', attrs: {}, inputs: [2, 2], outputs: [1, 1],
+  traits: { elementwise: true },
   infer(ctx) {
     const x = typedInput(ctx, 0, POW_BASE, 'X');
     const y = typedInput(ctx, 1, POW_EXP, 'Y');
@@ -78,6 +79,8 @@ const pow = defineOp({
 function variadic(op: string, types: readonly DType[], fold: (d: DType) => (a: Elem, b: Elem) => Elem, finish?: (t: Tensor, n: number) => Tensor): AnyOpDef {
   return defineOp({
     op, attrs: {}, inputs: [1, Infinity], outputs: [1, 1],
+    // the order of the operands does not matter (max, min, sum, mean)
+    traits: { elementwise: true, commutative: true },
     infer(ctx) {
       const ts: TensorType[] = ctx.inputs.map((_, i) => typedInput(ctx, i, types, `input ${i}`));
       return [tensorType(sameDType(ts), broadcastTypes(ts))];
@@ -104,6 +107,7 @@ const mean = variadic('Mean', FLOATS, () => (a, b) => (a as number) + (b as numb
 
 const where = defineOp({
   op: 'Where', attrs: {}, inputs: [3, 3], outputs: [1, 1],
+  traits: { elementwise: true },
   infer(ctx) {
     const c = typedInput(ctx, 0, BOOL, 'condition');
     const x = typedInput(ctx, 1, ALL_TYPES, 'X');

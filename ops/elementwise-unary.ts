@@ -43,6 +43,7 @@ export function unaryOp<S extends AttrSchema = Record<string, never>>(s: UnarySp
       return [mapUnary(x, s.out ?? x.dtype, f as (a: Elem) => Elem | boolean)];
     },
     legacy: s.legacy ?? dropConsumedInputs,
+    traits: { elementwise: true },
   }) as unknown as AnyOpDef;
 }
 

@@ -5,6 +5,7 @@ import type { Graph, Node } from '../../ir/graph.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { getNumber } from '../../ir/tensor.js';
 import { namesRead } from '../graph-util.js';
+import { isCommutative } from '../../ops/traits.js';
 
 export class GraphIndex {
   readonly producer = new Map<string, Node>();
@@ -52,9 +53,9 @@ export class GraphIndex {
   }
 }
 
-/** For a binary commutative node with `name` as one operand, the other operand. */
+/** For a binary commutative node (the op's trait) with `name` as one operand, the other operand. */
 export function otherOperand(node: Node, name: string): string | undefined {
-  if (node.inputs.length !== 2) return undefined;
+  if (node.inputs.length !== 2 || !isCommutative(node.op)) return undefined;
   if (node.inputs[0] === name) return node.inputs[1];
   if (node.inputs[1] === name) return node.inputs[0];
   return undefined;

@@ -8,6 +8,7 @@ import type { Tensor } from '../../ir/tensor.js';
 import { fromValues, toNumbers } from '../../ir/tensor.js';
 import type { Perm } from './perm.js';
 import { dropAxes, permuteList, storedAxis } from './perm.js';
+import { allOps } from '../../ops/index.js';
 
 export interface RuleFacts {
   /** The value of a constant input (initializer or Constant node), else undefined. */
@@ -60,14 +61,9 @@ function permutePerAxis(values: readonly number[], p: Perm): number[] | undefine
   return undefined;
 }
 
-const ELEMENTWISE = [
-  'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Mod', 'Max', 'Min', 'Mean', 'Sum', 'Where', 'PRelu', 'BitShift',
-  'Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'And', 'Or', 'Xor', 'BitwiseAnd', 'BitwiseOr', 'BitwiseXor',
-  'Relu', 'Sigmoid', 'Tanh', 'Abs', 'Neg', 'Exp', 'Log', 'Sqrt', 'Reciprocal', 'Floor', 'Ceil', 'Round', 'Erf', 'Sign',
-  'Sin', 'Cos', 'Tan', 'Asin', 'Acos', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Acosh', 'Atanh', 'Not', 'BitwiseNot', 'IsNaN', 'IsInf',
-  'Softplus', 'Softsign', 'Elu', 'Selu', 'Celu', 'LeakyRelu', 'ThresholdedRelu', 'HardSigmoid', 'HardSwish', 'Gelu', 'Mish',
-  'Shrink', 'Identity', 'Cast',
-];
+/** Ops whose output element i depends only on input elements i (the `elementwise` trait), and Identity: their
+ *  operands can be in any layout as long as all share it. */
+const ELEMENTWISE = [...allOps().filter((d) => d.traits?.elementwise).map((d) => d.op), 'Identity'];
 
 export const LAYOUT_RULES: readonly LayoutRule[] = [
   { ops: ELEMENTWISE, dataInputs: allInputs, rewrite: (node, p) => samePerms(node, p) },
