@@ -9,7 +9,7 @@ import { attrNum, attrStr, input, output, strides } from './util.js';
 
 const depthToSpace: KernelGen = {
   emit(ctx) {
-    const x = input(ctx, 0), y = output(ctx), b = attrNum(ctx, 'blocksize', 1), crd = attrStr(ctx, 'mode', 'DCR') === 'CRD';
+    const x = input(ctx, 0), y = output(ctx), b = attrNum(ctx, 'blocksize'), crd = attrStr(ctx, 'mode') === 'CRD';
     const [N, C, H, W] = x.dims as [number, number, number, number], oc = C / (b * b), hw = H * W;
     // output as [N, oc, H, b (i), W, b (j)]; source channel (i*b + j)*oc + ic (DCR) or ic*b*b + i*b + j (CRD)
     const dims = [N, oc, H, b, W, b];
@@ -20,7 +20,7 @@ const depthToSpace: KernelGen = {
 
 const spaceToDepth: KernelGen = {
   emit(ctx) {
-    const x = input(ctx, 0), y = output(ctx), b = attrNum(ctx, 'blocksize', 1);
+    const x = input(ctx, 0), y = output(ctx), b = attrNum(ctx, 'blocksize');
     const [N, C, H, W] = x.dims as [number, number, number, number];
     // output as [N, b (i), b (j), C, H/b, W/b]: output channel (i*b + j)*C + c reads row y*b + i, column x*b + j
     const dims = [N, b, b, C, H / b, W / b];
