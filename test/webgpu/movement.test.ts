@@ -73,3 +73,40 @@ describe.skipIf(!run)(`webgpu movement and Gather${run ? '' : ` (skipped: ${skip
     expect(await worstError(b.build(), [xs, { dtype: 'int32', dims: [3], data: Int32Array.from([-7, 0, 123456789]) }])).toBe(0);
   }, 300_000);
 });
+
+describe.skipIf(!run)(`webgpu model backend (the CLI adapter)${run ? '' : ` (skipped: ${skipReason})`}`, () => {
+  it('runs a model by position and maps a bad index onto KernelError naming the node', async () => {
+    const { prepareWebGpu } = await import('../../backends/webgpu/model-backend.js');
+    const { KernelError } = await import('../../ir/errors.js');
+    const b = new GraphBuilder('gather_model');
+    b.output(b.node('Gather', [b.input('x', 'float32', [4, 3]), b.input('ix', 'int32', [2])], { axis: 0 }, 1, 'the_gather')[0]!);
+    const p = prepareWebGpu(b.model());
+    const x = randTensor([4, 3], 1);
+    const [y] = await p.run([x, { dtype: 'int32', dims: [2], data: Int32Array.from([3, -4]) }]);
+    expect(Array.from((y as { data: Float32Array }).data)).toEqual([...Array.from(x.data).slice(9, 12), ...Array.from(x.data).slice(0, 3)]);
+    const err = await p.run([x, { dtype: 'int32', dims: [2], data: Int32Array.from([0, 7]) }]).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(KernelError);
+    expect(String((err as Error).message)).toMatch(/node 'the_gather' \(Gather\): index 7 is out of range/);
+  }, 120_000);
+});
+
+describe.skipIf(!run)(`webgpu index-map movement (Slice, Pad, Expand, Tile, Split, DepthToSpace)${run ? '' : ` (skipped: ${skipReason})`}`, () => {
+  it('matches the reference on negative steps, clamped ends, every pad mode, broadcasts and empty results', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', [3, 4, 5]), n = b.input('n', 'int32', [2, 3]);
+    const c = (name: string, xs: number[]) => b.weight(name, i64([xs.length], xs));
+    b.output(
+      b.op('Slice', [x, c('s0', [0, -1]), c('e0', [99, -99]), c('a0', [0, 2]), c('st0', [2, -2])]),
+      b.op('Slice', [x, c('s1', [1]), c('e1', [1]), c('a1', [1])]),
+      b.op('Pad', [x, c('p0', [0, 1, 2, 1, 0, 3])]),
+      b.op('Pad', [x, c('p1', [1, 0, 1, 1, 2, 1]), b.weight('cv', { dtype: 'float32', dims: [], data: Float32Array.of(-7.5) })]),
+      ...['reflect', 'edge', 'wrap'].map((mode) => b.op('Pad', [x, c(`p_${mode}`, [0, 2, 1, 0, 1, 2])], { mode })),
+      b.op('Expand', [n, c('sh', [4, 2, 1])]),
+      b.op('Tile', [n, c('rep', [2, 3])]),
+      ...b.node('Split', [x, c('sp', [1, 3, 1])], { axis: 2 }, 3),
+      b.op('DepthToSpace', [b.op('Reshape', [x, c('r4', [1, 12, 1, 5])]), ], { blocksize: 2, mode: 'CRD' }),
+    );
+    const nn = { dtype: 'int32' as const, dims: [2, 3], data: Int32Array.from([1, -2, 3, -4, 5, -6]) };
+    expect(await worstError(b.build(), [randTensor([3, 4, 5], 1), nn])).toBe(0);
+  }, 300_000);
+});

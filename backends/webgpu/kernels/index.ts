@@ -7,8 +7,10 @@ import { elementwiseKernel } from './elementwise.js';
 import { CAST_KERNELS } from './cast.js';
 import { convKernel, fusedConvKernel } from './conv.js';
 import { gatherKernel } from './gather.js';
+import { INDEX_MAP_KERNELS } from './index-map.js';
 import { MOVEMENT_KERNELS } from './movement.js';
 import { POOL_KERNELS } from './pool.js';
+import { REDUCE_KERNELS } from './reduce.js';
 import { SOFTMAX_KERNELS } from './softmax.js';
 import { gemmKernel, matmulKernel } from './matmul.js';
 import type { WgKernel } from './types.js';
@@ -26,4 +28,6 @@ export const WEBGPU_KERNELS: KernelTableOf<WgKernel> = {
   ...MOVEMENT_KERNELS,
   Gather: gatherKernel,
   ...CAST_KERNELS,
+  ...INDEX_MAP_KERNELS,
+  ...REDUCE_KERNELS,
 };

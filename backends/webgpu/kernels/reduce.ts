@@ -1,0 +1,130 @@
+// Reductions (ReduceSum/Mean/Max/Min/Prod/L1/L2/SumSquare/LogSum/LogSumExp over constant axes, keepdims,
+// noop_with_empty_axes) with one invocation per output element walking its reduced sub-space, and
+// LayerNormalization (one invocation per normalised row, two passes: mean, then variance). float32; empty
+// reductions give the reference's values (0, 1, NaN for Mean, -inf for LogSum/LogSumExp/Max, +inf for Min).
+
+import { toNumbers } from '../../../ir/tensor.js';
+import type { PlanContext, Refusal } from '../../../lowering/protocol.js';
+import { abs, add, div, f32, math, max, min, mul, sub, u32, type Expr, type LValue } from '../wgsl/ast.js';
+import { ShaderBuilder, type Body } from '../wgsl/module.js';
+import { coords, grid1d, main1d, offsetOf, prod, refuseNonFloat, stridesOf } from './common.js';
+import { input, output, type KernelDispatch, type WgKernel } from './types.js';
+
+type Kind = 'sum' | 'mean' | 'max' | 'min' | 'prod' | 'l1' | 'l2' | 'sumsquare' | 'logsum' | 'logsumexp';
+
+/** The reduced axes (sorted), or 'none' for a no-op. */
+function axesOf(ctx: PlanContext): number[] | 'none' {
+  const rank = ctx.inputs[0]!.dims.length;
+  const c = ctx.inputs[1]?.constant;
+  const given = c ? toNumbers(c) : (ctx.attrs['axes'] as number[] | undefined) ?? [];
+  if (given.length === 0) return Number(ctx.attrs['noop_with_empty_axes'] ?? 0) === 1 ? 'none' : [...Array(rank).keys()];
+  return [...new Set(given.map((a) => (a < 0 ? a + rank : a)))].sort((a, b) => a - b);
+}
+
+export function reduceShader(dims: readonly number[], axes: readonly number[], kind: Kind): string {
+  const kept = dims.map((_, i) => i).filter((i) => !axes.includes(i));
+  const st = stridesOf(dims);
+  const outDims = kept.map((i) => dims[i]!), redDims = axes.map((i) => dims[i]!);
+  const R = prod(redDims);
+  const s = new ShaderBuilder();
+  const X = s.buffer('x', 'f32', 'read'), Y = s.buffer('y', 'f32', 'read_write');
+  main1d(s, prod(outDims), (b, i) => {
+    const base = b.let('base', offsetOf(coords(b, i, outDims, 'o'), kept.map((k) => (dims[k] === 1 ? 0 : st[k]!))));
+    const each = (bb: Body, f: (lb: Body, v: Expr<'f32'>) => void): void => bb.for('r', u32(0), u32(R), (lb, r) => {
+      const off = offsetOf(coords(lb, r, redDims, 'q'), axes.map((k) => (dims[k] === 1 ? 0 : st[k]!)));
+      f(lb, lb.let('v', X.at(add(base, off)) as Expr<'f32'>));
+    });
+    const init: Record<Kind, number> = { sum: 0, mean: 0, l1: 0, l2: 0, sumsquare: 0, logsum: 0, logsumexp: 0, prod: 1, max: -Infinity, min: Infinity };
+    const acc = b.var('acc', f32(init[kind]));
+    let result: Expr<'f32'> = acc;
+    if (kind === 'logsumexp') {
+      const m = b.var('m', f32(-Infinity));
+      each(b, (lb, v) => lb.set(m, max(m, v)));
+      // an infinite max is not subtracted (inf - inf); an empty row stays -inf
+      const shift = b.let('shift', R === 0 ? f32(0) : m);
+      each(b, (lb, v) => lb.set(acc, add(acc, math('exp', sub(v, shift)))));
+      result = add(shift, math('log', acc));
+    } else {
+      each(b, (lb, v) => {
+        const next: Record<Exclude<Kind, 'logsumexp'>, () => Expr<'f32'>> = {
+          sum: () => add(acc, v), mean: () => add(acc, v), logsum: () => add(acc, v), prod: () => mul(acc, v), max: () => max(acc, v), min: () => min(acc, v),
+          l1: () => add(acc, abs(v)), l2: () => add(acc, mul(v, v)), sumsquare: () => add(acc, mul(v, v)),
+        };
+        lb.set(acc, next[kind]());
+      });
+      if (kind === 'mean') result = div(acc, f32(R));
+      if (kind === 'l2') result = math('sqrt', acc);
+      if (kind === 'logsum') result = math('log', acc);
+    }
+    b.set(Y.at(i) as LValue<'f32'>, result);
+  });
+  return s.print();
+}
+
+const reduce = (kind: Kind): WgKernel => ({
+  dtypes: ['float32'],
+  constInputs: [1],
+  unread: () => [1],
+  refuse: (ctx) => refuseNonFloat(ctx, [1]),
+  lower(ctx): KernelDispatch[] {
+    const y = ctx.outputs[0]!, dims = ctx.inputs[0]!.dims;
+    if (y.size === 0) return [];
+    const axes = axesOf(ctx);
+    return [{ shader: reduceShader(dims, axes === 'none' ? [] : axes, axes === 'none' ? 'max' : kind), operands: [input(0), output(0)], workgroups: grid1d(y.size) }];
+  },
+});
+
+export function layerNormShader(rows: number, n: number, eps: number, scaleN: number, biasN: number | undefined): string {
+  const s = new ShaderBuilder();
+  const X = s.buffer('x', 'f32', 'read'), G = s.buffer('scale', 'f32', 'read');
+  const B = biasN !== undefined ? s.buffer('bias', 'f32', 'read') : undefined;
+  const Y = s.buffer('y', 'f32', 'read_write');
+  // scale and bias broadcast over the normalised row: an element's offset modulo their size
+  const bcast = (j: Expr<'u32'>, size: number): Expr<'u32'> => (size === n ? j : size === 1 ? u32(0) : { type: 'u32', node: { kind: 'bin', op: '%', a: j.node, b: u32(size).node } });
+  main1d(s, rows, (b, i) => {
+    const base = b.let('base', mul(i, u32(n)));
+    const sum = b.var('sum', f32(0));
+    b.for('j', u32(0), u32(n), (lb, j) => lb.set(sum, add(sum, X.at(add(base, j)) as Expr<'f32'>)));
+    const mean = b.let('mean', div(sum, f32(n)));
+    const sq = b.var('sq', f32(0));
+    b.for('j', u32(0), u32(n), (lb, j) => { const d = lb.let('d', sub(X.at(add(base, j)) as Expr<'f32'>, mean)); lb.set(sq, add(sq, mul(d, d))); });
+    const inv = b.let('inv', div(f32(1), math('sqrt', add(div(sq, f32(n)), f32(eps)))));
+    b.for('j', u32(0), u32(n), (lb, j) => {
+      let v: Expr<'f32'> = mul(mul(sub(X.at(add(base, j)) as Expr<'f32'>, mean), inv), G.at(bcast(j, scaleN)) as Expr<'f32'>);
+      if (B) v = add(v, B.at(bcast(j, biasN!)) as Expr<'f32'>);
+      lb.set(Y.at(add(base, j)) as LValue<'f32'>, v);
+    });
+  });
+  return s.print();
+}
+
+const layerNormAxis = (ctx: PlanContext): number => { const r = ctx.inputs[0]!.dims.length, a = Number(ctx.attrs['axis'] ?? -1); return a < 0 ? a + r : a; };
+
+export const layerNormKernel: WgKernel = {
+  dtypes: ['float32'],
+  refuse(ctx): Refusal | undefined {
+    if (ctx.outputs[1] || ctx.outputs[2]) return { reason: 'form', detail: 'LayerNormalization Mean/InvStdDev outputs are not supported by the webgpu kernel' };
+    const bad = refuseNonFloat(ctx);
+    if (bad) return bad;
+    const n = prod(ctx.inputs[0]!.dims.slice(layerNormAxis(ctx)));
+    // scale/bias must broadcast as a suffix of the normalised row (what exporters write)
+    for (const r of [ctx.inputs[1], ctx.inputs[2]]) if (r && r.size !== 1 && n % r.size !== 0) return { reason: 'form', detail: `scale/bias of ${r.size} elements do not tile a row of ${n}` };
+    return undefined;
+  },
+  lower(ctx): KernelDispatch[] {
+    const x = ctx.inputs[0]!, a = layerNormAxis(ctx);
+    const rows = prod(x.dims.slice(0, a)), n = prod(x.dims.slice(a));
+    if (rows * n === 0) return [];
+    const bias = ctx.inputs[2];
+    return [{
+      shader: layerNormShader(rows, n, Number(ctx.attrs['epsilon'] ?? 1e-5), ctx.inputs[1]!.size, bias?.size),
+      operands: [input(0), input(1), ...(bias ? [input(2)] : []), output(0)], workgroups: grid1d(rows),
+    }];
+  },
+};
+
+export const REDUCE_KERNELS = {
+  ReduceSum: reduce('sum'), ReduceMean: reduce('mean'), ReduceMax: reduce('max'), ReduceMin: reduce('min'), ReduceProd: reduce('prod'),
+  ReduceL1: reduce('l1'), ReduceL2: reduce('l2'), ReduceSumSquare: reduce('sumsquare'), ReduceLogSum: reduce('logsum'), ReduceLogSumExp: reduce('logsumexp'),
+  LayerNormalization: layerNormKernel,
+} as const;

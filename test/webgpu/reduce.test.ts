@@ -1,0 +1,52 @@
+// Reductions and LayerNormalization on WebGPU against the reference interpreter, through Dawn: every kind over
+// leading, middle, trailing, several and all axes, keepdims on and off, noop_with_empty_axes, empty reductions,
+// and LayerNormalization on rows of 1, 5 and 1023 with and without bias.
+
+import { describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../../models/builder.js';
+import { randTensor } from '../wasm/helpers.js';
+import { gpu, REQUIRE_WEBGPU, skipReason, worstError } from './helpers.js';
+
+const run = gpu !== undefined || REQUIRE_WEBGPU;
+const i64 = (xs: number[]) => ({ dtype: 'int64' as const, dims: [xs.length], data: BigInt64Array.from(xs.map(BigInt)) });
+const KINDS = ['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSumExp'];
+
+describe.skipIf(!run)(`webgpu reductions and LayerNormalization${run ? '' : ` (skipped: ${skipReason})`}`, () => {
+  it('every kind over various axes, keepdims on and off', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', [3, 4, 5]);
+    const axesSets = [[0], [1], [-1], [0, 2], []];
+    const outs: string[] = [];
+    KINDS.forEach((op, k) => {
+      const axes = axesSets[k % axesSets.length]!;
+      outs.push(b.op(op, axes.length ? [x, b.weight(`a${k}`, i64(axes))] : [x], { keepdims: k % 2 }));
+    });
+    outs.push(b.op('ReduceLogSum', [b.op('Abs', [x]), b.weight('al', i64([1]))]));
+    outs.push(b.op('ReduceSum', [x], { noop_with_empty_axes: 1 }));
+    b.output(...outs);
+    expect(await worstError(b.build(), [randTensor([3, 4, 5], 1)])).toBeLessThan(1e-5);
+  }, 300_000);
+
+  it('empty reductions and 1023-long rows', async () => {
+    const b = new GraphBuilder();
+    const e = b.input('e', 'float32', [2, 0, 3]), w = b.input('w', 'float32', [2, 1023]);
+    b.output(...['ReduceSum', 'ReduceProd', 'ReduceMax', 'ReduceLogSumExp'].map((op) => b.op(op, [e, b.weight(`a_${op}`, i64([1]))], { keepdims: 0 })),
+      b.op('ReduceMean', [w, b.weight('a1', i64([1]))]), b.op('ReduceLogSumExp', [w, b.weight('a2', i64([-1]))]));
+    expect(await worstError(b.build(), [randTensor([2, 0, 3], 1), randTensor([2, 1023], 2)])).toBeLessThan(1e-5);
+  }, 300_000);
+
+  it('LayerNormalization with and without bias, rows of 1, 5 and 1023', async () => {
+    const b = new GraphBuilder();
+    const outs: string[] = [];
+    const shapes = [[4, 1], [2, 3, 5], [2, 1023]];
+    shapes.forEach((s, k) => {
+      const x = b.input(`x${k}`, 'float32', s);
+      const n = s[s.length - 1]!;
+      outs.push(b.op('LayerNormalization', [x, b.weight(`g${k}`, randTensor([n], 3 + k)), b.weight(`b${k}`, randTensor([n], 7 + k))], { axis: -1, epsilon: 1e-5 }));
+      outs.push(b.op('LayerNormalization', [x, b.weight(`g2${k}`, randTensor([n], 5 + k))], { axis: -1 }));
+    });
+    outs.push(b.op('LayerNormalization', [b.input('y', 'float32', [2, 3, 4]), b.weight('gy', randTensor([3, 4], 11))], { axis: 1 }));
+    b.output(...outs);
+    expect(await worstError(b.build(), [...shapes.map((s, k) => randTensor(s, k + 1)), randTensor([2, 3, 4], 9)])).toBeLessThan(1e-5);
+  }, 300_000);
+});
