@@ -40,10 +40,11 @@ export function barChart(rows: readonly { label: string; value: number; color?: 
 /** Node count after each pass (bars) and the drift of every output after each pass (log-scale lines). */
 function diffCharts(r: DiffReport): string {
   const n = r.passes.length;
-  const w = Math.max(480, 28 * n + 120), h = 220, left = 60, top = 16, bottom = 90;
-  const x = (i: number): number => left + (i + 0.5) * ((w - left - 20) / Math.max(n, 1));
+  // room below the axis and to the right for the rotated pass names
+  const w = Math.max(480, 28 * n + 220), h = 300, left = 60, top = 16, bottom = 160;
+  const x = (i: number): number => left + (i + 0.5) * ((w - left - 120) / Math.max(n, 1));
   const maxNodes = Math.max(1, ...r.passes.map((p) => Math.max(p.nodesBefore, p.nodesAfter)));
-  const bw = Math.max(4, (w - left - 20) / Math.max(n, 1) - 6);
+  const bw = Math.max(4, (w - left - 120) / Math.max(n, 1) - 6);
   const labels = r.passes.map((p, i) => `<text transform="translate(${x(i).toFixed(1)},${h - bottom + 12}) rotate(45)">${esc(p.pass)}</text>`).join('');
   const nodeBars = r.passes.map((p, i) => {
     const bh = ((h - top - bottom) * p.nodesAfter) / maxNodes;
