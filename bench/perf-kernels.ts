@@ -57,7 +57,7 @@ const rows = artifact.kernels.map((k, j) => ({ ...k, ms: med(times[j]!) }));
 const total = rows.reduce((s, r) => s + r.ms, 0);
 const byOp = new Map<string, { ms: number; n: number }>();
 for (const r of rows) { const e = byOp.get(r.op) ?? { ms: 0, n: 0 }; e.ms += r.ms; e.n++; byOp.set(r.op, e); }
-console.log(`${onnx} -O${level}: run ${med(whole).toFixed(2)} ms (median of ${reps}), sum of kernels ${total.toFixed(2)} ms, ${rows.length} kernels, wasm ${artifact.wasm.length - artifact.weights.length} B code, compile ${compileMs.toFixed(0)} ms`);
+console.log(`${onnx} -O${level}: run ${med(whole).toFixed(2)} ms (median of ${reps}), sum of kernels ${total.toFixed(2)} ms, ${rows.length} kernels, wasm ${artifact.wasm.length} B code (weights apart), compile ${compileMs.toFixed(0)} ms`);
 console.log('by op:');
 for (const [op, e] of [...byOp].sort((a, b) => b[1].ms - a[1].ms)) console.log(`  ${op.padEnd(28)} ${e.ms.toFixed(2).padStart(8)} ms  x${e.n}`);
 console.log(`top ${top} kernels:`);
