@@ -137,7 +137,8 @@ function passDiff(ev: PassEvent, outputs: readonly Drift[], tensors: readonly Dr
   const diffText = ev.changed ? unifiedDiff(printGraph(ev.before), printGraph(ev.after), { from: `before ${ev.pass.name}`, to: `after ${ev.pass.name}` }) : '';
   // the IR text quotes odd names JSON-style, which leaves C1 controls and bidi overrides: escape per line
   const textDiff = diffText.split('\n').map((l) => safeText(l)).join('\n');
-  const maxDrift = Math.max(0, ...outputs.map((d) => d.rel), ...(tensors ?? []).map((d) => d.rel));
+  // a loop, not Math.max(...): --tensors on a big model compares more values than the stack holds arguments
+  const maxDrift = [...outputs, ...(tensors ?? [])].reduce((m, d) => Math.max(m, d.rel), 0);
   return {
     pass: ev.pass.name, changed: ev.changed, ms: ev.ms, nodesBefore: ev.nodesBefore, nodesAfter: ev.nodesAfter,
     added: added.map(safe), removed: removed.map(safe), rewritten: rewritten.map(safe), textDiff, outputs, maxDrift,

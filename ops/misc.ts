@@ -101,7 +101,7 @@ const TfIdfVectorizer = defineOp({
     if (a.pool_strings !== undefined ? x.dtype !== 'string' : x.dtype === 'string') throw new ShapeError('the pool type must match X (strings or integers)');
     if (a.weights !== undefined && a.weights.length !== a.ngram_indexes.length) throw new ShapeError('weights must have one value per n-gram index');
     if (a.ngram_indexes.some((i) => i < 0)) throw new ShapeError('ngram_indexes must be >= 0');
-    const width = a.ngram_indexes.length ? Math.max(...a.ngram_indexes) + 1 : 0;
+    const width = a.ngram_indexes.length ? a.ngram_indexes.reduce((m, v) => Math.max(m, v), -Infinity) + 1 : 0;
     if (width > MAX_WIDTH) throw new ShapeError(`max(ngram_indexes) + 1 = ${width} is too large an output width`);
     if (x.shape === undefined) return [tensorOf('float32')];
     if (x.shape.length === 1) return [tensorOf('float32', [width])];
@@ -126,7 +126,7 @@ const TfIdfVectorizer = defineOp({
       }
       tables.set(n, table);
     }
-    const width = a.ngram_indexes.length ? Math.max(...a.ngram_indexes) + 1 : 0;
+    const width = a.ngram_indexes.length ? a.ngram_indexes.reduce((m, v) => Math.max(m, v), -Infinity) + 1 : 0;
     if (width > MAX_WIDTH) throw new KernelError(`output width ${width} is too large`);
     const rows = x.dims.length === 2 ? x.dims[0]! : 1, C = x.dims[x.dims.length - 1] ?? 1;
     const y = makeTensor('float32', x.dims.length === 2 ? [rows, width] : [width]);

@@ -61,7 +61,7 @@ export function broadcastDim(a: Dim, b: Dim): Dim {
 
 /** Multidirectional (numpy) broadcast of shapes. */
 export function broadcastShapes(...shapes: (readonly Dim[])[]): Dim[] {
-  const rank = Math.max(0, ...shapes.map((s) => s.length));
+  const rank = shapes.reduce((m, s) => Math.max(m, s.length), 0); // no spread: a node may have 1e5 inputs
   const out: Dim[] = new Array(rank).fill(1);
   for (const s of shapes) {
     for (let i = 0; i < s.length; i++) {

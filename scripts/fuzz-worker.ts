@@ -3,18 +3,23 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { setLimits, type Limits } from '../ir/limits.js';
-import { externalDataDir, loadCorpus, makeCase, runCase } from '../test/fuzz/cases.js';
+import { runCase, type CompileFn } from '../test/fuzz/cases.js';
+import { externalDataDir, loadCorpus, makeCase } from '../test/fuzz/corpus.js';
 
 interface Init { shared: string; runSeed: number; compileEvery: number; limits: Partial<Limits> }
 const init = workerData as Init;
 setLimits(init.limits);
 const corpus = loadCorpus(init.shared);
 const baseDir = externalDataDir();
+// Binaryen is loaded once per worker, and only when cases compile (it is the slowest import by far)
+const compile: CompileFn | undefined = init.compileEvery > 0 ? (await import('../compiler/compile.js')).compileWasmGraph : undefined;
 
 parentPort!.on('message', (index: number) => {
+  const t0 = performance.now();
   const spec = makeCase(corpus, init.runSeed, index, init.compileEvery);
+  const mutateMs = performance.now() - t0;
   parentPort!.postMessage({ index, started: true });
-  const out = runCase(spec.mutant.bytes, { baseDir, compile: spec.compile, run: spec.run });
+  const out = runCase(spec.mutant.bytes, { baseDir, compile: spec.compile ? compile : undefined, run: spec.run });
   const rssMb = process.memoryUsage().rss / 2 ** 20;
-  parentPort!.postMessage({ index, ...out, model: spec.model, steps: spec.mutant.steps, compiled: spec.compile, rssMb });
+  parentPort!.postMessage({ index, ...out, model: spec.model, steps: spec.mutant.steps, compiled: spec.compile, rssMb, mutateMs });
 });

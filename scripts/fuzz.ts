@@ -3,13 +3,13 @@
 // end in success or a typed one-line OnnxcError within the per-case time budget and memory budget. Findings are
 // printed with their seed and kept in test/fuzz/regressions/ (replayed by `npm test`); exit 1 when there are any.
 //
-//   npx tsx scripts/fuzz.ts [--cases N] [--seed S] [--case K] [--budget-ms MS] [--compile-every K] [--no-save]
+//   npx tsx scripts/fuzz.ts [--cases N] [--from K0] [--seed S] [--case K] [--budget-ms MS] [--compile-every K] [--no-save]
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { loadCorpus, makeCase } from '../test/fuzz/cases.js';
+import { loadCorpus, makeCase } from '../test/fuzz/corpus.js';
 import { SHARED } from '../test/helpers/shared.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,7 +31,7 @@ const budgetMs = Number(arg('budget-ms', '10000'));
 const compileEvery = Number(arg('compile-every', '25'));
 const save = !process.argv.includes('--no-save');
 
-interface Result { index: number; outcome: string; stage: string; message?: string; ms: number; model: string; steps: string[]; compiled: boolean; rssMb: number }
+interface Result { index: number; outcome: string; stage: string; message?: string; ms: number; model: string; steps: string[]; compiled: boolean; rssMb: number; mutateMs: number }
 interface Finding { index: number; model: string; steps: readonly string[]; stage: string; what: string; ms: number }
 
 function startWorker(): Worker {
@@ -78,7 +78,8 @@ async function main(): Promise<void> {
     console.log(`fuzz: no seed models under ${SHARED} (set ONNXC_SHARED): nothing to do`);
     return;
   }
-  const indices = only !== undefined ? [Number(only)] : Array.from({ length: cases }, (_, i) => i);
+  const from = Number(arg('from', '0'));
+  const indices = only !== undefined ? [Number(only)] : Array.from({ length: cases }, (_, i) => from + i);
   console.log(`fuzz: seed ${runSeed}, ${indices.length} cases from ${corpus.node.length} node cases and ${corpus.models.length} models, compile every ${compileEvery}, budget ${budgetMs} ms/case`);
   const t0 = performance.now();
   const outcomes = new Map<string, number>();
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
   const times: number[] = [];
   const slow: Result[] = [];
   let compiled = 0;
+  let mutateMs = 0;
   let maxRss = 0;
   let w = startWorker();
   for (const index of indices) {
@@ -100,6 +102,7 @@ async function main(): Promise<void> {
     times.push(r.ms);
     maxRss = Math.max(maxRss, r.rssMb);
     if (r.compiled) compiled++;
+    mutateMs += r.mutateMs;
     slow.push(r);
     if (slow.length > 20) { slow.sort((a, b) => b.ms - a.ms); slow.length = 5; }
     const what = r.outcome === 'BUG' ? r.message! : r.ms > budgetMs ? `took ${r.ms.toFixed(0)} ms, over the ${budgetMs} ms budget`
@@ -112,7 +115,8 @@ async function main(): Promise<void> {
   const secs = (performance.now() - t0) / 1000;
   times.sort((a, b) => a - b);
   const p99 = times[Math.floor(times.length * 0.99)] ?? 0;
-  console.log(`fuzz: ${indices.length} cases (${compiled} also compiled to wasm) in ${secs.toFixed(1)} s; p99 ${p99.toFixed(0)} ms; max RSS ${maxRss.toFixed(0)} MB`);
+  const caseSecs = times.reduce((a, b) => a + b, 0) / 1000;
+  console.log(`fuzz: ${indices.length} cases (${compiled} also compiled to wasm) in ${secs.toFixed(1)} s (cases ${caseSecs.toFixed(1)} s, mutation ${(mutateMs / 1000).toFixed(1)} s); p99 ${p99.toFixed(0)} ms; max RSS ${maxRss.toFixed(0)} MB`);
   slow.sort((a, b) => b.ms - a.ms);
   for (const s of slow.slice(0, 5)) console.log(`  slow: case ${s.index} (${s.model}, ${s.steps.join(' + ')}) ${s.ms.toFixed(0)} ms at ${s.stage}`);
   console.log(`  outcomes: ${[...outcomes].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`);

@@ -107,7 +107,7 @@ const OP_TYPES = ['Add', 'Relu', 'Conv', 'Reshape', 'Expand', 'Tile', 'Pad', 'Re
 /** One field-aware mutation of `m` (a ModelProto as a plain object), in place; returns what it did. */
 function mutateFields(m: Obj, r: Rng): string {
   const w = collect(m);
-  const kinds = ['dims', 'dtype', 'attr', 'external', 'subgraph', 'names', 'op', 'structure', 'opset'] as const;
+  const kinds = ['dims', 'dtype', 'attr', 'values', 'values', 'external', 'subgraph', 'names', 'op', 'structure', 'opset'] as const;
   const kind = r.pick(kinds);
   switch (kind) {
     case 'dims': {
@@ -144,6 +144,32 @@ function mutateFields(m: Obj, r: Rng): string {
       else if (which === 4) a['type'] = r.int(16);
       else a['name'] = r.pick(['axis', 'axes', 'perm', 'pads', 'kernel_shape', 'strides', 'dilations', 'group', 'mode', 'to', 'value', 'body', 'then_branch']);
       return `attr ${String(a['name'])} #${which}`;
+    }
+    case 'values': {
+      // one element of a constant tensor: these feed shapes (Reshape, Expand, Tile, Pad, Resize scales, Range, ...)
+      const ts = w.tensors.filter((t) => [1, 6, 7].includes(Number(t['data_type'])));
+      if (!ts.length) return 'values (none)';
+      const t = r.pick(ts);
+      const code = Number(t['data_type']);
+      const width = code === 7 ? 8 : 4;
+      const raw = t['raw_data'] as Uint8Array | undefined;
+      const v = code === 1 ? r.pick([...FLOATS, 1e6, 1e12]) : Number(r.pick(INTS));
+      if (raw && raw.length >= width) {
+        const copy = Uint8Array.from(raw);
+        const dv = new DataView(copy.buffer);
+        const at = r.int(Math.floor(copy.length / width)) * width;
+        if (code === 1) dv.setFloat32(at, v, true);
+        else if (code === 6) dv.setInt32(at, v | 0, true);
+        else dv.setBigInt64(at, BigInt.asIntN(64, BigInt(Math.trunc(Number.isFinite(v) ? v : 0))), true);
+        t['raw_data'] = copy;
+      } else {
+        const field = code === 1 ? 'float_data' : code === 6 ? 'int32_data' : 'int64_data';
+        const xs = [...((t[field] as unknown[] | undefined) ?? [])];
+        if (!xs.length) return 'values (empty)';
+        xs[r.int(xs.length)] = code === 7 ? String(Math.trunc(v)) : code === 6 ? v | 0 : v;
+        t[field] = xs;
+      }
+      return `value=${v}`;
     }
     case 'external': {
       if (!w.tensors.length) return 'external (none)';

@@ -8,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { withLimits } from '../../ir/limits.js';
 import { KernelError } from '../../ir/errors.js';
 import { missingReason, SHARED } from '../helpers/shared.js';
-import { externalDataDir, judge, loadCorpus, makeCase, runCase } from './cases.js';
+import { compileWasmGraph } from '../../compiler/compile.js';
+import { judge, runCase } from './cases.js';
+import { externalDataDir, loadCorpus, makeCase } from './corpus.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dir = join(here, 'regressions');
@@ -28,7 +30,7 @@ describe('fuzz regressions', () => {
   it.each(onnx)('%s', (f) => {
     const meta = files.includes(f.replace(/\.onnx$/, '.json')) ? JSON.parse(readFileSync(join(dir, f.replace(/\.onnx$/, '.json')), 'utf8')) as { compile?: boolean } : {};
     const bytes = new Uint8Array(readFileSync(join(dir, f)));
-    expectClean(withLimits(LIMITS, () => runCase(bytes, { baseDir, compile: meta.compile ?? true, run: true })), f);
+    expectClean(withLimits(LIMITS, () => runCase(bytes, { baseDir, compile: (meta.compile ?? true) ? compileWasmGraph : undefined, run: true })), f);
   }, 60_000);
 
   const recipes = files.filter((f) => f.endsWith('.json') && !files.includes(f.replace(/\.json$/, '.onnx')));
@@ -37,7 +39,7 @@ describe('fuzz regressions', () => {
     for (const f of recipes) {
       const r = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { runSeed: number; index: number; compileEvery: number };
       const spec = makeCase(corpus, r.runSeed, r.index, r.compileEvery);
-      expectClean(withLimits(LIMITS, () => runCase(spec.mutant.bytes, { baseDir, compile: spec.compile, run: spec.run })), f);
+      expectClean(withLimits(LIMITS, () => runCase(spec.mutant.bytes, { baseDir, compile: spec.compile ? compileWasmGraph : undefined, run: spec.run })), f);
     }
   }, 120_000);
 });
@@ -48,7 +50,7 @@ describe('fuzz smoke run (the CI run is npm run fuzz)', () => {
     const outcomes = new Map<string, number>();
     for (let i = 0; i < 200; i++) {
       const spec = makeCase(corpus, 7, i, 50);
-      const out = withLimits(LIMITS, () => runCase(spec.mutant.bytes, { baseDir, compile: spec.compile, run: spec.run }));
+      const out = withLimits(LIMITS, () => runCase(spec.mutant.bytes, { baseDir, compile: spec.compile ? compileWasmGraph : undefined, run: spec.run }));
       expectClean(out, `case ${i} (${spec.model}, ${spec.mutant.steps.join(' + ')})`);
       outcomes.set(out.outcome, (outcomes.get(out.outcome) ?? 0) + 1);
     }

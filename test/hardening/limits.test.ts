@@ -101,3 +101,12 @@ describe('sizes at compile', () => {
     }
   }, 60_000);
 });
+
+describe('big but allowed sizes do not overflow the stack', () => {
+  it('Resize to 4e5 outputs on one axis compiles (the tap table was spread into Math.max)', async () => {
+    const { compileWasmGraph } = await import('../../compiler/compile.js');
+    const m = importModel(model(graph([node('Resize', ['x', '', 's'], ['y'], [], { name: 'rs' })], [vi('x', 1, [1, 1, 1, 4])], [vi('y', 1)],
+      [['s', fromValues('float32', [4], [1, 1, 1, 1e5])]])));
+    expect(() => compileWasmGraph(m.graph, { source: 'm.onnx' }, { level: 0 })).not.toThrow();
+  }, 120_000);
+});
