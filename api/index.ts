@@ -32,7 +32,7 @@ export type { WasmManifest } from '../runtime/wasm/types.js';
 export type { QuantizeOptions, QuantizeResult, QuantizeReport, QuantMode } from '../compiler/calibrate-quantize.js';
 export {
   OnnxcError, OnnxImportError, ShapeError, UnsupportedOpError, UnsupportedTypeError, VerifyError, ParseError, KernelError,
-  UsageError, LimitError,
+  UsageError, LimitError, OracleError,
 } from '../ir/errors.js';
 export { makeTensor } from '../ir/tensor.js';
 export { printModel } from '../ir/text/index.js';
