@@ -3,6 +3,7 @@
 import type { Graph, Model } from '../ir/graph.js';
 import { sizeOf } from '../ir/tensor.js';
 import { formatType } from '../ir/types.js';
+import { safeText } from '../ir/errors.js';
 
 export interface ModelSummary {
   source?: string;
@@ -64,5 +65,6 @@ export function formatSummary(s: ModelSummary): string {
   lines.push(`params    ${s.parameters.toLocaleString('en-US')} in ${s.initializers} initializers (${(s.parameterBytes / 1024).toFixed(1)} KiB)`);
   lines.push('ops');
   for (const [op, n] of Object.entries(s.ops)) lines.push(`  ${op.padEnd(28)} ${n}`);
-  return lines.join('\n');
+  // names, dim symbols and the producer come from the model: no line breaks or terminal escapes of theirs
+  return lines.map((l) => safeText(l)).join('\n');
 }

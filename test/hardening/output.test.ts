@@ -95,3 +95,13 @@ graph g (x: float32[2]) -> (${JSON.stringify(out)}: float32[2]) {
     expect(block.split('\n').filter((l) => l === fence)).toHaveLength(1);
   });
 });
+
+describe('inspect', () => {
+  it('input, output and dim names print as one safe line each', async () => {
+    const { formatSummary, summarizeModel } = await import('../../compiler/inspect.js');
+    const bytes = model(graph([node('Relu', [`x${EVIL}`], [`y${EVIL}`])], [vi(`x${EVIL}`, 1, [`batch${EVIL}`, 2])], [vi(`y${EVIL}`, 1)]));
+    const text = formatSummary(summarizeModel(importModel(bytes, { source: `m${EVIL}.onnx` })));
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u202e]/);
+    expect(text.split('\n').some((l) => l.startsWith('\u001b') || l.startsWith('ERROR'))).toBe(false);
+  });
+});
