@@ -35,7 +35,7 @@ export function emitWebGpu(plan: LoweringPlan<ValueRef, WgKernel>): WebGpuArtifa
     const refs = (names: readonly string[]): (ValueRef | undefined)[] => names.map((v) => (v ? plan.valueRef(v) : undefined));
     let out;
     try {
-      out = pn.kernel.lower({ node: n, attrs: pn.attrs, site, inputs: refs(n.inputs), outputs: refs(n.outputs), packed: pn.packed, view: false });
+      out = pn.kernel.lower({ node: n, attrs: pn.attrs, site, inputs: refs(n.inputs), outputs: refs(n.outputs), packed: pn.packed, view: false, inputRoots: n.inputs.map((v) => (v ? plan.rootOf(v) : undefined)) });
     } catch (e) {
       if (e instanceof OnnxcError) throw e.at(site);
       throw e;

@@ -78,3 +78,14 @@ describe.skipIf(!run)(`webgpu elementwise${run ? '' : ` (skipped: ${skipReason})
     expect(await worstError(b.build(), [randTensor([4, 5], 2), bound])).toBeLessThan(1e-6);
   });
 });
+
+describe.skipIf(!run)(`webgpu elementwise on one buffer read twice${run ? '' : ` (skipped: ${skipReason})`}`, () => {
+  it('Mul(x, x), Add(x, reshape(x)) and a broadcast of x against itself share one binding', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', [4, 8]), r = b.input('r', 'float32', [1, 8]);
+    const shape = b.weight('s', { dtype: 'int64', dims: [2], data: BigInt64Array.from([8n, 4n]) });
+    const rt = b.op('Reshape', [r, b.weight('s2', { dtype: 'int64', dims: [2], data: BigInt64Array.from([8n, 1n]) })]);
+    b.output(b.op('Mul', [x, x]), b.op('Add', [b.op('Reshape', [x, shape]), b.op('Reshape', [x, shape])]), b.op('Sub', [r, rt]), b.op('Mul', [x, r]));
+    expect(await worstError(b.build(), [randTensor([4, 8], 1), randTensor([1, 8], 2)])).toBeLessThan(1e-6);
+  }, 300_000);
+});

@@ -58,4 +58,11 @@ describe.skipIf(!run)(`webgpu MatMul/Gemm${run ? '' : ` (skipped: ${skipReason})
     b.output(b.op('Gemm', [b.input('a', 'float32', [3, 1023]), b.weight('w', randTensor([1023, 1023], 2)), b.weight('c', randTensor([1023], 3))], { transB: 1 }));
     expect(await worstError(b.build(), [randTensor([3, 1023], 1)])).toBeLessThan(1e-5);
   }, 120_000);
+
+  it('MatMul(x, x) and Gemm(x, x) read one buffer through one binding', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', [8, 8]), y = b.input('y', 'float32', [5, 5]);
+    b.output(b.op('MatMul', [x, x]), b.op('MatMul', [y, y]), b.op('Gemm', [y, y], { transB: 1 }));
+    expect(await worstError(b.build(), [randTensor([8, 8], 1), randTensor([5, 5], 2)])).toBeLessThan(1e-5);
+  }, 120_000);
 });

@@ -3,11 +3,11 @@
 // broadcast along it. Input offsets come from static strides (0 along broadcast dims).
 
 import type { PlanContext, Refusal, ValueRef } from '../../../lowering/protocol.js';
-import { expr, f32, u32, vec4, type Expr } from '../wgsl/ast.js';
+import { add, expr, f32, u32, vec4, type Expr } from '../wgsl/ast.js';
 import { ShaderBuilder } from '../wgsl/module.js';
 import { broadcastStrides, coords, grid1d, main1d, offsetOf, prod, refuseNonFloat } from './common.js';
 import { boundInputs, ELEMENTWISE, type ElemOp } from './elementwise-ops.js';
-import { input, output, type KernelDispatch, type WgKernel } from './types.js';
+import { firstSharing, input, output, type KernelDispatch, type WgKernel } from './types.js';
 
 /** Vector width of the vectorised path. */
 export const VEC = 4;
@@ -19,7 +19,7 @@ const opOf = (ctx: PlanContext): ElemOp | Refusal => {
 };
 
 /** The shader for `op` reading `ins` into an output of `outDims` (exported for snapshot tests). */
-export function elementwiseShader(op: ElemOp, ins: readonly (readonly number[])[], outDims: readonly number[]): { shader: string; threads: number } {
+export function elementwiseShader(op: ElemOp, ins: readonly (readonly number[])[], outDims: readonly number[], share: readonly number[] = ins.map((_, k) => k)): { shader: string; threads: number } {
   const total = prod(outDims);
   const last = outDims[outDims.length - 1] ?? 1;
   const strides = ins.map((d) => broadcastStrides(d, outDims));
@@ -28,7 +28,14 @@ export function elementwiseShader(op: ElemOp, ins: readonly (readonly number[])[
   const s = new ShaderBuilder();
   const same = ins.map((d) => prod(d) === total);
   // an input spanning the last dim is read as vec4 (offsets are multiples of 4 there); a broadcast one as f32
-  const bufs = ins.map((_, k) => (vec && lastStride(k) === 1 ? s.buffer(`x${k}`, 'vec4<f32>', 'read') : s.buffer(`x${k}`, 'f32', 'read')));
+  // inputs in one buffer share a binding (as vec4 only when every one of them reads vec4)
+  const wantsVec = (k: number): boolean => vec && ins.every((_, j) => share[j] !== share[k] || lastStride(j) === 1);
+  const bound = new Map<number, ReturnType<typeof s.buffer<'f32'>> | ReturnType<typeof s.buffer<'vec4<f32>'>>>();
+  const bufs = ins.map((_, k) => {
+    const first = share[k]!;
+    if (!bound.has(first)) bound.set(first, wantsVec(first) ? s.buffer(`x${first}`, 'vec4<f32>', 'read') : s.buffer(`x${first}`, 'f32', 'read'));
+    return bound.get(first)!;
+  });
   const threads = vec ? total / VEC : total;
   if (vec) {
     const out = s.buffer('y', 'vec4<f32>', 'read_write');
@@ -36,9 +43,10 @@ export function elementwiseShader(op: ElemOp, ins: readonly (readonly number[])[
       const i = b.let('e', expr('u32', { kind: 'bin', op: '*', a: v.node, b: u32(VEC).node }));
       const cs = ins.some((_, k) => !same[k] && prod(ins[k]!) !== 1) ? coords(b, i, outDims) : [];
       const xs = bufs.map((buf, k): Expr<'vec4<f32>'> => {
-        if (same[k]) return buf.elem === 'vec4<f32>' ? (buf.at(v) as Expr<'vec4<f32>'>) : vec4('f32', buf.at(i) as Expr<'f32'>);
-        const off = prod(ins[k]!) === 1 ? u32(0) : offsetOf(cs, strides[k]!);
-        if (buf.elem === 'vec4<f32>') return buf.at(expr('u32', { kind: 'bin', op: '/', a: off.node, b: u32(VEC).node })) as Expr<'vec4<f32>'>;
+        const off = same[k] ? i : prod(ins[k]!) === 1 ? u32(0) : offsetOf(cs, strides[k]!);
+        if (buf.elem === 'vec4<f32>') return buf.at(same[k] ? v : expr('u32', { kind: 'bin', op: '/', a: off.node, b: u32(VEC).node })) as Expr<'vec4<f32>'>;
+        // a scalar binding (shared with a broadcast reader): four loads along the last dim, or one splatted
+        if (lastStride(k) === 1) return vec4('f32', ...[0, 1, 2, 3].map((l) => buf.at(add(off, u32(l))) as Expr<'f32'>));
         return vec4('f32', buf.at(off) as Expr<'f32'>);
       });
       b.set(out.at(v), op.formula(xs, (x) => vec4('f32', k32(x))));
@@ -69,7 +77,9 @@ export const elementwiseKernel: WgKernel = {
     if (out.size === 0) return [];
     const bound = boundInputs(op);
     const ins = bound.map((i) => (ctx.inputs[i] as ValueRef).dims);
-    const { shader, threads } = elementwiseShader(op, ins, out.dims);
-    return [{ shader, operands: [...bound.map((i) => input(i)), output(0)], workgroups: grid1d(threads) }];
+    const share = firstSharing(ctx, bound).map((j) => bound.indexOf(j));
+    const { shader, threads } = elementwiseShader(op, ins, out.dims, share);
+    const distinct = bound.filter((_, k) => share[k] === k);
+    return [{ shader, operands: [...distinct.map((i) => input(i)), output(0)], workgroups: grid1d(threads) }];
   },
 };

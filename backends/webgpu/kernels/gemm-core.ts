@@ -28,17 +28,20 @@ export interface GemmSpec {
   readonly alpha?: number;
   /** A formula applied to each result (fused activation). */
   readonly epilogue?: (x: Expr<'vec4<f32>'>) => Expr<'vec4<f32>'>;
+  /** A and B are the same buffer (MatMul(x, x)): one binding (WebGPU refuses two writable ones over it). */
+  readonly sameAB?: boolean;
 }
 
 const vecOk = (o: Operand2d, along: 'inner', n: number): boolean => o[along] === 1 && n % 4 === 0 && o.outer % 4 === 0 && o.batch.every((s) => s % 4 === 0);
 
 export function gemmShader(spec: GemmSpec): { shader: string; workgroups: [number, number, number] } {
   const { M, N, K } = spec;
-  const aVec = vecOk(spec.a, 'inner', K), bVec = vecOk(spec.b, 'inner', N), yVec = N % 4 === 0;
+  const aVec0 = vecOk(spec.a, 'inner', K), bVec0 = vecOk(spec.b, 'inner', N), yVec = N % 4 === 0;
+  const aVec = aVec0 && (!spec.sameAB || bVec0), bVec = bVec0 && (!spec.sameAB || aVec0);
   const biasVec = spec.bias !== undefined && vecOk(spec.bias, 'inner', N);
   const s = new ShaderBuilder();
   const A = aVec ? s.buffer('a', 'vec4<f32>', 'read') : s.buffer('a', 'f32', 'read');
-  const B = bVec ? s.buffer('b', 'vec4<f32>', 'read') : s.buffer('b', 'f32', 'read');
+  const B = spec.sameAB ? A : bVec ? s.buffer('b', 'vec4<f32>', 'read') : s.buffer('b', 'f32', 'read');
   const C = spec.bias ? (biasVec ? s.buffer('bias', 'vec4<f32>', 'read') : s.buffer('bias', 'f32', 'read')) : undefined;
   const Y = yVec ? s.buffer('y', 'vec4<f32>', 'read_write') : s.buffer('y', 'f32', 'read_write');
   const tilesN = Math.ceil(N / TILE), tilesM = Math.ceil(M / TILE), batch = prod(spec.batchDims);

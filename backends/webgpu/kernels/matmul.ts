@@ -34,12 +34,14 @@ export const matmulKernel: WgKernel = {
   lower(ctx): KernelDispatch[] {
     if (ctx.outputs[0]!.size === 0) return [];
     const { M, K, N, aBatch, bBatch, batch } = matmulShape(ctx.inputs[0]!.dims, ctx.inputs[1]!.dims);
+    const sameAB = ctx.inputRoots[0] === ctx.inputRoots[1];
     const { shader, workgroups } = gemmShader({
       M, N, K, batchDims: batch,
       a: { batch: batchStrides(aBatch, batch, M * K), outer: K, inner: 1 },
       b: { batch: batchStrides(bBatch, batch, K * N), outer: N, inner: 1 },
+      sameAB,
     });
-    return [{ shader, operands: [input(0), input(1), output(0)], workgroups }];
+    return [{ shader, operands: [input(0), ...(sameAB ? [] : [input(1)]), output(0)], workgroups }];
   },
 };
 
@@ -73,7 +75,10 @@ export const gemmKernel: WgKernel = {
     const b: Operand2d = transB && !prepacked ? { batch: [], outer: 1, inner: K } : { batch: [], outer: N, inner: 1 };
     const c = ctx.inputs[2] as ValueRef | undefined;
     const bias = c && beta !== 0 ? (() => { const st = broadcastStrides(c.dims, [M, N]); return { batch: [], outer: st[0]!, inner: st[1]!, beta }; })() : undefined;
-    const { shader, workgroups } = gemmShader({ M, N, K, batchDims: [], a, b, alpha, ...(bias ? { bias } : {}) });
-    return [{ shader, operands: [input(0), prepacked ? packed(0) : input(1), ...(bias ? [input(2)] : []), output(0)], workgroups }];
+    // Gemm(x, x) reads one buffer twice; a C in the same buffer as A or B is not merged: the device refuses the run
+    // with its aliasing error (an OnnxcRuntimeError 'kernel', never a wrong answer)
+    const sameAB = !prepacked && ctx.inputRoots[0] === ctx.inputRoots[1];
+    const { shader, workgroups } = gemmShader({ M, N, K, batchDims: [], a, b, alpha, sameAB, ...(bias ? { bias } : {}) });
+    return [{ shader, operands: [input(0), ...(sameAB ? [] : [prepacked ? packed(0) : input(1)]), ...(bias ? [input(2)] : []), output(0)], workgroups }];
   },
 };

@@ -23,6 +23,9 @@ export interface LowerContext extends PlanContext {
   readonly packed: readonly ValueRef[];
   /** Output 0 shares input 0's buffer (an alias kernel whose input is a run-time value): emit nothing. */
   readonly view: boolean;
+  /** The buffer each input lives in (views share their root's): inputs with equal roots must share one binding,
+   *  since WebGPU refuses two writable bindings over the same bytes in one dispatch. */
+  readonly inputRoots: readonly (string | undefined)[];
 }
 
 export interface WgKernel extends KernelPlanning<PlanContext> {
@@ -33,3 +36,7 @@ export const input = (index: number): Operand => ({ kind: 'input', index });
 export const output = (index: number): Operand => ({ kind: 'output', index });
 export const packed = (index: number): Operand => ({ kind: 'packed', index });
 export const STATUS: Operand = { kind: 'status' };
+
+/** For each input, the index of the first input in the same buffer (itself when it is the first). */
+export const firstSharing = (ctx: LowerContext, inputs: readonly number[]): number[] =>
+  inputs.map((i) => inputs.find((j) => ctx.inputRoots[j] !== undefined && ctx.inputRoots[j] === ctx.inputRoots[i])!);
