@@ -59,6 +59,7 @@ const cases: [Cell, Opts][] = [
   // GRU without linear_before_reset (r⊙h before the third product), clip, run-time lengths including 0
   ['GRU', { seq: 4, batch: 3, K: 5, H: 6, dir: 'bidirectional', bias: true, lens: [4, 0, 1], lensInput: true, init: 'input', attrs: { clip: 0.5 } }],
   ['GRU', { seq: 3, batch: 2, K: 2, H: 3, dir: 'forward', layout: 1, attrs: { activations: ['HardSigmoid', 'Elu'], activation_alpha: [0.25, 0.7], activation_beta: [0.45] } }],
+  ['GRU', { seq: 3, batch: 2, K: 3, H: 6, dir: 'reverse', init: 'input', attrs: { linear_before_reset: 1 } }],
   // LSTM: coupled gates, clip, layout 1, non-default activations, without bias
   ['LSTM', { seq: 5, batch: 2, K: 4, H: 5, dir: 'bidirectional', layout: 1, init: 'const', peep: true, attrs: { input_forget: 1, clip: 1.5 } }],
   ['LSTM', { seq: 3, batch: 1, K: 2, H: 8, dir: 'reverse', bias: true, attrs: { activations: ['Sigmoid', 'Softsign', 'Affine'], activation_alpha: [0.8], activation_beta: [0.1] } }],
