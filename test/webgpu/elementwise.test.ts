@@ -18,11 +18,11 @@ function one(op: string, shapes: number[][], attrs: Record<string, number | stri
 }
 
 const UNARY = ['Relu', 'Sigmoid', 'Tanh', 'Exp', 'Abs', 'Neg', 'Floor', 'Ceil', 'Round', 'Reciprocal', 'Sin', 'Cos', 'Erf', 'Softplus',
-  'Softsign', 'Sign', 'LeakyRelu', 'Elu', 'Selu', 'HardSigmoid', 'HardSwish', 'Mish', 'Gelu'];
+  'Softsign', 'Sign', 'LeakyRelu', 'Elu', 'Selu', 'HardSigmoid', 'HardSwish', 'Mish', 'Gelu', 'Tan', 'Atan', 'Sinh', 'Cosh', 'Asinh', 'Swish', 'ThresholdedRelu'];
 
 describe.skipIf(!run)(`webgpu elementwise${run ? '' : ` (skipped: ${skipReason})`}`, () => {
   it('has a test for every formula', () => {
-    const tested = new Set([...UNARY, 'Log', 'Sqrt', 'Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'PRelu', 'Pow', 'Clip']);
+    const tested = new Set([...UNARY, 'Log', 'Sqrt', 'Asin', 'Acos', 'Atanh', 'Acosh', 'Add', 'Sub', 'Mul', 'Div', 'Max', 'Min', 'Sum', 'Mean', 'PRelu', 'Pow', 'Clip']);
     expect(Object.keys(ELEMENTWISE).filter((k) => !tested.has(k))).toEqual([]);
   });
 
@@ -37,14 +37,22 @@ describe.skipIf(!run)(`webgpu elementwise${run ? '' : ` (skipped: ${skipReason})
     }
   });
 
-  it('Log and Sqrt on positive inputs', async () => {
-    for (const op of ['Log', 'Sqrt']) {
+  it('Log, Sqrt, Acosh on inputs >= 1 and Asin, Acos, Atanh on (-1, 1)', async () => {
+    for (const op of ['Log', 'Sqrt', 'Acosh', 'Asin', 'Acos', 'Atanh']) {
       const b = new GraphBuilder();
       const x = b.input('x', 'float32', [5, 7]);
-      b.output(b.op(op, [b.op('Abs', [x])]));
+      const k = b.weight('k', { dtype: 'float32', dims: [], data: Float32Array.of(['Asin', 'Acos', 'Atanh'].includes(op) ? 0.45 : 1) });
+      b.output(b.op(op, [['Asin', 'Acos', 'Atanh'].includes(op) ? b.op('Mul', [x, k]) : b.op('Add', [b.op('Abs', [x]), k])]));
       expect(await worstError(b.build(), [randTensor([5, 7], 3)]), op).toBeLessThan(1e-5);
     }
-  });
+  }, 300_000);
+
+  it('variadic Max, Min, Sum, Mean (1 to 3 inputs, broadcasting)', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', [2, 3, 4]), y = b.input('y', 'float32', [3, 1]), z = b.input('z', 'float32', [4]);
+    b.output(...['Max', 'Min', 'Sum', 'Mean'].flatMap((op) => [b.op(op, [x]), b.op(op, [x, y]), b.op(op, [x, y, z])]));
+    expect(await worstError(b.build(), [randTensor([2, 3, 4], 1), randTensor([3, 1], 2), randTensor([4], 3)])).toBeLessThan(1e-5);
+  }, 300_000);
 
   const BCAST: number[][][] = [[[4, 8], [4, 8]], [[3, 5], [3, 5]], [[2, 3, 8], [8]], [[2, 3, 5], [3, 1]], [[1], [6, 4]], [[2, 1, 4], [1, 3, 1]], [[0, 4], [4]], [[4, 1023], [1, 1023]], [[5, 4], []]];
   for (const [a, b] of BCAST) {

@@ -5,7 +5,7 @@
 import { toNumbers } from '../../../ir/tensor.js';
 import type { PlanContext, Refusal } from '../../../lowering/protocol.js';
 import type { OpName } from '../../../ops/op-names.js';
-import { abs, add, clamp, div, expr, f32, math, max, min, mul, neg, pow, select, sub, vec4, type Expr, type FloatT } from '../wgsl/ast.js';
+import { abs, add, atan2, clamp, div, expr, f32, math, max, min, mul, neg, pow, select, sub, vec4, type Expr, type FloatT } from '../wgsl/ast.js';
 
 /** A formula over values of one float type; `k` makes a constant of that type. */
 export type Formula = <T extends FloatT>(xs: readonly Expr<T>[], k: (x: number) => Expr<T>) => Expr<T>;
@@ -20,6 +20,8 @@ type Entry = (ctx: PlanContext) => ElemOp | Refusal;
 const num = (ctx: PlanContext, name: string): number => Number(ctx.attrs[name]);
 const un = (f: Formula): Entry => () => ({ arity: 1, formula: f });
 const bin2 = (f: Formula): Entry => () => ({ arity: 2, formula: f });
+/** Every input (Max, Min, Sum, Mean take one or more). */
+const variadic = (f: Formula): Entry => (ctx) => ({ arity: ctx.inputs.length, formula: f });
 
 /** Lane-wise `cond ? a : b` for a condition computed per lane (x < 0 and the like). */
 const where = <T extends FloatT>(x: Expr<T>, ltZero: Expr<T>, otherwise: Expr<T>): Expr<T> =>
@@ -96,8 +98,10 @@ export const ELEMENTWISE: Readonly<Partial<Record<OpName, Entry>>> = {
   Sub: bin2(([a, b]) => sub(a!, b!)),
   Mul: bin2(([a, b]) => mul(a!, b!)),
   Div: bin2(([a, b]) => div(a!, b!)),
-  Max: bin2(([a, b]) => max(a!, b!)),
-  Min: bin2(([a, b]) => min(a!, b!)),
+  Max: variadic((xs) => xs.slice(1).reduce((acc, x) => max(acc, x), xs[0]!)),
+  Min: variadic((xs) => xs.slice(1).reduce((acc, x) => min(acc, x), xs[0]!)),
+  Sum: variadic((xs) => xs.slice(1).reduce((acc, x) => add(acc, x), xs[0]!)),
+  Mean: variadic((xs, k) => div(xs.slice(1).reduce((acc, x) => add(acc, x), xs[0]!), k(xs.length))),
   PRelu: bin2(([x, s]) => where(x!, mul(x!, s!), x!)),
   Pow: powOp,
   Relu: un(([x], k) => max(x!, k(0))),
@@ -114,6 +118,22 @@ export const ELEMENTWISE: Readonly<Partial<Record<OpName, Entry>>> = {
   Reciprocal: un(([x], k) => div(k(1), x!)),
   Sin: un(([x]) => math('sin', x!)),
   Cos: un(([x]) => math('cos', x!)),
+  Tan: un(([x]) => math('tan', x!)),
+  // through atan2: lavapipe's asin/acos are off by ~3e-4
+  Asin: un(([x], k) => atan2(x!, math('sqrt', sub(k(1), mul(x!, x!))))),
+  Acos: un(([x], k) => atan2(math('sqrt', sub(k(1), mul(x!, x!))), x!)),
+  Atan: un(([x]) => math('atan', x!)),
+  Sinh: un(([x], k) => mul(k(0.5), sub(math('exp', x!), math('exp', neg(x!))))),
+  Cosh: un(([x], k) => mul(k(0.5), add(math('exp', x!), math('exp', neg(x!))))),
+  Asinh: un(([x]) => math('asinh', x!)),
+  Acosh: un(([x]) => math('acosh', x!)),
+  Atanh: un(([x]) => math('atanh', x!)),
+  Swish: (ctx) => { const a = Number(ctx.attrs['alpha'] ?? 1); return { arity: 1, formula: ([x], k) => mul(x!, sigmoid([mul(k(a), x!)], k)) }; },
+  ThresholdedRelu: (ctx) => {
+    const a = num(ctx, 'alpha');
+    // x > alpha ? x : 0, written as x < alpha' with the where helper: (alpha - x) < 0
+    return { arity: 1, formula: ([x], k) => where(sub(k(a), x!), x!, k(0)) };
+  },
   Erf: un(erf),
   Softplus: un(softplus),
   Softsign: un(([x], k) => div(x!, add(k(1), abs(x!)))),

@@ -111,6 +111,7 @@ export const min = <T extends NumT>(a: Expr<T>, b: Expr<NoInfer<T>>): Expr<T> =>
 export const clamp = <T extends NumT>(x: Expr<T>, lo: Expr<NoInfer<T>>, hi: Expr<NoInfer<T>>): Expr<T> => call(x.type, 'clamp', [x, lo, hi]);
 export const abs = <T extends 'f32' | 'i32' | Vec<'f32' | 'i32'>>(x: Expr<T>): Expr<T> => call(x.type, 'abs', [x]);
 export const pow = <T extends FloatT>(a: Expr<T>, b: Expr<NoInfer<T>>): Expr<T> => call(a.type, 'pow', [a, b]);
+export const atan2 = <T extends FloatT>(y: Expr<T>, x: Expr<NoInfer<T>>): Expr<T> => call(y.type, 'atan2', [y, x]);
 export const fma = <T extends FloatT>(a: Expr<T>, b: Expr<NoInfer<T>>, c: Expr<NoInfer<T>>): Expr<T> => call(a.type, 'fma', [a, b, c]);
 export const dot = <S extends Num>(a: Expr<Vec<S>>, b: Expr<Vec<S>>): Expr<S> => call(a.type.slice(5, -1) as S, 'dot', [a, b]);
 /** `cond ? t : f` (WGSL's select takes the false value first). */
