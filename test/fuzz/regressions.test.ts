@@ -35,7 +35,8 @@ describe('fuzz regressions', () => {
 
   const recipes = files.filter((f) => f.endsWith('.json') && !files.includes(f.replace(/\.json$/, '.onnx')));
   const corpus = loadCorpus(SHARED);
-  it.skipIf(recipes.length === 0 || corpus.node.length === 0)(`recipes rebuilt from the shared models (${recipes.length}) ${corpus.node.length ? '' : missingReason('onnx-backend', 'node')}`, () => {
+  // recipes exist only for mutants of big shared models; they need the shared data to be rebuilt
+  if (recipes.length) it.skipIf(corpus.node.length === 0)(`recipes rebuilt from the shared models (${recipes.length}) ${corpus.node.length ? '' : missingReason('onnx-backend', 'node')}`, () => {
     for (const f of recipes) {
       const r = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { runSeed: number; index: number; compileEvery: number };
       const spec = makeCase(corpus, r.runSeed, r.index, r.compileEvery);
