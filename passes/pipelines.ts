@@ -8,7 +8,7 @@ export type OptLevel = 0 | 1 | 2 | 3;
 
 const FUSION = [
   'fuse-batchnorm', 'fuse-gelu', 'fuse-layernorm', 'fuse-rmsnorm', 'fuse-attention', 'fuse-conv-epilogue', 'fuse-convtranspose-epilogue',
-  'fuse-matmul-epilogue',
+  'fuse-matmul-epilogue', 'fuse-dequant-epilogue',
   'fuse-elementwise',
 ];
 

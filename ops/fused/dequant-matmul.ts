@@ -1,7 +1,7 @@
-// onnxc.DequantMatMul: Y = A @ DequantizeLinear(B_q, scale) (+ bias), B a constant [K, N] integer weight with
+// onnxc.DequantMatMul: Y = act(A @ DequantizeLinear(B_q, scale) (+ bias)), B a constant [K, N] integer weight with
 // symmetric per-column scales [N] (block_size 0) or per-block scales [ceil(K / block_size), N] along K. Made by
 // passes/quant/fuse-dequant-matmul.ts so a backend can keep the weight integer and dequantise in its kernel.
-// Reference: exactly DequantizeLinear then MatMul then Add, each rounding where the unfused ops do.
+// Reference: exactly DequantizeLinear, MatMul, Add, activation, each rounding where the unfused ops do.
 
 import { ShapeError } from '../../ir/errors.js';
 import type { Node } from '../../ir/graph.js';
@@ -10,6 +10,8 @@ import { attrInt } from '../../ir/graph.js';
 import { withDefaults } from '../attrs.js';
 import { mapBinary } from '../elementwise-kernel.js';
 import { matmulOps } from '../matmul.js';
+import { activationNodes, applyActivation, parseActivation } from './activation.js';
+import { epilogueAttrs } from './matmul.js';
 import { quantOps } from '../quant.js';
 import { attr, defineOp, type AnyOpDef, type ImportNode, type LegacyContext } from '../schema.js';
 import { expectDType, inType, input, optInType, optInput, tensorOf } from '../util.js';
@@ -22,7 +24,7 @@ const dqAttrs = (blockSize: number): Node['attrs'] =>
 
 export const dequantMatMulOp = defineOp({
   op: 'onnxc.DequantMatMul',
-  attrs: { block_size: attr.int(0) },
+  attrs: { block_size: attr.int(0), ...epilogueAttrs },
   inputs: [3, 4],
   outputs: [1, 1],
   infer(ctx) {
@@ -49,16 +51,24 @@ export const dequantMatMulOp = defineOp({
     const mm = getOpUnchecked('MatMul');
     let y = mm.run({ ...ctx, node: { ...node, op: 'MatMul' }, attrs: {}, inputs: [input(ctx, 0), w], numOutputs: 1, outputTypes: [undefined] } as never)[0] as Tensor;
     if (bias) y = mapBinary(y, bias, y.dtype, (p, q) => (p as number) + (q as number));
-    return [y];
+    return [applyActivation(y, parseActivation(ctx.attrs.activation, ctx.attrs.activation_params), ctx.attrs.activation_params)];
   },
   decompose(node: Node, ctx: LegacyContext): ImportNode[] {
     const bs = node.attrs['block_size']?.kind === 'int' ? node.attrs['block_size'].value : 0;
     const w = ctx.freshName(`${node.name}_w`);
     const out: ImportNode[] = [{ name: ctx.freshName(`${node.name}_DequantizeLinear`), op: 'DequantizeLinear', inputs: [node.inputs[1]!, node.inputs[2]!], outputs: [w], attrs: dqAttrs(bs) }];
     const bias = node.inputs[3];
-    const mm = bias ? ctx.freshName(`${node.name}_mm`) : node.outputs[0]!;
+    const a = node.attrs;
+    const params = a['activation_params']?.kind === 'floats' ? a['activation_params'].value : [];
+    const act = parseActivation(a['activation']?.kind === 'string' ? a['activation'].value : '', params);
+    const mm = bias || act ? ctx.freshName(`${node.name}_mm`) : node.outputs[0]!;
     out.push({ name: ctx.freshName(`${node.name}_MatMul`), op: 'MatMul', inputs: [node.inputs[0]!, w], outputs: [mm], attrs: {} });
-    if (bias) out.push({ name: ctx.freshName(`${node.name}_Add`), op: 'Add', inputs: [mm, bias], outputs: [node.outputs[0]!], attrs: {} });
+    let y = mm;
+    if (bias) {
+      y = act ? ctx.freshName(`${node.name}_biased`) : node.outputs[0]!;
+      out.push({ name: ctx.freshName(`${node.name}_Add`), op: 'Add', inputs: [mm, bias], outputs: [y], attrs: {} });
+    }
+    if (act) out.push(...activationNodes(act, params, y, node.outputs[0]!, node.name, ctx));
     return out;
   },
 });

@@ -15,7 +15,7 @@ function qTensor(K: number, N: number, lo: number, hi: number, seed: number): Te
   return makeTensor('int8', [K, N], d);
 }
 
-interface Spec { aDims: number[]; K: number; N: number; int4: boolean; bs: number; bias: boolean }
+interface Spec { aDims: number[]; K: number; N: number; int4: boolean; bs: number; bias: boolean; act?: string }
 
 function build(s: Spec) {
   const b = new GraphBuilder();
@@ -24,7 +24,7 @@ function build(s: Spec) {
   const sdims = s.bs > 0 ? [Math.ceil(s.K / s.bs), s.N] : [s.N];
   const sc = b.weight('s', makeTensor('float32', sdims, Float32Array.from(randTensor(sdims, 5).data, (v) => Math.abs(v) * 0.01 + 0.001)));
   const ins = [a, q, sc, ...(s.bias ? [b.weight('bias', randTensor([s.N], 7))] : [])];
-  b.output(b.op('onnxc.DequantMatMul', ins, { block_size: s.bs }));
+  b.output(b.op('onnxc.DequantMatMul', ins, { block_size: s.bs, ...(s.act ? { activation: s.act } : {}) }));
   return { g: b.build(), inputs: [randTensor(s.aDims, 1)] };
 }
 
@@ -35,11 +35,12 @@ for (const [M, K, N] of [[1, 1, 1], [1, 5, 3], [3, 7, 8], [4, 16, 13], [5, 33, 1
   }
 }
 specs.push({ aDims: [2, 3, 24], K: 24, N: 12, int4: false, bs: 0, bias: true });
+for (const act of ['Relu', 'Gelu', 'GeluTanh', 'Tanh']) specs.push({ aDims: [5, 40], K: 40, N: 13, int4: true, bs: 16, bias: true, act });
 
 describe('onnxc.DequantMatMul wasm kernel', () => {
   for (const s of specs) {
     for (const optimize of [true, false]) {
-      it(`A[${s.aDims}] K=${s.K} N=${s.N} ${s.int4 ? 'int4' : 'int8'} block ${s.bs}${s.bias ? ' +bias' : ''}${optimize ? '' : ' (no opt)'}`, () => {
+      it(`A[${s.aDims}] K=${s.K} N=${s.N} ${s.int4 ? 'int4' : 'int8'} block ${s.bs}${s.bias ? ' +bias' : ''}${s.act ? ` ${s.act}` : ''}${optimize ? '' : ' (no opt)'}`, () => {
         const { g, inputs } = build(s);
         expect(worstError(g, inputs, optimize)).toBeLessThan(1e-5);
       });

@@ -1,4 +1,4 @@
-// onnxc.DequantMatMul: Y = A @ dequant(B_q) (+ bias) with the integer weight kept integer in memory: int8, or int4
+// onnxc.DequantMatMul: Y = act(A @ dequant(B_q) (+ bias)) with the integer weight kept integer in memory: int8, or int4
 // packed two per byte when every value fits [-8, 7] (what quantize-weights' 4-bit mode makes). B is packed once
 // into panels of 8 columns; the micro-kernel (4 rows x 8 columns of f32x4 accumulators, like gemm-core's) widens
 // each K step's 8 weights to f32 in registers. Per-column scales are applied once in the epilogue; block-wise
@@ -8,6 +8,7 @@ import { makeTensor, type Tensor } from '../../../ir/tensor.js';
 import type { Expr, Local } from '../fn.js';
 import type { KernelContext, KernelGen, PlanContext } from './types.js';
 import { attrNum, input, output } from './util.js';
+import { activationOf } from './fused-activation.js';
 
 /** Rows per micro-tile and columns per panel (two f32x4), as gemm-core. */
 const MR = 4, NR = 8;
@@ -67,6 +68,7 @@ export const dequantMatMul: KernelGen = {
 function emitDequantMatMul(ctx: KernelContext, L: Layout, MT: number, aBase: number, yBase: number): Expr {
   const { fn, m } = ctx, V = m.f32x4;
   const [bP, sP, biasP] = ctx.packed;
+  const act = activationOf(ctx);
   const rowBytes = L.int4 ? NR / 2 : NR, panelBytes = L.K * rowBytes, sRow = L.P * NR * 4;
   const pi = fn.i32(), mi = fn.i32(), ki = fn.i32(), kb = fn.i32(), pa = fn.i32(), pb = fn.i32(), ps = fn.i32();
   const acc = Array.from({ length: MR }, () => [fn.v128(), fn.v128()] as const);
@@ -124,6 +126,7 @@ function emitDequantMatMul(ctx: KernelContext, L: Layout, MT: number, aBase: num
         let v: Expr = g(acc[r]![j]!);
         if (L.bs === 0) v = V.mul(v, m.v128.load(sP!.ptr.base + 16 * j, 4, g(ps)));
         if (biasP) v = V.add(v, m.v128.load(biasP.ptr.base + 16 * j, 4, g(ps)));
+        if (act) v = act(fn, v);
         // row mi + r, column pi*8 + n0: byte offset (mi + r) * N * 4 + pi * 32 + n0 * 4
         const addr = m.i32.add(m.i32.mul(g(mi), c(4 * L.N)), m.i32.mul(g(pi), c(NR * 4)));
         const off = yBase + 4 * (r * L.N + n0);
