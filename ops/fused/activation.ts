@@ -1,13 +1,14 @@
-// Activation epilogues of onnxc's fused ops: which activations a fused node may end with, their parameters, the
-// reference kernel (rounding to the element type exactly where the unfused standard ops round, so epilogue fusion
-// is exact), and the standard ops they decompose into for export.
+// Activation epilogues of onnxc's fused ops: which activations a fused node may end with, their parameters, and the
+// standard op each one is (`standardActivation`), which the reference (the ops' own `run`, so epilogue fusion is
+// exact), the export form and backends' epilogues all read.
 
 import { ShapeError, assertNever } from '../../ir/errors.js';
+import type { Attr, Node } from '../../ir/graph.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { scalar } from '../../ir/tensor.js';
+import { plainAttrs, withDefaults } from '../attrs.js';
+import { getOp } from '../index.js';
 import type { ImportNode, LegacyContext } from '../schema.js';
-import { mapBinary, mapUnary, type Elem } from '../elementwise-kernel.js';
-import { erf } from '../elementwise-unary.js';
 
 /** '' is none. SiLU is x * Sigmoid(x) with the sigmoid rounded first, as the Sigmoid -> Mul pair computes it. */
 export const ACTIVATIONS = ['', 'Relu', 'LeakyRelu', 'Clip', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Gelu', 'GeluTanh', 'SiLU'] as const;
@@ -26,40 +27,58 @@ export function parseActivation(name: string, params: readonly number[]): Activa
   return act;
 }
 
-const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+/** The standard op an activation is, with its attributes and constant operands (SiLU is two: Sigmoid, then Mul
+ *  by x). Every consumer reads this one mapping: the reference below, the export form, a backend's epilogue. */
+export interface StandardActivation {
+  readonly op: string;
+  readonly attrs: Readonly<Record<string, Attr>>;
+  /** Operands after x (Clip's bounds), as numbers of x's element type. */
+  readonly consts: readonly number[];
+}
 
-/** Apply the activation to a tensor already rounded to its type; each standard op's single rounding is kept. */
-export function applyActivation(x: Tensor, act: Activation, p: readonly number[]): Tensor {
-  const un = (f: (v: number) => number): Tensor => mapUnary(x, x.dtype, f as (v: Elem) => Elem);
+export function standardActivation(act: Exclude<Activation, '' | 'SiLU'>, p: readonly number[]): StandardActivation {
+  const f = (v: number): Attr => ({ kind: 'float', value: v });
   switch (act) {
-    case '': return x;
-    case 'Relu': return un((v) => (v < 0 ? 0 : v));
-    case 'LeakyRelu': return un((v) => (v < 0 ? p[0]! * v : v));
-    case 'Clip': return un((v) => { let r = v; if (r < p[0]!) r = p[0]!; if (r > p[1]!) r = p[1]!; return r; });
-    case 'Sigmoid': return un(sigmoid);
-    case 'HardSigmoid': return un((v) => Math.max(0, Math.min(1, p[0]! * v + p[1]!)));
-    case 'HardSwish': return un((v) => v * Math.max(0, Math.min(1, v / 6 + 0.5)));
-    case 'Tanh': return un(Math.tanh);
-    case 'Gelu': return un((v) => 0.5 * v * (1 + erf(v / Math.SQRT2)));
-    case 'GeluTanh': return un((v) => 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v))));
-    case 'SiLU': return mapBinary(x, un(sigmoid), x.dtype, (a, b) => (a as number) * (b as number));
+    case 'Relu': case 'Sigmoid': case 'HardSwish': case 'Tanh': return { op: act, attrs: {}, consts: [] };
+    case 'LeakyRelu': return { op: act, attrs: { alpha: f(p[0]!) }, consts: [] };
+    case 'HardSigmoid': return { op: act, attrs: { alpha: f(p[0]!), beta: f(p[1]!) }, consts: [] };
+    case 'Gelu': return { op: 'Gelu', attrs: { approximate: { kind: 'string', value: 'none' } }, consts: [] };
+    case 'GeluTanh': return { op: 'Gelu', attrs: { approximate: { kind: 'string', value: 'tanh' } }, consts: [] };
+    case 'Clip': return { op: 'Clip', attrs: {}, consts: [p[0]!, p[1]!] };
     default: return assertNever(act, 'activation');
   }
+}
+
+/** One standard op's own reference `run` on these inputs (attributes completed with the op's defaults). */
+function runStandard(op: string, attrs: Readonly<Record<string, Attr>>, inputs: readonly Tensor[]): Tensor {
+  const def = getOp(op)!;
+  const node: Node = { name: `activation_${op}`, op, inputs: inputs.map((_, i) => `in${i}`), outputs: ['out'], attrs: withDefaults(def, attrs) };
+  const out = def.run({
+    node, attrs: plainAttrs(def, node), inputs, numOutputs: 1, outputTypes: [undefined],
+    runSubgraph: () => { throw new Error('activations have no subgraphs'); },
+  });
+  return out[0] as Tensor;
+}
+
+/** Apply the activation to a tensor already rounded to its type, by the standard ops' own `run`: the fused node
+ *  computes exactly what its unfused chain computes. */
+export function applyActivation(x: Tensor, act: Activation, p: readonly number[]): Tensor {
+  if (act === '') return x;
+  if (act === 'SiLU') return runStandard('Mul', {}, [x, runStandard('Sigmoid', {}, [x])]);
+  const s = standardActivation(act, p);
+  return runStandard(s.op, s.attrs, [x, ...s.consts.map((v) => scalar(x.dtype, v))]);
 }
 
 /** Standard nodes computing the activation of `x` into `out`. */
 export function activationNodes(act: Activation, p: readonly number[], x: string, out: string, hint: string, ctx: LegacyContext): ImportNode[] {
   const node = (op: string, inputs: string[], output: string, attrs: ImportNode['attrs'] = {}): ImportNode =>
     ({ name: ctx.freshName(`${hint}_${op}`), op, inputs, outputs: [output], attrs });
-  const f = (v: number) => ({ kind: 'float' as const, value: v });
   switch (act) {
     case '': return [node('Identity', [x], out)];
-    case 'Relu': case 'Sigmoid': case 'HardSwish': case 'Tanh': return [node(act, [x], out)];
-    case 'LeakyRelu': return [node(act, [x], out, { alpha: f(p[0]!) })];
-    case 'HardSigmoid': return [node(act, [x], out, { alpha: f(p[0]!), beta: f(p[1]!) })];
-    case 'Gelu': return [node('Gelu', [x], out, { approximate: { kind: 'string', value: 'none' } })];
-    case 'GeluTanh': return [node('Gelu', [x], out, { approximate: { kind: 'string', value: 'tanh' } })];
+    case 'Relu': case 'Sigmoid': case 'HardSwish': case 'Tanh': case 'LeakyRelu': case 'HardSigmoid': case 'Gelu': case 'GeluTanh': {
+      const s = standardActivation(act, p);
+      return [node(s.op, [x], out, { ...s.attrs })];
+    }
     case 'Clip': {
       // The bounds are float32 numbers; CastLike gives them x's element type, which the node does not record.
       const bound = (v: number, which: string): [ImportNode, string] => {

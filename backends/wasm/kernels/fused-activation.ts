@@ -2,9 +2,10 @@
 // before a kernel's store: each is the standard op's formula from the one table (elementwise-ops.ts).
 
 import binaryen from 'binaryen';
-import { assertNever } from '../../../ir/errors.js';
-import { parseActivation, type Activation } from '../../../ops/fused/activation.js';
+import { parseActivation, standardActivation, type Activation } from '../../../ops/fused/activation.js';
 import { fromValues } from '../../../ir/tensor.js';
+import type { Expr, Fn } from '../fn.js';
+import type { Args } from './elementwise.js';
 import { vectorFormula } from './elementwise-ops.js';
 import type { VecEpilogue } from './gemm-core.js';
 import type { PlanContext, TensorRef } from './types.js';
@@ -16,31 +17,30 @@ export function activationOf(ctx: Pick<PlanContext, 'attrs'>): VecEpilogue | und
   return activationV(parseActivation(name, params), params);
 }
 
-/** The standard op (and attributes, and constant operands) each fused activation computes. */
-function standardOf(act: Exclude<Activation, ''>, p: readonly number[]): { op: string; attrs: Record<string, unknown>; consts: readonly number[] } {
-  switch (act) {
-    case 'Relu': case 'Sigmoid': case 'HardSwish': case 'Tanh': return { op: act, attrs: {}, consts: [] };
-    case 'LeakyRelu': return { op: 'LeakyRelu', attrs: { alpha: p[0] }, consts: [] };
-    case 'Clip': return { op: 'Clip', attrs: {}, consts: [p[0]!, p[1]!] };
-    case 'HardSigmoid': return { op: 'HardSigmoid', attrs: { alpha: p[0], beta: p[1] }, consts: [] };
-    case 'Gelu': return { op: 'Gelu', attrs: { approximate: 'none' }, consts: [] };
-    case 'GeluTanh': return { op: 'Gelu', attrs: { approximate: 'tanh' }, consts: [] };
-    case 'SiLU': return { op: 'Swish', attrs: { alpha: 1 }, consts: [] };
-    default: return assertNever(act, 'activation');
-  }
-}
-
 /** An activation as the f32x4 formula of its standard op (elementwise-ops.ts FORMULAS): the unfused kernel's own
  *  arithmetic, so a fused node computes what its unfused chain computes on this backend. */
 export function activationV(act: Activation, p: readonly number[]): VecEpilogue | undefined {
   if (act === '') return undefined;
-  const { op, attrs, consts } = standardOf(act, p);
-  const operand = (v: number, k: number): TensorRef => ({ name: `#${op}_${k}`, dtype: 'float32', dims: [], size: 1, ptr: { base: 0 }, constant: fromValues('float32', [], [v]) });
-  const vec = vectorFormula(op, { attrs, inputs: [undefined, ...consts.map(operand)] });
-  if (!vec) throw new Error(`no f32x4 formula for ${op} (fused activation ${act})`);
+  const formula = (op: string, attrs: Readonly<Record<string, unknown>>, consts: readonly number[] = []): ((fn: Fn, a: Args) => Expr) => {
+    const operand = (v: number, k: number): TensorRef => ({ name: `#${op}_${k}`, dtype: 'float32', dims: [], size: 1, ptr: { base: 0 }, constant: fromValues('float32', [], [v]) });
+    const vec = vectorFormula(op, { attrs, inputs: [undefined, ...consts.map(operand)] });
+    if (!vec) throw new Error(`no f32x4 formula for ${op} (fused activation ${act})`);
+    return vec;
+  };
+  let f: (fn: Fn, x: () => Expr) => Expr;
+  if (act === 'SiLU') {
+    // Sigmoid, then Mul by x: the pair the fusion replaced
+    const sig = formula('Sigmoid', {}), mul = formula('Mul', {});
+    f = (fn, x) => mul(fn, [x, () => sig(fn, [x])]);
+  } else {
+    const s = standardActivation(act, p);
+    const attrs = Object.fromEntries(Object.entries(s.attrs).map(([k, a]) => [k, 'value' in a ? a.value : undefined]));
+    const vec = formula(s.op, attrs, s.consts);
+    f = (fn, x) => vec(fn, [x]);
+  }
   // the formula may read its argument more than once: through a local, so the argument expression is used once
   return (fn, v) => {
     const t = fn.v128();
-    return fn.m.block(null, [fn.set(t, v), vec(fn, [() => fn.get(t)])], binaryen.v128);
+    return fn.m.block(null, [fn.set(t, v), f(fn, () => fn.get(t))], binaryen.v128);
   };
 }
