@@ -105,6 +105,8 @@ describe.skipIf(!run)(`webgpu index-map movement (Slice, Pad, Expand, Tile, Spli
       b.op('Tile', [n, c('rep', [2, 3])]),
       ...b.node('Split', [x, c('sp', [1, 3, 1])], { axis: 2 }, 3),
       b.op('DepthToSpace', [b.op('Reshape', [x, c('r4', [1, 12, 1, 5])]), ], { blocksize: 2, mode: 'CRD' }),
+      b.op('SpaceToDepth', [b.op('Reshape', [x, c('r5', [1, 3, 2, 10])])], { blocksize: 2 }),
+      b.op('Identity', [b.op('Dropout', [x])]),
     );
     const nn = { dtype: 'int32' as const, dims: [2, 3], data: Int32Array.from([1, -2, 3, -4, 5, -6]) };
     expect(await worstError(b.build(), [randTensor([3, 4, 5], 1), nn])).toBe(0);
