@@ -14,7 +14,19 @@ const baseDir = externalDataDir();
 // Binaryen is loaded once per worker, and only when cases compile (it is the slowest import by far)
 const compile: CompileFn | undefined = init.compileEvery > 0 ? (await import('../compiler/compile.js')).compileWasmGraph : undefined;
 
-parentPort!.on('message', (index: number) => {
+parentPort!.on('message', (msg: number | { differential: number }) => {
+  if (typeof msg === 'object') {
+    // the differential phase: random well-typed graphs on reference, wasm and wasm-O3
+    void (async () => {
+      const { wasmBackend, wasmO3Backend } = await import('../compiler/compile.js');
+      const { disagreement } = await import('../test/fuzz/differential.js');
+      const t0 = performance.now();
+      const failure = disagreement([wasmBackend, wasmO3Backend], msg.differential, init.runSeed);
+      parentPort!.postMessage({ differential: msg.differential, failure, ms: performance.now() - t0 });
+    })();
+    return;
+  }
+  const index = msg;
   const t0 = performance.now();
   const spec = makeCase(corpus, init.runSeed, index, init.compileEvery);
   const mutateMs = performance.now() - t0;

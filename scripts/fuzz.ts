@@ -3,7 +3,10 @@
 // end in success or a typed one-line OnnxcError within the per-case time budget and memory budget. Findings are
 // printed with their seed and kept in test/fuzz/regressions/ (replayed by `npm test`); exit 1 when there are any.
 //
-//   npx tsx scripts/fuzz.ts [--cases N] [--from K0] [--seed S] [--case K] [--budget-ms MS] [--compile-every K] [--no-save]
+// Then the differential phase: G random well-typed graphs (default 200) must agree on reference, wasm and wasm-O3.
+//
+//   npx tsx scripts/fuzz.ts [--cases N] [--from K0] [--seed S] [--case K] [--budget-ms MS] [--compile-every K]
+//                           [--differential G] [--no-save]
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -30,6 +33,7 @@ const cases = Number(arg('cases', '10000'));
 const budgetMs = Number(arg('budget-ms', '10000'));
 const compileEvery = Number(arg('compile-every', '25'));
 const save = !process.argv.includes('--no-save');
+const graphs = Number(arg('differential', '200'));
 
 interface Result { index: number; outcome: string; stage: string; message?: string; ms: number; model: string; steps: string[]; compiled: boolean; rssMb: number; mutateMs: number }
 interface Finding { index: number; model: string; steps: readonly string[]; stage: string; what: string; ms: number }
@@ -111,8 +115,20 @@ async function main(): Promise<void> {
     if (what) findings.push({ index, model: r.model, steps: r.steps, stage: r.stage, what, ms: r.ms });
     if (index % 1000 === 999) console.log(`  ${index + 1} cases, ${((performance.now() - t0) / 1000).toFixed(0)} s, ${findings.length} findings`);
   }
-  await w.terminate();
   const secs = (performance.now() - t0) / 1000;
+  let diffLine = 'differential: skipped';
+  if (graphs > 0 && only === undefined) {
+    const d = await new Promise<{ failure?: string; ms: number } | { dead: string }>((done) => {
+      const timer = setTimeout(() => { void w.terminate(); done({ dead: `no answer after ${graphs * 5} s` }); }, graphs * 5000);
+      w.once('message', (m: { failure?: string; ms: number }) => { clearTimeout(timer); done(m); });
+      w.once('error', (e: Error) => { clearTimeout(timer); done({ dead: e.message.split('\n')[0]! }); });
+      w.postMessage({ differential: graphs });
+    });
+    const failure = 'dead' in d ? d.dead : d.failure;
+    diffLine = `differential: ${graphs} random graphs on reference, wasm, wasm-O3 ${failure ? 'DISAGREE' : 'agree'}${'ms' in d ? ` (${(d.ms / 1000).toFixed(1)} s)` : ''}`;
+    if (failure) findings.push({ index: -1, model: 'differential', steps: [], stage: 'differential', what: failure, ms: NaN });
+  }
+  await w.terminate();
   times.sort((a, b) => a - b);
   const p99 = times[Math.floor(times.length * 0.99)] ?? 0;
   const caseSecs = times.reduce((a, b) => a + b, 0) / 1000;
@@ -120,7 +136,9 @@ async function main(): Promise<void> {
   slow.sort((a, b) => b.ms - a.ms);
   for (const s of slow.slice(0, 5)) console.log(`  slow: case ${s.index} (${s.model}, ${s.steps.join(' + ')}) ${s.ms.toFixed(0)} ms at ${s.stage}`);
   console.log(`  outcomes: ${[...outcomes].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  console.log(`  ${diffLine}`);
   for (const f of findings) {
+    if (f.index < 0) { console.log(`FINDING ${f.what}`); continue; }
     console.log(`FINDING case ${f.index} (rerun: npx tsx scripts/fuzz.ts --seed ${runSeed} --case ${f.index}): ${f.model} [${f.steps.join(' + ')}] at ${f.stage}: ${f.what}`);
     if (save) keep(f);
   }
