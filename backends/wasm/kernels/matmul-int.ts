@@ -48,8 +48,13 @@ function padColumns(src: Float32Array, rows: number, N: number, P: number): Tens
   return makeTensor('float32', [out.length], out);
 }
 
+/** Rows from which a panel is widened once into f32 scratch and the row tiles read it (each tile would otherwise
+ *  widen the same weights again: 16 times for gpt2_tiny's 64 rows). */
+const WIDEN_ONCE_ROWS = 2 * MR;
+
 export const dequantMatMul: KernelGen = {
   dtypes: ['float32', 'int8'],
+  scratch: (ctx) => (input(ctx, 0).size / input(ctx, 1).dims[0]! >= WIDEN_ONCE_ROWS ? input(ctx, 1).dims[0]! * NR * 4 : 0),
   constInputs: [1, 2, 3],
   unread: (ctx) => [1, 2, ...(ctx.inputs[3] ? [3] : [])],
   prepack(ctx) {
@@ -92,14 +97,29 @@ function emitDequantMatMul(ctx: KernelContext, L: Layout, MT: number, aBase: num
     if (L.bs > 0) for (let j = 0; j < 2; j++) out.push(fn.set(bv[j]!, V.mul(g(bv[j]!), g(sv[j]!))));
     return out;
   };
-  /** One K step for `rows` rows: A splat per row times both B vectors. */
+  const once = MT >= WIDEN_ONCE_ROWS, sc = ctx.scratch.base;
+  /** One K step for `rows` rows: A splat per row times both B vectors (widened here, or read from scratch). */
   const step = (rows: number): Expr[] => {
-    const out = loadB();
+    const out = once ? [0, 1].map((j) => fn.set(bv[j]!, m.v128.load(sc + 16 * j, 4, g(pb)))) : loadB();
     for (let r = 0; r < rows; r++) {
       out.push(fn.set(av, m.v128.load32_splat(aBase + 4 * r * L.K, 4, g(pa))));
       for (let j = 0; j < 2; j++) out.push(fn.set(acc[r]![j]!, V.add(g(acc[r]![j]!), V.mul(g(av), g(bv[j]!)))));
     }
-    out.push(fn.set(pa, m.i32.add(g(pa), c(4))), fn.set(pb, m.i32.add(g(pb), c(rowBytes))));
+    out.push(fn.set(pa, m.i32.add(g(pa), c(4))), fn.set(pb, m.i32.add(g(pb), c(once ? NR * 4 : rowBytes))));
+    return out;
+  };
+  /** Panel pi widened to f32 (block scales applied) into scratch: K rows of 8 floats. */
+  const widenPanel = (): Expr[] => {
+    const store = (): Expr[] => [...loadB(), ...[0, 1].map((j) => m.v128.store(sc + 16 * j, 4, g(pa), g(bv[j]!))),
+      fn.set(pa, m.i32.add(g(pa), c(NR * 4))), fn.set(pb, m.i32.add(g(pb), c(rowBytes)))];
+    const out: Expr[] = [fn.set(pa, c(0)), fn.set(pb, m.i32.mul(g(pi), c(panelBytes)))];
+    if (L.bs === 0) out.push(fn.loop(ki, 0, L.K, store));
+    else {
+      const full = Math.floor(L.K / L.bs), tail = L.K % L.bs;
+      out.push(fn.set(ps, m.i32.mul(g(pi), c(NR * 4))));
+      out.push(fn.loop(kb, 0, full, () => [...loadScales(), fn.loop(ki, 0, L.bs, store), fn.set(ps, m.i32.add(g(ps), c(sRow)))]));
+      if (tail) out.push(...loadScales(), fn.loop(ki, 0, tail, store));
+    }
     return out;
   };
   const loadScales = (): Expr[] => [0, 1].map((j) => fn.set(sv[j]!, m.v128.load(sP!.ptr.base + 16 * j, 4, g(ps))));
@@ -107,10 +127,10 @@ function emitDequantMatMul(ctx: KernelContext, L: Layout, MT: number, aBase: num
   const tile = (rows: number, cols: number): Expr[] => {
     const out: Expr[] = [
       fn.set(pa, m.i32.mul(g(mi), c(4 * L.K))),
-      fn.set(pb, m.i32.mul(g(pi), c(panelBytes))),
+      fn.set(pb, once ? c(0) : m.i32.mul(g(pi), c(panelBytes))),
     ];
     for (let r = 0; r < rows; r++) for (let j = 0; j < 2; j++) out.push(fn.set(acc[r]![j]!, V.splat(fn.cf32(0))));
-    if (L.bs === 0) out.push(fn.loop(ki, 0, L.K, () => step(rows)));
+    if (L.bs === 0 || once) out.push(fn.loop(ki, 0, L.K, () => step(rows)));
     else {
       const full = Math.floor(L.K / L.bs), tail = L.K % L.bs;
       out.push(fn.set(ps, m.i32.mul(g(pi), c(NR * 4))));
@@ -147,8 +167,9 @@ function emitDequantMatMul(ctx: KernelContext, L: Layout, MT: number, aBase: num
     ];
   };
   const pFull = Math.floor(L.N / NR);
-  const body: Expr[] = [fn.loop(pi, 0, pFull, () => rowsOf(NR))];
-  if (L.N % NR) body.push(fn.set(pi, c(pFull)), ...rowsOf(L.N % NR));
+  const panel = (cols: number): Expr[] => [...(once ? widenPanel() : []), ...rowsOf(cols)];
+  const body: Expr[] = [fn.loop(pi, 0, pFull, () => panel(NR))];
+  if (L.N % NR) body.push(fn.set(pi, c(pFull)), ...panel(L.N % NR));
   return fn.block(body);
 }
 
