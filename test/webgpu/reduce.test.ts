@@ -35,7 +35,7 @@ describe.skipIf(!run)(`webgpu reductions and LayerNormalization${run ? '' : ` (s
     expect(await worstError(b.build(), [randTensor([2, 0, 3], 1), randTensor([2, 1023], 2)])).toBeLessThan(1e-5);
   }, 300_000);
 
-  it('LayerNormalization with and without bias, rows of 1, 5 and 1023', async () => {
+  it('LayerNormalization with and without bias, rows of 1, 5 and 1023, Mean and InvStdDev outputs', async () => {
     const b = new GraphBuilder();
     const outs: string[] = [];
     const shapes = [[4, 1], [2, 3, 5], [2, 1023]];
@@ -46,7 +46,8 @@ describe.skipIf(!run)(`webgpu reductions and LayerNormalization${run ? '' : ` (s
       outs.push(b.op('LayerNormalization', [x, b.weight(`g2${k}`, randTensor([n], 5 + k))], { axis: -1 }));
     });
     outs.push(b.op('LayerNormalization', [b.input('y', 'float32', [2, 3, 4]), b.weight('gy', randTensor([3, 4], 11))], { axis: 1 }));
+    outs.push(...b.node('LayerNormalization', [b.input('z', 'float32', [3, 2, 5]), b.weight('gz', randTensor([5], 12))], { axis: -1 }, 3));
     b.output(...outs);
-    expect(await worstError(b.build(), [...shapes.map((s, k) => randTensor(s, k + 1)), randTensor([2, 3, 4], 9)])).toBeLessThan(1e-5);
+    expect(await worstError(b.build(), [...shapes.map((s, k) => randTensor(s, k + 1)), randTensor([2, 3, 4], 9), randTensor([3, 2, 5], 10)])).toBeLessThan(1e-5);
   }, 300_000);
 });

@@ -74,11 +74,14 @@ const reduce = (kind: Kind): WgKernel => ({
   },
 });
 
-export function layerNormShader(rows: number, n: number, eps: number, scaleN: number, biasN: number | undefined): string {
+/** `stats`: also write each row's mean and 1/sqrt(var + eps) (LayerNormalization's optional outputs 1 and 2). */
+export function layerNormShader(rows: number, n: number, eps: number, scaleN: number, biasN: number | undefined, stats: { mean: boolean; invStd: boolean } = { mean: false, invStd: false }): string {
   const s = new ShaderBuilder();
   const X = s.buffer('x', 'f32', 'read'), G = s.buffer('scale', 'f32', 'read');
   const B = biasN !== undefined ? s.buffer('bias', 'f32', 'read') : undefined;
   const Y = s.buffer('y', 'f32', 'read_write');
+  const MEAN = stats.mean ? s.buffer('mean_out', 'f32', 'read_write') : undefined;
+  const INV = stats.invStd ? s.buffer('inv_std_out', 'f32', 'read_write') : undefined;
   // scale and bias broadcast over the normalised row: an element's offset modulo their size
   const bcast = (j: Expr<'u32'>, size: number): Expr<'u32'> => (size === n ? j : size === 1 ? u32(0) : { type: 'u32', node: { kind: 'bin', op: '%', a: j.node, b: u32(size).node } });
   main1d(s, rows, (b, i) => {
@@ -89,6 +92,8 @@ export function layerNormShader(rows: number, n: number, eps: number, scaleN: nu
     const sq = b.var('sq', f32(0));
     b.for('j', u32(0), u32(n), (lb, j) => { const d = lb.let('d', sub(X.at(add(base, j)) as Expr<'f32'>, mean)); lb.set(sq, add(sq, mul(d, d))); });
     const inv = b.let('inv', div(f32(1), math('sqrt', add(div(sq, f32(n)), f32(eps)))));
+    if (MEAN) b.set(MEAN.at(i) as LValue<'f32'>, mean);
+    if (INV) b.set(INV.at(i) as LValue<'f32'>, inv);
     b.for('j', u32(0), u32(n), (lb, j) => {
       let v: Expr<'f32'> = mul(mul(sub(X.at(add(base, j)) as Expr<'f32'>, mean), inv), G.at(bcast(j, scaleN)) as Expr<'f32'>);
       if (B) v = add(v, B.at(bcast(j, biasN!)) as Expr<'f32'>);
@@ -103,7 +108,6 @@ const layerNormAxis = (ctx: PlanContext): number => { const r = ctx.inputs[0]!.d
 export const layerNormKernel: WgKernel = {
   dtypes: ['float32'],
   refuse(ctx): Refusal | undefined {
-    if (ctx.outputs[1] || ctx.outputs[2]) return { reason: 'form', detail: 'LayerNormalization Mean/InvStdDev outputs are not supported by the webgpu kernel' };
     const bad = refuseNonFloat(ctx);
     if (bad) return bad;
     const n = prod(ctx.inputs[0]!.dims.slice(layerNormAxis(ctx)));
@@ -116,9 +120,10 @@ export const layerNormKernel: WgKernel = {
     const rows = prod(x.dims.slice(0, a)), n = prod(x.dims.slice(a));
     if (rows * n === 0) return [];
     const bias = ctx.inputs[2];
+    const stats = { mean: ctx.outputs[1] !== undefined, invStd: ctx.outputs[2] !== undefined };
     return [{
-      shader: layerNormShader(rows, n, Number(ctx.attrs['epsilon'] ?? 1e-5), ctx.inputs[1]!.size, bias?.size),
-      operands: [input(0), input(1), ...(bias ? [input(2)] : []), output(0)], workgroups: grid1d(rows),
+      shader: layerNormShader(rows, n, Number(ctx.attrs['epsilon'] ?? 1e-5), ctx.inputs[1]!.size, bias?.size, stats),
+      operands: [input(0), input(1), ...(bias ? [input(2)] : []), output(0), ...(stats.mean ? [output(1)] : []), ...(stats.invStd ? [output(2)] : [])], workgroups: grid1d(rows),
     }];
   },
 };
