@@ -50,4 +50,15 @@ describe.skipIf(!run)(`webgpu reductions and LayerNormalization${run ? '' : ` (s
     b.output(...outs);
     expect(await worstError(b.build(), [...shapes.map((s, k) => randTensor(s, k + 1)), randTensor([2, 3, 4], 9), randTensor([3, 2, 5], 10)])).toBeLessThan(1e-5);
   }, 300_000);
+
+  it('BatchNormalization (inference) on [2, 3, 4, 5], [3, 7] and [1, 1]', async () => {
+    const b = new GraphBuilder();
+    const shapes = [[2, 3, 4, 5], [3, 7], [1, 1]];
+    b.output(...shapes.map((s, k) => {
+      const C = s[1]!, w = (n: string, seed: number) => b.weight(`${n}${k}`, randTensor([C], seed));
+      const v = b.weight(`v${k}`, { dtype: 'float32', dims: [C], data: Float32Array.from({ length: C }, (_, i) => 0.5 + i) });
+      return b.op('BatchNormalization', [b.input(`x${k}`, 'float32', s), w('g', 2), w('b', 3), w('m', 4), v], { epsilon: 1e-3 });
+    }));
+    expect(await worstError(b.build(), shapes.map((s, k) => randTensor(s, k + 1)))).toBeLessThan(1e-5);
+  }, 300_000);
 });

@@ -52,6 +52,15 @@ describe('WGSL builder', () => {
     expect(text(sq(f32(2)))).toBe('sq(2.0f)');
   });
 
+  it('never names a binding or value after a WGSL keyword or built-in', () => {
+    const s = new ShaderBuilder();
+    const v = s.buffer('var', 'f32', 'read_write');
+    s.main([1], (b) => { const m = b.let('max', f32(1)); b.set(v.at(u32(0)), m); });
+    const src = s.print();
+    expect(src).toContain('var<storage, read_write> var_: array<f32>;');
+    expect(src).toContain('let max_: f32 = 1.0f;');
+  });
+
   it('gives helpers and lets fresh names', () => {
     const s = new ShaderBuilder();
     const a = s.fn('h', [['x', 'u32']] as const, 'u32', (_b, x) => add(x, u32(1)));

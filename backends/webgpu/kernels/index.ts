@@ -10,7 +10,7 @@ import { gatherKernel } from './gather.js';
 import { INDEX_MAP_KERNELS } from './index-map.js';
 import { MOVEMENT_KERNELS } from './movement.js';
 import { POOL_KERNELS } from './pool.js';
-import { REDUCE_KERNELS } from './reduce.js';
+import { BATCHNORM_KERNELS, REDUCE_KERNELS } from './reduce.js';
 import { SOFTMAX_KERNELS } from './softmax.js';
 import { gemmKernel, matmulKernel } from './matmul.js';
 import type { WgKernel } from './types.js';
@@ -30,4 +30,5 @@ export const WEBGPU_KERNELS: KernelTableOf<WgKernel> = {
   ...CAST_KERNELS,
   ...INDEX_MAP_KERNELS,
   ...REDUCE_KERNELS,
+  ...BATCHNORM_KERNELS,
 };

@@ -33,6 +33,17 @@ export const viewKernel = (constInputs: readonly number[] = []): WgKernel => ({
   },
 });
 
+/** Dropout at inference (training_mode absent or false) is the identity; in training mode it is refused. */
+const dropoutKernel: WgKernel = {
+  ...viewKernel([1, 2]),
+  refuse(ctx) {
+    const t = ctx.inputs[2]?.constant;
+    if (t && t.data.length > 0 && Number((t.data as ArrayLike<number>)[0]) !== 0) return { reason: 'form', detail: 'Dropout in training mode is not supported by the webgpu backend' };
+    if (ctx.outputs[1]) return { reason: 'form', detail: 'Dropout mask output is not supported by the webgpu backend' };
+    return refuseMovement(ctx);
+  },
+};
+
 export function transposeShader(inDims: readonly number[], perm: readonly number[], elem: Elem): string {
   const outDims = perm.map((p) => inDims[p]!);
   const st = stridesOf(inDims);
@@ -86,5 +97,5 @@ export const concatKernel: WgKernel = {
 
 export const MOVEMENT_KERNELS = {
   Reshape: viewKernel([1]), Flatten: viewKernel(), Squeeze: viewKernel([1]), Unsqueeze: viewKernel([1]), Identity: viewKernel(),
-  Dropout: viewKernel([1, 2]), Transpose: transposeKernel, Concat: concatKernel,
+  Dropout: dropoutKernel, Transpose: transposeKernel, Concat: concatKernel,
 } as const;

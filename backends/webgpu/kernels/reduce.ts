@@ -133,3 +133,36 @@ export const REDUCE_KERNELS = {
   ReduceL1: reduce('l1'), ReduceL2: reduce('l2'), ReduceSumSquare: reduce('sumsquare'), ReduceLogSum: reduce('logsum'), ReduceLogSumExp: reduce('logsumexp'),
   LayerNormalization: layerNormKernel,
 } as const;
+
+
+/** BatchNormalization in inference form: y = (x - mean[c]) / sqrt(var[c] + eps) * scale[c] + B[c], c the channel
+ *  (axis 1). Training mode (running statistics as outputs) is refused. */
+export function batchNormShader(total: number, C: number, inner: number, eps: number): string {
+  const s = new ShaderBuilder();
+  const X = s.buffer('x', 'f32', 'read'), G = s.buffer('scale', 'f32', 'read'), B = s.buffer('bias', 'f32', 'read');
+  const M = s.buffer('mean', 'f32', 'read'), V = s.buffer('var', 'f32', 'read'), Y = s.buffer('y', 'f32', 'read_write');
+  main1d(s, total, (b, i) => {
+    const c = b.let('c', C === 1 ? u32(0) : { type: 'u32', node: { kind: 'bin', op: '%', a: (inner === 1 ? i : { type: 'u32', node: { kind: 'bin', op: '/', a: i.node, b: u32(inner).node } } as Expr<'u32'>).node, b: u32(C).node } } as Expr<'u32'>);
+    const at = (buf: typeof X): Expr<'f32'> => buf.at(c) as Expr<'f32'>;
+    const norm = div(sub(X.at(i) as Expr<'f32'>, at(M)), math('sqrt', add(at(V), f32(eps))));
+    b.set(Y.at(i) as LValue<'f32'>, add(mul(norm, at(G)), at(B)));
+  });
+  return s.print();
+}
+
+export const batchNormKernel: WgKernel = {
+  dtypes: ['float32'],
+  refuse(ctx) {
+    if (Number(ctx.attrs['training_mode'] ?? 0) !== 0 || ctx.outputs[1] || ctx.outputs[2]) return { reason: 'form', detail: 'BatchNormalization in training mode is not supported by the webgpu kernel' };
+    if (ctx.inputs[0]!.dims.length < 2) return { reason: 'form', detail: 'BatchNormalization needs X of rank >= 2' };
+    return refuseNonFloat(ctx);
+  },
+  lower(ctx): KernelDispatch[] {
+    const x = ctx.inputs[0]!;
+    if (x.size === 0) return [];
+    const shader = batchNormShader(x.size, x.dims[1]!, prod(x.dims.slice(2)), Number(ctx.attrs['epsilon'] ?? 1e-5));
+    return [{ shader, operands: [input(0), input(1), input(2), input(3), input(4), output(0)], workgroups: grid1d(x.size) }];
+  },
+};
+
+export const BATCHNORM_KERNELS = { BatchNormalization: batchNormKernel } as const;

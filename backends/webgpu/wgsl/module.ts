@@ -11,9 +11,15 @@ export const WORKGROUP_SIZE = 64;
 /** Largest workgroup count per dispatch dimension (WebGPU's default maxComputeWorkgroupsPerDimension). */
 export const MAX_WORKGROUPS_PER_DIM = 65535;
 
+/** WGSL keywords and the type and built-in names a kernel's hint could collide with. */
+const RESERVED = new Set(['var', 'let', 'const', 'fn', 'if', 'else', 'for', 'loop', 'while', 'return', 'break', 'continue', 'struct',
+  'switch', 'case', 'default', 'true', 'false', 'override', 'enable', 'alias', 'discard', 'array', 'atomic', 'bitcast', 'ptr', 'sampler',
+  'f32', 'f16', 'i32', 'u32', 'bool', 'vec2', 'vec3', 'vec4', 'mat2x2', 'mat3x3', 'mat4x4', 'select', 'min', 'max', 'exp', 'log', 'dot']);
+
 class Names {
   private readonly used = new Set<string>();
   fresh(hint: string): string {
+    if (RESERVED.has(hint)) hint = `${hint}_`;
     let n = hint, k = 1;
     while (this.used.has(n)) n = `${hint}_${k++}`;
     this.used.add(n);
