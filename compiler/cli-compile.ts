@@ -4,6 +4,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../ir/errors.js';
+import type { Model } from '../ir/graph.js';
+import { fromValues, type Tensor } from '../ir/tensor.js';
 import { isTensor } from '../ir/value.js';
 import { parseLevel } from '../passes/pipelines.js';
 import { existingDir, outputDir, parseDims, parseNumber, parsePassOptions } from './cli-args.js';
@@ -16,7 +18,42 @@ const kb = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
 
 export interface CompileOpts {
   target: CompileTarget; output: string; dim?: string[]; inputs?: string; optimize: boolean; embedLimit: string;
-  optLevel?: string; passes?: string; passOption?: string[]; verify?: boolean;
+  optLevel?: string; passes?: string; passOption?: string[]; verify?: boolean; fix?: string[];
+}
+
+/** `--fix NAME=V[,V...]`: the value an input is compiled for (a sample rate, a mode flag). Parsed by the input's
+ *  declared dtype; a rank-0 input takes one value, a rank-1 input as many as its dim says. The artifact records it
+ *  and the runtime refuses any other value for that input. */
+export function parseFixes(model: Model, fixes: readonly string[] | undefined): Record<string, Tensor> | undefined {
+  if (!fixes?.length) return undefined;
+  const out: Record<string, Tensor> = {};
+  for (const f of fixes) {
+    const eq = f.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--fix expects NAME=VALUE[,VALUE...], got '${f}'`);
+    const name = f.slice(0, eq), text = f.slice(eq + 1).split(',').map((v) => v.trim());
+    const t = model.graph.types.get(name);
+    if (!model.graph.inputs.includes(name) || t?.kind !== 'tensor') {
+      throw new UsageError(`--fix: the model has no tensor input '${name}' (inputs: ${model.graph.inputs.join(', ')})`);
+    }
+    const shape = t.shape ?? [];
+    if (shape.length > 1 || (shape.length === 1 && typeof shape[0] === 'number' && shape[0] !== text.length)) {
+      throw new UsageError(`--fix: input '${name}' is ${t.dtype}[${shape.join(',')}]; --fix takes scalars and vectors of that length`);
+    }
+    const values = text.map((v) => {
+      if (t.dtype === 'bool') {
+        if (v === 'true' || v === '1') return true;
+        if (v === 'false' || v === '0') return false;
+      } else if (t.dtype === 'int64' || t.dtype === 'uint64') {
+        if (/^-?\d+$/.test(v)) return BigInt(v);
+      } else if (t.dtype !== 'string' && v !== '' && Number.isFinite(Number(v))) {
+        const n = Number(v);
+        if (!/int/.test(t.dtype) || Number.isInteger(n)) return n;
+      }
+      throw new UsageError(`--fix: '${v}' is not a ${t.dtype} value for input '${name}'`);
+    });
+    out[name] = fromValues(t.dtype, shape.length === 0 ? [] : [values.length], values);
+  }
+  return out;
 }
 
 export function compileCommand(path: string, opts: CompileOpts): void {
@@ -30,6 +67,7 @@ export function compileCommand(path: string, opts: CompileOpts): void {
   const bar = progress('compile');
   bar.update('importing');
   const model = load(path, opts);
+  const fixedInputs = parseFixes(model, opts.fix);
   let inputShapes: Record<string, readonly number[]> | undefined;
   if (opts.inputs !== undefined) {
     const files = readdirSync(opts.inputs);
@@ -43,7 +81,7 @@ export function compileCommand(path: string, opts: CompileOpts): void {
   bar.update(`optimising and lowering ${model.graph.nodes.length} nodes`);
   let r;
   try {
-    r = compileToDir(model, opts.target, opts.output, { dims, inputShapes, optimize: opts.optimize, embedLimit }, pipeline);
+    r = compileToDir(model, opts.target, opts.output, { dims, inputShapes, fixedInputs, optimize: opts.optimize, embedLimit }, pipeline);
   } finally {
     bar.done();
   }
