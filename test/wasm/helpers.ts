@@ -3,7 +3,7 @@
 
 import { runGraph } from '../../backends/reference/interpreter.js';
 import { compileWasm } from '../../backends/wasm/compile.js';
-import { tensorError } from '../../compiler/compare.js';
+import { worstRelativeError } from '../helpers/worst-error.js';
 import type { Graph } from '../../ir/graph.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { createSessionSync } from '../../runtime/wasm/session.js';
@@ -23,14 +23,7 @@ export function runWasm(g: Graph, inputs: readonly Tensor[], optimize = true): T
 export function worstError(g: Graph, inputs: readonly Tensor[], optimize = true): number {
   const ours = runWasm(g, inputs, optimize);
   const ref = runGraph(g, inputs) as Tensor[];
-  let worst = 0;
-  ours.forEach((t, k) => {
-    const e = ref[k]!;
-    if (t.dims.join() !== e.dims.join() || t.dtype !== e.dtype) throw new Error(`output ${k}: ${t.dtype}[${t.dims}] vs reference ${e.dtype}[${e.dims}]`);
-    const err = tensorError(t, e);
-    worst = Math.max(worst, err.maxAbs / Math.max(1, err.maxExpected));
-  });
-  return worst;
+  return worstRelativeError(ours, ref);
 }
 
 /** A deterministic pseudo-random float32 tensor in [-2, 2). */

@@ -5,7 +5,7 @@
 import { runGraph } from '../../backends/reference/interpreter.js';
 import { dawnDevice, type DawnDevice } from '../../backends/webgpu/dawn.js';
 import { webgpuBackend } from '../../backends/webgpu/backend.js';
-import { tensorError } from '../../compiler/compare.js';
+import { worstRelativeError } from '../helpers/worst-error.js';
 import type { Graph } from '../../ir/graph.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { planLowering } from '../../lowering/plan.js';
@@ -69,12 +69,5 @@ export async function runWebGpu(g: Graph, inputs: readonly Tensor[]): Promise<Te
 export async function worstError(g: Graph, inputs: readonly Tensor[]): Promise<number> {
   const ours = await runWebGpu(g, inputs);
   const ref = runGraph(g, inputs) as Tensor[];
-  let worst = 0;
-  ours.forEach((t, k) => {
-    const e = ref[k]!;
-    if (t.dims.join() !== e.dims.join() || t.dtype !== e.dtype) throw new Error(`output ${k}: ${t.dtype}[${t.dims}] vs reference ${e.dtype}[${e.dims}]`);
-    const err = tensorError(t, e);
-    worst = Math.max(worst, Number.isNaN(err.maxAbs) ? Infinity : err.maxAbs / Math.max(1, err.maxExpected));
-  });
-  return worst;
+  return worstRelativeError(ours, ref);
 }
