@@ -8,16 +8,12 @@ import { exportModel } from '../compiler/onnx/export.js';
 import { encodeTensorProto } from '../compiler/onnx/tensor-proto.js';
 import { randomInputs } from '../compiler/random-inputs.js';
 import type { Model } from '../ir/graph.js';
-import { fromValues, makeTensor, type Tensor } from '../ir/tensor.js';
+import { fromValues, type Tensor } from '../ir/tensor.js';
 import { prng } from '../ir/random.js';
-import { GraphBuilder } from './builder.js';
+import { GraphBuilder, seededWeights } from './builder.js';
 
 /** Uniform weights in ±1/sqrt(fanIn) (PyTorch's default initialisation scale). */
-function weights(dims: number[], rand: () => number, fanIn: number): Tensor<'float32'> {
-  const t = makeTensor('float32', dims), k = 1 / Math.sqrt(fanIn);
-  for (let i = 0; i < t.data.length; i++) t.data[i] = (rand() * 2 - 1) * k;
-  return t;
-}
+const weights = (dims: number[], rand: () => number, fanIn: number): Tensor<'float32'> => seededWeights(dims, rand, 1 / Math.sqrt(fanIn));
 
 /** 1x1x64x64 -> Conv 1->16 s2 -> Conv 16->32 s2 (LeakyRelu) -> ConvTranspose 32->16 s2 (LeakyRelu) -> ConvTranspose
  *  16->1 s2 -> Sigmoid: 1x1x64x64. */

@@ -3,7 +3,7 @@
 
 import type { DType } from '../ir/dtype.js';
 import type { Attr, Graph, Model, ModelInfo, Node } from '../ir/graph.js';
-import type { Tensor } from '../ir/tensor.js';
+import { makeTensor, type Tensor } from '../ir/tensor.js';
 import type { Dim, ValueType } from '../ir/types.js';
 import { inferGraph } from '../ops/infer-graph.js';
 import { withDefaults } from '../ops/attrs.js';
@@ -101,4 +101,11 @@ export class GraphBuilder {
   model(info: ModelInfo = {}): Model {
     return { graph: this.build(), info: { producer: 'onnxc', ...info } };
   }
+}
+
+/** Seeded uniform weights in [-scale, scale): what the example and bench models are built from. */
+export function seededWeights(dims: number[], rand: () => number, scale: number): Tensor<'float32'> {
+  const t = makeTensor('float32', dims);
+  for (let i = 0; i < t.data.length; i++) t.data[i] = (rand() * 2 - 1) * scale;
+  return t;
 }

@@ -5,17 +5,13 @@
 
 import type { Model } from '../ir/graph.js';
 import { prng } from '../ir/random.js';
-import { fromValues, makeTensor, type Tensor } from '../ir/tensor.js';
-import { GraphBuilder } from './builder.js';
+import { fromValues, type Tensor } from '../ir/tensor.js';
+import { GraphBuilder, seededWeights } from './builder.js';
 
 export const VAD_HIDDEN = 16;
 const CHANNELS = 8;
 
-function weights(dims: number[], rand: () => number, scale: number): Tensor<'float32'> {
-  const t = makeTensor('float32', dims);
-  for (let i = 0; i < t.data.length; i++) t.data[i] = (rand() * 2 - 1) * scale;
-  return t;
-}
+const weights = seededWeights;
 
 /** Inputs: audio float32[1, chunk], sr int64[] (16000 or 8000), h and c float32[1, 1, 16].
  *  Outputs: prob float32[1, 1], hn and cn float32[1, 1, 16] (feed them back as h and c). */

@@ -2,15 +2,11 @@
 // -> Gemm -> Softmax) with seeded weights, built with the project's own GraphBuilder.
 
 import type { Model } from '../ir/graph.js';
-import { makeTensor, type Tensor } from '../ir/tensor.js';
+import type { Tensor } from '../ir/tensor.js';
 import { prng } from '../ir/random.js';
-import { GraphBuilder } from './builder.js';
+import { GraphBuilder, seededWeights } from './builder.js';
 
-function weights(dims: number[], rand: () => number, scale: number): Tensor<'float32'> {
-  const t = makeTensor('float32', dims);
-  for (let i = 0; i < t.data.length; i++) t.data[i] = (rand() * 2 - 1) * scale;
-  return t;
-}
+const weights = seededWeights;
 
 export function tinyCnn(seed = 7): Model {
   const rand = prng(seed);
