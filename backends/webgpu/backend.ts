@@ -16,7 +16,7 @@ export const webgpuBackend: Backend<ValueRef, WgKernel, unknown, WebGpuArtifact>
   name: 'webgpu',
   kernels: WEBGPU_KERNELS,
   capabilities: {
-    dtypes: ['float32', 'int32', 'uint32', 'int64'],
+    dtypes: ['float32', 'int32', 'uint32', 'int64', 'bool'],
     float16: false,
     int64: false,
     buffers: { align: WEBGPU_LIMITS.bindingAlign, maxBufferBytes: WEBGPU_LIMITS.maxBindingBytes, maxArenaBytes: WEBGPU_LIMITS.maxBufferBytes },

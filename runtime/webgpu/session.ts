@@ -23,7 +23,7 @@ export interface WebGpuSession {
 }
 
 const STATUS_SLOT = 256;
-const ARRAYS: Readonly<Record<string, new (b: ArrayBuffer) => TypedArray>> = { float32: Float32Array, int32: Int32Array, uint32: Uint32Array };
+const ARRAYS: Readonly<Record<string, new (b: ArrayBuffer) => TypedArray>> = { float32: Float32Array, int32: Int32Array, uint32: Uint32Array, bool: Uint8Array };
 const align4 = (n: number): number => Math.ceil(n / 4) * 4;
 
 export async function createSession(artifact: WebGpuArtifact, options: WebGpuSessionOptions = {}): Promise<WebGpuSession> {
