@@ -175,12 +175,12 @@ export async function compileToDir(model: Model, dir: string, opts: CompileOptio
   return a;
 }
 
-export type BackendName = 'reference' | 'wasm' | 'wasm-O3';
+export type BackendName = 'reference' | 'wasm' | 'wasm-O3' | 'webgpu' | 'webgpu-O3';
 
 /** Run a model on a backend with inputs by position (the reference interpreter is exact ONNX semantics). */
 export async function run(model: Model, inputs: readonly RuntimeValue[], opts: { backend?: BackendName } = {}): Promise<RuntimeValue[]> {
   const { loadBackend } = await import('../compiler/backends.js');
-  return (await loadBackend(opts.backend ?? 'reference')).prepare(model).run(inputs);
+  return await (await loadBackend(opts.backend ?? 'reference')).prepare(model).run(inputs);
 }
 
 /** Quantise a model (int8 static/dynamic, int8/int4 weights, float16) calibrated on `samples` (inputs by

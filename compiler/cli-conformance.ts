@@ -33,7 +33,8 @@ export async function conformanceCommand(dir: string, opts: { backend: string; j
   const backend = await loadBackend(opts.backend);
   const cases = findCases(dir).filter((c) => !re || re.test(c.name));
   const bar = progress('conformance');
-  const results: CaseResult[] = cases.map((c, i) => { bar.update(`${i}/${cases.length} ${c.name}`); return runCase(c, backend); });
+  const results: CaseResult[] = [];
+  for (const [i, c] of cases.entries()) { bar.update(`${i}/${cases.length} ${c.name}`); results.push(await runCase(c, backend)); }
   bar.done();
   const suite = basename(resolve(dir));
   const s = summarize(results, manifest, suite);

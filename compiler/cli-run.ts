@@ -24,7 +24,7 @@ export async function runCommand(path: string, opts: InputOpts & { backend: stri
   const model = load(path, opts);
   const inputs = modelInputs(model, opts);
   const { loadBackend } = await import('./backends.js');
-  const outs = (await loadBackend(opts.backend)).prepare(model).run(inputs);
+  const outs = await (await loadBackend(opts.backend)).prepare(model).run(inputs);
   if (opts.outputDir) mkdirSync(opts.outputDir, { recursive: true });
   outs.forEach((v, k) => {
     const name = model.graph.outputs[k]!;
@@ -43,7 +43,7 @@ export async function checkCommand(path: string, opts: InputOpts & { backend: st
   const model = load(path, opts);
   const inputs = modelInputs(model, opts);
   const { loadBackend } = await import('./backends.js');
-  const ours = (await loadBackend(opts.backend)).prepare(model).run(inputs);
+  const ours = await (await loadBackend(opts.backend)).prepare(model).run(inputs);
   const feeds = Object.fromEntries(model.graph.inputs.map((n, i) => [n, inputs[i]!]));
   const theirs = await runOrt(opts.exported ? exportModel(model) : resolve(path), feeds);
   let bad = 0;

@@ -10,7 +10,7 @@ import { registerQuantize } from './cli-quantize.js';
 
 /** The backends' names (compiler/backends.ts; test/cli.test.ts checks the two lists agree), kept here so that
  *  declaring `--backend` does not load any backend. */
-export const BACKEND_NAMES = ['reference', 'wasm', 'wasm-O3'] as const;
+export const BACKEND_NAMES = ['reference', 'wasm', 'wasm-O3', 'webgpu', 'webgpu-O3'] as const;
 
 /** package.json's version: one folder up from source (compiler/), two from the build (dist/compiler/). */
 export function packageVersion(): string {

@@ -9,7 +9,7 @@ import { makeTensor, setElement } from '../ir/tensor.js';
 import { isStaticShape } from '../ir/types.js';
 import { isDeterministic } from '../ops/traits.js';
 import type { RuntimeValue } from '../ir/value.js';
-import type { Backend } from './backends.js';
+import type { AnyBackend } from './backends.js';
 import { compareValues, type Tolerance, BACKEND_TEST_TOLERANCE } from './compare.js';
 import { loadModel } from './onnx/import.js';
 import { decodeMessage, type ModelProtoMsg } from './onnx/proto.js';
@@ -93,7 +93,8 @@ function opsOfFile(path: string): string[] {
   }
 }
 
-export function runCase(c: Case, backend: Backend, tol: Tolerance = BACKEND_TEST_TOLERANCE): CaseResult {
+/** Run one case; the backend's runs may be asynchronous (webgpu), so this is too. */
+export async function runCase(c: Case, backend: AnyBackend, tol: Tolerance = BACKEND_TEST_TOLERANCE): Promise<CaseResult> {
   const t0 = performance.now();
   const ops = opsOfFile(c.model);
   const done = (outcome: Outcome, reason?: string, kind?: string): CaseResult =>
@@ -110,7 +111,7 @@ export function runCase(c: Case, backend: Backend, tol: Tolerance = BACKEND_TEST
       const inputs = numbered(ds, 'input_').map((f, i) => readValueFile(f, g.types.get(g.inputs[i] ?? '')));
       const expected = numbered(ds, 'output_').map((f, i) => readValueFile(f, g.types.get(g.outputs[i] ?? '')));
       const feeds: (RuntimeValue | undefined)[] = model.graph.inputs.map((_, i) => inputs[i]);
-      const outs = prepared.run(feeds);
+      const outs = await prepared.run(feeds);
       if (outs.length < expected.length) return done('fail', `${outs.length} outputs, expected ${expected.length}`, 'mismatch');
       for (let k = 0; k < expected.length; k++) {
         const d = compareValues(outs[k]!, expected[k]!, tol);
@@ -124,9 +125,9 @@ export function runCase(c: Case, backend: Backend, tol: Tolerance = BACKEND_TEST
   }
 }
 
-function runLightCase(
-  c: Case, backend: Backend, tol: Tolerance, done: (o: Outcome, reason?: string, kind?: string) => CaseResult,
-): CaseResult {
+async function runLightCase(
+  c: Case, backend: AnyBackend, tol: Tolerance, done: (o: Outcome, reason?: string, kind?: string) => CaseResult,
+): Promise<CaseResult> {
   try {
     const model = loadModel(c.model);
     const inputs = model.graph.inputs.map((name) => {
@@ -136,7 +137,7 @@ function runLightCase(
       for (let i = 0; i < x.data.length; i++) setElement(t.dtype, x.data, i, 1);
       return x;
     });
-    const outs = backend.prepare(model).run(inputs);
+    const outs = await backend.prepare(model).run(inputs);
     for (let k = 0; k < c.lightOutputs!.length; k++) {
       const d = compareValues(outs[k]!, readValueFile(c.lightOutputs![k]!), tol);
       if (d.mismatch) return done('fail', `output ${k}: ${d.mismatch}`, 'mismatch');

@@ -51,7 +51,8 @@ for (const suite of suites.length ? suites : SUITES) {
   const dir = join(root, suite);
   if (!existsSync(dir)) { console.log(`${suite}: not found, skipped`); continue; }
   const t0 = performance.now();
-  const results: CaseResult[] = findCases(dir).map((c) => runCase(c, backend));
+  const results: CaseResult[] = [];
+  for (const c of findCases(dir)) results.push(await runCase(c, backend));
   const s = summarize(results, manifest, suite);
   for (const r of results) {
     if (r.outcome !== 'fail') continue;

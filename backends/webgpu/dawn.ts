@@ -23,7 +23,7 @@ async function open(): Promise<DawnDevice | string> {
   try {
     mod = await import('webgpu') as typeof mod;
   } catch (e) {
-    return `the npm package 'webgpu' (Dawn) is not installed: ${(e as Error).message}`;
+    return `the npm package 'webgpu' (Dawn's Node binding, a dev dependency: npm install webgpu) is not installed: ${(e as Error).message}`;
   }
   Object.assign(globalThis, mod.globals);
   const g = globalThis as { __onnxcDawnGpu?: GPU };

@@ -1,10 +1,10 @@
-// The webgpu backend as the CLI and the conformance runner would run a model: compile at -O3 once per set of input
-// shapes (through the lowering core), run on Dawn, map the runtime's errors onto the OnnxcError family. Runs are
-// asynchronous (WebGPU reads results back with mapAsync), so this is the adapter compiler/backends.ts registers
-// once its `Prepared.run` may return a promise; until then tests and bench/webgpu.ts use it directly.
+// The webgpu backend as the CLI and the conformance runner run a model (compiler/backends.ts registers it): compile
+// through the lowering core once per set of input shapes, run on Dawn, map the runtime's errors onto the
+// OnnxcError family. Runs are asynchronous (WebGPU reads results back with mapAsync). Loading it without an
+// adapter (or without the `webgpu` package) is a BackendUnavailableError that says what to install.
 
 import type { Model } from '../../ir/graph.js';
-import { KernelError } from '../../ir/errors.js';
+import { KernelError, OnnxcError } from '../../ir/errors.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { isTensor, type RuntimeValue } from '../../ir/value.js';
 import { compileFor, type PipelineChoice } from '../../lowering/compile-for.js';
@@ -14,11 +14,30 @@ import { createSession, type WebGpuSession } from '../../runtime/webgpu/session.
 import { webgpuBackend } from './backend.js';
 import { dawnDevice } from './dawn.js';
 
+/** A backend that cannot start here: its runtime, device or package is missing (the message says what to install). */
+export class BackendUnavailableError extends OnnxcError {}
+
 export interface AsyncPrepared {
   run(inputs: readonly (RuntimeValue | undefined)[]): Promise<RuntimeValue[]>;
 }
 
-export const WEBGPU_SUMMARY = 'WGSL compute shaders run by runtime/webgpu on Dawn (lavapipe without a GPU), after the -O3 pipeline';
+export interface AsyncBackend {
+  readonly name: string;
+  readonly summary: string;
+  prepare(model: Model): AsyncPrepared;
+}
+
+export const WEBGPU_SUMMARY = 'WGSL compute shaders run by runtime/webgpu on Dawn (lavapipe without a GPU); kernels as the model is written (no passes)';
+export const WEBGPU_O3_SUMMARY = 'the webgpu backend after the -O3 pass pipeline, as `onnxc compile --target webgpu` builds it';
+
+/** The registry's webgpu backends: `webgpu` (-O0, what conformance checks) and `webgpu-O3` (what compile deploys).
+ *  Refused up front, with what to install, when Dawn finds no adapter. */
+export async function loadWebGpuBackend(name: 'webgpu' | 'webgpu-O3' = 'webgpu'): Promise<AsyncBackend> {
+  const gpu = await dawnDevice();
+  if (typeof gpu === 'string') throw new BackendUnavailableError(`backend '${name}': ${gpu}`);
+  const pipeline: PipelineChoice = { level: name === 'webgpu' ? 0 : 3 };
+  return { name, summary: name === 'webgpu' ? WEBGPU_SUMMARY : WEBGPU_O3_SUMMARY, prepare: (model) => prepareWebGpu(model, pipeline) };
+}
 
 export function prepareWebGpu(model: Model, pipeline: PipelineChoice = { level: 3 }): AsyncPrepared {
   const sessions = new Map<string, Promise<WebGpuSession>>();
@@ -40,10 +59,12 @@ export function prepareWebGpu(model: Model, pipeline: PipelineChoice = { level: 
       if (!s) {
         s = (async () => {
           const gpu = await dawnDevice();
-          if (typeof gpu === 'string') throw new KernelError(gpu, { model: source });
+          if (typeof gpu === 'string') throw new BackendUnavailableError(gpu, { model: source });
           return createSession(compileFor(webgpuBackend, g, { source, inputShapes: shapes }, pipeline).artifact, { device: gpu.device });
         })();
         sessions.set(key, s);
+        // a failed compile is not cached: the next run with these shapes reports it again
+        s.catch(() => sessions.delete(key));
       }
       const session = await s;
       try {

@@ -44,7 +44,7 @@ describe.skipIf(!modelPath || !dataPath)(`gpt2_tiny with token ids out of range 
       const p = (await loadBackend(backend)).prepare(model);
       for (const v of backend === 'wasm' ? [8192n, 2n ** 32n + 5n] : BAD) {
         let err: unknown;
-        try { p.run([withId(v)]); } catch (e) { err = e; }
+        try { await p.run([withId(v)]); } catch (e) { err = e; }
         expect(err, `id ${v}`).toBeInstanceOf(KernelError);
         const k = err as KernelError;
         expect(k.site.op).toBe('Gather');

@@ -42,7 +42,7 @@ const ids = (dtype: 'int64' | 'int32' | 'float32', dims = [1, 8]): Tensor =>
 
 async function errorOf(backend: string, model: Model, inputs: RuntimeValue[]): Promise<unknown> {
   const p = (await loadBackend(backend)).prepare(model);
-  try { p.run(inputs); } catch (e) { return e; }
+  try { await p.run(inputs); } catch (e) { return e; }
   throw new Error(`${backend}: expected an error, got a result`);
 }
 
@@ -69,7 +69,7 @@ describe('feeds are checked against the declared inputs on every backend', () =>
     b.output(b.node('Relu', [b.input('x', 'float32', ['batch', 3])], {}, 1, 'relu')[0]!);
     const model = b.model({ source: 'sym.onnx' });
     for (const backend of ['reference', 'wasm']) {
-      const y = (await loadBackend(backend)).prepare(model).run([makeTensor('float32', [5, 3])])[0] as Tensor;
+      const y = (await (await loadBackend(backend)).prepare(model).run([makeTensor('float32', [5, 3])]))[0] as Tensor;
       expect(y.dims).toEqual([5, 3]);
     }
   });

@@ -107,7 +107,7 @@ describe('index bounds: every backend gives the reference answer or a typed erro
       const reference = (async () => (await loadBackend('reference')).prepare(c.model))();
       const expectedOf = async (): Promise<Tensor> => (await reference).run(inputsOf(c, c.good))[0] as Tensor;
 
-      for (const backend of ['wasm', 'wasm-O3']) {
+      for (const backend of ['wasm', 'wasm-O3'] as const) {
         it(`${backend}: in-range indices (negatives included) match the reference; out-of-range ones are a KernelError`, async () => {
           const expected = await expectedOf(), ref0 = await reference;
           const p = (await loadBackend(backend)).prepare(c.model);
