@@ -10,6 +10,7 @@
 
 import type { DType } from '../ir/dtype.js';
 import type { Graph, Node } from '../ir/graph.js';
+import type { RuntimeValue } from '../ir/value.js';
 import type { CalibrationStats } from './quant/calibration.js';
 
 /** How closely a pass's output must match its input numerically. */
@@ -47,9 +48,20 @@ export interface PassContext {
   /** Statistics of the model's values on a calibration set (compiler/calibrate.ts), for the compression passes;
    *  keyed by the value names of the graph that was calibrated. */
   readonly calibration?: CalibrationStats;
+  /** The calibration samples themselves and a way to run any graph on them, for passes that need more than
+   *  statistics (pruning's least-squares re-fit against the original model's activations). */
+  readonly calibrationData?: CalibrationData;
   /** The backend being compiled for, when there is one: what `decompose` and `upcast-float16` ask, node by node,
    *  before lowering (lowering/compile-for.ts fills it from the backend's declared capabilities). */
   readonly target?: TargetQuery;
+}
+
+/** Calibration samples plus a runner (compiler/ fills it: the wasm backend, else the reference interpreter). */
+export interface CalibrationData {
+  /** One entry per sample: a value per graph input of the model that was calibrated. */
+  readonly samples: readonly (readonly RuntimeValue[])[];
+  /** Runs `graph` (any graph, e.g. a slice of the model) on one sample's inputs; returns its outputs in order. */
+  run(graph: Graph, inputs: readonly RuntimeValue[]): RuntimeValue[];
 }
 
 /** Why the target backend would refuse a node, in the lowering core's reason codes (lowering/protocol.ts). */
