@@ -149,6 +149,11 @@ export const ELEMENTWISE: Readonly<Partial<Record<OpName, Entry>>> = {
     const a = num(ctx, 'alpha'), b = num(ctx, 'beta');
     return { arity: 1, formula: ([x], k) => clamp(add(mul(k(a), x!), k(b)), k(0), k(1)) };
   },
+  Shrink: (ctx) => {
+    const l = Number(ctx.attrs['lambd'] ?? 0.5), bias = Number(ctx.attrs['bias'] ?? 0);
+    // x < -l: x + bias; x > l: x - bias; else 0
+    return { arity: 1, formula: ([x], k) => where(add(x!, k(l)), add(x!, k(bias)), where(sub(k(l), x!), sub(x!, k(bias)), k(0))) };
+  },
   HardSwish: un(([x], k) => mul(x!, clamp(add(mul(k(1 / 6), x!), k(0.5)), k(0), k(1)))),
   Mish: un((xs, k) => mul(xs[0]!, tanh([softplus(xs, k)], k))),
   Gelu: (ctx) => {

@@ -5,16 +5,16 @@
 
 import type { Tensor } from '../../../ir/tensor.js';
 import type { PlanContext } from '../../../lowering/protocol.js';
-import { add, and, convert, ge, i32, lt, mul, select, u32, type Expr, type LValue } from '../wgsl/ast.js';
+import { add, and, bool, convert, ge, i32, lt, mul, not, select, u32, type Expr, type Scalar } from '../wgsl/ast.js';
 import { ShaderBuilder } from '../wgsl/module.js';
-import { coords, grid1d, main1d, prod, refuseRuntimeInt64 } from './common.js';
+import { coords, grid1d, prod, refuseRuntimeInt64 } from './common.js';
+import { ELEM_OF, load, storeAll, type Elem } from './scalar-map.js';
 import { input, output, packed, STATUS, type KernelDispatch, type WgKernel } from './types.js';
 
 /** Status code of an index out of range (runtime/webgpu/session.ts reads it). */
 export const INDEX_OUT_OF_RANGE = 1;
 
-type Elem = 'f32' | 'i32' | 'u32';
-const elemOf = (dtype: string): Elem => (dtype === 'int32' ? 'i32' : dtype === 'uint32' ? 'u32' : 'f32');
+const elemOf = (dtype: string): Elem => ELEM_OF[dtype]!;
 const narrow = (ctx: PlanContext): boolean => ctx.inputs[1]!.constant !== undefined && ctx.inputs[1]!.dtype === 'int64';
 
 function toInt32(t: Tensor): Tensor {
@@ -26,19 +26,19 @@ function toInt32(t: Tensor): Tensor {
 
 export function gatherShader(outer: number, n: number, idxCount: number, inner: number, elem: Elem): string {
   const s = new ShaderBuilder();
-  const X = s.buffer('x', elem, 'read'), I = s.buffer('idx', 'i32', 'read'), Y = s.buffer('y', elem, 'read_write');
+  const word = elem === 'bool' ? 'u32' : elem;
+  const X = s.buffer('x', word, 'read'), I = s.buffer('idx', 'i32', 'read'), Y = s.buffer('y', word, 'read_write');
   const status = s.status();
-  main1d(s, outer * idxCount * inner, (b, i) => {
+  storeAll(s, Y, elem, outer * idxCount * inner, (b, i) => {
     const [o, j, r] = coords(b, i, [outer, idxCount, inner]);
     const raw = b.let('raw', I.at(j!) as Expr<'i32'>);
     const k = b.let('k', select(lt(raw, i32(0)), add(raw, i32(n)), raw));
     const ok = b.let('ok', and(ge(k, i32(0)), lt(k, i32(n))));
-    b.if(ok, (t) => {
-      t.set(Y.at(i) as LValue<Elem>, X.at(add(mul(add(mul(o!, u32(n)), convert('u32', k)), u32(inner)), r!)) as Expr<Elem>);
-    }, (e) => {
-      e.set(Y.at(i) as LValue<Elem>, convert(elem, i32(0)) as Expr<Elem>);
-      status.fail(e, INDEX_OUT_OF_RANGE, raw);
-    });
+    b.if(not(ok), (e) => status.fail(e, INDEX_OUT_OF_RANGE, raw));
+    // a bad index reads element 0 of the row (never outside the tensor) and writes 0
+    const at = add(mul(add(mul(o!, u32(n)), convert('u32', select(ok, k, i32(0)))), u32(inner)), r!);
+    const zero = (elem === 'bool' ? bool(false) : convert(elem, i32(0))) as Expr<Scalar>;
+    return select(ok, n > 0 ? load(X, elem, at) : zero, zero);
   });
   return s.print();
 }
@@ -48,7 +48,7 @@ export const gatherKernel: WgKernel = {
     const bad = refuseRuntimeInt64(ctx, narrow(ctx) ? [1] : []);
     if (bad) return bad;
     const d = ctx.outputs[0]!.dtype;
-    if (!['float32', 'int32', 'uint32'].includes(d)) return { reason: 'dtype', dtype: ctx.outputs[0]!.dtype, detail: `the webgpu Gather moves 32-bit values, not ${d}` };
+    if (!ELEM_OF[d]) return { reason: 'dtype', dtype: ctx.outputs[0]!.dtype, detail: `the webgpu Gather moves float32/int32/uint32/bool values, not ${d}` };
     return undefined;
   },
   prepack: (ctx) => (narrow(ctx) ? [toInt32(ctx.inputs[1]!.constant!)] : []),
@@ -58,6 +58,6 @@ export const gatherKernel: WgKernel = {
     if (y.size === 0) return [];
     const r = x.dims.length, a0 = Number(ctx.attrs['axis'] ?? 0), a = a0 < 0 ? a0 + r : a0;
     const shader = gatherShader(prod(x.dims.slice(0, a)), x.dims[a]!, idx.size, prod(x.dims.slice(a + 1)), elemOf(y.dtype));
-    return [{ shader, operands: [input(0), narrow(ctx) ? packed(0) : input(1), output(0), STATUS], workgroups: grid1d(y.size) }];
+    return [{ shader, operands: [input(0), narrow(ctx) ? packed(0) : input(1), output(0), STATUS], workgroups: grid1d(y.dtype === 'bool' ? Math.ceil(y.size / 4) : y.size) }];
   },
 };

@@ -7,13 +7,13 @@
 import { makeTensor, toNumbers, type Tensor } from '../../../ir/tensor.js';
 import type { PlanContext, Refusal } from '../../../lowering/protocol.js';
 import { getOp } from '../../../ops/index.js';
-import { convert, f32, ge, i32, max, select, type Expr, type LValue } from '../wgsl/ast.js';
+import { bool, convert, f32, ge, i32, max, select, type Expr, type Scalar } from '../wgsl/ast.js';
 import { ShaderBuilder } from '../wgsl/module.js';
-import { grid1d, main1d } from './common.js';
+import { grid1d } from './common.js';
+import { ELEM_OF, load, storeAll, type Elem } from './scalar-map.js';
 import { input, output, packed, type KernelDispatch, type WgKernel } from './types.js';
 
-type Elem = 'f32' | 'i32' | 'u32';
-const ELEM: Readonly<Record<string, Elem>> = { float32: 'f32', int32: 'i32', uint32: 'u32' };
+const ELEM = ELEM_OF;
 /** Largest input the iota can index exactly (and a map the weights can reasonably hold). */
 const MAX_MAPPED = 2 ** 24;
 
@@ -46,12 +46,13 @@ const padValue = (ctx: PlanContext): number => {
 
 export function gatherMapShader(n: number, elem: Elem, pad: number): string {
   const s = new ShaderBuilder();
-  const X = s.buffer('x', elem, 'read'), M = s.buffer('map', 'i32', 'read'), Y = s.buffer('y', elem, 'read_write');
-  main1d(s, n, (b, i) => {
+  const word = elem === 'bool' ? 'u32' : elem;
+  const X = s.buffer('x', word, 'read'), M = s.buffer('map', 'i32', 'read'), Y = s.buffer('y', word, 'read_write');
+  storeAll(s, Y, elem, n, (b, i) => {
     const src = b.let('src', M.at(i) as Expr<'i32'>);
-    const v = X.at(convert('u32', max(src, i32(0)))) as Expr<Elem>;
-    const fill = (elem === 'f32' ? f32(pad) : convert(elem, i32(pad))) as Expr<Elem>;
-    b.set(Y.at(i) as LValue<Elem>, select(ge(src, i32(0)), v, fill));
+    const v = load(X, elem, convert('u32', max(src, i32(0))));
+    const fill = (elem === 'f32' ? f32(pad) : elem === 'bool' ? bool(pad !== 0) : convert(elem, i32(pad))) as Expr<Scalar>;
+    return select(ge(src, i32(0)), v, fill);
   });
   return s.print();
 }
@@ -59,7 +60,7 @@ export function gatherMapShader(n: number, elem: Elem, pad: number): string {
 export const indexMapKernel: WgKernel = {
   refuse(ctx): Refusal | undefined {
     const x = ctx.inputs[0]!;
-    if (!ELEM[x.dtype]) return { reason: 'dtype', dtype: x.dtype, detail: `the webgpu ${ctx.node.op} moves 32-bit values, not ${x.dtype}` };
+    if (!ELEM[x.dtype]) return { reason: 'dtype', dtype: x.dtype, detail: `the webgpu ${ctx.node.op} moves float32/int32/uint32/bool values, not ${x.dtype}` };
     const runtime = ctx.inputs.findIndex((r, i) => i > 0 && r && r.constant === undefined);
     if (runtime > 0) return { reason: 'data-dependent', detail: `input ${runtime} ('${ctx.inputs[runtime]!.name}') must be known at compile time` };
     if (x.size > MAX_MAPPED || ctx.outputs.some((o) => o && o.size > MAX_MAPPED)) return { reason: 'form', detail: `more than ${MAX_MAPPED} elements to map` };
@@ -76,7 +77,7 @@ export const indexMapKernel: WgKernel = {
       if (!o) return;
       const m = k++;
       if (o.size === 0) return;
-      out.push({ shader: gatherMapShader(o.size, elem, padValue(ctx)), operands: [input(0), packed(m), output(j)], workgroups: grid1d(o.size) });
+      out.push({ shader: gatherMapShader(o.size, elem, padValue(ctx)), operands: [input(0), packed(m), output(j)], workgroups: grid1d(elem === 'bool' ? Math.ceil(o.size / 4) : o.size) });
     });
     return out;
   },

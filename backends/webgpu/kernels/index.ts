@@ -11,6 +11,7 @@ import { INDEX_MAP_KERNELS } from './index-map.js';
 import { MOVEMENT_KERNELS } from './movement.js';
 import { POOL_KERNELS } from './pool.js';
 import { BATCHNORM_KERNELS, REDUCE_KERNELS } from './reduce.js';
+import { SCALAR_MAP_KERNELS } from './scalar-map.js';
 import { SOFTMAX_KERNELS } from './softmax.js';
 import { gemmKernel, matmulKernel } from './matmul.js';
 import type { WgKernel } from './types.js';
@@ -31,4 +32,5 @@ export const WEBGPU_KERNELS: KernelTableOf<WgKernel> = {
   ...INDEX_MAP_KERNELS,
   ...REDUCE_KERNELS,
   ...BATCHNORM_KERNELS,
+  ...SCALAR_MAP_KERNELS,
 };

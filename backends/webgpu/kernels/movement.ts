@@ -7,11 +7,14 @@ import { add, mul, u32, type Expr, type LValue } from '../wgsl/ast.js';
 import { ShaderBuilder } from '../wgsl/module.js';
 import { coords, grid1d, main1d, offsetOf, prod, refuseRuntimeInt64, stridesOf } from './common.js';
 import { input, output, type KernelDispatch, type WgKernel } from './types.js';
+import { ELEM_OF, load, storeAll, type Elem as MapElem } from './scalar-map.js';
 
 type Elem = 'f32' | 'i32' | 'u32';
-const elemOf = (dtype: string): Elem => (dtype === 'int32' ? 'i32' : dtype === 'uint32' ? 'u32' : 'f32');
-const refuseMovement = (ctx: PlanContext) => refuseRuntimeInt64(ctx)
-  ?? (ctx.outputs.some((o) => o && !['float32', 'int32', 'uint32'].includes(o.dtype)) ? { reason: 'dtype' as const, detail: `the webgpu kernel moves 32-bit values, not ${ctx.outputs[0]!.dtype}` } : undefined);
+const elemOf = (dtype: string): Elem => (dtype === 'int32' ? 'i32' : dtype === 'uint32' || dtype === 'bool' ? 'u32' : 'f32');
+const refuseMovement = (ctx: PlanContext, types = ['float32', 'int32', 'uint32', 'bool']) => refuseRuntimeInt64(ctx)
+  ?? (ctx.outputs.some((o) => o && !types.includes(o.dtype)) ? { reason: 'dtype' as const, detail: `the webgpu ${ctx.node.op} kernel moves ${types.join('/')} values, not ${ctx.outputs[0]!.dtype}` } : undefined);
+/** Words to copy for `n` elements of `dtype` (bool: one byte each, copied four at a time). */
+const copyWords = (n: number, dtype: string): number => (dtype === 'bool' ? Math.ceil(n / 4) : n);
 
 export function copyShader(n: number, elem: Elem): string {
   const s = new ShaderBuilder();
@@ -29,7 +32,8 @@ export const viewKernel = (constInputs: readonly number[] = []): WgKernel => ({
   lower(ctx): KernelDispatch[] {
     const y = ctx.outputs[0]!;
     if (ctx.view || y.size === 0) return [];
-    return [{ shader: copyShader(y.size, elemOf(y.dtype)), operands: [input(0), output(0)], workgroups: grid1d(y.size) }];
+    const n = copyWords(y.size, y.dtype);
+    return [{ shader: copyShader(n, elemOf(y.dtype)), operands: [input(0), output(0)], workgroups: grid1d(n) }];
   },
 });
 
@@ -44,15 +48,13 @@ const dropoutKernel: WgKernel = {
   },
 };
 
-export function transposeShader(inDims: readonly number[], perm: readonly number[], elem: Elem): string {
+export function transposeShader(inDims: readonly number[], perm: readonly number[], elem: MapElem): string {
   const outDims = perm.map((p) => inDims[p]!);
   const st = stridesOf(inDims);
   const s = new ShaderBuilder();
-  const X = s.buffer('x', elem, 'read'), Y = s.buffer('y', elem, 'read_write');
-  main1d(s, prod(outDims), (b, i) => {
-    const cs = coords(b, i, outDims);
-    b.set(Y.at(i) as LValue<Elem>, X.at(offsetOf(cs, perm.map((p) => (inDims[p] === 1 ? 0 : st[p]!)))) as Expr<Elem>);
-  });
+  const word = elem === 'bool' ? 'u32' : elem;
+  const X = s.buffer('x', word, 'read'), Y = s.buffer('y', word, 'read_write');
+  storeAll(s, Y, elem, prod(outDims), (b, i) => load(X, elem, offsetOf(coords(b, i, outDims), perm.map((p) => (inDims[p] === 1 ? 0 : st[p]!)))));
   return s.print();
 }
 
@@ -62,7 +64,7 @@ export const transposeKernel: WgKernel = {
     const x = ctx.inputs[0]!, y = ctx.outputs[0]!;
     if (y.size === 0) return [];
     const perm = (ctx.attrs['perm'] as number[] | undefined)?.map(Number) ?? x.dims.map((_, i) => x.dims.length - 1 - i);
-    return [{ shader: transposeShader(x.dims, perm, elemOf(y.dtype)), operands: [input(0), output(0)], workgroups: grid1d(y.size) }];
+    return [{ shader: transposeShader(x.dims, perm, ELEM_OF[y.dtype]!), operands: [input(0), output(0)], workgroups: grid1d(copyWords(y.size, y.dtype)) }];
   },
 };
 
@@ -78,7 +80,8 @@ export function slabShader(outer: number, axisIn: number, inner: number, axisOut
 }
 
 export const concatKernel: WgKernel = {
-  refuse: refuseMovement,
+  // bool slabs need not start on a word: not copied word-wise
+  refuse: (ctx) => refuseMovement(ctx, ['float32', 'int32', 'uint32']),
   lower(ctx): KernelDispatch[] {
     const y = ctx.outputs[0]!;
     if (y.size === 0) return [];

@@ -98,6 +98,17 @@ export const lt = cmp('<'), le = cmp('<='), gt = cmp('>'), ge = cmp('>='), eq = 
 export const and = (a: Expr<'bool'>, b: Expr<'bool'>): Expr<'bool'> => bin('&&', a, b, 'bool');
 export const or = (a: Expr<'bool'>, b: Expr<'bool'>): Expr<'bool'> => bin('||', a, b, 'bool');
 export const not = (a: Expr<'bool'>): Expr<'bool'> => expr('bool', { kind: 'un', op: '!', a: a.node });
+type IntT = 'i32' | 'u32';
+/** Bitwise operators on 32-bit integers (shift amounts are u32, as WGSL requires). */
+export const band = <T extends IntT>(a: Expr<T>, b: Expr<NoInfer<T>>): Expr<T> => bin('&', a, b, a.type);
+export const bor = <T extends IntT>(a: Expr<T>, b: Expr<NoInfer<T>>): Expr<T> => bin('|', a, b, a.type);
+export const bxor = <T extends IntT>(a: Expr<T>, b: Expr<NoInfer<T>>): Expr<T> => bin('^', a, b, a.type);
+export const shl = <T extends IntT>(a: Expr<T>, b: Expr<'u32'>): Expr<T> => bin('<<', a, b, a.type);
+export const shr = <T extends IntT>(a: Expr<T>, b: Expr<'u32'>): Expr<T> => bin('>>', a, b, a.type);
+/** Equality of two values of one scalar type, bool included (WGSL compares bools with == and !=). */
+export const same = <T extends 'bool' | Num>(a: Expr<T>, b: Expr<NoInfer<T>>, op: '==' | '!=' = '=='): Expr<'bool'> => expr('bool', { kind: 'bin', op, a: a.node, b: b.node });
+/** The bits of a value reinterpreted as another 32-bit scalar type. */
+export const bitcast = <T extends Num>(to: T, x: Expr<Num>): Expr<T> => call(to, `bitcast<${to}>`, [x]);
 
 // --- built-in functions
 
