@@ -26,6 +26,9 @@ export interface CalibrateOptions {
   readonly observers?: readonly CalibrationObserver[];
   /** Only these values (default: every float32 value). */
   readonly only?: ReadonlySet<string>;
+  /** Values whose second moment X^T X along the last axis is collected too (ValueStats.secondMoment; C^2 doubles
+   *  each, so opt-in: pruning's reconstruction asks for its layers' inputs, passes/prune/weights.ts). */
+  readonly secondMoment?: ReadonlySet<string>;
 }
 
 export interface CalibrationResult {
@@ -62,7 +65,7 @@ export function calibrate(model: Model, samples: readonly Sample[], opts: Calibr
   const t0 = performance.now();
   const g = model.graph;
   const values = calibratedValues(g, opts.only);
-  const acc = new Map([...values].map(([v, ax]) => [v, new ValueAccumulator(ax)]));
+  const acc = new Map([...values].map(([v, ax]) => [v, new ValueAccumulator(ax, opts.secondMoment?.has(v) ?? false)]));
   const seen = (name: string, t: Tensor, k: number): void => {
     const a = acc.get(name);
     if (!a) return;

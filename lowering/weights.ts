@@ -23,6 +23,9 @@ export class WeightsLayout {
   private readonly chunks: Uint8Array[] = [];
   private end = 0;
   private readonly byName = new Map<string, number>();
+  /** Each placed tensor's offset and bytes (padding left out), in order: what a backend storing the region
+   *  compressed (lowering/sparse-weights.ts) walks. */
+  private readonly entries: { readonly offset: number; readonly bytes: Uint8Array }[] = [];
 
   constructor(private readonly align: number) {}
 
@@ -30,6 +33,7 @@ export class WeightsLayout {
   place(bytes: Uint8Array): number {
     const at = this.end;
     this.chunks.push(bytes);
+    this.entries.push({ offset: at, bytes });
     const padded = alignUp(bytes.length, this.align);
     if (padded > bytes.length) this.chunks.push(new Uint8Array(padded - bytes.length));
     this.end += padded;
@@ -49,6 +53,11 @@ export class WeightsLayout {
   }
 
   get bytes(): number { return this.end; }
+
+  /** The placed tensors, in offset order. */
+  placed(): readonly { readonly offset: number; readonly bytes: Uint8Array }[] {
+    return this.entries;
+  }
 
   /** The region's bytes. */
   contents(): Uint8Array {

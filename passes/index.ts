@@ -13,6 +13,7 @@ import { layoutNhwc, layoutPackWeights } from './layout/index.js';
 import { removeNoopsPass } from './remove-noops.js';
 import { upcastFloat16Pass } from './upcast-float16.js';
 import { QUANT_PASSES } from './quant/index.js';
+import { pruneWeightsPass } from './prune/weights.js';
 import type { Pass } from './pass.js';
 
 const BUILTIN: readonly Pass[] = [
@@ -35,6 +36,7 @@ const BUILTIN: readonly Pass[] = [
   removeNoopsPass,
   upcastFloat16Pass,
   ...QUANT_PASSES,
+  pruneWeightsPass,
 ];
 
 const REGISTRY = new Map<string, Pass>();

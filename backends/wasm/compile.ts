@@ -15,6 +15,7 @@ import { elemBytes, Fn, type Ptr } from './fn.js';
 import { KERNELS } from './kernels/index.js';
 import type { KernelGen, TensorRef } from './kernels/types.js';
 import { checkMemoryBytes, WASM_MAX_BYTES } from './limits.js';
+import { storeWeights } from './kernels/sparse-init.js';
 
 export interface WasmCompileOptions extends ShapeOptions {
   /** Run Binaryen's optimizer (default true). */
@@ -23,6 +24,9 @@ export interface WasmCompileOptions extends ShapeOptions {
   readonly embedLimit?: number;
   /** Also export each kernel function under its name (`k<i>_<Op>`), for per-kernel profiling. */
   readonly exportKernels?: boolean;
+  /** Store mostly-zero weights (pruned layers) compressed and expand them at load (default true;
+   *  kernels/sparse-init.ts). */
+  readonly sparseWeights?: boolean;
 }
 
 export interface WasmArtifact {
@@ -84,12 +88,14 @@ export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCom
   const m = new binaryen.Module();
   try {
     m.setFeatures(binaryen.Features.SIMD128 | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt | binaryen.Features.NontrappingFPToInt | binaryen.Features.SignExt | binaryen.Features.MutableGlobals);
-    const weights = plan.weights.contents();
-    const wEnd = weightsBase + weights.length;
+    // sparse tensors (pruned layers) are stored compressed after the dense region and expanded by run()'s first call
+    const stored = storeWeights(plan, weightsBase, opts.sparseWeights ?? true);
+    const weights = stored.bytes;
+    const wEnd = stored.end;
     const embed = weights.length <= (opts.embedLimit ?? 1 << 20);
     checkMemoryBytes(wEnd, source);
     const pages = Math.max(1, Math.ceil(wEnd / 65536));
-    m.setMemory(pages, pages, 'memory', embed && weights.length ? [{ offset: m.i32.const(weightsBase), data: weights, passive: false }] : []);
+    m.setMemory(pages, pages, 'memory', embed && weights.length ? [{ offset: m.i32.const(stored.offset), data: weights, passive: false }] : []);
     const kernels: { node: string; op: string; fn: string }[] = [];
     for (const p of plan.nodes) {
       if (p.view) continue;
@@ -114,7 +120,8 @@ export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCom
     }
     // each call is preceded by its kernel index in the error record, so the runtime can name the node of any trap
     const calls = kernels.flatMap((k, i) => [m.i32.store(ERROR_RECORD.kernel, 4, m.i32.const(0), m.i32.const(i)), m.call(k.fn, [], binaryen.none)]);
-    m.addFunction('run', binaryen.none, binaryen.none, [], m.block(null, calls));
+    const init = stored.emitInit(m);
+    m.addFunction('run', binaryen.none, binaryen.none, [], m.block(null, init ? [init, ...calls] : calls));
     m.addFunctionExport('run', 'run');
     if (opts.exportKernels) for (const k of kernels) m.addFunctionExport(k.fn, k.fn);
     if (!m.validate()) throw new Error(`generated wasm module for '${source}' failed validation`);
@@ -133,7 +140,7 @@ export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCom
     const manifest: WasmManifest = {
       // the model's file name only: an artifact should not carry the build machine's paths
       format: WASM_FORMAT, model: (source ?? '').split(/[\\/]/).pop() ?? '', pages,
-      weights: { offset: weightsBase, bytes: weights.length, ...(embed ? {} : { file: 'weights.bin' }) },
+      weights: { offset: stored.offset, bytes: weights.length, ...(embed ? {} : { file: 'weights.bin' }) },
       arena: { offset: ARENA_BASE, bytes: plan.arena.arenaBytes, lowerBoundBytes: plan.arena.lowerBoundBytes, totalBytes: plan.arena.totalBytes },
       inputs: prepared.inputs.map((n) => {
         const f = prepared.fixed[n];
@@ -141,6 +148,7 @@ export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCom
       }),
       outputs: g.outputs.map(io),
       kernels: kernels.map((k) => [k.node, k.op] as const),
+      ...(stored.entries.length ? { sparseWeights: stored.entries.map((e) => [e.label, e.denseBytes, e.storedBytes, e.use] as const) } : {}),
     };
     return { wasm: m.emitBinary(), weights, manifest, kernels };
   } finally {

@@ -25,6 +25,16 @@ export interface ChannelStats {
   readonly count: number;
 }
 
+/** The second moment X^T X of a value's rows along its last axis (opt-in: CalibrateOptions.secondMoment), what
+ *  pruning's reconstruction needs (the Hessian of a linear layer's least-squares error). */
+export interface SecondMoment {
+  /** Length of the last axis (C); `gram` is C x C, row-major, summed over every row of every sample. */
+  readonly size: number;
+  readonly gram: Float64Array;
+  /** Rows (vectors of length C) seen in all. */
+  readonly rows: number;
+}
+
 export interface ValueStats {
   readonly min: number;
   readonly max: number;
@@ -32,6 +42,7 @@ export interface ValueStats {
   readonly count: number;
   readonly histogram: Histogram;
   readonly channels?: ChannelStats;
+  readonly secondMoment?: SecondMoment;
 }
 
 /** Statistics of a model's float values over a calibration set, by value name (the names of the graph that was
@@ -52,8 +63,10 @@ export class ValueAccumulator {
   private range = 0;
   private bins = new Float64Array(HISTOGRAM_BINS);
   private ch?: { axis: number; min: Float32Array; max: Float32Array; sumSq: Float64Array; count: number };
+  private gram?: { size: number; gram: Float64Array; rows: number };
 
-  constructor(private readonly channelAxis?: number) {}
+  /** `secondMoment`: also accumulate X^T X along the last axis (C^2 doubles: only for the values that need it). */
+  constructor(private readonly channelAxis?: number, private readonly secondMoment = false) {}
 
   add(t: Tensor): void {
     const d = t.data as Float32Array;
@@ -72,6 +85,27 @@ export class ValueAccumulator {
       bins[b > last ? last : b < 0 ? 0 : b]! += 1;
     }
     if (this.channelAxis !== undefined && t.dims.length > this.channelAxis) this.addChannels(t, this.channelAxis);
+    if (this.secondMoment && t.dims.length >= 1) this.addGram(d, t.dims[t.dims.length - 1]!);
+  }
+
+  private addGram(d: Float32Array, C: number): void {
+    if (C === 0) return;
+    if (!this.gram) this.gram = { size: C, gram: new Float64Array(C * C), rows: 0 };
+    const g = this.gram;
+    if (g.size !== C) return;
+    const rows = d.length / C, G = g.gram;
+    // upper triangle per row, mirrored once at the end of the sample (half the multiply-adds)
+    for (let r = 0; r < rows; r++) {
+      const o = r * C;
+      for (let i = 0; i < C; i++) {
+        const xi = d[o + i]!;
+        if (xi === 0) continue;
+        const gi = i * C;
+        for (let j = i; j < C; j++) G[gi + j]! += xi * d[o + j]!;
+      }
+    }
+    for (let i = 0; i < C; i++) for (let j = i + 1; j < C; j++) G[j * C + i] = G[i * C + j]!;
+    g.rows += rows;
   }
 
   /** Widen the histogram range by powers of two until it covers `absMax`, merging pairs of bins. */
@@ -110,6 +144,7 @@ export class ValueAccumulator {
       min: this.min, max: this.max, count: this.count,
       histogram: { range: this.range, bins: this.bins },
       ...(this.ch ? { channels: { ...this.ch } } : {}),
+      ...(this.gram ? { secondMoment: { ...this.gram } } : {}),
     };
   }
 }

@@ -1,0 +1,126 @@
+// The weights region stored sparse (lowering/sparse-weights.ts) and expanded inside the module: weights.bin (or the
+// data segment) holds the dense runs and the compressed tensors; run() first calls an init function, once, that
+// copies the runs and expands the compressed tensors into the dense region at the offsets the kernels were
+// planned with. The runtime's loader is unchanged: it copies weights.bin to manifest.weights.offset as before.
+
+import binaryen from 'binaryen';
+import { alignUp } from '../../../lowering/buffer-plan.js';
+import type { LoweringPlan } from '../../../lowering/plan.js';
+import { compressWords, worthCompressing } from '../../../lowering/sparse-weights.js';
+
+/** A tensor stored sparse: which constant (or which node's pre-packed operand), and its sizes. */
+export interface SparseEntry {
+  readonly label: string;
+  readonly denseBytes: number;
+  readonly storedBytes: number;
+  /** 'densified': expanded at load into the dense region the dense kernel reads. */
+  readonly use: 'densified';
+}
+
+export interface StoredWeights {
+  /** What weights.bin (or the data segment) holds. */
+  readonly bytes: Uint8Array;
+  /** Where `bytes` go in linear memory (manifest.weights.offset). */
+  readonly offset: number;
+  /** End of everything the weights take in memory. */
+  readonly end: number;
+  readonly entries: readonly SparseEntry[];
+  /** Emits the init function and its guard; returns the expression run() starts with (undefined: nothing to do). */
+  readonly emitInit: (m: binaryen.Module) => binaryen.ExpressionRef | undefined;
+}
+
+const STORED_ALIGN = 16;
+
+/** Labels of placed tensors by dense offset: a node's pre-packed operand by the node, a constant by its name. */
+function labels(plan: LoweringPlan<never, unknown>): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const p of plan.nodes) for (const t of p.packed) out.set(t.offset, `${p.node.name} (packed)`);
+  for (const name of plan.prepared.constants.keys()) { const o = plan.weights.offsetOf(name); if (o !== undefined && !out.has(o)) out.set(o, name); }
+  return out;
+}
+
+/** The stored form of `plan`'s weights region placed at `base`; `enabled: false` (or nothing sparse) stores it as is. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled: boolean): StoredWeights {
+  const layout = plan.weights;
+  const dense = layout.contents();
+  const placed = layout.placed();
+  const sparse = placed.map((e) => enabled && worthCompressing(e.bytes));
+  if (!sparse.some(Boolean)) return { bytes: dense, offset: base, end: base + dense.length, entries: [], emitInit: () => undefined };
+  // runs of dense tensors are stored as the dense bytes between them (padding included), copied with one memory.copy
+  const chunks: Uint8Array[] = [];
+  const ops: ({ kind: 'copy'; dst: number; src: number; bytes: number } | { kind: 'expand'; dst: number; src: number; words: number })[] = [];
+  const entries: SparseEntry[] = [];
+  const name = labels(plan);
+  let at = 0;
+  const put = (b: Uint8Array): number => {
+    const here = at;
+    chunks.push(b);
+    const pad = alignUp(b.length, STORED_ALIGN) - b.length;
+    if (pad) chunks.push(new Uint8Array(pad));
+    at += b.length + pad;
+    return here;
+  };
+  for (let i = 0; i < placed.length;) {
+    const e = placed[i]!;
+    if (sparse[i]) {
+      const c = compressWords(e.bytes);
+      ops.push({ kind: 'expand', dst: e.offset, src: put(c), words: e.bytes.length / 4 });
+      entries.push({ label: name.get(e.offset) ?? `weights@${e.offset}`, denseBytes: e.bytes.length, storedBytes: c.length, use: 'densified' });
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < placed.length && !sparse[j]) j++;
+    const from = e.offset, to = placed[j - 1]!.offset + placed[j - 1]!.bytes.length;
+    ops.push({ kind: 'copy', dst: from, src: put(dense.subarray(from, to)), bytes: to - from });
+    i = j;
+  }
+  const bytes = new Uint8Array(at);
+  let o = 0;
+  for (const c of chunks) { bytes.set(c, o); o += c.length; }
+  const offset = alignUp(base + dense.length, STORED_ALIGN);
+  return {
+    bytes, offset, end: offset + bytes.length, entries,
+    emitInit(m) {
+      addExpand(m);
+      const body = ops.map((op) => op.kind === 'copy'
+        ? m.memory.copy(m.i32.const(base + op.dst), m.i32.const(offset + op.src), m.i32.const(op.bytes))
+        : m.call(EXPAND, [m.i32.const(base + op.dst), m.i32.const(offset + op.src), m.i32.const(op.words)], binaryen.none));
+      m.addGlobal(READY, binaryen.i32, true, m.i32.const(0));
+      m.addFunction(INIT, binaryen.none, binaryen.none, [], m.block(null, [...body, m.global.set(READY, m.i32.const(1))]));
+      return m.if(m.i32.eqz(m.global.get(READY, binaryen.i32)), m.call(INIT, [], binaryen.none));
+    },
+  };
+}
+
+const EXPAND = 'sparse_expand', INIT = 'weights_init', READY = 'weights_ready';
+
+/** sparse_expand(dst, src, words): for each group of 32 words, its mask's set bits (lowest first, via ctz) say
+ *  which dense words receive the next stored value; the others stay zero (the dense region is fresh memory). */
+function addExpand(m: binaryen.Module): void {
+  const i32 = binaryen.i32;
+  const [dst, src, n, g, groups, vals, mask, base] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const get = (l: number): binaryen.ExpressionRef => m.local.get(l, i32);
+  const c = (v: number): binaryen.ExpressionRef => m.i32.const(v);
+  const body = m.block(null, [
+    m.local.set(groups, m.i32.shr_u(m.i32.add(get(n), c(31)), c(5))),
+    m.local.set(vals, m.i32.add(get(src), m.i32.shl(get(groups), c(2)))),
+    m.local.set(g, c(0)),
+    m.block('groups_done', [m.loop('groups', m.block(null, [
+      m.br('groups_done', m.i32.ge_u(get(g), get(groups))),
+      m.local.set(mask, m.i32.load(0, 4, m.i32.add(get(src), m.i32.shl(get(g), c(2))))),
+      m.local.set(base, m.i32.add(get(dst), m.i32.shl(get(g), c(7)))),
+      m.block('bits_done', [m.loop('bits', m.block(null, [
+        m.br('bits_done', m.i32.eqz(get(mask))),
+        m.i32.store(0, 4, m.i32.add(get(base), m.i32.shl(m.i32.ctz(get(mask)), c(2))), m.i32.load(0, 4, get(vals))),
+        m.local.set(vals, m.i32.add(get(vals), c(4))),
+        m.local.set(mask, m.i32.and(get(mask), m.i32.sub(get(mask), c(1)))),
+        m.br('bits'),
+      ]))]),
+      m.local.set(g, m.i32.add(get(g), c(1))),
+      m.br('groups'),
+    ]))]),
+  ]);
+  m.addFunction(EXPAND, binaryen.createType([i32, i32, i32]), binaryen.none, [i32, i32, i32, i32, i32], body);
+}

@@ -1,0 +1,93 @@
+// Figures for prune-weights (issue 10): a model pruned at 50% and 2:4, with and without the SparseGPT re-fit, on
+// seeded calibration inputs; per variant the drift and argmax agreement with the dense model on held-out seeded
+// inputs, the artifact's weights.bin against the dense one, which layers the compiler stored sparse, and latency.
+//
+//   npx tsx bench/prune-weights.ts MODEL [--samples N] [--eval N] [--seq N] [--embeddings] [--runs N] [--modes 50,2:4]
+
+import { writeFileSync } from 'node:fs';
+import { calibrate } from '../compiler/calibrate.js';
+import type { Sample } from '../compiler/calibrate-data.js';
+import { compareSets, runner } from '../compiler/calibrate-quantize.js';
+import { compileWasmGraph } from '../compiler/compile.js';
+import { loadModel } from '../api/index.js';
+import { prng } from '../ir/random.js';
+import type { Graph, Model } from '../ir/graph.js';
+import { makeTensor, type Tensor } from '../ir/tensor.js';
+import { pruneWeights, pruneWeightsInputs, type PruneWeightsOptions } from '../passes/prune/weights.js';
+import { createSessionSync } from '../runtime/wasm/session.js';
+import { toTensorValue } from '../compiler/compile.js';
+
+const args = process.argv.slice(2);
+const flag = (f: string): boolean => args.includes(f);
+const opt = (f: string, d: string): string => { const i = args.indexOf(f); return i >= 0 ? args[i + 1]! : d; };
+const path = args[0]!;
+const nCal = Number(opt('--samples', '32')), nEval = Number(opt('--eval', '32')), seq = Number(opt('--seq', '16'));
+const runs = Number(opt('--runs', '20'));
+
+/** Seeded samples: token ids uniform over the vocabulary (the largest Gather table's rows), masks 1, token types 0/1,
+ *  floats in [-1, 1); symbolic dims: batch 1, everything else `seq`. */
+function samples(g: Graph, n: number, seed: number): Sample[] {
+  let vocab = 2;
+  for (const node of g.nodes) { const t = node.op === 'Gather' ? g.initializers.get(node.inputs[0]!) : undefined; if (t && t.dims.length === 2) vocab = Math.max(vocab, t.dims[0]!); }
+  const rand = prng(seed);
+  return Array.from({ length: n }, () => g.inputs.map((name) => {
+    const t = g.types.get(name)!;
+    if (t.kind !== 'tensor' || !t.shape) throw new Error(`input ${name}: not a tensor`);
+    const dims = t.shape.map((d, i) => (typeof d === 'number' ? d : i === 0 && /batch/.test(d) ? 1 : seq));
+    const x = makeTensor(t.dtype, dims);
+    for (let i = 0; i < x.data.length; i++) {
+      const r = rand();
+      if (t.dtype === 'int64') (x.data as BigInt64Array)[i] = BigInt(/mask/.test(name) ? 1 : /type/.test(name) ? Math.floor(r * 2) : Math.floor(r * vocab));
+      else (x.data as Float32Array)[i] = r * 2 - 1;
+    }
+    return x as Tensor;
+  }));
+}
+
+function median(xs: number[]): number { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; }
+
+function compileAndTime(model: Model, sample: Sample): { weights: number; sparse: string; ms: number } {
+  const { artifact } = compileWasmGraph(model.graph, { source: model.info.source, inputShapes: Object.fromEntries(model.graph.inputs.map((n, i) => [n, (sample[i] as Tensor).dims])) });
+  const s = createSessionSync({ wasm: artifact.wasm, manifest: artifact.manifest, weights: artifact.weights });
+  const feeds = Object.fromEntries(model.graph.inputs.map((n, i) => [n, toTensorValue(sample[i] as Tensor)]));
+  for (let i = 0; i < 3; i++) s.runSync(feeds);
+  const ts: number[] = [];
+  for (let i = 0; i < runs; i++) { const t0 = performance.now(); s.runSync(feeds); ts.push(performance.now() - t0); }
+  const sp = (artifact.manifest as { sparseWeights?: readonly (readonly [string, number, number, string])[] }).sparseWeights ?? [];
+  const kinds = new Map<string, number>();
+  for (const e of sp) kinds.set(e[3], (kinds.get(e[3]) ?? 0) + 1);
+  return { weights: artifact.weights.length, sparse: [...kinds].map(([k, n]) => `${n} ${k}`).join(', ') || 'none', ms: median(ts) };
+}
+
+const model = loadModel(path);
+const g = model.graph;
+const cal = samples(g, nCal, 1), held = samples(g, nEval, 1000);
+const base: Omit<PruneWeightsOptions, 'sparsity' | 'reconstruct'> = { embeddings: flag('--embeddings') };
+const gram = new Set([...pruneWeightsInputs(g, { ...base, sparsity: 0.5, reconstruct: true })]);
+const t0 = performance.now();
+const stats = calibrate(model, cal, { secondMoment: gram }).stats;
+console.log(`${path}: calibrated on ${nCal} seeded samples (seq ${seq}) in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${stats.backend}`);
+const run = runner(model);
+const want = held.map((s) => run(s));
+const dense = compileAndTime(model, held[0]!);
+const rows: string[] = [`| variant | pruned layers | weights.bin | vs dense | drift (max over outputs) | argmax agreement | sparse storage | latency (median of ${runs}) |`, '|---|---|---|---|---|---|---|---|'];
+rows.push(`| dense | 0 | ${dense.weights} | 1.00 | 0 | 1 | ${dense.sparse} | ${dense.ms.toFixed(2)} ms |`);
+const modes = opt('--modes', '50,2:4').split(',');
+for (const mode of modes) {
+  for (const reconstruct of [false, true]) {
+    const o: PruneWeightsOptions = { ...base, sparsity: mode.includes(':') ? 0.5 : Number(mode) / 100, reconstruct, ...(mode.includes(':') ? { pattern: mode as '2:4' | '4:8' } : {}) };
+    const t1 = performance.now();
+    const r = pruneWeights(g, o, stats, path);
+    const pruneS = (performance.now() - t1) / 1000;
+    const pruned: Model = { ...model, graph: r.graph };
+    const runP = runner(pruned);
+    const rep = compareSets(g, want, held.map((s) => runP(s)));
+    const art = compileAndTime(pruned, held[0]!);
+    const drift = Math.max(...Object.values(rep.drift)), top1 = Object.entries(rep.top1).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ');
+    const methods = [...new Set(r.layers.map((l) => l.method))].join('/');
+    rows.push(`| ${mode}${mode.includes(':') ? '' : '%'} ${reconstruct ? 're-fit' : 'wanda'} (${methods}, ${pruneS.toFixed(1)} s) | ${r.layers.length} | ${art.weights} | ${(art.weights / dense.weights).toFixed(3)} | ${drift.toExponential(2)} | ${top1} | ${art.sparse} | ${art.ms.toFixed(2)} ms |`);
+    console.log(rows.at(-1));
+  }
+}
+console.log(rows.join('\n'));
+if (opt('--json', '')) writeFileSync(opt('--json', ''), rows.join('\n'));

@@ -1,0 +1,212 @@
+// prune-weights: one-shot unstructured or N:M (2:4, 4:8 along the input dim) pruning of MatMul/Gemm weights (Conv
+// and Gather tables as options), activation-aware (Wanda: |W_rk| * ||x_k|| per output row, ||x_k|| from the
+// calibration's per-channel energy; plain magnitude without calibration), with an optional SparseGPT-style
+// re-fit of the kept weights on the calibration second moment (weights-obs.ts). Only initializer values change:
+// the graph keeps its nodes, so the pruned model is standard ONNX, and the compiler stores it compressed.
+//
+// Options (PassContext.options, strings; `pruneWeightsOptions` reads them, `pruneWeights` takes them typed):
+//   prune-sparsity=S (0..1; unstructured), prune-pattern=2:4|4:8 (N:M; sparsity M-N/M), prune-reconstruct=1,
+//   prune-exclude=OP|NODE,..., prune-conv=1 (Conv weights too), prune-embeddings=1 (Gather tables, by magnitude
+//   per row), prune-damp=X (reconstruction's lambda as a fraction of mean diag(X^T X), default 0.01).
+// Without prune-sparsity or prune-pattern the pass does nothing.
+
+import { OnnxcError, UsageError } from '../../ir/errors.js';
+import type { Graph, Node } from '../../ir/graph.js';
+import { makeTensor, type Tensor } from '../../ir/tensor.js';
+import { freeNames, subgraphsIn } from '../graph-util.js';
+import { definePass, type PassContext } from '../pass.js';
+import type { CalibrationStats } from '../quant/calibration.js';
+import { satisfies, wandaMask, type PruneTarget, type RowView } from './weights-mask.js';
+import { obsPrune } from './weights-obs.js';
+
+export interface PruneWeightsOptions {
+  /** Fraction of each row removed (unstructured); ignored when `pattern` is set (N:M removes (M-N)/M). */
+  readonly sparsity: number;
+  readonly pattern?: '2:4' | '4:8';
+  /** Re-fit the kept weights on the calibration second moment (needs CalibrationStats with secondMoment). */
+  readonly reconstruct: boolean;
+  /** Op types or node names left alone. */
+  readonly exclude?: readonly string[];
+  readonly conv?: boolean;
+  readonly embeddings?: boolean;
+  readonly damp?: number;
+}
+
+export interface PrunedLayer {
+  readonly node: string;
+  readonly op: string;
+  readonly weight: string;
+  readonly params: number;
+  /** Zeros after pruning (those already zero included). */
+  readonly zeros: number;
+  /** 'wanda' (|W| * ||x||), 'magnitude' (no activation statistics for it), 'sparsegpt' (re-fitted). */
+  readonly method: 'wanda' | 'magnitude' | 'sparsegpt';
+  /** Why a cheaper method was used than asked for. */
+  readonly note?: string;
+}
+
+export interface PruneWeightsResult {
+  readonly graph: Graph;
+  readonly layers: readonly PrunedLayer[];
+  /** Weights a prunable node reads that were left dense, and why. */
+  readonly skipped: readonly { readonly node: string; readonly weight: string; readonly reason: string }[];
+}
+
+/** How a node's weight is pruned: its view as rows x K, and the activation it multiplies (with the axis). */
+interface Use {
+  readonly node: Node;
+  readonly weight: string;
+  readonly view: RowView;
+  /** The activation whose last axis is K (MatMul/Gemm), or Conv's NCHW input; undefined for Gather. */
+  readonly x?: string;
+  /** Conv: elements of each input channel in a row (kh*kw) and input channels per group; rows per group. */
+  readonly conv?: { readonly spatial: number; readonly cinPerGroup: number; readonly rowsPerGroup: number };
+}
+
+const constFloat = (g: Graph, name: string | undefined): Tensor | undefined => {
+  const t = name ? g.initializers.get(name) : undefined;
+  return t && t.dtype === 'float32' && !g.inputs.includes(name!) ? t : undefined;
+};
+const intAttr = (n: Node, k: string, d: number): number => { const a = n.attrs[k]; return a?.kind === 'int' ? a.value : d; };
+
+function useOf(g: Graph, n: Node, o: PruneWeightsOptions): Use | undefined {
+  if (n.op === 'Gather') {
+    const t = constFloat(g, n.inputs[0]);
+    if (!t || t.dims.length !== 2 || intAttr(n, 'axis', 0) !== 0 || !o.embeddings) return undefined;
+    return { node: n, weight: n.inputs[0]!, view: { rows: t.dims[0]!, K: t.dims[1]!, rowStride: t.dims[1]!, kStride: 1 } };
+  }
+  const w = constFloat(g, n.inputs[1]);
+  if (!w) return undefined;
+  const weight = n.inputs[1]!;
+  if (n.op === 'MatMul' && w.dims.length === 2) return { node: n, weight, x: n.inputs[0], view: { rows: w.dims[1]!, K: w.dims[0]!, rowStride: 1, kStride: w.dims[1]! } };
+  if (n.op === 'Gemm' && w.dims.length === 2) {
+    const view = intAttr(n, 'transB', 0) ? { rows: w.dims[0]!, K: w.dims[1]!, rowStride: w.dims[1]!, kStride: 1 } : { rows: w.dims[1]!, K: w.dims[0]!, rowStride: 1, kStride: w.dims[1]! };
+    // with transA the activation's last axis is M, not K: no statistics to use
+    return { node: n, weight, view, ...(intAttr(n, 'transA', 0) ? {} : { x: n.inputs[0] }) };
+  }
+  if (n.op === 'Conv' && w.dims.length >= 3 && o.conv) {
+    const [cout, cinG] = w.dims as [number, number];
+    const spatial = w.dims.slice(2).reduce((a, b) => a * b, 1), group = intAttr(n, 'group', 1);
+    return { node: n, weight, x: n.inputs[0], view: { rows: cout, K: cinG * spatial, rowStride: cinG * spatial, kStride: 1 }, conv: { spatial, cinPerGroup: cinG, rowsPerGroup: cout / group } };
+  }
+  return undefined;
+}
+
+/** Every prunable weight with its one use; weights read elsewhere too (a second node, a subgraph, a graph output)
+ *  stay dense. */
+function prunable(g: Graph, o: PruneWeightsOptions): { uses: Use[]; skipped: { node: string; weight: string; reason: string }[] } {
+  const exclude = new Set(o.exclude ?? []);
+  const readers = new Map<string, number>();
+  for (const n of g.nodes) {
+    for (const v of n.inputs) if (v) readers.set(v, (readers.get(v) ?? 0) + 1);
+    for (const sub of subgraphsIn(n)) for (const v of freeNames(sub)) readers.set(v, (readers.get(v) ?? 0) + 2);
+  }
+  for (const v of g.outputs) readers.set(v, (readers.get(v) ?? 0) + 2);
+  const uses: Use[] = [], skipped: { node: string; weight: string; reason: string }[] = [];
+  for (const n of g.nodes) {
+    if (exclude.has(n.op) || exclude.has(n.name)) continue;
+    const u = useOf(g, n, o);
+    if (!u) continue;
+    if (readers.get(u.weight) !== 1) { skipped.push({ node: n.name, weight: u.weight, reason: 'the weight has other readers' }); continue; }
+    uses.push(u);
+  }
+  return { uses, skipped };
+}
+
+export function targetOf(o: PruneWeightsOptions): PruneTarget {
+  if (o.pattern) { const [n, m] = o.pattern.split(':').map(Number) as [number, number]; return { kind: 'nm', nm: { n, m } }; }
+  return { kind: 'unstructured', sparsity: o.sparsity };
+}
+
+/** The values whose second moment reconstruction needs (CalibrateOptions.secondMoment): MatMul/Gemm inputs. */
+export function pruneWeightsInputs(g: Graph, o: PruneWeightsOptions): Set<string> {
+  return new Set(prunable(g, o).uses.filter((u) => u.x && !u.conv).map((u) => u.x!));
+}
+
+/** ||x_k|| per row and input of a use, from the calibration statistics, or undefined (magnitude pruning). */
+function activationNorm(u: Use, g: Graph, cal: CalibrationStats | undefined): ((r: number, k: number) => number) | undefined {
+  const s = u.x ? cal?.values.get(u.x) : undefined;
+  if (!s) return undefined;
+  const t = g.types.get(u.x!);
+  const rank = t?.kind === 'tensor' ? t.shape?.length ?? 0 : 0;
+  if (u.conv) {
+    const c = s.channels;
+    if (!c || c.axis !== 1 || c.sumSq.length !== u.conv.cinPerGroup * (u.view.rows / u.conv.rowsPerGroup)) return undefined;
+    const { spatial, cinPerGroup, rowsPerGroup } = u.conv;
+    return (r, k) => Math.sqrt(c.sumSq[Math.floor(r / rowsPerGroup) * cinPerGroup + Math.floor(k / spatial)]!);
+  }
+  const c = s.channels;
+  if (c && c.axis === rank - 1 && c.sumSq.length === u.view.K) return (_r, k) => Math.sqrt(c.sumSq[k]!);
+  const m = s.secondMoment;
+  if (m && m.size === u.view.K) return (_r, k) => Math.sqrt(m.gram[k * m.size + k]!);
+  return undefined;
+}
+
+export function pruneWeights(g: Graph, o: PruneWeightsOptions, cal?: CalibrationStats, source?: string): PruneWeightsResult {
+  const target = targetOf(o);
+  const { uses, skipped } = prunable(g, o);
+  const inits = new Map(g.initializers);
+  const layers: PrunedLayer[] = [];
+  for (const u of uses) {
+    const t = g.initializers.get(u.weight)!;
+    const w = t.data as Float32Array;
+    if (target.kind === 'nm' && u.view.K % target.nm.m !== 0) {
+      skipped.push({ node: u.node.name, weight: u.weight, reason: `${u.view.K} inputs are not a multiple of ${target.nm.m}` });
+      continue;
+    }
+    if (satisfies(w, u.view, target)) continue;
+    const norm = activationNorm(u, g, cal);
+    let out: Float32Array | undefined, method: PrunedLayer['method'] = norm ? 'wanda' : 'magnitude', note: string | undefined;
+    if (o.reconstruct) {
+      const m = u.x && !u.conv ? cal?.values.get(u.x)?.secondMoment : undefined;
+      if (m && m.size === u.view.K) {
+        try {
+          out = obsPrune(w, u.view, target, m.gram, o.damp ?? 0.01);
+          method = 'sparsegpt';
+        } catch (e) {
+          throw new OnnxcError(`prune-weights: cannot re-fit '${u.weight}': ${(e as Error).message}`, { model: source, node: u.node.name, op: u.node.op });
+        }
+      } else note = u.conv ? 'no re-fit for Conv (it needs the im2col second moment)' : u.x ? `no second moment of '${u.x}' in the calibration` : 'no activation to re-fit on';
+    }
+    if (!out) {
+      const keep = wandaMask(w, u.view, target, norm);
+      out = w.map((v, i) => (keep[i] ? v : 0));
+    }
+    let zeros = 0;
+    for (let i = 0; i < out.length; i++) if (out[i] === 0) zeros++;
+    inits.set(u.weight, makeTensor('float32', t.dims, out));
+    layers.push({ node: u.node.name, op: u.node.op, weight: u.weight, params: out.length, zeros, method, ...(note ? { note } : {}) });
+  }
+  return { graph: layers.length ? { ...g, initializers: inits } : g, layers, skipped };
+}
+
+/** The typed options from a pass context's string options; undefined when neither sparsity nor pattern is set. */
+export function pruneWeightsOptions(ctx: PassContext): PruneWeightsOptions | undefined {
+  const get = (k: string): string | undefined => ctx.options.get(`prune-${k}`);
+  const flag = (k: string): boolean => { const v = get(k); return v === '1' || v === 'true' || v === 'yes'; };
+  const s = get('sparsity'), p = get('pattern');
+  if (s === undefined && p === undefined) return undefined;
+  if (p !== undefined && p !== '2:4' && p !== '4:8') throw new UsageError(`option prune-pattern=${p}: expected 2:4 or 4:8`);
+  const sparsity = s === undefined ? 0.5 : Number(s);
+  if (!(sparsity >= 0 && sparsity < 1)) throw new UsageError(`option prune-sparsity=${s}: expected a fraction in [0, 1)`);
+  const damp = get('damp') === undefined ? undefined : Number(get('damp'));
+  if (damp !== undefined && !(damp > 0)) throw new UsageError(`option prune-damp=${get('damp')}: expected a positive number`);
+  const exclude = (get('exclude') ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  return {
+    sparsity, reconstruct: flag('reconstruct'), conv: flag('conv'), embeddings: flag('embeddings'),
+    ...(p ? { pattern: p } : {}), ...(exclude.length ? { exclude } : {}), ...(damp !== undefined ? { damp } : {}),
+  };
+}
+
+export const pruneWeightsPass = definePass({
+  name: 'prune-weights',
+  summary: 'one-shot unstructured or 2:4/4:8 weight pruning of MatMul/Gemm (Conv, Gather tables: options), Wanda scores, optional SparseGPT re-fit',
+  requires: ['typed'],
+  // pruning removes information: a bound is declared for the generated graphs' checks and `diff`, not a promise
+  // on every model (drift is measured and reported per model; a no-op without prune-sparsity/prune-pattern)
+  properties: { semantics: { kind: 'range', tol: 1 }, idempotent: true },
+  run(g, ctx) {
+    const o = pruneWeightsOptions(ctx);
+    return o ? pruneWeights(g, o, ctx.calibration, ctx.source).graph : g;
+  },
+});
