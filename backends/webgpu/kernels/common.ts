@@ -3,8 +3,9 @@
 // all kernels (run-time int64 values, which WebGPU cannot hold).
 
 import type { PlanContext, Refusal } from '../../../lowering/protocol.js';
-import { add, expr, ge, mul, u32, type Expr } from '../wgsl/ast.js';
-import { MAX_WORKGROUPS_PER_DIM, WORKGROUP_SIZE, type Body, type ShaderBuilder } from '../wgsl/module.js';
+import { add, bitcast, eq, expr, ge, mul, not, select, shr, u32, type Expr, type WType } from '../wgsl/ast.js';
+import { MAX_WORKGROUPS_PER_DIM, WORKGROUP_SIZE, type Body, type Buffer, type ShaderBuilder, type StatusBinding } from '../wgsl/module.js';
+import { input, type LowerContext, type Operand } from './types.js';
 
 export const stridesOf = (dims: readonly number[]): number[] => {
   const s = new Array<number>(dims.length).fill(1);
@@ -71,4 +72,33 @@ export function refuseRuntimeInt64(ctx: PlanContext, constOk: readonly number[] 
 export function refuseNonFloat(ctx: PlanContext, except: readonly number[] = []): Refusal | undefined {
   const bad = [...ctx.inputs.filter((_, i) => !except.includes(i)), ...ctx.outputs].find((r) => r && r.dtype !== 'float32');
   return bad ? { reason: 'dtype', dtype: bad.dtype, detail: `the webgpu kernel computes float32, not ${bad.dtype} ('${bad.name}')` } : undefined;
+}
+
+/** Binds the node inputs `which` in order, one binding per distinct buffer (WebGPU refuses two writable bindings
+ *  over the same bytes in one dispatch; inputs with one root are one value): each input's binding, and the operands
+ *  to list first in the dispatch. */
+export function bindInputs(s: ShaderBuilder, ctx: LowerContext, which: readonly { readonly index: number; readonly hint: string; readonly elem: 'f32' | 'i32' | 'u32' }[]): { bufs: Map<number, Buffer<WType>>; operands: Operand[] } {
+  const bufs = new Map<number, Buffer<WType>>();
+  const operands: Operand[] = [];
+  const byRoot = new Map<string, Buffer<WType>>();
+  for (const w of which) {
+    const root = ctx.inputRoots[w.index];
+    const shared = root !== undefined ? byRoot.get(root) : undefined;
+    if (shared && shared.elem === w.elem) { bufs.set(w.index, shared); continue; }
+    const buf = s.buffer(w.hint, w.elem, 'read');
+    if (root !== undefined) byRoot.set(root, buf);
+    bufs.set(w.index, buf);
+    operands.push(input(w.index));
+  }
+  return { bufs, operands };
+}
+
+/** Element i of a run-time int64 tensor bound as u32 words, narrowed to i32: a value past int32 sets the node's
+ *  status (reported as out of range, with its low word) and reads as `fallback`; never silently wrapped. */
+export function loadI64(b: Body, buf: Buffer<'u32'>, i: Expr<'u32'>, status: StatusBinding, fallback: Expr<'i32'>): Expr<'i32'> {
+  const lo = b.let('lo', bitcast('i32', buf.at(mul(i, u32(2))) as Expr<'u32'>));
+  const hi = b.let('hi', bitcast('i32', buf.at(add(mul(i, u32(2)), u32(1))) as Expr<'u32'>));
+  const ok = b.let('in_range', eq(hi, shr(lo, u32(31))));
+  b.if(not(ok), (t) => status.fail(t, 1, lo));
+  return select(ok, lo, fallback);
 }

@@ -12,6 +12,7 @@ import { MOVEMENT_KERNELS } from './movement.js';
 import { POOL_KERNELS } from './pool.js';
 import { BATCHNORM_KERNELS, REDUCE_KERNELS } from './reduce.js';
 import { SCALAR_MAP_KERNELS } from './scalar-map.js';
+import { ATTENTION_KERNELS } from './attention.js';
 import { SOFTMAX_KERNELS } from './softmax.js';
 import { gemmKernel, matmulKernel } from './matmul.js';
 import type { WgKernel } from './types.js';
@@ -33,4 +34,5 @@ export const WEBGPU_KERNELS: KernelTableOf<WgKernel> = {
   ...REDUCE_KERNELS,
   ...BATCHNORM_KERNELS,
   ...SCALAR_MAP_KERNELS,
+  ...ATTENTION_KERNELS,
 };
