@@ -17,7 +17,7 @@ import { readValueFile } from './onnx/tensor-proto.js';
 const kb = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
 
 export interface CompileOpts {
-  target: CompileTarget; output: string; dim?: string[]; inputs?: string; optimize: boolean; embedLimit: string;
+  target: CompileTarget | 'webgpu'; output: string; dim?: string[]; inputs?: string; optimize: boolean; embedLimit: string;
   optLevel?: string; passes?: string; passOption?: string[]; verify?: boolean; fix?: string[];
 }
 
@@ -56,7 +56,7 @@ export function parseFixes(model: Model, fixes: readonly string[] | undefined): 
   return out;
 }
 
-export function compileCommand(path: string, opts: CompileOpts): void {
+export async function compileCommand(path: string, opts: CompileOpts): Promise<void> {
   if (opts.passes !== undefined && opts.optLevel !== undefined) throw new UsageError('give either -O or --passes, not both');
   const options = parsePassOptions(opts.passOption);
   const pipeline = { level: parseLevel(opts.optLevel ?? '3'), passes: opts.passes, options, verify: opts.verify };
@@ -79,6 +79,19 @@ export function compileCommand(path: string, opts: CompileOpts): void {
     });
   }
   bar.update(`optimising and lowering ${model.graph.nodes.length} nodes`);
+  if (opts.target === 'webgpu') {
+    let w;
+    try {
+      w = (await import('../backends/webgpu/artifact.js')).compileWebGpuToDir(model, opts.output, { dims, inputShapes, fixedInputs }, pipeline);
+    } finally {
+      bar.done();
+    }
+    for (const [f, n] of Object.entries(w.files)) if (!f.startsWith('shader_')) console.log(`${f.padEnd(14)} ${kb(n)}`);
+    const m = w.artifact.manifest;
+    console.log(`shaders        ${m.shaders.length} (shader_K.wgsl), ${m.dispatches.length} dispatches`);
+    console.log(`memory plan    arena ${kb(m.arena.bytes)}; weights ${kb(m.weights.bytes)} in weights.bin`);
+    return;
+  }
   let r;
   try {
     r = compileToDir(model, opts.target, opts.output, { dims, inputShapes, fixedInputs, optimize: opts.optimize, embedLimit }, pipeline);

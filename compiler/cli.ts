@@ -75,9 +75,9 @@ export function buildProgram(): Command {
     .action(async (dir: string, opts) => (await import('./cli-conformance.js')).conformanceCommand(dir, opts));
 
   program.command('compile')
-    .description('compile a model ahead of time: writes model.wasm, weights, loader.js and manifest.json to -o DIR')
+    .description('compile a model ahead of time: writes model.wasm (webgpu: WGSL shaders), weights, loader.js and manifest.json to -o DIR')
     .argument('<model>', 'ONNX model file')
-    .addOption(new Option('--target <name>', 'target').choices(['wasm']).default('wasm'))
+    .addOption(new Option('--target <name>', 'target').choices(['wasm', 'webgpu']).default('wasm'))
     .requiredOption('-o, --output <dir>', 'artifact folder')
     .option('--dim <name=value>', 'size of a symbolic dim (repeatable)', collect)
     .option('--inputs <dir>', 'take input shapes from input_K.pb in this folder')

@@ -7,11 +7,11 @@ import type { Model } from '../../ir/graph.js';
 import { KernelError, OnnxcError } from '../../ir/errors.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { isTensor, type RuntimeValue } from '../../ir/value.js';
-import { compileFor, type PipelineChoice } from '../../lowering/compile-for.js';
+import type { PipelineChoice } from '../../lowering/compile-for.js';
 import { checkInputs } from '../reference/input-check.js';
 import { OnnxcRuntimeError } from '../../runtime/wasm/errors.js';
 import { createSession, type WebGpuSession } from '../../runtime/webgpu/session.js';
-import { webgpuBackend } from './backend.js';
+import { compileWebGpuModel } from './compile.js';
 import { dawnDevice } from './dawn.js';
 
 /** A backend that cannot start here: its runtime, device or package is missing (the message says what to install). */
@@ -60,7 +60,7 @@ export function prepareWebGpu(model: Model, pipeline: PipelineChoice = { level: 
         s = (async () => {
           const gpu = await dawnDevice();
           if (typeof gpu === 'string') throw new BackendUnavailableError(gpu, { model: source });
-          return createSession(compileFor(webgpuBackend, g, { source, inputShapes: shapes }, pipeline).artifact, { device: gpu.device });
+          return createSession(compileWebGpuModel(g, { source, inputShapes: shapes }, pipeline).artifact, { device: gpu.device });
         })();
         sessions.set(key, s);
         // a failed compile is not cached: the next run with these shapes reports it again

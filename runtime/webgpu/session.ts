@@ -1,30 +1,38 @@
 /// <reference types="@webgpu/types" />
 // The WebGPU runtime: loads an artifact onto a GPUDevice (weights uploaded once, every pipeline and bind group
 // created up front), checks each run's feeds, encodes every dispatch into one command buffer, and reads the
-// outputs back. Imports nothing of the compiler; works wherever WebGPU does (browsers, Node on Dawn).
+// outputs back (run) or leaves them on the GPU for chaining (runOnGpu). Imports nothing of the compiler; works
+// wherever WebGPU does (browsers, Node on Dawn).
 
 import { OnnxcRuntimeError } from '../wasm/errors.js';
 import { checkFeeds } from '../wasm/feeds.js';
-import type { TensorValue, TypedArray, WasmManifest } from '../wasm/types.js';
-import type { WebGpuArtifact, WebGpuManifest } from './types.js';
+import type { TensorValue, WasmManifest } from '../wasm/types.js';
+import { align4, gpuTensor, isGpuTensor, typedOf, type GpuTensor } from './gpu-tensor.js';
+import type { WebGpuArtifact, WebGpuIo, WebGpuManifest } from './types.js';
+
+export type { GpuTensor } from './gpu-tensor.js';
 
 export interface WebGpuSessionOptions {
   /** The device to run on; by default one from navigator.gpu (browsers). */
   readonly device?: GPUDevice;
 }
 
+/** A feed: a tensor {type, dims, data} as the wasm runtime takes it, or a GpuTensor another session produced. */
+export type WebGpuFeed = unknown;
+
 export interface WebGpuSession {
   readonly manifest: WebGpuManifest;
+  readonly device: GPUDevice;
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  run(feeds: Readonly<Record<string, unknown>>): Promise<Record<string, TensorValue>>;
+  run(feeds: Readonly<Record<string, WebGpuFeed>>): Promise<Record<string, TensorValue>>;
+  /** Run, leaving every output on the GPU in its own buffer (the caller destroys them). */
+  runOnGpu(feeds: Readonly<Record<string, WebGpuFeed>>): Promise<Record<string, GpuTensor>>;
   /** Free the session's GPU buffers (the device stays the caller's). */
   release(): void;
 }
 
 const STATUS_SLOT = 256;
-const ARRAYS: Readonly<Record<string, new (b: ArrayBuffer) => TypedArray>> = { float32: Float32Array, int32: Int32Array, uint32: Uint32Array, bool: Uint8Array };
-const align4 = (n: number): number => Math.ceil(n / 4) * 4;
 
 export async function createSession(artifact: WebGpuArtifact, options: WebGpuSessionOptions = {}): Promise<WebGpuSession> {
   const m = artifact.manifest;
@@ -71,27 +79,52 @@ export async function createSession(artifact: WebGpuArtifact, options: WebGpuSes
     fail(`the device refused the artifact: ${(invalid ?? oom)!.message}`);
   }
 
-  const outBytes = m.outputs.reduce((a, o) => a + align4(o.bytes), 0);
-  const readSize = Math.max(outBytes + (m.statusSlots ? sizes.status : 0), 4);
   let busy = false, released = false;
-  const feedManifest = { model: m.model, inputs: m.inputs } as Pick<WasmManifest, 'model' | 'inputs'>;
+  // int64-fed inputs are checked as int64 (8 bytes each), then narrowed to the int32 the arena stores
+  const feedSpecs = m.inputs.map((i) => (i.feed === 'int64' ? { ...i, dtype: 'int64', bytes: i.bytes * 2 } : i));
+  const feedManifest = { model: m.model, inputs: feedSpecs } as unknown as WasmManifest;
+  const failFeed = (msg: string, io: string): never => { throw new OnnxcRuntimeError(`onnxc: ${m.model}: input '${io}' ${msg}`, 'feed', undefined, io); };
 
-  async function run(feeds: Readonly<Record<string, unknown>>): Promise<Record<string, TensorValue>> {
+  /** Feeds written into the arena (CPU ones) or copied on the GPU (GpuTensors), on `enc`. */
+  function writeFeeds(feeds: Readonly<Record<string, WebGpuFeed>>, enc: GPUCommandEncoder): void {
+    if (typeof feeds !== 'object' || feeds === null) checkFeeds(feedManifest, feeds);
+    const onGpu = Object.entries(feeds).filter(([, f]) => isGpuTensor(f)) as [string, GpuTensor][];
+    const cpu = Object.fromEntries(Object.entries(feeds).filter(([, f]) => !isGpuTensor(f)));
+    for (const [name, t] of onGpu) {
+      const io = m.inputs.find((i) => i.name === name);
+      if (!io) checkFeeds(feedManifest, { [name]: t }); // the 'not an input' message
+      checkGpuFeed(io!, t, failFeed);
+      if (io!.bytes) enc.copyBufferToBuffer(t.buffer, 0, buffers.arena, io!.offset, align4(io!.bytes));
+    }
+    const given = new Set(onGpu.map(([n]) => n));
+    const checked = checkFeeds({ ...feedManifest, inputs: feedSpecs.filter((s) => !given.has(s.name)) } as WasmManifest,
+      Object.fromEntries(Object.entries(cpu).filter(([n]) => !given.has(n))));
+    for (const c of checked) {
+      if (!c.bytes || c.bytes.byteLength === 0) continue;
+      const io = m.inputs.find((i) => i.name === c.spec.name)!;
+      const data = io.feed === 'int64' ? narrowInt64(c.bytes, (msg) => failFeed(msg, io.name)) : c.bytes;
+      const copy = new Uint8Array(align4(data.byteLength));
+      copy.set(data);
+      device.queue.writeBuffer(buffers.arena, io.offset, copy);
+    }
+  }
+
+  /** Encode and submit one run; `after` adds the copies out of the arena. Returns what `finish` returns. */
+  async function execute<T>(feeds: Readonly<Record<string, WebGpuFeed>>, after: (enc: GPUCommandEncoder) => void, finish: (statusBytes?: ArrayBuffer) => Promise<T>): Promise<T> {
     if (released) throw new OnnxcRuntimeError(`onnxc: ${m.model}: the session was released`, 'artifact');
     if (busy) throw new OnnxcRuntimeError(`onnxc: ${m.model}: a run is already in progress`, 'busy');
-    const checked = checkFeeds(feedManifest as WasmManifest, feeds);
     busy = true;
-    const readback = device.createBuffer({ label: 'onnxc readback', size: readSize, usage: GPUBufferUsage.MAP_READ | CD });
     try {
       device.pushErrorScope('validation');
-      for (const c of checked) {
-        if (!c.bytes || c.bytes.byteLength === 0) continue;
-        const copy = new Uint8Array(align4(c.bytes.byteLength));
-        copy.set(c.bytes);
-        device.queue.writeBuffer(buffers.arena, c.spec.offset, copy);
-      }
-      if (m.statusSlots) device.queue.writeBuffer(buffers.status, 0, new Uint8Array(sizes.status));
       const enc = device.createCommandEncoder({ label: 'onnxc run' });
+      try {
+        writeFeeds(feeds, enc);
+      } finally {
+        const err = await device.popErrorScope();
+        if (err) throw new OnnxcRuntimeError(`onnxc: ${m.model}: the device refused a feed: ${err.message}`, 'feed');
+      }
+      device.pushErrorScope('validation');
+      if (m.statusSlots) device.queue.writeBuffer(buffers.status, 0, new Uint8Array(sizes.status));
       const pass = enc.beginComputePass();
       for (const s of steps) {
         pass.setPipeline(s.pipeline);
@@ -99,38 +132,100 @@ export async function createSession(artifact: WebGpuArtifact, options: WebGpuSes
         pass.dispatchWorkgroups(s.workgroups[0], s.workgroups[1], s.workgroups[2]);
       }
       pass.end();
+      after(enc);
+      let status: GPUBuffer | undefined;
+      if (m.statusSlots) {
+        status = device.createBuffer({ label: 'onnxc status read', size: sizes.status, usage: GPUBufferUsage.MAP_READ | CD });
+        enc.copyBufferToBuffer(buffers.status, 0, status, 0, sizes.status);
+      }
+      device.queue.submit([enc.finish()]);
+      const err = await device.popErrorScope();
+      if (err) { status?.destroy(); throw new OnnxcRuntimeError(`onnxc: ${m.model}: the device refused the run: ${err.message}`, 'kernel'); }
+      let statusBytes: ArrayBuffer | undefined;
+      if (status) {
+        await status.mapAsync(GPUMapMode.READ);
+        statusBytes = status.getMappedRange().slice(0);
+        status.destroy();
+      }
+      return await finish(statusBytes);
+    } finally {
+      busy = false;
+    }
+  }
+
+  async function run(feeds: Readonly<Record<string, WebGpuFeed>>): Promise<Record<string, TensorValue>> {
+    const outBytes = m.outputs.reduce((a, o) => a + align4(o.bytes), 0);
+    let readback: GPUBuffer | undefined;
+    return execute(feeds, (enc) => {
+      readback = device.createBuffer({ label: 'onnxc readback', size: Math.max(outBytes, 4), usage: GPUBufferUsage.MAP_READ | CD });
       let at = 0;
       for (const o of m.outputs) {
         if (o.bytes) enc.copyBufferToBuffer(buffers[o.region], o.offset, readback, at, align4(o.bytes));
         at += align4(o.bytes);
       }
-      if (m.statusSlots) enc.copyBufferToBuffer(buffers.status, 0, readback, at, sizes.status);
-      device.queue.submit([enc.finish()]);
-      const err = await device.popErrorScope();
-      if (err) throw new OnnxcRuntimeError(`onnxc: ${m.model}: the device refused the run: ${err.message}`, 'kernel');
-      await readback.mapAsync(GPUMapMode.READ);
-      const bytes = readback.getMappedRange().slice(0);
-      readback.unmap();
-      if (m.statusSlots) checkStatus(m, new Uint32Array(bytes, at, sizes.status / 4));
-      const out: Record<string, TensorValue> = {};
-      at = 0;
-      for (const o of m.outputs) {
-        const C = ARRAYS[o.dtype];
-        if (!C) throw new OnnxcRuntimeError(`onnxc: ${m.model}: output '${o.name}' has dtype ${o.dtype}, which the runtime cannot read`, 'artifact', undefined, o.name);
-        out[o.name] = { type: o.dtype, dims: [...o.dims], data: new C(bytes.slice(at, at + o.bytes)) };
-        at += align4(o.bytes);
+    }, async (statusBytes) => {
+      try {
+        await readback!.mapAsync(GPUMapMode.READ);
+        const bytes = readback!.getMappedRange().slice(0);
+        readback!.unmap();
+        if (statusBytes) checkStatus(m, new Uint32Array(statusBytes));
+        const out: Record<string, TensorValue> = {};
+        let at = 0;
+        for (const o of m.outputs) {
+          out[o.name] = { type: o.dtype, dims: [...o.dims], data: typedOf(m.model, o.name, o.dtype, bytes.slice(at, at + o.bytes)) };
+          at += align4(o.bytes);
+        }
+        return out;
+      } finally {
+        readback!.destroy();
       }
-      return out;
-    } finally {
-      readback.destroy();
-      busy = false;
-    }
+    });
+  }
+
+  async function runOnGpu(feeds: Readonly<Record<string, WebGpuFeed>>): Promise<Record<string, GpuTensor>> {
+    const outs: GPUBuffer[] = [];
+    return execute(feeds, (enc) => {
+      for (const o of m.outputs) {
+        const b = device.createBuffer({ label: `onnxc output ${o.name}`, size: Math.max(align4(o.bytes), 4), usage: S | CS | CD });
+        if (o.bytes) enc.copyBufferToBuffer(buffers[o.region], o.offset, b, 0, align4(o.bytes));
+        outs.push(b);
+      }
+    }, async (statusBytes) => {
+      try {
+        if (statusBytes) checkStatus(m, new Uint32Array(statusBytes));
+      } catch (e) {
+        for (const b of outs) b.destroy();
+        throw e;
+      }
+      return Object.fromEntries(m.outputs.map((o, k) => [o.name, gpuTensor(device, m.model, o.name, o.dtype, o.dims, outs[k]!, o.bytes)]));
+    });
   }
 
   return {
-    manifest: m, inputNames: m.inputs.map((i) => i.name), outputNames: m.outputs.map((o) => o.name), run,
+    manifest: m, device, inputNames: m.inputs.map((i) => i.name), outputNames: m.outputs.map((o) => o.name), run, runOnGpu,
     release() { released = true; for (const b of Object.values(buffers)) b.destroy(); },
   };
+}
+
+function checkGpuFeed(io: WebGpuIo, t: GpuTensor, fail: (msg: string, io: string) => never): void {
+  const want = `${io.dtype}[${io.dims.join(',')}]`;
+  if (t.type !== io.dtype || t.dims.length !== io.dims.length || t.dims.some((d, i) => d !== io.dims[i])) {
+    fail(`must be ${want}${io.feed === 'int64' ? ' on the GPU (int64 is fed from the CPU)' : ''}, got a GPU tensor ${t.type}[${t.dims.join(',')}]`, io.name);
+  }
+  if (t.buffer.size < align4(io.bytes)) fail(`GPU tensor's buffer has ${t.buffer.size} bytes, ${want} needs ${io.bytes}`, io.name);
+}
+
+/** int64 feed bytes as int32, every value checked to fit (so the narrowing is exact). */
+function narrowInt64(bytes: Uint8Array, fail: (msg: string) => never): Uint8Array {
+  const n = bytes.byteLength / 8;
+  const wide = new BigInt64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = wide[i]!;
+    if (v < -2147483648n || v > 2147483647n) fail(`element ${i} is ${v}: this WebGPU artifact stores the input as int32 (WebGPU has no 64-bit integers), so each value must lie in [-2^31, 2^31)`);
+    out[i] = Number(v);
+  }
+  return new Uint8Array(out.buffer);
 }
 
 /** The status slots after a run: the first dispatch (in order) whose slot is set names the error. */

@@ -25,6 +25,9 @@ export interface WebGpuIo {
   readonly region: 'arena' | 'weights';
   readonly offset: number;
   readonly bytes: number;
+  /** 'int64': an input stored as int32 (`dtype`) but fed as int64; the runtime checks every value fits in int32
+   *  before narrowing it, so the stored value is exact (backends/webgpu/narrow-int64.ts). */
+  readonly feed?: 'int64';
 }
 
 /** A range of one of the session's buffers bound to a shader binding (in binding order). */

@@ -76,7 +76,7 @@ describe.skipIf(!run)(`webgpu runtime${run ? '' : ` (skipped: ${skipReason})`}`,
 });
 
 describe.skipIf(!run)(`webgpu artifact folder${run ? '' : ` (skipped: ${skipReason})`}`, () => {
-  it('writes manifest.json, weights.bin and the shaders; what it reads back runs the same', async () => {
+  it('writes manifest.json, weights.bin, the loader and the shaders; what it reads back runs the same', async () => {
     const { mkdtempSync, readdirSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
@@ -89,7 +89,7 @@ describe.skipIf(!run)(`webgpu artifact folder${run ? '' : ` (skipped: ${skipReas
     const dir = mkdtempSync(join(tmpdir(), 'onnxc-webgpu-'));
     try {
       writeWebGpuArtifact(dir, art);
-      expect(readdirSync(dir).sort()).toEqual(['manifest.json', 'shader_0.wgsl', 'weights.bin']);
+      expect(readdirSync(dir).sort()).toEqual(['loader.d.ts', 'loader.js', 'manifest.json', 'shader_0.wgsl', 'weights.bin']);
       const back = readWebGpuArtifact(dir);
       expect(Array.from(back.weights)).toEqual(Array.from(art.weights));
       await scoped(async (device) => {
