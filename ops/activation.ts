@@ -5,9 +5,8 @@ import { KernelError, ShapeError } from '../ir/errors.js';
 import type { DType } from '../ir/dtype.js';
 import { attr, defineOp, type AnyOpDef } from './schema.js';
 import { broadcastShapes, input } from './util.js';
-import { dropAttrs, FLOATS, mapBinary, NUMERIC, SIGNED_INTS, tensorType, typedInput, type Elem } from './elementwise-kernel.js';
+import { FLOATS, mapBinary, NUMERIC, SIGNED_INTS, tensorType, typedInput, type Elem } from './elementwise-kernel.js';
 import { erf, floatOp, unaryOp } from './elementwise-unary.js';
-import { alignAt } from './elementwise-legacy.js';
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 /** log(1 + e^x) without overflow for large x. */
@@ -33,15 +32,6 @@ const SELU_GAMMA = 1.05070102214813232421875;
 const selu = unaryOp({
   op: 'Selu', types: FLOATS, attrs: { alpha: attr.float(SELU_ALPHA), gamma: attr.float(SELU_GAMMA) },
   kernels: (_d, a) => ({ num: (x) => (x > 0 ? a.gamma * x : a.gamma * (a.alpha * Math.exp(x) - a.alpha)) }),
-  legacy(node, ctx) {
-    const n = dropAttrs(node, 'consumed_inputs');
-    // Selu-1 documented its defaults with four decimals
-    if (ctx.opset < 6) {
-      n.attrs['alpha'] ??= { kind: 'float', value: 1.6732 };
-      n.attrs['gamma'] ??= { kind: 'float', value: 1.0507 };
-    }
-    return [n];
-  },
 });
 
 const celu = unaryOp({
@@ -110,13 +100,6 @@ const prelu = defineOp({
     const x = input(ctx, 0);
     const slope = input(ctx, 1);
     return [mapBinary(x, slope, x.dtype, (v: Elem, s: Elem) => ((v as number) < 0 ? (typeof v === 'bigint' ? v * (s as bigint) : (v as number) * (s as number)) : v))];
-  },
-  legacy(node, ctx) {
-    const base = dropAttrs(node, 'consumed_inputs');
-    if (ctx.opset >= 7) return [base];
-    // before opset 7 a 1-D slope was per channel (dim 1 of X), not numpy-aligned with X's last dim
-    const { nodes, value } = alignAt(node.inputs[0]!, node.inputs[1]!, 1, node.name, ctx);
-    return [...nodes, { ...base, inputs: [node.inputs[0]!, value] }];
   },
 });
 

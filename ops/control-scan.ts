@@ -1,5 +1,5 @@
 // Scan (opset 9+ form): run a body once per slice along the scan axis of each scan input, threading state
-// variables through and stacking per-step outputs. Opset 8's batched form is rewritten into a Loop over the batch.
+// variables through and stacking per-step outputs. (The importer rewrites opset 8's batched form: compiler/onnx/opsets/scan8.ts.)
 
 import { KernelError, ShapeError } from '../ir/errors.js';
 import type { Tensor } from '../ir/tensor.js';
@@ -10,7 +10,6 @@ import type { AnyOpDef } from './schema.js';
 import { input, normAxis, tensorOf } from './util.js';
 import { concatAxis, sliceAxis } from './sequence-data.js';
 import { mergeTypes } from './sequence-types.js';
-import { scanFromOpset8 } from './control-scan8.js';
 
 const scanAttrs = {
   body: attr.graph.required(),
@@ -128,7 +127,6 @@ export const Scan = defineOp({
     }
     return results;
   },
-  legacy: scanFromOpset8,
 });
 
 export const scanOps: AnyOpDef[] = [Scan] as AnyOpDef[];

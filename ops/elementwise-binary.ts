@@ -10,7 +10,6 @@ import {
   ALL_TYPES, BOOL, FLOATS, INTS, NUMERIC, UNSIGNED_INTS, broadcastTypes, mapBinary, sameDType, tensorType, typedInput,
   type Elem,
 } from './elementwise-kernel.js';
-import { legacyBroadcast } from './elementwise-legacy.js';
 
 type Fn = (a: Elem, b: Elem) => Elem | boolean;
 type NumFn = (a: number, b: number) => number | boolean;
@@ -34,7 +33,6 @@ interface BinarySpec<S extends AttrSchema> {
   /** Extra attribute/dtype rules checked at inference. */
   check?: (dtype: DType, attrs: AttrsOf<S>) => void;
   kernels: (dtype: DType, attrs: AttrsOf<S>) => Kernels;
-  legacy?: (node: ImportNode, ctx: LegacyContext) => ImportNode[];
   /** A and B may be swapped (the op's `commutative` trait). */
   commutative?: boolean;
 }
@@ -58,7 +56,6 @@ export function binaryOp<S extends AttrSchema = Record<string, never>>(s: Binary
       if (a.dtype !== b.dtype) throw new KernelError(`A and B must share one element type; got ${a.dtype} and ${b.dtype}`);
       return [mapBinary(a, b, s.out ?? a.dtype, pick(s.op, a.dtype, s.kernels(a.dtype, ctx.attrs)))];
     },
-    ...(s.legacy ? { legacy: s.legacy } : {}),
     traits: { elementwise: true, ...(s.commutative ? { commutative: true } : {}) },
   });
   return def as unknown as AnyOpDef;
@@ -101,14 +98,14 @@ function shiftNum(left: boolean, bits: number): NumFn {
 }
 const shiftBig = (left: boolean): BigFn => (left ? (a, b) => (b >= 64n ? 0n : a << b) : (a, b) => (b >= 64n ? 0n : a >> b));
 
-const add = binaryOp({ op: 'Add', commutative: true, types: NUMERIC, legacy: legacyBroadcast, kernels: () => ({ num: (a, b) => a + b, big: (a, b) => a + b }) });
-const sub = binaryOp({ op: 'Sub', types: NUMERIC, legacy: legacyBroadcast, kernels: () => ({ num: (a, b) => a - b, big: (a, b) => a - b }) });
+const add = binaryOp({ op: 'Add', commutative: true, types: NUMERIC, kernels: () => ({ num: (a, b) => a + b, big: (a, b) => a + b }) });
+const sub = binaryOp({ op: 'Sub', types: NUMERIC, kernels: () => ({ num: (a, b) => a - b, big: (a, b) => a - b }) });
 const mul = binaryOp({
-  op: 'Mul', commutative: true, types: NUMERIC, legacy: legacyBroadcast,
+  op: 'Mul', commutative: true, types: NUMERIC,
   // 32-bit products exceed 2^53; Math.imul keeps the low 32 bits exactly (the typed array fixes the sign).
   kernels: (d) => ({ num: d === 'int32' || d === 'uint32' ? Math.imul : (a, b) => a * b, big: (a, b) => a * b }),
 });
-const div = binaryOp({ op: 'Div', types: NUMERIC, legacy: legacyBroadcast, kernels: (d) => ({ num: divNum(d), big: divBig }) });
+const div = binaryOp({ op: 'Div', types: NUMERIC, kernels: (d) => ({ num: divNum(d), big: divBig }) });
 const mod = binaryOp({
   op: 'Mod', types: NUMERIC, attrs: { fmod: attr.int(0) },
   check: (d, a) => {
@@ -130,18 +127,18 @@ const bitwiseAnd = binaryOp({ op: 'BitwiseAnd', commutative: true, types: INTS, 
 const bitwiseOr = binaryOp({ op: 'BitwiseOr', commutative: true, types: INTS, kernels: () => ({ num: (a, b) => a | b, big: (a, b) => a | b }) });
 const bitwiseXor = binaryOp({ op: 'BitwiseXor', commutative: true, types: INTS, kernels: () => ({ num: (a, b) => a ^ b, big: (a, b) => a ^ b }) });
 
-const and = binaryOp({ op: 'And', commutative: true, types: BOOL, legacy: legacyBroadcast, kernels: () => ({ num: (a, b) => a & b }) });
-const or = binaryOp({ op: 'Or', commutative: true, types: BOOL, legacy: legacyBroadcast, kernels: () => ({ num: (a, b) => a | b }) });
-const xor = binaryOp({ op: 'Xor', commutative: true, types: BOOL, legacy: legacyBroadcast, kernels: () => ({ num: (a, b) => a ^ b }) });
+const and = binaryOp({ op: 'And', commutative: true, types: BOOL, kernels: () => ({ num: (a, b) => a & b }) });
+const or = binaryOp({ op: 'Or', commutative: true, types: BOOL, kernels: () => ({ num: (a, b) => a | b }) });
+const xor = binaryOp({ op: 'Xor', commutative: true, types: BOOL, kernels: () => ({ num: (a, b) => a ^ b }) });
 
 // Comparisons are exact on bigints; NaN compares false (and unequal), as IEEE says.
 const equal = binaryOp({
-  op: 'Equal', commutative: true, types: ALL_TYPES, out: 'bool', legacy: legacyBroadcast,
+  op: 'Equal', commutative: true, types: ALL_TYPES, out: 'bool',
   kernels: () => ({ num: (a, b) => a === b, big: (a, b) => a === b, str: (a, b) => a === b }),
 });
 const ORDERED: readonly DType[] = NUMERIC;
-const greater = binaryOp({ op: 'Greater', types: ORDERED, out: 'bool', legacy: legacyBroadcast, kernels: () => ({ num: (a, b) => a > b, big: (a, b) => a > b }) });
-const less = binaryOp({ op: 'Less', types: ORDERED, out: 'bool', legacy: legacyBroadcast, kernels: () => ({ num: (a, b) => a < b, big: (a, b) => a < b }) });
+const greater = binaryOp({ op: 'Greater', types: ORDERED, out: 'bool', kernels: () => ({ num: (a, b) => a > b, big: (a, b) => a > b }) });
+const less = binaryOp({ op: 'Less', types: ORDERED, out: 'bool', kernels: () => ({ num: (a, b) => a < b, big: (a, b) => a < b }) });
 const greaterOrEqual = binaryOp({ op: 'GreaterOrEqual', types: ORDERED, out: 'bool', kernels: () => ({ num: (a, b) => a >= b, big: (a, b) => a >= b }) });
 const lessOrEqual = binaryOp({ op: 'LessOrEqual', types: ORDERED, out: 'bool', kernels: () => ({ num: (a, b) => a <= b, big: (a, b) => a <= b }) });
 

@@ -146,13 +146,6 @@ export function castTensor(x: Tensor, to: DType): Tensor {
 
 // ---- the ops -------------------------------------------------------------------------------------------------
 
-/** Opset 1-5 Cast named the target type as a string ('FLOAT', 'INT64', ...). */
-const LEGACY_TYPE_NAMES: Record<string, DType> = {
-  FLOAT: 'float32', FLOAT16: 'float16', BFLOAT16: 'bfloat16', DOUBLE: 'float64', INT8: 'int8', INT16: 'int16',
-  INT32: 'int32', INT64: 'int64', UINT8: 'uint8', UINT16: 'uint16', UINT32: 'uint32', UINT64: 'uint64', BOOL: 'bool',
-  STRING: 'string',
-};
-
 function targetType(code: number): DType {
   return dtypeFromOnnx(code);
 }
@@ -168,13 +161,6 @@ const cast = defineOp({
   },
   run(ctx) {
     return [castTensor(input(ctx, 0), targetType(ctx.attrs.to))];
-  },
-  legacy(node) {
-    const to = node.attrs['to'];
-    if (to?.kind !== 'string') return [node];
-    const d = LEGACY_TYPE_NAMES[to.value.toUpperCase()];
-    if (d === undefined) throw new OnnxImportError(`Cast: unknown type name '${to.value}'`, { node: node.name, op: 'Cast' });
-    return [{ ...node, attrs: { ...node.attrs, to: { kind: 'int', value: onnxCode(d) } } }];
   },
 });
 

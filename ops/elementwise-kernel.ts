@@ -1,5 +1,5 @@
 // Generic elementwise machinery shared by the elementwise and activation families: broadcasting unary/binary/
-// ternary maps over any storage (numbers, bigints, strings), dtype groups, and small inference and legacy helpers.
+// ternary maps over any storage (numbers, bigints, strings), dtype groups, and small inference helpers.
 
 import { KernelError, ShapeError } from '../ir/errors.js';
 import type { DType } from '../ir/dtype.js';
@@ -105,18 +105,4 @@ export function broadcastTypes(types: readonly TensorType[]): readonly Dim[] | u
 
 export function tensorType(dtype: DType, shape: readonly Dim[] | undefined): ValueType {
   return shape === undefined ? { kind: 'tensor', dtype } : { kind: 'tensor', dtype, shape: [...shape] };
-}
-
-// ---- legacy helpers --------------------------------------------------------------------------------------------
-
-/** Remove attributes that older opsets had and the current form does not (e.g. `consumed_inputs`). */
-export function dropAttrs(node: ImportNode, ...names: string[]): ImportNode {
-  const attrs: Record<string, Attr> = { ...node.attrs };
-  for (const n of names) delete attrs[n];
-  return { ...node, attrs };
-}
-
-/** Legacy rewrite for ops whose only change was losing opset 1-5's `consumed_inputs`. */
-export function dropConsumedInputs(node: ImportNode, _ctx: LegacyContext): ImportNode[] {
-  return [dropAttrs(node, 'consumed_inputs')];
 }

@@ -9,10 +9,9 @@ import type { Tensor } from '../ir/tensor.js';
 import { scalar } from '../ir/tensor.js';
 import type { TensorType } from '../ir/types.js';
 import { defineOp, type AnyOpDef, type ImportNode } from './schema.js';
-import { legacyBroadcast } from './elementwise-legacy.js';
 import { input, optInput } from './util.js';
 import {
-  ALL_TYPES, BOOL, FLOATS, INTS, NUMERIC, broadcastTypes, dropAttrs, dropConsumedInputs, mapBinary, mapTernary,
+  ALL_TYPES, BOOL, FLOATS, INTS, NUMERIC, broadcastTypes, mapBinary, mapTernary,
   mapUnary, sameDType, tensorType, typedInput, type Elem,
 } from './elementwise-kernel.js';
 
@@ -71,7 +70,6 @@ const pow = defineOp({
     const y = input(ctx, 1);
     return [mapBinary(x, y, x.dtype, powKernel(x.dtype, y.dtype))];
   },
-  legacy: legacyBroadcast,
 });
 
 // ---- variadic folds -----------------------------------------------------------------------------------------
@@ -93,7 +91,6 @@ function variadic(op: string, types: readonly DType[], fold: (d: DType) => (a: E
       for (let i = 1; i < ts.length; i++) acc = mapBinary(acc, ts[i]!, d, fold(d));
       return [finish ? finish(acc, ts.length) : acc];
     },
-    legacy: dropConsumedInputs,
   }) as unknown as AnyOpDef;
 }
 
@@ -153,25 +150,6 @@ const clip = defineOp({
       if (hi !== undefined && r > hi) r = hi;
       return r;
     })];
-  },
-  legacy(node, ctx) {
-    if (!('min' in node.attrs) && !('max' in node.attrs) && !('consumed_inputs' in node.attrs) && ctx.opset >= 11) return [node];
-    const base = dropAttrs(node, 'min', 'max', 'consumed_inputs');
-    if (ctx.opset >= 11) return [base];
-    // The bounds were float attributes; CastLike gives them the input's type, which is unknown at import.
-    const value = (name: string, dflt: number): number => {
-      const a: Attr | undefined = node.attrs[name];
-      return a !== undefined && (a.kind === 'float' || a.kind === 'int') ? a.value : dflt;
-    };
-    const x = node.inputs[0]!;
-    const cast = (name: string, v: number): ImportNode => ({
-      name: ctx.freshName(`${node.name}_${name}`), op: 'CastLike',
-      inputs: [ctx.constant(scalar('float32', v), `${node.name}_${name}`), x],
-      outputs: [ctx.freshName(`${node.name}_${name}`)], attrs: {},
-    });
-    const lo = cast('min', value('min', -FLT_MAX));
-    const hi = cast('max', value('max', FLT_MAX));
-    return [lo, hi, { ...base, inputs: [x, lo.outputs[0]!, hi.outputs[0]!] }];
   },
 });
 

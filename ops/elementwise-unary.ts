@@ -7,7 +7,7 @@ import { isBigInt } from '../ir/dtype.js';
 import { attr, defineOp, type AnyOpDef, type AttrSchema, type AttrsOf, type ImportNode, type LegacyContext } from './schema.js';
 import { input } from './util.js';
 import {
-  BOOL, FLOATS, INTS, NUMERIC, SIGNED_NUMERIC, dropConsumedInputs, mapUnary, tensorType, typedInput, type Elem,
+  BOOL, FLOATS, INTS, NUMERIC, SIGNED_NUMERIC, mapUnary, tensorType, typedInput, type Elem,
 } from './elementwise-kernel.js';
 
 type NumFn = (a: number) => number | boolean;
@@ -21,7 +21,6 @@ interface UnarySpec<S extends AttrSchema> {
   attrs?: S;
   check?: (dtype: DType, attrs: AttrsOf<S>) => void;
   kernels: (dtype: DType, attrs: AttrsOf<S>) => UnaryKernels;
-  legacy?: (node: ImportNode, ctx: LegacyContext) => ImportNode[];
 }
 
 export function unaryOp<S extends AttrSchema = Record<string, never>>(s: UnarySpec<S>): AnyOpDef {
@@ -42,7 +41,6 @@ export function unaryOp<S extends AttrSchema = Record<string, never>>(s: UnarySp
       if (f === undefined) throw new KernelError(`${s.op} has no kernel for ${x.dtype}`);
       return [mapUnary(x, s.out ?? x.dtype, f as (a: Elem) => Elem | boolean)];
     },
-    legacy: s.legacy ?? dropConsumedInputs,
     traits: { elementwise: true },
   }) as unknown as AnyOpDef;
 }

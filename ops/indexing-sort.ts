@@ -8,7 +8,7 @@ import type { Dim } from '../ir/types.js';
 import { attr, defineOp } from './schema.js';
 import type { InferContext } from './schema.js';
 import { expectDType, inType, input, normAxis, tensorOf, withShape } from './util.js';
-import { alloc, attrToInput, elems, ORDERED_DTYPES } from './shape-common.js';
+import { alloc, elems, ORDERED_DTYPES } from './shape-common.js';
 
 type Scalar = number | bigint | string;
 
@@ -82,10 +82,6 @@ const TopK = defineOp({
       }
     }
     return [values, indices];
-  },
-  legacy(node, ctx) {
-    if (ctx.opset < 10) attrToInput(node, ctx, 'k', 1);
-    return [node];
   },
 });
 

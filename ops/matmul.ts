@@ -140,12 +140,6 @@ const gemm = defineOp({
     }
     return [roundToDType({ dtype: a.dtype, dims: [m, n], data: out as unknown as Tensor['data'] })];
   },
-  legacy(node, ctx) {
-    if (ctx.opset >= 7) return [node];
-    // `broadcast` only said whether C may broadcast; the current form always allows it.
-    const { broadcast: _b, ...attrs } = node.attrs;
-    return [{ ...node, attrs }];
-  },
 });
 
 /** Determinant by LU decomposition with partial pivoting, in doubles. */

@@ -11,25 +11,6 @@ import { expectDType, inType, input, optInType, optInput, tensorOf, withShape } 
 import { FLOAT_TYPES, expectFloat, floatTensor, num, scalarNum } from './reduce-util.js';
 
 
-/** Before opset 12 `ratio` was an attribute (and before 7 `is_test`/consumed_inputs existed); before 10 the
- *  mask had the data's element type. Old Dropout never trains: ORT and the ONNX reference run it as identity. */
-function legacyDropout(node: ImportNode, ctx: LegacyContext): ImportNode[] {
-  if (ctx.opset >= 12) return [node];
-  const { ratio, is_test: _t, consumed_inputs: _c, ...attrs } = node.attrs;
-  const inputs = [node.inputs[0] ?? ''];
-  if (ratio !== undefined) {
-    if (ratio.kind !== 'float') throw new ShapeError(`ratio attribute must be a float, got ${ratio.kind}`);
-    inputs.push(ctx.constant(fromValues('float32', [], [ratio.value]), `${node.name}_ratio`));
-  }
-  const mask = node.outputs[1];
-  if (ctx.opset >= 10 || mask === undefined || mask === '') return [{ ...node, inputs, attrs, outputs: node.outputs.slice(0, 2) }];
-  const boolMask = ctx.freshName(`${node.name}_mask`);
-  return [
-    { ...node, inputs, attrs, outputs: [node.outputs[0] ?? '', boolMask] },
-    { name: ctx.freshName(`${node.name}_CastLike`), op: 'CastLike', inputs: [boolMask, inputs[0]!], outputs: [mask], attrs: {} },
-  ];
-}
-
 const dropout = defineOp({
   op: 'Dropout',
   // the mask is random in training mode
@@ -75,7 +56,6 @@ const dropout = defineOp({
     }
     return [floatTensor(x.dtype, x.dims, y), mask];
   },
-  legacy: legacyDropout,
 });
 
 export const dropoutOps: AnyOpDef[] = [dropout];

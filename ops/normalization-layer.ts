@@ -112,33 +112,6 @@ const rmsNorm = defineOp({
   },
 });
 
-/** Opsets 18-20 took scale and bias per group ([num_groups]); 21 takes them per channel. Repeat each group's
- *  value C/num_groups times: Reshape(Expand(Unsqueeze(p, [1]), [1, C/G]), [-1]). */
-function legacyGroupNorm(node: ImportNode, ctx: LegacyContext): ImportNode[] {
-  if (ctx.opset >= 21) return [node];
-  const g = node.attrs.num_groups;
-  if (g === undefined || g.kind !== 'int') throw new ShapeError('GroupNormalization needs an int num_groups attribute');
-  const t = (h: string): string => ctx.freshName(`${node.name}_${h}`);
-  const i64 = (vals: number[], h: string): string => ctx.constant(fromValues('int64', [vals.length], vals.map(BigInt)), `${node.name}_${h}`);
-  const mk = (op: string, inputs: string[], out: string, attrs: ImportNode['attrs'] = {}): ImportNode => ({ name: t(op), op, inputs, outputs: [out], attrs });
-  const [x, scale, bias] = node.inputs as [string, string, string];
-  const c = t('C'); const per = t('per_group'); const shape = t('expand_shape');
-  const one = i64([1], 'one'); const minusOne = i64([-1], 'flat');
-  const nodes: ImportNode[] = [
-    mk('Shape', [x], c, { start: attrInt(1), end: attrInt(2) }),
-    mk('Div', [c, i64([g.value], 'groups')], per),
-    mk('Concat', [one, per], shape, { axis: attrInt(0) }),
-  ];
-  const perChannel = (p: string, h: string): string => {
-    const u = t(`${h}_g1`); const e = t(`${h}_gc`); const r = t(`${h}_c`);
-    nodes.push(mk('Unsqueeze', [p, one], u), mk('Expand', [u, shape], e), mk('Reshape', [e, minusOne], r));
-    return r;
-  };
-  const s = perChannel(scale, 'scale'); const b = perChannel(bias, 'bias');
-  nodes.push({ ...node, inputs: [x, s, b] });
-  return nodes;
-}
-
 const groupNorm = defineOp({
   op: 'GroupNormalization',
   attrs: { epsilon: attr.float(1e-5), num_groups: attr.int.required(), stash_type: attr.int(1) },
@@ -186,7 +159,6 @@ const groupNorm = defineOp({
     }
     return [floatTensor(x.dtype, x.dims, y)];
   },
-  legacy: legacyGroupNorm,
 });
 
 const lpNorm = defineOp({

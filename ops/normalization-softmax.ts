@@ -1,5 +1,5 @@
 // Softmax, LogSoftmax and Hardmax along one axis (opset 13 form). Older opsets coerced the input to 2-D at
-// `axis`; their legacy rewrite spells that out as Shape -> Flatten -> op -> Reshape.
+// `axis`; the importer's opset rewrite (compiler/onnx/opsets) spells that out as Shape -> Flatten -> op -> Reshape.
 
 import { ShapeError, assertNever } from '../ir/errors.js';
 import { attrInt } from '../ir/graph.js';
@@ -48,25 +48,6 @@ export function softmaxAlong(kind: Kind, x: Tensor, axis: number): Tensor {
   return floatTensor(x.dtype, dims, out);
 }
 
-/** Before opset 13 the op flattened its input to [prod(dims[:axis]), prod(dims[axis:])] (axis default 1). */
-function legacy2d(node: ImportNode, ctx: LegacyContext): ImportNode[] {
-  if (ctx.opset >= 13) return [node];
-  const a = node.attrs.axis;
-  const axis = a === undefined ? 1 : a.kind === 'int' ? a.value : NaN;
-  if (Number.isNaN(axis)) throw new ShapeError(`axis attribute must be an int`);
-  const x = node.inputs[0] ?? '';
-  const y = node.outputs[0] ?? '';
-  const shape = ctx.freshName(`${node.name}_shape`);
-  const flat = ctx.freshName(`${node.name}_flat`);
-  const res = ctx.freshName(`${node.name}_2d`);
-  return [
-    { name: ctx.freshName(`${node.name}_Shape`), op: 'Shape', inputs: [x], outputs: [shape], attrs: {} },
-    { name: ctx.freshName(`${node.name}_Flatten`), op: 'Flatten', inputs: [x], outputs: [flat], attrs: { axis: attrInt(axis) } },
-    { ...node, inputs: [flat], outputs: [res], attrs: { axis: attrInt(1) } },
-    { name: ctx.freshName(`${node.name}_Reshape`), op: 'Reshape', inputs: [res, shape], outputs: [y], attrs: { allowzero: attrInt(1) } },
-  ];
-}
-
 function softmaxOp(op: string, kind: Kind): AnyOpDef {
   return defineOp({
     op,
@@ -83,7 +64,6 @@ function softmaxOp(op: string, kind: Kind): AnyOpDef {
       const x = input(ctx, 0);
       return [softmaxAlong(kind, x, runAxis(ctx.attrs.axis, x.dims.length))];
     },
-    legacy: legacy2d,
   });
 }
 

@@ -24,40 +24,6 @@ function expectChannelParam(t: TensorType, c: Dim | undefined, what: string): vo
   }
 }
 
-function attrNum(a: Attr | undefined, dflt: number): number {
-  return a !== undefined && (a.kind === 'int' || a.kind === 'float') ? a.value : dflt;
-}
-
-/** Opsets before 14: drop consumed_inputs/is_test/spatial, choose training mode from the outputs used,
- *  and spell out spatial=0 (per-activation statistics, inference only) as elementwise ops. */
-function legacyBatchNorm(node: ImportNode, ctx: LegacyContext): ImportNode[] {
-  if (ctx.opset >= 14) return [node];
-  const { consumed_inputs: _c, is_test: _t, spatial, ...attrs } = node.attrs;
-  const extra = node.outputs.slice(1).filter((o) => o !== '');
-  if (node.outputs.slice(3).some((o) => o !== '')) {
-    throw new UnsupportedOpError('BatchNormalization saved_mean/saved_var outputs (opset < 14 training) are not supported');
-  }
-  if (attrNum(spatial, 1) !== 0 || ctx.opset >= 9) {
-    if (extra.length === 0) return [{ ...node, outputs: node.outputs.slice(0, 1), attrs }];
-    return [{ ...node, outputs: node.outputs.slice(0, 3), attrs: { ...attrs, training_mode: attrInt(1) } }];
-  }
-  if (extra.length > 0) throw new UnsupportedOpError('BatchNormalization with spatial=0 in training mode is not supported');
-  const [x, scale, b, mean, variance] = node.inputs;
-  const eps = ctx.constant(fromValues('float32', [], [attrNum(attrs.epsilon, 1e-5)]), `${node.name}_eps`);
-  const t = (h: string): string => ctx.freshName(`${node.name}_${h}`);
-  const names = { epsT: t('eps'), v: t('var_eps'), sd: t('std'), c: t('centered'), n: t('normed'), s: t('scaled') };
-  const mk = (op: string, inputs: string[], out: string): ImportNode => ({ name: t(op), op, inputs, outputs: [out], attrs: {} });
-  return [
-    mk('CastLike', [eps, variance ?? ''], names.epsT),
-    mk('Add', [variance ?? '', names.epsT], names.v),
-    mk('Sqrt', [names.v], names.sd),
-    mk('Sub', [x ?? '', mean ?? ''], names.c),
-    mk('Div', [names.c, names.sd], names.n),
-    mk('Mul', [names.n, scale ?? ''], names.s),
-    mk('Add', [names.s, b ?? ''], node.outputs[0] ?? ''),
-  ];
-}
-
 const batchNorm = defineOp({
   op: 'BatchNormalization',
   attrs: { epsilon: attr.float(1e-5), momentum: attr.float(0.9), training_mode: attr.int(0) },
@@ -113,7 +79,6 @@ const batchNorm = defineOp({
     }
     return out;
   },
-  legacy: legacyBatchNorm,
 });
 
 const instanceNorm = defineOp({
@@ -147,11 +112,6 @@ const instanceNorm = defineOp({
       }
     }
     return [floatTensor(x.dtype, x.dims, y)];
-  },
-  legacy(node, ctx) {
-    if (ctx.opset >= 6) return [node];
-    const { consumed_inputs: _c, ...attrs } = node.attrs;
-    return [{ ...node, attrs }];
   },
 });
 

@@ -224,11 +224,4 @@ export const roiAlignOp = defineOp({
     }
     return [roundToDType({ dtype: x.dtype, dims: [numRois, c, oh, ow], data: y })];
   },
-  legacy(node, ctx) {
-    // Before opset 16 RoiAlign had no coordinate_transformation_mode and did not shift by half a pixel.
-    if (ctx.opset < 16 && node.attrs['coordinate_transformation_mode'] === undefined) {
-      node.attrs['coordinate_transformation_mode'] = { kind: 'string', value: 'output_half_pixel' };
-    }
-    return [node];
-  },
 });

@@ -147,16 +147,6 @@ export const maxPoolOp = defineOp({
   },
 });
 
-/** LpPool/GlobalLpPool before opset 2 took p as a float. */
-function legacyFloatP(node: ImportNode): ImportNode[] {
-  const p = node.attrs['p'];
-  if (p?.kind === 'float') {
-    if (!Number.isInteger(p.value)) throw new ShapeError(`p must be an integer, got ${p.value}`);
-    node.attrs['p'] = { kind: 'int', value: p.value } satisfies Attr;
-  }
-  return [node];
-}
-
 function checkP(p: number): void {
   if (!Number.isInteger(p) || p < 1) throw new ShapeError(`p must be a positive integer, got ${p}`);
 }
@@ -171,7 +161,6 @@ export const lpPoolOp = defineOp({
     const win = makeWindow(ctx.attrs.kernel_shape, ctx.attrs);
     return [pool(input(ctx, 0), win, { kind: 'lp', p: ctx.attrs.p }).y];
   },
-  legacy: legacyFloatP,
 });
 
 // ---- global pools: one window covering all spatial axes ---------------------------------------------
@@ -222,7 +211,6 @@ export const globalLpPoolOp = defineOp({
   op: 'GlobalLpPool', attrs: { p: attr.int(2) }, inputs: [1, 1], outputs: [1, 1],
   infer(ctx) { checkP(ctx.attrs.p); return inferGlobal(ctx); },
   run: (ctx) => [globalPool(input(ctx, 0), { kind: 'lp', p: ctx.attrs.p })],
-  legacy: legacyFloatP,
 });
 
 export const poolOps: AnyOpDef[] = [

@@ -206,19 +206,6 @@ function runReduce(kind: Kind, ctx: RunContext<ReduceAttrs>): Tensor[] {
   return [fromValues(x.dtype, outDims, Array.from(acc, (v) => (x.dtype === 'bool' ? v !== 0 : v)))];
 }
 
-/** Older opsets (before 18; ReduceSum before 13) take `axes` as an attribute: move it to an input. */
-function legacyAxes(since: number) {
-  return (node: ImportNode, ctx: LegacyContext): ImportNode[] => {
-    if (ctx.opset >= since) return [node];
-    const { axes, ...attrs } = node.attrs;
-    if (axes === undefined) return [{ ...node, attrs }];
-    if (axes.kind !== 'ints' && axes.kind !== 'int') throw new ShapeError(`axes attribute must be ints, got ${axes.kind}`);
-    const values = axes.kind === 'ints' ? axes.value : [axes.value];
-    const name = ctx.constant(fromValues('int64', [values.length], values.map((v) => BigInt(v))), `${node.name}_axes`);
-    return [{ ...node, inputs: [node.inputs[0] ?? '', name], attrs }];
-  };
-}
-
 function reduceOp(op: string, kind: Kind, axesInputSince: number): AnyOpDef {
   return defineOp({
     op,
@@ -227,7 +214,6 @@ function reduceOp(op: string, kind: Kind, axesInputSince: number): AnyOpDef {
     outputs: [1, 1],
     infer: (ctx) => inferReduce(kind, ctx),
     run: (ctx) => runReduce(kind, ctx),
-    legacy: legacyAxes(axesInputSince),
   });
 }
 

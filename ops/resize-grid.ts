@@ -153,13 +153,6 @@ export const gridSampleOp = defineOp({
     for (let i = 0; i < acc.length; i++) setElement(x.dtype, data, i, acc[i]!);
     return [roundToDType({ dtype: x.dtype, dims: [n, c, ...outSpatial], data } as Tensor)];
   },
-  legacy(node) {
-    const m = node.attrs['mode'];
-    if (m?.kind === 'string' && (m.value === 'bilinear' || m.value === 'bicubic')) {
-      node.attrs['mode'] = { kind: 'string', value: sampleMode(m.value) };
-    }
-    return [node];
-  },
 });
 
 /** Normalised sample positions along an axis of `len` pixels. */

@@ -96,48 +96,11 @@ export const resizeOp = defineOp({
     const plan = planResize(x.dims, axes, o.policy, nonEmpty(optInput(ctx, 2)), nonEmpty(optInput(ctx, 3)), roi);
     return [resize(x, o, plan)];
   },
-  legacy(node, ctx) {
-    // Resize-10 had inputs (X, scales) and, as Upsample, mapped coordinates asymmetrically.
-    if (ctx.opset < 11 && node.inputs.length === 2) {
-      node.inputs = [node.inputs[0]!, '', node.inputs[1]!];
-      node.attrs['coordinate_transformation_mode'] = { kind: 'string', value: 'asymmetric' };
-      node.attrs['nearest_mode'] = { kind: 'string', value: 'floor' };
-    }
-    return [node];
-  },
 });
 
 /** Upsample's nearest rule (onnxruntime's pre-opset-11 behaviour): floor when upsampling, ceil when downsampling. */
-function upsampleNearestMode(scales: readonly number[] | undefined): string {
+export function upsampleNearestMode(scales: readonly number[] | undefined): string {
   return scales?.some((s) => s < 1) ? 'ceil' : 'floor';
-}
-
-function upsampleMode(node: ImportNode): string {
-  const m = node.attrs['mode'];
-  const mode = m?.kind === 'string' ? m.value : 'nearest';
-  return mode === 'bilinear' ? 'linear' : mode;
-}
-
-function upsampleToResize(node: ImportNode, ctx: LegacyContext): ImportNode[] {
-  const a = node.attrs;
-  let scalesName = node.inputs[1];
-  let scales: number[] | undefined;
-  const sc = a['scales'];
-  const hs = a['height_scale']; const ws = a['width_scale'];
-  if (sc?.kind === 'floats') scales = [...sc.value];
-  else if (hs?.kind === 'float' || ws?.kind === 'float') {
-    scales = [1, 1, hs?.kind === 'float' ? hs.value : 1, ws?.kind === 'float' ? ws.value : 1];
-  }
-  if (scales) scalesName = ctx.constant(fromValues('float32', [scales.length], scales), `${node.name}_scales`);
-  if (scalesName === undefined || scalesName === '') throw new ShapeError(`Upsample needs scales`);
-  return [{
-    name: node.name, op: 'Resize', inputs: [node.inputs[0]!, '', scalesName], outputs: node.outputs,
-    attrs: {
-      mode: { kind: 'string', value: upsampleMode(node) },
-      coordinate_transformation_mode: { kind: 'string', value: 'asymmetric' },
-      nearest_mode: { kind: 'string', value: upsampleNearestMode(scales) },
-    },
-  }];
 }
 
 function upsampleOptions(mode: string, scales: readonly number[] | undefined): ResizeOptions {
@@ -165,7 +128,6 @@ export const upsampleOp = defineOp({
     const plan = planResize(x.dims, resizeAxes(undefined, x.dims.length), 'stretch', scales, undefined, undefined);
     return [resize(x, o, plan)];
   },
-  legacy: upsampleToResize,
 });
 
 export const resizeOps: AnyOpDef[] = [resizeOp, upsampleOp, gridSampleOp, affineGridOp] as AnyOpDef[];

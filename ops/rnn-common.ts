@@ -303,9 +303,3 @@ export function runRecurrent(
   return outs;
 }
 
-/** Older opsets (1) had `output_sequence`; later opsets always produce Y when it is asked for. */
-export function dropOutputSequence(node: ImportNode, _ctx: LegacyContext): ImportNode[] {
-  const attrs = { ...node.attrs };
-  delete attrs['output_sequence'];
-  return [{ ...node, attrs }];
-}

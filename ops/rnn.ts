@@ -6,7 +6,7 @@ import { defineOp, attr } from './schema.js';
 import { inType, optInType } from './util.js';
 import type { AnyOpDef } from './schema.js';
 import {
-  clipper, dropOutputSequence, inferRecurrent, matVec, recurrentAttrs, runRecurrent,
+  clipper, inferRecurrent, matVec, recurrentAttrs, runRecurrent,
 } from './rnn-common.js';
 import type { CellKind, DirectionWeights } from './rnn-common.js';
 
@@ -34,7 +34,6 @@ export const RNN = defineOp({
     };
     return runRecurrent(RNN_KIND, ctx, step, { initialH: 5 });
   },
-  legacy: dropOutputSequence,
 });
 
 /** Inputs: X, W, R, B, sequence_lens, initial_h; gates stacked z, r, h. */
@@ -76,7 +75,6 @@ export const GRU = defineOp({
     };
     return runRecurrent(GRU_KIND, ctx, step, { initialH: 5 });
   },
-  legacy: dropOutputSequence,
 });
 
 /** Inputs: X, W, R, B, sequence_lens, initial_h, initial_c, P; gates stacked i, o, f, c; peepholes i, o, f. */
@@ -114,7 +112,6 @@ export const LSTM = defineOp({
     };
     return runRecurrent(LSTM_KIND, ctx, step, { initialH: 5, initialC: 6, peephole: 7 });
   },
-  legacy: dropOutputSequence,
 });
 
 export const rnnOps: AnyOpDef[] = [RNN, GRU, LSTM] as AnyOpDef[];

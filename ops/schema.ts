@@ -126,9 +126,6 @@ export interface OpDef<S extends AttrSchema = AttrSchema> {
   infer(ctx: InferContext<AttrsOf<S>>): ValueType[];
   /** Exact ONNX semantics, plain loops. Returns one value per declared output (may fill all). */
   run(ctx: RunContext<AttrsOf<S>>): RuntimeValue[];
-  /** Rewrite a node written against an older opset to the current form (attrs moved to inputs, changed
-   *  defaults, changed semantics). Called by the importer before defaults are filled; may return several nodes. */
-  legacy?(node: ImportNode, ctx: LegacyContext): ImportNode[];
   /** The same computation in simpler ops: for onnxc's own ops (`onnxc.X`, made by passes such as fusion) in
    *  standard ai.onnx ops (the exporter uses it so onnxruntime can run any stage of the pipeline); for composite
    *  ai.onnx ops (Gelu, LayerNormalization, ...; ops/decompose/) in primitives a backend has. The one place the

@@ -201,35 +201,6 @@ export function numberRounder(dtype: DType): (x: number) => number {
   }
 }
 
-// ---- import-time rewriting helpers ------------------------------------------------------------------
-
-/** Move an `ints` attribute of an older opset form into input `index` as an int64 constant (the attribute,
- *  when absent, leaves the input omitted). Returns the node for chaining. */
-export function attrToInput(node: ImportNode, ctx: LegacyContext, name: string, index: number): ImportNode {
-  const a = node.attrs[name];
-  delete node.attrs[name];
-  if (a === undefined) return node;
-  let values: readonly number[];
-  if (a.kind === 'ints') values = a.value;
-  else if (a.kind === 'int') values = [a.value];
-  else throw new OnnxImportError(`attribute ${name} must be ints, got ${a.kind}`);
-  const t = fromValues('int64', [values.length], values.map((v) => BigInt(v)));
-  return setInput(node, index, ctx.constant(t, `${node.name}_${name}`));
-}
-
-/** Set input `index`, padding omitted inputs with ''. */
-export function setInput(node: ImportNode, index: number, value: string): ImportNode {
-  while (node.inputs.length < index) node.inputs.push('');
-  node.inputs[index] = value;
-  return node;
-}
-
-/** Drop attributes that older opsets had and the current form has not (consumed_inputs, is_test, ...). */
-export function dropAttrs(node: ImportNode, ...names: string[]): ImportNode {
-  for (const n of names) delete node.attrs[n];
-  return node;
-}
-
 /** A shape-like input's elements when known: exact numbers from a constant, else symbolic values tracked by
  *  inference (`Shape(x)` of x: [batch, 3] gives ['batch', 3]). */
 export function shapeLike(ctx: InferContext<unknown>, i: number): readonly Dim[] | undefined {

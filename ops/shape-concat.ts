@@ -6,7 +6,7 @@ import { stridesOf } from '../ir/tensor.js';
 import type { Dim, TensorType } from '../ir/types.js';
 import { attr, defineOp } from './schema.js';
 import { expectDType, inType, input, normAxis, optInType, optInput, withShape } from './util.js';
-import { alloc, attrToInput, constInts, elems, intList, shapeLike, staticLength, unravel } from './shape-common.js';
+import { alloc, constInts, elems, intList, shapeLike, staticLength, unravel } from './shape-common.js';
 
 function checkPerm(perm: readonly number[], rank: number, err: (m: string) => Error): number[] {
   if (perm.length !== rank) throw err(`perm [${perm.join(',')}] has ${perm.length} entries for rank ${rank}`);
@@ -120,11 +120,6 @@ const Concat = defineOp({
     }
     return [out];
   },
-  legacy(node, ctx) {
-    // Concat-1 defaulted axis to 1
-    if (ctx.opset < 4 && node.attrs['axis'] === undefined) node.attrs['axis'] = { kind: 'int', value: 1 };
-    return [node];
-  },
 });
 
 /** Sizes of Split's outputs along the axis when no split input is given. */
@@ -206,10 +201,6 @@ const Split = defineOp({
     }
     return outs;
   },
-  legacy(node, ctx) {
-    if (ctx.opset < 13) attrToInput(node, ctx, 'split', 1);
-    return [node];
-  },
 });
 
 const Tile = defineOp({
@@ -256,10 +247,6 @@ const Tile = defineOp({
       dst[i] = src[j]!;
     }
     return [out];
-  },
-  legacy(node, ctx) {
-    if (ctx.opset < 6) throw new UnsupportedOpError('Tile-1 (tiles and axis inputs) is not supported; re-export with opset >= 6');
-    return [node];
   },
 });
 

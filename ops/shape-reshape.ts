@@ -8,7 +8,7 @@ import type { Dim } from '../ir/types.js';
 import { attr, defineOp } from './schema.js';
 import { broadcastIndexer, broadcastShapes, expectDType, inType, input, optInType, optInput, tensorOf, withShape } from './util.js';
 import {
-  alloc, attrToInput, checkedSize, constInts, dropAttrs, shapeLike, elems, intList, normAxes, shapeInput, staticLength, symDivide, symProduct, productToDim,
+  alloc, checkedSize, constInts, shapeLike, elems, intList, normAxes, shapeInput, staticLength, symDivide, symProduct, productToDim,
 } from './shape-common.js';
 
 /** Output dims of Reshape from the requested shape (0 copies, -1 infers), over symbolic input dims. */
@@ -77,11 +77,6 @@ const Reshape = defineOp({
     const dims = reshapeDims(x.dims, req, ctx.attrs.allowzero !== 0, () => 0, (m) => new KernelError(m)) as number[];
     if (checkedSize(dims) !== x.data.length) throw new KernelError(`cannot reshape [${x.dims.join(',')}] into [${dims.join(',')}]`);
     return [{ dtype: x.dtype, dims, data: x.data }];
-  },
-  legacy(node, ctx) {
-    dropAttrs(node, 'consumed_inputs');
-    if (ctx.opset < 5) attrToInput(node, ctx, 'shape', 1);
-    return [node];
   },
 });
 
@@ -155,10 +150,6 @@ const Squeeze = defineOp({
     const dims = squeezeDims(x.dims, a ? intList(a, 'Squeeze axes') : undefined, (m) => new KernelError(m)) as number[];
     return [{ dtype: x.dtype, dims, data: x.data }];
   },
-  legacy(node, ctx) {
-    if (ctx.opset < 13) attrToInput(node, ctx, 'axes', 1);
-    return [node];
-  },
 });
 
 function unsqueezeDims(shape: readonly Dim[], axes: readonly number[]): Dim[] {
@@ -192,10 +183,6 @@ const Unsqueeze = defineOp({
     const x = input(ctx, 0);
     const dims = unsqueezeDims(x.dims, intList(input(ctx, 1), 'Unsqueeze axes')) as number[];
     return [{ dtype: x.dtype, dims, data: x.data }];
-  },
-  legacy(node, ctx) {
-    if (ctx.opset < 13) attrToInput(node, ctx, 'axes', 1);
-    return [node];
   },
 });
 

@@ -7,7 +7,7 @@ import { setElement, stridesOf } from '../ir/tensor.js';
 import type { Dim } from '../ir/types.js';
 import { attr, defineOp } from './schema.js';
 import { expectDType, inType, input, optInType, optInput, withShape } from './util.js';
-import { alloc, attrToInput, constInts, dropAttrs, elems, intList, normAxes, setInput, shapeLike, unravel, INDEX_DTYPES, MAX_ELEMENTS } from './shape-common.js';
+import { alloc, constInts, elems, intList, normAxes, shapeLike, unravel, INDEX_DTYPES, MAX_ELEMENTS } from './shape-common.js';
 
 interface AxisSlice { axis: number; start: number; step: number; count: number }
 
@@ -100,14 +100,6 @@ const Slice = defineOp({
       dst[i] = src[j]!;
     }
     return [out];
-  },
-  legacy(node, ctx) {
-    if (ctx.opset < 10) {
-      attrToInput(node, ctx, 'starts', 1);
-      attrToInput(node, ctx, 'ends', 2);
-      attrToInput(node, ctx, 'axes', 3);
-    }
-    return [node];
   },
 });
 
@@ -207,19 +199,6 @@ const Pad = defineOp({
       dst[i] = j < 0 ? fill : src[j]!;
     }
     return [out];
-  },
-  legacy(node, ctx) {
-    if (ctx.opset < 11) {
-      if (node.attrs['paddings'] !== undefined) { node.attrs['pads'] = node.attrs['paddings']!; delete node.attrs['paddings']; }
-      attrToInput(node, ctx, 'pads', 1);
-      const v = node.attrs['value'];
-      delete node.attrs['value'];
-      // the data's type is unknown here: a float32 scalar is cast to it at run time
-      if (v !== undefined && v.kind === 'float' && v.value !== 0) {
-        setInput(node, 2, ctx.constant({ dtype: 'float32', dims: [], data: new Float32Array([v.value]) }, `${node.name}_value`));
-      }
-    }
-    return [dropAttrs(node)];
   },
 });
 

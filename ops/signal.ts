@@ -126,16 +126,6 @@ function expectScalarInt(t: TensorType | undefined, what: string): void {
   if (t.shape && sizeOf(t.shape.map((d) => (typeof d === 'number' ? d : 1))) !== 1) throw new ShapeError(`${what} must be a scalar`);
 }
 
-/** Before opset 20 `axis` was an attribute (default 1). */
-function legacyDft(node: ImportNode, ctx: LegacyContext): ImportNode[] {
-  if (ctx.opset >= 20) return [node];
-  const { axis, ...attrs } = node.attrs;
-  const a = axis === undefined ? 1 : axis.kind === 'int' ? axis.value : NaN;
-  if (Number.isNaN(a)) throw new ShapeError('DFT axis attribute must be an int');
-  const axisName = ctx.constant(fromValues('int64', [], [BigInt(a)]), `${node.name}_axis`);
-  return [{ ...node, inputs: [node.inputs[0] ?? '', node.inputs[1] ?? '', axisName], attrs }];
-}
-
 const dft = defineOp({
   op: 'DFT',
   attrs: { inverse: attr.int(0), onesided: attr.int(0) },
@@ -173,7 +163,6 @@ const dft = defineOp({
     const axis = validAxis(axisT ? scalarInt(axisT, 'axis') : -2, rank, (m) => new KernelError(m));
     return [runDft(x, axis, lenT ? scalarInt(lenT, 'dft_length') : undefined, ctx.attrs.inverse !== 0, ctx.attrs.onesided !== 0)];
   },
-  legacy: legacyDft,
 });
 
 const stft = defineOp({

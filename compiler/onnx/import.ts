@@ -1,5 +1,5 @@
 // The ONNX importer: ModelProto bytes -> IR Model. Inlines model-local functions, turns Constant nodes into
-// initializers, rewrites older opset forms (each op's `legacy`), checks attributes and arity against the op
+// initializers, rewrites older opset forms (compiler/onnx/opsets), checks attributes and arity against the op
 // schemas, imports subgraphs, topologically sorts, and runs shape inference. Never reads outside the model's folder.
 
 import { dirname } from 'node:path';
@@ -11,6 +11,7 @@ import type { ValueType } from '../../ir/types.js';
 import { withDefaults } from '../../ops/attrs.js';
 import { getOp } from '../../ops/index.js';
 import type { AnyOpDef, ImportNode, LegacyContext } from '../../ops/schema.js';
+import { opsetRewrite } from './opsets/index.js';
 import { inferGraph } from '../../ops/infer-graph.js';
 import { attrFromProto, coerceAttr, densify, DimNamer, isEmptyType, valueTypeFromProto } from './import-attrs.js';
 import { expandNodes, FunctionTable, isOnnxDomain, onnxOpset, type ExpandedNode } from './import-functions.js';
@@ -252,7 +253,8 @@ class Importer {
       const def = getOp(op);
       if (!def) throw new UnsupportedOpError(`op ${op} is not supported`);
       let nodes: ImportNode[] = [{ name, op, inputs: [...p.input], outputs: [...p.output], attrs }];
-      if (def.legacy) {
+      const rewrite = opsetRewrite(op);
+      if (rewrite) {
         const ctx: LegacyContext = {
           opset: en.opset,
           freshName: (h) => this.freshName(h),
@@ -262,7 +264,7 @@ class Importer {
             return n;
           },
         };
-        nodes = def.legacy(nodes[0]!, ctx);
+        nodes = rewrite(nodes[0]!, ctx);
       }
       return nodes.map((n, k) => {
         const d = n.op === op ? def : getOp(n.op);

@@ -13,7 +13,7 @@ import type { Tensor } from '../../ir/tensor.js';
 import type { ValueType } from '../../ir/types.js';
 import type { RuntimeValue } from '../../ir/value.js';
 import { loopLimits } from '../../ops/control.js';
-import { getOp } from '../../ops/index.js';
+import { opsetRewrite } from '../../compiler/onnx/opsets/index.js';
 import type { ImportNode } from '../../ops/schema.js';
 
 let counter = 0;
@@ -134,7 +134,7 @@ describe('Scan', () => {
       name: 'scan8', op: 'Scan', inputs: ['', 's0', 'x'], outputs: ['s', 'os'],
       attrs: { body: attrGraph(body), num_scan_inputs: attrInt(1), directions: attrInts([1]) },
     };
-    const nodes = getOp('Scan')!.legacy!(legacyNode, {
+    const nodes = opsetRewrite('Scan')!(legacyNode, {
       opset: 8, freshName: (h) => `${h}_${counter++}`,
       constant: (t, h) => { const n = `${h ?? 'c'}_${counter++}`; consts.push([n, t]); return n; },
     });
@@ -149,7 +149,7 @@ describe('Scan', () => {
   });
   it('cuts opset 8 entries to sequence_lens and zero-pads their scan outputs', () => {
     const consts: [string, Tensor][] = [];
-    const nodes = getOp('Scan')!.legacy!({
+    const nodes = opsetRewrite('Scan')!({
       name: 'scan8', op: 'Scan', inputs: ['lens', 's0', 'x'], outputs: ['s', 'os'],
       attrs: { body: attrGraph(body), num_scan_inputs: attrInt(1) },
     }, {
@@ -164,7 +164,7 @@ describe('Scan', () => {
   });
   it('leaves opset 9+ nodes alone', () => {
     const n: ImportNode = { name: 's', op: 'Scan', inputs: ['a'], outputs: ['b'], attrs: {} };
-    expect(getOp('Scan')!.legacy!(n, { opset: 9, freshName: (h) => h, constant: () => 'c' })).toEqual([n]);
+    expect(opsetRewrite('Scan')!(n, { opset: 9, freshName: (h) => h, constant: () => 'c' })).toEqual([n]);
   });
 });
 

@@ -6,6 +6,7 @@ import type { Attr, Node } from '../../ir/graph.js';
 import { fromValues, type Tensor } from '../../ir/tensor.js';
 import type { ValueType } from '../../ir/types.js';
 import { getOp } from '../../ops/index.js';
+import { opsetRewrite } from '../../compiler/onnx/opsets/index.js';
 import { plainAttrs, withDefaults } from '../../ops/attrs.js';
 import type { ImportNode, LegacyContext } from '../../ops/schema.js';
 import { out, runOp } from '../helpers/run-op.js';
@@ -42,7 +43,7 @@ export function inferOnly(
   });
 }
 
-/** Apply an op's legacy rewrite as the importer would for `opset`; constants it adds are returned too. */
+/** Apply the importer's opset rewrite of the node's op as the importer would for `opset`; constants it adds are returned too. */
 export function legacy(node: ImportNode, opset: number): { nodes: ImportNode[]; constants: Map<string, Tensor> } {
   const constants = new Map<string, Tensor>();
   const ctx: LegacyContext = {
@@ -50,6 +51,6 @@ export function legacy(node: ImportNode, opset: number): { nodes: ImportNode[]; 
     freshName: (h) => `${h}_fresh`,
     constant: (tensor, h) => { const name = `${h ?? 'c'}_${constants.size}`; constants.set(name, tensor); return name; },
   };
-  const def = getOp(node.op)!;
-  return { nodes: def.legacy ? def.legacy(node, ctx) : [node], constants };
+  const rewrite = opsetRewrite(node.op);
+  return { nodes: rewrite ? rewrite(node, ctx) : [node], constants };
 }

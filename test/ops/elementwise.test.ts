@@ -9,6 +9,7 @@ import { fromValues, type Tensor } from '../../ir/tensor.js';
 import type { DType } from '../../ir/dtype.js';
 import type { ValueType } from '../../ir/types.js';
 import { getOp } from '../../ops/index.js';
+import { opsetRewrite } from '../../compiler/onnx/opsets/index.js';
 import type { ImportNode } from '../../ops/schema.js';
 import { importModel } from '../../compiler/onnx/import.js';
 import { runModel } from '../../backends/reference/interpreter.js';
@@ -260,7 +261,7 @@ describe('inference with symbolic dims and unknown rank', () => {
 function legacy(op: string, node: Partial<ImportNode>, opset: number): ImportNode[] {
   let k = 0;
   const full: ImportNode = { name: 'n', op, inputs: ['x'], outputs: ['y'], attrs: {}, ...node };
-  return getOp(op)!.legacy!(full, { opset, freshName: (h) => `${h}_${k++}`, constant: (_t, h) => `${h ?? 'c'}_${k++}` });
+  return opsetRewrite(op)!(full, { opset, freshName: (h) => `${h}_${k++}`, constant: (_t, h) => `${h ?? 'c'}_${k++}` });
 }
 
 /** A one-node ONNX model: float inputs named a, b, ..., one output y. */

@@ -8,6 +8,7 @@ import { fromValues, toNumbers } from '../../ir/tensor.js';
 import type { DType } from '../../ir/dtype.js';
 import type { Dim, ValueType } from '../../ir/types.js';
 import { getOp } from '../../ops/index.js';
+import { opsetRewrite } from '../../compiler/onnx/opsets/index.js';
 import type { ImportNode, InferContext } from '../../ops/schema.js';
 import { plainAttrs } from '../../ops/attrs.js';
 import { completeAttrs } from '../helpers/run-op.js';
@@ -57,12 +58,12 @@ export function inferTypes(op: string, inputs: (ValueType | undefined)[], consts
   return def.infer(ctx as never);
 }
 
-/** Apply an op's legacy rewrite at `opset`; returns the nodes and the constants it added. */
+/** Apply the importer's opset rewrite of `op` at `opset`; returns the nodes and the constants it added. */
 export function legacy(op: string, node: Partial<ImportNode>, opset: number): { nodes: ImportNode[]; consts: Map<string, Tensor> } {
   const consts = new Map<string, Tensor>();
   const full: ImportNode = { name: 'n', op, inputs: ['x'], outputs: ['y'], attrs: {}, ...node };
-  const def = getOp(op)!;
-  const nodes = def.legacy ? def.legacy(full, {
+  const rewrite = opsetRewrite(op);
+  const nodes = rewrite ? rewrite(full, {
     opset, freshName: (h) => `${h}_fresh`,
     constant: (t, h) => { const name = `${h ?? 'c'}_${consts.size}`; consts.set(name, t); return name; },
   }) : [full];

@@ -9,6 +9,7 @@ import { fromValues } from '../../ir/tensor.js';
 import type { Tensor } from '../../ir/tensor.js';
 import type { InferContext } from '../../ops/schema.js';
 import { getOp } from '../../ops/index.js';
+import { opsetRewrite } from '../../compiler/onnx/opsets/index.js';
 import { out, runOp } from '../helpers/run-op.js';
 import { runGraph } from '../../backends/reference/interpreter.js';
 import { importModel } from '../../compiler/onnx/import.js';
@@ -178,7 +179,7 @@ describe('recurrent inference', () => {
 
 describe('recurrent legacy', () => {
   it('drops the opset 1 output_sequence attribute', () => {
-    const n = getOp('LSTM')!.legacy!({ name: 'l', op: 'LSTM', inputs: ['x', 'w', 'r'], outputs: ['y'], attrs: { output_sequence: attrInt(1), hidden_size: attrInt(2) } },
+    const n = opsetRewrite('LSTM')!({ name: 'l', op: 'LSTM', inputs: ['x', 'w', 'r'], outputs: ['y'], attrs: { output_sequence: attrInt(1), hidden_size: attrInt(2) } },
       { opset: 1, freshName: (h) => h, constant: () => 'c' });
     expect(Object.keys(n[0]!.attrs)).toEqual(['hidden_size']);
   });

@@ -8,6 +8,7 @@ import type { Tensor } from '../../ir/tensor.js';
 import { fromValues, scalar, toNumbers } from '../../ir/tensor.js';
 import type { Dim, ValueType } from '../../ir/types.js';
 import { getOp } from '../../ops/index.js';
+import { opsetRewrite } from '../../compiler/onnx/opsets/index.js';
 import type { ImportNode, InferContext } from '../../ops/schema.js';
 import { plainAttrs } from '../../ops/attrs.js';
 import { completeAttrs, out, runOp } from '../helpers/run-op.js';
@@ -43,7 +44,7 @@ const shapeOf = (t: ValueType) => (t.kind === 'tensor' ? t.shape : undefined);
 function legacy(op: string, node: Partial<ImportNode>, opset: number): { nodes: ImportNode[]; consts: Map<string, Tensor> } {
   const consts = new Map<string, Tensor>();
   const full: ImportNode = { name: 'n', op, inputs: ['x'], outputs: ['y'], attrs: {}, ...node };
-  const nodes = getOp(op)!.legacy!(full, {
+  const nodes = opsetRewrite(op)!(full, {
     opset, freshName: (h) => `${h}_fresh`,
     constant: (t, h) => { const name = `${h ?? 'c'}_${consts.size}`; consts.set(name, t); return name; },
   });

@@ -3,13 +3,13 @@
 // entry b, cuts its scan inputs to sequence_lens[b], runs an opset-9 Scan, and zero-pads the scan outputs back
 // to the full length (as onnxruntime does). The Loop's scan outputs stack the entries back along axis 0.
 
-import { ShapeError } from '../ir/errors.js';
-import type { Graph, Node } from '../ir/graph.js';
-import { attrGraph, attrInt, attrInts } from '../ir/graph.js';
-import { fromValues, scalar } from '../ir/tensor.js';
-import type { ValueType } from '../ir/types.js';
-import type { ImportNode, LegacyContext } from './schema.js';
-import { tensorOf } from './util.js';
+import { ShapeError } from '../../../ir/errors.js';
+import type { Graph, Node } from '../../../ir/graph.js';
+import { attrGraph, attrInt, attrInts } from '../../../ir/graph.js';
+import { fromValues, scalar } from '../../../ir/tensor.js';
+import type { ValueType } from '../../../ir/types.js';
+import type { ImportNode, LegacyContext } from '../../../ops/schema.js';
+import { tensorOf } from '../../../ops/util.js';
 
 export function scanFromOpset8(node: ImportNode, ctx: LegacyContext): ImportNode[] {
   if (ctx.opset >= 9) return [node];

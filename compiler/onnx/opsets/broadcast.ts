@@ -1,11 +1,11 @@
 // Import-time rewrites shared by the elementwise family: opset 1-6 binary ops with `broadcast`/`axis` (B aligned at
 // `axis` of A rather than numpy-style at the end) become numpy broadcasts by reshaping B with trailing 1s.
 
-import { OnnxImportError } from '../ir/errors.js';
-import { attrInt, type Attr } from '../ir/graph.js';
-import { fromValues, scalar } from '../ir/tensor.js';
-import type { ImportNode, LegacyContext } from './schema.js';
-import { dropAttrs } from './elementwise-kernel.js';
+import { OnnxImportError } from '../../../ir/errors.js';
+import { attrInt, type Attr } from '../../../ir/graph.js';
+import { fromValues, scalar } from '../../../ir/tensor.js';
+import type { ImportNode, LegacyContext } from '../../../ops/schema.js';
+import { dropAttrs } from './common.js';
 
 function intAttr(node: ImportNode, name: string): number | undefined {
   const a: Attr | undefined = node.attrs[name];
