@@ -7,5 +7,6 @@ import { fusedConvTransposeOps } from './conv-transpose.js';
 import { fusedElementwiseOps } from './elementwise.js';
 import { fusedMatMulOps } from './matmul.js';
 import { dequantMatMulOps } from './dequant-matmul.js';
+import { qlinearOps } from './qlinear.js';
 
-export const fusedOps: AnyOpDef[] = [...fusedConvOps, ...fusedConvTransposeOps, ...fusedMatMulOps, ...fusedElementwiseOps, ...dequantMatMulOps];
+export const fusedOps: AnyOpDef[] = [...fusedConvOps, ...fusedConvTransposeOps, ...fusedMatMulOps, ...fusedElementwiseOps, ...dequantMatMulOps, ...qlinearOps];

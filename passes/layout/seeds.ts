@@ -55,6 +55,12 @@ export function channelsLastForm(node: Node, f: SeedFacts): ChannelsLastForm | u
     const attrs = { ...node.attrs, channels_last: { kind: 'int', value: 1 } as Attr };
     return { node: { ...node, attrs }, dataInputs: node.inputs[3] ? [0, 3] : [0], seed: true };
   }
+  if (node.op === 'onnxc.QConv' && rank === 4) {
+    // the integer conv's SIMD paths are channels-last (backends/wasm/kernels/conv-int8-simd.ts)
+    const cl = node.attrs['channels_last'];
+    if (cl?.kind === 'int' && cl.value === 1) return undefined;
+    return { node: { ...node, attrs: { ...node.attrs, channels_last: { kind: 'int', value: 1 } } }, dataInputs: [0], seed: true };
+  }
   if (CHANNEL_OPS.has(node.op)) {
     const op = channelsLastName(node.op);
     if (!f.supported(op) || !extraOutputsUnused(node, f)) return undefined;

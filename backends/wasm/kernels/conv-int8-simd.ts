@@ -1,0 +1,318 @@
+// onnxc.QConv channels-last with constant int8 weights on SIMD128: depthwise (8 channels per step, i16 products
+// widened into i32 with extmul), and everything else as a GEMM over pixels (1x1 stride-1 reads X in place, other
+// forms go through int8 im2col) on i32x4.dot_i16x8_s: W - w_zp packed in panels of 8 columns with K in pairs (as
+// matmul-int8.ts), X's K pair splat from two bytes. The GEMM takes X raw and folds x_zp into the bias
+// (B - x_zp * column sums; padding holds x_zp). Requantisation in the epilogue: f32 multiplier per output channel,
+// round half to even, zero point, saturating narrows, the fused clamp. Weights stay int8 in memory.
+
+import { makeTensor, toNumbers, type Tensor } from '../../../ir/tensor.js';
+import type { Expr, Local } from '../fn.js';
+import type { ConvGeom } from './conv.js';
+import { channelsLast, qclamp, qgeometry, QLINEAR, scalarConvInt } from './conv-int8.js';
+import type { KernelContext, KernelGen, PlanContext } from './types.js';
+import { input, output } from './util.js';
+
+const MR = 4, NR = 8;
+const scalar = scalarConvInt(QLINEAR);
+
+interface Plan {
+  readonly g: ConvGeom; readonly depthwise: boolean; readonly K: number; readonly Kp: number; readonly P: number;
+  readonly centred: Int8Array; readonly zx: number; readonly zy: number; readonly mult: Float32Array; readonly bias: Int32Array;
+}
+
+const constNums = (ctx: PlanContext, i: number): number[] | undefined => { const t = ctx.inputs[i]; return t?.constant ? toNumbers(t.constant) : undefined; };
+
+/** The SIMD plan, or undefined when the scalar kernel must run. */
+export function qconvPlan(ctx: PlanContext): Plan | undefined {
+  const x = ctx.inputs[0], w = ctx.inputs[3], y = ctx.outputs[0];
+  if (!x || !w?.constant || !y || !channelsLast(ctx) || x.dims.length !== 4) return undefined;
+  if ((x.dtype !== 'int8' && x.dtype !== 'uint8') || (y.dtype !== 'int8' && y.dtype !== 'uint8')) return undefined;
+  const [xs, xz, ws, wz, ys, yz] = [1, 2, 4, 5, 6, 7].map((i) => constNums(ctx, i));
+  const b = ctx.inputs[8] ? constNums(ctx, 8) : [];
+  if (!xs || !xz || !ws || !wz || !ys || !yz || !b || xs.length !== 1 || xz.length !== 1 || ys.length !== 1 || yz.length !== 1) return undefined;
+  const g = qgeometry(ctx, QLINEAR);
+  const OC = g.OC, Cg = g.C / g.G, OCg = OC / g.G, taps = g.KH * g.KW;
+  if ((ws.length !== 1 && ws.length !== OC) || (wz.length !== 1 && wz.length !== OC) || (b.length !== 0 && b.length !== OC)) return undefined;
+  const q = toNumbers(w.constant);
+  const depthwise = g.G === g.C && g.G === OC && g.G > 1;
+  const K = taps * Cg, Kp = K + (K % 2);
+  // centred weights in the layout each path reads: [tap, C] (depthwise) or [gi][K, OCg] with k = tap * Cg + ci
+  const centred = new Int8Array(depthwise ? taps * OC : K * OC);
+  for (let oc = 0; oc < OC; oc++) {
+    const z = wz[wz.length === 1 ? 0 : oc]!, gi = Math.floor(oc / OCg), n = oc - gi * OCg;
+    for (let ci = 0; ci < Cg; ci++) {
+      for (let t = 0; t < taps; t++) {
+        const v = q[(oc * Cg + ci) * taps + t]! - z;
+        if (v < -128 || v > 127) return undefined;
+        if (depthwise) centred[t * OC + oc] = v;
+        else centred[gi * K * OCg + (t * Cg + ci) * OCg + n] = v;
+      }
+    }
+  }
+  const zx = xz[0]!, mult = new Float32Array(OC), bias = new Int32Array(OC);
+  for (let oc = 0; oc < OC; oc++) {
+    mult[oc] = Math.fround(xs[0]! * ws[ws.length === 1 ? 0 : oc]! / ys[0]!);
+    let corr = 0;
+    if (!depthwise) {
+      const gi = Math.floor(oc / OCg), n = oc - gi * OCg;
+      for (let k = 0; k < K; k++) corr += centred[gi * K * OCg + k * OCg + n]!;
+    }
+    bias[oc] = (b.length ? b[oc]! : 0) - zx * corr;
+  }
+  return { g, depthwise, K, Kp, P: Math.ceil(OCg / NR), centred, zx, zy: yz[0]!, mult, bias };
+}
+
+/** Per group, panels of 8 columns, per K pair 16 bytes: column j's (k, k+1) at bytes 2j, 2j+1 of its half. */
+function packPanels(p: Plan): Tensor {
+  const OCg = p.g.OC / p.g.G, out = new Int8Array(p.g.G * p.P * p.Kp * NR);
+  for (let gi = 0; gi < p.g.G; gi++) {
+    for (let pi = 0; pi < p.P; pi++) {
+      for (let k = 0; k < p.K; k++) {
+        for (let j = 0; j < NR; j++) {
+          const n = pi * NR + j;
+          if (n >= OCg) continue;
+          const at = (((gi * p.P + pi) * (p.Kp / 2) + (k >> 1)) * 2 + (j >> 2)) * 8 + (j & 3) * 2 + (k & 1);
+          out[at] = p.centred[gi * p.K * OCg + k * OCg + n]!;
+        }
+      }
+    }
+  }
+  return makeTensor('int8', [out.length], out);
+}
+
+/** A per-channel vector padded per group to whole panels (the GEMM path) or as it is (depthwise). */
+function perChannel<T extends Float32Array | Int32Array>(p: Plan, v: T, make: (n: number) => T): T {
+  if (p.depthwise) return v;
+  const OCg = p.g.OC / p.g.G, out = make(p.g.G * p.P * NR);
+  for (let gi = 0; gi < p.g.G; gi++) out.set(v.subarray(gi * OCg, (gi + 1) * OCg), gi * p.P * NR);
+  return out;
+}
+
+export const qconvKernel: KernelGen = {
+  scratch(ctx) {
+    const p = qconvPlan(ctx);
+    if (!p) return scalar.scratch?.(ctx) ?? 0;
+    return p.depthwise || p.g.direct ? 0 : p.g.OH * p.g.OW * p.Kp + 16;
+  },
+  prepack(ctx) {
+    const p = qconvPlan(ctx);
+    if (!p) return [];
+    const w = p.depthwise ? makeTensor('int8', [p.centred.length], p.centred) : packPanels(p);
+    const mult = perChannel(p, p.mult, (n) => new Float32Array(n)), bias = perChannel(p, p.bias, (n) => new Int32Array(n));
+    return [w, makeTensor('float32', [mult.length], mult), makeTensor('int32', [bias.length], bias)];
+  },
+  unread: (ctx) => (qconvPlan(ctx) ? [3, 4, 5, ...(ctx.inputs[8] ? [8] : [])] : []),
+  emit(ctx) {
+    const p = qconvPlan(ctx);
+    if (output(ctx).size === 0) return ctx.m.nop();
+    if (!p) return scalar.emit(ctx);
+    return p.depthwise ? emitDepthwise(ctx, p) : emitGemm(ctx, p);
+  },
+};
+
+/** Requantise two i32x4 (8 channels) at byte offset `chan4` (multiplier/bias arrays indexed by channel * 4) into
+ *  an i8x16 whose low 8 bytes are the outputs. */
+function requant8(ctx: KernelContext, p: Plan, acc: readonly [Expr, Expr], mAt: (j: number) => Expr, bAt: (j: number) => Expr): Expr {
+  const { m } = ctx, I = m.i32x4, V = m.f32x4;
+  const y = output(ctx), signed = y.dtype === 'int8';
+  const r = [0, 1].map((j) => I.add(I.trunc_sat_f32x4_s(V.nearest(V.mul(V.convert_i32x4_s(I.add(acc[j]!, bAt(j))), mAt(j)))), I.splat(ctx.fn.c32(p.zy))));
+  const h = m.i16x8.narrow_i32x4_s(r[0]!, r[1]!);
+  let v = signed ? m.i8x16.narrow_i16x8_s(h, m.v128.const(new Array(16).fill(0))) : m.i8x16.narrow_i16x8_u(h, m.v128.const(new Array(16).fill(0)));
+  const [lo, hi] = qclamp(ctx, y.dtype), [tlo, thi] = signed ? [-128, 127] : [0, 255];
+  if (lo > tlo) v = signed ? m.i8x16.max_s(v, m.i8x16.splat(ctx.fn.c32(lo))) : m.i8x16.max_u(v, m.i8x16.splat(ctx.fn.c32(lo)));
+  if (hi < thi) v = signed ? m.i8x16.min_s(v, m.i8x16.splat(ctx.fn.c32(hi))) : m.i8x16.min_u(v, m.i8x16.splat(ctx.fn.c32(hi)));
+  return v;
+}
+
+/** Store the low `count` bytes of `v` (a local) at ptr + off. */
+function storeLow(ctx: KernelContext, v: Local, count: number, off: number, ptr: () => Expr): Expr[] {
+  const { fn, m } = ctx;
+  if (count === NR) return [m.v128.store64_lane(off, 1, 0, ptr(), fn.get(v))];
+  return Array.from({ length: count }, (_, l) => m.i32.store8(off + l, 1, ptr(), m.i8x16.extract_lane_u(fn.get(v), l)));
+}
+
+function emitGemm(ctx: KernelContext, p: Plan): Expr {
+  const { fn, m } = ctx, I = m.i32x4, g = p.g;
+  const x = input(ctx, 0), y = output(ctx), [wP, mP, bP] = ctx.packed as [typeof x, typeof x, typeof x];
+  const Cg = g.C / g.G, OCg = g.OC / g.G, rows = g.OH * g.OW;
+  const signedX = x.dtype === 'int8';
+  const n = fn.i32(), gi = fn.i32(), pi = fn.i32(), mi = fn.i32(), ki = fn.i32(), pa = fn.i32(), pb = fn.i32(), aRow = fn.i32(), yRow = fn.i32(), pc = fn.i32();
+  const acc = Array.from({ length: MR }, () => [fn.v128(), fn.v128()] as const);
+  const b0 = fn.v128(), b1 = fn.v128(), av = fn.v128(), out = fn.v128();
+  const G = (l: Local): Expr => fn.get(l), c = (v: number): Expr => fn.c32(v);
+  // A: X in place (row stride C, group columns at gi * Cg) or the im2col rows (stride Kp)
+  const aBase = g.direct ? x.ptr.base : ctx.scratch.base, aStride = g.direct ? g.C : p.Kp;
+  const splatPair = (at: Expr, off: number): Expr => {
+    const v = m.v128.load16_splat(off, 1, at);
+    return signedX ? m.i16x8.extend_low_i8x16_s(v) : m.i16x8.extend_low_i8x16_u(v);
+  };
+  const tile = (nr: number, cols: number): Expr[] => {
+    const st: Expr[] = [
+      fn.set(pa, m.i32.add(G(aRow), m.i32.mul(G(mi), c(aStride)))),
+      fn.set(pb, m.i32.mul(m.i32.add(m.i32.mul(G(gi), c(p.P)), G(pi)), c(p.Kp * NR))),
+    ];
+    for (let q = 0; q < nr; q++) for (let j = 0; j < 2; j++) st.push(fn.set(acc[q]![j]!, I.splat(c(0))));
+    st.push(fn.loop(ki, 0, p.Kp / 2, () => {
+      const body: Expr[] = [fn.set(b0, m.v128.load8x8_s(wP.ptr.base, 1, G(pb))), fn.set(b1, m.v128.load8x8_s(wP.ptr.base + 8, 1, G(pb)))];
+      for (let q = 0; q < nr; q++) {
+        body.push(fn.set(av, splatPair(G(pa), aBase + q * aStride)));
+        body.push(fn.set(acc[q]![0], I.add(G(acc[q]![0]), I.dot_i16x8_s(G(av), G(b0)))));
+        body.push(fn.set(acc[q]![1], I.add(G(acc[q]![1]), I.dot_i16x8_s(G(av), G(b1)))));
+      }
+      body.push(fn.set(pa, m.i32.add(G(pa), c(2))), fn.set(pb, m.i32.add(G(pb), c(16))));
+      return body;
+    }));
+    // per-channel vectors of this group's panel: byte offset (gi * P + pi) * 8 * 4
+    st.push(fn.set(pc, m.i32.shl(m.i32.add(m.i32.mul(G(gi), c(p.P)), G(pi)), c(5))));
+    for (let q = 0; q < nr; q++) {
+      const v = requant8(ctx, p, [G(acc[q]![0]), G(acc[q]![1])], (j) => m.v128.load(mP.ptr.base + 16 * j, 4, G(pc)), (j) => m.v128.load(bP.ptr.base + 16 * j, 4, G(pc)));
+      st.push(fn.set(out, v));
+      // Y[n, mi + q, gi * OCg + pi * 8 + j]
+      st.push(...storeLow(ctx, out, cols, y.ptr.base + q * g.OC, () => m.i32.add(m.i32.add(G(yRow), m.i32.mul(G(mi), c(g.OC))), m.i32.shl(G(pi), c(3)))));
+    }
+    return st;
+  };
+  const rowsOf = (cols: number): Expr[] => {
+    const full = rows - (rows % MR);
+    return [fn.loop(mi, 0, full, () => tile(MR, cols), MR), ...(rows % MR ? [fn.set(mi, c(full)), ...tile(rows % MR, cols)] : [])];
+  };
+  const pFull = Math.floor(OCg / NR);
+  const cols = g.direct ? undefined : emitIm2col(ctx, p);
+  return fn.loop(n, 0, g.N, () => [
+    fn.loop(gi, 0, g.G, () => [
+      ...(cols ? [cols(() => G(n), () => G(gi))] : []),
+      fn.set(aRow, g.direct ? m.i32.add(m.i32.mul(G(n), c(rows * g.C)), m.i32.mul(G(gi), c(Cg))) : c(0)),
+      fn.set(yRow, m.i32.add(m.i32.mul(G(n), c(rows * g.OC)), m.i32.mul(G(gi), c(OCg)))),
+      fn.loop(pi, 0, pFull, () => rowsOf(NR)),
+      ...(OCg % NR ? [fn.set(pi, c(pFull)), ...rowsOf(OCg % NR)] : []),
+    ]),
+  ]);
+}
+
+/** cols[r, tap * Cg + ci] = X[n, ih, iw, gi * Cg + ci], or x_zp outside the image (rows of Kp bytes). */
+function emitIm2col(ctx: KernelContext, p: Plan): (n: () => Expr, gi: () => Expr) => Expr {
+  const { fn, m } = ctx, g = p.g, x = input(ctx, 0), col = ctx.scratch.base, Cg = g.C / g.G;
+  const oh = fn.i32(), ow = fn.i32(), ih = fn.i32(), iw = fn.i32(), src = fn.i32(), dst = fn.i32(), xImg = fn.i32();
+  const c = (v: number): Expr => fn.c32(v);
+  const move = (off: number, fill: boolean): Expr => {
+    if (Cg > 16) {
+      return fill ? m.memory.fill(m.i32.add(fn.get(dst), c(col + off)), c(p.zx & 0xff), c(Cg))
+        : m.memory.copy(m.i32.add(fn.get(dst), c(col + off)), m.i32.add(fn.get(src), c(x.ptr.base)), c(Cg));
+    }
+    return fn.block(Array.from({ length: Cg }, (_, b) => m.i32.store8(col + off + b, 1, fn.get(dst), fill ? c(p.zx) : m.i32.load8_u(x.ptr.base + b, 1, fn.get(src)))));
+  };
+  const taps: Expr[] = [];
+  for (let kh = 0; kh < g.KH; kh++) {
+    for (let kw = 0; kw < g.KW; kw++) {
+      const off = (kh * g.KW + kw) * Cg;
+      const ihE = (): Expr => m.i32.add(fn.get(ih), c(kh * g.dh)), iwE = (): Expr => m.i32.add(fn.get(iw), c(kw * g.dw));
+      taps.push(m.if(m.i32.and(m.i32.lt_u(ihE(), c(g.H)), m.i32.lt_u(iwE(), c(g.W))), fn.block([
+        fn.set(src, m.i32.add(fn.get(xImg), m.i32.mul(m.i32.add(m.i32.mul(ihE(), c(g.W)), iwE()), c(g.C)))),
+        move(off, false),
+      ]), move(off, true)));
+    }
+  }
+  return (n, gi) => fn.block([
+    fn.set(xImg, m.i32.add(m.i32.mul(n(), c(g.H * g.W * g.C)), m.i32.mul(gi(), c(Cg)))),
+    fn.set(dst, c(0)),
+    fn.loop(oh, 0, g.OH, () => [
+      fn.set(ih, m.i32.sub(m.i32.mul(fn.get(oh), c(g.sh)), c(g.pt))),
+      fn.loop(ow, 0, g.OW, () => [
+        fn.set(iw, m.i32.sub(m.i32.mul(fn.get(ow), c(g.sw)), c(g.pl))),
+        ...taps,
+        // an odd K's pad byte meets a zero weight; it only has to be initialised
+        ...(p.Kp > p.K ? [m.i32.store8(col + p.K, 1, fn.get(dst), c(0))] : []),
+        fn.set(dst, m.i32.add(fn.get(dst), c(p.Kp))),
+      ]),
+    ]),
+  ]);
+}
+
+/** [lo, hi) of output positions whose every tap lies inside [0, n). */
+function interior(out: number, n: number, s: number, pad: number, span: number): [number, number] {
+  let lo = 0;
+  while (lo < out && lo * s - pad < 0) lo++;
+  let hi = out;
+  while (hi > lo && (hi - 1) * s - pad + span >= n) hi--;
+  return [lo, Math.max(lo, hi)];
+}
+
+function emitDepthwise(ctx: KernelContext, p: Plan): Expr {
+  const { fn, m } = ctx, I = m.i32x4, g = p.g, C = g.C;
+  const x = input(ctx, 0), y = output(ctx), [wP, mP, bP] = ctx.packed as [typeof x, typeof x, typeof x];
+  const signedX = x.dtype === 'int8';
+  const n = fn.i32(), oh = fn.i32(), ow = fn.i32(), ch = fn.i32(), ih = fn.i32(), iw = fn.i32(), px = fn.i32(), py = fn.i32(), xImg = fn.i32();
+  const a0 = fn.v128(), a1 = fn.v128(), xv = fn.v128(), wv = fn.v128(), out = fn.v128(), sacc = fn.i32(), sq = fn.f32();
+  const G = (l: Local): Expr => fn.get(l), c = (v: number): Expr => fn.c32(v);
+  const zxv = (): Expr => m.i16x8.splat(c(p.zx));
+  const load8 = (off: number, at: Expr): Expr => m.i16x8.sub(signedX ? m.v128.load8x8_s(off, 1, at) : m.v128.load8x8_u(off, 1, at), zxv());
+  const tapAddr = (kh: number, kw: number, checked: boolean): { off: number; at: () => Expr; inside?: () => Expr } => {
+    if (!checked) return { off: x.ptr.base + (kh * g.dh * g.W + kw * g.dw) * C, at: () => m.i32.add(G(px), G(ch)) };
+    const ihE = (): Expr => m.i32.add(G(ih), c(kh * g.dh)), iwE = (): Expr => m.i32.add(G(iw), c(kw * g.dw));
+    return {
+      off: x.ptr.base,
+      at: () => m.i32.add(m.i32.add(G(xImg), m.i32.mul(m.i32.add(m.i32.mul(ihE(), c(g.W)), iwE()), c(C))), G(ch)),
+      inside: () => m.i32.and(m.i32.lt_u(ihE(), c(g.H)), m.i32.lt_u(iwE(), c(g.W))),
+    };
+  };
+  const vec = (checked: boolean): Expr[] => {
+    const st: Expr[] = [fn.set(a0, I.splat(c(0))), fn.set(a1, I.splat(c(0)))];
+    for (let kh = 0; kh < g.KH; kh++) {
+      for (let kw = 0; kw < g.KW; kw++) {
+        const t = tapAddr(kh, kw, checked);
+        const body = fn.block([
+          fn.set(xv, load8(t.off, t.at())),
+          fn.set(wv, m.v128.load8x8_s(wP.ptr.base + (kh * g.KW + kw) * C, 1, G(ch))),
+          fn.set(a0, I.add(G(a0), I.extmul_low_i16x8_s(G(xv), G(wv)))),
+          fn.set(a1, I.add(G(a1), I.extmul_high_i16x8_s(G(xv), G(wv)))),
+        ]);
+        st.push(t.inside ? m.if(t.inside(), body) : body);
+      }
+    }
+    const chan4 = (): Expr => m.i32.shl(G(ch), c(2));
+    st.push(fn.set(out, requant8(ctx, p, [G(a0), G(a1)], (j) => m.v128.load(mP.ptr.base + 16 * j, 4, chan4()), (j) => m.v128.load(bP.ptr.base + 16 * j, 4, chan4()))));
+    st.push(...storeLow(ctx, out, NR, y.ptr.base, () => m.i32.add(G(py), G(ch))));
+    return st;
+  };
+  // channels past the last multiple of 8: one at a time, the same float32 arithmetic
+  const one = (checked: boolean): Expr[] => {
+    const st: Expr[] = [fn.set(sacc, c(0))];
+    for (let kh = 0; kh < g.KH; kh++) {
+      for (let kw = 0; kw < g.KW; kw++) {
+        const t = tapAddr(kh, kw, checked);
+        const xl = m.i32.sub(signedX ? m.i32.load8_s(t.off, 1, t.at()) : m.i32.load8_u(t.off, 1, t.at()), c(p.zx));
+        const s = fn.set(sacc, m.i32.add(G(sacc), m.i32.mul(xl, m.i32.load8_s(wP.ptr.base + (kh * g.KW + kw) * C, 1, G(ch)))));
+        st.push(t.inside ? m.if(t.inside(), s) : s);
+      }
+    }
+    const [lo, hi] = qclamp(ctx, y.dtype);
+    st.push(fn.set(sq, m.f32.nearest(m.f32.mul(m.f32.convert_s.i32(m.i32.add(G(sacc), m.i32.load(bP.ptr.base, 4, m.i32.shl(G(ch), c(2))))), m.f32.load(mP.ptr.base, 4, m.i32.shl(G(ch), c(2)))))));
+    st.push(fn.set(sq, m.f32.min(m.f32.max(m.f32.add(G(sq), fn.cf32(p.zy)), fn.cf32(lo)), fn.cf32(hi))));
+    st.push(m.i32.store8(y.ptr.base, 1, m.i32.add(G(py), G(ch)), m.i32.trunc_s_sat.f32(G(sq))));
+    return st;
+  };
+  const full = C - (C % NR);
+  const pixel = (checked: boolean): Expr[] => [
+    fn.set(iw, m.i32.sub(m.i32.mul(G(ow), c(g.sw)), c(g.pl))),
+    ...(checked ? [] : [fn.set(px, m.i32.add(G(xImg), m.i32.mul(m.i32.add(m.i32.mul(G(ih), c(g.W)), G(iw)), c(C))))]),
+    fn.set(py, m.i32.mul(m.i32.add(m.i32.mul(m.i32.add(m.i32.mul(G(n), c(g.OH)), G(oh)), c(g.OW)), G(ow)), c(C))),
+    fn.loop(ch, 0, full, () => vec(checked), NR),
+    fn.loop(ch, full, C, () => one(checked)),
+  ];
+  const [h0, h1] = interior(g.OH, g.H, g.sh, g.pt, (g.KH - 1) * g.dh);
+  const [w0, w1] = interior(g.OW, g.W, g.sw, g.pl, (g.KW - 1) * g.dw);
+  const row = (checked: boolean): Expr[] => [
+    fn.set(ih, m.i32.sub(m.i32.mul(G(oh), c(g.sh)), c(g.pt))),
+    ...(checked ? [fn.loop(ow, 0, g.OW, () => pixel(true))] : [
+      fn.loop(ow, 0, w0, () => pixel(true)), fn.loop(ow, w0, w1, () => pixel(false)), fn.loop(ow, w1, g.OW, () => pixel(true)),
+    ]),
+  ];
+  return fn.loop(n, 0, g.N, () => [
+    fn.set(xImg, m.i32.mul(G(n), c(g.H * g.W * C))),
+    fn.loop(oh, 0, h0, () => row(true)),
+    fn.loop(oh, h0, h1, () => row(false)),
+    fn.loop(oh, h1, g.OH, () => row(true)),
+  ]);
+}
+
+export const CONV_INT8_SIMD: Readonly<Record<string, KernelGen>> = { 'onnxc.QConv': qconvKernel };
