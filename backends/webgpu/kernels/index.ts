@@ -13,6 +13,7 @@ import { POOL_KERNELS } from './pool.js';
 import { BATCHNORM_KERNELS, REDUCE_KERNELS } from './reduce.js';
 import { SCALAR_MAP_KERNELS } from './scalar-map.js';
 import { ATTENTION_KERNELS } from './attention.js';
+import { STATE_KERNELS } from './state-ops.js';
 import { SOFTMAX_KERNELS } from './softmax.js';
 import { gemmKernel, matmulKernel } from './matmul.js';
 import type { WgKernel } from './types.js';
@@ -35,4 +36,5 @@ export const WEBGPU_KERNELS: KernelTableOf<WgKernel> = {
   ...BATCHNORM_KERNELS,
   ...SCALAR_MAP_KERNELS,
   ...ATTENTION_KERNELS,
+  ...STATE_KERNELS,
 };

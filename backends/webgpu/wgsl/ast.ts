@@ -38,6 +38,7 @@ export type Stmt =
   | { readonly kind: 'assign'; readonly target: ExprNode; readonly op: '=' | '+=' | '-=' | '*=' | '/='; readonly value: ExprNode }
   | { readonly kind: 'if'; readonly cond: ExprNode; readonly then: readonly Stmt[]; readonly else?: readonly Stmt[] }
   | { readonly kind: 'for'; readonly index: string; readonly from: ExprNode; readonly to: ExprNode; readonly step: number; readonly body: readonly Stmt[] }
+  | { readonly kind: 'array'; readonly name: string; readonly elem: Scalar; readonly length: number }
   | { readonly kind: 'call'; readonly call: ExprNode }
   | { readonly kind: 'return'; readonly value?: ExprNode };
 

@@ -3,7 +3,7 @@
 // and the entry point's body. `print()` is the shader's source, which is also its cache key: everything a
 // dispatch runs with (buffer ranges, workgroup counts) lives outside it (kernels/types.ts).
 
-import { expr, SPECIAL_F32, SPECIAL_F32_BITS, type Expr, type LValue, type Stmt, type WType, u32 } from './ast.js';
+import { expr, SPECIAL_F32, SPECIAL_F32_BITS, type Expr, type LValue, type Scalar, type Stmt, type WType, u32 } from './ast.js';
 import { printBlock, printExpr } from './print.js';
 
 /** Workgroup size of one-dimensional kernels: 64 invocations suit lavapipe, SwiftShader and GPUs alike. */
@@ -63,6 +63,13 @@ export class Body {
     const b = new Body(this.names);
     body(b, expr('u32', { kind: 'ref', name: index }));
     this.stmts.push({ kind: 'for', index, from: from.node, to: to.node, step, body: b.stmts });
+  }
+
+  /** A function-scope array of `length` zeros (per invocation state: a recurrent column, gates); element access. */
+  array<T extends Scalar>(hint: string, elem: T, length: number): { at(i: Expr<'u32'>): LValue<T> } {
+    const name = this.names.fresh(hint);
+    this.stmts.push({ kind: 'array', name, elem, length: Math.max(1, length) });
+    return { at: (i) => ({ type: elem, node: { kind: 'index', base: { kind: 'ref', name }, index: i.node }, lvalue: true }) };
   }
 
   /** A call whose result is not used (atomics). */

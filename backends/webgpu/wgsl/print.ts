@@ -31,6 +31,7 @@ const STMT: Emitters<Stmt, (pad: string) => string[]> = {
     `${pad}for (var ${s.index}: u32 = ${printExpr(s.from)}; ${s.index} < ${printExpr(s.to)}; ${s.index} = ${s.index} + ${s.step}u) {`,
     ...printBlock(s.body, pad + '  '), `${pad}}`,
   ],
+  array: (s) => (pad) => [`${pad}var ${s.name}: array<${s.elem}, ${s.length}>;`],
   call: (s) => (pad) => [`${pad}${printExpr(s.call)};`],
   return: (s) => (pad) => [`${pad}return${s.value ? ` ${printExpr(s.value)}` : ''};`],
 };
