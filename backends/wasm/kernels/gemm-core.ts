@@ -1,11 +1,15 @@
 // The one matrix-multiply core shared by MatMul, Gemm, Conv and the fused ops: C = act(alpha*A*B + beta*bias + Z),
-// float32. When B's and C's rows are contiguous it runs a register-blocked micro-kernel (MR rows x 8 columns held
-// in f32x4 accumulators, every offset static) with the epilogue applied in registers before the
-// store; other strides take a plain loop nest with the same epilogue.
+// float32. When B's and C's rows are contiguous it runs a register-blocked micro-kernel (mr rows x nv f32x4
+// columns of accumulators, every offset static; the tile plan per shape is in gemm-plan.ts) with the epilogue
+// applied in registers before the store; other strides take a plain loop nest with the same epilogue.
 
 import type { Expr, Fn, Local } from '../fn.js';
 import { LANES } from '../simd.js';
 import { splatF32 } from '../math.js';
+import { isRelaxed, madd } from '../relaxed.js';
+import { NR, tilePlan, type TilePlan } from './gemm-plan.js';
+
+export { NR, type TilePlan } from './gemm-plan.js';
 
 /** A float32 matrix operand: static base, optional dynamic byte offset (a local), element strides. */
 export interface MatOperand {
@@ -14,7 +18,7 @@ export interface MatOperand {
   /** Elements between rows and between columns (0 for a broadcast axis). */
   readonly rs: number;
   readonly cs: number;
-  /** B only: packed in column panels of NR (gemm-pack.ts); rs/cs are then unused. Needs N % 4 == 0, c.cs == 1. */
+  /** B only: packed in zero-padded column panels of NR (gemm-pack.ts); rs/cs are then unused. Needs c.cs == 1. */
   readonly panels?: boolean;
 }
 
@@ -32,22 +36,16 @@ export interface GemmSpec {
   readonly residual?: MatOperand;
   /** Applied last (a fused activation). */
   readonly act?: VecEpilogue;
+  /** The register tile (default: tilePlan's choice for the shape); the GEMM microbenchmark sweeps it. */
+  readonly plan?: TilePlan;
 }
-
-/** Rows per micro-tile: 4 rows x 2 vectors = 8 accumulators + 2 B vectors + 1 A splat fit x64's 16 xmm registers. */
-export const MR = 4;
-/** Columns per micro-tile (two f32x4). */
-export const NR = 2 * LANES;
-/** K steps per loop trip. Not unrolled: measured with bench --gemm-only on the model shapes, KU=1 runs 22-36
- *  GFLOP/s against 16-22 at KU=4 and 9-16 at KU=8 (presumably V8 hoists the unrolled loads and spills). */
-const KU = 1;
 
 export function gemm(fn: Fn, s: GemmSpec): Expr {
   if (s.M === 0 || s.N === 0) return fn.m.nop();
   const addendOk = (o?: MatOperand): boolean => o === undefined || o.cs === 0 || o.cs === 1;
   if (s.b.panels) {
     // the packing kernels check these before packing; a mismatch is a bug in the kernel, not in the model
-    if (s.c.cs !== 1 || !addendOk(s.bias) || !addendOk(s.residual) || s.N % LANES !== 0) throw new Error('gemm: panel-packed B needs contiguous C rows and N % 4 == 0');
+    if (s.c.cs !== 1 || !addendOk(s.bias) || !addendOk(s.residual)) throw new Error('gemm: panel-packed B needs contiguous C rows');
     return blocked(fn, s);
   }
   if (s.b.cs === 1 && s.c.cs === 1 && addendOk(s.bias) && addendOk(s.residual) && s.N >= LANES) return blocked(fn, s);
@@ -89,77 +87,104 @@ function epilogueV(fn: Fn, s: GemmSpec, v: Expr, bias?: () => Expr, res?: () => 
 function blocked(fn: Fn, s: GemmSpec): Expr {
   const m = fn.m, V = m.f32x4;
   const { M, N, K, a, b, c } = s;
+  const panels = b.panels === true;
+  const { mr, nv, ku } = s.plan ?? tilePlan(M, N, K, isRelaxed(fn), panels);
+  if (panels && NR % (nv * LANES) !== 0) throw new Error(`gemm: a ${nv}-vector tile does not divide the ${NR}-column panels`);
+  const W = nv * LANES;
   const mi = fn.i32(), ni = fn.i32(), ki = fn.i32();
   const pa = fn.i32(), pb = fn.i32(), pc = fn.i32(), pbias = fn.i32(), pres = fn.i32();
-  const acc = Array.from({ length: MR }, () => [fn.v128(), fn.v128()] as const);
-  const bv = [fn.v128(), fn.v128()] as const, av = fn.v128();
+  const acc = Array.from({ length: mr }, () => Array.from({ length: nv }, () => fn.v128()));
+  const bv = Array.from({ length: nv }, () => fn.v128()), av = fn.v128(), out = fn.v128();
   const gi = (l: Local) => (): Expr => fn.get(l);
+  const bRow = panels ? NR : b.rs;
 
-  /** One micro-tile of `rows` x `vecs` vectors at (mi, ni), both already set. */
-  const tile = (rows: number, vecs: number): Expr[] => {
-    const out: Expr[] = [];
+  /** One micro-tile of `rows` x `vecs` vectors at (mi, ni), both already set; the last vector holds `lastLanes`
+   *  valid columns (fewer than 4 only in a panel-packed B's zero-padded tail). */
+  const tile = (rows: number, vecs: number, lastLanes = LANES): Expr[] => {
+    const st: Expr[] = [];
     // pointers: A at row mi, B at column ni, C/bias/residual at (mi, ni)
-    out.push(fn.set(pa, dynPlus(fn, a, mulC(fn, gi(mi), a.rs * 4))));
-    // panels: column ni (a multiple of NR) starts panel ni/NR, K*NR floats each
-    out.push(fn.set(pb, dynPlus(fn, b, mulC(fn, gi(ni), b.panels ? 4 * K : 4))));
-    out.push(fn.set(pc, dynPlus(fn, c, byteOff(fn, c, gi(mi), gi(ni)))));
-    if (s.bias) out.push(fn.set(pbias, dynPlus(fn, s.bias, byteOff(fn, s.bias, gi(mi), gi(ni)))));
-    if (s.residual) out.push(fn.set(pres, dynPlus(fn, s.residual, byteOff(fn, s.residual, gi(mi), gi(ni)))));
-    for (let r = 0; r < rows; r++) for (let j = 0; j < vecs; j++) out.push(fn.set(acc[r]![j]!, V.splat(fn.cf32(0))));
-    // one K step at static offset u (elements along K from the pointers)
+    st.push(fn.set(pa, dynPlus(fn, a, mulC(fn, gi(mi), a.rs * 4))));
+    // panels: column ni starts panel ni/NR (K*NR floats each), at ni % NR within it
+    const bCol = panels
+      ? (W === NR ? mulC(fn, gi(ni), 4 * K) : m.i32.add(m.i32.mul(m.i32.shr_u(fn.get(ni), fn.c32(Math.log2(NR))), fn.c32(4 * K * NR)), m.i32.shl(m.i32.and(fn.get(ni), fn.c32(NR - 1)), fn.c32(2))))
+      : mulC(fn, gi(ni), 4);
+    st.push(fn.set(pb, dynPlus(fn, b, bCol)));
+    st.push(fn.set(pc, dynPlus(fn, c, byteOff(fn, c, gi(mi), gi(ni)))));
+    if (s.bias) st.push(fn.set(pbias, dynPlus(fn, s.bias, byteOff(fn, s.bias, gi(mi), gi(ni)))));
+    if (s.residual) st.push(fn.set(pres, dynPlus(fn, s.residual, byteOff(fn, s.residual, gi(mi), gi(ni)))));
+    for (let r = 0; r < rows; r++) for (let j = 0; j < vecs; j++) st.push(fn.set(acc[r]![j]!, V.splat(fn.cf32(0))));
+    // one K step at static offset u (elements along K from the pointers): the B vectors once, then per row one
+    // A splat and a multiply-accumulate into each of the row's accumulators
     const step = (u: number): Expr[] => {
-      const st: Expr[] = [];
-      const brs = b.panels ? NR : b.rs;
-      for (let j = 0; j < vecs; j++) st.push(fn.set(bv[j]!, m.v128.load(b.base + 4 * (u * brs + j * LANES), 4, fn.get(pb))));
+      const e: Expr[] = [];
+      for (let j = 0; j < vecs; j++) e.push(fn.set(bv[j]!, m.v128.load(b.base + 4 * (u * bRow + j * LANES), 4, fn.get(pb))));
       for (let r = 0; r < rows; r++) {
-        st.push(fn.set(av, m.v128.load32_splat(a.base + 4 * (r * a.rs + u * a.cs), 4, fn.get(pa))));
-        for (let j = 0; j < vecs; j++) st.push(fn.set(acc[r]![j]!, V.add(fn.get(acc[r]![j]!), V.mul(fn.get(av), fn.get(bv[j]!)))));
+        e.push(fn.set(av, m.v128.load32_splat(a.base + 4 * (r * a.rs + u * a.cs), 4, fn.get(pa))));
+        for (let j = 0; j < vecs; j++) e.push(fn.set(acc[r]![j]!, madd(fn, fn.get(av), fn.get(bv[j]!), fn.get(acc[r]![j]!))));
       }
-      return st;
+      return e;
     };
-    const kFull = K - (K % KU);
+    const kFull = K - (K % ku);
     if (kFull > 0) {
-      out.push(fn.loop(ki, 0, kFull, () => [
-        ...Array.from({ length: KU }, (_, u) => step(u)).flat(),
-        fn.set(pa, m.i32.add(fn.get(pa), fn.c32(4 * KU * a.cs))),
-        fn.set(pb, m.i32.add(fn.get(pb), fn.c32(4 * KU * (b.panels ? NR : b.rs)))),
-      ], KU));
+      st.push(fn.loop(ki, 0, kFull, () => [
+        ...Array.from({ length: ku }, (_, u) => step(u)).flat(),
+        fn.set(pa, m.i32.add(fn.get(pa), fn.c32(4 * ku * a.cs))),
+        fn.set(pb, m.i32.add(fn.get(pb), fn.c32(4 * ku * bRow))),
+      ], ku));
     }
-    for (let u = 0; u < K % KU; u++) out.push(...step(u));
+    for (let u = 0; u < K % ku; u++) st.push(...step(u));
     for (let r = 0; r < rows; r++) {
       for (let j = 0; j < vecs; j++) {
+        const lanes = j === vecs - 1 ? lastLanes : LANES;
         const addend = (op: MatOperand | undefined, p: Local): (() => Expr) | undefined => {
           if (!op) return undefined;
           const off = op.base + 4 * (r * op.rs + j * LANES * op.cs);
-          return op.cs === 1 ? () => m.v128.load(off, 4, fn.get(p)) : () => V.splat(m.f32.load(off, 4, fn.get(p)));
+          if (op.cs === 0) return () => V.splat(m.f32.load(off, 4, fn.get(p)));
+          if (lanes === LANES) return () => m.v128.load(off, 4, fn.get(p));
+          // a partial vector reads only its valid lanes (the next bytes may be past the end of memory)
+          return () => {
+            let v = V.splat(fn.cf32(0));
+            for (let l = 0; l < lanes; l++) v = V.replace_lane(v, l, m.f32.load(off + 4 * l, 4, fn.get(p)));
+            return v;
+          };
         };
         const v = epilogueV(fn, s, fn.get(acc[r]![j]!), addend(s.bias, pbias), addend(s.residual, pres));
-        out.push(m.v128.store(c.base + 4 * (r * c.rs + j * LANES), 4, fn.get(pc), v));
+        const cOff = c.base + 4 * (r * c.rs + j * LANES);
+        if (lanes === LANES) st.push(m.v128.store(cOff, 4, fn.get(pc), v));
+        else {
+          st.push(fn.set(out, v));
+          for (let l = 0; l < lanes; l++) st.push(m.f32.store(cOff + 4 * l, 4, fn.get(pc), V.extract_lane(fn.get(out), l)));
+        }
       }
     }
-    return out;
+    return st;
   };
 
-  const n8 = N - (N % NR), n4 = N - (N % LANES), mFull = M - (M % MR);
-  const rowsOf = (vecs: number): Expr[] => [
-    fn.loop(mi, 0, mFull, () => tile(MR, vecs), MR),
-    ...(M % MR ? [fn.set(mi, fn.c32(mFull)), ...tile(M % MR, vecs)] : []),
+  // columns: full tiles of W, then one narrower tile; a panel-packed B also covers N % 4 (its padding is zero),
+  // an unpacked one leaves the last N % 4 columns to the plain loop
+  const nW = N - (N % W), tailCols = panels ? N - nW : (N - nW) - ((N - nW) % LANES);
+  const tailVecs = Math.ceil(tailCols / LANES), tailLanes = tailCols % LANES || LANES;
+  const mFull = M - (M % mr);
+  const rowsOf = (vecs: number, lanes: number): Expr[] => [
+    fn.loop(mi, 0, mFull, () => tile(mr, vecs, lanes), mr),
+    ...(M % mr ? [fn.set(mi, fn.c32(mFull)), ...tile(M % mr, vecs, lanes)] : []),
   ];
   const columnsOf = (rows: number): Expr[] => [
-    fn.loop(ni, 0, n8, () => tile(rows, 2), NR),
-    ...(n4 > n8 ? [fn.set(ni, fn.c32(n8)), ...tile(rows, 1)] : []),
+    fn.loop(ni, 0, nW, () => tile(rows, nv), W),
+    ...(tailVecs ? [fn.set(ni, fn.c32(nW)), ...tile(rows, tailVecs, tailLanes)] : []),
   ];
   const body: Expr[] = [];
   if (N > M) {
-    // wide B (a classifier, a transformer projection): keep one K x 8 panel of B hot and stream the rows of A past it
-    body.push(fn.loop(ni, 0, n8, () => rowsOf(2), NR));
-    if (n4 > n8) body.push(fn.set(ni, fn.c32(n8)), ...rowsOf(1));
+    // wide B (a classifier, a transformer projection): keep one K x W panel of B hot and stream the rows of A past it
+    body.push(fn.loop(ni, 0, nW, () => rowsOf(nv, LANES), W));
+    if (tailVecs) body.push(fn.set(ni, fn.c32(nW)), ...rowsOf(tailVecs, tailLanes));
   } else {
-    // tall A (pixels x channels): keep MR rows of A hot and sweep B, which is small
-    body.push(fn.loop(mi, 0, mFull, () => columnsOf(MR), MR));
-    if (M % MR) body.push(fn.set(mi, fn.c32(mFull)), ...columnsOf(M % MR));
+    // tall A (pixels x channels): keep mr rows of A hot and sweep B, which is small
+    body.push(fn.loop(mi, 0, mFull, () => columnsOf(mr), mr));
+    if (M % mr) body.push(fn.set(mi, fn.c32(mFull)), ...columnsOf(M % mr));
   }
-  if (n4 < N) body.push(plain(fn, s, n4, N));
+  const covered = nW + tailCols;
+  if (covered < N) body.push(plain(fn, s, covered, N));
   return fn.block(body);
 }
 

@@ -2,10 +2,11 @@
 // p*NR..p*NR+NR-1 as K contiguous rows of NR floats, so the micro-kernel's B loads walk memory linearly instead
 // of striding a whole row (N*4 bytes, often a multiple of 4 KiB that aliases one L1 set) per K step.
 
-import { NR } from './gemm-core.js';
+import { NR } from './gemm-plan.js';
 
-/** Whether `gemm` can read a panel-packed B of N columns: its tail tile is one f32x4, so N must be a multiple of 4. */
-export const panelable = (N: number): boolean => N > 0 && N % 4 === 0;
+/** Whether a B of N columns is worth packing: the core reads any width from panels (the zero padding fills its
+ *  last vector, whose stores keep to the valid lanes), but under 4 columns the padding would be most of it. */
+export const panelable = (N: number): boolean => N >= 4;
 
 /** Floats a packed K x N operand takes (the last panel padded to NR columns with zeros). */
 export const panelSize = (K: number, N: number): number => Math.ceil(N / NR) * NR * K;
