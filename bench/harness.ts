@@ -65,6 +65,8 @@ export interface ModelResult {
   readonly engines: readonly EngineResult[];
   /** Median latency onnxc-wasm / ort-web-wasm (below 1: onnxc is faster). */
   readonly onnxcOverOrtWeb?: number;
+  /** Median latency onnxc-webgpu / ort-node-webgpu, on the same adapter. */
+  readonly webgpuOverOrtWebGpu?: number;
 }
 
 interface Live { engine: Engine; prepared?: PreparedEngine; error?: string; samples: number[]; last?: Tensor[] }
@@ -153,15 +155,19 @@ export async function benchModel(model: BenchModel, opts: BenchOptions = DEFAULT
     if (opts.memory && model.dataSet) {
       for (let k = 0; k < engines.length; k++) {
         const e = engines[k]!;
-        if (!e.ok) continue;
+        // (a WebGPU engine's memory is mostly the adapter's, not this process's RSS)
+        if (!e.ok || e.engine.endsWith('webgpu')) continue;
         opts.log(`  ${model.name}: memory of ${e.engine}`);
         const m = probeMemory(e.engine, model, inputs, join(work, e.engine), 2);
         engines[k] = { ...e, ...(m.memory ? { memory: m.memory } : { memoryError: m.error }) };
       }
     }
     const med = (n: EngineName): number | undefined => engines.find((e) => e.engine === n && e.ok)?.latency?.medianMs;
-    const a = med('onnxc-wasm'), b = med('ort-web-wasm');
-    return { model: model.name, path: model.path, inputs: inputInfo, engines, ...(a !== undefined && b ? { onnxcOverOrtWeb: a / b } : {}) };
+    const a = med('onnxc-wasm'), b = med('ort-web-wasm'), ga = med('onnxc-webgpu'), gb = med('ort-node-webgpu');
+    return {
+      model: model.name, path: model.path, inputs: inputInfo, engines,
+      ...(a !== undefined && b ? { onnxcOverOrtWeb: a / b } : {}), ...(ga !== undefined && gb ? { webgpuOverOrtWebGpu: ga / gb } : {}),
+    };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

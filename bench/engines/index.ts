@@ -3,9 +3,12 @@
 import { onnxcWasm } from './onnxc-wasm.js';
 import { ortNode } from './ort-node.js';
 import { ortWeb } from './ort-web.js';
+import { onnxcWebGpu } from './onnxc-webgpu.js';
+import { ortNodeWebGpu } from './ort-webgpu.js';
 import type { Engine, EngineName } from './types.js';
 
-export const ENGINES: readonly Engine[] = [onnxcWasm, ortWeb, ortNode];
+/** onnxc-webgpu and ort-node-webgpu run on the same adapter, one after the other in each iteration. */
+export const ENGINES: readonly Engine[] = [onnxcWasm, ortWeb, ortNode, onnxcWebGpu, ortNodeWebGpu];
 
 export function engineByName(name: string): Engine | undefined {
   return ENGINES.find((e) => e.name === (name as EngineName));
