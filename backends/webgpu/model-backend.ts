@@ -11,7 +11,10 @@ import type { PipelineChoice } from '../../lowering/compile-for.js';
 import { checkInputs } from '../reference/input-check.js';
 import { OnnxcRuntimeError } from '../../runtime/wasm/errors.js';
 import { createSession, type WebGpuSession } from '../../runtime/webgpu/session.js';
-import { compileWebGpuModel } from './compile.js';
+import { compileWebGpuModel, tryCompileWebGpuModel } from './compile.js';
+import { withFixedInputs } from '../../lowering/prepare.js';
+import { UnsupportedNodesError } from '../../lowering/support.js';
+import type { WebGpuArtifact } from '../../runtime/webgpu/types.js';
 import { dawnDevice } from './dawn.js';
 
 /** A backend that cannot start here: its runtime, device or package is missing (the message says what to install). */
@@ -54,13 +57,14 @@ export function prepareWebGpu(model: Model, pipeline: PipelineChoice = { level: 
         shapes[name] = v.dims;
         feeds[name] = { type: v.dtype, dims: v.dims, data: v.data };
       });
-      const key = JSON.stringify(shapes);
+      // small integer and float32 inputs (Resize scales, target shapes) may be specialised on, as the wasm backend does
+      const key = JSON.stringify([shapes, inputs.map((v) => (smallValue(v) ? Array.from(v.data as ArrayLike<number | bigint>, String) : null))]);
       let s = sessions.get(key);
       if (!s) {
         s = (async () => {
           const gpu = await dawnDevice();
           if (typeof gpu === 'string') throw new BackendUnavailableError(gpu, { model: source });
-          return createSession(compileWebGpuModel(g, { source, inputShapes: shapes }, pipeline).artifact, { device: gpu.device });
+          return createSession(compileSpecialised(g, inputs, shapes, source, pipeline), { device: gpu.device });
         })();
         sessions.set(key, s);
         // a failed compile is not cached: the next run with these shapes reports it again
@@ -68,7 +72,8 @@ export function prepareWebGpu(model: Model, pipeline: PipelineChoice = { level: 
       }
       const session = await s;
       try {
-        const outs = await session.run(feeds);
+        // inputs the compile fixed as constants are not fed
+        const outs = await session.run(Object.fromEntries(Object.entries(feeds).filter(([n]) => session.inputNames.includes(n))));
         return g.outputs.map((n) => ({ dtype: outs[n]!.type, dims: [...outs[n]!.dims], data: outs[n]!.data }) as Tensor);
       } catch (e) {
         // the runtime's message already names the model (and node): keep it, without the runtime's prefix
@@ -77,4 +82,19 @@ export function prepareWebGpu(model: Model, pipeline: PipelineChoice = { level: 
       }
     },
   };
+}
+
+/** Reasons that fixing small inputs (pads, target shapes, Resize scales) as constants can remove. */
+const NEEDS_VALUES: ReadonlySet<string> = new Set(['dynamic-shape', 'data-dependent', 'missing-kernel']);
+const smallValue = (v: RuntimeValue | undefined): v is Tensor =>
+  isTensor(v) && (v.dtype === 'int64' || v.dtype === 'int32' || v.dtype === 'float32') && v.data.length <= 64 && v.dims.length <= 1;
+
+/** The artifact for these shapes; when the support check asks for values a small input holds, specialised on them. */
+function compileSpecialised(g: Model['graph'], inputs: readonly (RuntimeValue | undefined)[], shapes: Record<string, readonly number[]>, source: string | undefined, pipeline: PipelineChoice): WebGpuArtifact {
+  const r = tryCompileWebGpuModel(g, { source, inputShapes: shapes }, pipeline);
+  if (r.ok) return r.artifact;
+  const small = Object.fromEntries(g.inputs.flatMap((n, i) => { const v = inputs[i]; return smallValue(v) ? [[n, v]] : []; }));
+  if (Object.keys(small).length === 0 || !r.unsupported.some((u) => NEEDS_VALUES.has(u.reason))) throw new UnsupportedNodesError(r.unsupported, 'webgpu', source);
+  const rest = Object.fromEntries(Object.entries(shapes).filter(([n]) => !small[n]));
+  return compileWebGpuModel(withFixedInputs(g, small), { source, inputShapes: rest }, pipeline).artifact;
 }

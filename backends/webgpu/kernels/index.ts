@@ -14,6 +14,7 @@ import { BATCHNORM_KERNELS, REDUCE_KERNELS } from './reduce.js';
 import { SCALAR_MAP_KERNELS } from './scalar-map.js';
 import { ATTENTION_KERNELS } from './attention.js';
 import { STATE_KERNELS } from './state-ops.js';
+import { RESIZE_KERNELS } from './resize.js';
 import { SOFTMAX_KERNELS } from './softmax.js';
 import { gemmKernel, matmulKernel } from './matmul.js';
 import type { WgKernel } from './types.js';
@@ -37,4 +38,5 @@ export const WEBGPU_KERNELS: KernelTableOf<WgKernel> = {
   ...SCALAR_MAP_KERNELS,
   ...ATTENTION_KERNELS,
   ...STATE_KERNELS,
+  ...RESIZE_KERNELS,
 };
