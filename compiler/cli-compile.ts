@@ -12,13 +12,15 @@ import { existingDir, outputDir, parseDims, parseNumber, parsePassOptions } from
 import { load } from './cli-model.js';
 import { progress } from './cli-progress.js';
 import { compileToDir, type CompileTarget } from './compile.js';
+import type { SimdMode } from '../backends/wasm/relaxed.js';
 import { readValueFile } from './onnx/tensor-proto.js';
+import { describeSparse } from '../backends/wasm/kernels/sparse-init.js';
 
 const kb = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
 
 export interface CompileOpts {
   target: CompileTarget | 'webgpu'; output: string; dim?: string[]; inputs?: string; optimize: boolean; embedLimit: string;
-  optLevel?: string; passes?: string; passOption?: string[]; verify?: boolean; fix?: string[];
+  optLevel?: string; passes?: string; passOption?: string[]; verify?: boolean; fix?: string[]; simd?: SimdMode;
 }
 
 /** `--fix NAME=V[,V...]`: the value an input is compiled for (a sample rate, a mode flag). Parsed by the input's
@@ -94,7 +96,7 @@ export async function compileCommand(path: string, opts: CompileOpts): Promise<v
   }
   let r;
   try {
-    r = compileToDir(model, opts.target, opts.output, { dims, inputShapes, fixedInputs, optimize: opts.optimize, embedLimit }, pipeline);
+    r = compileToDir(model, opts.target, opts.output, { dims, inputShapes, fixedInputs, optimize: opts.optimize, embedLimit, ...(opts.simd === 'relaxed' ? { simd: opts.simd } : {}) }, pipeline);
   } finally {
     bar.done();
   }
@@ -102,4 +104,6 @@ export async function compileCommand(path: string, opts: CompileOpts): Promise<v
   for (const [f, n] of Object.entries(r.files)) console.log(`${f.padEnd(14)} ${kb(n)}`);
   console.log(`kernels        ${r.artifact.kernels.length} functions`);
   console.log(`memory plan    arena ${kb(a.bytes)} (lower bound ${kb(a.lowerBoundBytes)}, without reuse ${kb(a.totalBytes)}); weights ${kb(r.artifact.manifest.weights.bytes)}${r.artifact.manifest.weights.file ? ' in weights.bin' : ' embedded'}; memory ${r.artifact.manifest.pages} pages`);
+  const sparse = describeSparse(r.artifact.manifest.sparseWeights);
+  if (sparse) console.log(`sparse weights ${sparse}`);
 }

@@ -78,6 +78,7 @@ export function buildProgram(): Command {
     .description('compile a model ahead of time: writes model.wasm (webgpu: WGSL shaders), weights, loader.js and manifest.json to -o DIR')
     .argument('<model>', 'ONNX model file')
     .addOption(new Option('--target <name>', 'target').choices(['wasm', 'webgpu']).default('wasm'))
+    .addOption(new Option('--simd <mode>', 'wasm: strict SIMD (runs everywhere) or relaxed (fused multiply-adds; needs relaxed SIMD: current browsers, Node 20 with --experimental-wasm-relaxed-simd)').choices(['strict', 'relaxed']).default('strict'))
     .requiredOption('-o, --output <dir>', 'artifact folder')
     .option('--dim <name=value>', 'size of a symbolic dim (repeatable)', collect)
     .option('--inputs <dir>', 'take input shapes from input_K.pb in this folder')

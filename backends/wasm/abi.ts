@@ -31,6 +31,8 @@ export interface WasmManifest {
   /** [node name, op] of each kernel, by the kernel index run() writes to the error record before calling it: how a
    *  trap is turned into an error naming the node. */
   readonly kernels?: readonly (readonly [string, string])[];
+  /** 'relaxed': built with `compile --simd relaxed` (fused multiply-adds); only engines with relaxed SIMD load it. */
+  readonly simd?: 'relaxed';
   /** [tensor, dense bytes, stored bytes, how it runs] of each weight stored sparse (a pruned layer): 'densified'
    *  is expanded into the dense region by run()'s first call (backends/wasm/kernels/sparse-init.ts). */
   readonly sparseWeights?: readonly (readonly [string, number, number, 'densified'])[];

@@ -15,6 +15,7 @@ import { elemBytes, Fn, type Ptr } from './fn.js';
 import { KERNELS } from './kernels/index.js';
 import type { KernelGen, TensorRef } from './kernels/types.js';
 import { checkMemoryBytes, WASM_MAX_BYTES } from './limits.js';
+import { markRelaxed, type SimdMode } from './relaxed.js';
 import { storeWeights } from './kernels/sparse-init.js';
 
 export interface WasmCompileOptions extends ShapeOptions {
@@ -24,6 +25,9 @@ export interface WasmCompileOptions extends ShapeOptions {
   readonly embedLimit?: number;
   /** Also export each kernel function under its name (`k<i>_<Op>`), for per-kernel profiling. */
   readonly exportKernels?: boolean;
+  /** 'relaxed': the float cores use relaxed-SIMD fused multiply-adds (a module only engines with relaxed SIMD
+   *  run; results differ from strict by FMA rounding). Default 'strict'. */
+  readonly simd?: SimdMode;
   /** Store mostly-zero weights (pruned layers) compressed and expand them at load (default true;
    *  kernels/sparse-init.ts). */
   readonly sparseWeights?: boolean;
@@ -87,7 +91,8 @@ export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCom
 
   const m = new binaryen.Module();
   try {
-    m.setFeatures(binaryen.Features.SIMD128 | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt | binaryen.Features.NontrappingFPToInt | binaryen.Features.SignExt | binaryen.Features.MutableGlobals);
+    m.setFeatures(binaryen.Features.SIMD128 | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt | binaryen.Features.NontrappingFPToInt | binaryen.Features.SignExt | binaryen.Features.MutableGlobals | (opts.simd === 'relaxed' ? binaryen.Features.RelaxedSIMD : 0));
+    if (opts.simd === 'relaxed') markRelaxed(m);
     // sparse tensors (pruned layers) are stored compressed after the dense region and expanded by run()'s first call
     const stored = storeWeights(plan, weightsBase, opts.sparseWeights ?? true);
     const weights = stored.bytes;
@@ -148,6 +153,7 @@ export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCom
       }),
       outputs: g.outputs.map(io),
       kernels: kernels.map((k) => [k.node, k.op] as const),
+      ...(opts.simd === 'relaxed' ? { simd: 'relaxed' as const } : {}),
       ...(stored.entries.length ? { sparseWeights: stored.entries.map((e) => [e.label, e.denseBytes, e.storedBytes, e.use] as const) } : {}),
     };
     return { wasm: m.emitBinary(), weights, manifest, kernels };
