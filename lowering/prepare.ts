@@ -4,15 +4,17 @@
 // list is pruned to what the outputs need. Backend-neutral: no kernel table is consulted.
 
 import { OnnxcError, ShapeError } from '../ir/errors.js';
+import { limits } from '../ir/limits.js';
 import type { Graph, Node } from '../ir/graph.js';
 import { makeTensor, sizeOf, type Tensor } from '../ir/tensor.js';
-import { isStaticShape, type Dim, type TensorType } from '../ir/types.js';
+import { isStaticShape, type Dim, type TensorType, type ValueType } from '../ir/types.js';
 import { isTensor } from '../ir/value.js';
 import { checkInputShape } from '../backends/reference/input-check.js';
 import { plainAttrs } from '../ops/attrs.js';
 import { getOp } from '../ops/index.js';
 import { inferGraph } from '../ops/infer-graph.js';
 import { isDeterministic } from '../ops/traits.js';
+import { nodeFreeVars } from './free-vars.js';
 import type { ValueRef } from './protocol.js';
 
 export interface ShapeOptions {
@@ -144,13 +146,39 @@ export function staticEval(g: Graph, source: string, declared: DeclaredInputs = 
     if (n.outputs.some((o) => o && needed.has(o))) {
       kept.push(n);
       for (const x of n.inputs) if (x) needed.add(x);
+      // what its subgraphs read from this graph is needed too
+      for (const x of nodeFreeVars(n)) needed.add(x);
     }
   }
+  kept.reverse();
+  const pinned = pinLoopTrips(g, kept, constants);
+  if (pinned) return staticEval(inferGraph(pinned, { source }), source, declared);
   const valueRef = (name: string): ValueRef => {
     const t = tensorType(name);
     return { name, dtype: t.dtype, dims: t.dims, size: sizeOf(t.dims), constant: constants.get(name) };
   };
-  return { graph: g, source, inputs: declared.inputs, fixed: declared.fixed, nodes: kept.reverse(), constants, staticType, tensorType, valueRef };
+  return { graph: g, source, inputs: declared.inputs, fixed: declared.fixed, nodes: kept, constants, staticType, tensorType, valueRef };
+}
+
+/** A Loop whose trip count is known at compile time and whose scan outputs lack only their leading (iteration) dim
+ *  gets those outputs typed with the trip count, so they can be planned; the backend's Loop must then stop the run
+ *  (wasm: a trap naming the node) when its condition ends the loop sooner, since the shape would depend on it. */
+function pinLoopTrips(g: Graph, nodes: readonly Node[], constants: ReadonlyMap<string, Tensor>): Graph | undefined {
+  let types: Map<string, ValueType> | undefined;
+  for (const n of nodes) {
+    const M = n.op === 'Loop' && n.inputs[0] ? constants.get(n.inputs[0]) : undefined;
+    if (!M || M.data.length !== 1) continue;
+    const trips = Number(M.data[0]);
+    if (!(trips >= 0 && trips <= limits.maxLoopIterations)) continue;
+    const carried = Math.max(0, n.inputs.length - 2);
+    n.outputs.forEach((o, j) => {
+      const t = o && j >= carried ? g.types.get(o) : undefined;
+      if (t?.kind !== 'tensor' || !t.shape || typeof t.shape[0] !== 'string' || !isStaticShape(t.shape.slice(1))) return;
+      types ??= new Map(g.types);
+      types.set(o, { ...t, shape: [trips, ...t.shape.slice(1)] });
+    });
+  }
+  return types ? { ...g, types } : undefined;
 }
 
 function shapeSlice(dims: readonly number[], a: { start?: number; end?: number }): number[] {

@@ -4,7 +4,7 @@
 
 import type { DType } from '../ir/dtype.js';
 import type { ErrorSite } from '../ir/errors.js';
-import type { Node } from '../ir/graph.js';
+import type { Graph, Node } from '../ir/graph.js';
 import type { Tensor } from '../ir/tensor.js';
 
 /** A value as the lowering core knows it: static dims, byte size, and the value when known at compile time. */
@@ -52,6 +52,18 @@ export interface UnsupportedNode extends Refusal {
   readonly op: string;
 }
 
+/** A static tensor type: what a body's input is given and what its output must be. */
+export interface StaticType { readonly dtype: DType; readonly dims: readonly number[] }
+
+/** A subgraph a kernel runs (If branch, Loop/Scan body): the types its inputs are given, and the type each output
+ *  must have (undefined: any static type). The lowering core prepares and plans it (lowering/subgraph.ts); an
+ *  output whose shape differs from the one asked for is refused as `data-dependent`. */
+export interface BodySpec {
+  readonly graph: Graph;
+  readonly inputs: readonly StaticType[];
+  readonly outputs: readonly (StaticType | undefined)[];
+}
+
 /** The compile-time half of a kernel: everything decided before addresses exist. */
 export interface KernelPlanning<C extends PlanContext<ValueRef> = PlanContext> {
   /** Output 0 is a view of input 0 (same bytes, new dims): no code, the buffer plan shares the buffer. */
@@ -71,4 +83,7 @@ export interface KernelPlanning<C extends PlanContext<ValueRef> = PlanContext> {
   prepack?(ctx: C): Tensor[];
   /** Constant inputs the kernel does not read because `prepack` replaced them (they are then not laid out). */
   unread?(ctx: C): number[];
+  /** The subgraphs the kernel runs (control flow), with their input types: planned by the core, each body's
+   *  values in the arena region after the kernel's scratch, its kernels emitted as functions of their own. */
+  bodies?(ctx: C): readonly BodySpec[];
 }

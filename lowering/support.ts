@@ -3,7 +3,7 @@
 // context), so decomposition and float16 upcasting are decided before lowering, never by catching an error.
 // `coverage`-style reports call `unsupportedNodes` directly.
 
-import { OnnxcError, UnsupportedOpError } from '../ir/errors.js';
+import { OnnxcError, ShapeError, UnsupportedOpError } from '../ir/errors.js';
 import type { Graph, Node } from '../ir/graph.js';
 import { sizeOf } from '../ir/tensor.js';
 import { isStaticShape } from '../ir/types.js';
@@ -11,6 +11,7 @@ import { plainAttrs } from '../ops/attrs.js';
 import { getOp } from '../ops/index.js';
 import type { AnyBackend } from './backend.js';
 import type { PreparedGraph } from './prepare.js';
+import { bodyOutputRefusal, prepareBody } from './subgraph.js';
 import type { KernelPlanning, PlanContext, Refusal, UnsupportedNode, ValueRef } from './protocol.js';
 
 const is16 = (d: string): boolean => d === 'float16' || d === 'bfloat16';
@@ -37,7 +38,12 @@ export function nodeRefusal(backend: AnyBackend, node: Node, lookup: Lookup, con
   const inputs = refs(node.inputs);
   if (!Array.isArray(inputs)) return inputs;
   const outputs = refs(node.outputs);
-  if (!Array.isArray(outputs)) return outputs;
+  if (!Array.isArray(outputs)) {
+    // a control-flow node whose inputs are static but whose output is not: the shape depends on the branch taken or
+    // on the number of iterations, i.e. on values computed at run time
+    const control = Object.values(node.attrs).some((a) => a.kind === 'graph' || a.kind === 'graphs');
+    return control && outputs.reason === 'dynamic-shape' ? { reason: 'data-dependent', detail: `${outputs.detail.replace(/; lowering needs.*$/, '')}: it depends on the branch taken or the number of iterations, known only at run time` } : outputs;
+  }
   for (const r of [...inputs, ...outputs]) {
     if (!r) continue;
     if (!caps.dtypes.includes(r.dtype)) return { reason: 'dtype', dtype: r.dtype, detail: `the ${backend.name} backend has no ${r.dtype} tensors ('${r.name}')` };
@@ -81,8 +87,36 @@ export function unsupportedNodes(backend: AnyBackend, prepared: PreparedGraph): 
   for (const n of prepared.nodes) {
     const r = nodeRefusal(backend, n, lookup, true, prepared.source);
     if (r) out.push({ node: n.name, op: n.op, ...r });
+    else out.push(...bodyRefusals(backend, prepared, n));
   }
   return out;
+}
+
+/** The unsupported nodes of the subgraphs a kernel runs (each prepared with the types the kernel feeds it), and a
+ *  `data-dependent` refusal of the node when a body's output shape is not the one it needs. */
+function bodyRefusals(backend: AnyBackend, prepared: PreparedGraph, n: Node): UnsupportedNode[] {
+  const kernel = (backend.kernels as Record<string, KernelPlanning<PlanContext> | undefined>)[n.op];
+  if (!kernel?.bodies) return [];
+  const def = getOp(n.op);
+  const site = { model: prepared.source, node: n.name, op: n.op };
+  const ctx: PlanContext = {
+    node: n, attrs: def ? plainAttrs(def, n) : {}, site,
+    inputs: n.inputs.map((i) => (i ? backend.planRef(prepared.valueRef(i)) : undefined)),
+    outputs: n.outputs.map((o) => (o ? backend.planRef(prepared.valueRef(o)) : undefined)),
+  };
+  try {
+    const out: UnsupportedNode[] = [];
+    for (const [j, spec] of kernel.bodies(ctx).entries()) {
+      const body = prepareBody(spec, prepared, prepared.source);
+      const r = bodyOutputRefusal(spec, body, `${n.op} body ${j}`);
+      if (r) return [{ node: n.name, op: n.op, ...r }];
+      out.push(...unsupportedNodes(backend, body.prepared));
+    }
+    return out;
+  } catch (e) {
+    if (!(e instanceof OnnxcError)) throw e;
+    return [{ node: n.name, op: n.op, reason: e instanceof ShapeError ? 'dynamic-shape' : 'form', detail: e.message }];
+  }
 }
 
 /** The pass-time question, on a graph with types but before static evaluation (constants: initializers only). */

@@ -34,8 +34,9 @@ export interface WasmManifest {
   /** 'relaxed': built with `compile --simd relaxed` (fused multiply-adds); only engines with relaxed SIMD load it. */
   readonly simd?: 'relaxed';
   /** [tensor, dense bytes, stored bytes, how it runs] of each weight stored sparse (a pruned layer): 'densified'
-   *  is expanded into the dense region by run()'s first call (backends/wasm/kernels/sparse-init.ts). */
-  readonly sparseWeights?: readonly (readonly [string, number, number, 'densified'])[];
+   *  is expanded into the dense region by run()'s first call (backends/wasm/kernels/sparse-init.ts), 'sparse-kernel'
+   *  is read compressed by the sparse MatMul/Gemm kernel (kernels/sparse-matmul.ts). */
+  readonly sparseWeights?: readonly (readonly [string, number, number, 'densified' | 'sparse-kernel'])[];
 }
 
 /** Where the arena starts (low addresses stay unused so a null pointer never aliases a tensor; the error record
@@ -47,5 +48,6 @@ export const ARENA_BASE = 64;
  *  axis size) and traps; the runtime clears the record before a run and reads it after a trap. */
 export const ERROR_RECORD = { code: 0, kernel: 4, value: 8, size: 16, bytes: 24 } as const;
 /** Error record codes (0: no error recorded): `index`, outside [-size, size) (negatives count from the end);
- *  `position`, outside [0, size) (loss targets, sequence lengths). */
-export const ERROR_CODE = { index: 1, position: 2 } as const;
+ *  `position`, outside [0, size) (loss targets, sequence lengths); `loop`, a Loop ran `value` iterations, the limit
+ *  `size`; `trips`, a Loop whose scan outputs were planned for `size` iterations stopped after `value`. */
+export const ERROR_CODE = { index: 1, position: 2, loop: 3, trips: 4 } as const;

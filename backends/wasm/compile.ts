@@ -17,6 +17,7 @@ import type { KernelGen, TensorRef } from './kernels/types.js';
 import { checkMemoryBytes, WASM_MAX_BYTES } from './limits.js';
 import { markRelaxed, type SimdMode } from './relaxed.js';
 import { storeWeights } from './kernels/sparse-init.js';
+import { withSparseKernels } from './kernels/sparse-matmul.js';
 
 export interface WasmCompileOptions extends ShapeOptions {
   /** Run Binaryen's optimizer (default true). */
@@ -59,7 +60,8 @@ export const WASM_CAPABILITIES: Capabilities = {
 
 export const WASM_BACKEND: Backend<TensorRef, KernelGen, WasmCompileOptions, WasmArtifact> = {
   name: 'wasm',
-  kernels: KERNELS,
+  // MatMul/Gemm with a constant B that is mostly zero take the sparse kernel (kernels/sparse-matmul.ts)
+  kernels: withSparseKernels(KERNELS),
   capabilities: WASM_CAPABILITIES,
   // kernels pack their own weight panels (KernelGen.prepack)
   weightLayouts: [],
@@ -79,14 +81,14 @@ export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCom
   const { source, prepared } = plan;
   const g = prepared.graph;
   const weightsBase = alignUp(ARENA_BASE + plan.arena.arenaBytes, WASM_CAPABILITIES.weightAlign);
-  const addrOf = (name: string): number => {
-    const p = plan.placeOf(name);
+  const addrIn = (pl: LoweringPlan<TensorRef, KernelGen>, name: string): number => {
+    const p = pl.placeOf(name);
     if (p.region === 'arena') return ARENA_BASE + p.offset;
     if (p.region === 'weights') return weightsBase + p.offset;
     // a constant that was not laid out is one the kernel declared unread: it gets no address
     return 0;
   };
-  const ref = (name: string): TensorRef => ({ ...plan.valueRef(name), ptr: { base: addrOf(name) } });
+  const addrOf = (name: string): number => addrIn(plan, name);
   const bytesOf = (name: string): number => { const t = prepared.tensorType(name); return t.dims.reduce((a, b) => a * b, 1) * elemBytes(t.dtype); };
 
   const m = new binaryen.Module();
@@ -102,29 +104,47 @@ export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCom
     const pages = Math.max(1, Math.ceil(wEnd / 65536));
     m.setMemory(pages, pages, 'memory', embed && weights.length ? [{ offset: m.i32.const(stored.offset), data: weights, passive: false }] : []);
     const kernels: { node: string; op: string; fn: string }[] = [];
-    for (const p of plan.nodes) {
-      if (p.view) continue;
-      const n = p.node;
-      const site = { model: source, node: n.name, op: n.op };
-      const fn = new Fn(m);
-      const scratch: Ptr = { base: p.scratch ? ARENA_BASE + p.scratch.offset : 0 };
-      let body;
-      try {
-        body = p.kernel.emit({
-          m, fn, node: n, attrs: p.attrs, site, scratch,
-          inputs: n.inputs.map((i) => (i ? ref(i) : undefined)), outputs: n.outputs.map((o) => (o ? ref(o) : undefined)),
-          packed: p.packed.map((t) => ({ ...t, ptr: { base: weightsBase + t.offset } })),
+    const setIndex = (i: number): binaryen.ExpressionRef => m.i32.store(ERROR_RECORD.kernel, 4, m.i32.const(0), m.i32.const(i));
+    // One function per kernel; the calls that run a plan's kernels in order, each preceded by its kernel index in
+    // the error record, so the runtime can name the node of any trap. A subgraph (If branch, Loop/Scan body)
+    // becomes a function of its own that its node's kernel calls.
+    const emitGraph = (pl: LoweringPlan<TensorRef, KernelGen>, prefix: string): binaryen.ExpressionRef[] => {
+      const ref = (name: string): TensorRef => ({ ...pl.valueRef(name), ptr: { base: addrIn(pl, name) } });
+      const calls: binaryen.ExpressionRef[] = [];
+      for (const p of pl.nodes) {
+        if (p.view) continue;
+        const n = p.node;
+        const site = { model: source, node: n.name, op: n.op };
+        const name = `${prefix}k${p.index}_${n.op}`;
+        const index = kernels.length;
+        kernels.push({ node: n.name, op: n.op, fn: name });
+        const bodies = (p.bodies ?? []).map((bp0, j) => {
+          const bp = bp0 as LoweringPlan<TensorRef, KernelGen>;
+          const fname = `${name}_b${j}`;
+          m.addFunction(fname, binaryen.none, binaryen.none, [], m.block(null, [...emitGraph(bp, `${fname}_`), setIndex(index)]));
+          const bref = (v: string): TensorRef => ({ ...bp.valueRef(v), ptr: { base: addrIn(bp, v) } });
+          return { call: () => m.call(fname, [], binaryen.none), inputs: (bp.inputs ?? []).map(bref), outputs: bp.prepared.graph.outputs.map(bref) };
         });
-      } catch (e) {
-        if (e instanceof OnnxcError) throw e.at(site);
-        throw e;
+        const fn = new Fn(m);
+        const scratch: Ptr = { base: p.scratch ? ARENA_BASE + p.scratch.offset : 0 };
+        let body;
+        try {
+          body = p.kernel.emit({
+            m, fn, node: n, attrs: p.attrs, site, scratch, bodies, kernelIndex: index,
+            inputs: n.inputs.map((i) => (i ? ref(i) : undefined)), outputs: n.outputs.map((o) => (o ? ref(o) : undefined)),
+            packed: p.packed.map((t) => ({ ...t, ptr: { base: weightsBase + t.offset } })),
+          });
+        } catch (e) {
+          if (e instanceof OnnxcError) throw e.at(site);
+          throw e;
+        }
+        m.addFunction(name, binaryen.none, binaryen.none, fn.vars, body);
+        calls.push(setIndex(index), m.call(name, [], binaryen.none));
       }
-      const name = `k${p.index}_${n.op}`;
-      m.addFunction(name, binaryen.none, binaryen.none, fn.vars, body);
-      kernels.push({ node: n.name, op: n.op, fn: name });
-    }
+      return calls;
+    };
+    const calls = emitGraph(plan, '');
     // each call is preceded by its kernel index in the error record, so the runtime can name the node of any trap
-    const calls = kernels.flatMap((k, i) => [m.i32.store(ERROR_RECORD.kernel, 4, m.i32.const(0), m.i32.const(i)), m.call(k.fn, [], binaryen.none)]);
     const init = stored.emitInit(m);
     m.addFunction('run', binaryen.none, binaryen.none, [], m.block(null, init ? [init, ...calls] : calls));
     m.addFunctionExport('run', 'run');

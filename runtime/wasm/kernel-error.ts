@@ -8,8 +8,9 @@ import { OnnxcRuntimeError } from './errors.js';
  *  compiler code; test/wasm/bounds.test.ts checks the two agree). */
 export const ERROR_RECORD = { code: 0, kernel: 4, value: 8, size: 16, bytes: 24 } as const;
 /** Record codes: 1 = an index (negatives count from the end once) outside [-size, size); 2 = a position that must
- *  lie in [0, size) (a loss target, a sequence length). */
-const INDEX = 1, POSITION = 2;
+ *  lie in [0, size) (a loss target, a sequence length); 3 = a Loop ran `value` iterations, the limit `size`; 4 = a
+ *  Loop whose scan outputs were planned for `size` iterations stopped after `value`. */
+const INDEX = 1, POSITION = 2, LOOP = 3, TRIPS = 4;
 
 /** Model-controlled names as one printable line (newlines, ANSI escapes and bidi controls shown as \xNN/\uNNNN). */
 const safe = (s: string): string => s.replace(/[\u0000-\u001f\u007f-\u009f\u2028-\u202e\u2066-\u2069]/g, (c) => {
@@ -41,6 +42,12 @@ export function kernelError(buffer: ArrayBuffer, manifest: KernelTable, thrown: 
     const value = rec.getBigInt64(ERROR_RECORD.value, true), size = rec.getBigInt64(ERROR_RECORD.size, true);
     const detail = code === INDEX ? `index ${value} is out of range [${-size}, ${size - 1n}] (axis size ${size})` : `index ${value} is out of range [0, ${size - 1n}]`;
     return new KernelTrap(manifest.model, node, op, detail, 'index-out-of-range', k);
+  }
+  if (code === LOOP || code === TRIPS) {
+    const value = rec.getBigInt64(ERROR_RECORD.value, true), size = rec.getBigInt64(ERROR_RECORD.size, true);
+    const detail = code === LOOP ? `the loop ran ${value} iterations without stopping (limit ${size})`
+      : `data-dependent: the loop stopped after ${value} iterations; the artifact was compiled for ${size} (its scan outputs' shape depends on it)`;
+    return new KernelTrap(manifest.model, node, op, detail, 'kernel', k);
   }
   const why = thrown instanceof Error ? thrown.message : String(thrown);
   return new KernelTrap(manifest.model, node, op, `the kernel trapped: ${why}`, 'kernel', k);

@@ -99,7 +99,7 @@ afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true 
 describe('index bounds: every backend gives the reference answer or a typed error naming the node', () => {
   it('the runtime keeps the same error record layout as the compiler', () => {
     expect(RUNTIME_RECORD).toEqual(ABI_RECORD);
-    expect(ERROR_CODE).toEqual({ index: 1, position: 2 });
+    expect(ERROR_CODE).toEqual({ index: 1, position: 2, loop: 3, trips: 4 });
   });
 
   for (const c of CASES) {

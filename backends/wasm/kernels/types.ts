@@ -23,6 +23,17 @@ export interface KernelContext extends PlanContext {
   readonly scratch: Ptr;
   /** The constants `prepack` derived, laid out in the weights region, in the order it returned them. */
   readonly packed: readonly TensorRef[];
+  /** The subgraphs the kernel declared (KernelGen.bodies), each compiled to a function of the module. */
+  readonly bodies: readonly BodyRef[];
+  /** This kernel's index in the error record (a body's kernels overwrite it; a trap of the kernel's own restores it). */
+  readonly kernelIndex: number;
+}
+
+/** A compiled subgraph: a call that runs it, and where its inputs and outputs live. */
+export interface BodyRef {
+  call(): Expr;
+  readonly inputs: readonly TensorRef[];
+  readonly outputs: readonly TensorRef[];
 }
 
 export interface KernelGen extends KernelPlanning<PlanContext> {
