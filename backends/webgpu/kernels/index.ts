@@ -15,6 +15,7 @@ import { SCALAR_MAP_KERNELS } from './scalar-map.js';
 import { ATTENTION_KERNELS } from './attention.js';
 import { STATE_KERNELS } from './state-ops.js';
 import { RESIZE_KERNELS } from './resize.js';
+import { GRID_SAMPLE_KERNELS } from './grid-sample.js';
 import { SOFTMAX_KERNELS } from './softmax.js';
 import { gemmKernel, matmulKernel } from './matmul.js';
 import type { WgKernel } from './types.js';
@@ -39,4 +40,5 @@ export const WEBGPU_KERNELS: KernelTableOf<WgKernel> = {
   ...ATTENTION_KERNELS,
   ...STATE_KERNELS,
   ...RESIZE_KERNELS,
+  ...GRID_SAMPLE_KERNELS,
 };
