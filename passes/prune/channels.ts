@@ -28,6 +28,9 @@ export interface ChannelPruneResult {
   readonly spaces: readonly SpacePlan[];
   readonly refits: readonly RefitReport[];
   readonly criterion: Criterion;
+  /** The dependency graph of the input and the kept channels per pruned space (tests check the result against it). */
+  readonly channels: ChannelGraph;
+  readonly selection: ReadonlyMap<number, readonly number[]>;
 }
 
 function criterionOf(ctx: PassContext): Criterion {
@@ -100,7 +103,7 @@ export function pruneChannels(g: Graph, ctx: PassContext): ChannelPruneResult {
       seed: numberOption(ctx, 'prune-seed', 1),
     }));
   }
-  return { graph, spaces, refits, criterion };
+  return { graph, spaces, refits, criterion, channels: cg, selection: sel };
 }
 
 export const pruneChannelsPass = definePass({

@@ -85,6 +85,13 @@ export function channelConstAxis(t: Tensor, rank: number, axis: number, size: nu
   return at ?? 'uniform';
 }
 
+/** The axis of constant input `i` of `n` that runs along the channels of a value with layout `l` (C channels):
+ *  normalisation parameters are 1-D [C] by definition, the others broadcast numpy-style. */
+export function paramAxis(n: Node, i: number, t: Tensor, l: Layout, c: number): number | 'uniform' | undefined {
+  if ((n.op === 'BatchNormalization' || n.op === 'InstanceNormalization') && i > 0) return t.dims.length === 1 && t.dims[0] === c ? 0 : undefined;
+  return channelConstAxis(t, l.rank, l.axis, c);
+}
+
 class UnionFind {
   readonly parent: number[] = [];
   make(): number { this.parent.push(this.parent.length); return this.parent.length - 1; }
@@ -139,7 +146,7 @@ export function channelGraph(g: Graph, excluded: (n: Node) => boolean = () => fa
       if (ok) { n.inputs.forEach((_, i) => handled.add(i)); if (outRank === ins[0].rank) layouts.set(out, ins[0]); }
     } else if (ins[0] && CHANNEL_PARAMS[n.op] && ins[0].axis === 1) {
       const l = ins[0], c = sizeOfLayout(l);
-      const ok = CHANNEL_PARAMS[n.op]!.every((k) => { const t = constOf(g, n.inputs[k]); return t && channelConstAxis(t, l.rank, 1, c) !== undefined; });
+      const ok = CHANNEL_PARAMS[n.op]!.every((k) => { const t = constOf(g, n.inputs[k]); return t && paramAxis(n, k, t, l, c) !== undefined; });
       if (ok && n.outputs.slice(1).every((o) => !o)) { n.inputs.forEach((_, i) => handled.add(i)); layouts.set(out, l); }
     } else if (BINARY.has(n.op) && ins.some((l) => l)) {
       const tracked = ins.filter((l): l is Layout => !!l);

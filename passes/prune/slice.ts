@@ -7,9 +7,11 @@ import type { Graph, Node } from '../../ir/graph.js';
 import { attrInt } from '../../ir/graph.js';
 import { makeTensor, stridesOf, type Tensor } from '../../ir/tensor.js';
 import type { ValueType } from '../../ir/types.js';
+import { withDefaults } from '../../ops/attrs.js';
+import { getOp } from '../../ops/index.js';
 import { inferGraph } from '../../ops/infer-graph.js';
 import { allNames, NameSource, namesRead } from '../graph-util.js';
-import { channelConstAxis, constOf, denseForm, isDepthwise, type ChannelGraph, type Layout } from './groups.js';
+import { channelConstAxis, constOf, denseForm, isDepthwise, paramAxis, type ChannelGraph, type Layout } from './groups.js';
 
 /** Kept channel indices (sorted) per pruned space id; spaces not in the map keep every channel. */
 export type Selection = ReadonlyMap<number, readonly number[]>;
@@ -96,11 +98,12 @@ export function applySelection(g: Graph, cg: ChannelGraph, sel: Selection, sourc
       n.inputs.forEach((v, i) => {
         const t = constOf(g, v);
         if (!t || t.dtype !== 'float32') return;
-        const ax = channelConstAxis(t, l.rank, l.axis, c);
+        const ax = paramAxis(n, i, t, l, c);
         if (typeof ax === 'number') inputs[i] = sliced(v, [{ axis: ax, idx: kept }]);
       });
     }
-    return { ...n, inputs, attrs };
+    // rewritten nodes carry every attribute (as the importer leaves them), whatever their input had
+    return { ...n, inputs, attrs: withDefaults(getOp(n.op)!, attrs) };
   });
   // the originals of sliced constants go when nothing reads them any more
   const read = new Set(nodes.flatMap((n) => namesRead(n)));
