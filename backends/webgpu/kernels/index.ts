@@ -16,6 +16,7 @@ import { ATTENTION_KERNELS } from './attention.js';
 import { STATE_KERNELS } from './state-ops.js';
 import { RESIZE_KERNELS } from './resize.js';
 import { GRID_SAMPLE_KERNELS } from './grid-sample.js';
+import { LP_POOL_KERNELS } from './pool-nd.js';
 import { SOFTMAX_KERNELS } from './softmax.js';
 import { gemmKernel, matmulKernel } from './matmul.js';
 import type { WgKernel } from './types.js';
@@ -41,4 +42,5 @@ export const WEBGPU_KERNELS: KernelTableOf<WgKernel> = {
   ...STATE_KERNELS,
   ...RESIZE_KERNELS,
   ...GRID_SAMPLE_KERNELS,
+  ...LP_POOL_KERNELS,
 };

@@ -1,4 +1,4 @@
-// Pooling: MaxPool and AveragePool (1-D and 2-D windows; pads, strides, dilations, ceil_mode, count_include_pad)
+// Pooling: MaxPool and AveragePool (1-D and 2-D windows here, more through pool-nd.ts; pads, strides, dilations, ceil_mode, count_include_pad)
 // with one invocation per output element, and GlobalAveragePool / GlobalMaxPool with one per (image, channel).
 // Taps in the padding are skipped (MaxPool, AveragePool without count_include_pad) or counted as zeros.
 
@@ -8,6 +8,7 @@ import { ShaderBuilder } from '../wgsl/module.js';
 import { coords, grid1d, main1d, prod, refuseNonFloat } from './common.js';
 import { input, output, type KernelDispatch, type WgKernel } from './types.js';
 import { window2d, type Window2d } from './window.js';
+import { ndPoolKernel } from './pool-nd.js';
 
 const kernelShape = (ctx: PlanContext): number[] => (ctx.attrs['kernel_shape'] as number[]).map(Number);
 
@@ -68,9 +69,14 @@ export function globalPoolShader(nc: number, hw: number, isMax: boolean): string
   return s.print();
 }
 
-const windowPool = (isMax: boolean): WgKernel => ({
+/** 1-D and 2-D windows here; 3-D and higher through the N-D kernel (pool-nd.ts). */
+const windowPool = (isMax: boolean): WgKernel => {
+  const nd = ndPoolKernel((ctx) => (isMax ? { kind: 'max' } : { kind: 'avg', includePad: Number(ctx.attrs['count_include_pad'] ?? 0) === 1 }));
+  const is2d = (ctx: PlanContext): boolean => ctx.inputs[0]!.dims.length === 3 || ctx.inputs[0]!.dims.length === 4;
+  return {
   dtypes: ['float32'],
   refuse(ctx) {
+    if (!is2d(ctx)) return nd.refuse!(ctx);
     if (ctx.outputs[1]) return { reason: 'form', detail: 'MaxPool indices output is not supported by the webgpu kernel' };
     const bad = refuseNonFloat(ctx);
     if (bad) return bad;
@@ -78,12 +84,14 @@ const windowPool = (isMax: boolean): WgKernel => ({
     return 'reason' in g ? g : undefined;
   },
   lower(ctx): KernelDispatch[] {
+    if (!is2d(ctx)) return nd.lower(ctx);
     const y = ctx.outputs[0]!;
     if (y.size === 0) return [];
     const g = window2d(ctx, kernelShape(ctx)) as Window2d;
     return [{ shader: poolShader(g, isMax, Number(ctx.attrs['count_include_pad'] ?? 0) === 1), operands: [input(0), output(0)], workgroups: grid1d(y.size) }];
   },
-});
+  };
+};
 
 const globalPool = (isMax: boolean): WgKernel => ({
   dtypes: ['float32'],
