@@ -5,16 +5,20 @@
 
 import binaryen from 'binaryen';
 import { alignUp } from '../../../lowering/buffer-plan.js';
-import type { LoweringPlan } from '../../../lowering/plan.js';
+import type { LoweringPlan, PackedRef } from '../../../lowering/plan.js';
+import { tensorBytes } from '../../../lowering/weights.js';
 import { compressWords, worthCompressing } from '../../../lowering/sparse-weights.js';
+import { sizeOf } from '../../../ir/tensor.js';
+import { isSparsePacking } from './sparse-matmul.js';
 
 /** A tensor stored sparse: which constant (or which node's pre-packed operand), and its sizes. */
 export interface SparseEntry {
   readonly label: string;
   readonly denseBytes: number;
   readonly storedBytes: number;
-  /** 'densified': expanded at load into the dense region the dense kernel reads. */
-  readonly use: 'densified';
+  /** 'densified': expanded at load into the dense region the dense kernel reads; 'sparse-kernel': read in its
+   *  compressed form by the sparse MatMul/Gemm kernel (sparse-matmul.ts; denseBytes is the B it replaced). */
+  readonly use: 'densified' | 'sparse-kernel';
 }
 
 export interface StoredWeights {
@@ -46,11 +50,15 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
   const dense = layout.contents();
   const placed = layout.placed();
   const sparse = placed.map((e) => enabled && worthCompressing(e.bytes));
-  if (!sparse.some(Boolean)) return { bytes: dense, offset: base, end: base + dense.length, entries: [], emitInit: () => undefined };
+  const kernelEntries: SparseEntry[] = plan.nodes.filter((p) => isSparsePacking(p.packed)).map((p) => ({
+    label: p.node.name, denseBytes: sizeOf(p.node.inputs[1] ? plan.valueRef(p.node.inputs[1]).dims : []) * 4,
+    storedBytes: (p.packed as readonly PackedRef[]).reduce((s, t) => s + tensorBytes(t.constant).length, 0), use: 'sparse-kernel' as const,
+  }));
+  if (!sparse.some(Boolean)) return { bytes: dense, offset: base, end: base + dense.length, entries: kernelEntries, emitInit: () => undefined };
   // runs of dense tensors are stored as the dense bytes between them (padding included), copied with one memory.copy
   const chunks: Uint8Array[] = [];
   const ops: ({ kind: 'copy'; dst: number; src: number; bytes: number } | { kind: 'expand'; dst: number; src: number; words: number })[] = [];
-  const entries: SparseEntry[] = [];
+  const entries: SparseEntry[] = [...kernelEntries];
   const name = labels(plan);
   let at = 0;
   const put = (b: Uint8Array): number => {
@@ -123,4 +131,17 @@ function addExpand(m: binaryen.Module): void {
     ]))]),
   ]);
   m.addFunction(EXPAND, binaryen.createType([i32, i32, i32]), binaryen.none, [i32, i32, i32, i32, i32], body);
+}
+
+/** One line for `onnxc compile`: which weights were stored sparse, and which of them the sparse kernel reads. */
+export function describeSparse(entries: readonly (readonly [string, number, number, string])[] | undefined): string | undefined {
+  if (!entries?.length) return undefined;
+  const kib = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
+  const part = (use: string, what: string): string | undefined => {
+    const es = entries.filter((e) => e[3] === use);
+    if (!es.length) return undefined;
+    const names = es.map((e) => e[0]);
+    return `${es.length} ${what} (${kib(es.reduce((s, e) => s + e[1], 0))} -> ${kib(es.reduce((s, e) => s + e[2], 0))}: ${names.slice(0, 4).join(', ')}${names.length > 4 ? `, +${names.length - 4} more` : ''})`;
+  };
+  return [part('sparse-kernel', 'on the sparse kernel'), part('densified', 'stored sparse, densified at load')].filter(Boolean).join('; ');
 }
