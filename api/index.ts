@@ -30,6 +30,7 @@ export type { DiffFormat } from '../compiler/diff-format.js';
 export type { OptLevel } from '../passes/pipelines.js';
 export type { WasmManifest } from '../runtime/wasm/types.js';
 export type { QuantizeOptions, QuantizeResult, QuantizeReport, QuantMode } from '../compiler/calibrate-quantize.js';
+export type { PruneOptions, PruneResult, PruneReport, PruneMode } from '../compiler/prune-model.js';
 export {
   OnnxcError, OnnxImportError, ShapeError, UnsupportedOpError, UnsupportedTypeError, VerifyError, ParseError, KernelError,
   UsageError, LimitError, OracleError,
@@ -190,4 +191,13 @@ export async function quantize(model: Model, samples: readonly (readonly Runtime
   evalSamples?: readonly (readonly RuntimeValue[])[]): Promise<import('../compiler/calibrate-quantize.js').QuantizeResult> {
   const { quantizeModel } = await import('../compiler/calibrate-quantize.js');
   return quantizeModel(model, samples, opts, evalSamples);
+}
+
+/** Prune a model (whole channels with least-squares re-fit, or weights / 2:4) calibrated on `samples` (inputs by
+ *  position); returns the model, its ONNX bytes and a report (per-layer channels, params and FLOPs, drift and
+ *  top-1 agreement on the calibration samples, and on `evalSamples` with optional expected outputs). */
+export async function prune(model: Model, samples: readonly (readonly RuntimeValue[])[], opts: import('../compiler/prune-model.js').PruneOptions,
+  evalSet?: { readonly samples: readonly (readonly RuntimeValue[])[]; readonly expected?: RuntimeValue[][] }): Promise<import('../compiler/prune-model.js').PruneResult> {
+  const { pruneModel } = await import('../compiler/prune-model.js');
+  return pruneModel(model, samples, opts, evalSet ? { samples: [...evalSet.samples], ...(evalSet.expected ? { expected: evalSet.expected } : {}) } : undefined);
 }

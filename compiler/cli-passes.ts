@@ -62,15 +62,24 @@ export function optCommand(path: string, opts: OptOpts): void {
   console.error(`onnxc opt: ${countNodes(model.graph)} -> ${countNodes(graph)} nodes${opts.output ? `, wrote ${opts.output}` : ''}`);
 }
 
-export type DiffOpts = PipelineOpts & { inputs?: string; seed?: string; format: DiffFormat | 'html'; maxDrift?: string; tensors?: boolean; ort: boolean };
+export type DiffOpts = PipelineOpts & { inputs?: string; seed?: string; format: DiffFormat | 'html'; maxDrift?: string; tensors?: boolean; ort: boolean; calibration?: string };
 
 export async function diffCommand(path: string, opts: DiffOpts): Promise<void> {
   parseSeed(opts.seed);
   const maxDrift = opts.maxDrift === undefined ? undefined : parseNumber('--max-drift', opts.maxDrift, { min: 0 });
   const passes = pipeline(opts);
   const model = load(path, opts);
+  let ctx = context(path, opts);
+  if (opts.calibration !== undefined) {
+    // the compression passes (quantize-*, prune-*) get statistics and samples, as `onnxc quantize`/`prune` give them
+    const { readCalibrationSet } = await import('./calibrate-data.js');
+    const { calibrate } = await import('./calibrate.js');
+    const { calibrationData } = await import('./prune-model.js');
+    const samples = readCalibrationSet(opts.calibration, model.graph);
+    ctx = { ...ctx, calibration: calibrate(model, samples).stats, calibrationData: calibrationData(samples, path) };
+  }
   const report = await diffModel(model, {
-    passes, inputs: modelInputs(model, opts), ctx: context(path, opts),
+    passes, inputs: modelInputs(model, opts), ctx,
     tensors: opts.tensors, ort: opts.ort, verify: opts.verify, ...(maxDrift !== undefined ? { maxDrift } : {}),
   });
   process.stdout.write(opts.format === 'html' ? diffHtml(report) : formatDiff(report, opts.format));

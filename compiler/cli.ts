@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { OnnxcError, UsageError } from '../ir/errors.js';
 import { collect } from './cli-args.js';
+import { registerPrune } from './cli-prune.js';
 import { registerQuantize } from './cli-quantize.js';
 
 /** The backends' names (compiler/backends.ts; test/cli.test.ts checks the two lists agree), kept here so that
@@ -116,6 +117,7 @@ export function buildProgram(): Command {
     .option('--inputs <dir>', 'folder with input_K.pb; default: seeded random inputs'))
     .addOption(new Option('--format <f>', 'report format (html: one self-contained file with charts)').choices(['text', 'md', 'json', 'html']).default('text'))
     .option('--max-drift <x>', 'exit 1 when an output drifts more than this (relative to its max |value|)')
+    .option('--calibration <dir>', 'calibration set for the compression passes (e.g. --passes prune-channels,quantize-static --pass-option prune-sparsity=0.5)')
     .option('--tensors', 'also compare every named tensor that survives the passes')
     .option('--no-ort', 'skip running the final model on onnxruntime-node'))
     .action(async (path: string, opts) => (await import('./cli-passes.js')).diffCommand(path, opts));
@@ -133,6 +135,7 @@ export function buildProgram(): Command {
     .action(async (path: string, opts) => (await import('./cli-bench.js')).benchCommand(path, opts));
 
   registerQuantize(program);
+  registerPrune(program);
 
   program.command('coverage')
     .description('which nodes a target can run, and why not for the others (missing kernel, dtype, dynamic shape, data-dependent); exit 1 if any cannot')

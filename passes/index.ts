@@ -12,6 +12,7 @@ import { inlineIf } from './inline-if.js';
 import { layoutNhwc, layoutPackWeights } from './layout/index.js';
 import { removeNoopsPass } from './remove-noops.js';
 import { upcastFloat16Pass } from './upcast-float16.js';
+import { PRUNE_PASSES } from './prune/index.js';
 import { QUANT_PASSES } from './quant/index.js';
 import { pruneWeightsPass } from './prune/weights.js';
 import type { Pass } from './pass.js';
@@ -37,6 +38,7 @@ const BUILTIN: readonly Pass[] = [
   upcastFloat16Pass,
   ...QUANT_PASSES,
   pruneWeightsPass,
+  ...PRUNE_PASSES,
 ];
 
 const REGISTRY = new Map<string, Pass>();

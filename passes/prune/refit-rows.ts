@@ -4,6 +4,7 @@
 
 import type { Graph, Node } from '../../ir/graph.js';
 import { makeTensor, type Tensor } from '../../ir/tensor.js';
+import { namesRead } from '../graph-util.js';
 import { constOf } from './groups.js';
 
 export interface LayerForm {
@@ -46,6 +47,13 @@ function replaceInputs(g: Graph, name: string, repl: Record<number, [string, Ten
     }
     return { ...n, inputs };
   });
+  // the weights replaced go when nothing else reads them (the pruned model must not carry both)
+  const old = g.nodes.find((n) => n.name === name)!;
+  const read = new Set(nodes.flatMap((n) => namesRead(n)));
+  for (const k of Object.keys(repl)) {
+    const v = old.inputs[Number(k)];
+    if (v && !read.has(v) && !g.outputs.includes(v)) { inits.delete(v); types.delete(v); }
+  }
   return { ...g, nodes, initializers: inits, types };
 }
 
