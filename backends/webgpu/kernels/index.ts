@@ -17,6 +17,7 @@ import { STATE_KERNELS } from './state-ops.js';
 import { RESIZE_KERNELS } from './resize.js';
 import { GRID_SAMPLE_KERNELS } from './grid-sample.js';
 import { LP_POOL_KERNELS } from './pool-nd.js';
+import { CONV_TRANSPOSE_KERNELS } from './conv-transpose.js';
 import { SOFTMAX_KERNELS } from './softmax.js';
 import { gemmKernel, matmulKernel } from './matmul.js';
 import type { WgKernel } from './types.js';
@@ -43,4 +44,5 @@ export const WEBGPU_KERNELS: KernelTableOf<WgKernel> = {
   ...RESIZE_KERNELS,
   ...GRID_SAMPLE_KERNELS,
   ...LP_POOL_KERNELS,
+  ...CONV_TRANSPOSE_KERNELS,
 };
