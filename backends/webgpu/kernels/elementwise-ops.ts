@@ -149,6 +149,7 @@ export const ELEMENTWISE: Readonly<Partial<Record<OpName, Entry>>> = {
     const a = num(ctx, 'alpha'), b = num(ctx, 'beta');
     return { arity: 1, formula: ([x], k) => clamp(add(mul(k(a), x!), k(b)), k(0), k(1)) };
   },
+  SwiGLU: (ctx) => { const a = Number(ctx.attrs['alpha'] ?? 1); return { arity: 2, formula: ([x, y], k) => mul(mul(x!, sigmoid([mul(k(a), x!)], k)), y!) }; },
   Shrink: (ctx) => {
     const l = Number(ctx.attrs['lambd'] ?? 0.5), bias = Number(ctx.attrs['bias'] ?? 0);
     // x < -l: x + bias; x > l: x - bias; else 0

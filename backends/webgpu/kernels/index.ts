@@ -18,6 +18,7 @@ import { RESIZE_KERNELS } from './resize.js';
 import { GRID_SAMPLE_KERNELS } from './grid-sample.js';
 import { LP_POOL_KERNELS } from './pool-nd.js';
 import { CONV_TRANSPOSE_KERNELS } from './conv-transpose.js';
+import { NORM_KERNELS } from './norm-ops.js';
 import { SOFTMAX_KERNELS } from './softmax.js';
 import { gemmKernel, matmulKernel } from './matmul.js';
 import type { WgKernel } from './types.js';
@@ -45,4 +46,5 @@ export const WEBGPU_KERNELS: KernelTableOf<WgKernel> = {
   ...GRID_SAMPLE_KERNELS,
   ...LP_POOL_KERNELS,
   ...CONV_TRANSPOSE_KERNELS,
+  ...NORM_KERNELS,
 };
