@@ -90,7 +90,8 @@ const fusedConv: KernelGen = {
   scratch(ctx) {
     const g = geom(ctx);
     if (!channelsLast(ctx)) return nchwScratch(g);
-    return nhwcPath(g) === 'im2col' ? g.OH * g.OW * g.KH * g.KW * (g.C / g.G) * 4 : 0;
+    const K = g.KH * g.KW * (g.C / g.G);
+    return nhwcPath(g) === 'im2col' ? im2colRows(g, K) * g.OW * K * 4 : 0;
   },
   emit(ctx) {
     const x = input(ctx, 0), y = output(ctx);
@@ -109,41 +110,56 @@ const fusedConv: KernelGen = {
   },
 };
 
-/** Per image and group: Y[P, OCg] = cols[P, KH*KW*Cg] x W_hwio[KH*KW*Cg, OCg] (+ epilogue); cols is X itself for
- *  a 1x1 stride-1 unpadded conv, else NHWC im2col in scratch (each tap a run of Cg contiguous channels). */
+/** Bytes of im2col columns built at a time: a block of output rows whose columns stay in L2 while the GEMM reads
+ *  them (super-resolution-10's 224x224 3x3 convs wrote and re-read 115 MB of columns through memory otherwise). */
+const IM2COL_BLOCK_BYTES = 192 * 1024;
+
+/** Output rows per im2col block (the whole image when one row alone exceeds the block). */
+export const im2colRows = (g: ConvGeom, K: number): number => Math.max(1, Math.min(g.OH, Math.floor(IM2COL_BLOCK_BYTES / (g.OW * K * 4))));
+
+/** Per image, group and block of output rows: Y[P, OCg] = cols[P, KH*KW*Cg] x W_hwio[KH*KW*Cg, OCg] (+ epilogue);
+ *  cols is X itself for a 1x1 stride-1 unpadded conv (one block), else NHWC im2col in scratch (each tap a run of
+ *  Cg contiguous channels), im2colRows output rows at a time. */
 function emitGemmNhwc(ctx: KernelContext, g: ConvGeom, wBase: number, epi: ConvEpilogue, panels: boolean): Expr {
   const x = input(ctx, 0), y = output(ctx), b = ctx.inputs[2], fn = ctx.fn, m = ctx.m;
   const Cg = g.C / g.G, OCg = g.OC / g.G, K = g.KH * g.KW * Cg, P = g.OH * g.OW;
-  const n = fn.i32(), gi = fn.i32(), la = fn.i32(), lc = fn.i32(), lw = fn.i32(), lbias = fn.i32(), lres = fn.i32();
+  const n = fn.i32(), gi = fn.i32(), blk = fn.i32(), la = fn.i32(), lc = fn.i32(), lw = fn.i32(), lbias = fn.i32(), lres = fn.i32();
   const zs = epi.residual ? residualStrides(epi.residual, y.dims, true) : undefined;
   if (epi.residual && !zs) unsupported(ctx, `with residual [${epi.residual.dims.join(',')}] broadcast along one spatial axis`);
   const residual: MatOperand | undefined = epi.residual && zs ? { base: epi.residual.ptr.base, dyn: lres, rs: zs.p, cs: zs.c } : undefined;
   const direct = g.direct;
   const cols = direct ? undefined : emitIm2colNhwc(ctx, g, Cg);
+  const rb = direct ? g.OH : im2colRows(g, K), full = g.OH - (g.OH % rb), rem = g.OH % rb;
+  // blk: the block's first output row
+  const block = (rows: number): Expr[] => [
+    ...(cols ? [cols(() => fn.get(n), () => fn.get(gi), () => fn.get(blk), rows)] : []),
+    // A: X[n] (direct) or the columns; C: Y[n]'s group columns from row blk
+    fn.set(la, direct ? m.i32.add(m.i32.mul(fn.get(n), fn.c32(P * g.C * 4)), m.i32.mul(fn.get(gi), fn.c32(Cg * 4))) : fn.c32(0)),
+    fn.set(lc, m.i32.add(m.i32.add(m.i32.mul(fn.get(n), fn.c32(P * g.OC * 4)), m.i32.mul(fn.get(gi), fn.c32(OCg * 4))), m.i32.mul(fn.get(blk), fn.c32(g.OW * g.OC * 4)))),
+    ...(zs ? [fn.set(lres, m.i32.add(m.i32.add(m.i32.mul(fn.get(n), fn.c32(zs.n * 4)), m.i32.mul(fn.get(gi), fn.c32(OCg * zs.c * 4))), m.i32.mul(fn.get(blk), fn.c32(g.OW * zs.p * 4))))] : []),
+    gemm(fn, {
+      M: rows * g.OW, N: OCg, K,
+      a: direct ? { base: x.ptr.base, dyn: la, rs: g.C, cs: 1 } : { base: ctx.scratch.base, dyn: la, rs: K, cs: 1 },
+      b: { base: wBase, dyn: lw, rs: g.OC, cs: 1, ...(panels ? { panels: true } : {}) },
+      c: { base: y.ptr.base, dyn: lc, rs: g.OC, cs: 1 },
+      bias: b ? { base: b.ptr.base, dyn: lbias, rs: 0, cs: 1 } : undefined,
+      residual, act: epi.act,
+    }),
+  ];
   return fn.loop(n, 0, g.N, () => [
     fn.loop(gi, 0, g.G, () => [
-      ...(cols ? [cols(() => fn.get(n), () => fn.get(gi))] : []),
-      // A: X[n] (direct) or the columns; B: the group's output channels of W; C: Y[n]'s group columns
-      fn.set(la, direct ? m.i32.add(m.i32.mul(fn.get(n), fn.c32(P * g.C * 4)), m.i32.mul(fn.get(gi), fn.c32(Cg * 4))) : fn.c32(0)),
       // panels: group gi's panels start after gi groups of panelSize(K, OCg) floats
       fn.set(lw, m.i32.mul(fn.get(gi), fn.c32(panels ? panelSize(K, OCg) * 4 : OCg * 4))),
-      fn.set(lc, m.i32.add(m.i32.mul(fn.get(n), fn.c32(P * g.OC * 4)), m.i32.mul(fn.get(gi), fn.c32(OCg * 4)))),
       fn.set(lbias, m.i32.mul(fn.get(gi), fn.c32(OCg * 4))),
-      ...(zs ? [fn.set(lres, m.i32.add(m.i32.mul(fn.get(n), fn.c32(zs.n * 4)), m.i32.mul(fn.get(gi), fn.c32(OCg * zs.c * 4))))] : []),
-      gemm(fn, {
-        M: P, N: OCg, K,
-        a: direct ? { base: x.ptr.base, dyn: la, rs: g.C, cs: 1 } : { base: ctx.scratch.base, dyn: la, rs: K, cs: 1 },
-        b: { base: wBase, dyn: lw, rs: g.OC, cs: 1, ...(panels ? { panels: true } : {}) },
-        c: { base: y.ptr.base, dyn: lc, rs: g.OC, cs: 1 },
-        bias: b ? { base: b.ptr.base, dyn: lbias, rs: 0, cs: 1 } : undefined,
-        residual, act: epi.act,
-      }),
+      fn.loop(blk, 0, full, () => block(rb), rb),
+      ...(rem ? [fn.set(blk, fn.c32(full)), ...block(rem)] : []),
     ]),
   ]);
 }
 
-/** cols[p, (kh*KW + kw)*Cg + c] = X[n, ih, iw, gi*Cg + c] or 0 outside the image. */
-function emitIm2colNhwc(ctx: KernelContext, g: ConvGeom, Cg: number): (n: () => Expr, gi: () => Expr) => Expr {
+/** cols[p, (kh*KW + kw)*Cg + c] = X[n, ih, iw, gi*Cg + c] or 0 outside the image, for the `rows` output rows
+ *  from oh0 (p counts from the block's first pixel). */
+function emitIm2colNhwc(ctx: KernelContext, g: ConvGeom, Cg: number): (n: () => Expr, gi: () => Expr, oh0: () => Expr, rows: number) => Expr {
   const x = input(ctx, 0), fn = ctx.fn, m = ctx.m, col = ctx.scratch.base;
   const K = g.KH * g.KW * Cg;
   const oh = fn.i32(), ow = fn.i32(), ih = fn.i32(), iw = fn.i32(), src = fn.i32(), dst = fn.i32(), xImg = fn.i32();
@@ -165,27 +181,31 @@ function emitIm2colNhwc(ctx: KernelContext, g: ConvGeom, Cg: number): (n: () => 
     for (; o < bytes; o += 4) parts.push(m.i32.store(col + tapOff + o, 4, fn.get(dst), fn.c32(0)));
     return fn.block(parts);
   };
-  const taps: Expr[] = [];
-  for (let kh = 0; kh < g.KH; kh++) {
-    for (let kw = 0; kw < g.KW; kw++) {
-      const tapOff = (kh * g.KW + kw) * bytes;
-      const ihE = (): Expr => m.i32.add(fn.get(ih), fn.c32(kh * g.dh)), iwE = (): Expr => m.i32.add(fn.get(iw), fn.c32(kw * g.dw));
-      // unsigned compares reject negative coordinates too
-      const inside = m.i32.and(m.i32.lt_u(ihE(), fn.c32(g.H)), m.i32.lt_u(iwE(), fn.c32(g.W)));
-      taps.push(m.if(inside, fn.block([
-        fn.set(src, m.i32.add(fn.get(xImg), m.i32.mul(m.i32.add(m.i32.mul(ihE(), fn.c32(g.W)), iwE()), fn.c32(g.C * 4)))),
-        copy(tapOff),
-      ]), zero(tapOff)));
+  // built afresh for each call: Binaryen expressions are tree nodes, never shared (the full and last blocks)
+  const taps = (): Expr[] => {
+    const out: Expr[] = [];
+    for (let kh = 0; kh < g.KH; kh++) {
+      for (let kw = 0; kw < g.KW; kw++) {
+        const tapOff = (kh * g.KW + kw) * bytes;
+        const ihE = (): Expr => m.i32.add(fn.get(ih), fn.c32(kh * g.dh)), iwE = (): Expr => m.i32.add(fn.get(iw), fn.c32(kw * g.dw));
+        // unsigned compares reject negative coordinates too
+        const inside = m.i32.and(m.i32.lt_u(ihE(), fn.c32(g.H)), m.i32.lt_u(iwE(), fn.c32(g.W)));
+        out.push(m.if(inside, fn.block([
+          fn.set(src, m.i32.add(fn.get(xImg), m.i32.mul(m.i32.add(m.i32.mul(ihE(), fn.c32(g.W)), iwE()), fn.c32(g.C * 4)))),
+          copy(tapOff),
+        ]), zero(tapOff)));
+      }
     }
-  }
-  return (n, gi) => fn.block([
+    return out;
+  };
+  return (n, gi, oh0, rows) => fn.block([
     fn.set(xImg, m.i32.add(m.i32.mul(n(), fn.c32(g.H * g.W * g.C * 4)), m.i32.mul(gi(), fn.c32(Cg * 4)))),
     fn.set(dst, fn.c32(0)),
-    fn.loop(oh, 0, g.OH, () => [
-      fn.set(ih, m.i32.sub(m.i32.mul(fn.get(oh), fn.c32(g.sh)), fn.c32(g.pt))),
+    fn.loop(oh, 0, rows, () => [
+      fn.set(ih, m.i32.sub(m.i32.mul(m.i32.add(fn.get(oh), oh0()), fn.c32(g.sh)), fn.c32(g.pt))),
       fn.loop(ow, 0, g.OW, () => [
         fn.set(iw, m.i32.sub(m.i32.mul(fn.get(ow), fn.c32(g.sw)), fn.c32(g.pl))),
-        ...taps,
+        ...taps(),
         fn.set(dst, m.i32.add(fn.get(dst), fn.c32(K * 4))),
       ]),
     ]),
