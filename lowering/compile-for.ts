@@ -67,7 +67,7 @@ export function optimizeFor(backend: AnyBackend, graph: Graph, opts: ShapeOption
   g = decomposeGraph(g, ctx);
   // a decomposition may bring 16-bit ops of its own
   g = upcastFloat16(g, source, refuses16(ctx.target!, g));
-  return { graph: g, prepared: staticEval(g, source, { inputs: graph.inputs, fixed: opts.fixedInputs ?? {} }) };
+  return { graph: g, prepared: staticEval(g, source, { inputs: graph.inputs, fixed: opts.fixedInputs ?? {}, ...(opts.carry ? { carry: opts.carry } : {}) }) };
 }
 
 export type CompileResult<A> =

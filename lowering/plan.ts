@@ -4,7 +4,7 @@
 // limits; the weights region holds, in order, what kernels pre-pack, then the constants they read, then constant
 // outputs. The backend's `emit` only turns this into code.
 
-import { OnnxcError, UnsupportedOpError } from '../ir/errors.js';
+import { OnnxcError, UnsupportedOpError, UsageError } from '../ir/errors.js';
 import type { Node } from '../ir/graph.js';
 import type { Tensor } from '../ir/tensor.js';
 import { sizeOf } from '../ir/tensor.js';
@@ -104,6 +104,8 @@ function planGraph<R extends ValueRef, K extends KernelPlanning<PlanContext<R>>>
     n.outputs.forEach((o) => { if (o && !root.has(o)) { first.set(o, k + 1); last.set(o, k + 1); definer.set(o, n.name); } });
   });
   for (const o of g.outputs) touch(o, nodes.length + 1);
+  // carried state: the input and the output's buffer both live for the whole run (their roles swap between runs)
+  for (const [i, o] of carryPairs(prepared, rootOf)) for (const v of [i, rootOf(o)]) { first.set(v, 0); last.set(v, nodes.length + 1); }
   const bytesOf = (name: string): number => {
     const t = prepared.tensorType(name);
     return sizeOf(t.dims) * elementBytes(t.dtype);
@@ -180,6 +182,24 @@ function planGraph<R extends ValueRef, K extends KernelPlanning<PlanContext<R>>>
     ...(bodies[k]!.length ? { bodies: bodies[k]! } : {}),
   }));
   return { prepared, source, nodes: planned, arena, weights, rootOf, placeOf, valueRef: (name) => prepared.valueRef(name), ...(bodyInputs ? { inputs: bodyInputs } : {}) };
+}
+
+/** The carried state pairs of a top-level graph, checked: an input that takes values, an output computed at run
+ *  time (not a constant or another input), the same type; no buffer in two pairs. */
+export function carryPairs(prepared: PreparedGraph, rootOf: (name: string) => string): [string, string][] {
+  const pairs = Object.entries(prepared.carry ?? {});
+  const g = prepared.graph, used = new Set<string>();
+  const fail = (msg: string): never => { throw new UsageError(`carry ${msg}`, { model: prepared.source }); };
+  for (const [i, o] of pairs) {
+    if (!g.inputs.includes(i)) fail(`'${i}': not an input that takes values at run time`);
+    if (!g.outputs.includes(o)) fail(`'${i}=${o}': '${o}' is not an output`);
+    const r = rootOf(o);
+    if (prepared.constants.has(r) || g.inputs.includes(r)) fail(`'${i}=${o}': '${o}' is a constant or an input, not a state computed by the model`);
+    const a = prepared.tensorType(i), b = prepared.tensorType(o);
+    if (a.dtype !== b.dtype || a.dims.join() !== b.dims.join()) fail(`'${i}=${o}': ${a.dtype}[${a.dims.join(',')}] and ${b.dtype}[${b.dims.join(',')}] differ`);
+    for (const v of [i, r]) { if (used.has(v)) fail(`'${i}=${o}': a buffer in two pairs`); used.add(v); }
+  }
+  return pairs;
 }
 
 /** Bytes per element as stored (ONNX raw data; 16-bit floats as their bits). */

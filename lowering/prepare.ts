@@ -27,6 +27,9 @@ export interface ShapeOptions {
   readonly fixedInputs?: Readonly<Record<string, Tensor>>;
   /** Model name for messages. */
   readonly source?: string;
+  /** State pairs carried from run to run (input -> output, same type): both buffers are kept for the whole run,
+   *  so a backend can swap their roles between runs instead of copying (wasm: `run_swapped`). */
+  readonly carry?: Readonly<Record<string, string>>;
 }
 
 /** The graph with its fixed inputs turned into initializers (the artifact still lists them, from the original). */
@@ -65,6 +68,8 @@ export interface PreparedGraph {
   readonly inputs: readonly string[];
   /** Inputs fixed at compile time (now constants), by name. */
   readonly fixed: Readonly<Record<string, Tensor>>;
+  /** State pairs carried from run to run (ShapeOptions.carry). */
+  readonly carry?: Readonly<Record<string, string>>;
   /** Run-time nodes in order, pruned to what the outputs need. */
   readonly nodes: readonly Node[];
   /** Every value known at compile time. */
@@ -80,13 +85,14 @@ export interface PreparedGraph {
 export function prepareForLowering(graph0: Graph, opts: ShapeOptions = {}): PreparedGraph {
   const source = opts.source ?? graph0.name;
   const g = specialize(withFixedInputs(graph0, opts.fixedInputs), { ...opts, source });
-  return staticEval(g, source, { inputs: graph0.inputs, fixed: opts.fixedInputs ?? {} });
+  return staticEval(g, source, { inputs: graph0.inputs, fixed: opts.fixedInputs ?? {}, ...(opts.carry ? { carry: opts.carry } : {}) });
 }
 
 /** The model's interface as declared, before fixed inputs became constants. */
 export interface DeclaredInputs {
   readonly inputs: readonly string[];
   readonly fixed: Readonly<Record<string, Tensor>>;
+  readonly carry?: Readonly<Record<string, string>>;
 }
 
 /** Compile-time evaluation of a specialised graph (exported for tests; prepareForLowering is the entry point). */
@@ -157,7 +163,7 @@ export function staticEval(g: Graph, source: string, declared: DeclaredInputs = 
     const t = tensorType(name);
     return { name, dtype: t.dtype, dims: t.dims, size: sizeOf(t.dims), constant: constants.get(name) };
   };
-  return { graph: g, source, inputs: declared.inputs, fixed: declared.fixed, nodes: kept, constants, staticType, tensorType, valueRef };
+  return { graph: g, source, inputs: declared.inputs, fixed: declared.fixed, ...(declared.carry ? { carry: declared.carry } : {}), nodes: kept, constants, staticType, tensorType, valueRef };
 }
 
 /** A Loop whose trip count is known at compile time and whose scan outputs lack only their leading (iteration) dim

@@ -31,6 +31,9 @@ export interface WasmManifest {
   /** [node name, op] of each kernel, by the kernel index run() writes to the error record before calling it: how a
    *  trap is turned into an error naming the node. */
   readonly kernels?: readonly (readonly [string, string])[];
+  /** State pairs compiled for carrying (ShapeOptions.carry): the module also exports `run_swapped`, in which each
+   *  pair's input and output buffers trade places, so a session alternates the two entries instead of copying. */
+  readonly carry?: readonly { readonly input: string; readonly output: string }[];
   /** 'relaxed': built with `compile --simd relaxed` (fused multiply-adds); only engines with relaxed SIMD load it. */
   readonly simd?: 'relaxed';
   /** [tensor, dense bytes, stored bytes, how it runs] of each weight stored sparse (a pruned layer): 'densified'

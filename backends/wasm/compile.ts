@@ -8,7 +8,7 @@ import { OnnxcError } from '../../ir/errors.js';
 import type { Graph } from '../../ir/graph.js';
 import type { Backend, Capabilities } from '../../lowering/backend.js';
 import { alignUp } from '../../lowering/buffer-plan.js';
-import { planLowering, type LoweringPlan } from '../../lowering/plan.js';
+import { carryPairs, planLowering, type LoweringPlan, type PlannedNode } from '../../lowering/plan.js';
 import { prepareForLowering, type ShapeOptions } from '../../lowering/prepare.js';
 import { ARENA_BASE, ERROR_RECORD, WASM_FORMAT, type WasmIoSpec, type WasmManifest } from './abi.js';
 import { elemBytes, Fn, type Ptr } from './fn.js';
@@ -108,21 +108,36 @@ export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCom
     // One function per kernel; the calls that run a plan's kernels in order, each preceded by its kernel index in
     // the error record, so the runtime can name the node of any trap. A subgraph (If branch, Loop/Scan body)
     // becomes a function of its own that its node's kernel calls.
-    const emitGraph = (pl: LoweringPlan<TensorRef, KernelGen>, prefix: string): binaryen.ExpressionRef[] => {
-      const ref = (name: string): TensorRef => ({ ...pl.valueRef(name), ptr: { base: addrIn(pl, name) } });
+    // Carried state (prepared.carry): a second entry, run_swapped, in which each pair's input and output buffers
+    // trade places; kernels that touch neither are shared by the two entries.
+    const ranges = carryPairs(prepared, plan.rootOf).map(([i, o]) => [addrOf(i), addrOf(o), bytesOf(i)] as const);
+    const swapped = (x: number): number => {
+      for (const [a, b, n] of ranges) { if (x >= a && x < a + n) return b + (x - a); if (x >= b && x < b + n) return a + (x - b); }
+      return x;
+    };
+    const emitted = new Map<PlannedNode<KernelGen>, { name: string; index: number }>();
+    const emitGraph = (pl: LoweringPlan<TensorRef, KernelGen>, prefix: string, sw?: (x: number) => number): binaryen.ExpressionRef[] => {
+      const at = (p: LoweringPlan<TensorRef, KernelGen>, name: string): number => (sw ? sw(addrIn(p, name)) : addrIn(p, name));
+      const ref = (name: string): TensorRef => ({ ...pl.valueRef(name), ptr: { base: at(pl, name) } });
       const calls: binaryen.ExpressionRef[] = [];
       for (const p of pl.nodes) {
         if (p.view) continue;
         const n = p.node;
+        const same = emitted.get(p);
+        if (sw && same && !p.bodies && [...n.inputs, ...n.outputs].every((v) => !v || at(pl, v) === addrIn(pl, v))) {
+          calls.push(setIndex(same.index), m.call(same.name, [], binaryen.none));
+          continue;
+        }
         const site = { model: source, node: n.name, op: n.op };
         const name = `${prefix}k${p.index}_${n.op}`;
         const index = kernels.length;
         kernels.push({ node: n.name, op: n.op, fn: name });
+        if (!sw) emitted.set(p, { name, index });
         const bodies = (p.bodies ?? []).map((bp0, j) => {
           const bp = bp0 as LoweringPlan<TensorRef, KernelGen>;
           const fname = `${name}_b${j}`;
-          m.addFunction(fname, binaryen.none, binaryen.none, [], m.block(null, [...emitGraph(bp, `${fname}_`), setIndex(index)]));
-          const bref = (v: string): TensorRef => ({ ...bp.valueRef(v), ptr: { base: addrIn(bp, v) } });
+          m.addFunction(fname, binaryen.none, binaryen.none, [], m.block(null, [...emitGraph(bp, `${fname}_`, sw), setIndex(index)]));
+          const bref = (v: string): TensorRef => ({ ...bp.valueRef(v), ptr: { base: at(bp, v) } });
           return { call: () => m.call(fname, [], binaryen.none), inputs: (bp.inputs ?? []).map(bref), outputs: bp.prepared.graph.outputs.map(bref) };
         });
         const fn = new Fn(m);
@@ -148,6 +163,11 @@ export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCom
     const init = stored.emitInit(m);
     m.addFunction('run', binaryen.none, binaryen.none, [], m.block(null, init ? [init, ...calls] : calls));
     m.addFunctionExport('run', 'run');
+    if (ranges.length) {
+      // the first run of a session is always `run` (the state comes from feeds), so the weights init is not repeated
+      m.addFunction('run_swapped', binaryen.none, binaryen.none, [], m.block(null, emitGraph(plan, 's_', swapped)));
+      m.addFunctionExport('run_swapped', 'run_swapped');
+    }
     if (opts.exportKernels) for (const k of kernels) m.addFunctionExport(k.fn, k.fn);
     if (!m.validate()) throw new Error(`generated wasm module for '${source}' failed validation`);
     if (opts.optimize ?? true) {
@@ -173,6 +193,7 @@ export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCom
       }),
       outputs: g.outputs.map(io),
       kernels: kernels.map((k) => [k.node, k.op] as const),
+      ...(ranges.length ? { carry: Object.entries(prepared.carry!).map(([input, output]) => ({ input, output })) } : {}),
       ...(opts.simd === 'relaxed' ? { simd: 'relaxed' as const } : {}),
       ...(stored.entries.length ? { sparseWeights: stored.entries.map((e) => [e.label, e.denseBytes, e.storedBytes, e.use] as const) } : {}),
     };

@@ -33,7 +33,9 @@ const kindOf = (x: unknown): string => (ArrayBuffer.isView(x) ? Object.prototype
 
 const shape = (dtype: string, dims: readonly unknown[]): string => `${dtype}[${dims.map(String).join(',')}]`;
 
-export function checkFeeds(manifest: WasmManifest, feeds: unknown): CheckedFeed[] {
+/** Check every feed against the manifest. `carried`: inputs whose values the session carries from the previous
+ *  run; they may be omitted (a feed given for one is checked and used). */
+export function checkFeeds(manifest: WasmManifest, feeds: unknown, carried: ReadonlySet<string> = new Set()): CheckedFeed[] {
   const names = manifest.inputs.map((s) => s.name);
   const fail = (msg: string, io?: string): never => { throw new OnnxcRuntimeError(`onnxc: ${manifest.model}: ${msg}`, 'feed', undefined, io); };
   if (typeof feeds !== 'object' || feeds === null || Array.isArray(feeds)) {
@@ -41,7 +43,8 @@ export function checkFeeds(manifest: WasmManifest, feeds: unknown): CheckedFeed[
   }
   const given = feeds as Record<string, unknown>;
   for (const k of Object.keys(given)) if (!names.includes(k)) fail(`'${k}' is not an input of this model (inputs: ${names.join(', ')})`, k);
-  return manifest.inputs.map((spec) => checkFeed(spec, given[spec.name], (msg) => fail(`input '${spec.name}' ${msg}`, spec.name)));
+  return manifest.inputs.filter((spec) => !(carried.has(spec.name) && given[spec.name] === undefined))
+    .map((spec) => checkFeed(spec, given[spec.name], (msg) => fail(`input '${spec.name}' ${msg}`, spec.name)));
 }
 
 function checkFeed(spec: IoSpec, f: unknown, fail: (msg: string) => never): CheckedFeed {

@@ -4,9 +4,9 @@
 import { OnnxcRuntimeError } from './errors.js';
 import { ARRAYS, checkFeeds } from './feeds.js';
 import { clearErrorRecord, kernelError } from './kernel-error.js';
-import type { ArtifactParts, FeedTensor, Session, TensorValue, TypedArray, ValueMetadata, WasmManifest } from './types.js';
+import type { ArtifactParts, FeedTensor, IoSpec, RunOptions, Session, TensorValue, TypedArray, ValueMetadata, WasmManifest } from './types.js';
 
-export type { ArtifactParts, FeedTensor, IoSpec, Session, TensorValue, TypedArray, ValueMetadata, WasmManifest } from './types.js';
+export type { ArtifactParts, FeedTensor, IoSpec, RunOptions, Session, TensorValue, TypedArray, ValueMetadata, WasmManifest } from './types.js';
 
 // The WebAssembly JS API, typed here because the project's lib settings (ES2023 + node) do not declare it.
 interface WasmMemory { readonly buffer: ArrayBuffer }
@@ -19,6 +19,13 @@ interface WasmApi {
 export const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 type View = { new (buffer: ArrayBuffer, byteOffset: number, length: number): TypedArray; readonly BYTES_PER_ELEMENT: number };
+/** A carried state pair as the session uses it. */
+interface CarryPair { readonly input: IoSpec; readonly output: IoSpec }
+
+/** What the session remembers between carried runs: which pairs, and (for an artifact compiled for them) which
+ *  entry runs next: 0 reads each state input from its own slot, 1 (`run_swapped`) from its output's. */
+interface CarryState { readonly key: string; readonly parity: 0 | 1 }
+
 const metadata = (specs: WasmManifest['inputs']): ValueMetadata[] => specs.map((s) => ({ name: s.name, isTensor: true, type: s.dtype, shape: [...s.dims] }));
 
 export class WasmSession implements Session {
@@ -28,6 +35,10 @@ export class WasmSession implements Session {
   readonly outputMetadata: readonly ValueMetadata[];
   private memory: WasmMemory | undefined;
   private entry: (() => void) | undefined;
+  /** The module's second entry, for artifacts compiled with state pairs (manifest.carry). */
+  private swapped: (() => void) | undefined;
+  /** Set after a run that carried state: the next run with the same pairs takes it. */
+  private state: CarryState | undefined;
   /** Set while a run is inside the module: the arena holds one run's tensors at a time. */
   private running = false;
   /** The last queued run: run() chains onto it so runs on one session never interleave. */
@@ -36,6 +47,7 @@ export class WasmSession implements Session {
   constructor(readonly manifest: WasmManifest, instance: WasmInstance, weights?: Uint8Array) {
     this.memory = instance.exports['memory'] as WasmMemory;
     this.entry = instance.exports['run'] as () => void;
+    this.swapped = instance.exports['run_swapped'] as (() => void) | undefined;
     this.inputNames = manifest.inputs.map((i) => i.name);
     this.outputNames = manifest.outputs.map((o) => o.name);
     this.inputMetadata = metadata(manifest.inputs);
@@ -48,36 +60,84 @@ export class WasmSession implements Session {
     }
   }
 
-  /** Run with one feed per input; resolves to outputs by name (copies, safe to keep across runs). Calls on one
-   *  session are queued in call order. */
-  run(feeds: Readonly<Record<string, FeedTensor>>): Promise<Record<string, TensorValue>> {
-    const result = this.tail.then(() => this.runSync(feeds));
+  /** Run with one feed per input (carried state inputs excepted, see RunOptions); resolves to outputs by name
+   *  (copies, safe to keep across runs). Calls on one session are queued in call order. */
+  run(feeds: Readonly<Record<string, FeedTensor>>, options?: RunOptions): Promise<Record<string, TensorValue>> {
+    const result = this.tail.then(() => this.runSync(feeds, options));
     this.tail = result.catch(() => undefined);
     return result;
   }
 
-  runSync(feeds: Readonly<Record<string, FeedTensor>>): Record<string, TensorValue> {
+  /** Forget carried state: the next run takes every input from its feeds. */
+  reset(): void {
+    this.state = undefined;
+  }
+
+  runSync(feeds: Readonly<Record<string, FeedTensor>>, options?: RunOptions): Record<string, TensorValue> {
     if (!this.memory || !this.entry) throw new OnnxcRuntimeError(`onnxc: ${this.manifest.model}: the session was released`, 'artifact');
     if (this.running) throw new OnnxcRuntimeError(`onnxc: ${this.manifest.model}: a run is already in progress on this session`, 'busy');
-    // every feed is checked before any byte is written, so a refused run leaves the arena as it was
-    const checked = checkFeeds(this.manifest, feeds);
+    const pairs = options?.carry === undefined ? undefined : this.carryPairs(options.carry);
+    const key = pairs && JSON.stringify(pairs.map((p) => [p.input.name, p.output.name]).sort());
+    const state = key !== undefined && this.state?.key === key ? this.state : undefined;
+    // every feed is checked before any byte is written, so a refused run leaves the arena (and the state) as it was
+    const checked = checkFeeds(this.manifest, feeds, state ? new Set(pairs!.map((p) => p.input.name)) : undefined);
+    // compiled for exactly these pairs: alternate the two entries, the state never moves
+    const pingPong = pairs !== undefined && this.swapped !== undefined && key === this.compiledKey();
+    const parity = pingPong && state ? state.parity : 0;
+    const slotOf = (spec: IoSpec, role: 'input' | 'output'): number => {
+      if (parity === 0) return spec.offset;
+      const p = pairs!.find((q) => q[role] === spec);
+      return p ? p[role === 'input' ? 'output' : 'input'].offset : spec.offset;
+    };
     this.running = true;
+    this.state = undefined;
     try {
       const buf = this.memory.buffer;
-      for (const { spec, bytes } of checked) if (bytes) new Uint8Array(buf, spec.offset, spec.bytes).set(bytes);
+      const mem = new Uint8Array(buf);
+      const fed = new Set(checked.map((c) => c.spec.name));
+      // without the compiled pairs, the previous outputs are taken before any feed is written over them
+      const moved = !pingPong && state ? pairs!.filter((p) => !fed.has(p.input.name)).map((p) => [p.input.offset, buf.slice(p.output.offset, p.output.offset + p.output.bytes)] as const) : [];
+      for (const [at, bytes] of moved) mem.set(new Uint8Array(bytes), at);
+      for (const { spec, bytes } of checked) if (bytes) mem.set(bytes, slotOf(spec, 'input'));
       clearErrorRecord(buf);
-      try { this.entry(); } catch (e) { throw kernelError(this.memory.buffer, this.manifest, e); }
+      try { (parity === 1 ? this.swapped! : this.entry)(); } catch (e) { throw kernelError(this.memory.buffer, this.manifest, e); }
       const out: Record<string, TensorValue> = {};
       for (const spec of this.manifest.outputs) {
         const C = ARRAYS[spec.dtype] as unknown as View | undefined;
         if (!C) throw new OnnxcRuntimeError(`onnxc: ${this.manifest.model}: output '${spec.name}' has unsupported type ${spec.dtype}`, 'artifact', undefined, spec.name);
-        const bytes = buf.slice(spec.offset, spec.offset + spec.bytes);
+        const at = slotOf(spec, 'output');
+        const bytes = buf.slice(at, at + spec.bytes);
         out[spec.name] = { type: spec.dtype, dims: [...spec.dims], data: new C(bytes, 0, spec.bytes / C.BYTES_PER_ELEMENT) };
       }
+      if (key !== undefined) this.state = { key, parity: pingPong ? (parity === 0 ? 1 : 0) : 0 };
       return out;
     } finally {
       this.running = false;
     }
+  }
+
+  /** The pairs of a run's `carry` option, checked against the manifest (names, types, shapes). */
+  private carryPairs(carry: unknown): CarryPair[] {
+    const fail = (msg: string, io?: string): never => { throw new OnnxcRuntimeError(`onnxc: ${this.manifest.model}: carry: ${msg}`, 'feed', undefined, io); };
+    if (typeof carry !== 'object' || carry === null || Array.isArray(carry)) return fail('must be an object of input name -> output name');
+    const seen = new Set<string>();
+    return Object.entries(carry as Record<string, unknown>).map(([i, o]) => {
+      const input = this.manifest.inputs.find((s) => s.name === i);
+      const output = this.manifest.outputs.find((s) => s.name === o);
+      if (!input || input.fixed) return fail(`'${i}' is not an input of this model that takes values`, i);
+      if (typeof o !== 'string' || !output) return fail(`'${String(o)}' (for '${i}') is not an output of this model`, i);
+      if (seen.has(o)) return fail(`output '${o}' is carried into two inputs`, i);
+      seen.add(o);
+      if (input.dtype !== output.dtype || input.dims.join() !== output.dims.join()) {
+        return fail(`input '${i}' is ${input.dtype}[${input.dims.join(',')}] but output '${o}' is ${output.dtype}[${output.dims.join(',')}]`, i);
+      }
+      return { input, output };
+    });
+  }
+
+  private compiledKey(): string | undefined {
+    const c = this.manifest.carry;
+    return c && JSON.stringify(c.map((p) => [p.input, p.output]).sort());
   }
 
   /** Drop the instance and its memory (after queued runs finish); later runs are refused. */

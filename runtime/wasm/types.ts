@@ -12,6 +12,10 @@ export interface WasmManifest {
   readonly outputs: readonly IoSpec[];
   /** [node, op] by kernel index, to name the node of a trap. */
   readonly kernels?: readonly (readonly [string, string])[];
+  /** State pairs compiled for carrying (`carry` at compile time): the module also exports `run_swapped`, which
+   *  reads each input from its output's slot and writes the output into the input's slot, so a session carrying
+   *  these pairs alternates the two entries and the state is never copied. */
+  readonly carry?: readonly { readonly input: string; readonly output: string }[];
 }
 export interface IoSpec { readonly name: string; readonly dtype: string; readonly dims: readonly number[]; readonly offset: number; readonly bytes: number; readonly fixed?: readonly string[] }
 
@@ -75,6 +79,16 @@ export interface SessionOptions {
  *  `artifact`: the artifact itself is unusable (weights missing, bad manifest, session released). */
 export type RuntimeErrorCode = 'feed' | 'index-out-of-range' | 'busy' | 'artifact' | 'kernel';
 
+/** Options of one run. */
+export interface RunOptions {
+  /** State carried from call to call, input name -> output name (`{ h: 'hn', c: 'cn' }`): each such input takes
+   *  the previous run's output and may be omitted from the feeds (the first run after creation or reset() needs
+   *  it, checked as any feed; a feed given later replaces the carried value). The state stays in the module's
+   *  memory: with an artifact compiled for these pairs (manifest `carry`) nothing is copied at all, otherwise
+   *  the bytes move once inside linear memory. */
+  readonly carry?: Readonly<Record<string, string>>;
+}
+
 /** A loaded model, shaped like onnxruntime-web's InferenceSession where the two meet. */
 export interface Session {
   readonly manifest: WasmManifest;
@@ -84,7 +98,9 @@ export interface Session {
   readonly outputMetadata: readonly ValueMetadata[];
   /** Run with one feed per input (no more, no fewer); every feed is checked before any byte is copied. Runs on one
    *  session are queued, never interleaved. Outputs are copies, safe to keep. */
-  run(feeds: Readonly<Record<string, FeedTensor>>): Promise<Record<string, TensorValue>>;
+  run(feeds: Readonly<Record<string, FeedTensor>>, options?: RunOptions): Promise<Record<string, TensorValue>>;
+  /** Forget carried state: the next run takes every input from its feeds again. */
+  reset(): void;
   /** Drop the instance and its memory; later runs are refused. */
   release(): Promise<void>;
 }
