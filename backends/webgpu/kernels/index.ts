@@ -19,6 +19,7 @@ import { GRID_SAMPLE_KERNELS } from './grid-sample.js';
 import { LP_POOL_KERNELS } from './pool-nd.js';
 import { CONV_TRANSPOSE_KERNELS } from './conv-transpose.js';
 import { NORM_KERNELS } from './norm-ops.js';
+import { RNN_KERNELS } from './rnn.js';
 import { SOFTMAX_KERNELS } from './softmax.js';
 import { gemmKernel, matmulKernel } from './matmul.js';
 import type { WgKernel } from './types.js';
@@ -47,4 +48,5 @@ export const WEBGPU_KERNELS: KernelTableOf<WgKernel> = {
   ...LP_POOL_KERNELS,
   ...CONV_TRANSPOSE_KERNELS,
   ...NORM_KERNELS,
+  ...RNN_KERNELS,
 };
