@@ -1,6 +1,8 @@
 // The streaming VAD example (models/streaming-vad.ts): If on a sample-rate input with a nested If on the chunk
 // length, and LSTM state carried from call to call. Checked over 20 consecutive chunks against onnxruntime on the
-// reference backend, and on wasm-O3 (the pipeline folds the sample rate once it is fixed, so the If disappears).
+// reference backend, on wasm-O3 (the pipeline folds the sample rate once it is fixed, so the If disappears), and as
+// one compiled artifact whose runtime carries the state: the If on the rate chosen at run time (chunks of 256 serve
+// both rates), or the rate fixed (chunks of 512, where the two rates give different frame counts).
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +10,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runGraph } from '../../backends/reference/interpreter.js';
 import { getBackend } from '../../compiler/compile.js';
-import { compileToDir } from '../../compiler/compile.js';
+import { compileToDir, compileWasmGraph, toTensorValue } from '../../compiler/compile.js';
+import { UnsupportedNodesError } from '../../lowering/support.js';
+import { createSessionSync } from '../../runtime/wasm/session.js';
 import { exportModel } from '../../compiler/onnx/export.js';
 import { importModel } from '../../compiler/onnx/import.js';
 import { runOrt } from '../../compiler/ort.js';
@@ -75,6 +79,73 @@ describe('streaming VAD: If on the sample rate, nested If, LSTM state over 20 ch
       closeTo(ours.probs, ort.probs, 1e-4);
     });
   }
+
+  /** One artifact, the state carried by the session: max |error| of prob, hn and cn against onnxruntime. */
+  async function carried(len: number, rate: number, opts: { fix?: boolean; compiledCarry: boolean }): Promise<{ err: number; ops: string[] }> {
+    const { artifact } = compileWasmGraph(model.graph, {
+      source: 'streaming_vad', inputShapes: { audio: [1, len] },
+      ...(opts.fix ? { fixedInputs: { sr: scalar('int64', BigInt(rate)) } } : {}),
+      ...(opts.compiledCarry ? { carry: { h: 'hn', c: 'cn' } } : {}),
+    });
+    const s = createSessionSync({ wasm: artifact.wasm, manifest: artifact.manifest });
+    const sr = scalar('int64', BigInt(rate));
+    const zero = makeTensor('float32', [1, 1, VAD_HIDDEN]);
+    let h: Tensor = zero, c: Tensor = zero, err = 0;
+    for (const [k, a] of chunks(len, rate + len).entries()) {
+      const want = (await runOrt(exported, { audio: a, sr, h, c })).values;
+      // only the first call feeds the state; later calls take the previous call's hn/cn inside the session
+      const got = s.runSync({ audio: toTensorValue(a), sr: toTensorValue(sr), ...(k === 0 ? { h: toTensorValue(h), c: toTensorValue(c) } : {}) }, { carry: { h: 'hn', c: 'cn' } });
+      ['prob', 'hn', 'cn'].forEach((name, i) => {
+        const w = want[i]!.data as Float32Array;
+        (got[name]!.data as Float32Array).forEach((v, j) => { err = Math.max(err, Math.abs(v - w[j]!)); });
+      });
+      h = want[1]!; c = want[2]!;
+    }
+    return { err, ops: artifact.kernels.map((k) => k.op) };
+  }
+
+  it('chunks of 256: ONE artifact, the If on the rate chosen at run time, serves 16 kHz and 8 kHz with the state carried by the runtime', async () => {
+    for (const rate of [16000, 8000]) {
+      for (const compiledCarry of [true, false]) {
+        const r = await carried(256, rate, { compiledCarry });
+        expect(r.ops).toContain('If');
+        expect(r.err, `${rate} Hz, compiled carry ${compiledCarry}`).toBeLessThanOrEqual(1e-4);
+      }
+    }
+  });
+
+  it('chunks of 512: without --fix the If is refused as data-dependent (32 frames at 8 kHz, 16 at 16 kHz); with sr fixed, one artifact carries the state', async () => {
+    try {
+      compileWasmGraph(model.graph, { source: 'streaming_vad', inputShapes: { audio: [1, 512] } });
+      expect.unreachable('compiled');
+    } catch (e) {
+      expect(e).toBeInstanceOf(UnsupportedNodesError);
+      expect((e as UnsupportedNodesError).nodes[0]).toMatchObject({ op: 'If', reason: 'data-dependent' });
+    }
+    const r = await carried(512, 16000, { fix: true, compiledCarry: true });
+    expect(r.ops).not.toContain('If');
+    expect(r.err).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('the runtime checks the first call\'s state as any feed, and reset() asks for it again', () => {
+    const { artifact } = compileWasmGraph(model.graph, { source: 'streaming_vad', inputShapes: { audio: [1, 256] }, carry: { h: 'hn', c: 'cn' } });
+    expect(artifact.manifest.carry).toEqual([{ input: 'h', output: 'hn' }, { input: 'c', output: 'cn' }]);
+    const s = createSessionSync({ wasm: artifact.wasm, manifest: artifact.manifest });
+    const base = { audio: toTensorValue(makeTensor('float32', [1, 256])), sr: toTensorValue(scalar('int64', 16000n)) };
+    const carry = { h: 'hn', c: 'cn' };
+    expect(() => s.runSync(base, { carry })).toThrow(/input 'h' has no feed/);
+    expect(() => s.runSync({ ...base, h: { type: 'float32', dims: [1, 16], data: new Float32Array(16) }, c: toTensorValue(makeTensor('float32', [1, 1, VAD_HIDDEN])) }, { carry })).toThrow(/input 'h'/);
+    const z = toTensorValue(makeTensor('float32', [1, 1, VAD_HIDDEN]));
+    const first = s.runSync({ ...base, h: z, c: z }, { carry });
+    const second = s.runSync(base, { carry });
+    expect(Array.from(second['hn']!.data as Float32Array)).not.toEqual(Array.from(first['hn']!.data as Float32Array));
+    s.reset();
+    expect(() => s.runSync(base, { carry })).toThrow(/input 'h' has no feed/);
+    // after reset, the same first feeds give the same first answer
+    expect(Array.from(s.runSync({ ...base, h: z, c: z }, { carry })['hn']!.data as Float32Array)).toEqual(Array.from(first['hn']!.data as Float32Array));
+    expect(() => s.runSync(base, { carry: { h: 'prob' } })).toThrow(/carry: input 'h' is float32\[1,1,16\] but output 'prob' is float32\[1,1\]/);
+    expect(() => s.runSync(base, { carry: { nope: 'hn' } })).toThrow(/carry: 'nope' is not an input/);
+  });
 
   it('compile with the rate fixed writes one artifact without If, and the manifest records the fixed input', () => {
     const dir = mkdtempSync(join(tmpdir(), 'onnxc-vad-'));
