@@ -20,6 +20,7 @@ import { LP_POOL_KERNELS } from './pool-nd.js';
 import { CONV_TRANSPOSE_KERNELS } from './conv-transpose.js';
 import { NORM_KERNELS } from './norm-ops.js';
 import { RNN_KERNELS } from './rnn.js';
+import { MISC_KERNELS } from './misc-ops.js';
 import { SOFTMAX_KERNELS } from './softmax.js';
 import { gemmKernel, matmulKernel } from './matmul.js';
 import type { WgKernel } from './types.js';
@@ -49,4 +50,5 @@ export const WEBGPU_KERNELS: KernelTableOf<WgKernel> = {
   ...CONV_TRANSPOSE_KERNELS,
   ...NORM_KERNELS,
   ...RNN_KERNELS,
+  ...MISC_KERNELS,
 };

@@ -9,6 +9,7 @@ import { abs, add, div, f32, math, max, min, mul, sub, u32, type Expr, type LVal
 import { ShaderBuilder, type Body } from '../wgsl/module.js';
 import { coords, grid1d, main1d, offsetOf, prod, refuseNonFloat, stridesOf } from './common.js';
 import { input, output, type KernelDispatch, type WgKernel } from './types.js';
+import { batchNormTrainingDispatch } from './misc-ops.js';
 
 type Kind = 'sum' | 'mean' | 'max' | 'min' | 'prod' | 'l1' | 'l2' | 'sumsquare' | 'logsum' | 'logsumexp';
 
@@ -136,7 +137,7 @@ export const REDUCE_KERNELS = {
 
 
 /** BatchNormalization in inference form: y = (x - mean[c]) / sqrt(var[c] + eps) * scale[c] + B[c], c the channel
- *  (axis 1). Training mode (running statistics as outputs) is refused. */
+ *  (axis 1). Training mode (batch statistics, running statistics as outputs) is misc-ops.ts's. */
 export function batchNormShader(total: number, C: number, inner: number, eps: number): string {
   const s = new ShaderBuilder();
   const X = s.buffer('x', 'f32', 'read'), G = s.buffer('scale', 'f32', 'read'), B = s.buffer('bias', 'f32', 'read');
@@ -153,12 +154,13 @@ export function batchNormShader(total: number, C: number, inner: number, eps: nu
 export const batchNormKernel: WgKernel = {
   dtypes: ['float32'],
   refuse(ctx) {
-    if (Number(ctx.attrs['training_mode'] ?? 0) !== 0 || ctx.outputs[1] || ctx.outputs[2]) return { reason: 'form', detail: 'BatchNormalization in training mode is not supported by the webgpu kernel' };
+    if (Number(ctx.attrs['training_mode'] ?? 0) === 0 && (ctx.outputs[1] || ctx.outputs[2])) return { reason: 'form', detail: 'running_mean/running_var outputs need training_mode=1' };
     if (ctx.inputs[0]!.dims.length < 2) return { reason: 'form', detail: 'BatchNormalization needs X of rank >= 2' };
     return refuseNonFloat(ctx);
   },
   lower(ctx): KernelDispatch[] {
     const x = ctx.inputs[0]!;
+    if (Number(ctx.attrs['training_mode'] ?? 0) !== 0) return batchNormTrainingDispatch(ctx);
     if (x.size === 0) return [];
     const shader = batchNormShader(x.size, x.dims[1]!, prod(x.dims.slice(2)), Number(ctx.attrs['epsilon'] ?? 1e-5));
     return [{ shader, operands: [input(0), input(1), input(2), input(3), input(4), output(0)], workgroups: grid1d(x.size) }];
