@@ -22,8 +22,9 @@ export const webgpuBackend: Backend<ValueRef, WgKernel, unknown, WebGpuArtifact>
     buffers: { align: WEBGPU_LIMITS.bindingAlign, maxBufferBytes: WEBGPU_LIMITS.maxBindingBytes, maxArenaBytes: WEBGPU_LIMITS.maxBufferBytes },
     weightAlign: WEBGPU_LIMITS.bindingAlign,
     // no channels-last kernels yet: layout-nhwc would only add Transposes around every Conv (mobilenet_v2 at -O3:
-    // 106 Transpose dispatches)
-    slowerFusions: ['layout-nhwc'],
+    // 106 Transpose dispatches). The Attention kernel recomputes a row's scores per output element: gpt2_tiny's four
+    // fused attentions took 4.3 s of a 4.5 s run on lavapipe, against ~0.2 s for its MatMul/Softmax/MatMul chain
+    slowerFusions: ['layout-nhwc', 'fuse-attention'],
   },
   weightLayouts: [],
   planRef: (v) => v,
