@@ -21,6 +21,7 @@ import { CONV_TRANSPOSE_KERNELS } from './conv-transpose.js';
 import { NORM_KERNELS } from './norm-ops.js';
 import { RNN_KERNELS } from './rnn.js';
 import { MISC_KERNELS } from './misc-ops.js';
+import { DEFORM_CONV_KERNELS } from './deform-conv.js';
 import { SOFTMAX_KERNELS } from './softmax.js';
 import { gemmKernel, matmulKernel } from './matmul.js';
 import type { WgKernel } from './types.js';
@@ -51,4 +52,5 @@ export const WEBGPU_KERNELS: KernelTableOf<WgKernel> = {
   ...NORM_KERNELS,
   ...RNN_KERNELS,
   ...MISC_KERNELS,
+  ...DEFORM_CONV_KERNELS,
 };
