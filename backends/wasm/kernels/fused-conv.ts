@@ -164,9 +164,10 @@ function emitIm2colNhwc(ctx: KernelContext, g: ConvGeom, Cg: number): (n: () => 
   const K = g.KH * g.KW * Cg;
   const oh = fn.i32(), ow = fn.i32(), ih = fn.i32(), iw = fn.i32(), src = fn.i32(), dst = fn.i32(), xImg = fn.i32();
   const bytes = Cg * 4;
-  // short runs (the 3-channel stem) as unrolled vector/scalar moves, long ones with memory.copy
+  // runs up to 512 bytes (the 3-channel stem, 64-channel 3x3 convs) as unrolled vector/scalar moves: V8 calls out
+  // of line for memory.copy/fill, which costs more than the move itself at these sizes; longer runs use them
   const copy = (tapOff: number): Expr => {
-    if (bytes > 64) return m.memory.copy(m.i32.add(fn.get(dst), fn.c32(col + tapOff)), m.i32.add(fn.get(src), fn.c32(x.ptr.base)), fn.c32(bytes));
+    if (bytes > 512) return m.memory.copy(m.i32.add(fn.get(dst), fn.c32(col + tapOff)), m.i32.add(fn.get(src), fn.c32(x.ptr.base)), fn.c32(bytes));
     const parts: Expr[] = [];
     let o = 0;
     for (; o + 16 <= bytes; o += 16) parts.push(m.v128.store(col + tapOff + o, 4, fn.get(dst), m.v128.load(x.ptr.base + o, 4, fn.get(src))));
@@ -174,7 +175,7 @@ function emitIm2colNhwc(ctx: KernelContext, g: ConvGeom, Cg: number): (n: () => 
     return fn.block(parts);
   };
   const zero = (tapOff: number): Expr => {
-    if (bytes > 64) return m.memory.fill(m.i32.add(fn.get(dst), fn.c32(col + tapOff)), fn.c32(0), fn.c32(bytes));
+    if (bytes > 512) return m.memory.fill(m.i32.add(fn.get(dst), fn.c32(col + tapOff)), fn.c32(0), fn.c32(bytes));
     const parts: Expr[] = [];
     let o = 0;
     for (; o + 16 <= bytes; o += 16) parts.push(m.v128.store(col + tapOff + o, 4, fn.get(dst), m.v128.const([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])));
