@@ -22,6 +22,7 @@ import { NORM_KERNELS } from './norm-ops.js';
 import { RNN_KERNELS } from './rnn.js';
 import { MISC_KERNELS } from './misc-ops.js';
 import { DEFORM_CONV_KERNELS } from './deform-conv.js';
+import { DFT_KERNELS } from './dft.js';
 import { SOFTMAX_KERNELS } from './softmax.js';
 import { gemmKernel, matmulKernel } from './matmul.js';
 import type { WgKernel } from './types.js';
@@ -53,4 +54,5 @@ export const WEBGPU_KERNELS: KernelTableOf<WgKernel> = {
   ...RNN_KERNELS,
   ...MISC_KERNELS,
   ...DEFORM_CONV_KERNELS,
+  ...DFT_KERNELS,
 };
