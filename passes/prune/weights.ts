@@ -1,7 +1,8 @@
 // prune-weights: one-shot unstructured or N:M (2:4, 4:8 along the input dim) pruning of MatMul/Gemm weights (Conv
 // and Gather tables as options), activation-aware (Wanda: |W_rk| * ||x_k|| per output row, ||x_k|| from the
 // calibration's per-channel energy; plain magnitude without calibration), with an optional SparseGPT-style
-// re-fit of the kept weights on the calibration second moment (weights-obs.ts). Only initializer values change:
+// re-fit of the kept weights on the calibration second moment (weights-obs.ts; from CalibrationStats when the caller
+// collected it, else from PassContext.calibrationData, running the model once per sample). Only initializer values change:
 // the graph keeps its nodes, so the pruned model is standard ONNX, and the compiler stores it compressed.
 //
 // Options (PassContext.options, strings; `pruneWeightsOptions` reads them, `pruneWeights` takes them typed):
@@ -14,8 +15,9 @@ import { OnnxcError, UsageError } from '../../ir/errors.js';
 import type { Graph, Node } from '../../ir/graph.js';
 import { makeTensor, type Tensor } from '../../ir/tensor.js';
 import { freeNames, subgraphsIn } from '../graph-util.js';
-import { definePass, type PassContext } from '../pass.js';
-import type { CalibrationStats } from '../quant/calibration.js';
+import { isTensor } from '../../ir/value.js';
+import { definePass, type CalibrationData, type PassContext } from '../pass.js';
+import { ValueAccumulator, type CalibrationStats, type SecondMoment } from '../quant/calibration.js';
 import { satisfies, wandaMask, type PruneTarget, type RowView } from './weights-mask.js';
 import { obsPrune } from './weights-obs.js';
 
@@ -142,9 +144,26 @@ function activationNorm(u: Use, g: Graph, cal: CalibrationStats | undefined): ((
   return undefined;
 }
 
-export function pruneWeights(g: Graph, o: PruneWeightsOptions, cal?: CalibrationStats, source?: string): PruneWeightsResult {
+/** X^T X of each value in `xs` over the calibration samples, running the graph with them as its outputs: for a
+ *  caller that calibrated without CalibrateOptions.secondMoment (the pass then collects what it needs itself). */
+function secondMoments(g: Graph, xs: readonly string[], data: CalibrationData): Map<string, SecondMoment> {
+  const acc = xs.map(() => new ValueAccumulator(undefined, true));
+  const probe: Graph = { ...g, outputs: [...xs] };
+  for (const s of data.samples) data.run(probe, s).forEach((v, i) => { if (isTensor(v) && v.dtype === 'float32') acc[i]!.add(v); });
+  const out = new Map<string, SecondMoment>();
+  xs.forEach((x, i) => { const m = acc[i]!.result()?.secondMoment; if (m) out.set(x, m); });
+  return out;
+}
+
+export function pruneWeights(g: Graph, o: PruneWeightsOptions, cal?: CalibrationStats, source?: string, data?: CalibrationData): PruneWeightsResult {
   const target = targetOf(o);
   const { uses, skipped } = prunable(g, o);
+  const moments = new Map<string, SecondMoment>();
+  for (const u of uses) { const m = u.x && !u.conv ? cal?.values.get(u.x)?.secondMoment : undefined; if (m) moments.set(u.x!, m); }
+  if (o.reconstruct && data) {
+    const missing = [...new Set(uses.filter((u) => u.x && !u.conv && !moments.has(u.x)).map((u) => u.x!))];
+    if (missing.length) for (const [x, m] of secondMoments(g, missing, data)) moments.set(x, m);
+  }
   const inits = new Map(g.initializers);
   const layers: PrunedLayer[] = [];
   for (const u of uses) {
@@ -158,7 +177,7 @@ export function pruneWeights(g: Graph, o: PruneWeightsOptions, cal?: Calibration
     const norm = activationNorm(u, g, cal);
     let out: Float32Array | undefined, method: PrunedLayer['method'] = norm ? 'wanda' : 'magnitude', note: string | undefined;
     if (o.reconstruct) {
-      const m = u.x && !u.conv ? cal?.values.get(u.x)?.secondMoment : undefined;
+      const m = u.x && !u.conv ? moments.get(u.x) : undefined;
       if (m && m.size === u.view.K) {
         try {
           out = obsPrune(w, u.view, target, m.gram, o.damp ?? 0.01);
@@ -207,6 +226,6 @@ export const pruneWeightsPass = definePass({
   properties: { semantics: { kind: 'range', tol: 1 }, idempotent: true },
   run(g, ctx) {
     const o = pruneWeightsOptions(ctx);
-    return o ? pruneWeights(g, o, ctx.calibration, ctx.source).graph : g;
+    return o ? pruneWeights(g, o, ctx.calibration, ctx.source, ctx.calibrationData).graph : g;
   },
 });

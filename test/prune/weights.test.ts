@@ -152,6 +152,20 @@ describe('Wanda and the SparseGPT re-fit', () => {
     }
   });
 
+  it('without a second moment in the statistics, the re-fit collects it from PassContext.calibrationData', () => {
+    const { g, samples } = layers(3, 16, 8, 4, 11);
+    const o: PruneWeightsOptions = { sparsity: 0.5, reconstruct: true };
+    const full = calibrate({ graph: g, info: {} }, samples, { backend: 'reference', secondMoment: pruneWeightsInputs(g, o) }).stats;
+    const plain = calibrate({ graph: g, info: {} }, samples, { backend: 'reference' }).stats;
+    const want = pruneWeights(g, o, full);
+    expect(want.layers.map((l) => l.method)).toEqual(['sparsegpt', 'sparsegpt']);
+    expect(pruneWeights(g, o, plain).layers.map((l) => l.method)).toEqual(['wanda', 'wanda']);
+    const data = { samples, run: (graph: Graph, inputs: readonly unknown[]) => runGraph(graph, inputs as Tensor[]) };
+    const ctx = defaultContext({ options: new Map([['prune-sparsity', '0.5'], ['prune-reconstruct', '1']]), calibration: plain, calibrationData: data });
+    const got = getPass('prune-weights')!.run(g, ctx);
+    for (const w of ['w1', 'w2']) expect(Array.from(got.initializers.get(w)!.data as Float32Array)).toEqual(Array.from(want.graph.initializers.get(w)!.data as Float32Array));
+  });
+
   it('calibration collects X^T X along the last axis only for the values asked', () => {
     const { g, samples } = layers(3, 8, 4, 2, 5);
     const stats = calibrate({ graph: g, info: {} }, samples, { backend: 'reference', secondMoment: new Set(['x']) }).stats;
