@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runGraph } from '../../backends/reference/interpreter.js';
+import { foldDynamicQuant } from '../../backends/webgpu/fold-dynamic-quant.js';
 import { foldQdq } from '../../backends/webgpu/fold-qdq.js';
 import { narrowInt64Inputs } from '../../backends/webgpu/narrow-int64.js';
 import { widenFloat16 } from '../../backends/webgpu/widen-float16.js';
@@ -92,5 +93,29 @@ describe('narrow-int64', () => {
     const want = runGraph(g, [fromValues('int64', [1, 4], v)]) as Tensor[];
     const got = runGraph(n, [fromValues('int32', [1, 4], v.map(Number))]) as Tensor[];
     got.forEach((t, k) => expect(Array.from(t.data as ArrayLike<number | bigint>)).toEqual(Array.from(want[k]!.data as ArrayLike<number | bigint>)));
+  });
+});
+
+describe('fold-dynamic-quant', () => {
+  it('DynamicQuantizeLinear -> MatMulInteger -> Cast in float32 equals the integer path; a dequantized table lookup too', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 1000 }), (seed) => {
+      const b = new GraphBuilder('dyn');
+      const x = b.input('x', 'float32', [3, 8]);
+      const ids = b.input('ids', 'int32', [3]);
+      const [y, s, z] = b.node('DynamicQuantizeLinear', [x], {}, 3);
+      const w = fromValues('int8', [8, 5], Array.from({ length: 40 }, (_, i) => ((i * 37 + seed) % 255) - 127));
+      const acc = b.op('MatMulInteger', [y!, b.weight('w', w), z!, b.weight('wz', fromValues('int8', [], [3]))]);
+      const f = b.op('Mul', [b.op('Cast', [acc], { to: onnxCode('float32') }), b.op('Mul', [s!, b.weight('ws', fromValues('float32', [], [0.02]))])]);
+      const table = fromValues('uint8', [4, 8], Array.from({ length: 32 }, (_, i) => (i * 29 + seed) % 256));
+      const rows = b.op('DequantizeLinear', [b.op('Gather', [b.weight('table', table), ids], { axis: 0 }), b.weight('ts', fromValues('float32', [], [0.5])), b.weight('tz', fromValues('uint8', [], [128]))]);
+      b.output(f, rows);
+      const g = b.build();
+      const h = foldDynamicQuant(g);
+      expect(ops(h)).not.toContain('MatMulInteger');
+      expect(ops(h)).not.toContain('DequantizeLinear');
+      const xs = randTensor([3, 8], seed), is = fromValues('int32', [3], [0, 3, 1]);
+      const want = runGraph(g, [xs, is]) as Tensor[], got = runGraph(h, [xs, is]) as Tensor[];
+      want.forEach((t, k) => (t.data as Float32Array).forEach((v, i) => expect(Math.abs((got[k]!.data as Float32Array)[i]! - v)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(v)))));
+    }), { numRuns: 20, seed: 9 });
   });
 });
