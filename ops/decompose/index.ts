@@ -4,5 +4,6 @@
 import { ACTIVATION_DECOMPOSITIONS } from './activations.js';
 import type { DecomposeRule } from './emitter.js';
 import { NORMALIZATION_DECOMPOSITIONS } from './normalizations.js';
+import { scanUnroll } from './scan-unroll.js';
 
-export const COMPOSITE_DECOMPOSITIONS: readonly DecomposeRule[] = [...ACTIVATION_DECOMPOSITIONS, ...NORMALIZATION_DECOMPOSITIONS];
+export const COMPOSITE_DECOMPOSITIONS: readonly DecomposeRule[] = [...ACTIVATION_DECOMPOSITIONS, ...NORMALIZATION_DECOMPOSITIONS, scanUnroll];
