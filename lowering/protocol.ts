@@ -62,6 +62,8 @@ export interface BodySpec {
   readonly graph: Graph;
   readonly inputs: readonly StaticType[];
   readonly outputs: readonly (StaticType | undefined)[];
+  /** Inputs whose value is known at compile time (an unrolled loop's iteration number): constants of the body. */
+  readonly values?: readonly (Tensor | undefined)[];
 }
 
 /** The compile-time half of a kernel: everything decided before addresses exist. */

@@ -33,7 +33,8 @@ export function prepareBody(spec: BodySpec, outer: OuterScope, source: string): 
   const body = spec.graph;
   const initializers = new Map(body.initializers);
   const types = new Map<string, ValueType>();
-  body.inputs.forEach((n, i) => types.set(n, tensorType(spec.inputs[i]!)));
+  body.inputs.forEach((n, i) => { const v = spec.values?.[i]; if (v) initializers.set(n, v); else types.set(n, tensorType(spec.inputs[i]!)); });
+  const runtime = body.inputs.filter((_, i) => !spec.values?.[i]);
   const extra: string[] = [];
   const free = freeVars(body);
   for (const v of free) {
@@ -44,7 +45,7 @@ export function prepareBody(spec: BodySpec, outer: OuterScope, source: string): 
     extra.push(v);
   }
   // declared types of the body's values are dropped, as specialize does, so stale symbolic dims do not pin them
-  const g = inferGraph({ ...body, inputs: [...body.inputs, ...extra], initializers, types }, { source });
+  const g = inferGraph({ ...body, inputs: [...runtime, ...extra], initializers, types }, { source });
   return { prepared: staticEval(g, source, { inputs: g.inputs, fixed: {} }), inputs: body.inputs, outer: free };
 }
 

@@ -94,18 +94,20 @@ export class WasmSession implements Session {
     try {
       const buf = this.memory.buffer;
       const mem = new Uint8Array(buf);
-      const fed = new Set(checked.map((c) => c.spec.name));
-      // without the compiled pairs, the previous outputs are taken before any feed is written over them
-      const moved = !pingPong && state ? pairs!.filter((p) => !fed.has(p.input.name)).map((p) => [p.input.offset, buf.slice(p.output.offset, p.output.offset + p.output.bytes)] as const) : [];
-      for (const [at, bytes] of moved) mem.set(new Uint8Array(bytes), at);
-      for (const { spec, bytes } of checked) if (bytes) mem.set(bytes, slotOf(spec, 'input'));
+      if (state && !pingPong) {
+        // without the compiled pairs, the previous outputs are taken before any feed is written over them
+        const fed = new Set(checked.map((c) => c.spec.name));
+        const moved = pairs!.filter((p) => !fed.has(p.input.name)).map((p) => [p.input.offset, buf.slice(p.output.offset, p.output.offset + p.output.bytes)] as const);
+        for (const [at, bytes] of moved) mem.set(new Uint8Array(bytes), at);
+      }
+      for (const { spec, bytes } of checked) if (bytes) mem.set(bytes, parity === 0 ? spec.offset : slotOf(spec, 'input'));
       clearErrorRecord(buf);
       try { (parity === 1 ? this.swapped! : this.entry)(); } catch (e) { throw kernelError(this.memory.buffer, this.manifest, e); }
       const out: Record<string, TensorValue> = {};
       for (const spec of this.manifest.outputs) {
         const C = ARRAYS[spec.dtype] as unknown as View | undefined;
         if (!C) throw new OnnxcRuntimeError(`onnxc: ${this.manifest.model}: output '${spec.name}' has unsupported type ${spec.dtype}`, 'artifact', undefined, spec.name);
-        const at = slotOf(spec, 'output');
+        const at = parity === 0 ? spec.offset : slotOf(spec, 'output');
         const bytes = buf.slice(at, at + spec.bytes);
         out[spec.name] = { type: spec.dtype, dims: [...spec.dims], data: new C(bytes, 0, spec.bytes / C.BYTES_PER_ELEMENT) };
       }

@@ -138,6 +138,22 @@ describe('Loop with a run-time trip count and condition', () => {
     expect(() => s.runSync(feeds)).toThrow(/node 'Loop_0' \(Loop\): the loop ran 4 iterations without stopping \(limit 4\)/);
   });
 
+  it('a small constant trip count whose body slices by the iteration number is unrolled (static shapes per copy)', () => {
+    // y += x[i:i+1]; scan y: Slice's starts come from the iteration number, so each iteration has its own shapes
+    const body = graph([
+      node('Add', ['i', 'one'], ['end']), node('Unsqueeze', ['i', 'ax'], ['st']), node('Unsqueeze', ['end', 'ax'], ['en']),
+      node('Slice', ['xs', 'st', 'en'], ['piece']), node('Add', ['y', 'piece'], ['y2']), node('Identity', ['c'], ['c2']), node('Identity', ['y2'], ['sc']),
+    ], [vi('i', I64, []), vi('c', BOOL, []), vi('y', F, [1])], [vi('c2', BOOL, []), vi('y2', F, [1]), vi('sc', F, [1])]);
+    const m = importModel(model(graph([node('Loop', ['M', 'cond', 'y0'], ['y', 'ys'], [attrG('body', body)])],
+      [vi('M', I64, []), vi('cond', BOOL, []), vi('y0', F, [1])], [vi('y', F), vi('ys', F)],
+      [['xs', fromValues('float32', [5], [1, 2, 3, 4, 5])], ['one', fromValues('int64', [], [1n])], ['ax', fromValues('int64', [1], [0n])]])), { source: 'loop-slice.onnx' });
+    const { s, ops } = session(m, { fixedInputs: { M: scalar('int64', 4n) } });
+    expect(ops.filter((o) => o === 'Slice')).toHaveLength(0);
+    agree(m, s, [scalar('int64', 4n), bool(true), fromValues('float32', [1], [0.5])]);
+    expect(() => s.runSync({ M: toTensorValue(scalar('int64', 4n)), cond: toTensorValue(bool(false)), y0: toTensorValue(fromValues('float32', [1], [0])) }))
+      .toThrow(/node 'Loop_0' \(Loop\): data-dependent: the loop stopped after 0 iterations; the artifact was compiled for 4/);
+  });
+
   it('scan outputs with a trip count known only at run time are refused as data-dependent', () => {
     const m = loopModel(true);
     expect(() => compileWasmGraph(m.graph, { source: 'loop.onnx' }, { level: 0 })).toThrow(/data-dependent|number of iterations/);

@@ -7,6 +7,8 @@
 import binaryen from 'binaryen';
 import type { Graph } from '../../../ir/graph.js';
 import { limits } from '../../../ir/limits.js';
+import { scalar } from '../../../ir/tensor.js';
+import { nodeFreeVars } from '../../../lowering/free-vars.js';
 import type { BodySpec, StaticType } from '../../../lowering/protocol.js';
 import { ERROR_CODE, ERROR_RECORD } from '../abi.js';
 import { elemBytes, type Expr, type Fn } from '../fn.js';
@@ -86,6 +88,21 @@ function loopShape(ctx: PlanContext): { n: number; k: number; body: Graph } {
 /** Bytes to stage carried values through when the body passes them along in another order. */
 const carriedBytes = (ctx: PlanContext): number => ctx.inputs.slice(2).reduce((a, t) => a + (t ? bytesOf(t) : 0), 0);
 
+/** A Loop with a small constant trip count whose body reads the iteration number is unrolled: each copy of the
+ *  body is prepared with its own iteration number as a constant, so what depends on it (Slice starts, Gather
+ *  positions) folds to static shapes (the node suite's test_loop11). Small bodies only: code grows with M. */
+const UNROLL_MAX_TRIPS = 16, UNROLL_MAX_NODES = 32;
+
+function unrollTrips(ctx: PlanContext): number | undefined {
+  const M = ctx.inputs[0]?.constant;
+  const { body } = loopShape(ctx);
+  if (!M || M.data.length !== 1 || body.nodes.length > UNROLL_MAX_NODES) return undefined;
+  const trips = Number(M.data[0]);
+  const iter = body.inputs[0];
+  const reads = iter !== undefined && body.nodes.some((n) => n.inputs.includes(iter) || nodeFreeVars(n).has(iter));
+  return reads && trips >= 1 && trips <= UNROLL_MAX_TRIPS ? trips : undefined;
+}
+
 const LOOP: KernelGen = {
   scratch: carriedBytes,
   refuse(ctx) {
@@ -100,9 +117,13 @@ const LOOP: KernelGen = {
     const { n, k, body } = loopShape(ctx);
     const carried = ctx.inputs.slice(2).map((t) => typeOf(t)!);
     const scans = Array.from({ length: k }, (_, j) => { const o = ctx.outputs[n + j]; return o ? { dtype: o.dtype, dims: o.dims.slice(1) } : undefined; });
-    return [{ graph: body, inputs: [I64, BOOL, ...carried], outputs: [BOOL, ...carried, ...scans] }];
+    const spec = { graph: body, inputs: [I64, BOOL, ...carried], outputs: [BOOL, ...carried, ...scans] };
+    const unroll = unrollTrips(ctx);
+    if (unroll === undefined) return [spec];
+    return Array.from({ length: unroll }, (_, j) => ({ ...spec, values: [scalar('int64', BigInt(j))] }));
   },
   emit(ctx) {
+    if (ctx.bodies.length > 1) return emitUnrolled(ctx);
     const { fn, m } = ctx;
     const { n, k } = loopShape(ctx);
     const b = ctx.bodies[0]!;
@@ -142,5 +163,46 @@ const LOOP: KernelGen = {
     ]);
   },
 };
+
+/** One body per iteration. The bodies share one arena region (only one runs at a time), so carried values move
+ *  from one body's outputs to the next body's inputs through the kernel's scratch. */
+function emitUnrolled(ctx: KernelContext): Expr {
+  const { fn, m } = ctx;
+  const { n, k } = loopShape(ctx);
+  const bodies = ctx.bodies, trips = bodies.length;
+  const cond = ctx.inputs[1];
+  const go = fn.i32();
+  const scans = Array.from({ length: k }, (_, j) => ctx.outputs[n + j]);
+  const planned = scans.some((o) => o) ? trips : undefined;
+  const staged = (c: number): TensorRef => {
+    const at = ctx.inputs.slice(2, 2 + c).reduce((a, t) => a + bytesOf(t!), ctx.scratch.base);
+    return { ...ctx.inputs[2 + c]!, ptr: { base: at } };
+  };
+  const carriedOut = (from: (c: number) => TensorRef): Expr[] => Array.from({ length: n }, (_, c) => (ctx.outputs[c] ? copyTensor(fn, ctx.outputs[c]!, from(c)) : m.nop()));
+  const done = 'unrolled_done';
+  const steps: Expr[] = [];
+  bodies.forEach((b, j) => {
+    // the condition is false before iteration j: the carried values are in this body's input slots
+    steps.push(m.if(m.i32.eqz(fn.get(go)), fn.block([
+      ...(planned !== undefined ? [trapWith(ctx, ERROR_CODE.trips, m.i64.const(BigInt(j)), planned)] : []),
+      ...carriedOut((c) => b.inputs[2 + c]!), m.br(done),
+    ])));
+    steps.push(m.i32.store8(0, 1, fn.c32(b.inputs[1]!.ptr.base), fn.get(go)), b.call(), fn.set(go, truth(fn, b.outputs[0]!)));
+    scans.forEach((o, s) => {
+      const src = b.outputs[1 + n + s]!;
+      if (o && bytesOf(src)) steps.push(m.memory.copy(fn.c32(o.ptr.base + j * bytesOf(src)), fn.c32(src.ptr.base), fn.c32(bytesOf(src))));
+    });
+    const next = bodies[j + 1];
+    if (!next) { steps.push(...carriedOut((c) => b.outputs[1 + c]!)); return; }
+    for (let c = 0; c < n; c++) steps.push(copyTensor(fn, staged(c), b.outputs[1 + c]!));
+    for (let c = 0; c < n; c++) steps.push(copyTensor(fn, next.inputs[2 + c]!, staged(c)));
+  });
+  const first = bodies[0]!;
+  return fn.block([
+    ...Array.from({ length: n }, (_, c) => copyTensor(fn, first.inputs[2 + c]!, ctx.inputs[2 + c]!)),
+    fn.set(go, cond ? truth(fn, cond) : fn.c32(1)),
+    m.block(done, steps),
+  ]);
+}
 
 export const CONTROL_FLOW = { If: IF, Loop: LOOP } as const;
