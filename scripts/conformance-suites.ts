@@ -2,10 +2,12 @@
 // test/conformance/expected-failures.json. Exits 1 on a failure not in the manifest or an entry that now passes;
 // says so (and exits 0) when the shared data is absent.
 // With --backend wasm the manifest is test/conformance/expected-failures-wasm.json (`npm run conformance` runs the
-// node suite on wasm too); a case that also fails on the reference backend keeps the reference's reason.
+// node suite on wasm too); a case that also fails on the reference backend keeps the reference's reason. With
+// --backend webgpu (expected-failures-webgpu.json) the node suite is its float32-only cases; without an adapter the
+// run is skipped with one line, or fails where ONNXC_REQUIRE_WEBGPU=1 (CI).
 //   npx tsx scripts/conformance-suites.ts [--backend B] [--update-manifest] [suite ...]
 
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadBackend } from '../compiler/backends.js';
 import { findCases, readManifest, runCase, summarize, type CaseResult } from '../compiler/conformance.js';
@@ -33,7 +35,20 @@ function reasonFor(r: CaseResult): string {
 const args = process.argv.slice(2);
 const update = args.includes('--update-manifest');
 const bi = args.indexOf('--backend');
-const backend = await loadBackend(bi >= 0 ? args[bi + 1]! : 'reference');
+const backendName = bi >= 0 ? args[bi + 1]! : 'reference';
+// webgpu: no adapter skips with one line, except where CI requires one (ONNXC_REQUIRE_WEBGPU=1 fails the run)
+const backend = await loadBackend(backendName).catch((e: unknown) => {
+  if (!backendName.startsWith('webgpu') || process.env.ONNXC_REQUIRE_WEBGPU === '1' || !(e instanceof Error)) throw e;
+  console.log(`conformance --backend ${backendName}: skipped (${e.message.split('\n')[0]})`);
+  process.exit(0);
+});
+// webgpu computes float32 only: its node suite run is the float32-only cases (node-float32-only-cases.txt)
+const only = (suite: string): ((name: string) => boolean) => {
+  const list = join(SHARED, 'onnx-backend', `${suite}-float32-only-cases.txt`);
+  if (!backend.name.startsWith('webgpu') || !existsSync(list)) return () => true;
+  const names = new Set(readFileSync(list, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')));
+  return (name) => names.has(name);
+};
 const suites = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--backend');
 const root = join(SHARED, 'onnx-backend');
 if (!existsSync(root)) {
@@ -52,7 +67,8 @@ for (const suite of suites.length ? suites : SUITES) {
   if (!existsSync(dir)) { console.log(`${suite}: not found, skipped`); continue; }
   const t0 = performance.now();
   const results: CaseResult[] = [];
-  for (const c of findCases(dir)) results.push(await runCase(c, backend));
+  const keep = only(suite);
+  for (const c of findCases(dir).filter((x) => keep(x.name))) results.push(await runCase(c, backend));
   const s = summarize(results, manifest, suite);
   for (const r of results) {
     if (r.outcome !== 'fail') continue;
