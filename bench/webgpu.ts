@@ -1,17 +1,16 @@
 // onnxc's WebGPU backend against onnxruntime-node's WebGPU execution provider on the same adapter (lavapipe
 // without a GPU), interleaved run by run after warm-up, median latency per model; outputs checked against the
-// data set's expected outputs. A separate script from `npm run bench` for now:
-//   npx tsx bench/webgpu.ts [--runs N] [-O0..-O3] [MODEL...]      (default: mnist squeezenet1_1 mobilenet_v2)
+// data set's expected outputs. The quick form of `npm run bench -- --engines onnxc-webgpu,ort-node-webgpu`:
+//   npx tsx bench/webgpu.ts [--runs N] [-O0..-O3] [MODEL...]      (default: mnist squeezenet1_1 mobilenet_v2 gpt2_tiny)
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dawnDevice } from '../backends/webgpu/dawn.js';
-import { webgpuBackend } from '../backends/webgpu/backend.js';
+import { compileWebGpuModel } from '../backends/webgpu/compile.js';
 import { tensorError } from '../compiler/compare.js';
 import { loadModel } from '../compiler/onnx/import.js';
 import { readValueFile } from '../compiler/onnx/tensor-proto.js';
 import type { Tensor } from '../ir/tensor.js';
-import { compileFor } from '../lowering/compile-for.js';
 import { createSession } from '../runtime/webgpu/session.js';
 import { SHARED } from '../test/helpers/shared.js';
 import { latencyStats } from './stats.js';
@@ -26,7 +25,7 @@ const runsAt = args.indexOf('--runs');
 const runs = runsAt >= 0 ? Number(args[runsAt + 1]) : 10;
 const level = Number(args.find((a) => /^-O[0-3]$/.test(a))?.slice(2) ?? 3) as 0 | 1 | 2 | 3;
 const names = args.filter((a, i) => !a.startsWith('-') && args[i - 1] !== '--runs');
-const models = names.length ? names : ['mnist', 'squeezenet1_1', 'mobilenet_v2'];
+const models = names.length ? names : ['mnist', 'squeezenet1_1', 'mobilenet_v2', 'gpt2_tiny'];
 
 const gpu = await dawnDevice();
 if (typeof gpu === 'string') { console.error(`bench/webgpu: ${gpu}`); process.exit(1); }
@@ -42,7 +41,7 @@ for (const name of models) {
   const expected = readdirSync(ds).filter((f) => /^output_\d+\.pb$/.test(f)).sort().map((f) => readValueFile(join(ds, f)) as Tensor);
 
   let t = performance.now();
-  const { artifact } = compileFor(webgpuBackend, model.graph, { inputShapes: Object.fromEntries(model.graph.inputs.map((n, i) => [n, inputs[i]!.dims])), source: name }, { level });
+  const { artifact } = compileWebGpuModel(model.graph, { inputShapes: Object.fromEntries(model.graph.inputs.map((n, i) => [n, inputs[i]!.dims])), source: name }, { level });
   const compileMs = performance.now() - t;
   t = performance.now();
   const ours = await createSession(artifact, { device: gpu.device });

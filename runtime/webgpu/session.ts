@@ -109,8 +109,9 @@ export async function createSession(artifact: WebGpuArtifact, options: WebGpuSes
     }
   }
 
-  /** Encode and submit one run; `after` adds the copies out of the arena. Returns what `finish` returns. */
-  async function execute<T>(feeds: Readonly<Record<string, WebGpuFeed>>, after: (enc: GPUCommandEncoder) => void, finish: (statusBytes?: ArrayBuffer) => Promise<T>): Promise<T> {
+  /** Encode and submit one run; `after` adds the copies out of the arena (and may take the status slots' copy:
+   *  then it returns true, and `finish` reads them itself). Returns what `finish` returns. */
+  async function execute<T>(feeds: Readonly<Record<string, WebGpuFeed>>, after: (enc: GPUCommandEncoder) => boolean, finish: (statusBytes?: ArrayBuffer) => Promise<T>): Promise<T> {
     if (released) throw new OnnxcRuntimeError(`onnxc: ${m.model}: the session was released`, 'artifact');
     if (busy) throw new OnnxcRuntimeError(`onnxc: ${m.model}: a run is already in progress`, 'busy');
     busy = true;
@@ -132,9 +133,9 @@ export async function createSession(artifact: WebGpuArtifact, options: WebGpuSes
         pass.dispatchWorkgroups(s.workgroups[0], s.workgroups[1], s.workgroups[2]);
       }
       pass.end();
-      after(enc);
+      const statusTaken = after(enc);
       let status: GPUBuffer | undefined;
-      if (m.statusSlots) {
+      if (m.statusSlots && !statusTaken) {
         status = device.createBuffer({ label: 'onnxc status read', size: sizes.status, usage: GPUBufferUsage.MAP_READ | CD });
         enc.copyBufferToBuffer(buffers.status, 0, status, 0, sizes.status);
       }
@@ -153,22 +154,27 @@ export async function createSession(artifact: WebGpuArtifact, options: WebGpuSes
     }
   }
 
+  // one readback buffer per run: the outputs, then the status slots (one mapAsync: each costs a wait on lavapipe)
+  const outBytes = m.outputs.reduce((a, o) => a + align4(o.bytes), 0);
+  const readSize = Math.max(outBytes + (m.statusSlots ? sizes.status : 0), 4);
+
   async function run(feeds: Readonly<Record<string, WebGpuFeed>>): Promise<Record<string, TensorValue>> {
-    const outBytes = m.outputs.reduce((a, o) => a + align4(o.bytes), 0);
     let readback: GPUBuffer | undefined;
     return execute(feeds, (enc) => {
-      readback = device.createBuffer({ label: 'onnxc readback', size: Math.max(outBytes, 4), usage: GPUBufferUsage.MAP_READ | CD });
+      readback = device.createBuffer({ label: 'onnxc readback', size: readSize, usage: GPUBufferUsage.MAP_READ | CD });
       let at = 0;
       for (const o of m.outputs) {
         if (o.bytes) enc.copyBufferToBuffer(buffers[o.region], o.offset, readback, at, align4(o.bytes));
         at += align4(o.bytes);
       }
-    }, async (statusBytes) => {
+      if (m.statusSlots) enc.copyBufferToBuffer(buffers.status, 0, readback, outBytes, sizes.status);
+      return true;
+    }, async () => {
       try {
         await readback!.mapAsync(GPUMapMode.READ);
         const bytes = readback!.getMappedRange().slice(0);
         readback!.unmap();
-        if (statusBytes) checkStatus(m, new Uint32Array(statusBytes));
+        if (m.statusSlots) checkStatus(m, new Uint32Array(bytes, outBytes, sizes.status / 4));
         const out: Record<string, TensorValue> = {};
         let at = 0;
         for (const o of m.outputs) {
@@ -190,6 +196,7 @@ export async function createSession(artifact: WebGpuArtifact, options: WebGpuSes
         if (o.bytes) enc.copyBufferToBuffer(buffers[o.region], o.offset, b, 0, align4(o.bytes));
         outs.push(b);
       }
+      return false;
     }, async (statusBytes) => {
       try {
         if (statusBytes) checkStatus(m, new Uint32Array(statusBytes));
