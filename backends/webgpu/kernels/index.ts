@@ -25,11 +25,13 @@ import { DEFORM_CONV_KERNELS } from './deform-conv.js';
 import { DFT_KERNELS } from './dft.js';
 import { SOFTMAX_KERNELS } from './softmax.js';
 import { gemmKernel, matmulKernel } from './matmul.js';
+import { MODEL_INDEX_MAP_KERNELS } from './models-index-map.js';
 import type { WgKernel } from './types.js';
 
 const elementwise = Object.fromEntries(Object.keys(ELEMENTWISE).map((op) => [op, elementwiseKernel]));
 
 export const WEBGPU_KERNELS: KernelTableOf<WgKernel> = {
+  ...MODEL_INDEX_MAP_KERNELS,
   ...elementwise,
   MatMul: matmulKernel,
   Gemm: gemmKernel,
