@@ -18,7 +18,7 @@ import { GraphBuilder } from '../../models/builder.js';
 import { createSession } from '../../runtime/webgpu/session.js';
 import { OnnxcRuntimeError } from '../../runtime/wasm/errors.js';
 import { randTensor } from '../wasm/helpers.js';
-import { gpu, REQUIRE_WEBGPU, scoped, skipReason } from './helpers.js';
+import { gpu, REQUIRE_WEBGPU, runWebGpu, scoped, skipReason } from './helpers.js';
 
 const run = gpu !== undefined || REQUIRE_WEBGPU;
 const dirs: string[] = [];
@@ -58,6 +58,20 @@ describe.skipIf(!run)(`webgpu models: int64 inputs, chaining, CLI${run ? '' : ` 
     const e = await prepareWebGpu(model).run([fromValues('int64', [1, 4], [0n, 8n, 0n, 0n])]).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(KernelError);
     expect((e as KernelError).message).toMatch(/node 'lookup'.*index 8 is out of range/);
+  }, 120_000);
+
+  it('GatherND with constant indices (as BERT\'s mask gather folds to) matches the reference, float32 and bool', async () => {
+    for (const dtype of ['float32', 'bool'] as const) {
+      const b = new GraphBuilder('gnd');
+      const x = b.input('x', dtype, [3, 4, 2]);
+      const idx = fromValues('int64', [2, 2], [2n, 1n, 0n, -1n]);
+      b.output(b.node('GatherND', [x, b.weight('idx', idx)], {}, 1, 'gnd')[0]!);
+      const g = b.build();
+      const xs = dtype === 'float32' ? randTensor([3, 4, 2], 7) : fromValues('bool', [3, 4, 2], Array.from({ length: 24 }, (_, i) => i % 3 === 0));
+      const want = runGraph(g, [xs])[0] as Tensor;
+      const got = (await runWebGpu(g, [xs]))[0]!;
+      expect(Array.from(got.data as ArrayLike<number>)).toEqual(Array.from(want.data as ArrayLike<number>, Number));
+    }
   }, 120_000);
 
   it('outputs left on the GPU feed another session without a readback, and read back the same', async () => {

@@ -27,10 +27,7 @@ const TOLERANCE: Record<string, number> = {
 };
 
 /** Models not lowered yet, and the ops they are refused for (each with a reason code in the refusal). */
-const PENDING: Record<string, readonly string[]> = {
-  'generated-bert-tiny': ['GatherND'],
-  bigru_tagger: ['GRU'],
-};
+const PENDING: Record<string, readonly string[]> = {};
 
 const models = sharedModels();
 const run = (gpu !== undefined || REQUIRE_WEBGPU) && models.length > 0;
