@@ -35,6 +35,7 @@ export {
   OnnxcError, OnnxImportError, ShapeError, UnsupportedOpError, UnsupportedTypeError, VerifyError, ParseError, KernelError,
   UsageError, LimitError, OracleError,
 } from '../ir/errors.js';
+export { BackendUnavailableError } from '../compiler/backends.js';
 export { makeTensor } from '../ir/tensor.js';
 export { printModel } from '../ir/text/index.js';
 export { formatDiff };

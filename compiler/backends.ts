@@ -6,9 +6,12 @@
 // the reference and wasm backends stay synchronous (their type says so) for the callers that need that.
 
 import { runGraph } from '../backends/reference/interpreter.js';
-import { UsageError } from '../ir/errors.js';
+import { OnnxcError, UsageError } from '../ir/errors.js';
 import type { Model } from '../ir/graph.js';
 import type { RuntimeValue } from '../ir/value.js';
+
+/** A backend that cannot start here: its runtime, device or package is missing (the message says what to install). */
+export class BackendUnavailableError extends OnnxcError {}
 
 /** What a run returns: the outputs by position, or a promise of them. */
 export type Outputs = RuntimeValue[] | Promise<RuntimeValue[]>;

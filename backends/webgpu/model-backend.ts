@@ -4,7 +4,8 @@
 // adapter (or without the `webgpu` package) is a BackendUnavailableError that says what to install.
 
 import type { Model } from '../../ir/graph.js';
-import { KernelError, OnnxcError } from '../../ir/errors.js';
+import { BackendUnavailableError } from '../../compiler/backends.js';
+import { KernelError } from '../../ir/errors.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { isTensor, type RuntimeValue } from '../../ir/value.js';
 import type { PipelineChoice } from '../../lowering/compile-for.js';
@@ -17,8 +18,7 @@ import { UnsupportedNodesError } from '../../lowering/support.js';
 import type { WebGpuArtifact } from '../../runtime/webgpu/types.js';
 import { dawnDevice } from './dawn.js';
 
-/** A backend that cannot start here: its runtime, device or package is missing (the message says what to install). */
-export class BackendUnavailableError extends OnnxcError {}
+export { BackendUnavailableError };
 
 export interface AsyncPrepared {
   run(inputs: readonly (RuntimeValue | undefined)[]): Promise<RuntimeValue[]>;

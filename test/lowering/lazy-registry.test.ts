@@ -5,8 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BACKENDS, loadBackend } from '../../compiler/backends.js';
-import { BackendUnavailableError } from '../../backends/webgpu/model-backend.js';
+import { BACKENDS, BackendUnavailableError, loadBackend } from '../../compiler/backends.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
