@@ -8,6 +8,7 @@ import { OnnxcError } from '../../ir/errors.js';
 import type { Graph } from '../../ir/graph.js';
 import type { Backend, Capabilities } from '../../lowering/backend.js';
 import { alignUp } from '../../lowering/buffer-plan.js';
+import { nodeFreeVars } from '../../lowering/free-vars.js';
 import { carryPairs, planLowering, type LoweringPlan, type PlannedNode } from '../../lowering/plan.js';
 import { prepareForLowering, type ShapeOptions } from '../../lowering/prepare.js';
 import { ARENA_BASE, ERROR_RECORD, WASM_FORMAT, type WasmIoSpec, type WasmManifest } from './abi.js';
@@ -124,7 +125,8 @@ export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCom
         if (p.view) continue;
         const n = p.node;
         const same = emitted.get(p);
-        if (sw && same && !p.bodies && [...n.inputs, ...n.outputs].every((v) => !v || at(pl, v) === addrIn(pl, v))) {
+        // what its subgraphs read from this graph counts too (their own values live in the node's scratch)
+        if (sw && same && [...n.inputs, ...n.outputs, ...nodeFreeVars(n)].every((v) => !v || at(pl, v) === addrIn(pl, v))) {
           calls.push(setIndex(same.index), m.call(same.name, [], binaryen.none));
           continue;
         }
