@@ -50,7 +50,35 @@ function gemm(M: number, K: number, N: number, density: number, transB: boolean,
   return b.model({}).graph;
 }
 
+/** onnxc.FusedMatMul: A [...rows, K] x sparse B, + bias over N, + a residual of the output's shape, then Relu/Gelu. */
+function fusedMatmul(rows: number[], K: number, N: number, activation: string): { g: Graph; inputs: Tensor[] } {
+  const b = new GraphBuilder('sparse_fused_mm');
+  const x = b.input('x', 'float32', [...rows, K]), z = b.input('z', 'float32', [...rows, N]);
+  b.output(b.op('onnxc.FusedMatMul', [x, b.weight('w', thin(randTensor([K, N], 2), 0.08)), b.weight('bias', randTensor([N], 3)), z], { activation, activation_params: { floats: [] } }));
+  return { g: b.build(), inputs: [randTensor([...rows, K], 7), randTensor([...rows, N], 8)] };
+}
+
+function fusedGemm(M: number, K: number, N: number, activation: string): { g: Graph; inputs: Tensor[] } {
+  const b = new GraphBuilder('sparse_fused_gemm');
+  const x = b.input('x', 'float32', [M, K]);
+  b.output(b.op('onnxc.FusedGemm', [x, b.weight('w', thin(randTensor([N, K], 2), 0.08)), b.weight('c', randTensor([M, 1], 3))], { transB: 1, activation, activation_params: { floats: [] } }));
+  return { g: b.build(), inputs: [randTensor([M, K], 7)] };
+}
+
 describe('sparse MatMul/Gemm kernel', () => {
+  for (const [name, { g, inputs }] of [
+    ['FusedMatMul [2,9,64]x[64,20] + bias + residual, Relu', fusedMatmul([2, 9], 64, 20, 'Relu')],
+    ['FusedMatMul [5,64]x[64,12] + bias + residual, Tanh', fusedMatmul([5], 64, 12, 'Tanh')],
+    ['FusedGemm transB, C over rows [M,1], Sigmoid', fusedGemm(18, 48, 10, 'Sigmoid')],
+  ] as const) {
+    it(`${name}: sparse kernel with the epilogue, matches the reference`, () => {
+      const { a, run } = session(g, [...inputs]);
+      expect(a.manifest.sparseWeights?.map((e) => e[3])).toEqual(['sparse-kernel']);
+      expect(worstRelativeError(run(), runGraph(g, inputs) as Tensor[])).toBeLessThan(1e-5);
+    });
+  }
+
+
   const cases: [string, Graph, number[]][] = [
     ...([[1], [3], [4], [5], [17], [33], [2, 3]] as number[][]).map((rows): [string, Graph, number[]] => [`MatMul A [${rows},64] x [64,24]`, matmul(rows, 64, 24, 0.08), [...rows, 64]]),
     ['MatMul one column', matmul([6], 64, 1, 0.05), [6, 64]],

@@ -12,6 +12,8 @@
 import { makeTensor } from '../../../ir/tensor.js';
 import type { Expr } from '../fn.js';
 import type { KernelContext, KernelGen, PlanContext } from './types.js';
+import { broadcastStrides } from '../layout.js';
+import { activationOf } from './fused-activation.js';
 import { attrNum, input, output, prod } from './util.js';
 
 /** Largest fraction of non-zero weights the sparse kernel takes for A with `rows` rows: above it the dense kernel
@@ -21,20 +23,48 @@ export const sparseKernelMaxDensity = (rows: number): number => (rows >= 16 ? 0.
 /** Rows of A per register tile (four f32x4 accumulators). */
 const TILE = 16;
 
-interface SparseForm { readonly M: number; readonly K: number; readonly N: number; readonly transB: boolean; readonly bias: boolean; readonly nnz: number }
+/** An addend of the fused forms over the output seen as rows x N: element (r, n) at r * rs + n * cs. */
+interface Addend { readonly input: number; readonly rs: number; readonly cs: number }
 
-/** The form the sparse kernel takes, or undefined: float32 MatMul/Gemm with a 2-D constant B sparse enough, K < 65536
- *  (u16 indices), Gemm without transA, alpha 1, a bias over N or none (beta 1). */
+interface SparseForm {
+  readonly M: number; readonly K: number; readonly N: number; readonly transB: boolean; readonly nnz: number;
+  readonly addends: readonly Addend[];
+}
+
+const GEMMS = new Set(['Gemm', 'onnxc.FusedGemm']);
+const MATMULS = new Set(['MatMul', 'onnxc.FusedMatMul']);
+
+/** Strides of `dims` broadcast to the output `out` ([...rows, N]) with the leading dims flattened into one row
+ *  index, or undefined when they do not flatten (a broadcast over some leading dims but not others). */
+function flatStrides(dims: readonly number[], out: readonly number[]): { rs: number; cs: number } | undefined {
+  const s = broadcastStrides(dims, out), lead = out.slice(0, -1);
+  const rs = s[lead.length - 1] ?? 0;
+  let want = rs;
+  for (let i = lead.length - 1; i >= 0; i--) {
+    if (lead[i] !== 1 && s[i] !== want) return undefined;
+    want *= lead[i]!;
+  }
+  return { rs, cs: s[out.length - 1]! };
+}
+
+/** The form the sparse kernel takes, or undefined: float32 MatMul/Gemm (and their fused forms) with a 2-D constant B
+ *  sparse enough, K < 65536 (u16 indices), Gemm without transA, alpha 1 and beta 1, addends that flatten over rows. */
 export function sparseForm(ctx: PlanContext, maxDensity?: number): SparseForm | undefined {
   const a = ctx.inputs[0], b = ctx.inputs[1], y = ctx.outputs[0];
   if (!a || !b?.constant || !y || a.dtype !== 'float32' || b.dtype !== 'float32' || b.dims.length !== 2) return undefined;
-  const gemm = ctx.node.op === 'Gemm';
-  if (!gemm && ctx.node.op !== 'MatMul') return undefined;
+  const gemm = GEMMS.has(ctx.node.op);
+  if (!gemm && !MATMULS.has(ctx.node.op)) return undefined;
   if (!gemm && a.dims.length < 2) return undefined;
   const transB = gemm && attrNum(ctx, 'transB', 0) !== 0;
-  if (gemm && (attrNum(ctx, 'transA', 0) !== 0 || attrNum(ctx, 'alpha', 1) !== 1)) return undefined;
-  const c = gemm ? ctx.inputs[2] : undefined;
-  if (c && (c.dtype !== 'float32' || attrNum(ctx, 'beta', 1) !== 1 || prod(c.dims) !== (transB ? b.dims[0]! : b.dims[1]!) || (c.dims.length === 2 && c.dims[0] !== 1))) return undefined;
+  if (gemm && (attrNum(ctx, 'transA', 0) !== 0 || attrNum(ctx, 'alpha', 1) !== 1 || attrNum(ctx, 'beta', 1) !== 1)) return undefined;
+  const addends: Addend[] = [];
+  for (const i of [2, 3]) {
+    const t = ctx.inputs[i];
+    if (!t) continue;
+    const st = t.dtype === 'float32' ? flatStrides(t.dims, y.dims) : undefined;
+    if (!st) return undefined;
+    addends.push({ input: i, ...st });
+  }
   const K = transB ? b.dims[1]! : b.dims[0]!, N = transB ? b.dims[0]! : b.dims[1]!;
   if (K >= 65536 || K === 0 || N === 0) return undefined;
   const d = b.constant.data as Float32Array;
@@ -42,7 +72,7 @@ export function sparseForm(ctx: PlanContext, maxDensity?: number): SparseForm | 
   let nnz = 0;
   for (let i = 0; i < d.length; i++) if (d[i] !== 0) nnz++;
   if (nnz > (maxDensity ?? sparseKernelMaxDensity(M)) * d.length) return undefined;
-  return { M, K, N, transB, bias: c !== undefined, nnz };
+  return { M, K, N, transB, nnz, addends };
 }
 
 const rowsPadded = (M: number): number => Math.ceil(M / 4) * 4;
@@ -75,7 +105,7 @@ export function withSparse(dense: KernelGen, maxDensity?: number): KernelGen {
 
 function emitSparse(ctx: KernelContext, f: SparseForm): Expr {
   const { fn, m } = ctx;
-  const a = input(ctx, 0), y = output(ctx), bias = ctx.node.op === 'Gemm' ? ctx.inputs[2] : undefined;
+  const a = input(ctx, 0), y = output(ctx), act = activationOf(ctx);
   const [starts, idx, vals] = ctx.packed as [typeof a, typeof a, typeof a];
   const Mp = rowsPadded(f.M), xt = ctx.scratch.base, rowBytes = Mp * 4;
   const [i, k, n, p, end, off, r0] = [fn.i32(), fn.i32(), fn.i32(), fn.i32(), fn.i32(), fn.i32(), fn.i32()];
@@ -88,11 +118,27 @@ function emitSparse(ctx: KernelContext, f: SparseForm): Expr {
     ]),
   ]);
   // one tile: `vecs` f32x4 accumulators over rows r0 .. r0 + 4*vecs, for column n
+  const zero = (): Expr => m.v128.const(new Array(16).fill(0));
+  // an addend's 4 values for rows row0..row0+3 of column n: one splat when it does not vary by row, else 4 loads
+  // (a row past M reads row M-1: padded rows are computed, never stored)
+  const addendVec = (ad: Addend, row0: () => Expr): Expr => {
+    const t = ctx.inputs[ad.input]!;
+    const colOff = m.i32.mul(fn.get(n), fn.c32(ad.cs * 4));
+    if (ad.rs === 0) return m.f32x4.splat(m.f32.load(t.ptr.base, 4, colOff));
+    let v = zero();
+    for (let lane = 0; lane < 4; lane++) {
+      const row = m.i32.add(row0(), fn.c32(lane)), clamped = m.select(m.i32.lt_s(row, fn.c32(f.M)), row, fn.c32(f.M - 1));
+      v = m.f32x4.replace_lane(v, lane, m.f32.load(t.ptr.base, 4, m.i32.add(m.i32.mul(clamped, fn.c32(ad.rs * 4)), m.i32.mul(fn.get(n), fn.c32(ad.cs * 4)))));
+    }
+    return v;
+  };
   const tile = (vecs: number, rowStart: () => Expr): Expr[] => {
     const acc = Array.from({ length: vecs }, () => fn.v128());
-    const init = bias ? m.f32x4.splat(m.f32.load(bias.ptr.base, 4, m.i32.shl(fn.get(n), fn.c32(2)))) : m.v128.const(new Array(16).fill(0));
     const stores: Expr[] = [];
     for (let v = 0; v < vecs; v++) {
+      let sum: Expr = fn.get(acc[v]!);
+      for (const ad of f.addends) sum = m.f32x4.add(sum, addendVec(ad, () => m.i32.add(rowStart(), fn.c32(4 * v))));
+      stores.push(fn.set(acc[v]!, act ? act(fn, sum) : sum));
       for (let lane = 0; lane < 4; lane++) {
         const row = 4 * v + lane;
         // rows beyond M exist only in the last tile of a padded M
@@ -102,8 +148,7 @@ function emitSparse(ctx: KernelContext, f: SparseForm): Expr {
       }
     }
     return [
-      ...acc.map((l, j) => fn.set(l, j === 0 ? init : m.v128.const(new Array(16).fill(0)))),
-      ...(bias && vecs > 1 ? acc.slice(1).map((l) => fn.set(l, fn.get(acc[0]!))) : []),
+      ...acc.map((l) => fn.set(l, zero())),
       fn.set(p, m.i32.load(starts.ptr.base, 4, m.i32.shl(fn.get(n), fn.c32(2)))),
       fn.set(end, m.i32.load(starts.ptr.base + 4, 4, m.i32.shl(fn.get(n), fn.c32(2)))),
       fn.loopDyn(i, fn.get(p), end, (pi) => [
@@ -122,9 +167,11 @@ function emitSparse(ctx: KernelContext, f: SparseForm): Expr {
   return fn.block([transpose, columns]);
 }
 
-/** The table with MatMul and Gemm taking the sparse path where `sparseForm` holds. */
+/** The table with MatMul, Gemm and their fused forms taking the sparse path where `sparseForm` holds. */
 export function withSparseKernels<T extends Readonly<Record<string, KernelGen>>>(table: T): T {
-  return { ...table, ...(table['MatMul'] ? { MatMul: withSparse(table['MatMul']) } : {}), ...(table['Gemm'] ? { Gemm: withSparse(table['Gemm']) } : {}) };
+  const out: Record<string, KernelGen> = { ...table };
+  for (const op of [...GEMMS, ...MATMULS]) if (table[op]) out[op] = withSparse(table[op]);
+  return out as T;
 }
 
 /** Whether a node's pre-packed operands are the sparse kernel's (int32 starts, uint16 indices, float32 values). */
