@@ -1,4 +1,4 @@
-// Attention (opset 23/24) as scalar loops in f64: 3-D or 4-D Q/K/V, grouped-query heads, bool or additive masks
+// Attention (opset 23/24): float32 on the GEMM core (attention-gemm.ts), everything else as scalar loops in f64: 3-D or 4-D Q/K/V, grouped-query heads, bool or additive masks
 // (broadcast by static strides), causal masking, softcap, KV cache (past -> present), nonpad_kv_seqlen and the
 // qk_matmul_output modes. The present K/V go to their outputs, or to scratch when those are not asked for.
 
@@ -8,6 +8,7 @@ import { moveElem } from '../layout.js';
 import type { KernelContext, KernelGen, PlanContext, TensorRef } from './types.js';
 import { expF, f64c, ldF, ldI, lin, stF, tanhF, type Ix } from './scalar.js';
 import { attrNum, input, strides, unsupported } from './util.js';
+import { emitGemmAttention, gemmAttentionOk, gemmAttentionScratch } from './attention-gemm.js';
 
 interface Geo { B: number; qh: number; kvh: number; qs: number; kvs: number; dk: number; dv: number; past: number; total: number; rank: number }
 
@@ -26,7 +27,8 @@ const align8 = (n: number): number => Math.ceil(n / 8) * 8;
 function scratchLayout(ctx: PlanContext): { pk: number; pv: number; row: number; bytes: number } {
   const g = geometry(ctx), eb = elemBytes(input(ctx, 0).dtype);
   const pk = ctx.outputs[1] ? 0 : align8(g.B * g.kvh * g.total * g.dk * eb), pv = ctx.outputs[2] ? 0 : align8(g.B * g.kvh * g.total * g.dv * eb);
-  return { pk, pv, row: g.total * 8, bytes: pk + pv + g.total * 8 };
+  const fast = gemmAttentionOk(ctx, g) ? gemmAttentionScratch(g) : 0;
+  return { pk, pv, row: g.total * 8, bytes: pk + pv + g.total * 8 + fast };
 }
 
 export const ATTENTION: KernelGen = {
@@ -59,6 +61,10 @@ export const ATTENTION: KernelGen = {
         const fromPast = moveElem(fn, eb, dst2, fn.elem(past.ptr, lin(fn, [[G(b), g.kvh * g.past * dd], [G(h), g.past * dd], [G(s), dd], [G(i), 1]]), eb));
         return [m.if(m.i32.lt_s(fn.get(s), fn.c32(g.past)), fromPast, fromCur)];
       })])])]);
+    // float32 without softcap/nonpad/qk output: the products on the GEMM core (attention-gemm.ts)
+    if (gemmAttentionOk(ctx, g)) {
+      return fn.block([copyPresent(presentK, pastK, K, g.dk), copyPresent(presentV, pastV, V, g.dv), emitGemmAttention(ctx, g, presentK, presentV, sAt(sl.pk + sl.pv + sl.row))]);
+    }
     // the mask read as [B, qh, qs, total] by broadcast strides; a short last axis counts as masked beyond its end
     let maskBias: (() => Expr) | undefined;
     if (mask) {

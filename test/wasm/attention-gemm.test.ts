@@ -1,0 +1,38 @@
+// Attention's float32 path on the GEMM core (kernels/attention-gemm.ts): 4-D and 3-D heads, grouped-query heads,
+// causal, bool and additive masks (broadcast, shorter than the keys), a fully masked row, past/present caches,
+// key lengths under one vector, against the reference interpreter (f64) with Binaryen's optimiser on and off.
+
+import { describe, expect, it } from 'vitest';
+import { fromValues } from '../../ir/tensor.js';
+import { GraphBuilder } from '../../models/builder.js';
+import { randTensor, singleCase, worstError, type KernelCase } from './helpers.js';
+
+const TOL = 1e-5;
+const single = (name: string, shapes: number[][], make: (b: GraphBuilder, xs: string[]) => string): KernelCase => singleCase(name, shapes, make, TOL, 31);
+
+const cases: KernelCase[] = [
+  single('4-D causal, 9 queries x 13 keys, dk 8, dv 6', [[2, 3, 9, 8], [2, 3, 13, 8], [2, 3, 13, 6]], (b, xs) => b.op('Attention', xs, { is_causal: 1 })),
+  single('4-D GPT-2 shape, 16 x 16, head 16, scale', [[1, 4, 16, 16], [1, 4, 16, 16], [1, 4, 16, 16]], (b, xs) => b.op('Attention', xs, { scale: 0.3 })),
+  single('3-D GQA, bool mask [qs, total]', [[2, 3, 8], [2, 5, 4], [2, 5, 6]], (b, [q, k, v]) =>
+    b.op('Attention', [q!, k!, v!, b.weight('m', fromValues('bool', [3, 5], [1, 1, 0, 1, 0, 1, 0, 1, 1, 1, 0, 0, 0, 1, 1]))], { q_num_heads: 4, kv_num_heads: 2 })),
+  single('4-D additive mask [1, 1, qs, total] (BERT), one row fully masked', [[1, 2, 3, 5], [1, 2, 7, 5], [1, 2, 7, 5]], (b, xs) => {
+    const bias = randTensor([1, 1, 3, 7], 9);
+    for (let j = 0; j < 7; j++) bias.data[7 + j] = -Infinity;
+    return b.op('Attention', [...xs, b.weight('m', bias)], {});
+  }),
+  single('mask shorter than the keys, 3 keys (under one vector)', [[1, 1, 4, 4], [1, 1, 3, 4], [1, 1, 3, 4]], (b, xs) =>
+    b.op('Attention', [...xs, b.weight('m', randTensor([4, 2], 3))], {})),
+  single('past/present cache, causal', [[1, 2, 2, 4], [1, 2, 2, 4], [1, 2, 2, 4], [1, 2, 5, 4], [1, 2, 5, 4]], (b, [q, k, v, pk, pv]) => {
+    const [y, kk, vv] = b.node('Attention', [q!, k!, v!, '', pk!, pv!], { is_causal: 1 }, 3);
+    return b.op('Concat', [y!, b.op('Slice', [kk!, b.weight('s0', fromValues('int64', [1], [0n])), b.weight('s1', fromValues('int64', [1], [2n])), b.weight('ax', fromValues('int64', [1], [2n]))])], { axis: 3 });
+  }),
+];
+
+describe('float32 attention on the GEMM core matches the reference interpreter', () => {
+  for (const c of cases) {
+    it(c.name, () => {
+      const { g, inputs } = c.build();
+      for (const optimize of [false, true]) expect(worstError(g, inputs, optimize), `optimize=${optimize}`).toBeLessThanOrEqual(TOL);
+    });
+  }
+});
