@@ -1,7 +1,8 @@
 // RNN, GRU and LSTM (directions, layouts, sequence_lens, initial states, peepholes, clip, activations with their
-// alpha/beta, linear_before_reset, input_forget), with the cell equations of ops/rnn.ts: one invocation per
-// (direction, batch entry) walks its sequence, its state in function-scope arrays (hidden_size is static). Steps
-// past a short sequence leave zeros in Y, as the reference does; a reversed sequence starts at its own last step.
+// alpha/beta, linear_before_reset, input_forget), with the cell equations of ops/rnn.ts: one dispatch per direction
+// (its activations and step order fixed in the code), one invocation per batch entry walking its sequence, the state
+// in function-scope arrays (hidden_size is static). Steps past a short sequence leave zeros in Y, as the reference
+// does; a reversed sequence starts at its own last step.
 
 import type { PlanContext, Refusal } from '../../../lowering/protocol.js';
 import { abs, add, clamp, convert, div, f32, ge, gt, i32, lt, math, max, mul, neg, select, sub, u32, type Expr, type LValue } from '../wgsl/ast.js';
@@ -64,7 +65,8 @@ function geometry(ctx: PlanContext) {
   return { layout, dir, nd, seq, batch, I, H, G: GATES[ctx.node.op]!, clip };
 }
 
-function rnnShader(ctx: LowerContext): { shader: string; operands: ReturnType<typeof bindInputs>['operands']; threads: number } {
+/** The shader of direction `dir` (a compile-time constant, so its activations and order are fixed in the code). */
+function rnnShader(ctx: LowerContext, dir: number): { shader: string; operands: ReturnType<typeof bindInputs>['operands']; threads: number } {
   const op = ctx.node.op, g = geometry(ctx), acts = activations(ctx, g.nd) as Act[][];
   const { layout, nd, seq, batch, I, H, G } = g;
   const s = new ShaderBuilder();
@@ -74,22 +76,23 @@ function rnnShader(ctx: LowerContext): { shader: string; operands: ReturnType<ty
   const at = (i: number, e: U): F => (bufs.get(i) as Buffer<'f32'>).at(e) as F;
   const outs = [0, 1, 2].map((k) => (ctx.outputs[k] ? s.buffer(['y', 'y_h', 'y_c'][k]!, 'f32', 'read_write') : undefined));
   const clipF = (x: F): F => (g.clip === undefined ? x : clamp(x, f32(-g.clip), f32(g.clip)));
-  const threads = nd * batch;
+  const threads = batch;
   main1d(s, threads, (b, i) => {
-    const [d, bi] = coords(b, i, [nd, batch]);
+    const d: U = u32(dir);
+    const [bi] = coords(b, i, [batch]);
     const stateRow = b.let('srow', mul(layout === 0 ? add(mul(d!, u32(batch)), bi!) : add(mul(bi!, u32(nd)), d!), u32(H)));
     const h = b.array('h', 'f32', H), c = b.array('c', 'f32', H), hn = b.array('hn', 'f32', H), rg = b.array('rg', 'f32', H);
     if (bufs.has(5)) b.for('j', u32(0), u32(H), (lb, j) => lb.set(h.at(j), at(5, add(stateRow, j))));
     if (op === 'LSTM' && bufs.has(6)) b.for('j', u32(0), u32(H), (lb, j) => lb.set(c.at(j), at(6, add(stateRow, j))));
     const len = b.let('len', bufs.has(4) ? convert('u32', clamp((bufs.get(4) as Buffer<'i32'>).at(bi!) as Expr<'i32'>, i32(0), i32(seq))) : u32(seq));
-    const reverse = b.let('rev', g.dir === 'reverse' ? lt(u32(0), u32(1)) : gt(d!, u32(0)));
+    const reverse = g.dir === 'reverse' || dir === 1;
     const yRow = (t: U): U => mul(layout === 0 ? add(mul(add(mul(t, u32(nd)), d!), u32(batch)), bi!) : add(mul(add(mul(bi!, u32(seq)), t), u32(nd)), d!), u32(H));
     const Y = outs[0];
     // steps past the sequence stay zero
     if (Y) b.for('t', len, u32(seq), (lb, t) => lb.for('j', u32(0), u32(H), (jb, j) => jb.set(Y.at(add(yRow(t), j)) as LValue<'f32'>, f32(0))));
     const gh = G * H;
     b.for('s', u32(0), len, (sb, st) => {
-      const t = sb.let('t', select(reverse, sub(sub(len, u32(1)), st), st));
+      const t = sb.let('t', reverse ? sub(sub(len, u32(1)), st) : st);
       const xRow = sb.let('xrow', mul(layout === 0 ? add(mul(t, u32(batch)), bi!) : add(mul(bi!, u32(seq)), t), u32(I)));
       /** x_t . W[gate row] + Wb */
       const xw = (bd: Body, row: U): F => {
@@ -104,7 +107,7 @@ function rnnShader(ctx: LowerContext): { shader: string; operands: ReturnType<ty
         return acc;
       };
       const hk = (k: U): F => h.at(k);
-      const A = acts, dirActs = (k: number): Act => (x) => select(gt(d!, u32(0)), A[nd - 1]![k]!(x), A[0]![k]!(x));
+      const dirActs = (k: number): Act => acts[dir]![k]!;
       const f = dirActs(0);
       if (op === 'RNN') {
         sb.for('j', u32(0), u32(H), (jb, j) => jb.set(hn.at(j), f(clipF(add(xw(jb, j), hr(jb, j, hk))))));
@@ -160,8 +163,11 @@ export const rnnKernel: WgKernel = {
   lower(ctx): KernelDispatch[] {
     const g = geometry(ctx);
     if (g.nd * g.batch === 0) return [];
-    const { shader, operands, threads } = rnnShader(ctx);
-    return [{ shader, operands: [...operands, ...[0, 1, 2].filter((k) => ctx.outputs[k]).map((k) => output(k))], workgroups: grid1d(threads) }];
+    // one dispatch per direction: each writes its own rows of Y, Y_h, Y_c
+    return Array.from({ length: g.nd }, (_, dir) => {
+      const { shader, operands, threads } = rnnShader(ctx, dir);
+      return { shader, operands: [...operands, ...[0, 1, 2].filter((k) => ctx.outputs[k]).map((k) => output(k))], workgroups: grid1d(threads) };
+    });
   },
 };
 
