@@ -4,7 +4,9 @@
 // symmetric int8 initializer (per output channel with quant-per-channel=1, the default; per tensor with 0). Biases
 // stay float. The result is onnxruntime's QDQ format: standard ops, which integer kernels can take as a pattern.
 // Ranges come from ctx.calibration by quant-method=minmax|percentile|entropy; a value that was not calibrated
-// leaves its reader in float (so does quant-exclude=OP|NODE,...). Without calibration the pass changes nothing.
+// leaves its reader in float (so does quant-exclude=OP|NODE,...). With quant-outputs=1 (the default) a Conv's
+// result (after its Relu/Clip) and residual Adds are quantised too, so fuse-qdq-conv makes the whole conv chain
+// integer. Without calibration the pass changes nothing.
 
 import { UsageError } from '../../ir/errors.js';
 import type { Graph, Node } from '../../ir/graph.js';
@@ -45,6 +47,7 @@ export function quantizeStatic(graph: Graph, ctx: PassContext): Graph {
   const perChannel = choiceOption(ctx, 'quant-per-channel', [0, 1] as const, 1) === 1;
   const signed = (ctx.options.get('quant-activation') ?? 'uint8') === 'int8';
   const skip = excluded(ctx);
+  const withOutputs = choiceOption(ctx, 'quant-outputs', [0, 1] as const, 1) === 1;
   const isFloatValue = (v: string): boolean => { const t = graph.types.get(v); return t?.kind === 'tensor' && t.dtype === 'float32'; };
   // the nodes taken: their activation (input 0) was calibrated
   const taken = (n: Node): boolean => QUANTISED_OPS.has(n.op) && !skip(n) && !!n.inputs[0] && isFloatValue(n.inputs[0]) && stats.values.has(n.inputs[0]);
@@ -80,9 +83,14 @@ export function quantizeStatic(graph: Graph, ctx: PassContext): Graph {
     wOf.set(w, made.out);
     return made.out;
   };
+  const outputs = withOutputs ? quantisedOutputs(graph, taken, (v) => isFloatValue(v) && stats.values.has(v) && !graph.initializers.has(v)) : new Set<string>();
   for (const n of graph.nodes) {
-    if (!taken(n)) { nodes.push(n); continue; }
-    const inputs = [...n.inputs];
+    if (!taken(n)) {
+      const ins = n.inputs.map((v) => (outputs.has(v) ? activation(v, n.name) : v));
+      nodes.push(ins.some((v, i) => v !== n.inputs[i]) ? retarget(n, ins) : n);
+      continue;
+    }
+    const inputs = n.inputs.map((v) => (outputs.has(v) ? activation(v, n.name) : v));
     inputs[0] = activation(n.inputs[0]!, n.name);
     const u = weights.get(n.inputs[1] ?? '')?.find((x) => x.node === n);
     if (u) inputs[1] = weight(u.weight, u);
@@ -91,6 +99,27 @@ export function quantizeStatic(graph: Graph, ctx: PassContext): Graph {
   const types = new Map(graph.types);
   for (const w of wOf.keys()) types.delete(w);
   return inferGraph({ ...graph, nodes, initializers: inits, types }, { source: ctx.source });
+}
+
+/** With quant-outputs=1 (the default), the values an integer kernel also needs quantised, as onnxruntime's QDQ
+ *  format has them: each taken Conv's result (after its Relu/Clip when that is its only reader, so the clamp joins
+ *  the integer conv), and both operands and the result of an Add of two such values (residual connections). */
+function quantisedOutputs(graph: Graph, taken: (n: Node) => boolean, ok: (v: string) => boolean): Set<string> {
+  const readers = new Map<string, Node[]>();
+  for (const n of graph.nodes) for (const v of n.inputs) if (v) readers.set(v, [...(readers.get(v) ?? []), n]);
+  const out = new Set<string>(), inputsOfTaken = new Set(graph.nodes.filter(taken).map((n) => n.inputs[0]!));
+  for (const n of graph.nodes) {
+    if (taken(n) && n.op === 'Conv') {
+      let v = n.outputs[0]!;
+      const r = readers.get(v) ?? [];
+      if (r.length === 1 && (r[0]!.op === 'Relu' || r[0]!.op === 'Clip') && !graph.outputs.includes(v)) v = r[0]!.outputs[0]!;
+      if (ok(v)) out.add(v);
+    } else if (n.op === 'Add' && n.inputs.length === 2) {
+      const inRegion = n.inputs.every((v) => out.has(v) || inputsOfTaken.has(v));
+      if (inRegion && n.inputs.every(ok) && ok(n.outputs[0]!)) for (const v of [...n.inputs, n.outputs[0]!]) out.add(v);
+    }
+  }
+  return out;
 }
 
 /** One scale for the whole weight (as a [1]-long per-axis scale would not be: DequantizeLinear's scalar form). */

@@ -38,6 +38,8 @@ const QSPECS: QSpec[] = [
   { name: 'depthwise 3x3 s2, 13 channels (tail), uint8', C: 13, H: 9, W: 8, OC: 13, k: 3, s: 2, pad: 1, group: 13, x: 'uint8', y: 'uint8', bias: true },
   { name: 'pointwise 1x1, 20 output channels (tail), clamp', N: 2, C: 24, H: 3, W: 5, OC: 20, k: 1, s: 1, pad: 0, group: 1, x: 'int8', y: 'int8', clamp: [-128, 90], bias: true },
   { name: 'pointwise 1x1, odd K, uint8 in, int8 out, no bias', C: 7, H: 4, W: 4, OC: 9, k: 1, s: 1, pad: 0, group: 1, x: 'uint8', y: 'int8' },
+  { name: 'pointwise 1x1, 72 channels (widened in a loop), uint8 out', C: 72, H: 3, W: 3, OC: 16, k: 1, s: 1, pad: 0, group: 1, x: 'int8', y: 'uint8', bias: true },
+  { name: 'pointwise 1x1, 10 channels (an odd number of K pairs)', C: 10, H: 2, W: 3, OC: 8, k: 1, s: 1, pad: 0, group: 1, x: 'int8', y: 'int8', bias: true },
   { name: 'stem 3x3 s2 from 3 channels (im2col, odd K)', C: 3, H: 11, W: 10, OC: 8, k: 3, s: 2, pad: 1, group: 1, x: 'int8', y: 'int8', bias: true },
   { name: 'grouped 3x3, 2 groups', C: 8, H: 6, W: 6, OC: 12, k: 3, s: 1, pad: 1, group: 2, x: 'int8', y: 'uint8', bias: true },
 ];

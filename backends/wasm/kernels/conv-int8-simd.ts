@@ -1,15 +1,15 @@
 // onnxc.QConv channels-last with constant int8 weights on SIMD128: depthwise (8 channels per step, i16 products
-// widened into i32 with extmul), and everything else as a GEMM over pixels (1x1 stride-1 reads X in place, other
-// forms go through int8 im2col) on i32x4.dot_i16x8_s: W - w_zp packed in panels of 8 columns with K in pairs (as
-// matmul-int8.ts), X's K pair splat from two bytes. The GEMM takes X raw and folds x_zp into the bias
-// (B - x_zp * column sums; padding holds x_zp). Requantisation in the epilogue: f32 multiplier per output channel,
+// widened into i32 with extmul), and everything else as a GEMM over pixels on i32x4.dot_i16x8_s: X as i16 columns
+// (im2col; a 1x1 stride-1 conv just widens its rows), W - w_zp packed in panels of 8 columns with K in pairs (as
+// matmul-int8.ts), so a 4-byte splat of a row's K pair meets 4 columns. Both paths take X raw and fold x_zp into
+// the bias (B - x_zp * the weights' sum; taps outside the image read x_zp). Requantisation in the epilogue: f32 multiplier per output channel,
 // round half to even, zero point, saturating narrows, the fused clamp. Weights stay int8 in memory.
 
 import { makeTensor, toNumbers, type Tensor } from '../../../ir/tensor.js';
 import type { Expr, Local } from '../fn.js';
 import type { ConvGeom } from './conv.js';
 import { channelsLast, qclamp, qgeometry, QLINEAR, scalarConvInt } from './conv-int8.js';
-import type { KernelContext, KernelGen, PlanContext } from './types.js';
+import type { KernelContext, KernelGen, PlanContext, TensorRef } from './types.js';
 import { input, output } from './util.js';
 
 const MR = 4, NR = 8;
@@ -56,7 +56,7 @@ export function qconvPlan(ctx: PlanContext): Plan | undefined {
     if (!depthwise) {
       const gi = Math.floor(oc / OCg), n = oc - gi * OCg;
       for (let k = 0; k < K; k++) corr += centred[gi * K * OCg + k * OCg + n]!;
-    }
+    } else for (let t = 0; t < taps; t++) corr += centred[t * OC + oc]!;
     bias[oc] = (b.length ? b[oc]! : 0) - zx * corr;
   }
   return { g, depthwise, K, Kp, P: Math.ceil(OCg / NR), centred, zx, zy: yz[0]!, mult, bias };
@@ -92,7 +92,7 @@ export const qconvKernel: KernelGen = {
   scratch(ctx) {
     const p = qconvPlan(ctx);
     if (!p) return scalar.scratch?.(ctx) ?? 0;
-    return p.depthwise || p.g.direct ? 0 : p.g.OH * p.g.OW * p.Kp + 16;
+    return p.depthwise ? 0 : p.g.OH * p.g.OW * p.Kp * 2 + 16;
   },
   prepack(ctx) {
     const p = qconvPlan(ctx);
@@ -133,40 +133,40 @@ function storeLow(ctx: KernelContext, v: Local, count: number, off: number, ptr:
 
 function emitGemm(ctx: KernelContext, p: Plan): Expr {
   const { fn, m } = ctx, I = m.i32x4, g = p.g;
-  const x = input(ctx, 0), y = output(ctx), [wP, mP, bP] = ctx.packed as [typeof x, typeof x, typeof x];
-  const Cg = g.C / g.G, OCg = g.OC / g.G, rows = g.OH * g.OW;
-  const signedX = x.dtype === 'int8';
-  const n = fn.i32(), gi = fn.i32(), pi = fn.i32(), mi = fn.i32(), ki = fn.i32(), pa = fn.i32(), pb = fn.i32(), aRow = fn.i32(), yRow = fn.i32(), pc = fn.i32();
+  const y = output(ctx), [wP, mP, bP] = ctx.packed as [TensorRef, TensorRef, TensorRef];
+  const OCg = g.OC / g.G, rows = g.OH * g.OW;
+  const n = fn.i32(), gi = fn.i32(), pi = fn.i32(), mi = fn.i32(), ki = fn.i32(), pa = fn.i32(), pb = fn.i32(), yRow = fn.i32(), pc = fn.i32();
   const acc = Array.from({ length: MR }, () => [fn.v128(), fn.v128()] as const);
-  const b0 = fn.v128(), b1 = fn.v128(), av = fn.v128(), out = fn.v128();
+  const bv = [[fn.v128(), fn.v128()], [fn.v128(), fn.v128()]] as const, av = fn.v128(), out = fn.v128();
+  const mv = [fn.v128(), fn.v128()] as const, biasv = [fn.v128(), fn.v128()] as const;
   const G = (l: Local): Expr => fn.get(l), c = (v: number): Expr => fn.c32(v);
-  // A: X in place (row stride C, group columns at gi * Cg) or the im2col rows (stride Kp)
-  const aBase = g.direct ? x.ptr.base : ctx.scratch.base, aStride = g.direct ? g.C : p.Kp;
-  const splatPair = (at: Expr, off: number): Expr => {
-    const v = m.v128.load16_splat(off, 1, at);
-    return signedX ? m.i16x8.extend_low_i8x16_s(v) : m.i16x8.extend_low_i8x16_u(v);
+  // A: the i16 columns (rows of Kp), so a 4-byte splat is a row's K pair
+  const aBase = ctx.scratch.base, aRowBytes = 2 * p.Kp;
+  /** `u` K-pair steps, the u-th at static offsets: B's 16 bytes per step, A's 4. */
+  const steps = (nr: number, u: number): Expr[] => {
+    const body: Expr[] = [];
+    for (let s = 0; s < u; s++) {
+      body.push(fn.set(bv[s]![0], m.v128.load8x8_s(wP.ptr.base + 16 * s, 1, G(pb))), fn.set(bv[s]![1], m.v128.load8x8_s(wP.ptr.base + 16 * s + 8, 1, G(pb))));
+      for (let q = 0; q < nr; q++) {
+        body.push(fn.set(av, m.v128.load32_splat(aBase + q * aRowBytes + 4 * s, 2, G(pa))));
+        body.push(fn.set(acc[q]![0], I.add(G(acc[q]![0]), I.dot_i16x8_s(G(av), G(bv[s]![0])))));
+        body.push(fn.set(acc[q]![1], I.add(G(acc[q]![1]), I.dot_i16x8_s(G(av), G(bv[s]![1])))));
+      }
+    }
+    body.push(fn.set(pa, m.i32.add(G(pa), c(4 * u))), fn.set(pb, m.i32.add(G(pb), c(16 * u))));
+    return body;
   };
   const tile = (nr: number, cols: number): Expr[] => {
     const st: Expr[] = [
-      fn.set(pa, m.i32.add(G(aRow), m.i32.mul(G(mi), c(aStride)))),
+      fn.set(pa, m.i32.mul(G(mi), c(aRowBytes))),
       fn.set(pb, m.i32.mul(m.i32.add(m.i32.mul(G(gi), c(p.P)), G(pi)), c(p.Kp * NR))),
     ];
     for (let q = 0; q < nr; q++) for (let j = 0; j < 2; j++) st.push(fn.set(acc[q]![j]!, I.splat(c(0))));
-    st.push(fn.loop(ki, 0, p.Kp / 2, () => {
-      const body: Expr[] = [fn.set(b0, m.v128.load8x8_s(wP.ptr.base, 1, G(pb))), fn.set(b1, m.v128.load8x8_s(wP.ptr.base + 8, 1, G(pb)))];
-      for (let q = 0; q < nr; q++) {
-        body.push(fn.set(av, splatPair(G(pa), aBase + q * aStride)));
-        body.push(fn.set(acc[q]![0], I.add(G(acc[q]![0]), I.dot_i16x8_s(G(av), G(b0)))));
-        body.push(fn.set(acc[q]![1], I.add(G(acc[q]![1]), I.dot_i16x8_s(G(av), G(b1)))));
-      }
-      body.push(fn.set(pa, m.i32.add(G(pa), c(2))), fn.set(pb, m.i32.add(G(pb), c(16))));
-      return body;
-    }));
-    // per-channel vectors of this group's panel: byte offset (gi * P + pi) * 8 * 4
-    st.push(fn.set(pc, m.i32.shl(m.i32.add(m.i32.mul(G(gi), c(p.P)), G(pi)), c(5))));
+    const pairs = p.Kp / 2;
+    st.push(fn.loop(ki, 0, pairs - (pairs % 2), () => steps(nr, 2), 2));
+    if (pairs % 2) st.push(...steps(nr, 1));
     for (let q = 0; q < nr; q++) {
-      const v = requant8(ctx, p, [G(acc[q]![0]), G(acc[q]![1])], (j) => m.v128.load(mP.ptr.base + 16 * j, 4, G(pc)), (j) => m.v128.load(bP.ptr.base + 16 * j, 4, G(pc)));
-      st.push(fn.set(out, v));
+      st.push(fn.set(out, requant8(ctx, p, [G(acc[q]![0]), G(acc[q]![1])], (j) => G(mv[j]!), (j) => G(biasv[j]!))));
       // Y[n, mi + q, gi * OCg + pi * 8 + j]
       st.push(...storeLow(ctx, out, cols, y.ptr.base + q * g.OC, () => m.i32.add(m.i32.add(G(yRow), m.i32.mul(G(mi), c(g.OC))), m.i32.shl(G(pi), c(3)))));
     }
@@ -174,14 +174,19 @@ function emitGemm(ctx: KernelContext, p: Plan): Expr {
   };
   const rowsOf = (cols: number): Expr[] => {
     const full = rows - (rows % MR);
-    return [fn.loop(mi, 0, full, () => tile(MR, cols), MR), ...(rows % MR ? [fn.set(mi, c(full)), ...tile(rows % MR, cols)] : [])];
+    return [
+      // the panel's per-channel vectors: byte offset (gi * P + pi) * 8 * 4
+      fn.set(pc, m.i32.shl(m.i32.add(m.i32.mul(G(gi), c(p.P)), G(pi)), c(5))),
+      ...[0, 1].flatMap((j) => [fn.set(mv[j]!, m.v128.load(mP.ptr.base + 16 * j, 4, G(pc))), fn.set(biasv[j]!, m.v128.load(bP.ptr.base + 16 * j, 4, G(pc)))]),
+      fn.loop(mi, 0, full, () => tile(MR, cols), MR),
+      ...(rows % MR ? [fn.set(mi, c(full)), ...tile(rows % MR, cols)] : []),
+    ];
   };
   const pFull = Math.floor(OCg / NR);
-  const cols = g.direct ? undefined : emitIm2col(ctx, p);
+  const cols = emitIm2col(ctx, p);
   return fn.loop(n, 0, g.N, () => [
     fn.loop(gi, 0, g.G, () => [
-      ...(cols ? [cols(() => G(n), () => G(gi))] : []),
-      fn.set(aRow, g.direct ? m.i32.add(m.i32.mul(G(n), c(rows * g.C)), m.i32.mul(G(gi), c(Cg))) : c(0)),
+      cols(() => G(n), () => G(gi)),
       fn.set(yRow, m.i32.add(m.i32.mul(G(n), c(rows * g.OC)), m.i32.mul(G(gi), c(OCg)))),
       fn.loop(pi, 0, pFull, () => rowsOf(NR)),
       ...(OCg % NR ? [fn.set(pi, c(pFull)), ...rowsOf(OCg % NR)] : []),
@@ -189,40 +194,45 @@ function emitGemm(ctx: KernelContext, p: Plan): Expr {
   ]);
 }
 
-/** cols[r, tap * Cg + ci] = X[n, ih, iw, gi * Cg + ci], or x_zp outside the image (rows of Kp bytes). */
+/** cols[r, tap * Cg + ci] = X[n, ih, iw, gi * Cg + ci] widened to i16, or x_zp outside the image (rows of Kp; an
+ *  odd K's pad element 0, as its weight is). A 1x1 stride-1 conv is the one-tap case (every tap inside). */
 function emitIm2col(ctx: KernelContext, p: Plan): (n: () => Expr, gi: () => Expr) => Expr {
   const { fn, m } = ctx, g = p.g, x = input(ctx, 0), col = ctx.scratch.base, Cg = g.C / g.G;
-  const oh = fn.i32(), ow = fn.i32(), ih = fn.i32(), iw = fn.i32(), src = fn.i32(), dst = fn.i32(), xImg = fn.i32();
+  const oh = fn.i32(), ow = fn.i32(), ih = fn.i32(), iw = fn.i32(), src = fn.i32(), dst = fn.i32(), xImg = fn.i32(), e = fn.i32();
   const c = (v: number): Expr => fn.c32(v);
+  const signed = x.dtype === 'int8';
+  const ld8 = (off: number, at: Expr): Expr => (signed ? m.i32.load8_s(off, 1, at) : m.i32.load8_u(off, 1, at));
+  const ld8x8 = (off: number, at: Expr): Expr => (signed ? m.v128.load8x8_s(off, 1, at) : m.v128.load8x8_u(off, 1, at));
+  /** Cg channels from src (or x_zp) to dst + off as i16: 8 at a time, the rest one by one. */
   const move = (off: number, fill: boolean): Expr => {
-    if (Cg > 16) {
-      return fill ? m.memory.fill(m.i32.add(fn.get(dst), c(col + off)), c(p.zx & 0xff), c(Cg))
-        : m.memory.copy(m.i32.add(fn.get(dst), c(col + off)), m.i32.add(fn.get(src), c(x.ptr.base)), c(Cg));
-    }
-    return fn.block(Array.from({ length: Cg }, (_, b) => m.i32.store8(col + off + b, 1, fn.get(dst), fill ? c(p.zx) : m.i32.load8_u(x.ptr.base + b, 1, fn.get(src)))));
+    const vec = Cg - (Cg % 8), parts: Expr[] = [];
+    const v8 = (k: () => Expr, o: number): Expr => m.v128.store(col + off + 2 * o, 2, m.i32.add(G(dst), m.i32.shl(k(), c(1))), fill ? m.i16x8.splat(c(p.zx)) : ld8x8(x.ptr.base + o, m.i32.add(G(src), k())));
+    if (vec > 64) parts.push(fn.loop(e, 0, vec, () => [v8(() => G(e), 0)], 8));
+    else for (let o = 0; o < vec; o += 8) parts.push(v8(() => c(0), o));
+    for (let o = vec; o < Cg; o++) parts.push(m.i32.store16(col + off + 2 * o, 2, G(dst), fill ? c(p.zx) : ld8(x.ptr.base + o, G(src))));
+    return fn.block(parts);
   };
+  const G = (l: Local): Expr => fn.get(l);
   const taps: Expr[] = [];
   for (let kh = 0; kh < g.KH; kh++) {
     for (let kw = 0; kw < g.KW; kw++) {
-      const off = (kh * g.KW + kw) * Cg;
-      const ihE = (): Expr => m.i32.add(fn.get(ih), c(kh * g.dh)), iwE = (): Expr => m.i32.add(fn.get(iw), c(kw * g.dw));
-      taps.push(m.if(m.i32.and(m.i32.lt_u(ihE(), c(g.H)), m.i32.lt_u(iwE(), c(g.W))), fn.block([
-        fn.set(src, m.i32.add(fn.get(xImg), m.i32.mul(m.i32.add(m.i32.mul(ihE(), c(g.W)), iwE()), c(g.C)))),
-        move(off, false),
-      ]), move(off, true)));
+      const off = 2 * (kh * g.KW + kw) * Cg;
+      const ihE = (): Expr => m.i32.add(G(ih), c(kh * g.dh)), iwE = (): Expr => m.i32.add(G(iw), c(kw * g.dw));
+      const at = fn.set(src, m.i32.add(G(xImg), m.i32.mul(m.i32.add(m.i32.mul(ihE(), c(g.W)), iwE()), c(g.C))));
+      if (g.direct) { taps.push(at, move(off, false)); continue; }
+      taps.push(m.if(m.i32.and(m.i32.lt_u(ihE(), c(g.H)), m.i32.lt_u(iwE(), c(g.W))), fn.block([at, move(off, false)]), move(off, true)));
     }
   }
   return (n, gi) => fn.block([
     fn.set(xImg, m.i32.add(m.i32.mul(n(), c(g.H * g.W * g.C)), m.i32.mul(gi(), c(Cg)))),
     fn.set(dst, c(0)),
     fn.loop(oh, 0, g.OH, () => [
-      fn.set(ih, m.i32.sub(m.i32.mul(fn.get(oh), c(g.sh)), c(g.pt))),
+      fn.set(ih, m.i32.sub(m.i32.mul(G(oh), c(g.sh)), c(g.pt))),
       fn.loop(ow, 0, g.OW, () => [
-        fn.set(iw, m.i32.sub(m.i32.mul(fn.get(ow), c(g.sw)), c(g.pl))),
+        fn.set(iw, m.i32.sub(m.i32.mul(G(ow), c(g.sw)), c(g.pl))),
         ...taps,
-        // an odd K's pad byte meets a zero weight; it only has to be initialised
-        ...(p.Kp > p.K ? [m.i32.store8(col + p.K, 1, fn.get(dst), c(0))] : []),
-        fn.set(dst, m.i32.add(fn.get(dst), c(p.Kp))),
+        ...(p.Kp > p.K ? [m.i32.store16(col + 2 * p.K, 2, G(dst), c(0))] : []),
+        fn.set(dst, m.i32.add(G(dst), c(2 * p.Kp))),
       ]),
     ]),
   ]);
@@ -244,8 +254,8 @@ function emitDepthwise(ctx: KernelContext, p: Plan): Expr {
   const n = fn.i32(), oh = fn.i32(), ow = fn.i32(), ch = fn.i32(), ih = fn.i32(), iw = fn.i32(), px = fn.i32(), py = fn.i32(), xImg = fn.i32();
   const a0 = fn.v128(), a1 = fn.v128(), xv = fn.v128(), wv = fn.v128(), out = fn.v128(), sacc = fn.i32(), sq = fn.f32();
   const G = (l: Local): Expr => fn.get(l), c = (v: number): Expr => fn.c32(v);
-  const zxv = (): Expr => m.i16x8.splat(c(p.zx));
-  const load8 = (off: number, at: Expr): Expr => m.i16x8.sub(signedX ? m.v128.load8x8_s(off, 1, at) : m.v128.load8x8_u(off, 1, at), zxv());
+  // X is read raw; x_zp is folded into the bias (B - x_zp * the taps' sum), so a tap outside the image reads x_zp
+  const load8 = (off: number, at: Expr): Expr => (signedX ? m.v128.load8x8_s(off, 1, at) : m.v128.load8x8_u(off, 1, at));
   const tapAddr = (kh: number, kw: number, checked: boolean): { off: number; at: () => Expr; inside?: () => Expr } => {
     if (!checked) return { off: x.ptr.base + (kh * g.dh * g.W + kw * g.dw) * C, at: () => m.i32.add(G(px), G(ch)) };
     const ihE = (): Expr => m.i32.add(G(ih), c(kh * g.dh)), iwE = (): Expr => m.i32.add(G(iw), c(kw * g.dw));
@@ -260,13 +270,12 @@ function emitDepthwise(ctx: KernelContext, p: Plan): Expr {
     for (let kh = 0; kh < g.KH; kh++) {
       for (let kw = 0; kw < g.KW; kw++) {
         const t = tapAddr(kh, kw, checked);
-        const body = fn.block([
-          fn.set(xv, load8(t.off, t.at())),
+        st.push(t.inside ? m.if(t.inside(), fn.set(xv, load8(t.off, t.at())), fn.set(xv, m.i16x8.splat(c(p.zx)))) : fn.set(xv, load8(t.off, t.at())));
+        st.push(
           fn.set(wv, m.v128.load8x8_s(wP.ptr.base + (kh * g.KW + kw) * C, 1, G(ch))),
           fn.set(a0, I.add(G(a0), I.extmul_low_i16x8_s(G(xv), G(wv)))),
           fn.set(a1, I.add(G(a1), I.extmul_high_i16x8_s(G(xv), G(wv)))),
-        ]);
-        st.push(t.inside ? m.if(t.inside(), body) : body);
+        );
       }
     }
     const chan4 = (): Expr => m.i32.shl(G(ch), c(2));
@@ -280,9 +289,9 @@ function emitDepthwise(ctx: KernelContext, p: Plan): Expr {
     for (let kh = 0; kh < g.KH; kh++) {
       for (let kw = 0; kw < g.KW; kw++) {
         const t = tapAddr(kh, kw, checked);
-        const xl = m.i32.sub(signedX ? m.i32.load8_s(t.off, 1, t.at()) : m.i32.load8_u(t.off, 1, t.at()), c(p.zx));
-        const s = fn.set(sacc, m.i32.add(G(sacc), m.i32.mul(xl, m.i32.load8_s(wP.ptr.base + (kh * g.KW + kw) * C, 1, G(ch)))));
-        st.push(t.inside ? m.if(t.inside(), s) : s);
+        const xl = (): Expr => (signedX ? m.i32.load8_s(t.off, 1, t.at()) : m.i32.load8_u(t.off, 1, t.at()));
+        const s = (v: Expr): Expr => fn.set(sacc, m.i32.add(G(sacc), m.i32.mul(v, m.i32.load8_s(wP.ptr.base + (kh * g.KW + kw) * C, 1, G(ch)))));
+        st.push(t.inside ? m.if(t.inside(), s(xl()), s(c(p.zx))) : s(xl()));
       }
     }
     const [lo, hi] = qclamp(ctx, y.dtype);
