@@ -13,6 +13,7 @@ import { loadModel } from '../api/index.js';
 import { prng } from '../ir/random.js';
 import type { Graph, Model } from '../ir/graph.js';
 import { makeTensor, type Tensor } from '../ir/tensor.js';
+import { isTensor, type RuntimeValue } from '../ir/value.js';
 import { pruneWeights, pruneWeightsInputs, type PruneWeightsOptions } from '../passes/prune/weights.js';
 import { createSessionSync } from '../runtime/wasm/session.js';
 import { toTensorValue } from '../compiler/compile.js';
@@ -44,6 +45,20 @@ function samples(g: Graph, n: number, seed: number): Sample[] {
   }));
 }
 
+/** Per output: sqrt(sum |q - f|^2 / sum |f|^2) over every held-out sample (relative L2 error). */
+function relL2(g: Graph, want: readonly RuntimeValue[][], got: readonly RuntimeValue[][]): string {
+  return g.outputs.map((name, k) => {
+    let e = 0, n = 0;
+    want.forEach((outs, s) => {
+      const a = outs[k], b = got[s]![k];
+      if (!isTensor(a) || !isTensor(b) || a.dtype !== 'float32') return;
+      const x = a.data as Float32Array, y = b.data as Float32Array;
+      for (let i = 0; i < x.length; i++) { e += (x[i]! - y[i]!) ** 2; n += x[i]! ** 2; }
+    });
+    return `${name} ${Math.sqrt(e / (n || 1)).toExponential(2)}`;
+  }).join(', ');
+}
+
 function median(xs: number[]): number { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; }
 
 /** Timed sessions: every variant is run once per round, round after round, so that load from other processes on
@@ -73,9 +88,9 @@ console.log(`${path}: calibrated on ${nCal} seeded samples (seq ${seq}) in ${((p
 const run = runner(model);
 const want = held.map((s) => run(s));
 const dense = compileAndTime(model, held[0]!);
-const rows: string[] = [`| variant | pruned layers | weights.bin | vs dense | drift (max over outputs) | argmax agreement | sparse storage | latency min / median of ${runs} |`, '|---|---|---|---|---|---|---|---|'];
+const rows: string[] = [`| variant | pruned layers | weights.bin | vs dense | drift (max over outputs) | relative L2 error | argmax agreement | sparse storage | latency min / median of ${runs} |`, '|---|---|---|---|---|---|---|---|---|'];
 const lat: number[][] = [dense.ts];
-rows.push(`| dense | 0 | ${dense.weights} | 1.00 | 0 | 1 | ${dense.sparse} | LAT0 |`);
+rows.push(`| dense | 0 | ${dense.weights} | 1.00 | 0 | 0 | 1 | ${dense.sparse} | LAT0 |`);
 const modes = opt('--modes', '50,2:4').split(',');
 for (const mode of modes) {
   for (const reconstruct of [false, true]) {
@@ -85,12 +100,13 @@ for (const mode of modes) {
     const pruneS = (performance.now() - t1) / 1000;
     const pruned: Model = { ...model, graph: r.graph };
     const runP = runner(pruned);
-    const rep = compareSets(g, want, held.map((s) => runP(s)));
+    const got = held.map((s) => runP(s));
+    const rep = compareSets(g, want, got);
     const art = compileAndTime(pruned, held[0]!);
     const drift = Math.max(...Object.values(rep.drift)), top1 = Object.entries(rep.top1).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ');
     const methods = [...new Set(r.layers.map((l) => l.method))].join('/');
     lat.push(art.ts);
-    rows.push(`| ${mode}${mode.includes(':') ? '' : '%'} ${reconstruct ? 're-fit' : 'wanda'} (${methods}, ${pruneS.toFixed(1)} s) | ${r.layers.length} | ${art.weights} | ${(art.weights / dense.weights).toFixed(3)} | ${drift.toExponential(2)} | ${top1} | ${art.sparse} | LAT${lat.length - 1} |`);
+    rows.push(`| ${mode}${mode.includes(':') ? '' : '%'} ${reconstruct ? 're-fit' : 'wanda'} (${methods}, ${pruneS.toFixed(1)} s) | ${r.layers.length} | ${art.weights} | ${(art.weights / dense.weights).toFixed(3)} | ${drift.toExponential(2)} | ${relL2(g, want, got)} | ${top1} | ${art.sparse} | LAT${lat.length - 1} |`);
     console.log(rows.at(-1));
   }
 }
