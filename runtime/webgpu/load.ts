@@ -26,7 +26,9 @@ function folderOf(source: string | URL): URL {
 
 async function bytesOf(url: URL, opts: LoadOptions): Promise<Uint8Array> {
   if (url.protocol === 'file:') {
-    const fs = await import('node:fs/promises');
+    // a computed specifier: a browser bundle of the runtime (esbuild, vite) leaves it alone, and it runs only for file:
+    const fsModule = 'node:fs/promises';
+    const fs = await import(/* @vite-ignore */ fsModule) as typeof import('node:fs/promises');
     try {
       return new Uint8Array(await fs.readFile(url));
     } catch (e) {
