@@ -83,6 +83,21 @@ describe('QLinearConv and ConvInteger (NCHW, run-time parameters)', () => {
   });
 });
 
+describe('per-tensor QuantizeLinear/DequantizeLinear (16 a step, scalar tail)', () => {
+  for (const dtype of ['int8', 'uint8'] as const) {
+    it(`float32 -> ${dtype} -> float32, with halfway, huge, infinite and NaN values`, () => {
+      const b = new GraphBuilder();
+      const x = b.input('x', 'float32', [37]);
+      const s = b.weight('s', f32([], [0.5])), z = b.weight('z', scalar8(dtype, dtype === 'int8' ? -3 : 128));
+      const q = b.op('QuantizeLinear', [x, s, z]);
+      b.output(q, b.op('DequantizeLinear', [q, s, z]));
+      const vals = Array.from({ length: 37 }, (_, i) => (i - 18) * 0.25 + (i % 5 === 0 ? 0.125 : 0));
+      vals[3] = 1e9; vals[4] = -1e9; vals[5] = Infinity; vals[6] = -Infinity; vals[7] = NaN; vals[36] = NaN; vals[35] = 0.75;
+      expectExact(b, [f32([37], vals)]);
+    });
+  }
+});
+
 describe('onnxc.QLinearAdd and QLinearMatMul', () => {
   for (const [name, ad, bd] of [['same shapes (vector path + tail)', [2, 5, 7, 3], [2, 5, 7, 3]], ['broadcast', [2, 5, 1, 3], [5, 4, 3]]] as const) {
     it(`QLinearAdd, ${name}`, () => {
