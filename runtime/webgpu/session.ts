@@ -116,15 +116,16 @@ export async function createSession(artifact: WebGpuArtifact, options: WebGpuSes
     if (busy) throw new OnnxcRuntimeError(`onnxc: ${m.model}: a run is already in progress`, 'busy');
     busy = true;
     try {
+      // one error scope per run, popped while the results are read back: awaiting it first would add a wait on
+      // Dawn's event loop to every run
       device.pushErrorScope('validation');
       const enc = device.createCommandEncoder({ label: 'onnxc run' });
       try {
         writeFeeds(feeds, enc);
-      } finally {
-        const err = await device.popErrorScope();
-        if (err) throw new OnnxcRuntimeError(`onnxc: ${m.model}: the device refused a feed: ${err.message}`, 'feed');
+      } catch (e) {
+        await device.popErrorScope();
+        throw e;
       }
-      device.pushErrorScope('validation');
       if (m.statusSlots) device.queue.writeBuffer(buffers.status, 0, new Uint8Array(sizes.status));
       const pass = enc.beginComputePass();
       for (const s of steps) {
@@ -140,28 +141,36 @@ export async function createSession(artifact: WebGpuArtifact, options: WebGpuSes
         enc.copyBufferToBuffer(buffers.status, 0, status, 0, sizes.status);
       }
       device.queue.submit([enc.finish()]);
-      const err = await device.popErrorScope();
-      if (err) { status?.destroy(); throw new OnnxcRuntimeError(`onnxc: ${m.model}: the device refused the run: ${err.message}`, 'kernel'); }
-      let statusBytes: ArrayBuffer | undefined;
-      if (status) {
-        await status.mapAsync(GPUMapMode.READ);
-        statusBytes = status.getMappedRange().slice(0);
-        status.destroy();
-      }
-      return await finish(statusBytes);
+      const [err, result] = await Promise.allSettled([device.popErrorScope(), (async () => {
+        let statusBytes: ArrayBuffer | undefined;
+        if (status) {
+          try {
+            await status.mapAsync(GPUMapMode.READ);
+            statusBytes = status.getMappedRange().slice(0);
+          } finally {
+            status.destroy();
+          }
+        }
+        return finish(statusBytes);
+      })()]);
+      const refused = err.status === 'fulfilled' ? err.value : undefined;
+      if (refused) throw new OnnxcRuntimeError(`onnxc: ${m.model}: the device refused the run: ${refused.message}`, 'kernel');
+      if (result.status === 'rejected') throw result.reason;
+      return result.value;
     } finally {
       busy = false;
     }
   }
 
-  // one readback buffer per run: the outputs, then the status slots (one mapAsync: each costs a wait on lavapipe)
+  // one readback buffer: the outputs, then the status slots (one mapAsync per run: each costs a wait on lavapipe)
   const outBytes = m.outputs.reduce((a, o) => a + align4(o.bytes), 0);
   const readSize = Math.max(outBytes + (m.statusSlots ? sizes.status : 0), 4);
 
+  // (kept for the session's life: runs never overlap)
+  const readback = device.createBuffer({ label: 'onnxc readback', size: readSize, usage: GPUBufferUsage.MAP_READ | CD });
+
   async function run(feeds: Readonly<Record<string, WebGpuFeed>>): Promise<Record<string, TensorValue>> {
-    let readback: GPUBuffer | undefined;
     return execute(feeds, (enc) => {
-      readback = device.createBuffer({ label: 'onnxc readback', size: readSize, usage: GPUBufferUsage.MAP_READ | CD });
       let at = 0;
       for (const o of m.outputs) {
         if (o.bytes) enc.copyBufferToBuffer(buffers[o.region], o.offset, readback, at, align4(o.bytes));
@@ -170,21 +179,21 @@ export async function createSession(artifact: WebGpuArtifact, options: WebGpuSes
       if (m.statusSlots) enc.copyBufferToBuffer(buffers.status, 0, readback, outBytes, sizes.status);
       return true;
     }, async () => {
+      await readback.mapAsync(GPUMapMode.READ);
+      let bytes: ArrayBuffer;
       try {
-        await readback!.mapAsync(GPUMapMode.READ);
-        const bytes = readback!.getMappedRange().slice(0);
-        readback!.unmap();
-        if (m.statusSlots) checkStatus(m, new Uint32Array(bytes, outBytes, sizes.status / 4));
-        const out: Record<string, TensorValue> = {};
-        let at = 0;
-        for (const o of m.outputs) {
-          out[o.name] = { type: o.dtype, dims: [...o.dims], data: typedOf(m.model, o.name, o.dtype, bytes.slice(at, at + o.bytes)) };
-          at += align4(o.bytes);
-        }
-        return out;
+        bytes = readback.getMappedRange().slice(0);
       } finally {
-        readback!.destroy();
+        readback.unmap();
       }
+      if (m.statusSlots) checkStatus(m, new Uint32Array(bytes, outBytes, sizes.status / 4));
+      const out: Record<string, TensorValue> = {};
+      let at = 0;
+      for (const o of m.outputs) {
+        out[o.name] = { type: o.dtype, dims: [...o.dims], data: typedOf(m.model, o.name, o.dtype, bytes.slice(at, at + o.bytes)) };
+        at += align4(o.bytes);
+      }
+      return out;
     });
   }
 
@@ -210,7 +219,7 @@ export async function createSession(artifact: WebGpuArtifact, options: WebGpuSes
 
   return {
     manifest: m, device, inputNames: m.inputs.map((i) => i.name), outputNames: m.outputs.map((o) => o.name), run, runOnGpu,
-    release() { released = true; for (const b of Object.values(buffers)) b.destroy(); },
+    release() { released = true; for (const b of Object.values(buffers)) b.destroy(); readback.destroy(); },
   };
 }
 
