@@ -7,12 +7,13 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runGraph } from '../../backends/reference/interpreter.js';
 import { getBackend } from '../../compiler/compile.js';
 import { compileToDir, compileWasmGraph, toTensorValue } from '../../compiler/compile.js';
 import { UnsupportedNodesError } from '../../lowering/support.js';
-import { createSessionSync } from '../../runtime/wasm/session.js';
+import { createSessionSync, type Session } from '../../runtime/wasm/session.js';
 import { exportModel } from '../../compiler/onnx/export.js';
 import { importModel } from '../../compiler/onnx/import.js';
 import { runOrt } from '../../compiler/ort.js';
@@ -145,6 +146,27 @@ describe('streaming VAD: If on the sample rate, nested If, LSTM state over 20 ch
     expect(Array.from(s.runSync({ ...base, h: z, c: z }, { carry })['hn']!.data as Float32Array)).toEqual(Array.from(first['hn']!.data as Float32Array));
     expect(() => s.runSync(base, { carry: { h: 'prob' } })).toThrow(/carry: input 'h' is float32\[1,1,16\] but output 'prob' is float32\[1,1\]/);
     expect(() => s.runSync(base, { carry: { nope: 'hn' } })).toThrow(/carry: 'nope' is not an input/);
+  });
+
+  it('the shipped loader.js carries the state as the typed runtime does (compiled pairs: run_swapped)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onnxc-vad-carry-'));
+    dirs.push(dir);
+    compileToDir(model, 'wasm', dir, { inputShapes: { audio: [1, 256] }, carry: { h: 'hn', c: 'cn' } });
+    const loader = await import(pathToFileURL(join(dir, 'loader.js')).href) as { createSession(src: URL): Promise<Session> };
+    const s = await loader.createSession(pathToFileURL(`${dir}/`));
+    const { artifact } = compileWasmGraph(model.graph, { source: 'streaming_vad', inputShapes: { audio: [1, 256] } });
+    const plain = createSessionSync({ wasm: artifact.wasm, manifest: artifact.manifest });
+    const sr = toTensorValue(scalar('int64', 8000n));
+    const z = toTensorValue(makeTensor('float32', [1, 1, VAD_HIDDEN]));
+    let h = z, c = z;
+    for (const [k, a] of chunks(256, 3).slice(0, 6).entries()) {
+      const got = await s.run({ audio: toTensorValue(a), sr, ...(k === 0 ? { h: z, c: z } : {}) }, { carry: { h: 'hn', c: 'cn' } });
+      // the same model without carrying: the caller feeds hn/cn back by hand
+      const want = plain.runSync({ audio: toTensorValue(a), sr, h, c });
+      expect(Array.from(got['hn']!.data as Float32Array)).toEqual(Array.from(want['hn']!.data as Float32Array));
+      expect(Array.from(got['prob']!.data as Float32Array)).toEqual(Array.from(want['prob']!.data as Float32Array));
+      h = want['hn']!; c = want['cn']!;
+    }
   });
 
   it('compile with the rate fixed writes one artifact without If, and the manifest records the fixed input', () => {
