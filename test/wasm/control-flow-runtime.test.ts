@@ -129,6 +129,14 @@ describe('Loop with a run-time trip count and condition', () => {
     expect(msg).toMatch(/node 'Loop_0' \(Loop\): data-dependent: the loop stopped after \d iterations; the artifact was compiled for 6/);
   });
 
+  it('an index out of range inside the body stops the run with an error naming the body\'s node', () => {
+    const { s } = session(loopModel(false));
+    const feeds = { M: toTensorValue(scalar('int64', 10n)), cond: toTensorValue(bool(true)), s0: toTensorValue(seq([2], () => 0)), x: toTensorValue(x), limit: toTensorValue(scalar('float32', 1e9)) };
+    expect(() => s.runSync(feeds)).toThrow(/node '[^']+' \(Gather\): index 8 is out of range \[-8, 7\]/);
+    // the session runs on afterwards
+    agree(loopModel(false), s, [scalar('int64', 3n), bool(true), seq([2], (i) => i), x, scalar('float32', 100)]);
+  });
+
   it('a trip count past the iteration limit stops with an error naming the node, not a hang', () => {
     const saved = limits.maxLoopIterations;
     limits.maxLoopIterations = 4;
