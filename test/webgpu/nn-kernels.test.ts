@@ -14,6 +14,7 @@ import { gpu, REQUIRE_WEBGPU, skipReason, worstError } from './helpers.js';
 
 const run = gpu !== undefined || REQUIRE_WEBGPU;
 const scaled = (dims: number[], seed: number, k: number, shift = 0): Tensor<'float32'> => { const t = randTensor(dims, seed); return { ...t, data: t.data.map((v) => v * k + shift) }; };
+const i64 = (dims: number[], xs: number[]): Tensor => ({ dtype: 'int64', dims, data: BigInt64Array.from(xs.map(BigInt)) });
 const boolT = (dims: number[], f: (i: number) => boolean): Tensor => ({ dtype: 'bool', dims, data: Uint8Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => (f(i) ? 1 : 0)) });
 
 describe.skipIf(!run)(`webgpu sequence and normalisation kernels${run ? '' : ` (skipped: ${skipReason})`}`, () => {
@@ -34,6 +35,15 @@ describe.skipIf(!run)(`webgpu sequence and normalisation kernels${run ? '' : ` (
     b.output(...b.node('Attention', [q, k, v, m, pk, pv], { q_num_heads: 2, kv_num_heads: 2, scale: 0.3 }, 3));
     const mask = boolT([3, 5], (i) => i >= 5 && (i % 3 !== 0));
     expect(await worstError(b.build(), [randTensor([1, 3, 8], 1), randTensor([1, 2, 8], 2), randTensor([1, 2, 4], 3), mask, randTensor([1, 2, 3, 4], 5), randTensor([1, 2, 3, 2], 6)])).toBeLessThan(1e-5);
+  }, 300_000);
+
+  it('Attention with d_v past the row kernel (260: one invocation per element) (row 0 fully masked by mask and causality: zeros)', async () => {
+    const b = new GraphBuilder();
+    const q = b.input('q', 'float32', [1, 2, 3, 4]), k = b.input('k', 'float32', [1, 2, 3, 4]), v = b.input('v', 'float32', [1, 2, 3, 260]);
+    const m = b.input('m', 'bool', [3, 3]);
+    b.output(b.op('Attention', [q, k, v, m], { is_causal: 1 }), b.op('Attention', [q, k, b.op('Slice', [v, b.weight('s0', i64([1], [0])), b.weight('s1', i64([1], [7])), b.weight('s2', i64([1], [3]))]), m]));
+    const mask = boolT([3, 3], (i) => i !== 0);
+    expect(await worstError(b.build(), [randTensor([1, 2, 3, 4], 1), randTensor([1, 2, 3, 4], 2), randTensor([1, 2, 3, 260], 3), mask])).toBeLessThan(1e-5);
   }, 300_000);
 
   it('LinearAttention: each update rule, GQA, past state; CausalConvWithState with state and SiLU', async () => {

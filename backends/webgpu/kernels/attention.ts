@@ -1,8 +1,9 @@
 // Attention (opset 23/24) as the reference computes it: 3-D or 4-D Q/K/V, grouped-query heads, bool or float masks
 // (broadcast, a short mask padded as masked), causal masking, softcap, KV cache (past -> present), nonpad_kv_seqlen
-// (run-time int64 narrowed in the kernel, checked) and the four qk_matmul_output modes. One invocation per output
-// element; each recomputes its row's scores (two passes: max, then exp-weighted sum), so nothing is shared
-// between invocations. A fully masked row gives zero weights, never NaN.
+// (run-time int64 narrowed in the kernel, checked) and the four qk_matmul_output modes. The output: one invocation
+// per query row, each score computed once, an online softmax over the row's d_v accumulators (d_v <= 256); the qk
+// output and wider heads: one invocation per element, recomputing its row (max, then exp-weighted sum). A fully
+// masked row gives zero weights, never NaN.
 
 import type { PlanContext, Refusal } from '../../../lowering/protocol.js';
 import {
@@ -39,6 +40,8 @@ function geometry(ctx: PlanContext): Geo {
 
 type F = Expr<'f32'>;
 type U = Expr<'u32'>;
+/** Largest d_v the row kernel holds in a function-scope array (past it, one invocation per output element). */
+const ROW_DV_MAX = 256;
 
 /** The shader writing one of: the output (`y`), a present cache (`presentK`/`presentV`) or the qk output. */
 function attentionShader(g: Geo, what: 'y' | 'qk' | 'presentK' | 'presentV', ctx: LowerContext): { shader: string; operands: Operand[]; threads: number } {
@@ -111,6 +114,35 @@ function attentionShader(g: Geo, what: 'y' | 'qk' | 'presentK' | 'presentV', ctx
     return masked ? bd.let('s', select(masked, f32(-Infinity), sc)) : sc;
   };
 
+  // the output, one invocation per query row: scores computed once each, an online softmax (running max and sum,
+  // earlier terms rescaled when the max grows) over a function-scope accumulator of the row's d_v outputs
+  if (what === 'y' && g.dv <= ROW_DV_MAX) {
+    const rows = g.B * g.qh * g.qs;
+    main1d(s, rows, (b, idx) => {
+      const [bb, h, i] = coords(b, idx, [g.B, g.qh, g.qs]);
+      const hk = b.let('hk', group === 1 ? h! : div(h!, u32(group)));
+      const valid = NP ? b.let('valid', loadI64(b, NP, g.nonpad!.size === 1 ? u32(0) : bb!, status!, i32(g.total))) : i32(g.total);
+      const off = g.past > 0 || bufs.has(4) ? i32(g.past) : NP ? b.let('off', sub(valid, i32(g.qs))) : i32(0);
+      const acc = b.array('acc', 'f32', g.dv);
+      const m = b.var('mx', f32(-Infinity)), l = b.var('l', f32(0));
+      b.for('j', u32(0), u32(g.total), (lb, j) => {
+        const sc = lb.let('score', score(lb, bb!, h!, i!, j, hk, off, valid, 2));
+        // a masked key (-inf) adds nothing; a row with none left stays all zero
+        lb.if(gt(sc, f32(-Infinity)), (t) => {
+          const mn = t.let('mnew', max(m, sc));
+          const corr = t.let('corr', math('exp', sub(m, mn)));
+          const p = t.let('p', math('exp', sub(sc, mn)));
+          t.set(l, add(mul(l, corr), p));
+          t.for('d', u32(0), u32(g.dv), (db, d) => db.set(acc.at(d), add(mul(acc.at(d), corr), mul(p, present(db, 2, bb!, hk, j, d)))));
+          t.set(m, mn);
+        });
+      });
+      const inv = b.let('inv', select(gt(l, f32(0)), div(f32(1), l), f32(0)));
+      const base = b.let('ybase', g.rank === 4 ? mul(idx, u32(g.dv)) : add(mul(add(mul(bb!, u32(g.qs)), i!), u32(g.qh * g.dv)), mul(h!, u32(g.dv))));
+      b.for('d', u32(0), u32(g.dv), (db, d) => db.set(Y.at(add(base, d)) as LValue<'f32'>, mul(acc.at(d), inv)));
+    });
+    return { shader: s.print(), operands, threads: rows };
+  }
   const outDims = what === 'qk' ? [g.B, g.qh, g.qs, g.total] : [g.B, g.qh, g.qs, g.dv];
   const n = outDims.reduce((x, y) => x * y, 1);
   main1d(s, n, (b, idx) => {
