@@ -11,7 +11,14 @@ import { hasSubgraphs, namesRead } from '../graph-util.js';
 
 export interface Segment { readonly space: number; readonly size: number }
 /** Where a value's channels are (`axis`) and which spaces they come from, in order. */
-export interface Layout { readonly axis: number; readonly rank: number; readonly segments: readonly Segment[] }
+export interface Layout {
+  readonly axis: number;
+  readonly rank: number;
+  readonly segments: readonly Segment[];
+  /** Elements per channel along the axis (a Flatten of [N, C, H, W] holds C blocks of H*W); undefined: 1. Only
+   *  a dense layer may read such a value (its input columns go by blocks). */
+  readonly inner?: number;
+}
 
 /** A layer whose output channels define a space: Conv/ConvTranspose (group 1), Gemm, MatMul with a constant weight. */
 export interface Producer { readonly node: Node; readonly space: number }
@@ -100,6 +107,8 @@ class UnionFind {
 }
 
 const sizeOfLayout = (l: Layout): number => l.segments.reduce((s, x) => s + x.size, 0);
+/** Elements along the channel axis. */
+export const layoutWidth = (l: Layout): number => sizeOfLayout(l) * (l.inner ?? 1);
 const sameStructure = (a: Layout, b: Layout): boolean =>
   a.axis === b.axis && a.rank === b.rank && a.segments.length === b.segments.length && a.segments.every((s, i) => s.size === b.segments[i]!.size);
 
@@ -118,12 +127,14 @@ export function channelGraph(g: Graph, excluded: (n: Node) => boolean = () => fa
     const out = n.outputs[0] ?? '';
     const outRank = rankOf(g, out);
     const dense = denseForm(g, n);
+    // a flattened value (channel blocks) is understood by dense layers only: every other reader blocks it below
+    const flat = ins.some((l) => l?.inner !== undefined);
     const channelsFirst = (l: Layout | undefined): l is Layout => !!l && l.axis === 1 && l.rank >= 3;
     if (dense) {
       // as a consumer: its input channels follow input 0's layout (Conv/ConvTranspose read NCHW, Gemm/MatMul the last axis)
       const l = ins[0];
       if (l && ((n.op.startsWith('Conv') && l.axis === 1) || (!n.op.startsWith('Conv') && l.axis === l.rank - 1))
-        && sizeOfLayout(l) === dense.weight.dims[dense.inAxis]) { consumers.push(n); handled.add(0); }
+        && layoutWidth(l) === dense.weight.dims[dense.inAxis]) { consumers.push(n); handled.add(0); }
       // as a producer: a new space of its output channels
       const c = dense.weight.dims[dense.outAxis]!;
       const id = uf.make();
@@ -137,6 +148,8 @@ export function channelGraph(g: Graph, excluded: (n: Node) => boolean = () => fa
       }
       handled.add(1);
       if (outRank !== undefined) layouts.set(out, { axis: n.op.startsWith('Conv') ? 1 : outRank - 1, rank: outRank, segments: [{ space: id, size: c }] });
+    } else if (flat) {
+      // not handled: blocked
     } else if (ins[0] && isDepthwise(g, n) && channelsFirst(ins[0])) {
       handled.add(0).add(1).add(2);
       layouts.set(out, ins[0]);
@@ -174,11 +187,13 @@ export function channelGraph(g: Graph, excluded: (n: Node) => boolean = () => fa
         if (layouts.has(out)) n.inputs.forEach((_, i) => handled.add(i));
       }
     } else if ((n.op === 'Flatten' || n.op === 'Reshape') && ins[0] && ins[0].axis === 1 && ins[0].rank >= 2) {
-      // [N, C, 1, 1] -> [N, C]: channels stay on axis 1, now the last (the shape constant may name C: rewritten when sliced)
+      // [N, C, H, W] -> [N, C*H*W]: channels become blocks of H*W on axis 1, now the last (a shape constant that
+      // names C*H*W is rewritten when sliced)
       const dIn = dimsOf(g, n.inputs[0]!), dOut = dimsOf(g, out), c = sizeOfLayout(ins[0]);
-      const ok = dIn && dOut && dOut.length === 2 && dOut[1] === c && dIn.slice(2).every((d) => d === 1)
+      const spatial = dIn?.slice(2).every((d) => typeof d === 'number') ? (dIn.slice(2) as number[]).reduce((a, b) => a * b, 1) : 0;
+      const ok = dIn && dOut && dOut.length === 2 && spatial > 0 && dOut[1] === c * spatial && ins[0].inner === undefined
         && (n.op === 'Flatten' ? intAttr(n, 'axis', 1) === 1 : !!constOf(g, n.inputs[1]));
-      if (ok) { n.inputs.forEach((_, i) => handled.add(i)); layouts.set(out, { axis: 1, rank: 2, segments: ins[0].segments }); }
+      if (ok) { n.inputs.forEach((_, i) => handled.add(i)); layouts.set(out, { axis: 1, rank: 2, segments: ins[0].segments, ...(spatial > 1 ? { inner: spatial } : {}) }); }
     }
     // every channel-carrying value read in a way not handled above keeps its channels whole
     n.inputs.forEach((v, i) => { if (v && !handled.has(i)) block(layouts.get(v), `read by ${n.op} ${n.name}`); });

@@ -44,7 +44,7 @@ export function channelScores(g: Graph, cg: ChannelGraph, space: Space, criterio
       const l = cg.layouts.get(n.inputs[0]!)!;
       let off = 0;
       for (const s of l.segments) {
-        if (s.space === space.id) used += activationScore(g, n, stats, off, acc) ? 1 : 0;
+        if (s.space === space.id) used += activationScore(g, n, stats, off, l.inner ?? 1, acc) ? 1 : 0;
         off += s.size;
       }
     }
@@ -57,15 +57,17 @@ export function channelScores(g: Graph, cg: ChannelGraph, space: Space, criterio
   return acc;
 }
 
-/** rms(activation) x ||consumer column|| for the channels at [off, off + acc.length) of consumer `n`'s input. */
-function activationScore(g: Graph, n: Node, stats: CalibrationStats, off: number, acc: Float64Array): boolean {
+/** rms(activation) x ||consumer column|| for the channels at [off, off + acc.length) of consumer `n`'s input
+ *  (channels counted in blocks of `inner` columns). */
+function activationScore(g: Graph, n: Node, stats: CalibrationStats, off: number, inner: number, acc: Float64Array): boolean {
   const v = n.inputs[0]!, l = stats.values.get(v)?.channels;
   const f = denseForm(g, n)!;
   const total = f.weight.dims[f.inAxis]!;
   if (!l || l.sumSq.length !== total || l.count === 0) return false;
   const cols = sliceNorms(f.weight, f.inAxis, 2);
-  const s = new Float64Array(total);
-  for (let c = 0; c < total; c++) s[c] = Math.sqrt(l.sumSq[c]! / l.count) * cols[c]!;
+  // a flattened input holds each channel as a block of `inner` columns: the channel scores their sum
+  const s = new Float64Array(total / inner);
+  for (let c = 0; c < total; c++) s[Math.floor(c / inner)]! += Math.sqrt(l.sumSq[c]! / l.count) * cols[c]!;
   addNormalised(acc, s, off);
   return true;
 }

@@ -11,7 +11,7 @@ import { withDefaults } from '../../ops/attrs.js';
 import { getOp } from '../../ops/index.js';
 import { inferGraph } from '../../ops/infer-graph.js';
 import { allNames, NameSource, namesRead } from '../graph-util.js';
-import { channelConstAxis, constOf, denseForm, isDepthwise, paramAxis, type ChannelGraph, type Layout } from './groups.js';
+import { channelConstAxis, constOf, denseForm, isDepthwise, layoutWidth, paramAxis, type ChannelGraph, type Layout } from './groups.js';
 
 /** Kept channel indices (sorted) per pruned space id; spaces not in the map keep every channel. */
 export type Selection = ReadonlyMap<number, readonly number[]>;
@@ -19,11 +19,12 @@ export type Selection = ReadonlyMap<number, readonly number[]>;
 /** The kept indices along a value's channel axis, or undefined when none of its spaces is pruned. */
 export function keptOf(l: Layout | undefined, sel: Selection): number[] | undefined {
   if (!l || !l.segments.some((s) => sel.has(s.space))) return undefined;
-  const out: number[] = [];
+  const out: number[] = [], inner = l.inner ?? 1;
   let off = 0;
+  const push = (c: number): void => { for (let j = 0; j < inner; j++) out.push(c * inner + j); };
   for (const s of l.segments) {
     const k = sel.get(s.space);
-    if (k) for (const i of k) out.push(off + i); else for (let i = 0; i < s.size; i++) out.push(off + i);
+    if (k) for (const i of k) push(off + i); else for (let i = 0; i < s.size; i++) push(off + i);
     off += s.size;
   }
   return out;
@@ -81,12 +82,11 @@ export function applySelection(g: Graph, cg: ChannelGraph, sel: Selection, sourc
       inputs[1] = sliced(n.inputs[1]!, [{ axis: 0, idx: inKept }]);
       if (n.inputs[2]) inputs[2] = sliced(n.inputs[2], [{ axis: 0, idx: inKept }]);
       attrs['group'] = attrInt(inKept.length);
-    } else if (n.op === 'Reshape' && inKept && inL) {
+    } else if (n.op === 'Reshape' && outKept && outL) {
       const s = constOf(g, n.inputs[1]);
-      const c = inL.segments.reduce((a, x) => a + x.size, 0);
-      if (s && s.dims.length === 1 && Number(s.data[1]) === c) {
+      if (s && s.dims.length === 1 && Number(s.data[1]) === layoutWidth(outL)) {
         const data = BigInt64Array.from(s.data as BigInt64Array);
-        data[1] = BigInt(inKept.length);
+        data[1] = BigInt(outKept.length);
         const name = names.fresh(`${n.inputs[1]}_pruned`);
         inits.set(name, makeTensor('int64', s.dims, data));
         inputs[1] = name;

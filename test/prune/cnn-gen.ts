@@ -1,7 +1,7 @@
 // Random small CNNs for the pruning property tests: a stem, then blocks drawn from plain convs (with or without
 // BatchNormalization), MobileNet-style inverted residuals (1x1 expand, depthwise, 1x1 project, residual Add),
 // SqueezeNet-style fire modules (Concat of two expands), channel-wise Mul/Add constants and pooling, then
-// GlobalAveragePool -> Flatten -> Gemm.
+// GlobalAveragePool -> Flatten -> Gemm (or Flatten -> Gemm when the map is small).
 
 import type { Model } from '../../ir/graph.js';
 import { makeTensor } from '../../ir/tensor.js';
@@ -45,8 +45,11 @@ export function randomCnn(seed: number, blocks = 4): Model {
       side /= 2;
     }
   }
-  const h = b.op('Flatten', [b.op('GlobalAveragePool', [x])], { axis: 1 });
-  const y = b.node('Gemm', [h, weight([5, c]), weight([5], 0.1)], { transB: 1 }, 1, 'y')[0]!;
+  // the head: GlobalAveragePool then Flatten, or (LeNet-style) Flatten of the whole map, channels as blocks of columns
+  const gap = side > 4 || pick(2) === 0;
+  const h = b.op('Flatten', [gap ? b.op('GlobalAveragePool', [x]) : x], { axis: 1 });
+  const k = gap ? c : c * side * side;
+  const y = b.node('Gemm', [h, weight([5, k]), weight([5], 0.1)], { transB: 1 }, 1, 'y')[0]!;
   b.output(y);
   return b.model({ source: `cnn_${seed}` });
 }
