@@ -30,7 +30,8 @@ function gridSampleShader(ctx: LowerContext): { shader: string; operands: Return
   const X = bufs.get(0)!, G = bufs.get(1)!;
   const Y = s.buffer('y', 'f32', 'read_write');
   /** Reflect v by the nearer border until it lies in [lo, hi] (as the reference's reflect). */
-  const reflect = s.fn('reflect', [['v', 'f32'], ['lo', 'f32'], ['hi', 'f32']] as const, 'f32', (b, v, lo, hi) => {
+  // declared only where it is called (reflection padding)
+  const reflect = pad !== 'reflection' ? undefined : s.fn('reflect', [['v', 'f32'], ['lo', 'f32'], ['hi', 'f32']] as const, 'f32', (b, v, lo, hi) => {
     const range = b.let('range', sub(hi, lo));
     /** dx past a border: an even number of ranges lands `r` inside from that border, an odd one from the other. */
     const side = (dx: F, even: (r: F) => F, odd: (r: F) => F): F => {
@@ -53,12 +54,12 @@ function gridSampleShader(ctx: LowerContext): { shader: string; operands: Return
       if (mode === 'nearest') u = b.let(`un${a}`, math('round', u));
       const out = or(lt(u, f32(lo)), gt(u, f32(hi)));
       if (pad === 'border') u = b.let(`ub${a}`, select(out, min(max(u, f32(0)), f32(d - 1)), u));
-      else if (pad === 'reflection') u = b.let(`ur${a}`, select(out, reflect(u, f32(lo), f32(hi)), u));
+      else if (pad === 'reflection') u = b.let(`ur${a}`, select(out, reflect!(u, f32(lo), f32(hi)), u));
       /** Tap at integer position t (as f32): after padding, and whether it reads zero. */
       const tap = (t: F, w: F, k: number): Tap => {
         let j: F = t, ok: Expr<'bool'> = and(ge(t, f32(0)), le(t, f32(d - 1)));
         if (pad === 'border') { j = min(max(t, f32(0)), f32(d - 1)); ok = bool(true); }
-        if (pad === 'reflection') { j = math('trunc', reflect(t, f32(lo), f32(hi))); ok = and(ge(j, f32(0)), le(j, f32(d - 1))); }
+        if (pad === 'reflection') { j = math('trunc', reflect!(t, f32(lo), f32(hi))); ok = and(ge(j, f32(0)), le(j, f32(d - 1))); }
         const okv = b.let(`ok${a}_${k}`, ok);
         return { ok: okv, idx: b.let(`ix${a}_${k}`, select(okv, convert('u32', max(j, f32(0))), u32(0))), w: b.let(`w${a}_${k}`, w) };
       };
