@@ -1,6 +1,7 @@
 // The ONNX backend node suite's float32-only cases on the webgpu backend (through prepareWebGpu, -O0: the kernels
 // as the model is written), with the conformance runner's tolerance: pass/fail counts and the failures grouped by
-// reason. A measurement script until the conformance runner can await a backend:
+// reason, for iterating on kernels (`npm run conformance` checks the same cases against
+// test/conformance/expected-failures-webgpu.json through the conformance runner):
 //   npx tsx bench/webgpu-conformance.ts [--filter RE] [--json FILE]
 
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -68,6 +68,15 @@ describe.skipIf(!run)(`webgpu spatial and signal kernels${run ? '' : ` (skipped:
     expect(await worstError(b.build(), [randTensor([2, 4, 3, 5], 1), randTensor([1, 2, 7], 2), randTensor([1, 1, 2, 3, 2], 3)])).toBeLessThan(1e-5);
   }, 300_000);
 
+  it('empty batches: ConvTranspose, GridSample, LpPool, Resize, Hardmax, LRN, InstanceNormalization emit nothing and give empty outputs', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', [0, 2, 3, 4]), grid = b.input('grid', 'float32', [0, 2, 2, 2]);
+    b.output(b.op('ConvTranspose', [x, b.weight('w', randTensor([2, 1, 2, 2], 1))]), b.op('GridSample', [x, grid]), b.op('LpPool', [x], { kernel_shape: [2, 2] }),
+      b.op('Resize', [x, '', b.weight('s', f32([4], [1, 1, 2, 2]))]), b.op('Hardmax', [x]), b.op('LRN', [x], { size: 3 }),
+      b.op('InstanceNormalization', [x, b.weight('g', randTensor([2], 2)), b.weight('bb', randTensor([2], 3))]));
+    expect(await worstError(b.build(), [randTensor([0, 2, 3, 4], 1), randTensor([0, 2, 2, 2], 2)])).toBe(0);
+  }, 300_000);
+
   it('DeformConv (offset groups, mask, bias, stride and pads), DFT (forward, onesided, inverse, irfft, axis, length), Det (singular too), OneHot', async () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'float32', [1, 4, 5, 5]), off = b.input('off', 'float32', [1, 2 * 9 * 2, 3, 3]), mask = b.input('mask', 'float32', [1, 2 * 9, 3, 3]);
