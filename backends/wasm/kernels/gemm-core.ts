@@ -89,8 +89,14 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
   const { M, N, K, a, b, c } = s;
   const panels = b.panels === true;
   const { mr, nv, ku } = s.plan ?? tilePlan(M, N, K, isRelaxed(fn), panels);
-  if (panels && NR % (nv * LANES) !== 0) throw new Error(`gemm: a ${nv}-vector tile does not divide the ${NR}-column panels`);
   const W = nv * LANES;
+  // a tile is one vector of a panel, or whole panels side by side (each K*NR floats after the previous)
+  if (panels && W !== LANES && W % NR !== 0) throw new Error(`gemm: a ${nv}-vector tile does not cover whole ${NR}-column panels`);
+  const perPanel = NR / LANES;
+  /** Byte offset of B vector j at K step u from pb. */
+  const bOff = (u: number, j: number): number => (panels
+    ? Math.floor(j / perPanel) * K * NR * 4 + (j % perPanel) * LANES * 4 + u * NR * 4
+    : 4 * (u * b.rs + j * LANES));
   const mi = fn.i32(), ni = fn.i32(), ki = fn.i32();
   const pa = fn.i32(), pb = fn.i32(), pc = fn.i32(), pbias = fn.i32(), pres = fn.i32();
   const acc = Array.from({ length: mr }, () => Array.from({ length: nv }, () => fn.v128()));
@@ -106,7 +112,7 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
     st.push(fn.set(pa, dynPlus(fn, a, mulC(fn, gi(mi), a.rs * 4))));
     // panels: column ni starts panel ni/NR (K*NR floats each), at ni % NR within it
     const bCol = panels
-      ? (W === NR ? mulC(fn, gi(ni), 4 * K) : m.i32.add(m.i32.mul(m.i32.shr_u(fn.get(ni), fn.c32(Math.log2(NR))), fn.c32(4 * K * NR)), m.i32.shl(m.i32.and(fn.get(ni), fn.c32(NR - 1)), fn.c32(2))))
+      ? (W % NR === 0 ? mulC(fn, gi(ni), 4 * K) : m.i32.add(m.i32.mul(m.i32.shr_u(fn.get(ni), fn.c32(Math.log2(NR))), fn.c32(4 * K * NR)), m.i32.shl(m.i32.and(fn.get(ni), fn.c32(NR - 1)), fn.c32(2))))
       : mulC(fn, gi(ni), 4);
     st.push(fn.set(pb, dynPlus(fn, b, bCol)));
     st.push(fn.set(pc, dynPlus(fn, c, byteOff(fn, c, gi(mi), gi(ni)))));
@@ -117,7 +123,7 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
     // A splat and a multiply-accumulate into each of the row's accumulators
     const step = (u: number): Expr[] => {
       const e: Expr[] = [];
-      for (let j = 0; j < vecs; j++) e.push(fn.set(bv[j]!, m.v128.load(b.base + 4 * (u * bRow + j * LANES), 4, fn.get(pb))));
+      for (let j = 0; j < vecs; j++) e.push(fn.set(bv[j]!, m.v128.load(b.base + bOff(u, j), 4, fn.get(pb))));
       for (let r = 0; r < rows; r++) {
         e.push(fn.set(av, m.v128.load32_splat(a.base + 4 * (r * a.rs + u * a.cs), 4, fn.get(pa))));
         for (let j = 0; j < vecs; j++) e.push(fn.set(acc[r]![j]!, madd(fn, fn.get(av), fn.get(bv[j]!), fn.get(acc[r]![j]!))));
