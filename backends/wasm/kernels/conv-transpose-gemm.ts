@@ -39,14 +39,14 @@ export function convTGeometry(ctx: Ctx, channelsLast: boolean): ConvTGeom | unde
   const spatial = channelsLast ? x.dims.slice(1, -1) : x.dims.slice(2);
   const outSp = channelsLast ? y.dims.slice(1, -1) : y.dims.slice(2);
   const kernel = w.dims.slice(2);
-  const win = makeWindow(kernel, { strides: attrInts(ctx, 'strides'), dilations: attrInts(ctx, 'dilations'), pads: attrInts(ctx, 'pads'), auto_pad: attrStr(ctx, 'auto_pad', 'NOTSET') });
+  const win = makeWindow(kernel, { strides: attrInts(ctx, 'strides'), dilations: attrInts(ctx, 'dilations'), pads: attrInts(ctx, 'pads'), auto_pad: attrStr(ctx, 'auto_pad') });
   const tAttrs = { output_padding: attrInts(ctx, 'output_padding'), output_shape: attrInts(ctx, 'output_shape') };
   const pads = spatial.map((d, a) => transposeAxis(win, tAttrs, a, d, rank).padBegin);
   const two = (v: readonly number[], one: number): [number, number] => (rank === 1 ? [one, v[0]!] : [v[0]!, v[1]!]);
   const [H, W] = two(spatial, 1), [OH, OW] = two(outSp, 1), [KH, KW] = two(kernel, 1);
   const [sh, sw] = two(win.strides, 1), [dh, dw] = two(win.dilations, 1), [pt, pl] = two(pads, 0);
   if (Math.min(sh, OH) * Math.min(sw, OW) > MAX_PHASES) return undefined;
-  const G = attrNum(ctx, 'group', 1), C = w.dims[0]!, Mg = w.dims[1]!;
+  const G = attrNum(ctx, 'group'), C = w.dims[0]!, Mg = w.dims[1]!;
   return {
     N: x.dims[0]!, C, H, W, M: Mg * G, OH, OW, G, Cg: C / G, Mg, KH, KW, sh, sw, dh, dw, pt, pl, cols: KH * KW * Mg, channelsLast,
   };

@@ -38,8 +38,8 @@ function emitScalar(ctx: KernelContext): Expr {
     const { fn, m } = ctx;
     const x = input(ctx, 0), w = input(ctx, 1), bias = ctx.inputs[2], y = output(ctx);
     const spatial = x.dims.slice(2), rank = spatial.length, kernel = w.dims.slice(2);
-    const group = attrNum(ctx, 'group', 1);
-    const win = makeWindow(kernel, { strides: attrInts(ctx, 'strides'), dilations: attrInts(ctx, 'dilations'), pads: attrInts(ctx, 'pads'), auto_pad: attrStr(ctx, 'auto_pad', 'NOTSET') });
+    const group = attrNum(ctx, 'group');
+    const win = makeWindow(kernel, { strides: attrInts(ctx, 'strides'), dilations: attrInts(ctx, 'dilations'), pads: attrInts(ctx, 'pads'), auto_pad: attrStr(ctx, 'auto_pad') });
     const tAttrs = { output_padding: attrInts(ctx, 'output_padding'), output_shape: attrInts(ctx, 'output_shape') };
     const geo = spatial.map((d, a) => transposeAxis(win, tAttrs, a, d, rank));
     const out = y.dims.slice(2), outSize = prod(out), inSize = prod(spatial), kSize = prod(kernel);

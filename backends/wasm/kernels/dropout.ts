@@ -21,7 +21,8 @@ export const DROPOUT: KernelGen = {
     if (!trainT || (trainT.constant && !trainT.constant.data[0])) return identity;
     // a run-time or constant-true training_mode: decided when the module runs
     const ratio = fn.forType('f64'), a = fn.i32(), t = fn.i32(), keep = fn.i32();
-    const seed = attrNum(ctx, 'seed', 0) | 0;
+    // `seed` is optional with no schema default: absent means a fixed stream, as in the reference
+    const seed = ((ctx.attrs['seed'] as number | undefined) ?? 0) | 0;
     const xor = (p: Expr, q: Expr): Expr => m.i32.xor(p, q);
     const shr = (p: Expr, n: number): Expr => m.i32.shr_u(p, fn.c32(n));
     const draw = [

@@ -11,7 +11,7 @@ export const GATHER_ND: KernelGen = {
   emit(ctx) {
     const { fn, m } = ctx;
     const x = input(ctx, 0), idx = input(ctx, 1), y = output(ctx);
-    const bd = attrNum(ctx, 'batch_dims', 0), K = idx.dims.at(-1)!, eb = elemBytes(x.dtype);
+    const bd = attrNum(ctx, 'batch_dims'), K = idx.dims.at(-1)!, eb = elemBytes(x.dtype);
     const batch = prod(x.dims.slice(0, bd)), perBatch = prod(idx.dims.slice(bd, -1));
     const slice = prod(x.dims.slice(bd + K)), xs = strides(x.dims), xBatch = prod(x.dims.slice(bd));
     if (K < 1 || bd + K > x.dims.length || idx.dims.slice(0, bd).some((d, k) => d !== x.dims[k])) {

@@ -13,7 +13,7 @@ import { attrNum, constInts, input, normAxis, output, prod, strides, unsupported
 const gatherElements: KernelGen = {
   emit(ctx) {
     const x = input(ctx, 0), idx = input(ctx, 1), y = output(ctx), fn = ctx.fn, m = ctx.m;
-    const axis = normAxis(attrNum(ctx, 'axis', 0), x.dims.length);
+    const axis = normAxis(attrNum(ctx, 'axis'), x.dims.length);
     checkIndexDims(ctx, idx.dims, x.dims, axis);
     const xs = strides(x.dims), eb = elemBytes(x.dtype), n = x.dims[axis]!;
     const read = indexReader(ctx, idx, () => n, 'GatherElements index');
@@ -42,7 +42,7 @@ const trilu: KernelGen = {
   constInputs: [1],
   emit(ctx) {
     const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m;
-    const k = ctx.inputs[1] ? constInts(ctx, 1)![0]! : 0, upper = attrNum(ctx, 'upper', 1) !== 0;
+    const k = ctx.inputs[1] ? constInts(ctx, 1)![0]! : 0, upper = attrNum(ctx, 'upper') !== 0;
     const R = x.dims.at(-2)!, C = x.dims.at(-1)!, B = prod(x.dims.slice(0, -2)), eb = elemBytes(x.dtype);
     if (y.size === 0) return m.nop();
     const b = fn.i32(), i = fn.i32(), j = fn.i32(), off = fn.i32();
@@ -74,7 +74,7 @@ const cumSum: KernelGen = {
   emit(ctx) {
     const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m;
     const axis = normAxis(constInts(ctx, 1)![0]!, x.dims.length);
-    const exclusive = attrNum(ctx, 'exclusive', 0) !== 0, reverse = attrNum(ctx, 'reverse', 0) !== 0;
+    const exclusive = attrNum(ctx, 'exclusive') !== 0, reverse = attrNum(ctx, 'reverse') !== 0;
     const t = valType(x.dtype), eb = elemBytes(x.dtype);
     if (t === 'i32' && eb !== 4) unsupported(ctx, `on ${x.dtype}`);
     const outer = prod(x.dims.slice(0, axis)), L = x.dims[axis]!, inner = prod(x.dims.slice(axis + 1));

@@ -15,7 +15,7 @@ function loss(softmax: boolean): KernelGen {
     emit(ctx: KernelContext) {
       const { fn, m } = ctx;
       const x = input(ctx, 0), target = input(ctx, 1), weight = ctx.inputs[2], y = output(ctx), logOut = ctx.outputs[1];
-      const reduction = attrStr(ctx, 'reduction', 'mean');
+      const reduction = attrStr(ctx, 'reduction');
       const ignoreRaw = ctx.attrs['ignore_index'];
       const ignore = typeof ignoreRaw === 'number' ? ignoreRaw : undefined;
       if (x.dims.length < 2) unsupported(ctx, 'with rank < 2');

@@ -25,7 +25,7 @@ const cumProd: KernelGen = {
   emit(ctx) {
     const { fn, m } = ctx, x = input(ctx, 0), y = output(ctx);
     const axis = normAxis(constInts(ctx, 1)![0]!, x.dims.length), L = x.dims[axis]!;
-    const exclusive = attrNum(ctx, 'exclusive', 0) !== 0, reverse = attrNum(ctx, 'reverse', 0) !== 0;
+    const exclusive = attrNum(ctx, 'exclusive') !== 0, reverse = attrNum(ctx, 'reverse') !== 0;
     const acc = fn.forType('f64'), v = fn.forType('f64'), p = fn.i32();
     if (y.size === 0) return m.nop();
     return lines(ctx, axis, (at, s) => [
@@ -54,7 +54,7 @@ const tile: KernelGen = {
 const hardmax: KernelGen = {
   emit(ctx) {
     const { fn, m } = ctx, x = input(ctx, 0), y = output(ctx);
-    const axis = normAxis(attrNum(ctx, 'axis', -1), x.dims.length), L = x.dims[axis]!;
+    const axis = normAxis(attrNum(ctx, 'axis'), x.dims.length), L = x.dims[axis]!;
     if (y.size === 0) return m.nop();
     const best = fn.forType('f64'), arg = fn.i32();
     return lines(ctx, axis, (at, s) => [
@@ -68,7 +68,7 @@ const hardmax: KernelGen = {
 const lpNorm: KernelGen = {
   emit(ctx) {
     const { fn, m } = ctx, x = input(ctx, 0), y = output(ctx);
-    const axis = normAxis(attrNum(ctx, 'axis', -1), x.dims.length), L = x.dims[axis]!, p = attrNum(ctx, 'p', 2);
+    const axis = normAxis(attrNum(ctx, 'axis'), x.dims.length), L = x.dims[axis]!, p = attrNum(ctx, 'p');
     if (y.size === 0) return m.nop();
     const acc = fn.forType('f64'), t = fn.forType('f64');
     // an expression is a tree node: square through a local, never by using it twice
@@ -84,7 +84,7 @@ const lpNorm: KernelGen = {
 
 const eyeLike: KernelGen = {
   emit(ctx) {
-    const { fn, m } = ctx, y = output(ctx), k = attrNum(ctx, 'k', 0);
+    const { fn, m } = ctx, y = output(ctx), k = attrNum(ctx, 'k');
     const [R, C] = y.dims as [number, number], i = fn.i32(), j = fn.i32();
     return fn.loop(i, 0, R, () => [fn.loop(j, 0, C, () => [
       stF(fn, y, lin(fn, [[() => fn.get(i), C], [() => fn.get(j), 1]]), m.select(m.i32.eq(m.i32.sub(fn.get(j), fn.get(i)), fn.c32(k)), f64c(fn, 1), f64c(fn, 0))),

@@ -32,7 +32,7 @@ const expand: KernelGen = {
 
 const concat: KernelGen = {
   emit(ctx) {
-    const y = output(ctx), axis = normAxis(attrNum(ctx, 'axis', 0), y.dims.length);
+    const y = output(ctx), axis = normAxis(attrNum(ctx, 'axis'), y.dims.length);
     const ys = strides(y.dims), eb = elemBytes(y.dtype);
     let at = 0;
     const parts: Expr[] = [];
@@ -48,7 +48,7 @@ const concat: KernelGen = {
 
 const split: KernelGen = {
   emit(ctx) {
-    const x = input(ctx, 0), axis = normAxis(attrNum(ctx, 'axis', 0), x.dims.length);
+    const x = input(ctx, 0), axis = normAxis(attrNum(ctx, 'axis'), x.dims.length);
     const xs = strides(x.dims), eb = elemBytes(x.dtype);
     let at = 0;
     const parts: Expr[] = [];
@@ -93,9 +93,9 @@ const slice: KernelGen = {
 const pad: KernelGen = {
   constInputs: [1, 3],
   // reflect/edge/wrap read their per-axis source offsets from prepacked tables (pad-modes.ts)
-  prepack: (ctx) => (attrStr(ctx, 'mode', 'constant') === 'constant' ? [] : padTables(ctx)),
+  prepack: (ctx) => (attrStr(ctx, 'mode') === 'constant' ? [] : padTables(ctx)),
   emit(ctx) {
-    if (attrStr(ctx, 'mode', 'constant') !== 'constant') return emitPadModes(ctx);
+    if (attrStr(ctx, 'mode') !== 'constant') return emitPadModes(ctx);
     const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m;
     const rank = x.dims.length;
     const raw = constInts(ctx, 1)!;
@@ -119,7 +119,7 @@ const pad: KernelGen = {
 const gather: KernelGen = {
   emit(ctx) {
     const x = input(ctx, 0), idx = input(ctx, 1), y = output(ctx), fn = ctx.fn, m = ctx.m;
-    const axis = normAxis(attrNum(ctx, 'axis', 0), x.dims.length);
+    const axis = normAxis(attrNum(ctx, 'axis'), x.dims.length);
     const outer = prod(x.dims.slice(0, axis)), axisN = x.dims[axis]!, inner = prod(x.dims.slice(axis + 1));
     const eb = elemBytes(x.dtype), rowBytes = inner * eb;
     const read = indexReader(ctx, idx, () => axisN, 'Gather index');

@@ -23,7 +23,7 @@ function softmax(log: boolean): KernelGen {
       const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m, V = m.f32x4;
       requireDType(ctx, x, ['float32']);
       if (x.size === 0) return m.nop();
-      const axis = normAxis(attrNum(ctx, 'axis', -1), x.dims.length);
+      const axis = normAxis(attrNum(ctx, 'axis'), x.dims.length);
       const outer = prod(x.dims.slice(0, axis)), L = x.dims[axis]!, inner = prod(x.dims.slice(axis + 1));
       const o = fn.i32(), j = fn.i32(), i = fn.i32(), base = fn.i32();
       const vmax = fn.v128(), vsum = fn.v128(), mx = fn.f32(), sum = fn.f32(), e = fn.f32();
@@ -66,7 +66,7 @@ const layerNormOf = (rms: boolean): KernelGen => ({
     requireDType(ctx, x, ['float32']);
     const meanOut = rms ? undefined : ctx.outputs[1], invOut = rms ? undefined : ctx.outputs[2];
     for (const t of [meanOut, invOut]) if (t && t.dtype !== 'float32') unsupported(ctx, `with ${t.dtype} statistics`);
-    const axis = normAxis(attrNum(ctx, 'axis', -1), x.dims.length), eps = attrNum(ctx, 'epsilon', 1e-5);
+    const axis = normAxis(attrNum(ctx, 'axis'), x.dims.length), eps = attrNum(ctx, 'epsilon');
     const rows = prod(x.dims.slice(0, axis)), L = prod(x.dims.slice(axis));
     if (scale.size !== L || (bias && bias.size !== L)) unsupported(ctx, 'with scale/bias that broadcast (they must cover the normalised axes)');
     if (x.size === 0) return m.nop();
@@ -115,7 +115,7 @@ const batchNorm: KernelGen = {
     const [sc, b, mean, vr] = [1, 2, 3, 4].map((k) => input(ctx, k));
     if (![sc, b, mean, vr].every((t) => t!.constant)) unsupported(ctx, 'with run-time scale/bias/mean/var');
     // y = x * s + t per channel, with s and t folded once here
-    const eps = attrNum(ctx, 'epsilon', 1e-5), C = x.dims[1] ?? 1;
+    const eps = attrNum(ctx, 'epsilon'), C = x.dims[1] ?? 1;
     const s = makeTensor('float32', [C]), t = makeTensor('float32', [C]);
     const [S, B, M, R] = [sc, b, mean, vr].map((q) => toNumbers(q!.constant!));
     for (let c = 0; c < C; c++) { s.data[c] = S![c]! / Math.sqrt(R![c]! + eps); t.data[c] = B![c]! - M![c]! * s.data[c]!; }

@@ -32,7 +32,7 @@ function sourceIndex(mode: string, o: number, dim: number, begin: number, end: n
 
 /** Per output axis, the byte offset in x of each output position, concatenated. */
 export function padTables(ctx: PlanContext): Tensor[] {
-  const x = input(ctx, 0), y = output(ctx), mode = attrStr(ctx, 'mode', 'constant');
+  const x = input(ctx, 0), y = output(ctx), mode = attrStr(ctx, 'mode');
   const rank = x.dims.length, raw = constInts(ctx, 1);
   if (!raw) unsupported(ctx, `mode '${mode}' with run-time pads`);
   const axes = ctx.inputs[3] ? constInts(ctx, 3)!.map((a) => normAxis(a, rank)) : x.dims.map((_, i) => i);

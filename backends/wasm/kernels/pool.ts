@@ -17,7 +17,7 @@ function window(ctx: KernelContext, channelsLast: boolean) {
   const spatial = (d: readonly number[]): readonly number[] => (channelsLast ? d.slice(1, -1) : d.slice(2));
   const win = makeWindow(attrInts(ctx, 'kernel_shape')!, {
     strides: attrInts(ctx, 'strides'), dilations: attrInts(ctx, 'dilations'), pads: attrInts(ctx, 'pads'),
-    auto_pad: attrStr(ctx, 'auto_pad', 'NOTSET'), ceil_mode: attrNum(ctx, 'ceil_mode', 0),
+    auto_pad: attrStr(ctx, 'auto_pad'), ceil_mode: attrNum(ctx, 'ceil_mode'),
   });
   const ax = spatial(x.dims).map((d, i) => windowAxis(win, i, d));
   const two = <T>(v: readonly T[], one: T): [T, T] => (sp === 1 ? [one, v[0]!] : [v[0]!, v[1]!]);
@@ -37,7 +37,7 @@ function poolNhwc(kind: 'max' | 'avg'): KernelGen {
       if (ctx.outputs[1]) unsupported(ctx, 'with the Indices output');
       const w = window(ctx, true);
       const C = x.dims[x.dims.length - 1]!, N = x.dims[0]!;
-      const includePad = attrNum(ctx, 'count_include_pad', 0) !== 0;
+      const includePad = kind === 'avg' && attrNum(ctx, 'count_include_pad') !== 0; // an AveragePool attribute
       const n = fn.i32(), oh = fn.i32(), ow = fn.i32(), kh = fn.i32(), kw = fn.i32(), ih = fn.i32(), iw = fn.i32(), c = fn.i32();
       const cnt = fn.i32(), py = fn.i32(), pxImg = fn.i32(), acc = fn.v128(), inv = fn.v128();
       const ihE = (): Expr => m.i32.add(fn.get(ih), m.i32.mul(fn.get(kh), fn.c32(w.dh)));
@@ -118,14 +118,14 @@ function pool(kind: 'max' | 'avg'): KernelGen {
       if (sp !== 1 && sp !== 2) unsupported(ctx, `with ${sp} spatial dims (1 or 2 are handled)`);
       const win = makeWindow(attrInts(ctx, 'kernel_shape')!, {
         strides: attrInts(ctx, 'strides'), dilations: attrInts(ctx, 'dilations'), pads: attrInts(ctx, 'pads'),
-        auto_pad: attrStr(ctx, 'auto_pad', 'NOTSET'), ceil_mode: attrNum(ctx, 'ceil_mode', 0),
+        auto_pad: attrStr(ctx, 'auto_pad'), ceil_mode: attrNum(ctx, 'ceil_mode'),
       });
       const ax = x.dims.slice(2).map((d, i) => windowAxis(win, i, d));
       const two = <T>(v: readonly T[], one: T): [T, T] => (sp === 1 ? [one, v[0]!] : [v[0]!, v[1]!]);
       const [H, W] = two(x.dims.slice(2), 1), [OH, OW] = two(y.dims.slice(2), 1);
       const [KH, KW] = two(win.kernel, 1), [sh, sw] = two(win.strides, 1), [dh, dw] = two(win.dilations, 1);
       const [pt, pl] = two(ax.map((a) => a.padBegin), 0), [pb, pr] = two(ax.map((a) => a.padEnd), 0);
-      const includePad = attrNum(ctx, 'count_include_pad', 0) !== 0;
+      const includePad = kind === 'avg' && attrNum(ctx, 'count_include_pad') !== 0; // an AveragePool attribute
       const nc = fn.i32(), oh = fn.i32(), ow = fn.i32(), kh = fn.i32(), kw = fn.i32(), ih = fn.i32(), iw = fn.i32();
       const acc = fn.f32(), cnt = fn.i32(), cntPad = fn.i32();
       const inH = (): Expr => m.i32.and(m.i32.ge_s(fn.get(ih), fn.c32(0)), m.i32.lt_s(fn.get(ih), fn.c32(H)));

@@ -19,7 +19,7 @@ function reduce(kind: Kind): KernelGen {
       const f32 = x.dtype === 'float32' && y.dtype === 'float32', o = f32 ? m.f32 : m.f64;
       const rank = x.dims.length;
       const given = ctx.inputs[1] ? constInts(ctx, 1)!.map((a) => normAxis(a, rank)) : [];
-      const noop = given.length === 0 && attrNum(ctx, 'noop_with_empty_axes', 0) !== 0;
+      const noop = given.length === 0 && attrNum(ctx, 'noop_with_empty_axes') !== 0;
       const axes = new Set(noop ? [] : given.length ? given : x.dims.map((_, i) => i));
       const xs = strides(x.dims);
       const kept = x.dims.map((_, i) => i).filter((i) => !axes.has(i));
@@ -78,7 +78,7 @@ function argExt(isMax: boolean): KernelGen {
     emit(ctx) {
       const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m;
       requireDType(ctx, x, ['float32', 'int32']);
-      const axis = normAxis(attrNum(ctx, 'axis', 0), x.dims.length), last = attrNum(ctx, 'select_last_index', 0) !== 0;
+      const axis = normAxis(attrNum(ctx, 'axis'), x.dims.length), last = attrNum(ctx, 'select_last_index') !== 0;
       const outer = x.dims.slice(0, axis).reduce((a, b) => a * b, 1), L = x.dims[axis]!, inner = x.dims.slice(axis + 1).reduce((a, b) => a * b, 1);
       if (y.size === 0) return m.nop();
       const f = x.dtype === 'float32';

@@ -59,16 +59,16 @@ function applyAct(ctx: KernelContext, a: Act, v: Expr): Expr {
 function recurrent(cell: Cell): KernelGen {
   const G = GATES[cell];
   const dims = (ctx: PlanContext) => {
-    const x = input(ctx, 0), r = input(ctx, 2), layout = attrNum(ctx, 'layout', 0);
+    const x = input(ctx, 0), r = input(ctx, 2), layout = attrNum(ctx, 'layout');
     const [seq, batch, K] = layout === 0 ? [x.dims[0]!, x.dims[1]!, x.dims[2]!] : [x.dims[1]!, x.dims[0]!, x.dims[2]!];
-    return { seq, batch, K, H: r.dims[2]!, layout, nd: attrStr(ctx, 'direction', 'forward') === 'bidirectional' ? 2 : 1 };
+    return { seq, batch, K, H: r.dims[2]!, layout, nd: attrStr(ctx, 'direction') === 'bidirectional' ? 2 : 1 };
   };
   const fast = (ctx: PlanContext): RnnGeom | undefined => {
     const d = dims(ctx);
     activations(ctx, cell, d.nd); // an unknown activation is refused here, before either path
     return rnnGeometry(ctx, cell, {
-      ...d, lbr: attrNum(ctx, 'linear_before_reset', 0) !== 0, coupled: attrNum(ctx, 'input_forget', 0) !== 0,
-      clip: ctx.attrs['clip'] as number | undefined, reverseOnly: attrStr(ctx, 'direction', 'forward') === 'reverse',
+      ...d, lbr: cell === 'GRU' && attrNum(ctx, 'linear_before_reset') !== 0, coupled: cell === 'LSTM' && attrNum(ctx, 'input_forget') !== 0,
+      clip: ctx.attrs['clip'] as number | undefined, reverseOnly: attrStr(ctx, 'direction') === 'reverse',
     });
   };
   return {
@@ -87,8 +87,8 @@ function recurrent(cell: Cell): KernelGen {
       const [Y, YH, YC] = [ctx.outputs[0], ctx.outputs[1], ctx.outputs[2]];
       const acts = activations(ctx, cell, nd), gh = G * H;
       const clipA = ctx.attrs['clip'] as number | undefined;
-      const lbr = attrNum(ctx, 'linear_before_reset', 0) !== 0, coupled = attrNum(ctx, 'input_forget', 0) !== 0;
-      const reverseOnly = attrStr(ctx, 'direction', 'forward') === 'reverse';
+      const lbr = cell === 'GRU' && attrNum(ctx, 'linear_before_reset') !== 0, coupled = cell === 'LSTM' && attrNum(ctx, 'input_forget') !== 0;
+      const reverseOnly = attrStr(ctx, 'direction') === 'reverse';
       // scratch slots (in f64 elements)
       const XW = 0, HR = gh, HS = 2 * gh, CS = 2 * gh + H, TMP = 2 * gh + 2 * H;
       const sp = (slot: number, idx: Expr) => fn.elem({ base: ctx.scratch.base + slot * 8 }, idx, 8);

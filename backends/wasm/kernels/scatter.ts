@@ -14,7 +14,8 @@ import { attrNum, attrStr, input, normAxis, output, prod, strides, unsupported }
 
 /** y[at] = reduce(y[at], u[from]) for a reduction name. */
 function combine(ctx: KernelContext, y: TensorRef, at: Expr, u: TensorRef, from: Expr): Expr {
-  const { fn, m } = ctx, red = attrStr(ctx, 'reduction', 'none'), eb = elemBytes(y.dtype);
+  // Scatter (deprecated since opset 11) shares this kernel and has no reduction attribute
+  const { fn, m } = ctx, red = ctx.node.op === 'Scatter' ? 'none' : attrStr(ctx, 'reduction'), eb = elemBytes(y.dtype);
   if (red === 'none') return moveElem(fn, eb, fn.elem(y.ptr, at, eb), fn.elem(u.ptr, from, eb));
   const l = fn.i32();
   const cur = (): Expr => ldF(fn, y, fn.get(l)), up = ldF(fn, u, from);
@@ -30,7 +31,7 @@ const scatterElements: KernelGen = {
   emit(ctx) {
     const { fn, m } = ctx;
     const x = input(ctx, 0), idx = input(ctx, 1), upd = input(ctx, 2), y = output(ctx);
-    const axis = normAxis(attrNum(ctx, 'axis', 0), x.dims.length), ys = strides(y.dims), n = x.dims[axis]!;
+    const axis = normAxis(attrNum(ctx, 'axis'), x.dims.length), ys = strides(y.dims), n = x.dims[axis]!;
     checkIndexDims(ctx, idx.dims, x.dims, axis);
     if (upd.dims.join() !== idx.dims.join()) throw new KernelError(`${ctx.node.op} indices [${idx.dims.join(',')}] and updates [${upd.dims.join(',')}] must match`, ctx.site);
     const read = indexReader(ctx, idx, () => n, `${ctx.node.op} index`);

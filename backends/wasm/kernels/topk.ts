@@ -11,14 +11,14 @@ import { attrNum, constInts, input, normAxis, output, prod, unsupported } from '
 export const TOPK: KernelGen = {
   constInputs: [1],
   // one "taken" byte per element of a line
-  scratch: (ctx) => { const x = input(ctx, 0); return x.dims[normAxis(attrNum(ctx, 'axis', -1), x.dims.length)]! || 1; },
+  scratch: (ctx) => { const x = input(ctx, 0); return x.dims[normAxis(attrNum(ctx, 'axis'), x.dims.length)]! || 1; },
   emit(ctx) {
     const { fn, m } = ctx, x = input(ctx, 0), y = output(ctx, 0), yi = ctx.outputs[1];
-    const axis = normAxis(attrNum(ctx, 'axis', -1), x.dims.length), L = x.dims[axis]!;
+    const axis = normAxis(attrNum(ctx, 'axis'), x.dims.length), L = x.dims[axis]!;
     const k = constInts(ctx, 1)?.[0] ?? unsupported(ctx, 'with a run-time K');
     // k picks k distinct positions of the line: past L it would index outside it
     if (!Number.isInteger(k) || k < 0 || k > L) throw new KernelError(`TopK k ${k} is out of range [0, ${L}] for axis ${axis}`, ctx.site);
-    const largest = attrNum(ctx, 'largest', 1) !== 0;
+    const largest = attrNum(ctx, 'largest') !== 0;
     const outer = prod(x.dims.slice(0, axis)), inner = prod(x.dims.slice(axis + 1));
     if (y.size === 0 || k === 0) return m.nop();
     const o = fn.i32(), j = fn.i32(), r = fn.i32(), s = fn.i32(), best = fn.i32();
