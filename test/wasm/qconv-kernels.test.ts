@@ -35,6 +35,7 @@ interface QSpec { name: string; N?: number; C: number; H: number; W: number; OC:
 
 const QSPECS: QSpec[] = [
   { name: 'depthwise 3x3 s1, 16 channels', C: 16, H: 7, W: 6, OC: 16, k: 3, s: 1, pad: 1, group: 16, x: 'int8', y: 'int8', bias: true },
+  { name: 'depthwise 3x3 s2, 40 channels (16-channel steps, an 8-channel step), int8', C: 40, H: 9, W: 7, OC: 40, k: 3, s: 2, pad: 1, group: 40, x: 'int8', y: 'int8', bias: true, clamp: [-20, 100] },
   { name: 'depthwise 3x3 s2, 13 channels (tail), uint8', C: 13, H: 9, W: 8, OC: 13, k: 3, s: 2, pad: 1, group: 13, x: 'uint8', y: 'uint8', bias: true },
   { name: 'pointwise 1x1, 20 output channels (tail), clamp', N: 2, C: 24, H: 3, W: 5, OC: 20, k: 1, s: 1, pad: 0, group: 1, x: 'int8', y: 'int8', clamp: [-128, 90], bias: true },
   { name: 'pointwise 1x1, odd K, uint8 in, int8 out, no bias', C: 7, H: 4, W: 4, OC: 9, k: 1, s: 1, pad: 0, group: 1, x: 'uint8', y: 'int8' },

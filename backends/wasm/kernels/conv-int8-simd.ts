@@ -283,6 +283,41 @@ function emitDepthwise(ctx: KernelContext, p: Plan): Expr {
     st.push(...storeLow(ctx, out, NR, y.ptr.base, () => m.i32.add(G(py), G(ch))));
     return st;
   };
+  // int8 X and weights in [-127, 127]: 16 channels a step, two taps' i16 products summed in i16 (|sum| <= 2 * 128 * 127
+  // fits) before widening, a quarter fewer instructions than the 8-channel step
+  const wide = signedX && p.centred.every((v) => v >= -127);
+  const q = [fn.v128(), fn.v128(), fn.v128(), fn.v128()] as const, lo16 = fn.v128(), hi16 = fn.v128();
+  const xa = fn.v128(), wa = fn.v128(), xb = fn.v128(), wb = fn.v128();
+  const vec16 = (checked: boolean): Expr[] => {
+    const st: Expr[] = q.map((a) => fn.set(a, I.splat(c(0))));
+    const taps: [number, number][] = [];
+    for (let kh = 0; kh < g.KH; kh++) for (let kw = 0; kw < g.KW; kw++) taps.push([kh, kw]);
+    /** Tap (kh, kw)'s 16 inputs and weights into the locals xl, wl. */
+    const loadTap = (kh: number, kw: number, xl: Local, wl: Local): Expr[] => {
+      const t = tapAddr(kh, kw, checked);
+      return [
+        t.inside ? m.if(t.inside(), fn.set(xl, m.v128.load(t.off, 1, t.at())), fn.set(xl, m.i8x16.splat(c(p.zx)))) : fn.set(xl, m.v128.load(t.off, 1, t.at())),
+        fn.set(wl, m.v128.load(wP.ptr.base + (kh * g.KW + kw) * C, 1, G(ch))),
+      ];
+    };
+    const prod = (xl: Local, wl: Local, hi: boolean): Expr => (hi ? m.i16x8.extmul_high_i8x16_s(G(xl), G(wl)) : m.i16x8.extmul_low_i8x16_s(G(xl), G(wl)));
+    for (let k = 0; k < taps.length; k += 2) {
+      const a = taps[k]!, b = taps[k + 1];
+      st.push(...loadTap(a[0], a[1], xa, wa), ...(b ? loadTap(b[0], b[1], xb, wb) : []));
+      for (const [hi, l] of [[false, lo16], [true, hi16]] as const) st.push(fn.set(l, b ? m.i16x8.add(prod(xa, wa, hi), prod(xb, wb, hi)) : prod(xa, wa, hi)));
+      st.push(
+        fn.set(q[0], I.add(G(q[0]), I.extend_low_i16x8_s(G(lo16)))), fn.set(q[1], I.add(G(q[1]), I.extend_high_i16x8_s(G(lo16)))),
+        fn.set(q[2], I.add(G(q[2]), I.extend_low_i16x8_s(G(hi16)))), fn.set(q[3], I.add(G(q[3]), I.extend_high_i16x8_s(G(hi16)))),
+      );
+    }
+    const chan4 = (): Expr => m.i32.shl(G(ch), c(2));
+    for (const h of [0, 1]) {
+      st.push(fn.set(h ? hi16 : lo16, requant8(ctx, p, [G(q[2 * h]!), G(q[2 * h + 1]!)], (j) => m.v128.load(mP.ptr.base + 32 * h + 16 * j, 4, chan4()), (j) => m.v128.load(bP.ptr.base + 32 * h + 16 * j, 4, chan4()))));
+    }
+    // the two halves' low 8 bytes side by side
+    st.push(m.v128.store(y.ptr.base, 1, m.i32.add(G(py), G(ch)), m.i8x16.shuffle(G(lo16), G(hi16), [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23])));
+    return st;
+  };
   // channels past the last multiple of 8: one at a time, the same float32 arithmetic
   const one = (checked: boolean): Expr[] => {
     const st: Expr[] = [fn.set(sacc, c(0))];
@@ -300,12 +335,13 @@ function emitDepthwise(ctx: KernelContext, p: Plan): Expr {
     st.push(m.i32.store8(y.ptr.base, 1, m.i32.add(G(py), G(ch)), m.i32.trunc_s_sat.f32(G(sq))));
     return st;
   };
-  const full = C - (C % NR);
+  const full = C - (C % NR), full16 = wide ? C - (C % 16) : 0;
   const pixel = (checked: boolean): Expr[] => [
     fn.set(iw, m.i32.sub(m.i32.mul(G(ow), c(g.sw)), c(g.pl))),
     ...(checked ? [] : [fn.set(px, m.i32.add(G(xImg), m.i32.mul(m.i32.add(m.i32.mul(G(ih), c(g.W)), G(iw)), c(C))))]),
     fn.set(py, m.i32.mul(m.i32.add(m.i32.mul(m.i32.add(m.i32.mul(G(n), c(g.OH)), G(oh)), c(g.OW)), G(ow)), c(C))),
-    fn.loop(ch, 0, full, () => vec(checked), NR),
+    fn.loop(ch, 0, full16, () => vec16(checked), 16),
+    fn.loop(ch, full16, full, () => vec(checked), NR),
     fn.loop(ch, full, C, () => one(checked)),
   ];
   const [h0, h1] = interior(g.OH, g.H, g.sh, g.pt, (g.KH - 1) * g.dh);
