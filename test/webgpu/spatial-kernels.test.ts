@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../../ir/tensor.js';
 import { GraphBuilder } from '../../models/builder.js';
 import { randTensor } from '../wasm/helpers.js';
-import { gpu, REQUIRE_WEBGPU, skipReason, worstError } from './helpers.js';
+import { OnnxcRuntimeError } from '../../runtime/wasm/errors.js';
+import { gpu, REQUIRE_WEBGPU, runWebGpu, skipReason, worstError } from './helpers.js';
 
 const run = gpu !== undefined || REQUIRE_WEBGPU;
 const f32 = (dims: number[], xs: number[]): Tensor => ({ dtype: 'float32', dims, data: Float32Array.from(xs) });
@@ -66,6 +67,31 @@ describe.skipIf(!run)(`webgpu spatial and signal kernels${run ? '' : ` (skipped:
       b.op('ConvTranspose', [x3, b.weight('w3', randTensor([1, 2, 2, 2, 2], 8))], { strides: [1, 2, 1] }),
     );
     expect(await worstError(b.build(), [randTensor([2, 4, 3, 5], 1), randTensor([1, 2, 7], 2), randTensor([1, 1, 2, 3, 2], 3)])).toBeLessThan(1e-5);
+  }, 300_000);
+
+  it('CumSum/CumProd (exclusive, reverse, each axis, int32), Trilu (upper, lower, k past the matrix), GatherElements (int32, run-time int64, negative indices)', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', [3, 4, 5]), p = b.input('p', 'int32', [2, 3]), ix = b.input('ix', 'int64', [3, 2, 5]), iy = b.input('iy', 'int32', [3, 4, 2]);
+    const ax = (n: string, v: number) => b.weight(n, i64([], [v]));
+    b.output(b.op('CumSum', [x, ax('a0', 0)]), b.op('CumSum', [x, ax('a1', 1)], { exclusive: 1 }), b.op('CumSum', [x, ax('a2', -1)], { reverse: 1, exclusive: 1 }),
+      b.op('CumProd', [x, ax('a3', 2)], { reverse: 1 }), b.op('CumSum', [p, ax('a4', 1)]),
+      b.op('Trilu', [x]), b.op('Trilu', [x, ax('k1', -1)], { upper: 0 }), b.op('Trilu', [x, ax('k2', 9)]), b.op('Trilu', [p, ax('k3', 1)], { upper: 0 }),
+      b.op('GatherElements', [x, ix], { axis: 1 }), b.op('GatherElements', [x, iy], { axis: -1 }));
+    const ixv = Array.from({ length: 30 }, (_, i) => ((i * 7) % 8) - 4);
+    const iyv = Array.from({ length: 24 }, (_, i) => ((i * 5) % 10) - 5);
+    const inputs: Tensor[] = [randTensor([3, 4, 5], 1), { dtype: 'int32', dims: [2, 3], data: Int32Array.from([1, -2, 3, 4, 5, -6]) }, i64([3, 2, 5], ixv), { dtype: 'int32', dims: [3, 4, 2], data: Int32Array.from(iyv) }];
+    expect(await worstError(b.build(), inputs)).toBeLessThan(1e-6);
+  }, 300_000);
+
+  it('GatherElements: an index out of range, or an int64 index past int32, is an OnnxcRuntimeError, never a read outside', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', [2, 4]), ix = b.input('ix', 'int64', [2, 2]);
+    b.output(b.op('GatherElements', [x, ix], { axis: 1 }));
+    const g = b.build();
+    for (const bad of [4, -5, 2 ** 40]) {
+      const err = await runWebGpu(g, [randTensor([2, 4], 1), i64([2, 2], [0, 1, bad, 2])]).then(() => undefined, (e: unknown) => e);
+      expect(err, String(bad)).toBeInstanceOf(OnnxcRuntimeError);
+    }
   }, 300_000);
 
   it('empty batches: ConvTranspose, GridSample, LpPool, Resize, Hardmax, LRN, InstanceNormalization emit nothing and give empty outputs', async () => {

@@ -23,6 +23,7 @@ import { RNN_KERNELS } from './rnn.js';
 import { MISC_KERNELS } from './misc-ops.js';
 import { DEFORM_CONV_KERNELS } from './deform-conv.js';
 import { DFT_KERNELS } from './dft.js';
+import { AXIS_KERNELS } from './axis-ops.js';
 import { SOFTMAX_KERNELS } from './softmax.js';
 import { gemmKernel, matmulKernel } from './matmul.js';
 import { MODEL_INDEX_MAP_KERNELS } from './models-index-map.js';
@@ -57,4 +58,5 @@ export const WEBGPU_KERNELS: KernelTableOf<WgKernel> = {
   ...MISC_KERNELS,
   ...DEFORM_CONV_KERNELS,
   ...DFT_KERNELS,
+  ...AXIS_KERNELS,
 };
