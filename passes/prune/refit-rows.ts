@@ -1,4 +1,4 @@
-// The rows of a re-fit: how a layer (2-D Conv, Gemm, MatMul) turns one output position into a feature vector
+// The rows of a re-fit: how a layer (2-D Conv/ConvTranspose, Gemm, MatMul) turns one output position into a feature vector
 // (the input patch, plus 1 for the bias) and a target (the original output's kept channels there), and how the
 // fitted Θ (features × outputs) goes back into its weight and bias.
 
@@ -61,7 +61,7 @@ function replaceInputs(g: Graph, name: string, repl: Record<number, [string, Ten
 export function layerForm(g: Graph, n: Node): LayerForm | string {
   const w = constOf(g, n.inputs[1]);
   if (!w || w.dtype !== 'float32') return 'weights not constant';
-  if (n.op === 'Conv') return convForm(n, w);
+  if (n.op === 'Conv' || n.op === 'ConvTranspose') return convForm(n, w);
   if (n.op === 'Gemm') return gemmForm(g, n, w);
   if (n.op === 'MatMul' && w.dims.length === 2) return matmulForm(n, w);
   return `no re-fit for ${n.op}`;
@@ -69,9 +69,14 @@ export function layerForm(g: Graph, n: Node): LayerForm | string {
 
 function convForm(n: Node, w: Tensor): LayerForm | string {
   const autoPad = n.attrs['auto_pad'];
-  if (w.dims.length !== 4 || intAttr(n, 'group', 1) !== 1) return 'only 2-D group-1 Conv is re-fitted';
-  if (autoPad?.kind === 'string' && autoPad.value !== 'NOTSET') return 'Conv with auto_pad is not re-fitted';
-  const [M, C, KH, KW] = w.dims as [number, number, number, number];
+  if (w.dims.length !== 4 || intAttr(n, 'group', 1) !== 1) return `only 2-D group-1 ${n.op} is re-fitted`;
+  if (autoPad?.kind === 'string' && autoPad.value !== 'NOTSET') return `${n.op} with auto_pad is not re-fitted`;
+  // Conv weights are [M, C, KH, KW]; ConvTranspose's [C, M, KH, KW]: an output position reads input (ih, iw) through
+  // tap (kh, kw) when oh = ih*s - pad + kh*d (instead of ih = oh*s - pad + kh*d)
+  const transposed = n.op === 'ConvTranspose';
+  if (transposed && intsAttr(n, 'output_shape')?.length) return 'ConvTranspose with output_shape is not re-fitted';
+  const [M, C, KH, KW] = (transposed ? [w.dims[1], w.dims[0], w.dims[2], w.dims[3]] : w.dims) as [number, number, number, number];
+  const wAt = (m: number, f: number): number => (transposed ? (Math.floor(f / (KH * KW)) * M + m) * KH * KW + (f % (KH * KW)) : m * (F - 1) + f);
   const [sh, sw] = intsAttr(n, 'strides') ?? [1, 1], [dh, dw] = intsAttr(n, 'dilations') ?? [1, 1];
   const pads = intsAttr(n, 'pads') ?? [0, 0, 0, 0];
   const F = C * KH * KW + 1;
@@ -88,11 +93,11 @@ function convForm(n: Node, w: Tensor): LayerForm | string {
       for (let c = 0; c < C; c++) {
         const base = (nn * C + c) * H * W;
         for (let kh = 0; kh < KH; kh++) {
-          const ih = oh * sh! - pads[0]! + kh * dh!;
-          if (ih < 0 || ih >= H) continue;
+          const ih = transposed ? (oh + pads[0]! - kh * dh!) / sh! : oh * sh! - pads[0]! + kh * dh!;
+          if (ih < 0 || ih >= H || !Number.isInteger(ih)) continue;
           for (let kw = 0; kw < KW; kw++) {
-            const iw = ow * sw! - pads[1]! + kw * dw!;
-            if (iw >= 0 && iw < W) f[(c * KH + kh) * KW + kw] = d[base + ih * W + iw]!;
+            const iw = transposed ? (ow + pads[1]! - kw * dw!) / sw! : ow * sw! - pads[1]! + kw * dw!;
+            if (iw >= 0 && iw < W && Number.isInteger(iw)) f[(c * KH + kh) * KW + kw] = d[base + ih * W + iw]!;
           }
         }
       }
@@ -104,7 +109,7 @@ function convForm(n: Node, w: Tensor): LayerForm | string {
       const b = constOf(g, g.nodes.find((x) => x.name === n.name)!.inputs[2]);
       const th = new Float64Array(F * M);
       for (let m = 0; m < M; m++) {
-        for (let f = 0; f < F - 1; f++) th[f * M + m] = wt[m * (F - 1) + f]!;
+        for (let f = 0; f < F - 1; f++) th[f * M + m] = wt[wAt(m, f)]!;
         th[(F - 1) * M + m] = b ? (b.data as Float32Array)[m]! : 0;
       }
       return th;
@@ -112,7 +117,7 @@ function convForm(n: Node, w: Tensor): LayerForm | string {
     write: (g, th, fresh) => {
       const wt = new Float32Array(M * (F - 1)), bt = new Float32Array(M);
       for (let m = 0; m < M; m++) {
-        for (let f = 0; f < F - 1; f++) wt[m * (F - 1) + f] = th[f * M + m]!;
+        for (let f = 0; f < F - 1; f++) wt[wAt(m, f)] = th[f * M + m]!;
         bt[m] = th[(F - 1) * M + m]!;
       }
       return replaceInputs(g, n.name, { 1: [fresh(`${n.name}_weight_refit`), makeTensor('float32', w.dims, wt)], 2: [fresh(`${n.name}_bias_refit`), makeTensor('float32', [M], bt)] });

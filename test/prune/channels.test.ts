@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { runGraph } from '../../backends/reference/interpreter.js';
 import { randomInputs } from '../../compiler/random-inputs.js';
 import type { Graph } from '../../ir/graph.js';
+import { prng } from '../../ir/random.js';
 import { makeTensor, type Tensor } from '../../ir/tensor.js';
 import { verifyGraph } from '../../ir/verify.js';
 import { verifyOps } from '../../ops/verify-ops.js';
@@ -17,6 +18,7 @@ import { getPass } from '../../passes/index.js';
 import { pruneChannels } from '../../passes/prune/index.js';
 import { channelGraph, denseForm } from '../../passes/prune/groups.js';
 import { keptOf } from '../../passes/prune/slice.js';
+import { GraphBuilder, seededWeights } from '../../models/builder.js';
 import { randomCnn } from './cnn-gen.js';
 
 const SEED = Number(process.env['PRUNE_SEED'] ?? 11);
@@ -107,5 +109,29 @@ describe('prune-channels on a residual network', () => {
     verifyGraph(r.graph);
     const t = (v: string): unknown => { const x = r.graph.types.get(v); return x?.kind === 'tensor' ? x.shape : undefined; };
     expect(t(add.inputs[0]!)).toEqual(t(add.inputs[1]!));
+  });
+});
+
+describe('prune-channels re-fit of ConvTranspose consumers', () => {
+  it('a ConvTranspose that lost input channels is re-fitted (lower error than slicing alone)', () => {
+    const rand = prng(5);
+    const b = new GraphBuilder('deconv');
+    const x = b.input('z', 'float32', [1, 6, 3, 3]);
+    let h = b.op('ConvTranspose', [x, b.weight('w1', seededWeights([6, 8, 3, 3], rand, 0.4))], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
+    h = b.op('Relu', [h]);
+    const y = b.node('ConvTranspose', [h, b.weight('w2', seededWeights([8, 2, 3, 3], rand, 0.4)), b.weight('b2', seededWeights([2], rand, 0.1))], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1] }, 1, 'y')[0]!;
+    b.output(y);
+    const m = b.model({ source: 'deconv' });
+    const samples = Array.from({ length: 16 }, (_, i) => randomInputs(m.graph, {}, 100 + i) as Tensor[]);
+    const drift = (refit: string): number => {
+      const r = pruneChannels(m.graph, defaultContext({ options: new Map([['prune-sparsity', '0.5'], ['prune-refit', refit]]), calibrationData: reference(samples) }));
+      verifyGraph(r.graph);
+      if (refit === '1') {
+        expect(r.refits.map((f) => f.skipped)).toEqual([undefined]);
+        expect(r.refits[0]!.errorAfter).toBeLessThan(r.refits[0]!.errorBefore);
+      }
+      return Math.max(...samples.map((s) => maxRelDiff(runGraph(m.graph, s)[0] as Tensor, runGraph(r.graph, s)[0] as Tensor)));
+    };
+    expect(drift('1')).toBeLessThan(drift('0'));
   });
 });
