@@ -93,6 +93,26 @@ describe('onnxc prune', () => {
     expect(r.budget).toBeDefined();
   }, 240_000);
 
+  it('--exclude leaves a layer (by node name or op type) whole', async () => {
+    const byName = await prune(['--sparsity', '0.5', '--exclude', 'conv_0']);
+    expect(byName.report.layers.map((l) => l.channelsAfter)).toEqual([8, 8, 10]);
+    const byOp = await prune(['--sparsity', '0.5', '--exclude', 'Conv']);
+    expect(byOp.code).toBe(0);
+    expect(byOp.report.flopsAfter).toBe(byOp.report.flopsBefore);
+  }, 120_000);
+
+  it('onnxc diff --calibration shows prune-channels and quantize-static as passes with their drift', async () => {
+    const chunks: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => { chunks.push(String(c)); return true; });
+    const code = await main(['diff', model, '--dim', 'batch=1', '--passes', 'prune-channels,quantize-static', '--pass-option', 'prune-sparsity=0.5',
+      '--calibration', calib, '--no-ort', '--format', 'json']);
+    vi.restoreAllMocks();
+    expect(code).toBe(0);
+    const r = JSON.parse(chunks.join('')) as { passes: { pass: string; changed: boolean; maxDrift: number }[] };
+    expect(r.passes.map((p) => [p.pass, p.changed])).toEqual([['prune-channels', true], ['quantize-static', true]]);
+    expect(r.passes[0]!.maxDrift).toBeGreaterThan(0);
+  }, 120_000);
+
   it('misuse is a usage error', async () => {
     const c = capture();
     expect(await main(['prune', model, '-o', join(dir, 'x.onnx'), '--calibration', calib])).toBe(2);
