@@ -94,6 +94,16 @@ describe.skipIf(!run)(`webgpu spatial and signal kernels${run ? '' : ` (skipped:
     }
   }, 300_000);
 
+  it('ScatterElements and ScatterND (reduction none; run-time int64 indices, negative ones, slices)', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', [4, 5]), ie = b.input('ie', 'int64', [2, 3]), ue = b.input('ue', 'float32', [2, 3]);
+    const x3 = b.input('x3', 'float32', [4, 3, 2]), ind = b.input('ind', 'int64', [2, 1]), un = b.input('un', 'float32', [2, 3, 2]), i2 = b.input('i2', 'int64', [3, 2]), u2 = b.input('u2', 'float32', [3, 2]);
+    b.output(b.op('ScatterElements', [x, ie, ue], { axis: 1 }), b.op('ScatterElements', [x, ie, ue], { axis: 0 }), b.op('ScatterND', [x3, ind, un]), b.op('ScatterND', [x3, i2, u2]));
+    const inputs: Tensor[] = [randTensor([4, 5], 1), i64([2, 3], [0, -1, 2, 3, 1, -4]), randTensor([2, 3], 2), randTensor([4, 3, 2], 3),
+      i64([2, 1], [-1, 1]), randTensor([2, 3, 2], 4), i64([3, 2], [0, 0, 3, -1, 1, 2]), randTensor([3, 2], 5)];
+    expect(await worstError(b.build(), inputs)).toBe(0);
+  }, 300_000);
+
   it('empty batches: ConvTranspose, GridSample, LpPool, Resize, Hardmax, LRN, InstanceNormalization emit nothing and give empty outputs', async () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'float32', [0, 2, 3, 4]), grid = b.input('grid', 'float32', [0, 2, 2, 2]);

@@ -24,6 +24,7 @@ import { MISC_KERNELS } from './misc-ops.js';
 import { DEFORM_CONV_KERNELS } from './deform-conv.js';
 import { DFT_KERNELS } from './dft.js';
 import { AXIS_KERNELS } from './axis-ops.js';
+import { SCATTER_KERNELS } from './scatter.js';
 import { SOFTMAX_KERNELS } from './softmax.js';
 import { gemmKernel, matmulKernel } from './matmul.js';
 import { MODEL_INDEX_MAP_KERNELS } from './models-index-map.js';
@@ -59,4 +60,5 @@ export const WEBGPU_KERNELS: KernelTableOf<WgKernel> = {
   ...DEFORM_CONV_KERNELS,
   ...DFT_KERNELS,
   ...AXIS_KERNELS,
+  ...SCATTER_KERNELS,
 };
