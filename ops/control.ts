@@ -155,8 +155,10 @@ export const Loop = defineOp({
     if (mT) {
       if (mT.data.length !== 1) throw new KernelError(`M must have exactly one element, got dims [${mT.dims.join(',')}]`);
       trips = BigInt(mT.data[0] as bigint | number);
-      // a trip count past the limit is refused before the first iteration, not after ten million of them
-      if (trips > BigInt(limits.maxLoopIterations)) {
+      // a trip count past the limit, with no condition input to stop sooner, is refused before the first iteration,
+      // not after ten million of them; with a condition (PyTorch's while loops: M = INT64_MAX) the limit counts
+      // the iterations actually run
+      if (!condT && trips > BigInt(limits.maxLoopIterations)) {
         throw new LimitError(`trip count ${trips} is past the limit maxLoopIterations=${limits.maxLoopIterations}`, { limit: 'maxLoopIterations', value: Number(trips) });
       }
     }

@@ -72,6 +72,18 @@ describe('sizes only known at run time are refused before allocation (reference)
     expect(performance.now() - t0).toBeLessThan(2000);
     expectLimit(err, 'loop', 'maxLoopIterations');
   });
+
+  it('a Loop with trip count INT64_MAX and a condition (a PyTorch while loop) runs until the condition stops it', () => {
+    // body: i < 3 -> cond, v + 1 -> v
+    const body = graph([
+      node('Less', ['i', 'three'], ['c_out']), node('Add', ['v_in', 'one'], ['v_out']),
+    ], [vi('i', 7, []), vi('c_in', 9, []), vi('v_in', 1, [1])], [vi('c_out', 9, []), vi('v_out', 1, [1])],
+    [['three', scalar('int64', 3n)], ['one', fromValues('float32', [1], [1])]]);
+    const m = importModel(model(graph([node('Loop', ['M', 'c', 'v'], ['out'], [attrG('body', body)], { name: 'loop' })],
+      [vi('M', 7, []), vi('c', 9, []), vi('v', 1, [1])], [vi('out', 1, [1])])));
+    const out = runModel(m, { M: scalar('int64', 2n ** 63n - 1n), c: fromValues('bool', [], [true]), v: fromValues('float32', [1], [0]) });
+    expect(Array.from((out['out'] as { data: Float32Array }).data)).toEqual([4]);
+  });
 });
 
 describe('sizes at import', () => {
