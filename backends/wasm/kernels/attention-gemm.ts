@@ -17,7 +17,7 @@ export interface AttnGeo { B: number; qh: number; kvh: number; qs: number; kvs: 
 export function gemmAttentionOk(ctx: PlanContext, g: AttnGeo): boolean {
   const [Q, K, V] = ctx.inputs, mask = ctx.inputs[3];
   if ([Q, K, V].some((t) => t?.dtype !== 'float32')) return false;
-  if (ctx.outputs[3] || ctx.inputs[6] || attrNum(ctx, 'softcap', 0) !== 0) return false;
+  if (ctx.outputs[3] || ctx.inputs[6] || attrNum(ctx, 'softcap') !== 0) return false;
   if (mask && ((mask.dtype !== 'float32' && mask.dtype !== 'bool') || mask.dims.length === 0 || mask.dims.length > 4 || (mask.dims.at(-1) ?? 1) > g.total)) return false;
   return Number.isInteger(g.dk) && Number.isInteger(g.dv) && g.qh % g.kvh === 0;
 }
@@ -29,7 +29,9 @@ export const gemmAttentionScratch = (g: AttnGeo): number => (g.dk * g.total + g.
 export function emitGemmAttention(ctx: KernelContext, g: AttnGeo, presentK: TensorRef, presentV: TensorRef, scratch: Ptr): Expr {
   const { fn, m } = ctx;
   const Q = ctx.inputs[0]!, y = ctx.outputs[0]!, mask = ctx.inputs[3];
-  const scale = attrNum(ctx, 'scale', 1 / Math.sqrt(g.dk)), causal = attrNum(ctx, 'is_causal', 0) !== 0, group = g.qh / g.kvh;
+  // scale has no schema default: 1/sqrt(head size) when absent
+  const given = ctx.attrs['scale'], scale = typeof given === 'number' ? given : 1 / Math.sqrt(g.dk);
+  const causal = attrNum(ctx, 'is_causal') !== 0, group = g.qh / g.kvh;
   const kt = scratch.base, sc = kt + g.dk * g.total * 4;
   const b = fn.i32(), h = fn.i32(), hk = fn.i32(), i = fn.i32(), j = fn.i32(), d = fn.i32();
   const la = fn.i32(), lb = fn.i32(), lc = fn.i32(), rowP = fn.i32();
