@@ -34,7 +34,7 @@ export const ONNXC_OP_NAMES = [
   'onnxc.DequantMatMul', 'onnxc.FusedConv', 'onnxc.FusedConvTranspose', 'onnxc.FusedElementwise', 'onnxc.FusedGemm', 'onnxc.FusedMatMul',
   'onnxc.NhwcAveragePool', 'onnxc.NhwcBatchNormalization', 'onnxc.NhwcConvTranspose', 'onnxc.NhwcGlobalAveragePool',
   'onnxc.NhwcGlobalLpPool', 'onnxc.NhwcGlobalMaxPool', 'onnxc.NhwcInstanceNormalization', 'onnxc.NhwcLRN',
-  'onnxc.NhwcLpPool', 'onnxc.NhwcMaxPool',
+  'onnxc.NhwcLpPool', 'onnxc.NhwcMaxPool', 'onnxc.QConv', 'onnxc.QLinearAdd',
 ] as const;
 
 export type OnnxOpName = (typeof ONNX_OP_NAMES)[number];
