@@ -2,7 +2,7 @@
 // seeded calibration inputs; per variant the drift and argmax agreement with the dense model on held-out seeded
 // inputs, the artifact's weights.bin against the dense one, which layers the compiler stored sparse, and latency.
 //
-//   npx tsx bench/prune-weights.ts MODEL [--samples N] [--eval N] [--seq N] [--no-embeddings] [--runs N] [--modes 50,2:4,90]
+//   npx tsx bench/prune-weights.ts MODEL [--samples N] [--eval N] [--seq N] [--embeddings] [--runs N] [--modes 50,2:4,90]
 
 import { writeFileSync } from 'node:fs';
 import { calibrate } from '../compiler/calibrate.js';
@@ -80,7 +80,7 @@ function compileAndTime(model: Model, sample: Sample): { weights: number; sparse
 const model = loadModel(path);
 const g = model.graph;
 const cal = samples(g, nCal, 1), held = samples(g, nEval, 1000);
-const base: Omit<PruneWeightsOptions, 'sparsity' | 'reconstruct'> = { embeddings: !flag('--no-embeddings') };
+const base: Omit<PruneWeightsOptions, 'sparsity' | 'reconstruct'> = { embeddings: flag('--embeddings') };
 const gram = new Set([...pruneWeightsInputs(g, { ...base, sparsity: 0.5, reconstruct: true })]);
 const t0 = performance.now();
 const stats = calibrate(model, cal, { secondMoment: gram }).stats;

@@ -7,8 +7,9 @@
 //
 // Options (PassContext.options, strings; `pruneWeightsOptions` reads them, `pruneWeights` takes them typed):
 //   prune-sparsity=S (0..1; unstructured), prune-pattern=2:4|4:8 (N:M; sparsity M-N/M), prune-reconstruct=1,
-//   prune-exclude=OP|NODE,..., prune-conv=1 (Conv weights too), prune-embeddings=0 (leave Gather tables dense; by
-//   default they are pruned by magnitude per row: a lookup's input is one-hot, so Wanda's score is |W|), prune-damp=X (reconstruction's lambda as a fraction of mean diag(X^T X), default 0.01).
+//   prune-exclude=OP|NODE,..., prune-conv=1 (Conv weights too), prune-embeddings=1 (Gather tables too, by
+//   magnitude per row: a lookup's input is one-hot, so Wanda's score is |W|; off by default, as in Wanda and
+//   SparseGPT: on bert-tiny at 50% it raises the output error about tenfold), prune-damp=X (reconstruction's lambda as a fraction of mean diag(X^T X), default 0.01).
 // Without prune-sparsity or prune-pattern the pass does nothing.
 
 import { OnnxcError, UsageError } from '../../ir/errors.js';
@@ -30,8 +31,9 @@ export interface PruneWeightsOptions {
   /** Op types or node names left alone. */
   readonly exclude?: readonly string[];
   readonly conv?: boolean;
-  /** Gather tables (embeddings) too, by magnitude per row; default true (in gpt2_tiny and bert-tiny they hold 40%
-   *  and 26% of the weights: without them the artifact cannot shrink to 0.6x). */
+  /** Gather tables (embeddings) too, by magnitude per row; default false. They hold 40% and 26% of gpt2_tiny's and
+   *  bert-tiny's weights (so a 50% artifact shrinks to 0.53x with them, 0.72x / 0.65x without), but pruning them
+   *  costs bert-tiny about ten times the output error: an opt-in trade. */
   readonly embeddings?: boolean;
   readonly damp?: number;
 }
@@ -76,7 +78,7 @@ const intAttr = (n: Node, k: string, d: number): number => { const a = n.attrs[k
 function useOf(g: Graph, n: Node, o: PruneWeightsOptions): Use | undefined {
   if (n.op === 'Gather') {
     const t = constFloat(g, n.inputs[0]);
-    if (!t || t.dims.length !== 2 || intAttr(n, 'axis', 0) !== 0 || o.embeddings === false) return undefined;
+    if (!t || t.dims.length !== 2 || intAttr(n, 'axis', 0) !== 0 || o.embeddings !== true) return undefined;
     return { node: n, weight: n.inputs[0]!, view: { rows: t.dims[0]!, K: t.dims[1]!, rowStride: t.dims[1]!, kStride: 1 } };
   }
   const w = constFloat(g, n.inputs[1]);
@@ -214,7 +216,7 @@ export function pruneWeightsOptions(ctx: PassContext): PruneWeightsOptions | und
   if (damp !== undefined && !(damp > 0)) throw new UsageError(`option prune-damp=${get('damp')}: expected a positive number`);
   const exclude = (get('exclude') ?? '').split(',').map((x) => x.trim()).filter(Boolean);
   return {
-    sparsity, reconstruct: flag('reconstruct'), conv: flag('conv'), embeddings: get('embeddings') === undefined || flag('embeddings'),
+    sparsity, reconstruct: flag('reconstruct'), conv: flag('conv'), embeddings: flag('embeddings'),
     ...(p ? { pattern: p } : {}), ...(exclude.length ? { exclude } : {}), ...(damp !== undefined ? { damp } : {}),
   };
 }
