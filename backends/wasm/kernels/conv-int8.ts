@@ -7,7 +7,7 @@ import type { Expr } from '../fn.js';
 import { geometry, type ConvGeom } from './conv.js';
 import { f64c, ld, ldF, ldI } from './scalar.js';
 import type { KernelContext, KernelGen, PlanContext, TensorRef } from './types.js';
-import { attrNum, input, output } from './util.js';
+import { input, output } from './util.js';
 
 /** Where each operand sits among a node's inputs. */
 export interface QOperands { readonly x: number; readonly w: number; readonly xz?: number; readonly wz?: number; readonly xs?: number; readonly ws?: number; readonly ys?: number; readonly yz?: number; readonly b?: number }
@@ -16,7 +16,10 @@ export const QLINEAR: QOperands = { x: 0, xs: 1, xz: 2, w: 3, ws: 4, wz: 5, ys: 
 
 type Ctx = Pick<PlanContext, 'inputs' | 'outputs' | 'attrs' | 'node' | 'site'>;
 
-export const channelsLast = (ctx: Ctx): boolean => attrNum(ctx, 'channels_last', 0) === 1;
+/** An attribute only onnxc.QConv has (QLinearConv and ConvInteger lack it), or undefined. */
+const own = (ctx: Ctx, name: string): number | undefined => { const v = ctx.attrs[name]; return typeof v === 'number' ? v : undefined; };
+
+export const channelsLast = (ctx: Ctx): boolean => own(ctx, 'channels_last') === 1;
 
 /** The conv's geometry (W is OIHW for every integer conv). */
 export function qgeometry(ctx: Ctx, ops: QOperands): ConvGeom {
@@ -26,7 +29,7 @@ export function qgeometry(ctx: Ctx, ops: QOperands): ConvGeom {
 /** The output clamp of onnxc.QConv (its fused Relu/Clip), within the output type's range. */
 export function qclamp(ctx: Ctx, dtype: string): [number, number] {
   const [lo, hi] = dtype === 'int8' ? [-128, 127] : [0, 255];
-  return [Math.max(lo, attrNum(ctx, 'qmin', lo)), Math.min(hi, attrNum(ctx, 'qmax', hi))];
+  return [Math.max(lo, own(ctx, 'qmin') ?? lo), Math.min(hi, own(ctx, 'qmax') ?? hi)];
 }
 
 function emitScalar(ctx: KernelContext, ops: QOperands): Expr {

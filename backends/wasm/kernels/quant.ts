@@ -27,10 +27,10 @@ function scaleIndex(ctx: PlanContext & Pick<KernelContext, 'm'>, x: TensorRef, s
 /** Per-tensor float32 <-> 8-bit, 16 elements a step: the same float32 arithmetic as the scalar loops. */
 function perTensor8(ctx: KernelContext): { x: TensorRef; y: TensorRef; scale: TensorRef; zp?: TensorRef } | undefined {
   const x = ctx.inputs[0], scale = ctx.inputs[1], zp = ctx.inputs[2], y = ctx.outputs[0];
-  if (!x || !scale || !y || scale.size !== 1 || scale.dtype !== 'float32' || attrNum(ctx, 'block_size', 0) !== 0) return undefined;
+  if (!x || !scale || !y || scale.size !== 1 || scale.dtype !== 'float32' || attrNum(ctx, 'block_size') !== 0) return undefined;
   const q = ctx.node.op === 'QuantizeLinear' ? y : x, f = ctx.node.op === 'QuantizeLinear' ? x : y;
   if ((q.dtype !== 'int8' && q.dtype !== 'uint8') || f.dtype !== 'float32' || (zp && zp.size !== 1)) return undefined;
-  if (ctx.node.op === 'QuantizeLinear' && attrNum(ctx, 'precision', 0) !== 0) return undefined;
+  if (ctx.node.op === 'QuantizeLinear' && attrNum(ctx, 'precision') !== 0) return undefined;
   return { x, y, scale, ...(zp ? { zp } : {}) };
 }
 
