@@ -14,7 +14,9 @@ interface Geo { B: number; qh: number; kvh: number; qs: number; kvs: number; dk:
 
 function geometry(ctx: PlanContext): Geo {
   const Q = input(ctx, 0), K = input(ctx, 1), V = input(ctx, 2), rank = Q.dims.length;
-  const qh = rank === 4 ? Q.dims[1]! : attrNum(ctx, 'q_num_heads', 0), kvh = rank === 4 ? K.dims[1]! : attrNum(ctx, 'kv_num_heads', 0);
+  // the head counts have no schema default: 3-D inputs must give them (the op's inference checks that)
+  const heads = (name: string): number => (ctx.attrs[name] as number | undefined) ?? 0;
+  const qh = rank === 4 ? Q.dims[1]! : heads('q_num_heads'), kvh = rank === 4 ? K.dims[1]! : heads('kv_num_heads');
   const past = ctx.inputs[4]?.dims[2] ?? 0, kvs = K.dims[rank === 4 ? 2 : 1]!;
   return {
     B: Q.dims[0]!, qh, kvh, qs: Q.dims[rank === 4 ? 2 : 1]!, kvs,
@@ -43,8 +45,8 @@ export const ATTENTION: KernelGen = {
     const presentK: TensorRef = ctx.outputs[1] ?? { ...Q, name: '#pk', dims: [g.B, g.kvh, g.total, g.dk], size: 0, ptr: sAt(0) };
     const presentV: TensorRef = ctx.outputs[2] ?? { ...Q, name: '#pv', dims: [g.B, g.kvh, g.total, g.dv], size: 0, ptr: sAt(sl.pk) };
     const row = sAt(sl.pk + sl.pv);
-    const qk = ctx.outputs[3], mode = attrNum(ctx, 'qk_matmul_output_mode', 0), softcap = attrNum(ctx, 'softcap', 0);
-    const scale = attrNum(ctx, 'scale', 1 / Math.sqrt(g.dk)), causal = attrNum(ctx, 'is_causal', 0) !== 0, group = g.qh / g.kvh;
+    const qk = ctx.outputs[3], mode = attrNum(ctx, 'qk_matmul_output_mode'), softcap = attrNum(ctx, 'softcap');
+    const scale = (ctx.attrs['scale'] as number | undefined) ?? 1 / Math.sqrt(g.dk), causal = attrNum(ctx, 'is_causal') !== 0, group = g.qh / g.kvh;
     // element offsets of the 4-D views [B, heads, seq, head] of the inputs
     const at4 = (heads: number, seq: number, d: number, b: Ix, h: Ix, s: Ix, i: Ix): Expr => (g.rank === 4
       ? lin(fn, [[b, heads * seq * d], [h, seq * d], [s, d], [i, 1]])

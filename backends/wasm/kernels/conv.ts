@@ -25,14 +25,14 @@ export function geometry(ctx: Pick<KernelContext, 'inputs' | 'outputs' | 'attrs'
   const chans = (d: readonly number[]): number => (channelsLast ? d[d.length - 1]! : d[1]!);
   const kernel = attrInts(ctx, 'kernel_shape') ?? wSpatial ?? w.dims.slice(2);
   const win = makeWindow(kernel, {
-    strides: attrInts(ctx, 'strides'), dilations: attrInts(ctx, 'dilations'), pads: attrInts(ctx, 'pads'), auto_pad: attrStr(ctx, 'auto_pad', 'NOTSET'),
+    strides: attrInts(ctx, 'strides'), dilations: attrInts(ctx, 'dilations'), pads: attrInts(ctx, 'pads'), auto_pad: attrStr(ctx, 'auto_pad'),
   });
   const two = <T>(v: readonly T[], one: T): [T, T] => (sp === 1 ? [one, v[0]!] : [v[0]!, v[1]!]);
   const ax = spatial(x.dims).map((d, i) => windowAxis(win, i, d));
   const [H, W] = two(spatial(x.dims), 1), [OH, OW] = two(spatial(y.dims), 1);
   const [KH, KW] = two(win.kernel, 1), [sh, sw] = two(win.strides, 1), [dh, dw] = two(win.dilations, 1);
   const [pt, pl] = two(ax.map((a) => a.padBegin), 0);
-  const G = attrNum(ctx, 'group', 1);
+  const G = attrNum(ctx, 'group');
   const direct = KH === 1 && KW === 1 && sh === 1 && sw === 1 && pt === 0 && pl === 0 && OH === H && OW === W;
   return { N: x.dims[0]!, C: chans(x.dims), H, W, OC: chans(y.dims), OH, OW, G, KH, KW, sh, sw, dh, dw, pt, pl, direct };
 }

@@ -20,7 +20,7 @@ function layout(ctx: PlanContext): Layout {
   const q = b.constant!.data as Int8Array;
   let int4 = true;
   for (let i = 0; i < q.length && int4; i++) if (q[i]! < -8 || q[i]! > 7) int4 = false;
-  const bs = attrNum(ctx, 'block_size', 0);
+  const bs = attrNum(ctx, 'block_size');
   return { K, N, P: Math.ceil(N / NR), int4, bs, nb: bs > 0 ? Math.ceil(K / bs) : 1 };
 }
 

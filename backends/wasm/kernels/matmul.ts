@@ -82,10 +82,10 @@ function addends(ops: readonly MatOperand[]): { bias?: MatOperand; residual?: Ma
 
 function gemmKernel(fused: boolean): KernelGen {
   return {
-  unread: (ctx) => (ctx.inputs[1]?.constant && ctx.inputs[1].dtype === 'float32' && (attrNum(ctx, 'transB', 0) !== 0 || panelable(output(ctx).dims[1]!)) ? [1] : []),
+  unread: (ctx) => (ctx.inputs[1]?.constant && ctx.inputs[1].dtype === 'float32' && (attrNum(ctx, 'transB') !== 0 || panelable(output(ctx).dims[1]!)) ? [1] : []),
   prepack(ctx) {
     const b = input(ctx, 1), y = output(ctx);
-    const transB = attrNum(ctx, 'transB', 0) !== 0, N = y.dims[1]!, K = transB ? b.dims[1]! : b.dims[0]!;
+    const transB = attrNum(ctx, 'transB') !== 0, N = y.dims[1]!, K = transB ? b.dims[1]! : b.dims[0]!;
     if (!b.constant || b.dtype !== 'float32' || (!transB && !panelable(N))) return [];
     const src = b.constant.data as Float32Array;
     // column panels when N allows (the micro-kernel's loads then walk memory linearly), else B^T once so the
@@ -105,7 +105,7 @@ function gemmKernel(fused: boolean): KernelGen {
       const s = broadcastStrides(z.dims, y.dims);
       residual = { base: z.ptr.base, rs: s[0]!, cs: s[1]! };
     }
-    const transA = attrNum(ctx, 'transA', 0) !== 0, transB = attrNum(ctx, 'transB', 0) !== 0;
+    const transA = attrNum(ctx, 'transA') !== 0, transB = attrNum(ctx, 'transB') !== 0;
     const [M, N] = y.dims as [number, number];
     const K = transA ? a.dims[0]! : a.dims[1]!;
     let bOp = transB ? { base: b.ptr.base, rs: 1, cs: K } : { base: b.ptr.base, rs: N, cs: 1 };
@@ -121,7 +121,7 @@ function gemmKernel(fused: boolean): KernelGen {
       M, N, K,
       a: transA ? { base: a.ptr.base, rs: 1, cs: M } : { base: a.ptr.base, rs: K, cs: 1 },
       b: bOp, c: { base: y.ptr.base, rs: N, cs: 1 },
-      alpha: attrNum(ctx, 'alpha', 1), bias, beta: attrNum(ctx, 'beta', 1),
+      alpha: attrNum(ctx, 'alpha'), bias, beta: attrNum(ctx, 'beta'),
       residual, act: fused ? activationOf(ctx) : undefined,
     });
     return body;

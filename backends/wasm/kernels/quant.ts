@@ -13,9 +13,9 @@ import { dtypeFromOnnx } from '../../../ir/dtype.js';
 
 /** Scale index of data element i (an i32 getter), by the scale's layout (see ops/quant-util.ts). */
 function scaleIndex(ctx: PlanContext & Pick<KernelContext, 'm'>, x: TensorRef, scale: TensorRef, i: () => Expr): Expr {
-  const m = ctx.m, bs = attrNum(ctx, 'block_size', 0);
+  const m = ctx.m, bs = attrNum(ctx, 'block_size');
   if (scale.size === 1 && bs === 0) return m.i32.const(0);
-  const axis = normAxis(attrNum(ctx, 'axis', 1), x.dims.length), d = x.dims[axis]!, inner = strides(x.dims)[axis]!;
+  const axis = normAxis(attrNum(ctx, 'axis'), x.dims.length), d = x.dims[axis]!, inner = strides(x.dims)[axis]!;
   const c = (v: number): Expr => m.i32.const(v);
   const along = m.i32.rem_u(m.i32.div_u(i(), c(inner)), c(d));
   if (bs === 0) return along;
@@ -86,7 +86,7 @@ const quantize: KernelGen = {
     if (fast) return emitQuantize8(ctx, fast);
     const { fn, m } = ctx;
     const x = input(ctx, 0), scale = input(ctx, 1), zp = ctx.inputs[2], y = output(ctx);
-    const prec = attrNum(ctx, 'precision', 0) !== 0 ? dtypeFromOnnx(attrNum(ctx, 'precision', 0)) : scale.dtype === 'int32' ? 'float32' : scale.dtype;
+    const prec = attrNum(ctx, 'precision') !== 0 ? dtypeFromOnnx(attrNum(ctx, 'precision')) : scale.dtype === 'int32' ? 'float32' : scale.dtype;
     const [lo, hi] = intRange(y.dtype);
     const i = fn.i32(), j = fn.i32(), q = fn.forType('f64');
     return fn.loop(i, 0, x.size, (iv) => [

@@ -55,8 +55,8 @@ export function sparseForm(ctx: PlanContext, maxDensity?: number): SparseForm | 
   const gemm = GEMMS.has(ctx.node.op);
   if (!gemm && !MATMULS.has(ctx.node.op)) return undefined;
   if (!gemm && a.dims.length < 2) return undefined;
-  const transB = gemm && attrNum(ctx, 'transB', 0) !== 0;
-  if (gemm && (attrNum(ctx, 'transA', 0) !== 0 || attrNum(ctx, 'alpha', 1) !== 1 || attrNum(ctx, 'beta', 1) !== 1)) return undefined;
+  const transB = gemm && attrNum(ctx, 'transB') !== 0;
+  if (gemm && (attrNum(ctx, 'transA') !== 0 || attrNum(ctx, 'alpha') !== 1 || attrNum(ctx, 'beta') !== 1)) return undefined;
   const addends: Addend[] = [];
   for (const i of [2, 3]) {
     const t = ctx.inputs[i];

@@ -42,25 +42,25 @@ export function withDTypes<T extends Readonly<Record<string, KernelGen>>>(dtypes
 }
 
 /** Attribute values are complete after import (the importer fills each OpDef's schema defaults), so a kernel reads
- *  them without restating the default; one that is absent has no default in the schema: an internal error. The
- *  third argument is for kernels not yet moved off restated defaults (test/wasm/kernel-attrs.test.ts counts them). */
+ *  them without restating the default; one that is absent has no default in the schema: an internal error (an
+ *  optional attribute without a default is read from `ctx.attrs` directly, saying what its absence means). */
 type AttrCtx = Pick<KernelContext, 'attrs'> & { readonly node?: { readonly op: string } };
 
 function missing(ctx: AttrCtx, name: string, kind: string): never {
   throw new Error(`internal: ${ctx.node?.op ?? 'kernel'} attribute '${name}' has no ${kind} value (its OpDef declares no default)`);
 }
 
-export const attrNum = (ctx: AttrCtx, name: string, dflt?: number): number => {
+export const attrNum = (ctx: AttrCtx, name: string): number => {
   const v = ctx.attrs[name];
-  return typeof v === 'number' ? v : dflt ?? missing(ctx, name, 'numeric');
+  return typeof v === 'number' ? v : missing(ctx, name, 'numeric');
 };
 export const attrInts = (ctx: Pick<KernelContext, 'attrs'>, name: string): readonly number[] | undefined => {
   const v = ctx.attrs[name];
   return Array.isArray(v) ? (v as number[]) : undefined;
 };
-export const attrStr = (ctx: AttrCtx, name: string, dflt?: string): string => {
+export const attrStr = (ctx: AttrCtx, name: string): string => {
   const v = ctx.attrs[name];
-  return typeof v === 'string' ? v : dflt ?? missing(ctx, name, 'string');
+  return typeof v === 'string' ? v : missing(ctx, name, 'string');
 };
 
 /** Row-major strides in elements. */
