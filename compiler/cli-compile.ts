@@ -20,7 +20,7 @@ const kb = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
 
 export interface CompileOpts {
   target: CompileTarget | 'webgpu'; output: string; dim?: string[]; inputs?: string; optimize: boolean; embedLimit: string;
-  optLevel?: string; passes?: string; passOption?: string[]; verify?: boolean; fix?: string[]; simd?: SimdMode;
+  optLevel?: string; passes?: string; passOption?: string[]; verify?: boolean; fix?: string[]; simd?: SimdMode; carry?: string[];
 }
 
 /** `--fix NAME=V[,V...]`: the value an input is compiled for (a sample rate, a mode flag). Parsed by the input's
@@ -58,6 +58,20 @@ export function parseFixes(model: Model, fixes: readonly string[] | undefined): 
   return out;
 }
 
+/** `--carry IN=OUT`: state pairs the artifact feeds back from run to run (the pairs are checked against the model
+ *  when the module is planned). */
+function parseCarry(pairs: readonly string[] | undefined): Record<string, string> | undefined {
+  if (!pairs?.length) return undefined;
+  const out: Record<string, string> = {};
+  for (const p of pairs) {
+    const [input, output, ...rest] = p.split('=');
+    if (!input || !output || rest.length) throw new UsageError(`--carry expects INPUT=OUTPUT, got '${p}'`);
+    if (out[input] !== undefined) throw new UsageError(`--carry: input '${input}' is given twice`);
+    out[input] = output;
+  }
+  return out;
+}
+
 export async function compileCommand(path: string, opts: CompileOpts): Promise<void> {
   if (opts.passes !== undefined && opts.optLevel !== undefined) throw new UsageError('give either -O or --passes, not both');
   const options = parsePassOptions(opts.passOption);
@@ -70,6 +84,7 @@ export async function compileCommand(path: string, opts: CompileOpts): Promise<v
   bar.update('importing');
   const model = load(path, opts);
   const fixedInputs = parseFixes(model, opts.fix);
+  const carry = parseCarry(opts.carry);
   let inputShapes: Record<string, readonly number[]> | undefined;
   if (opts.inputs !== undefined) {
     const files = readdirSync(opts.inputs);
@@ -82,6 +97,7 @@ export async function compileCommand(path: string, opts: CompileOpts): Promise<v
   }
   bar.update(`optimising and lowering ${model.graph.nodes.length} nodes`);
   if (opts.target === 'webgpu') {
+    if (carry) throw new UsageError('--carry is for the wasm target (the WebGPU runtime keeps no state between runs yet)');
     let w;
     try {
       w = (await import('../backends/webgpu/artifact.js')).compileWebGpuToDir(model, opts.output, { dims, inputShapes, fixedInputs }, pipeline);
@@ -96,7 +112,7 @@ export async function compileCommand(path: string, opts: CompileOpts): Promise<v
   }
   let r;
   try {
-    r = compileToDir(model, opts.target, opts.output, { dims, inputShapes, fixedInputs, optimize: opts.optimize, embedLimit, ...(opts.simd === 'relaxed' ? { simd: opts.simd } : {}) }, pipeline);
+    r = compileToDir(model, opts.target, opts.output, { dims, inputShapes, fixedInputs, optimize: opts.optimize, embedLimit, ...(opts.simd === 'relaxed' ? { simd: opts.simd } : {}), ...(carry ? { carry } : {}) }, pipeline);
   } finally {
     bar.done();
   }

@@ -61,3 +61,36 @@ describe('compile --fix', () => {
     }
   });
 });
+
+describe('compile --carry', () => {
+  it('records the state pairs; the loader carries the state across chunks as feeding it back by hand does', async () => {
+    const out = join(dir, 'vad-carry');
+    const c = capture();
+    expect(await main(['compile', modelPath, '--dim', 'chunk=512', '--fix', 'sr=16000', '--carry', 'h=hn', '--carry', 'c=cn', '-o', out]), c.err()).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { carry?: { input: string; output: string }[] };
+    expect(manifest.carry).toEqual([{ input: 'h', output: 'hn' }, { input: 'c', output: 'cn' }]);
+    type Feed = { type: string; dims: number[]; data: unknown };
+    type S = { run(f: Record<string, Feed>, o?: { carry: Record<string, string> }): Promise<Record<string, { data: Float32Array }>> };
+    const { createSession } = await import(join(out, 'loader.js')) as { createSession: (src?: string) => Promise<S> };
+    const [carried, byHand] = [await createSession(out), await createSession(out)];
+    let h = new Float32Array(VAD_HIDDEN), cs = new Float32Array(VAD_HIDDEN);
+    for (let k = 0; k < 5; k++) {
+      const audio = Float32Array.from({ length: 512 }, (_, i) => Math.sin((i + 512 * k) * 0.05));
+      const base = { audio: { type: 'float32', dims: [1, 512], data: audio }, sr: { type: 'int64', dims: [], data: BigInt64Array.of(16000n) } };
+      const st = (d: Float32Array): Feed => ({ type: 'float32', dims: [1, 1, VAD_HIDDEN], data: d });
+      const a = await carried.run(k === 0 ? { ...base, h: st(new Float32Array(VAD_HIDDEN)), c: st(new Float32Array(VAD_HIDDEN)) } : base, { carry: { h: 'hn', c: 'cn' } });
+      const b = await byHand.run({ ...base, h: st(h), c: st(cs) });
+      expect(a['prob']!.data[0]).toBe(b['prob']!.data[0]);
+      h = Float32Array.from(b['hn']!.data); cs = Float32Array.from(b['cn']!.data);
+    }
+  });
+
+  it('a malformed pair, or one the model does not have, is a usage error (exit 2)', async () => {
+    for (const pair of ['h', 'h=hn=x', 'nope=hn', 'h=nope']) {
+      const c = capture();
+      expect(await main(['compile', modelPath, '--dim', 'chunk=512', '--fix', 'sr=16000', '--carry', pair, '-o', join(dir, 'bad-carry')]), pair).toBe(2);
+      expect(c.err().trim().split('\n')).toHaveLength(1);
+      vi.restoreAllMocks();
+    }
+  });
+});
