@@ -3,12 +3,13 @@
 // WebAssembly.instantiateStreaming where the server says application/wasm; reports download progress.
 
 import { OnnxcRuntimeError } from './errors.js';
-import { WA, WasmSession, type WasmInstance } from './session.js';
+import { WA, WasmSession, checkEngine, type WasmInstance } from './session.js';
 import type { ArtifactParts, ArtifactSource, SessionOptions, WasmManifest } from './types.js';
 
 interface Streaming { instantiateStreaming?(r: Response | Promise<Response>, imports: object): Promise<{ instance: WasmInstance }> }
 
 const isParts = (s: ArtifactSource): s is ArtifactParts => typeof s === 'object' && s !== null && 'wasm' in s && 'manifest' in s;
+
 
 /** Where relative paths resolve: the page in a browser, the working folder in Node. */
 function defaultBase(): string {
@@ -108,15 +109,18 @@ export async function createSession(source: ArtifactSource, options: SessionOpti
   if (typeof source === 'string' || source instanceof URL) {
     const base = folderOf(source);
     const manifest = options.manifest ?? parseManifest(await bytesOf(new URL('manifest.json', base), options), new URL('manifest.json', base).href);
+    checkEngine(manifest);
     const [instance, weights] = await Promise.all([instantiate(new URL('model.wasm', base), options), weightsFor(manifest, base, options)]);
     return new WasmSession(manifest, instance, weights);
   }
   if (isParts(source)) {
+    checkEngine(source.manifest);
     const instance = await instantiate(source.wasm, options);
     return new WasmSession(source.manifest, instance, await weightsFor(source.manifest, undefined, options, source.weights));
   }
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
     if (!options.manifest) throw new OnnxcRuntimeError('onnxc: createSession(bytes) needs options.manifest (the artifact\'s manifest.json)', 'artifact');
+    checkEngine(options.manifest);
     const instance = await instantiate(source, options);
     return new WasmSession(options.manifest, instance, await weightsFor(options.manifest, undefined, options));
   }

@@ -15,8 +15,27 @@ interface WasmApi {
   Module: new (bytes: ArrayBufferView | ArrayBuffer) => object;
   Instance: new (module: object, imports: object) => WasmInstance;
   instantiate(bytes: ArrayBufferView | ArrayBuffer, imports: object): Promise<{ instance: WasmInstance }>;
+  validate(bytes: ArrayBufferView | ArrayBuffer): boolean;
 }
 export const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** A minimal module whose one function is f32x4.relaxed_madd on three v128 constants: valid only where the engine
+ *  has relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd; current browsers and newer Node have it). */
+const v128 = (): number[] => [0xfd, 0x0c, ...new Array<number>(16).fill(0)];
+const probeBody = [0x00, ...v128(), ...v128(), ...v128(), 0xfd, 0x85, 0x02, 0x0b];
+export const RELAXED_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0, 0, 0,
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type: () -> v128
+  0x03, 0x02, 0x01, 0x00, // one function of type 0
+  0x0a, probeBody.length + 2, 0x01, probeBody.length, ...probeBody,
+]);
+export const hasRelaxedSimd = (): boolean => WA.validate(RELAXED_PROBE);
+
+/** A relaxed-SIMD artifact on an engine without relaxed SIMD would fail with the engine's own CompileError. */
+export function checkEngine(manifest: WasmManifest): void {
+  if (manifest.simd !== 'relaxed' || hasRelaxedSimd()) return;
+  throw new OnnxcRuntimeError(`onnxc: ${manifest.model} was compiled with --simd relaxed and this WebAssembly engine has no relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd); load the strict build instead`, 'artifact');
+}
 
 type View = { new (buffer: ArrayBuffer, byteOffset: number, length: number): TypedArray; readonly BYTES_PER_ELEMENT: number };
 /** A carried state pair as the session uses it. */
@@ -152,12 +171,14 @@ export class WasmSession implements Session {
 
 /** Instantiate asynchronously from parts in memory (createSession in load.ts also takes URLs and bytes). */
 export async function createSessionFromParts(parts: ArtifactParts): Promise<WasmSession> {
+  checkEngine(parts.manifest);
   const { instance } = await WA.instantiate(parts.wasm, {});
   return new WasmSession(parts.manifest, instance, parts.weights);
 }
 
 /** Instantiate synchronously (Node, workers): for tools that run a model inline. */
 export function createSessionSync(parts: ArtifactParts): WasmSession {
+  checkEngine(parts.manifest);
   const instance = new WA.Instance(new WA.Module(parts.wasm), {});
   return new WasmSession(parts.manifest, instance, parts.weights);
 }

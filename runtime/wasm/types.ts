@@ -16,6 +16,8 @@ export interface WasmManifest {
    *  reads each input from its output's slot and writes the output into the input's slot, so a session carrying
    *  these pairs alternates the two entries and the state is never copied. */
   readonly carry?: readonly { readonly input: string; readonly output: string }[];
+  /** 'relaxed': built with `compile --simd relaxed`; createSession refuses it on an engine without relaxed SIMD. */
+  readonly simd?: 'relaxed';
 }
 export interface IoSpec { readonly name: string; readonly dtype: string; readonly dims: readonly number[]; readonly offset: number; readonly bytes: number; readonly fixed?: readonly string[] }
 
