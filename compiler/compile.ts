@@ -14,7 +14,7 @@ import { bf16BitsToNumber, f16BitsToNumber, numberToBf16Bits, numberToF16Bits } 
 import { isTensor } from '../ir/value.js';
 import { checkInputs } from '../backends/reference/input-check.js';
 import { compileFor, tryCompileFor, type PipelineChoice } from '../lowering/compile-for.js';
-import type { ReasonCode } from '../lowering/protocol.js';
+import { smallInputsToFix, specialisationKey } from '../lowering/specialise.js';
 import { UnsupportedNodesError } from '../lowering/support.js';
 import { loaderFiles } from '../runtime/wasm/loader-source.js';
 import { OnnxcRuntimeError } from '../runtime/wasm/errors.js';
@@ -63,11 +63,6 @@ export function toTensorValue(t: Tensor): TensorValue {
   return { type: t.dtype, dims: t.dims, data: t.data as TensorValue['data'] };
 }
 
-/** Reasons that fixing small integer inputs (pads, target shapes, K) as constants can remove. */
-const NEEDS_VALUES: ReadonlySet<ReasonCode> = new Set(['dynamic-shape', 'data-dependent', 'missing-kernel']);
-
-const smallValue = (v: RuntimeValue | undefined): v is Tensor =>
-  isTensor(v) && (v.dtype === 'int64' || v.dtype === 'int32' || v.dtype === 'float32') && v.data.length <= 64;
 
 /** A wasm backend: compiles (after `pipeline`) once per set of input shapes, runs through the shipped runtime. */
 export const makeWasmBackend = (name: string, summary: string, pipeline: PipelineChoice): Backend => ({
@@ -83,11 +78,8 @@ export const makeWasmBackend = (name: string, summary: string, pipeline: Pipelin
       if (r.ok) return r.artifact;
       // shapes or kernel operands that depend on small integer inputs (pads, target shapes): specialise on their
       // values too, when that is what the support check asked for
-      const small = Object.fromEntries(g.inputs.flatMap((n, i) => {
-        const v = inputs[i];
-        return smallValue(v) && v.dims.length <= 1 ? [[n, v]] : [];
-      }));
-      if (Object.keys(small).length > 0 && r.unsupported.some((u) => NEEDS_VALUES.has(u.reason))) {
+      const small = smallInputsToFix(g.inputs, inputs, r.unsupported);
+      if (small) {
         r = tryCompileFor(WASM_BACKEND, g, { ...opts, fixedInputs: small }, pipeline);
         if (r.ok) return r.artifact;
       }
@@ -106,7 +98,7 @@ export const makeWasmBackend = (name: string, summary: string, pipeline: Pipelin
           shapes[name] = v.dims;
         });
         // small integer (and float32: Resize scales/roi) inputs may be specialised on, so their values are part of the key
-        const key = JSON.stringify([shapes, inputs.map((v) => (smallValue(v) ? Array.from(v.data as ArrayLike<number | bigint>, String) : null))]);
+        const key = specialisationKey(shapes, inputs);
         let s = sessions.get(key);
         if (!s) {
           const a = compile(shapes, inputs);

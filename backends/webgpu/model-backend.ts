@@ -14,6 +14,7 @@ import { OnnxcRuntimeError } from '../../runtime/wasm/errors.js';
 import { createSession, type WebGpuSession } from '../../runtime/webgpu/session.js';
 import { compileWebGpuModel, tryCompileWebGpuModel } from './compile.js';
 import { withFixedInputs } from '../../lowering/prepare.js';
+import { smallInputsToFix, specialisationKey } from '../../lowering/specialise.js';
 import { UnsupportedNodesError } from '../../lowering/support.js';
 import type { WebGpuArtifact } from '../../runtime/webgpu/types.js';
 import { dawnDevice } from './dawn.js';
@@ -58,7 +59,7 @@ export function prepareWebGpu(model: Model, pipeline: PipelineChoice = { level: 
         feeds[name] = { type: v.dtype, dims: v.dims, data: v.data };
       });
       // small integer and float32 inputs (Resize scales, target shapes) may be specialised on, as the wasm backend does
-      const key = JSON.stringify([shapes, inputs.map((v) => (smallValue(v) ? Array.from(v.data as ArrayLike<number | bigint>, String) : null))]);
+      const key = specialisationKey(shapes, inputs);
       let s = sessions.get(key);
       if (!s) {
         s = (async () => {
@@ -84,17 +85,13 @@ export function prepareWebGpu(model: Model, pipeline: PipelineChoice = { level: 
   };
 }
 
-/** Reasons that fixing small inputs (pads, target shapes, Resize scales) as constants can remove. */
-const NEEDS_VALUES: ReadonlySet<string> = new Set(['dynamic-shape', 'data-dependent', 'missing-kernel']);
-const smallValue = (v: RuntimeValue | undefined): v is Tensor =>
-  isTensor(v) && (v.dtype === 'int64' || v.dtype === 'int32' || v.dtype === 'float32') && v.data.length <= 64 && v.dims.length <= 1;
 
 /** The artifact for these shapes; when the support check asks for values a small input holds, specialised on them. */
 function compileSpecialised(g: Model['graph'], inputs: readonly (RuntimeValue | undefined)[], shapes: Record<string, readonly number[]>, source: string | undefined, pipeline: PipelineChoice): WebGpuArtifact {
   const r = tryCompileWebGpuModel(g, { source, inputShapes: shapes }, pipeline);
   if (r.ok) return r.artifact;
-  const small = Object.fromEntries(g.inputs.flatMap((n, i) => { const v = inputs[i]; return smallValue(v) ? [[n, v]] : []; }));
-  if (Object.keys(small).length === 0 || !r.unsupported.some((u) => NEEDS_VALUES.has(u.reason))) throw new UnsupportedNodesError(r.unsupported, 'webgpu', source);
+  const small = smallInputsToFix(g.inputs, inputs, r.unsupported);
+  if (!small) throw new UnsupportedNodesError(r.unsupported, 'webgpu', source);
   const rest = Object.fromEntries(Object.entries(shapes).filter(([n]) => !small[n]));
   return compileWebGpuModel(withFixedInputs(g, small), { source, inputShapes: rest }, pipeline).artifact;
 }

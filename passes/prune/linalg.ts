@@ -1,23 +1,32 @@
-// Dense symmetric positive-definite solves in Float64 for the re-fit: A X = B by Cholesky (A = L Lᵀ), with the
-// ridge added by the caller. Sizes are a layer's inputs (hundreds), so plain O(n³) loops are enough.
+// Dense symmetric positive-definite algebra in Float64 for the re-fits (prune-channels' ridge solve, prune-weights'
+// inverse Hessian): the Cholesky factor (A = L Lᵀ) and A X = B, with the ridge added by the caller.
+// Sizes are a layer's inputs (hundreds), so plain O(n³) loops are enough.
 
 import { OnnxcError } from '../../ir/errors.js';
 
-/** Solves A X = B for X (A: n×n row-major SPD, B: n×m row-major); returns X (n×m). A and B are not modified. */
-export function choleskySolve(A: Float64Array, B: Float64Array, n: number, m: number): Float64Array {
-  const L = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    let d = A[j * n + j]!;
-    for (let k = 0; k < j; k++) d -= L[j * n + k]! ** 2;
-    if (!(d > 0)) throw new OnnxcError(`least-squares re-fit: the normal matrix is not positive definite at row ${j} (pivot ${d})`);
+/** Lower Cholesky factor of the K x K symmetric `a` (row-major), or undefined when it is not positive definite. */
+export function cholesky(a: Float64Array, K: number): Float64Array | undefined {
+  const l = new Float64Array(K * K);
+  for (let j = 0; j < K; j++) {
+    let d = a[j * K + j]!;
+    for (let p = 0; p < j; p++) d -= l[j * K + p]! * l[j * K + p]!;
+    if (!(d > 0)) return undefined;
     const ljj = Math.sqrt(d);
-    L[j * n + j] = ljj;
-    for (let i = j + 1; i < n; i++) {
-      let s = A[i * n + j]!;
-      for (let k = 0; k < j; k++) s -= L[i * n + k]! * L[j * n + k]!;
-      L[i * n + j] = s / ljj;
+    l[j * K + j] = ljj;
+    for (let i = j + 1; i < K; i++) {
+      let s = a[i * K + j]!;
+      const li = i * K, lj = j * K;
+      for (let p = 0; p < j; p++) s -= l[li + p]! * l[lj + p]!;
+      l[li + j] = s / ljj;
     }
   }
+  return l;
+}
+
+/** Solves A X = B for X (A: n×n row-major SPD, B: n×m row-major); returns X (n×m). A and B are not modified. */
+export function choleskySolve(A: Float64Array, B: Float64Array, n: number, m: number): Float64Array {
+  const L = cholesky(A, n);
+  if (!L) throw new OnnxcError('least-squares re-fit: the normal matrix is not positive definite');
   const X = Float64Array.from(B);
   // forward: L Y = B
   for (let i = 0; i < n; i++) {

@@ -5,29 +5,11 @@
 // with the already updated weights). Linear algebra in Float64: Cholesky of H, its inverse, and the upper Cholesky
 // factor U of H^-1, whose row k holds the update of pruning input k given that inputs < k are settled.
 
+import { cholesky } from './linalg.js';
 import { at, prunedPerRow, type PruneTarget, type RowView } from './weights-mask.js';
 
 /** Inputs whose mask is chosen together (SparseGPT's lazy blocks; a multiple of 4 and 8 for N:M). */
 const BLOCK = 128;
-
-/** Lower Cholesky factor of the K x K symmetric `a` (row-major), or undefined when it is not positive definite. */
-export function cholesky(a: Float64Array, K: number): Float64Array | undefined {
-  const l = new Float64Array(K * K);
-  for (let j = 0; j < K; j++) {
-    let d = a[j * K + j]!;
-    for (let p = 0; p < j; p++) d -= l[j * K + p]! * l[j * K + p]!;
-    if (!(d > 0)) return undefined;
-    const ljj = Math.sqrt(d);
-    l[j * K + j] = ljj;
-    for (let i = j + 1; i < K; i++) {
-      let s = a[i * K + j]!;
-      const li = i * K, lj = j * K;
-      for (let p = 0; p < j; p++) s -= l[li + p]! * l[lj + p]!;
-      l[li + j] = s / ljj;
-    }
-  }
-  return l;
-}
 
 /** (L L^T)^-1 from the lower factor L: L^-1 by forward substitution, then L^-T L^-1. */
 export function inverseFromCholesky(l: Float64Array, K: number): Float64Array {
