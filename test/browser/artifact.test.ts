@@ -3,12 +3,10 @@
 // input and the outputs are compared here with the expected ones (the reference interpreter for the bundled
 // example; onnxruntime's for the shared mobilenet_v2), within 1e-4 of the output's largest magnitude.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runGraph } from '../../backends/reference/interpreter.js';
 import { compileToDir } from '../../compiler/compile.js';
@@ -16,10 +14,8 @@ import { loadModel } from '../../compiler/onnx/import.js';
 import { readValueFile } from '../../compiler/onnx/tensor-proto.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { buildExamples } from '../../models/build-examples.js';
+import { CHROMIUM, filesUnder, launchChromium, noBrowserReason, openReady, serve, tensorBody, type PageServer } from '../helpers/browser.js';
 import { missingReason, sharedPath } from '../helpers/shared.js';
-
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const TYPES: Record<string, string> = { '.js': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm', '.html': 'text/html', '.bin': 'application/octet-stream' };
 
 // the page and the worker run the same function: load the artifact under /a/NAME/, fetch the input, run
 const RUNNER = `export async function runArtifact(name) {
@@ -42,24 +38,19 @@ window.ready = true;
 
 interface Case { name: string; dir: string; input: Tensor<'float32'>; inputName: string; expected: Tensor<'float32'> }
 const cases = new Map<string, Case>();
-let root: string, server: Server, base: string, browser: Browser | undefined;
+let root: string, server: PageServer | undefined, browser: Browser | undefined;
 
-function serve(): Promise<void> {
-  server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
-    const fixed: Record<string, string> = { '/': PAGE, '/runner.js': RUNNER, '/worker.js': WORKER };
-    let body: string | Buffer | undefined = fixed[path];
-    const m = /^\/a\/(\w+)\/(\w+\.\w+(?:\.\w+)?)$/.exec(path);
-    const c = m ? cases.get(m[1]!) : undefined;
-    if (c && m) {
-      if (m[2] === 'input.bin') body = Buffer.from(c.input.data.buffer, c.input.data.byteOffset, c.input.data.byteLength);
-      else if (m[2] === 'input.json') body = JSON.stringify({ input: c.inputName, dims: c.input.dims });
-      else if (existsSync(join(c.dir, m[2]!))) body = readFileSync(join(c.dir, m[2]!));
-    }
-    if (body === undefined) { res.writeHead(404).end(); return; }
-    res.writeHead(200, { 'content-type': TYPES[path === '/' ? '.html' : extname(path)] ?? 'application/octet-stream' }).end(body);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => { base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`; resolve(); }));
+/** The page, the runner and worker modules, and under /a/NAME/ each case's artifact files and its input. */
+function route(path: string): string | Uint8Array | undefined {
+  const fixed: Record<string, string> = { '/': PAGE, '/runner.js': RUNNER, '/worker.js': WORKER };
+  if (fixed[path] !== undefined) return fixed[path];
+  const m = /^\/a\/(\w+)\//.exec(path);
+  const c = m ? cases.get(m[1]!) : undefined;
+  if (!c) return undefined;
+  const prefix = `/a/${c.name}/`;
+  if (path === `${prefix}input.bin`) return tensorBody(c.input);
+  if (path === `${prefix}input.json`) return JSON.stringify({ input: c.inputName, dims: c.input.dims });
+  return filesUnder(prefix, c.dir)(path);
 }
 
 function addCase(name: string, modelPath: string, dataDir: string, expected?: Tensor<'float32'>): void {
@@ -70,7 +61,7 @@ function addCase(name: string, modelPath: string, dataDir: string, expected?: Te
   cases.set(name, { name, dir, input, inputName: model.graph.inputs[0]!, expected: expected ?? (runGraph(model.graph, [input])[0] as Tensor<'float32'>) });
 }
 
-const hasBrowser = existsSync(CHROMIUM);
+const hasBrowser = noBrowserReason === '';
 const mobilenet = sharedPath('models', 'mobilenet_v2');
 
 beforeAll(async () => {
@@ -82,11 +73,8 @@ beforeAll(async () => {
     const data = join(mobilenet, 'test_data_set_0');
     addCase('mobilenet_v2', join(mobilenet, 'model.onnx'), data, readValueFile(join(data, 'output_0.pb')) as Tensor<'float32'>);
   }
-  await serve();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM, headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  server = await serve(route);
+  browser = await launchChromium();
 }, 300_000);
 
 afterAll(async () => {
@@ -96,12 +84,9 @@ afterAll(async () => {
 });
 
 async function runIn(where: 'inPage' | 'inWorker', name: string): Promise<{ dims: number[]; data: number[]; error?: string }> {
-  const page = await browser!.newPage();
+  const errors: string[] = [];
+  const page = await openReady(browser!, server!.base, errors);
   try {
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(base);
-    await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true);
     const r = await page.evaluate(([w, n]) => (globalThis as unknown as Record<string, (n: string) => Promise<unknown>>)[w]!(n), [where, name] as const);
     expect(errors).toEqual([]);
     return r as { dims: number[]; data: number[]; error?: string };

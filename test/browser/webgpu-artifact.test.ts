@@ -3,23 +3,21 @@
 // input, read back (run) and left on the GPU then read (runOnGpu), compared here with onnxruntime's expected output
 // within 1e-4 of its largest magnitude.
 
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileWebGpuToDir } from '../../backends/webgpu/artifact.js';
 import { tensorError } from '../../compiler/compare.js';
 import { loadModel } from '../../compiler/onnx/import.js';
 import { readValueFile } from '../../compiler/onnx/tensor-proto.js';
 import type { Tensor } from '../../ir/tensor.js';
+import { filesUnder, launchChromium, noBrowserReason, openReady, routes, serve, tensorBody, type PageServer } from '../helpers/browser.js';
 import { missingReason, sharedPath } from '../helpers/shared.js';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const mnist = sharedPath('models', 'mnist');
-const why = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (set CHROMIUM)` : !mnist ? missingReason('models', 'mnist') : '';
+const why = noBrowserReason || (!mnist ? missingReason('models', 'mnist') : '');
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>onnxc webgpu artifact</title><script type="module">
 import { createSession } from '/model/loader.js';
@@ -41,7 +39,7 @@ window.runModel = async () => {
 window.ready = true;
 </script>`;
 
-let server: Server | undefined, browser: Browser | undefined;
+let server: PageServer | undefined, browser: Browser | undefined;
 const dirs: string[] = [];
 afterAll(async () => { await browser?.close(); server?.close(); for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
 
@@ -55,26 +53,14 @@ describe.skipIf(why !== '')(`webgpu artifact folder in headless Chromium${why ? 
     dirs.push(dir);
     const { files } = compileWebGpuToDir(model, dir, { inputShapes: { [name]: input.dims } });
     expect(Object.keys(files)).toEqual(expect.arrayContaining(['manifest.json', 'weights.bin', 'loader.js', 'loader.d.ts']));
-    const fixed: Record<string, [string, string | Uint8Array]> = {
-      '/': ['text/html', PAGE],
-      '/input.json': ['application/json', JSON.stringify({ input: name, dims: input.dims })],
-      '/input.bin': ['application/octet-stream', new Uint8Array(input.data.buffer, input.data.byteOffset, input.data.byteLength)],
+    const fixed: Record<string, string | Uint8Array> = {
+      '/': PAGE,
+      '/input.json': JSON.stringify({ input: name, dims: input.dims }),
+      '/input.bin': tensorBody(input),
     };
-    const types: Record<string, string> = { js: 'text/javascript', json: 'application/json', bin: 'application/octet-stream', wgsl: 'text/plain', ts: 'text/plain' };
-    server = createServer((req, res) => {
-      const path = new URL(req.url ?? '/', 'http://x').pathname;
-      const f = fixed[path];
-      if (f) { res.writeHead(200, { 'content-type': f[0] }).end(f[1]); return; }
-      const file = path.startsWith('/model/') ? path.slice('/model/'.length) : '';
-      if (!file || !/^[\w.-]+$/.test(file) || !existsSync(join(dir, file))) { res.writeHead(404).end(); return; }
-      res.writeHead(200, { 'content-type': types[file.split('.').pop()!] ?? 'application/octet-stream' }).end(readFileSync(join(dir, file)));
-    });
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--enable-unsafe-webgpu', '--no-sandbox'] });
-    const page = await browser.newPage();
-    await page.goto(base);
-    await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true);
+    server = await serve(routes((path) => fixed[path], filesUnder('/model/', dir)));
+    browser = await launchChromium({ webgpu: true });
+    const page = await openReady(browser, server.base);
     type R = { dims?: number[]; data?: number[]; gpuDims?: number[]; gpuData?: number[]; error?: string };
     const r = await page.evaluate(() => (globalThis as unknown as { runModel(): Promise<R> }).runModel());
     expect(r.error).toBeUndefined();

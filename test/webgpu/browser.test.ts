@@ -3,12 +3,10 @@
 // over http://127.0.0.1, runs mnist on its test input, and the output is compared here with onnxruntime's
 // expected output within 1e-4 of its largest magnitude.
 
-import { existsSync, readdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { webgpuBackend } from '../../backends/webgpu/backend.js';
 import { tensorError } from '../../compiler/compare.js';
@@ -16,11 +14,11 @@ import { loadModel } from '../../compiler/onnx/import.js';
 import { readValueFile } from '../../compiler/onnx/tensor-proto.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { compileFor } from '../../lowering/compile-for.js';
+import { launchChromium, noBrowserReason, openReady, serve, tensorBody, type PageServer } from '../helpers/browser.js';
 import { missingReason, sharedPath } from '../helpers/shared.js';
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const mnist = sharedPath('models', 'mnist');
-const why = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (set CHROMIUM)` : !mnist ? missingReason('models', 'mnist') : '';
+const why = noBrowserReason || (!mnist ? missingReason('models', 'mnist') : '');
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>onnxc webgpu</title><script type="module">
 import { createSession } from '/runtime.js';
@@ -40,7 +38,7 @@ window.runModel = async () => {
 window.ready = true;
 </script>`;
 
-let server: Server | undefined, browser: Browser | undefined;
+let server: PageServer | undefined, browser: Browser | undefined;
 afterAll(async () => { await browser?.close(); server?.close(); });
 
 describe.skipIf(why !== '')(`webgpu in headless Chromium${why ? ` (skipped: ${why})` : ''}`, () => {
@@ -51,25 +49,17 @@ describe.skipIf(why !== '')(`webgpu in headless Chromium${why ? ` (skipped: ${wh
     const name = model.graph.inputs[0]!;
     const { artifact } = compileFor(webgpuBackend, model.graph, { inputShapes: { [name]: input.dims }, source: 'mnist' }, { level: 3 });
     const bundle = await build({ entryPoints: ['runtime/webgpu/index.ts'], bundle: true, format: 'esm', write: false, platform: 'browser', target: 'es2022' });
-    const files: Record<string, [string, string | Uint8Array]> = {
-      '/': ['text/html', PAGE],
-      '/runtime.js': ['text/javascript', bundle.outputFiles[0]!.text],
-      '/manifest.json': ['application/json', JSON.stringify(artifact.manifest)],
-      '/weights.bin': ['application/octet-stream', artifact.weights],
-      '/input.json': ['application/json', JSON.stringify({ input: name, dims: input.dims })],
-      '/input.bin': ['application/octet-stream', new Uint8Array(input.data.buffer, input.data.byteOffset, input.data.byteLength)],
+    const files: Record<string, string | Uint8Array> = {
+      '/': PAGE,
+      '/runtime.js': bundle.outputFiles[0]!.text,
+      '/manifest.json': JSON.stringify(artifact.manifest),
+      '/weights.bin': artifact.weights,
+      '/input.json': JSON.stringify({ input: name, dims: input.dims }),
+      '/input.bin': tensorBody(input),
     };
-    server = createServer((req, res) => {
-      const f = files[new URL(req.url ?? '/', 'http://x').pathname];
-      if (!f) { res.writeHead(404).end(); return; }
-      res.writeHead(200, { 'content-type': f[0] }).end(f[1]);
-    });
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--enable-unsafe-webgpu', '--no-sandbox'] });
-    const page = await browser.newPage();
-    await page.goto(base);
-    await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true);
+    server = await serve((path) => files[path]);
+    browser = await launchChromium({ webgpu: true });
+    const page = await openReady(browser, server.base);
     const r = await page.evaluate(() => (globalThis as unknown as { runModel(): Promise<{ dims?: number[]; data?: number[]; error?: string }> }).runModel());
     expect(r.error).toBeUndefined();
     expect(r.dims).toEqual(expected.dims);
