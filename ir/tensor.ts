@@ -3,7 +3,8 @@
 //
 // Storage by dtype: float32/float16/bfloat16 -> Float32Array (float16/bfloat16 hold values already rounded to
 // their type, so every float kernel is written once); float64 -> Float64Array; int64/uint64 -> BigInt64Array /
-// BigUint64Array (exact); bool -> Uint8Array of 0/1; string -> string[]; the rest their own typed array.
+// BigUint64Array (exact); bool -> Uint8Array of 0/1; string -> string[]; int4/int2 -> Int8Array and uint4/uint2 ->
+// Uint8Array, one element per byte (packed only in ONNX raw data); the rest their own typed array.
 
 import type { DType } from './dtype.js';
 import { byteSize, isBigInt } from './dtype.js';
@@ -15,6 +16,7 @@ export type Storage = {
   int8: Int8Array; int16: Int16Array; int32: Int32Array; int64: BigInt64Array;
   uint8: Uint8Array; uint16: Uint16Array; uint32: Uint32Array; uint64: BigUint64Array;
   bool: Uint8Array; string: string[];
+  int4: Int8Array; uint4: Uint8Array; int2: Int8Array; uint2: Uint8Array;
 };
 export type TensorData = Storage[DType];
 /** Storage of the dtypes whose elements are JS numbers. */
@@ -49,11 +51,11 @@ export function allocate<D extends DType>(dtype: D, n: number): Storage[D] {
     switch (dtype) {
       case 'float32': case 'float16': case 'bfloat16': return new Float32Array(n);
       case 'float64': return new Float64Array(n);
-      case 'int8': return new Int8Array(n);
+      case 'int8': case 'int4': case 'int2': return new Int8Array(n);
       case 'int16': return new Int16Array(n);
       case 'int32': return new Int32Array(n);
       case 'int64': return new BigInt64Array(n);
-      case 'uint8': case 'bool': return new Uint8Array(n);
+      case 'uint8': case 'bool': case 'uint4': case 'uint2': return new Uint8Array(n);
       case 'uint16': return new Uint16Array(n);
       case 'uint32': return new Uint32Array(n);
       case 'uint64': return new BigUint64Array(n);
@@ -119,13 +121,27 @@ export function setElement(dtype: DType, data: TensorData, i: number, v: number 
   else if (dtype !== 'float32' && dtype !== 'float64') {
     if (!Number.isFinite(x)) x = 0;
     else x = Math.trunc(x);
+    const bits = SUB_BYTE_BITS[dtype];
     if (typeof v === 'bigint') {
       // wrap exactly from the bigint rather than via a rounded double
-      const bits = dtype === 'int8' || dtype === 'uint8' ? 8 : dtype === 'int16' || dtype === 'uint16' ? 16 : 32;
-      x = Number(dtype.startsWith('u') ? BigInt.asUintN(bits, v) : BigInt.asIntN(bits, v));
+      const w = bits ?? (dtype === 'int8' || dtype === 'uint8' ? 8 : dtype === 'int16' || dtype === 'uint16' ? 16 : 32);
+      x = Number(dtype.startsWith('u') ? BigInt.asUintN(w, v) : BigInt.asIntN(w, v));
+    } else if (bits !== undefined) {
+      // a typed array would keep 8 bits: wrap to the type's own width (ONNX Cast to int4/int2 wraps)
+      x = wrapBits(x, bits, !dtype.startsWith('u'));
     }
   }
   (data as NumberData)[i] = x;
+}
+
+const SUB_BYTE_BITS: Partial<Record<DType, number>> = { int4: 4, uint4: 4, int2: 2, uint2: 2 };
+
+/** An integral number reduced modulo 2^bits into the signed or unsigned range of that width. */
+export function wrapBits(x: number, bits: number, signed: boolean): number {
+  const m = 2 ** bits;
+  let r = ((x % m) + m) % m;
+  if (signed && r >= m / 2) r -= m;
+  return r;
 }
 
 /** Round float16/bfloat16 storage in place to its type (kernels compute in float32 and call this). */

@@ -133,6 +133,7 @@ const STORAGE: Record<DType, string> = {
   int8: 'Int8Array', int16: 'Int16Array', int32: 'Int32Array', int64: 'BigInt64Array',
   uint8: 'Uint8Array', uint16: 'Uint16Array', uint32: 'Uint32Array', uint64: 'BigUint64Array',
   bool: 'Uint8Array', string: 'Array',
+  int4: 'Int8Array', uint4: 'Uint8Array', int2: 'Int8Array', uint2: 'Uint8Array',
 };
 
 function checkTensor(t: Tensor, fail: (m: string) => never): void {

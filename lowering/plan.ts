@@ -202,13 +202,13 @@ export function carryPairs(prepared: PreparedGraph, rootOf: (name: string) => st
   return pairs;
 }
 
-/** Bytes per element as stored (ONNX raw data; 16-bit floats as their bits). */
+/** Bytes per element as stored (ONNX raw data; 16-bit floats as their bits; 4- and 2-bit integers a byte each). */
 export function elementBytes(dtype: ValueRef['dtype']): number {
   switch (dtype) {
     case 'float64': case 'int64': case 'uint64': return 8;
     case 'float32': case 'int32': case 'uint32': return 4;
     case 'int16': case 'uint16': case 'float16': case 'bfloat16': return 2;
-    case 'int8': case 'uint8': case 'bool': return 1;
+    case 'int8': case 'uint8': case 'bool': case 'int4': case 'uint4': case 'int2': case 'uint2': return 1;
     case 'string': throw new UnsupportedOpError(`string tensors have no byte layout`);
   }
 }

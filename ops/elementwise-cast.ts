@@ -3,10 +3,10 @@
 
 import { KernelError, OnnxImportError, ShapeError, assertNever } from '../ir/errors.js';
 import type { DType } from '../ir/dtype.js';
-import { byteSize, dtypeFromOnnx, isBigInt, isFloat, onnxCode } from '../ir/dtype.js';
+import { byteSize, dtypeFromOnnx, isBigInt, isFloat, isSubByte, onnxCode, subByteBits } from '../ir/dtype.js';
 import { bf16BitsToNumber, f16BitsToNumber, numberToBf16Bits, numberToF16Bits } from '../ir/float16.js';
 import type { Tensor, TensorData } from '../ir/tensor.js';
-import { allocate } from '../ir/tensor.js';
+import { allocate, wrapBits } from '../ir/tensor.js';
 import type { Dim } from '../ir/types.js';
 import { attr, defineOp, type AnyOpDef } from './schema.js';
 import { input } from './util.js';
@@ -141,7 +141,12 @@ export function converter(from: DType, to: DType): (v: Elem) => Elem | boolean {
 
 export function castTensor(x: Tensor, to: DType): Tensor {
   if (x.dtype === to) return mapUnary(x, to, (v) => v);
-  return mapUnary(x, to, converter(x.dtype, to));
+  const conv = converter(x.dtype, to);
+  if (!isSubByte(to)) return mapUnary(x, to, conv);
+  // to int4/uint4/int2/uint2: convert as to a wider integer, then wrap to the type's bits (what ONNX's Cast does;
+  // the byte-wide storage would otherwise keep 8 bits)
+  const bits = subByteBits(to), signed = !to.startsWith('u');
+  return mapUnary(x, to, (v) => { const y = conv(v); return wrapBits(typeof y === 'number' ? y : Number(y), bits, signed); });
 }
 
 // ---- the ops -------------------------------------------------------------------------------------------------
@@ -151,12 +156,14 @@ function targetType(code: number): DType {
 }
 
 const castAttrs = { saturate: attr.int(1), round_mode: attr.string('up') };
+/** What Cast/CastLike take and make: every type, the 4- and 2-bit integers included (opset 21/25). */
+const CAST_TYPES: readonly DType[] = [...ALL_TYPES, 'int4', 'uint4', 'int2', 'uint2'];
 
 const cast = defineOp({
   op: 'Cast', attrs: { to: attr.int.required(), ...castAttrs }, inputs: [1, 1], outputs: [1, 1],
   traits: { elementwise: true },
   infer(ctx) {
-    const x = typedInput(ctx, 0, ALL_TYPES, 'input');
+    const x = typedInput(ctx, 0, CAST_TYPES, 'input');
     return [tensorType(targetType(ctx.attrs.to), x.shape)];
   },
   run(ctx) {
@@ -167,8 +174,8 @@ const cast = defineOp({
 const castLike = defineOp({
   op: 'CastLike', attrs: castAttrs, inputs: [2, 2], outputs: [1, 1],
   infer(ctx) {
-    const x = typedInput(ctx, 0, ALL_TYPES, 'input');
-    const like = typedInput(ctx, 1, ALL_TYPES, 'target_type');
+    const x = typedInput(ctx, 0, CAST_TYPES, 'input');
+    const like = typedInput(ctx, 1, CAST_TYPES, 'target_type');
     return [tensorType(like.dtype, x.shape)];
   },
   run(ctx) {
@@ -213,6 +220,7 @@ function fromBytes(bytes: Uint8Array, to: DType, n: number): TensorData {
     case 'uint32': return new Uint32Array(buf);
     case 'uint64': return new BigUint64Array(buf);
     case 'string': throw new KernelError('BitCast cannot produce strings');
+    case 'int4': case 'uint4': case 'int2': case 'uint2': throw new KernelError(`BitCast does not take ${to}`);
     default: return assertNever(to, 'dtype');
   }
 }

@@ -11,7 +11,7 @@ import type { TensorType } from '../ir/types.js';
 import { normAxis } from './util.js';
 
 /** Integer types a quantised tensor may have. */
-export const QUANT_INT_TYPES: readonly DType[] = ['int8', 'uint8', 'int16', 'uint16', 'int32'];
+export const QUANT_INT_TYPES: readonly DType[] = ['int8', 'uint8', 'int16', 'uint16', 'int32', 'int4', 'uint4', 'int2', 'uint2'];
 /** Element types of scales (ONNX: float, float16, bfloat16). */
 /** The 8-bit operand types of ConvInteger, MatMulInteger and the QLinear ops. */
 export const INT8ISH: readonly DType[] = ['int8', 'uint8'];

@@ -6,7 +6,7 @@ import type { DType } from '../ir/dtype.js';
 import { ALL_DTYPES, isBigInt } from '../ir/dtype.js';
 import { bf16Round, f16Round } from '../ir/float16.js';
 import type { Tensor } from '../ir/tensor.js';
-import { allocate, fromValues } from '../ir/tensor.js';
+import { allocate, fromValues, wrapBits } from '../ir/tensor.js';
 import type { Dim, TensorType } from '../ir/types.js';
 import type { ImportNode, InferContext, LegacyContext } from './schema.js';
 import { checkElements } from '../ir/limits.js';
@@ -194,6 +194,10 @@ export function numberRounder(dtype: DType): (x: number) => number {
     case 'int8': case 'int16': case 'int32': case 'uint8': case 'uint16': case 'uint32': {
       const scratch = allocate(dtype, 1) as Int32Array;
       return (x) => { scratch[0] = x; return scratch[0]!; };
+    }
+    case 'int4': case 'uint4': case 'int2': case 'uint2': {
+      const bits = dtype === 'int4' || dtype === 'uint4' ? 4 : 2, signed = !dtype.startsWith('u');
+      return (x) => (Number.isFinite(x) ? wrapBits(Math.trunc(x), bits, signed) : 0);
     }
     case 'int64': case 'uint64': case 'string':
       throw new Error(`numberRounder: ${dtype} does not hold numbers`);

@@ -22,18 +22,21 @@ export function valType(dtype: DType): ValType {
     case 'float64': return 'f64';
     case 'int64': case 'uint64': return 'i64';
     case 'int32': case 'uint32': case 'int16': case 'uint16': case 'int8': case 'uint8': case 'bool': return 'i32';
+    // one element per byte in memory, as int8/uint8 (only ONNX raw data packs them)
+    case 'int4': case 'uint4': case 'int2': case 'uint2': return 'i32';
     case 'string':
       throw new UnsupportedTypeError(`the wasm backend does not handle ${dtype} tensors yet`);
   }
 }
 
-/** Bytes per element in the wasm memory layout (the same as ONNX raw data for every supported dtype). */
+/** Bytes per element in the wasm memory layout (the same as ONNX raw data for every supported dtype but the
+ *  sub-byte integers, which take a byte each). */
 export function elemBytes(dtype: DType): number {
   switch (dtype) {
     case 'float64': case 'int64': case 'uint64': return 8;
     case 'float32': case 'int32': case 'uint32': return 4;
     case 'int16': case 'uint16': case 'float16': case 'bfloat16': return 2;
-    case 'int8': case 'uint8': case 'bool': return 1;
+    case 'int8': case 'uint8': case 'bool': case 'int4': case 'uint4': case 'int2': case 'uint2': return 1;
     case 'string':
       throw new UnsupportedTypeError(`the wasm backend does not handle ${dtype} tensors yet`);
   }
@@ -118,6 +121,9 @@ export class Fn {
       case 'uint16': return m.i32.load16_u(o, 2, ptr);
       case 'int8': return m.i32.load8_s(o, 1, ptr);
       case 'uint8': case 'bool': return m.i32.load8_u(o, 1, ptr);
+      // a byte each, held wrapped to their width (store below), so a plain byte load is exact
+      case 'int4': case 'int2': return m.i32.load8_s(o, 1, ptr);
+      case 'uint4': case 'uint2': return m.i32.load8_u(o, 1, ptr);
       // 16-bit floats are stored as bits and computed in f32 (see half.ts)
       case 'float16': return halfToF32(this, m.i32.load16_u(o, 2, ptr));
       case 'bfloat16': return bf16ToF32(this, m.i32.load16_u(o, 2, ptr));
@@ -133,6 +139,13 @@ export class Fn {
       case 'int32': case 'uint32': return m.i32.store(o, 4, ptr, v);
       case 'int16': case 'uint16': return m.i32.store16(o, 2, ptr, v);
       case 'int8': case 'uint8': case 'bool': return m.i32.store8(o, 1, ptr, v);
+      // wrapped to the type's width (ONNX Cast to int4/int2 wraps), sign-extended for the signed ones
+      case 'int4': case 'int2': {
+        const sh = this.c32(dtype === 'int4' ? 28 : 30);
+        return m.i32.store8(o, 1, ptr, m.i32.shr_s(m.i32.shl(v, sh), sh));
+      }
+      case 'uint4': return m.i32.store8(o, 1, ptr, m.i32.and(v, this.c32(15)));
+      case 'uint2': return m.i32.store8(o, 1, ptr, m.i32.and(v, this.c32(3)));
       case 'float16': return m.i32.store16(o, 2, ptr, f32ToHalf(this, v));
       case 'bfloat16': return m.i32.store16(o, 2, ptr, f32ToBf16(this, v));
       default: throw new UnsupportedTypeError(`the wasm backend does not handle ${dtype} tensors yet`);

@@ -6,8 +6,9 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { OnnxImportError, OnnxcError, UnsupportedTypeError } from '../../ir/errors.js';
 import { checkElements, limits } from '../../ir/limits.js';
 import type { DType } from '../../ir/dtype.js';
-import { byteSize, dtypeFromOnnx, onnxCode, onnxTypeName } from '../../ir/dtype.js';
+import { byteSize, dtypeFromOnnx, isSubByte, onnxCode, onnxTypeName, packedBytes } from '../../ir/dtype.js';
 import { bf16BitsToNumber, f16BitsToNumber, numberToBf16Bits, numberToF16Bits } from '../../ir/float16.js';
+import { packSubByte, unpackSubByte } from '../../ir/packed.js';
 import type { Tensor, TensorData } from '../../ir/tensor.js';
 import type { ValueType } from '../../ir/types.js';
 import type { OptionalValue, RuntimeValue, SequenceValue } from '../../ir/value.js';
@@ -57,7 +58,7 @@ export function decodeTensorProto(msg: TensorProtoMsg, opts: TensorReadOptions =
     const { dims, size } = tensorDims(msg.dims ?? [], what);
     if (msg.segment) throw new OnnxImportError(`${what} is a segment of a larger tensor, which onnxc does not support`);
     if (msg.data_location === 1) {
-      const bytes = readExternal(msg, size * byteSize(dtype), opts.baseDir, what);
+      const bytes = readExternal(msg, packedBytes(dtype, size), opts.baseDir, what);
       return { dtype, dims, data: fromRaw(dtype, bytes, size, what) } as Tensor;
     }
     if (dtype !== 'string' && msg.raw_data && msg.raw_data.length > 0) {
@@ -74,10 +75,16 @@ function toBytes(b: Uint8Array | number[]): Uint8Array {
   return b instanceof Uint8Array ? b : Uint8Array.from(b);
 }
 
-/** Little-endian raw bytes -> storage. Views share the bytes when aligned; float16/bfloat16/bool are converted. */
+/** Little-endian raw bytes -> storage. Views share the bytes when aligned; float16/bfloat16/bool are converted,
+ *  the sub-byte integers unpacked to a byte each. */
 function fromRaw(dtype: DType, bytes: Uint8Array, n: number, what: string): TensorData {
   const width = byteSize(dtype);
   if (dtype === 'string') throw new OnnxImportError(`${what}: string tensors cannot use raw_data`);
+  if (isSubByte(dtype)) {
+    const need = packedBytes(dtype, n);
+    if (bytes.length !== need) throw new OnnxImportError(`${what}: raw data has ${bytes.length} bytes, ${n} packed ${dtype} elements need ${need}`);
+    return unpackSubByte(dtype, bytes, n);
+  }
   if (bytes.length !== n * width) {
     throw new OnnxImportError(`${what}: raw data has ${bytes.length} bytes, dims need ${n} x ${width} = ${n * width}`);
   }
@@ -133,6 +140,12 @@ function fromFields(dtype: DType, msg: TensorProtoMsg, n: number, what: string):
     case 'int64': check(msg.int64_data.length, 'int64_data'); return BigInt64Array.from(msg.int64_data, (v) => int64ToBigInt(v));
     case 'uint32': check(msg.uint64_data.length, 'uint64_data'); return Uint32Array.from(msg.uint64_data, (v) => Number(int64ToBigInt(v, true) & 0xffffffffn));
     case 'uint64': check(msg.uint64_data.length, 'uint64_data'); return BigUint64Array.from(msg.uint64_data, (v) => int64ToBigInt(v, true));
+    case 'int4': case 'uint4': case 'int2': case 'uint2': {
+      // packed as in raw data, one byte per int32_data entry
+      const need = packedBytes(dtype, n);
+      if (msg.int32_data.length !== need) throw new OnnxImportError(`${what}: int32_data has ${msg.int32_data.length} entries, ${n} packed ${dtype} elements need ${need}`);
+      return unpackSubByte(dtype, msg.int32_data.map((v) => v & 0xff), n);
+    }
     case 'string': {
       check(msg.string_data.length, 'string_data');
       const dec = new TextDecoder('utf-8');
@@ -202,8 +215,9 @@ export function tensorProtoObject(t: Tensor, name: string): Record<string, unkno
   return { ...base, raw_data: rawBytes(t) };
 }
 
-/** Little-endian bytes of a numeric tensor's elements. */
+/** Little-endian bytes of a numeric tensor's elements (sub-byte integers packed). */
 export function rawBytes(t: Tensor): Uint8Array {
+  if (isSubByte(t.dtype)) return packSubByte(t.dtype, t.data as Int8Array | Uint8Array);
   const n = t.data.length;
   const out = new Uint8Array(n * byteSize(t.dtype));
   const dv = new DataView(out.buffer);

@@ -111,6 +111,7 @@ const INT_RANGES: Partial<Record<DType, readonly [bigint, bigint]>> = {
   int8: [-128n, 127n], uint8: [0n, 255n], int16: [-32768n, 32767n], uint16: [0n, 65535n],
   int32: [-(2n ** 31n), 2n ** 31n - 1n], uint32: [0n, 2n ** 32n - 1n],
   int64: [-(2n ** 63n), 2n ** 63n - 1n], uint64: [0n, 2n ** 64n - 1n],
+  int4: [-8n, 7n], uint4: [0n, 15n], int2: [-2n, 1n], uint2: [0n, 3n],
 };
 
 /** Store one tensor element read from text into `data` (a word, or a quoted string for string tensors).

@@ -182,7 +182,8 @@ function printElement(t: Tensor, i: number): string {
     case 'bool': return v ? 'true' : 'false';
     case 'string': return quote(v as string);
     case 'int8': case 'int16': case 'int32': case 'int64':
-    case 'uint8': case 'uint16': case 'uint32': case 'uint64': return String(v);
+    case 'uint8': case 'uint16': case 'uint32': case 'uint64':
+    case 'int4': case 'uint4': case 'int2': case 'uint2': return String(v);
     default: return assertNever(t.dtype, 'dtype');
   }
 }

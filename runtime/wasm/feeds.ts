@@ -7,17 +7,21 @@ import type { FeedTensor, IoSpec, TypedArray, WasmManifest } from './types.js';
 
 type Ctor = { new (length: number): TypedArray; readonly name: string; readonly BYTES_PER_ELEMENT: number };
 
-/** The array type of each dtype, as onnxruntime-web uses them (16-bit floats travel as their bits). */
+/** The array type of each dtype, as onnxruntime-web uses them (16-bit floats travel as their bits; the 4- and
+ *  2-bit integers one element per byte, unpacked: int4/int2 as Int8Array, uint4/uint2 as Uint8Array). */
 export const ARRAYS: Readonly<Record<string, Ctor>> = {
   float32: Float32Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array, bool: Uint8Array, int16: Int16Array,
   uint16: Uint16Array, float16: Uint16Array, bfloat16: Uint16Array, int32: Int32Array, uint32: Uint32Array,
-  int64: BigInt64Array, uint64: BigUint64Array,
+  int64: BigInt64Array, uint64: BigUint64Array, int4: Int8Array, uint4: Uint8Array, int2: Int8Array, uint2: Uint8Array,
 };
 
 /** Integer ranges for plain-array conversion (64-bit types take bigints, or numbers that are safe integers). */
 const INT_RANGE: Readonly<Record<string, readonly [number, number]>> = {
   int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], uint16: [0, 65535], int32: [-(2 ** 31), 2 ** 31 - 1], uint32: [0, 2 ** 32 - 1],
+  int4: [-8, 7], uint4: [0, 15], int2: [-2, 1], uint2: [0, 3],
 };
+/** The sub-byte types: a byte array's elements must lie in their range too (the kernels read the bytes as they are). */
+const SUB_BYTE = new Set(['int4', 'uint4', 'int2', 'uint2']);
 const BIG_RANGE: Readonly<Record<string, readonly [bigint, bigint]>> = {
   int64: [-(2n ** 63n), 2n ** 63n - 1n], uint64: [0n, 2n ** 64n - 1n],
 };
@@ -64,6 +68,10 @@ function checkFeed(spec: IoSpec, f: unknown, fail: (msg: string) => never): Chec
   if (!ArrayBuffer.isView(data) || kindOf(data) !== C.name) return fail(`data must be a ${C.name} for ${spec.dtype}, got ${kindOf(data)}`);
   const arr = data as TypedArray;
   if (arr.length !== count) return fail(`data has ${arr.length} elements, ${want} needs ${count}`);
+  if (SUB_BYTE.has(spec.dtype)) {
+    const [lo, hi] = INT_RANGE[spec.dtype]!, xs = arr as Int8Array | Uint8Array;
+    for (let i = 0; i < xs.length; i++) if (xs[i]! < lo || xs[i]! > hi) return fail(`data[${i}] = ${xs[i]} is not a valid ${spec.dtype} value (${lo}..${hi})`);
+  }
   if (spec.fixed) {
     // the module was specialised on this input's value (nothing is written); another value needs another compile
     if (arr.length !== spec.fixed.length || Array.from(arr as ArrayLike<number | bigint>, String).some((v, i) => v !== spec.fixed![i])) return fail(`was fixed to [${spec.fixed.join(',')}] at compile time`);

@@ -48,6 +48,10 @@ function elementArb(dtype: DType): fc.Arbitrary<number | bigint | string> {
     case 'int64': return fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n });
     case 'uint64': return fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
     case 'bool': return fc.integer({ min: 0, max: 1 });
+    case 'int4': return fc.integer({ min: -8, max: 7 });
+    case 'uint4': return fc.integer({ min: 0, max: 15 });
+    case 'int2': return fc.integer({ min: -2, max: 1 });
+    case 'uint2': return fc.integer({ min: 0, max: 3 });
     case 'string': return fc.string({ unit: 'binary', maxLength: 5 });
     default: return assertNever(dtype, 'dtype');
   }

@@ -116,7 +116,7 @@ describe('TensorProto hostile values', () => {
   it('names unsupported element types', () => {
     expect(() => decode({ name: 'w8', dims: [1], data_type: 17, raw_data: new Uint8Array(1) })).toThrow(/w8.*float8e4m3fn/);
     expect(() => decode({ name: 'c', dims: [1], data_type: 14, float_data: [1, 2] })).toThrow(UnsupportedTypeError);
-    expect(() => decode({ name: 'i4', dims: [2], data_type: 22, raw_data: new Uint8Array(1) })).toThrow(UnsupportedTypeError);
+    expect(() => decode({ name: 'f4', dims: [2], data_type: 23, raw_data: new Uint8Array(1) })).toThrow(UnsupportedTypeError);
   });
   it('refuses huge and negative dims before allocating', () => {
     expect(() => decode({ dims: [2 ** 40], data_type: 1 })).toThrow(LimitError);

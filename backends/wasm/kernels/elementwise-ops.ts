@@ -163,7 +163,9 @@ function castOp(ctx: FormulaContext): ElemOp {
           return t === 'f64' ? x() : t === 'f32' ? m.f64.promote(x()) : t === 'i64' ? (u ? m.f64.convert_u.i64(x()) : m.f64.convert_s.i64(x())) : (from === 'uint32' ? m.f64.convert_u.i32(x()) : m.f64.convert_s.i32(x()));
         case 'int64': case 'uint64':
           return t === 'i64' ? x() : t === 'f32' ? m.i64.trunc_s_sat.f32(x()) : t === 'f64' ? m.i64.trunc_s_sat.f64(x()) : (from === 'uint32' ? m.i64.extend_u(x()) : m.i64.extend_s(x()));
+        // narrower than 32 bits: the store keeps the low bits (int4/int2 wrapped to their width by Fn.store)
         case 'int32': case 'uint32': case 'int16': case 'uint16': case 'int8': case 'uint8':
+        case 'int4': case 'uint4': case 'int2': case 'uint2':
           return t === 'i32' ? x() : t === 'i64' ? m.i32.wrap(x()) : t === 'f32' ? (to === 'uint32' ? m.i32.trunc_u_sat.f32(x()) : m.i32.trunc_s_sat.f32(x())) : (to === 'uint32' ? m.i32.trunc_u_sat.f64(x()) : m.i32.trunc_s_sat.f64(x()));
         default: return undefined;
       }
