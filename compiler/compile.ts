@@ -19,7 +19,9 @@ import { UnsupportedNodesError } from '../lowering/support.js';
 import { loaderFiles } from '../runtime/wasm/loader-source.js';
 import { OnnxcRuntimeError } from '../runtime/wasm/errors.js';
 import { KernelTrap } from '../runtime/wasm/kernel-error.js';
-import { createSessionSync, type TensorValue, type WasmSession } from '../runtime/wasm/session.js';
+import { createSessionSync, type FeedValue, type RunValue, type TensorValue, type WasmSession } from '../runtime/wasm/session.js';
+import type { InputStructure } from '../lowering/sequences.js';
+import type { ValueType } from '../ir/types.js';
 import { BACKENDS, referenceBackend, type Backend } from './backends.js';
 
 export type { PipelineChoice } from '../lowering/compile-for.js';
@@ -64,6 +66,27 @@ export function toTensorValue(t: Tensor): TensorValue {
 }
 
 
+/** A run-time value as the wasm runtime takes it: sequences as arrays, an empty optional as null. */
+function toFeedValue(v: RuntimeValue): FeedValue {
+  if (isTensor(v)) return toTensorValue(v);
+  if (v.kind === 'sequence') return v.items.map(toFeedValue);
+  return v.value === undefined ? null : toFeedValue(v.value);
+}
+
+/** The structure a sequence or optional value is compiled for. */
+function structureOf(v: RuntimeValue): InputStructure {
+  if (isTensor(v)) return { kind: 'tensor', dims: v.dims };
+  if (v.kind === 'sequence') return { kind: 'sequence', items: v.items.map(structureOf) };
+  return { kind: 'optional', value: v.value === undefined ? null : structureOf(v.value) };
+}
+
+/** A runtime output back as an IR value, typed by the model's declared output type. */
+function fromRunValue(v: RunValue, t: ValueType | undefined): RuntimeValue {
+  if (t?.kind === 'sequence') return { kind: 'sequence', elemType: t.elem, items: (v as readonly RunValue[]).map((x) => fromRunValue(x, t.elem)) };
+  if (t?.kind === 'optional') return { kind: 'optional', elemType: t.elem, value: v === null ? undefined : fromRunValue(v, t.elem) };
+  return fromTensorValue(v as TensorValue);
+}
+
 /** A wasm backend: compiles (after `pipeline`) once per set of input shapes, runs through the shipped runtime. */
 export const makeWasmBackend = (name: string, summary: string, pipeline: PipelineChoice): Backend => ({
   name,
@@ -71,9 +94,9 @@ export const makeWasmBackend = (name: string, summary: string, pipeline: Pipelin
   prepare(model) {
     const sessions = new Map<string, WasmSession>();
     const source = model.info.source;
-    const compile = (shapes: Record<string, readonly number[]>, inputs: readonly (RuntimeValue | undefined)[]): WasmArtifact => {
+    const compile = (shapes: Record<string, readonly number[]>, inputs: readonly (RuntimeValue | undefined)[], structures: Record<string, InputStructure>): WasmArtifact => {
       const g = model.graph;
-      const opts = { source, inputShapes: shapes, embedLimit: Infinity };
+      const opts = { source, inputShapes: shapes, embedLimit: Infinity, structures };
       let r = tryCompileFor(WASM_BACKEND, g, opts, pipeline);
       if (r.ok) return r.artifact;
       // shapes or kernel operands that depend on small integer inputs (pads, target shapes): specialise on their
@@ -89,25 +112,28 @@ export const makeWasmBackend = (name: string, summary: string, pipeline: Pipelin
       run(inputs: readonly (RuntimeValue | undefined)[]): RuntimeValue[] {
         const g = model.graph;
         checkInputs(g, inputs, source);
-        const feeds: Record<string, TensorValue> = {};
+        const feeds: Record<string, FeedValue> = {};
         const shapes: Record<string, readonly number[]> = {};
+        // sequences and optionals: fed as arrays / null, compiled for their structure (lowering/sequences.ts)
+        const structures: Record<string, InputStructure> = {};
         g.inputs.forEach((name, i) => {
           const v = inputs[i];
-          if (!isTensor(v)) throw new KernelError(`input '${name}' must be a tensor for the wasm backend`, { model: source });
-          feeds[name] = toTensorValue(v);
-          shapes[name] = v.dims;
+          if (v === undefined) throw new KernelError(`input '${name}' has no value`, { model: source });
+          feeds[name] = toFeedValue(v);
+          if (isTensor(v)) shapes[name] = v.dims;
+          else structures[name] = structureOf(v);
         });
         // small integer (and float32: Resize scales/roi) inputs may be specialised on, so their values are part of the key
-        const key = specialisationKey(shapes, inputs);
+        const key = specialisationKey(shapes, inputs) + JSON.stringify(structures);
         let s = sessions.get(key);
         if (!s) {
-          const a = compile(shapes, inputs);
+          const a = compile(shapes, inputs, structures);
           s = createSessionSync({ wasm: a.wasm, manifest: a.manifest });
           sessions.set(key, s);
         }
         let outs;
-        try { outs = s.runSync(feeds); } catch (e) { throw fromRuntimeError(e, source); }
-        return g.outputs.map((name) => fromTensorValue(outs[name]!));
+        try { outs = s.runValuesSync(feeds); } catch (e) { throw fromRuntimeError(e, source); }
+        return g.outputs.map((name) => fromRunValue(outs[name]!, g.types.get(name)));
       },
     };
   },

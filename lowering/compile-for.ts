@@ -16,6 +16,7 @@ import type { AnyBackend } from './backend.js';
 import { planLowering } from './plan.js';
 import { specialize, staticEval, withFixedInputs, type PreparedGraph, type ShapeOptions } from './prepare.js';
 import type { UnsupportedNode } from './protocol.js';
+import { hasSequences, lowerSequences, SequenceRefusal } from './sequences.js';
 import { graphNodeRefusal, UnsupportedNodesError, unsupportedNodes } from './support.js';
 
 export interface PipelineChoice {
@@ -61,13 +62,16 @@ export function optimizeFor(backend: AnyBackend, graph: Graph, opts: ShapeOption
   const ctx = passContext(backend, source, choice);
   // fixed inputs become constants first, so the passes fold what they decide
   let g = specialize(withFixedInputs(graph, opts.fixedInputs), { ...opts, source });
+  // sequences and optionals become tensors for the structures given (lowering/sequences.ts)
+  const seq = hasSequences(g) ? lowerSequences(g, graph.inputs, opts.structures ?? {}, source) : undefined;
+  if (seq) g = seq.graph;
   g = upcastFloat16(g, source, refuses16(ctx.target!, g));
   const passes = pipelineFor(backend, choice);
   if (passes.length) g = runPasses(g, passes, { ctx, verify: choice.verify, hooks: choice.hooks }).graph;
   g = decomposeGraph(g, ctx);
   // a decomposition may bring 16-bit ops of its own
   g = upcastFloat16(g, source, refuses16(ctx.target!, g));
-  return { graph: g, prepared: staticEval(g, source, { inputs: graph.inputs, fixed: opts.fixedInputs ?? {}, ...(opts.carry ? { carry: opts.carry } : {}) }) };
+  return { graph: g, prepared: staticEval(g, source, { inputs: seq?.declaredInputs ?? graph.inputs, fixed: opts.fixedInputs ?? {}, ...(opts.carry ? { carry: opts.carry } : {}), ...(seq ? { layouts: seq.layouts } : {}) }) };
 }
 
 export type CompileResult<A> =
@@ -77,7 +81,15 @@ export type CompileResult<A> =
 /** Compile for `backend`; unsupported nodes come back as data (all of them), for callers that decide what to do
  *  (specialise on input values, print a coverage report). */
 export function tryCompileFor<A, O>(backend: AnyBackend & { emit(plan: never, options: O): A }, graph: Graph, opts: ShapeOptions & O, choice: PipelineChoice = {}): CompileResult<A> {
-  const { graph: g, prepared } = optimizeFor(backend, graph, opts, choice);
+  let optimized;
+  try {
+    optimized = optimizeFor(backend, graph, opts, choice);
+  } catch (e) {
+    // a sequence whose layout depends on run-time values: a refusal like any other (callers may specialise)
+    if (e instanceof SequenceRefusal) return { ok: false, unsupported: [e.refused], graph };
+    throw e;
+  }
+  const { graph: g, prepared } = optimized;
   const unsupported = unsupportedNodes(backend, prepared);
   if (unsupported.length) return { ok: false, unsupported, graph: g };
   return { ok: true, artifact: backend.emit(planLowering(backend, prepared) as never, opts) as A, graph: g };

@@ -16,6 +16,7 @@ import { inferGraph } from '../ops/infer-graph.js';
 import { isDeterministic } from '../ops/traits.js';
 import { nodeFreeVars } from './free-vars.js';
 import type { ValueRef } from './protocol.js';
+import type { InputStructure, IoLayouts } from './sequences.js';
 
 export interface ShapeOptions {
   /** Sizes of symbolic dims (`--dim batch=2`). */
@@ -30,6 +31,9 @@ export interface ShapeOptions {
   /** State pairs carried from run to run (input -> output, same type): both buffers are kept for the whole run,
    *  so a backend can swap their roles between runs instead of copying (wasm: `run_swapped`). */
   readonly carry?: Readonly<Record<string, string>>;
+  /** The structure of each sequence or optional input (length, element shapes, presence): such models are
+   *  lowered to tensors for this structure (lowering/sequences.ts). */
+  readonly structures?: Readonly<Record<string, InputStructure>>;
 }
 
 /** The graph with its fixed inputs turned into initializers (the artifact still lists them, from the original). */
@@ -70,6 +74,8 @@ export interface PreparedGraph {
   readonly fixed: Readonly<Record<string, Tensor>>;
   /** State pairs carried from run to run (ShapeOptions.carry). */
   readonly carry?: Readonly<Record<string, string>>;
+  /** How sequence and optional inputs/outputs were laid out as tensors (set only for such models). */
+  readonly layouts?: IoLayouts;
   /** Run-time nodes in order, pruned to what the outputs need. */
   readonly nodes: readonly Node[];
   /** Every value known at compile time. */
@@ -93,6 +99,7 @@ export interface DeclaredInputs {
   readonly inputs: readonly string[];
   readonly fixed: Readonly<Record<string, Tensor>>;
   readonly carry?: Readonly<Record<string, string>>;
+  readonly layouts?: IoLayouts;
 }
 
 /** Compile-time evaluation of a specialised graph (exported for tests; prepareForLowering is the entry point). */
@@ -163,7 +170,7 @@ export function staticEval(g: Graph, source: string, declared: DeclaredInputs = 
     const t = tensorType(name);
     return { name, dtype: t.dtype, dims: t.dims, size: sizeOf(t.dims), constant: constants.get(name) };
   };
-  return { graph: g, source, inputs: declared.inputs, fixed: declared.fixed, ...(declared.carry ? { carry: declared.carry } : {}), nodes: kept, constants, staticType, tensorType, valueRef };
+  return { graph: g, source, inputs: declared.inputs, fixed: declared.fixed, ...(declared.carry ? { carry: declared.carry } : {}), ...(declared.layouts ? { layouts: declared.layouts } : {}), nodes: kept, constants, staticType, tensorType, valueRef };
 }
 
 /** A Loop whose trip count is known at compile time and whose scan outputs lack only their leading (iteration) dim

@@ -9,9 +9,10 @@ import type { ReasonCode, UnsupportedNode } from './protocol.js';
 /** Reasons that fixing small inputs as constants can remove. */
 const NEEDS_VALUES: ReadonlySet<ReasonCode> = new Set(['dynamic-shape', 'data-dependent', 'missing-kernel']);
 
-/** An input small enough to compile for its value: a scalar or vector of at most 64 int32/int64/float32 values. */
+/** An input small enough to compile for its value: a scalar or vector of at most 64 int32/int64/float32/bool values
+ *  (bool: an If or Loop condition that decides a sequence's length, lowering/sequences.ts). */
 export const isSmallInput = (v: RuntimeValue | undefined): v is Tensor =>
-  isTensor(v) && (v.dtype === 'int64' || v.dtype === 'int32' || v.dtype === 'float32') && v.data.length <= 64 && v.dims.length <= 1;
+  isTensor(v) && (v.dtype === 'int64' || v.dtype === 'int32' || v.dtype === 'float32' || v.dtype === 'bool') && v.data.length <= 64 && v.dims.length <= 1;
 
 /** The small inputs to fix as constants when a compile was refused for reasons their values can remove; undefined
  *  when there are none or the refusal is of another kind. */

@@ -4,6 +4,8 @@
 // Memory: [0, arena.offset) reserved | arena (inputs, intermediates, outputs, scratch) | weights. The module
 // exports `memory` and `run()`; the runtime writes each input at its offset, calls run(), reads each output.
 
+import type { IoLayouts } from '../../lowering/sequences.js';
+
 export const WASM_FORMAT = 'onnxc-wasm/1';
 
 export interface WasmIoSpec {
@@ -36,6 +38,9 @@ export interface WasmManifest {
   readonly carry?: readonly { readonly input: string; readonly output: string }[];
   /** 'relaxed': built with `compile --simd relaxed` (fused multiply-adds); only engines with relaxed SIMD load it. */
   readonly simd?: 'relaxed';
+  /** Set when the model has sequence or optional inputs/outputs (lowered to tensors, lowering/sequences.ts): each
+   *  model input and output in order with its layout over `inputs`/`outputs`, which list the tensors. */
+  readonly values?: IoLayouts;
   /** [tensor, dense bytes, stored bytes, how it runs] of each weight stored sparse (a pruned layer): 'densified'
    *  is expanded into the dense region by run()'s first call (backends/wasm/kernels/sparse-init.ts), 'sparse-kernel'
    *  is read compressed by the sparse MatMul/Gemm kernel (kernels/sparse-matmul.ts). */

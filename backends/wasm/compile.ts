@@ -197,6 +197,7 @@ export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCom
       kernels: kernels.map((k) => [k.node, k.op] as const),
       ...(ranges.length ? { carry: Object.entries(prepared.carry!).map(([input, output]) => ({ input, output })) } : {}),
       ...(opts.simd === 'relaxed' ? { simd: 'relaxed' as const } : {}),
+      ...(prepared.layouts ? { values: prepared.layouts } : {}),
       ...(stored.entries.length ? { sparseWeights: stored.entries.map((e) => [e.label, e.denseBytes, e.storedBytes, e.use] as const) } : {}),
     };
     return { wasm: m.emitBinary(), weights, manifest, kernels };

@@ -4,9 +4,10 @@
 import { OnnxcRuntimeError } from './errors.js';
 import { ARRAYS, checkFeeds } from './feeds.js';
 import { clearErrorRecord, kernelError } from './kernel-error.js';
-import type { ArtifactParts, FeedTensor, IoSpec, RunOptions, Session, TensorValue, TypedArray, ValueMetadata, WasmManifest } from './types.js';
+import { gatherOutputs, spreadFeeds } from './sequence-values.js';
+import type { ArtifactParts, FeedValue, IoSpec, RunOptions, RunValue, Session, TensorValue, TypedArray, ValueMetadata, WasmManifest } from './types.js';
 
-export type { ArtifactParts, FeedTensor, IoSpec, RunOptions, Session, TensorValue, TypedArray, ValueMetadata, WasmManifest } from './types.js';
+export type { ArtifactParts, FeedTensor, FeedValue, RunValue, IoSpec, RunOptions, Session, TensorValue, TypedArray, ValueMetadata, WasmManifest } from './types.js';
 
 // The WebAssembly JS API, typed here because the project's lib settings (ES2023 + node) do not declare it.
 interface WasmMemory { readonly buffer: ArrayBuffer }
@@ -67,8 +68,9 @@ export class WasmSession implements Session {
     this.memory = instance.exports['memory'] as WasmMemory;
     this.entry = instance.exports['run'] as () => void;
     this.swapped = instance.exports['run_swapped'] as (() => void) | undefined;
-    this.inputNames = manifest.inputs.map((i) => i.name);
-    this.outputNames = manifest.outputs.map((o) => o.name);
+    // a model with sequence or optional inputs/outputs is named as declared (`values`), not by its tensors
+    this.inputNames = (manifest.values?.inputs ?? manifest.inputs).map((i) => i.name);
+    this.outputNames = (manifest.values?.outputs ?? manifest.outputs).map((o) => o.name);
     this.inputMetadata = metadata(manifest.inputs);
     this.outputMetadata = metadata(manifest.outputs);
     if (manifest.weights.file) {
@@ -81,10 +83,19 @@ export class WasmSession implements Session {
 
   /** Run with one feed per input (carried state inputs excepted, see RunOptions); resolves to outputs by name
    *  (copies, safe to keep across runs). Calls on one session are queued in call order. */
-  run(feeds: Readonly<Record<string, FeedTensor>>, options?: RunOptions): Promise<Record<string, TensorValue>> {
+  run(feeds: Readonly<Record<string, FeedValue>>, options?: RunOptions): Promise<Record<string, TensorValue>> {
     const result = this.tail.then(() => this.runSync(feeds, options));
     this.tail = result.catch(() => undefined);
     return result;
+  }
+
+  /** As run(), with sequence outputs as arrays and empty optionals as null. */
+  runValues(feeds: Readonly<Record<string, FeedValue>>, options?: RunOptions): Promise<Record<string, RunValue>> {
+    return this.run(feeds, options).then((flat) => gatherOutputs(this.manifest, flat));
+  }
+
+  runValuesSync(feeds: Readonly<Record<string, FeedValue>>, options?: RunOptions): Record<string, RunValue> {
+    return gatherOutputs(this.manifest, this.runSync(feeds, options));
   }
 
   /** Forget carried state: the next run takes every input from its feeds. */
@@ -92,7 +103,9 @@ export class WasmSession implements Session {
     this.state = undefined;
   }
 
-  runSync(feeds: Readonly<Record<string, FeedTensor>>, options?: RunOptions): Record<string, TensorValue> {
+  runSync(given: Readonly<Record<string, FeedValue>>, options?: RunOptions): Record<string, TensorValue> {
+    // sequence and optional feeds as the module's tensors (manifest `values`)
+    const feeds = spreadFeeds(this.manifest, given);
     if (!this.memory || !this.entry) throw new OnnxcRuntimeError(`onnxc: ${this.manifest.model}: the session was released`, 'artifact');
     if (this.running) throw new OnnxcRuntimeError(`onnxc: ${this.manifest.model}: a run is already in progress on this session`, 'busy');
     const pairs = options?.carry === undefined ? undefined : this.carryPairs(options.carry);

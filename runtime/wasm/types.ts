@@ -18,7 +18,16 @@ export interface WasmManifest {
   readonly carry?: readonly { readonly input: string; readonly output: string }[];
   /** 'relaxed': built with `compile --simd relaxed`; createSession refuses it on an engine without relaxed SIMD. */
   readonly simd?: 'relaxed';
+  /** Set when the model has sequence or optional inputs/outputs: every model input and output in order with its
+   *  layout over `inputs`/`outputs` (which then list tensors such as `x[0]`, `x[1]`). */
+  readonly values?: { readonly inputs: readonly { readonly name: string; readonly layout: ValueLayout }[]; readonly outputs: readonly { readonly name: string; readonly layout: ValueLayout }[] };
 }
+/** How a sequence or optional input/output is laid out as the module's tensors (`io`: a name in `inputs` or
+ *  `outputs`): its structure was fixed at compile time (lowering/sequences.ts). */
+export type ValueLayout =
+  | { readonly kind: 'tensor'; readonly io: string }
+  | { readonly kind: 'sequence'; readonly items: readonly ValueLayout[] }
+  | { readonly kind: 'optional'; readonly value: ValueLayout | null };
 export interface IoSpec { readonly name: string; readonly dtype: string; readonly dims: readonly number[]; readonly offset: number; readonly bytes: number; readonly fixed?: readonly string[] }
 
 export type TypedArray = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
@@ -37,6 +46,12 @@ export interface FeedTensor {
   readonly dims: readonly number[];
   readonly data: TypedArray | readonly (number | bigint | boolean)[];
 }
+
+/** A feed of any kind: a tensor, an array of them for a sequence input, null (or a value) for an optional one. */
+export type FeedValue = FeedTensor | readonly FeedValue[] | null;
+
+/** An output of any kind, as runValues() gives them: a tensor, an array for a sequence, null for an empty optional. */
+export type RunValue = TensorValue | readonly RunValue[] | null;
 
 /** An input or output as onnxruntime-web's `inputMetadata` describes it. */
 export interface ValueMetadata {
@@ -100,7 +115,11 @@ export interface Session {
   readonly outputMetadata: readonly ValueMetadata[];
   /** Run with one feed per input (no more, no fewer); every feed is checked before any byte is copied. Runs on one
    *  session are queued, never interleaved. Outputs are copies, safe to keep. */
-  run(feeds: Readonly<Record<string, FeedTensor>>, options?: RunOptions): Promise<Record<string, TensorValue>>;
+  run(feeds: Readonly<Record<string, FeedValue>>, options?: RunOptions): Promise<Record<string, TensorValue>>;
+  /** As run(), with sequence outputs as arrays and an empty optional as null (run() gives a model's sequence and
+   *  optional outputs as their tensors, `y[0]`, `y[1]`..., the manifest's `outputs`). A sequence feed is an array
+   *  of tensors of the length (and shapes) the module was compiled for; an optional feed is its value or null. */
+  runValues(feeds: Readonly<Record<string, FeedValue>>, options?: RunOptions): Promise<Record<string, RunValue>>;
   /** Forget carried state: the next run takes every input from its feeds again. */
   reset(): void;
   /** Drop the instance and its memory; later runs are refused. */
