@@ -21,7 +21,7 @@ export function registerPrune(program: Command): void {
     .option('--max-drift <x>', 'prune most where it costs least until an output drifts this much (relative to its range)')
     .option('--exclude <list>', 'op types or node names to leave whole (comma-separated, repeatable)', collect)
     .option('--eval <dir>', 'held-out set for the report, same layout; with output_K.pb files, accuracy against them too')
-    .addOption(new Option('--criterion <c>', 'channel importance (default: activation-aware)').choices(['l1', 'l2', 'activation']))
+    .addOption(new Option('--criterion <c>', 'channel importance (default: activation-aware)').choices(['l1', 'l2', 'activation', 'reconstruction']))
     .option('--no-refit', 'do not re-fit the remaining weights on the calibration set')
     .option('--dim <name=value>', 'size of a symbolic dim (repeatable)', collect)
     .option('--json', 'print the report as JSON')

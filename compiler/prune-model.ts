@@ -182,7 +182,8 @@ export function formatPruneReport(r: PruneReport): string {
     lines.push(`${l.node.padEnd(w)}  ${l.op.padEnd(13)}  ${what.padEnd(9)}  ${`${big(l.paramsBefore)}->${big(l.paramsAfter)}`.padEnd(16)}  ${big(l.flopsBefore)}->${big(l.flopsAfter)}`);
   }
   for (const f of r.refits ?? []) {
-    lines.push(f.skipped ? `re-fit ${f.node}: skipped (${f.skipped})` : `re-fit ${f.node}: ${f.rows} rows x ${f.features} features, relative error ${f.errorBefore.toExponential(2)} -> ${f.errorAfter.toExponential(2)}`);
+    const held = f.heldOut ? `; held-out ${f.heldOut.before.toExponential(2)} -> ${f.heldOut.after.toExponential(2)}, ${f.ridge === undefined ? 'sliced weights kept' : `ridge ${f.ridge}`}` : '';
+    lines.push(f.skipped ? `re-fit ${f.node}: skipped (${f.skipped})` : `re-fit ${f.node}: ${f.rows} rows x ${f.features} features, relative error ${f.errorBefore.toExponential(2)} -> ${f.errorAfter.toExponential(2)}${held}`);
   }
   const set = (label: string, s: SetReport): void => {
     for (const [o, d] of Object.entries(s.drift)) lines.push(`${label} (${s.samples} samples) ${o}: drift ${d.toExponential(2)} of range${s.top1[o] !== undefined ? `, top-1 agreement ${pct(s.top1[o]!)}` : ''}`);

@@ -11,6 +11,7 @@ import { definePass, numberOption, type PassContext } from '../pass.js';
 import { channelGraph, type ChannelGraph, type Space } from './groups.js';
 import { channelScores, CRITERIA, keepCount, lostShare, topChannels, type Criterion } from './importance.js';
 import { refitLayers, type RefitReport, type RefitTarget } from './refit.js';
+import { reconstructionScores } from './select-obs.js';
 import { applySelection, keptOf } from './slice.js';
 
 export interface SpacePlan {
@@ -70,7 +71,11 @@ export function analyseChannels(g: Graph, ctx: PassContext): { cg: ChannelGraph;
   const cg = channelGraph(g, excludedBy(ctx));
   const criterion = criterionOf(ctx);
   const scores = new Map<number, Float64Array>();
-  for (const s of cg.spaces) if (!s.blocked) scores.set(s.id, channelScores(g, cg, s, criterion, ctx.calibration));
+  // reconstruction-aware where it can measure the consumers (select-obs.ts), activation-aware elsewhere
+  const recon = criterion === 'reconstruction' && ctx.calibrationData ? reconstructionScores(g, cg, ctx.calibrationData) : undefined;
+  for (const s of cg.spaces) {
+    if (!s.blocked) scores.set(s.id, recon?.get(s.id) ?? channelScores(g, cg, s, criterion === 'reconstruction' ? 'activation' : criterion, ctx.calibration));
+  }
   return { cg, scores, criterion };
 }
 

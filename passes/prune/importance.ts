@@ -8,7 +8,7 @@ import type { Tensor } from '../../ir/tensor.js';
 import type { CalibrationStats } from '../quant/calibration.js';
 import { denseForm, type ChannelGraph, type Space } from './groups.js';
 
-export const CRITERIA = ['l1', 'l2', 'activation'] as const;
+export const CRITERIA = ['l1', 'l2', 'activation', 'reconstruction'] as const;
 export type Criterion = (typeof CRITERIA)[number];
 
 /** Norm (p = 1 or 2) of each slice of `t` along `axis`. */

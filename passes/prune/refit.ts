@@ -14,6 +14,7 @@ import { allNames, NameSource, namesRead } from '../graph-util.js';
 import type { CalibrationData } from '../pass.js';
 import { constOf } from './groups.js';
 import { ridgeSolve } from './linalg.js';
+import { addRow, chooseRidge, HOLD, normalRows, residual, sumRows } from './ridge-select.js';
 import { layerForm, type LayerForm } from './refit-rows.js';
 
 export interface RefitOptions {
@@ -40,6 +41,11 @@ export interface RefitReport {
   readonly errorAfter: number;
   /** Why the layer was not re-fitted. */
   readonly skipped?: string;
+  /** Ridge strength used (relative to the mean diagonal of XᵀX); absent: the held-out samples preferred the sliced
+   *  weights, which were kept. */
+  readonly ridge?: number;
+  /** When the ridge was chosen on held-out samples: their relative error with the sliced weights and with the fit. */
+  readonly heldOut?: { readonly before: number; readonly after: number };
 }
 
 const tensorOut = (v: RuntimeValue | undefined, what: string): Tensor => {
@@ -93,45 +99,27 @@ export function refitLayers(orig: Graph, pruned: Graph, targets: readonly RefitT
     runStage(cur, from, at, lastUse, envs, data);
     from = at;
     const F = form.width, M = form.outputs;
-    const xtx = new Float64Array(F * F), xty = new Float64Array(F * M);
-    let yy = 0, rows = 0;
+    // samples k % HOLD === HOLD - 1 form the held-out fold that picks the ridge strength when rows are few
+    const folds = [normalRows(F, M), normalRows(F, M)];
+    let rows = 0;
     envs.forEach((env, k) => {
       const x = tensorOut(env.get(cur.nodes[at]!.inputs[0]!), `${t.node}'s input`);
       const pos = positionsFor(j, k, form.positions(outDims[j]![k]!), opts.positions, opts.seed);
-      pos.forEach((p, r) => {
-        const f = form.features(x, p, outDims[j]![k]!), y = ys[j]![rows + r]!;
-        for (let a = 0; a < F; a++) {
-          const fa = f[a]!;
-          if (fa === 0) continue;
-          const row = a * F;
-          for (let b = a; b < F; b++) xtx[row + b]! += fa * f[b]!;
-          const yrow = a * M;
-          for (let m = 0; m < M; m++) xty[yrow + m]! += fa * y[m]!;
-        }
-        for (let m = 0; m < M; m++) yy += y[m]! * y[m]!;
-      });
+      const acc = folds[envs.length >= HOLD && k % HOLD === HOLD - 1 ? 1 : 0]!;
+      pos.forEach((p, r) => addRow(acc, form.features(x, p, outDims[j]![k]!), ys[j]![rows + r]!));
       rows += pos.length;
     });
-    for (let a = 0; a < F; a++) for (let b = a + 1; b < F; b++) xtx[b * F + a] = xtx[a * F + b]!;
+    const all = sumRows(folds[0]!, folds[1]!);
     const prior = form.prior(cur);
-    const theta = ridgeSolve(xtx, xty, prior, F, M, opts.ridge);
-    const err = (th: Float64Array): number => {
-      // ||Y - XΘ||² = yy - 2 tr(Θᵀ XᵀY) + tr(Θᵀ XᵀX Θ)
-      let cross = 0, quad = 0;
-      for (let i = 0; i < F * M; i++) cross += th[i]! * xty[i]!;
-      for (let m = 0; m < M; m++) {
-        for (let a = 0; a < F; a++) {
-          let s = 0;
-          for (let b = 0; b < F; b++) s += xtx[a * F + b]! * th[b * M + m]!;
-          quad += th[a * M + m]! * s;
-        }
-      }
-      return yy > 0 ? Math.max(0, yy - 2 * cross + quad) / yy : 0;
-    };
-    const before = err(prior), after = err(theta);
+    const pick = chooseRidge(folds[0]!, folds[1]!, prior, opts.ridge);
+    const theta = pick.ridge === undefined ? prior : ridgeSolve(all.xtx, all.xty, prior, F, M, pick.ridge);
+    const before = residual(all, prior), after = residual(all, theta);
     // a fit that does worse on its own rows (a degenerate case) keeps the sliced weights
-    if (after <= before) cur = form.write(cur, theta, (h) => names.fresh(h));
-    reports.push({ node: t.node, rows, features: F, errorBefore: before, errorAfter: Math.min(before, after) });
+    if (after <= before && theta !== prior) cur = form.write(cur, theta, (h) => names.fresh(h));
+    reports.push({
+      node: t.node, rows, features: F, errorBefore: before, errorAfter: Math.min(before, after),
+      ...(pick.ridge !== undefined ? { ridge: pick.ridge } : {}), ...(pick.heldOut ? { heldOut: pick.heldOut } : {}),
+    });
   });
   return { graph: cur, reports };
 }
