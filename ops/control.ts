@@ -39,13 +39,24 @@ export const If = defineOp({
     const cond = optInType(ctx, 0);
     if (!cond) throw new ShapeError('cond is required');
     expectDType(cond, ['bool'], 'cond');
-    const then = ctx.inferSubgraph(ctx.attrs.then_branch, []);
-    const els = ctx.inferSubgraph(ctx.attrs.else_branch, []);
-    if (then.length !== els.length || then.length !== ctx.numOutputs) {
+    const c = ctx.constant(0);
+    const known = c !== undefined && c.data.length === 1 ? Boolean(c.data[0]) : undefined;
+    // with the condition known, the branch not taken need not fit these shapes: exporters guard a Reshape with
+    // `if x.shape[1] == 160:`, and onnxruntime never looks at the other branch
+    const branch = (g: typeof ctx.attrs.then_branch, taken: boolean): ValueType[] | undefined => {
+      try { return ctx.inferSubgraph(g, []); } catch (e) { if (known === undefined || taken || !(e instanceof ShapeError)) throw e; return undefined; }
+    };
+    const then = branch(ctx.attrs.then_branch, known !== false);
+    const els = branch(ctx.attrs.else_branch, known !== true);
+    if (then && els && (then.length !== els.length || then.length !== ctx.numOutputs)) {
       throw new ShapeError(`then_branch has ${then.length} outputs and else_branch ${els.length}; If has ${ctx.numOutputs}`);
     }
-    const c = ctx.constant(0);
-    if (c !== undefined && c.data.length === 1) return c.data[0] ? then : els;
+    if (known !== undefined) {
+      const out = (known ? then : els)!;
+      if (out.length !== ctx.numOutputs) throw new ShapeError(`the branch taken has ${out.length} outputs; If has ${ctx.numOutputs}`);
+      return out;
+    }
+    if (!then || !els) throw new ShapeError('If branches could not be inferred');
     // branches may produce different shapes: dims they disagree on become symbols
     return then.map((t, i) => mergeTypes(t, els[i]!, () => ctx.freshDim('if'), `If output ${i}`));
   },

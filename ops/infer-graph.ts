@@ -229,9 +229,12 @@ class Inferencer {
   private withInferredSubgraphs(node: Node, inferred: Map<Graph, Graph>, scope: Scope): Node {
     let changed = false;
     const attrs: Record<string, Attr> = {};
+    // a subgraph the op's infer did not visit is inferred here; one it skipped because it cannot fit (the branch an
+    // If with a known condition does not take) stays as written
+    const skipped = (sg: Graph): Graph => { try { return this.graph(sg, scope, undefined); } catch (e) { if (node.op === 'If' && e instanceof ShapeError) return sg; throw e; } };
     for (const [k, a] of Object.entries(node.attrs)) {
       if (a.kind === 'graph') {
-        const r = inferred.get(a.value) ?? this.graph(a.value, scope, undefined);
+        const r = inferred.get(a.value) ?? skipped(a.value);
         attrs[k] = { kind: 'graph', value: r };
         changed = true;
       } else if (a.kind === 'graphs') {
