@@ -6,7 +6,11 @@ import { OnnxcError, ShapeError } from '../ir/errors.js';
 import type { Graph, Node } from '../ir/graph.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { ValueType } from '../ir/types.js';
+import { isTensor } from '../ir/value.js';
+import { plainAttrs } from '../ops/attrs.js';
+import { getOp } from '../ops/index.js';
 import { inferGraph } from '../ops/infer-graph.js';
+import { isDeterministic } from '../ops/traits.js';
 import { staticEval, type PreparedGraph } from './prepare.js';
 import type { ReasonCode, UnsupportedNode } from './protocol.js';
 
@@ -85,6 +89,8 @@ export class Builder {
   /** Types of this graph's inputs (node outputs are inferred afterwards). */
   readonly types = new Map<string, ValueType>();
   private cache: { count: number; prepared: PreparedGraph | undefined } | undefined;
+  private readonly definer = new Map<string, Node>();
+  private readonly known = new Map<string, Tensor>();
   constructor(readonly parent: Builder | undefined, readonly source: string) {}
 
   private chain(): Builder[] {
@@ -115,8 +121,31 @@ export class Builder {
 
   /** The value of a tensor when it is known at compile time. */
   constant(name: string): Tensor | undefined {
-    for (let b: Builder | undefined = this; b; b = b.parent) { const t = b.initializers.get(name); if (t) return t; }
-    return this.evaluated()?.constants.get(name);
+    return this.folded(name, 8) ?? this.evaluated()?.constants.get(name);
+  }
+
+  /** The quick answer: an initializer, or a node of constant inputs computed with its reference `run` (an
+   *  unrolled loop asks for each iteration's condition; inferring the whole graph each time grows quadratically). */
+  private folded(name: string, depth: number): Tensor | undefined {
+    for (let b: Builder | undefined = this; b; b = b.parent) {
+      const t = b.initializers.get(name) ?? b.known.get(name);
+      if (t) return t;
+    }
+    let node: Node | undefined;
+    for (let b: Builder | undefined = this; b && !node; b = b.parent) node = b.definer.get(name);
+    const def = node && getOp(node.op);
+    if (!node || !def || depth === 0 || !isDeterministic(node.op) || Object.values(node.attrs).some((a) => a.kind === 'graph' || a.kind === 'graphs')) return undefined;
+    const inputs = node.inputs.map((i) => (i ? this.folded(i, depth - 1) : undefined));
+    if (node.inputs.some((i, k) => i && !inputs[k])) return undefined;
+    try {
+      const outs = def.run({ node, attrs: plainAttrs(def, node), inputs, numOutputs: node.outputs.length, outputTypes: node.outputs.map(() => undefined), runSubgraph: () => { throw new Error('no subgraphs'); } });
+      const at = node.outputs.indexOf(name), v = outs[at];
+      if (v === undefined || !isTensor(v)) return undefined;
+      this.known.set(name, v);
+      return v;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The static dims of a tensor, when they are known at compile time. */
@@ -135,6 +164,7 @@ export class Builder {
 
   add(node: Node): void {
     this.nodes.push(node);
+    for (const o of node.outputs) if (o) this.definer.set(o, node);
   }
 }
 

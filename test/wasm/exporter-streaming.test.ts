@@ -177,3 +177,39 @@ describe('exporter-style streaming models on wasm', () => {
     expect(s.manifest.kernels!.map(([, op]) => op).filter((op) => op.startsWith('Sequence'))).toEqual([]);
   });
 });
+
+/** torch.jit.script's list append: `outs = []; for t in range(x.size(0)): h = tanh(x[t] @ W + h @ U); outs.append(h)`,
+ *  then torch.stack(outs, 1): a Loop whose trip count comes from Shape, carrying h and a sequence, then
+ *  ConcatFromSequence(new_axis=1). x float32[T, 1, 4] with T symbolic. */
+function scriptedListAppend(): Model {
+  const body = graph([
+    node('Identity', ['cond_in'], ['cond_out']),
+    node('Gather', ['x', 't'], ['xt'], [attrI('axis', 0)]),
+    node('MatMul', ['xt', 'W'], ['a']), node('MatMul', ['h_in', 'U'], ['b']), node('Add', ['a', 'b'], ['ab']),
+    node('Tanh', ['ab'], ['h_out']),
+    node('SequenceInsert', ['outs_in', 'h_out'], ['outs_out']),
+  ], [vi('t', I64, []), vi('cond_in', BOOL, []), untyped('h_in'), { name: 'outs_in', type: { sequence_type: { elem_type: { tensor_type: { elem_type: F } } } } }],
+  [untyped('cond_out'), untyped('h_out'), untyped('outs_out')]);
+  return importModel(model(graph([
+    node('Shape', ['x'], ['/Shape_output_0']), node('Gather', ['/Shape_output_0', 'zero'], ['T'], [attrI('axis', 0)]),
+    node('SequenceEmpty', [], ['empty'], [attrI('dtype', F)]),
+    node('Loop', ['T', 'true', 'h0', 'empty'], ['h', 'outs'], [attrG('body', body)]),
+    node('ConcatFromSequence', ['outs'], ['y'], [attrI('axis', 1), attrI('new_axis', 1)]),
+  ], [vi('x', F, ['T', 1, 4]), vi('h0', F, [1, 3])], [untyped('y'), untyped('h')], [
+    ['zero', i64(0)], ['true', fromValues('bool', [], [1])], ['W', f32([4, 3])], ['U', f32([3, 3])],
+  ]), { opset: 17 }), { source: 'scripted-list-append.onnx' });
+}
+
+describe('scripted PyTorch list append', () => {
+  it('a Loop appending to a list for x.size(0) steps is unrolled once T is fixed, and agrees for T = 1, 5 and 64', () => {
+    const m = scriptedListAppend();
+    for (const T of [1, 5, 64]) {
+      const s = compiled(m, { dims: { T } });
+      const x = f32([T, 1, 4]), h0 = f32([1, 3]);
+      const got = s.runSync({ x: toTensorValue(x), h0: toTensorValue(h0) });
+      const want = runGraph(m.graph, [x, h0]) as Tensor[];
+      close(fromTensorValue(got['y']!), want[0]!, `y T=${T}`);
+      close(fromTensorValue(got['h']!), want[1]!, `h T=${T}`);
+    }
+  });
+});
