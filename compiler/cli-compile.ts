@@ -20,7 +20,7 @@ const kb = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
 
 export interface CompileOpts {
   target: CompileTarget | 'webgpu'; output: string; dim?: string[]; inputs?: string; optimize: boolean; embedLimit: string;
-  optLevel?: string; passes?: string; passOption?: string[]; verify?: boolean; fix?: string[]; simd?: SimdMode; carry?: string[];
+  optLevel?: string; passes?: string; passOption?: string[]; verify?: boolean; fix?: string[]; simd?: SimdMode; carry?: string[]; threads?: string;
 }
 
 /** `--fix NAME=V[,V...]`: the value an input is compiled for (a sample rate, a mode flag). Parsed by the input's
@@ -77,6 +77,8 @@ export async function compileCommand(path: string, opts: CompileOpts): Promise<v
   const options = parsePassOptions(opts.passOption);
   const pipeline = { level: parseLevel(opts.optLevel ?? '3'), passes: opts.passes, options, verify: opts.verify };
   const embedLimit = parseNumber('--embed-limit', opts.embedLimit, { integer: true, min: 0 });
+  const threads = parseNumber('--threads', opts.threads ?? '1', { integer: true, min: 1, max: 64 });
+  if (threads > 1 && opts.target === 'webgpu') throw new UsageError('--threads is for the wasm target');
   outputDir('-o', opts.output);
   if (opts.inputs !== undefined) existingDir('--inputs', opts.inputs);
   const dims = parseDims(opts.dim);
@@ -112,13 +114,13 @@ export async function compileCommand(path: string, opts: CompileOpts): Promise<v
   }
   let r;
   try {
-    r = compileToDir(model, opts.target, opts.output, { dims, inputShapes, fixedInputs, optimize: opts.optimize, embedLimit, ...(opts.simd === 'relaxed' ? { simd: opts.simd } : {}), ...(carry ? { carry } : {}) }, pipeline);
+    r = compileToDir(model, opts.target, opts.output, { dims, inputShapes, fixedInputs, optimize: opts.optimize, embedLimit, ...(opts.simd === 'relaxed' ? { simd: opts.simd } : {}), ...(carry ? { carry } : {}), ...(threads > 1 ? { threads } : {}) }, pipeline);
   } finally {
     bar.done();
   }
   const a = r.artifact.manifest.arena;
   for (const [f, n] of Object.entries(r.files)) console.log(`${f.padEnd(14)} ${kb(n)}`);
-  console.log(`kernels        ${r.artifact.kernels.length} functions`);
+  console.log(`kernels        ${r.artifact.kernels.length} functions${threads > 1 ? `; ${threads} threads` : ''}`);
   console.log(`memory plan    arena ${kb(a.bytes)} (lower bound ${kb(a.lowerBoundBytes)}, without reuse ${kb(a.totalBytes)}); weights ${kb(r.artifact.manifest.weights.bytes)}${r.artifact.manifest.weights.file ? ' in weights.bin' : ' embedded'}; memory ${r.artifact.manifest.pages} pages`);
   const sparse = describeSparse(r.artifact.manifest.sparseWeights);
   if (sparse) console.log(`sparse weights ${sparse}`);

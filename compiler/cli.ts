@@ -84,6 +84,7 @@ export function buildProgram(): Command {
     .option('--dim <name=value>', 'size of a symbolic dim (repeatable)', collect)
     .option('--inputs <dir>', 'take input shapes from input_K.pb in this folder')
     .option('--fix <name=value>', 'compile for this value of an input (a sample rate, a mode flag): Ifs on it fold away; the runtime refuses other values (repeatable)', collect)
+    .option('--threads <n>', 'wasm: build for n threads (shared memory + atomics; the runtime starts n-1 workers, or runs on one thread where the page is not cross-origin isolated)', '1')
     .option('--carry <input=output>', 'wasm: recurrent state the runtime feeds back from run to run without copies (session.run(feeds, { carry }) with the same pair; repeatable)', collect)
     .option('-O, --opt-level <n>', 'pass pipeline level 0-3 (default 3)')
     .option('--passes <list>', 'explicit comma-separated pass list (instead of -O)')

@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WASM_BACKEND, type WasmArtifact, type WasmCompileOptions } from '../backends/wasm/compile.js';
+import { withThreadScratch } from '../backends/wasm/parallel.js';
 import { KernelError, UsageError } from '../ir/errors.js';
 import type { Graph, Model } from '../ir/graph.js';
 import type { Tensor } from '../ir/tensor.js';
@@ -30,7 +31,8 @@ export type CompileTarget = 'wasm';
 
 /** Compile for the wasm backend through the pipeline (default -O3); returns the artifact and the lowered graph. */
 export function compileWasmGraph(g: Graph, opts: WasmCompileOptions, pipeline: PipelineChoice = {}): { artifact: WasmArtifact; graph: Graph } {
-  return compileFor(WASM_BACKEND, g, opts, pipeline);
+  // --threads: im2col scratch per thread (backends/wasm/parallel.ts)
+  return compileFor(withThreadScratch(WASM_BACKEND, opts.threads ?? 1), g, opts, pipeline);
 }
 
 export interface CompileReport {

@@ -45,6 +45,9 @@ export interface WasmManifest {
    *  is expanded into the dense region by run()'s first call (backends/wasm/kernels/sparse-init.ts), 'sparse-kernel'
    *  is read compressed by the sparse MatMul/Gemm kernel (kernels/sparse-matmul.ts). */
   readonly sparseWeights?: readonly (readonly [string, number, number, 'densified' | 'sparse-kernel'])[];
+  /** Built with `compile --threads N`: the module imports a shared memory (`env.memory`) and exports `worker`;
+   *  the runtime runs it on up to N threads (backends/wasm/parallel.ts), or on one where memory cannot be shared. */
+  readonly threads?: number;
 }
 
 /** Where the arena starts (low addresses stay unused so a null pointer never aliases a tensor; the error record
@@ -59,3 +62,9 @@ export const ERROR_RECORD = { code: 0, kernel: 4, value: 8, size: 16, bytes: 24 
  *  `position`, outside [0, size) (loss targets, sequence lengths); `loop`, a Loop ran `value` iterations, the limit
  *  `size`; `trips`, a Loop whose scan outputs were planned for `size` iterations stopped after `value`. */
 export const ERROR_CODE = { index: 1, position: 2, loop: 3, trips: 4 } as const;
+
+/** A threaded module's control words in [32, ARENA_BASE) (used atomically; backends/wasm/parallel-entries.ts):
+ *  `job` (i64) is the published split kernel: high half its epoch ((run << 12) | slot of the kernel, 0xfff: quit),
+ *  low half the next work item to claim; `done` counts its finished items; `abort` is set by a worker that trapped;
+ *  `wake` counts publications (idle workers wait on it); `sleepers` counts the workers waiting there. */
+export const THREAD_CTRL = { job: 32, done: 40, abort: 44, wake: 48, sleepers: 52 } as const;

@@ -19,6 +19,8 @@ import { checkMemoryBytes, WASM_MAX_BYTES } from './limits.js';
 import { markRelaxed, type SimdMode } from './relaxed.js';
 import { storeWeights } from './kernels/sparse-init.js';
 import { withSparseKernels } from './kernels/sparse-matmul.js';
+import { allowParallel, withThreadScratch } from './parallel.js';
+import { addThreadedEntries, type ThreadStep } from './parallel-entries.js';
 
 export interface WasmCompileOptions extends ShapeOptions {
   /** Run Binaryen's optimizer (default true). */
@@ -33,6 +35,8 @@ export interface WasmCompileOptions extends ShapeOptions {
   /** Store mostly-zero weights (pruned layers) compressed and expand them at load (default true;
    *  kernels/sparse-init.ts). */
   readonly sparseWeights?: boolean;
+  /** Build for this many threads (shared memory, atomics; parallel.ts): the runtime starts N-1 workers. Default 1. */
+  readonly threads?: number;
 }
 
 export interface WasmArtifact {
@@ -72,7 +76,7 @@ export const WASM_BACKEND: Backend<TensorRef, KernelGen, WasmCompileOptions, Was
 
 /** Lower `graph` as given (no passes): shapes fixed, static values folded, every node through the kernel table. */
 export function compileWasm(graph: Graph, opts: WasmCompileOptions = {}): WasmArtifact {
-  return emitWasm(planLowering(WASM_BACKEND, prepareForLowering(graph, opts)), opts);
+  return emitWasm(planLowering(withThreadScratch(WASM_BACKEND, opts.threads ?? 1), prepareForLowering(graph, opts)), opts);
 }
 
 /** Largest kernel (Binaryen size units) still inlined into run(); see the optimize call below. */
@@ -92,9 +96,10 @@ export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCom
   const addrOf = (name: string): number => addrIn(plan, name);
   const bytesOf = (name: string): number => { const t = prepared.tensorType(name); return t.dims.reduce((a, b) => a * b, 1) * elemBytes(t.dtype); };
 
+  const threads = Math.max(1, Math.floor(opts.threads ?? 1));
   const m = new binaryen.Module();
   try {
-    m.setFeatures(binaryen.Features.SIMD128 | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt | binaryen.Features.NontrappingFPToInt | binaryen.Features.SignExt | binaryen.Features.MutableGlobals | (opts.simd === 'relaxed' ? binaryen.Features.RelaxedSIMD : 0));
+    m.setFeatures((threads > 1 ? binaryen.Features.Atomics : 0) | binaryen.Features.SIMD128 | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt | binaryen.Features.NontrappingFPToInt | binaryen.Features.SignExt | binaryen.Features.MutableGlobals | (opts.simd === 'relaxed' ? binaryen.Features.RelaxedSIMD : 0));
     if (opts.simd === 'relaxed') markRelaxed(m);
     // sparse tensors (pruned layers) are stored compressed after the dense region and expanded by run()'s first call
     const stored = storeWeights(plan, weightsBase, opts.sparseWeights ?? true);
@@ -103,7 +108,9 @@ export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCom
     const embed = weights.length <= (opts.embedLimit ?? 1 << 20);
     checkMemoryBytes(wEnd, source);
     const pages = Math.max(1, Math.ceil(wEnd / 65536));
-    m.setMemory(pages, pages, 'memory', embed && weights.length ? [{ offset: m.i32.const(stored.offset), data: weights, passive: false }] : []);
+    m.setMemory(pages, pages, 'memory', embed && weights.length ? [{ offset: m.i32.const(stored.offset), data: weights, passive: false }] : [], threads > 1);
+    // threaded: every thread's instance imports the one shared memory (and still exports it)
+    if (threads > 1) m.addMemoryImport('0', 'env', 'memory', true);
     const kernels: { node: string; op: string; fn: string }[] = [];
     const setIndex = (i: number): binaryen.ExpressionRef => m.i32.store(ERROR_RECORD.kernel, 4, m.i32.const(0), m.i32.const(i));
     // One function per kernel; the calls that run a plan's kernels in order, each preceded by its kernel index in
@@ -116,8 +123,14 @@ export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCom
       for (const [a, b, n] of ranges) { if (x >= a && x < a + n) return b + (x - a); if (x >= b && x < b + n) return a + (x - b); }
       return x;
     };
-    const emitted = new Map<PlannedNode<KernelGen>, { name: string; index: number }>();
+    const emitted = new Map<PlannedNode<KernelGen>, { name: string; index: number; par: boolean }>();
+    // per top-level call: whether the kernel splits its work across threads (a subgraph's kernels never do)
+    const steps = new Map<string, ThreadStep[]>();
     const emitGraph = (pl: LoweringPlan<TensorRef, KernelGen>, prefix: string, sw?: (x: number) => number): binaryen.ExpressionRef[] => {
+      const top = threads > 1 && (prefix === '' || prefix === 's_');
+      const step = (index: number, name: string, par: boolean): void => {
+        if (top) steps.set(prefix, [...(steps.get(prefix) ?? []), { par, fn: name, call: () => m.block(null, [setIndex(index), m.call(name, [], binaryen.none)]) }]);
+      };
       const at = (p: LoweringPlan<TensorRef, KernelGen>, name: string): number => (sw ? sw(addrIn(p, name)) : addrIn(p, name));
       const ref = (name: string): TensorRef => ({ ...pl.valueRef(name), ptr: { base: at(pl, name) } });
       const calls: binaryen.ExpressionRef[] = [];
@@ -128,13 +141,15 @@ export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCom
         // what its subgraphs read from this graph counts too (their own values live in the node's scratch)
         if (sw && same && [...n.inputs, ...n.outputs, ...nodeFreeVars(n)].every((v) => !v || at(pl, v) === addrIn(pl, v))) {
           calls.push(setIndex(same.index), m.call(same.name, [], binaryen.none));
+          step(same.index, same.name, same.par);
           continue;
         }
         const site = { model: source, node: n.name, op: n.op };
         const name = `${prefix}k${p.index}_${n.op}`;
         const index = kernels.length;
         kernels.push({ node: n.name, op: n.op, fn: name });
-        if (!sw) emitted.set(p, { name, index });
+        const fn = new Fn(m);
+        const par = top ? allowParallel(fn, threads) : undefined;
         const bodies = (p.bodies ?? []).map((bp0, j) => {
           const bp = bp0 as LoweringPlan<TensorRef, KernelGen>;
           const fname = `${name}_b${j}`;
@@ -142,7 +157,6 @@ export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCom
           const bref = (v: string): TensorRef => ({ ...bp.valueRef(v), ptr: { base: at(bp, v) } });
           return { call: () => m.call(fname, [], binaryen.none), inputs: (bp.inputs ?? []).map(bref), outputs: bp.prepared.graph.outputs.map(bref) };
         });
-        const fn = new Fn(m);
         const scratch: Ptr = { base: p.scratch ? ARENA_BASE + p.scratch.offset : 0 };
         let body;
         try {
@@ -156,19 +170,29 @@ export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCom
           throw e;
         }
         m.addFunction(name, binaryen.none, binaryen.none, fn.vars, body);
+        if (!sw) emitted.set(p, { name, index, par: par?.used ?? false });
         calls.push(setIndex(index), m.call(name, [], binaryen.none));
+        step(index, name, par?.used ?? false);
       }
       return calls;
     };
     const calls = emitGraph(plan, '');
     // each call is preceded by its kernel index in the error record, so the runtime can name the node of any trap
     const init = stored.emitInit(m);
-    m.addFunction('run', binaryen.none, binaryen.none, [], m.block(null, init ? [init, ...calls] : calls));
-    m.addFunctionExport('run', 'run');
-    if (ranges.length) {
-      // the first run of a session is always `run` (the state comes from feeds), so the weights init is not repeated
-      m.addFunction('run_swapped', binaryen.none, binaryen.none, [], m.block(null, emitGraph(plan, 's_', swapped)));
-      m.addFunctionExport('run_swapped', 'run_swapped');
+    if (threads > 1) {
+      // the main thread runs the steps (the weights init first, like any unsplit kernel), workers join split ones
+      const initStep: ThreadStep[] = init ? [{ par: false, fn: '', call: () => init }] : [];
+      const entries: [string, ThreadStep[]][] = [['run', [...initStep, ...(steps.get('') ?? [])]]];
+      if (ranges.length) { emitGraph(plan, 's_', swapped); entries.push(['run_swapped', steps.get('s_') ?? []]); }
+      addThreadedEntries(m, entries);
+    } else {
+      m.addFunction('run', binaryen.none, binaryen.none, [], m.block(null, init ? [init, ...calls] : calls));
+      m.addFunctionExport('run', 'run');
+      if (ranges.length) {
+        // the first run of a session is always `run` (the state comes from feeds), so the weights init is not repeated
+        m.addFunction('run_swapped', binaryen.none, binaryen.none, [], m.block(null, emitGraph(plan, 's_', swapped)));
+        m.addFunctionExport('run_swapped', 'run_swapped');
+      }
     }
     if (opts.exportKernels) for (const k of kernels) m.addFunctionExport(k.fn, k.fn);
     if (!m.validate()) throw new Error(`generated wasm module for '${source}' failed validation`);
@@ -197,6 +221,7 @@ export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCom
       kernels: kernels.map((k) => [k.node, k.op] as const),
       ...(ranges.length ? { carry: Object.entries(prepared.carry!).map(([input, output]) => ({ input, output })) } : {}),
       ...(opts.simd === 'relaxed' ? { simd: 'relaxed' as const } : {}),
+      ...(threads > 1 ? { threads } : {}),
       ...(prepared.layouts ? { values: prepared.layouts } : {}),
       ...(stored.entries.length ? { sparseWeights: stored.entries.map((e) => [e.label, e.denseBytes, e.storedBytes, e.use] as const) } : {}),
     };

@@ -4,6 +4,7 @@
 
 import { OnnxcRuntimeError } from './errors.js';
 import { WA, WasmSession, checkEngine, type WasmInstance } from './session.js';
+import { instantiateThreaded } from './threads.js';
 import type { ArtifactParts, ArtifactSource, SessionOptions, WasmManifest } from './types.js';
 
 interface Streaming { instantiateStreaming?(r: Response | Promise<Response>, imports: object): Promise<{ instance: WasmInstance }> }
@@ -104,23 +105,38 @@ async function weightsFor(manifest: WasmManifest, base: URL | undefined, opts: S
   return bytesOf(url, opts, manifest.weights.bytes);
 }
 
+const threaded = (m: WasmManifest): boolean => (m.threads ?? 1) > 1;
+const bytesIn = (b: ArrayBufferView | ArrayBuffer): Uint8Array => (b instanceof Uint8Array ? b : ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b));
+
+/** A threaded artifact (compile --threads): workers on a shared memory, or one thread where that is unavailable. */
+async function threadedSession(manifest: WasmManifest, wasm: Uint8Array, weights: Uint8Array | undefined, opts: SessionOptions): Promise<WasmSession> {
+  const t = await instantiateThreaded(manifest, wasm, opts.threads);
+  return new WasmSession(manifest, t.instance, weights, t);
+}
+
 /** Load an artifact and return a session (see types.ts: Session). */
 export async function createSession(source: ArtifactSource, options: SessionOptions = {}): Promise<WasmSession> {
   if (typeof source === 'string' || source instanceof URL) {
     const base = folderOf(source);
     const manifest = options.manifest ?? parseManifest(await bytesOf(new URL('manifest.json', base), options), new URL('manifest.json', base).href);
     checkEngine(manifest);
+    if (threaded(manifest)) {
+      const [wasm, weights] = await Promise.all([bytesOf(new URL('model.wasm', base), options), weightsFor(manifest, base, options)]);
+      return threadedSession(manifest, wasm, weights, options);
+    }
     const [instance, weights] = await Promise.all([instantiate(new URL('model.wasm', base), options), weightsFor(manifest, base, options)]);
     return new WasmSession(manifest, instance, weights);
   }
   if (isParts(source)) {
     checkEngine(source.manifest);
+    if (threaded(source.manifest)) return threadedSession(source.manifest, bytesIn(source.wasm), await weightsFor(source.manifest, undefined, options, source.weights), options);
     const instance = await instantiate(source.wasm, options);
     return new WasmSession(source.manifest, instance, await weightsFor(source.manifest, undefined, options, source.weights));
   }
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
     if (!options.manifest) throw new OnnxcRuntimeError('onnxc: createSession(bytes) needs options.manifest (the artifact\'s manifest.json)', 'artifact');
     checkEngine(options.manifest);
+    if (threaded(options.manifest)) return threadedSession(options.manifest, bytesIn(source), await weightsFor(options.manifest, undefined, options), options);
     const instance = await instantiate(source, options);
     return new WasmSession(options.manifest, instance, await weightsFor(options.manifest, undefined, options));
   }

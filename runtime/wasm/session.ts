@@ -5,6 +5,7 @@ import { OnnxcRuntimeError } from './errors.js';
 import { ARRAYS, checkFeeds } from './feeds.js';
 import { clearErrorRecord, kernelError } from './kernel-error.js';
 import { gatherOutputs, spreadFeeds } from './sequence-values.js';
+import { instantiateSingle, type ThreadPool } from './threads.js';
 import type { ArtifactParts, FeedValue, IoSpec, RunOptions, RunValue, Session, TensorValue, TypedArray, ValueMetadata, WasmManifest } from './types.js';
 
 export type { ArtifactParts, FeedTensor, FeedValue, RunValue, IoSpec, RunOptions, Session, TensorValue, TypedArray, ValueMetadata, WasmManifest } from './types.js';
@@ -63,8 +64,15 @@ export class WasmSession implements Session {
   private running = false;
   /** The last queued run: run() chains onto it so runs on one session never interleave. */
   private tail: Promise<unknown> = Promise.resolve();
+  /** A threaded artifact's workers (runtime/wasm/threads.ts). */
+  private readonly pool: ThreadPool | undefined;
+  readonly threads: number;
+  readonly threadsNote?: string;
 
-  constructor(readonly manifest: WasmManifest, instance: WasmInstance, weights?: Uint8Array) {
+  constructor(readonly manifest: WasmManifest, instance: WasmInstance, weights?: Uint8Array, threaded?: { pool: ThreadPool; note?: string }) {
+    this.pool = threaded?.pool;
+    this.threads = threaded?.pool.threads ?? 1;
+    if (threaded?.note) this.threadsNote = threaded.note;
     this.memory = instance.exports['memory'] as WasmMemory;
     this.entry = instance.exports['run'] as () => void;
     this.swapped = instance.exports['run_swapped'] as (() => void) | undefined;
@@ -134,13 +142,14 @@ export class WasmSession implements Session {
       }
       for (const { spec, bytes } of checked) if (bytes) mem.set(bytes, parity === 0 ? spec.offset : slotOf(spec, 'input'));
       clearErrorRecord(buf);
-      try { (parity === 1 ? this.swapped! : this.entry)(); } catch (e) { throw kernelError(this.memory.buffer, this.manifest, e); }
+      try { (parity === 1 ? this.swapped! : this.entry)(); } catch (e) { this.pool?.recover(); throw kernelError(this.memory.buffer, this.manifest, e); }
       const out: Record<string, TensorValue> = {};
       for (const spec of this.manifest.outputs) {
         const C = ARRAYS[spec.dtype] as unknown as View | undefined;
         if (!C) throw new OnnxcRuntimeError(`onnxc: ${this.manifest.model}: output '${spec.name}' has unsupported type ${spec.dtype}`, 'artifact', undefined, spec.name);
         const at = parity === 0 ? spec.offset : slotOf(spec, 'output');
-        const bytes = buf.slice(at, at + spec.bytes);
+        // a threaded session's memory is shared: outputs are copied into ordinary buffers
+        const bytes = buf instanceof ArrayBuffer ? buf.slice(at, at + spec.bytes) : new Uint8Array(buf, at, spec.bytes).slice().buffer;
         out[spec.name] = { type: spec.dtype, dims: [...spec.dims], data: new C(bytes, 0, spec.bytes / C.BYTES_PER_ELEMENT) };
       }
       if (key !== undefined) this.state = { key, parity: pingPong ? (parity === 0 ? 1 : 0) : 0 };
@@ -179,12 +188,14 @@ export class WasmSession implements Session {
     await this.tail;
     this.memory = undefined;
     this.entry = undefined;
+    await this.pool?.terminate();
   }
 }
 
 /** Instantiate asynchronously from parts in memory (createSession in load.ts also takes URLs and bytes). */
 export async function createSessionFromParts(parts: ArtifactParts): Promise<WasmSession> {
   checkEngine(parts.manifest);
+  if ((parts.manifest.threads ?? 1) > 1) return (await import('./load.js')).createSession(parts);
   const { instance } = await WA.instantiate(parts.wasm, {});
   return new WasmSession(parts.manifest, instance, parts.weights);
 }
@@ -192,6 +203,12 @@ export async function createSessionFromParts(parts: ArtifactParts): Promise<Wasm
 /** Instantiate synchronously (Node, workers): for tools that run a model inline. */
 export function createSessionSync(parts: ArtifactParts): WasmSession {
   checkEngine(parts.manifest);
+  if ((parts.manifest.threads ?? 1) > 1) {
+    // workers start asynchronously: the synchronous path runs a threaded artifact on one thread
+    const bytes = parts.wasm instanceof Uint8Array ? parts.wasm : new Uint8Array(ArrayBuffer.isView(parts.wasm) ? parts.wasm.buffer.slice(parts.wasm.byteOffset, parts.wasm.byteOffset + parts.wasm.byteLength) : parts.wasm);
+    const { instance, pool } = instantiateSingle(parts.manifest, bytes);
+    return new WasmSession(parts.manifest, instance, parts.weights, { pool, note: 'createSessionSync runs a threaded artifact on one thread (use createSession)' });
+  }
   const instance = new WA.Instance(new WA.Module(parts.wasm), {});
   return new WasmSession(parts.manifest, instance, parts.weights);
 }

@@ -21,6 +21,9 @@ export interface WasmManifest {
   /** Set when the model has sequence or optional inputs/outputs: every model input and output in order with its
    *  layout over `inputs`/`outputs` (which then list tensors such as `x[0]`, `x[1]`). */
   readonly values?: { readonly inputs: readonly { readonly name: string; readonly layout: ValueLayout }[]; readonly outputs: readonly { readonly name: string; readonly layout: ValueLayout }[] };
+  /** Built with `compile --threads N`: createSession runs it on up to N threads (shared memory and workers), or on
+   *  one where memory cannot be shared (then `session.threadsNote` says why). */
+  readonly threads?: number;
 }
 /** How a sequence or optional input/output is laid out as the module's tensors (`io`: a name in `inputs` or
  *  `outputs`): its structure was fixed at compile time (lowering/sequences.ts). */
@@ -89,6 +92,8 @@ export interface SessionOptions {
   readonly onProgress?: (p: LoadProgress) => void;
   /** A fetch to use instead of globalThis.fetch. */
   readonly fetch?: (url: string) => Promise<Response>;
+  /** For an artifact compiled with --threads N: run on at most this many threads (default N). */
+  readonly threads?: number;
 }
 
 /** Why a run was refused or stopped. `feed`: a feed broke the manifest (name, dtype, dims, length, array kind).
@@ -122,6 +127,11 @@ export interface Session {
   runValues(feeds: Readonly<Record<string, FeedValue>>, options?: RunOptions): Promise<Record<string, RunValue>>;
   /** Forget carried state: the next run takes every input from its feeds again. */
   reset(): void;
-  /** Drop the instance and its memory; later runs are refused. */
+  /** Drop the instance and its memory (and end its worker threads); later runs are refused. */
   release(): Promise<void>;
+  /** Threads its runs use (1 unless the artifact was compiled with --threads). */
+  readonly threads: number;
+  /** Why a threaded artifact runs on fewer threads than it was compiled for (no SharedArrayBuffer: the page is not
+   *  cross-origin isolated; workers could not start; createSessionSync), or undefined. */
+  readonly threadsNote?: string;
 }

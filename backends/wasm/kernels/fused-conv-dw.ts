@@ -5,6 +5,7 @@
 
 import type { Expr } from '../fn.js';
 import { LANES } from '../simd.js';
+import { claimGrid, itemsFor, parallelOf } from '../parallel.js';
 import { residualStrides, type ConvEpilogue, type ConvGeom } from './conv.js';
 import type { KernelContext } from './types.js';
 import { input, output, unsupported } from './util.js';
@@ -76,6 +77,24 @@ export function emitDepthwiseNhwc(ctx: KernelContext, g: ConvGeom, wBase: number
       fn.loop(ow, w1, g.OW, () => pixel(true)),
     ]),
   ];
+  const par = parallelOf(ctx), R = g.N * g.OH;
+  const items = par ? Math.min(R, itemsFor(R * g.OW * C * g.KH * g.KW, par.threads)) : 1;
+  if (par && items >= 2) {
+    // threads: items are runs of output rows (over images and rows); each row as the serial loops do it
+    const size = Math.ceil(R / items), count = Math.ceil(R / size), r = fn.i32(), hi = fn.i32();
+    par.used = true;
+    return claimGrid(fn, [count], ([ci]) => [
+      fn.set(hi, m.i32.mul(ci!(), fn.c32(size))),
+      fn.set(r, fn.get(hi)),
+      fn.set(hi, m.select(m.i32.lt_s(m.i32.add(fn.get(hi), fn.c32(size)), fn.c32(R)), m.i32.add(fn.get(hi), fn.c32(size)), fn.c32(R))),
+      fn.loopDyn(r, fn.get(r), hi, () => [
+        fn.set(n, m.i32.div_u(fn.get(r), fn.c32(g.OH))),
+        fn.set(oh, m.i32.rem_u(fn.get(r), fn.c32(g.OH))),
+        fn.set(xImg, m.i32.mul(fn.get(n), fn.c32(g.H * g.W * C * 4))),
+        m.if(m.i32.and(m.i32.ge_s(fn.get(oh), fn.c32(h0)), m.i32.lt_s(fn.get(oh), fn.c32(h1))), fn.block(row(false)), fn.block(row(true))),
+      ]),
+    ]);
+  }
   return fn.loop(n, 0, g.N, () => [
     fn.set(xImg, m.i32.mul(fn.get(n), fn.c32(g.H * g.W * C * 4))),
     fn.loop(oh, 0, h0, () => row(true)),

@@ -9,7 +9,8 @@ import type { Expr } from '../fn.js';
 import { emitConvNchw, geometry, nchwScratch, residualStrides, type ConvEpilogue, type ConvGeom } from './conv.js';
 import { activationOf } from './fused-activation.js';
 import { emitDepthwiseNhwc } from './fused-conv-dw.js';
-import { gemm, type MatOperand } from './gemm-core.js';
+import { gemm, type GemmSpec, type MatOperand } from './gemm-core.js';
+import { claimGrid, gemmItem, itemsFor, parallelOf, splitGemm, threadSlot, type Parallel } from '../parallel.js';
 import { packPanels, panelable, panelSize } from './gemm-pack.js';
 import type { Refusal } from '../../../lowering/protocol.js';
 import type { KernelContext, KernelGen, PlanContext } from './types.js';
@@ -130,36 +131,71 @@ function emitGemmNhwc(ctx: KernelContext, g: ConvGeom, wBase: number, epi: ConvE
   const direct = g.direct;
   const cols = direct ? undefined : emitIm2colNhwc(ctx, g, Cg);
   const rb = direct ? g.OH : im2colRows(g, K), full = g.OH - (g.OH % rb), rem = g.OH % rb;
+  // threads: each has its own slot of im2col scratch (the backend laid out one per thread: parallel.ts)
+  const par = parallelOf(ctx);
+  const slot = par && cols ? (): Expr => threadSlot(fn, rb * g.OW * K * 4) : undefined;
+  const spec = (rows: number): GemmSpec => ({
+    M: rows * g.OW, N: OCg, K,
+    a: direct ? { base: x.ptr.base, dyn: la, rs: g.C, cs: 1 } : { base: ctx.scratch.base, dyn: la, rs: K, cs: 1 },
+    b: { base: wBase, dyn: lw, rs: g.OC, cs: 1, ...(panels ? { panels: true } : {}) },
+    c: { base: y.ptr.base, dyn: lc, rs: g.OC, cs: 1 },
+    bias: b ? { base: b.ptr.base, dyn: lbias, rs: 0, cs: 1 } : undefined,
+    residual, act: epi.act,
+  });
   // blk: the block's first output row
-  const block = (rows: number): Expr[] => [
-    ...(cols ? [cols(() => fn.get(n), () => fn.get(gi), () => fn.get(blk), rows)] : []),
+  const block = (rows: number, item?: (s: GemmSpec) => Expr): Expr[] => [
+    ...(cols ? [cols(() => fn.get(n), () => fn.get(gi), () => fn.get(blk), rows, slot)] : []),
     // A: X[n] (direct) or the columns; C: Y[n]'s group columns from row blk
-    fn.set(la, direct ? m.i32.add(m.i32.mul(fn.get(n), fn.c32(P * g.C * 4)), m.i32.mul(fn.get(gi), fn.c32(Cg * 4))) : fn.c32(0)),
+    fn.set(la, direct ? m.i32.add(m.i32.mul(fn.get(n), fn.c32(P * g.C * 4)), m.i32.mul(fn.get(gi), fn.c32(Cg * 4))) : slot ? slot() : fn.c32(0)),
     fn.set(lc, m.i32.add(m.i32.add(m.i32.mul(fn.get(n), fn.c32(P * g.OC * 4)), m.i32.mul(fn.get(gi), fn.c32(OCg * 4))), m.i32.mul(fn.get(blk), fn.c32(g.OW * g.OC * 4)))),
     ...(zs ? [fn.set(lres, m.i32.add(m.i32.add(m.i32.mul(fn.get(n), fn.c32(zs.n * 4)), m.i32.mul(fn.get(gi), fn.c32(OCg * zs.c * 4))), m.i32.mul(fn.get(blk), fn.c32(g.OW * zs.p * 4))))] : []),
-    gemm(fn, {
-      M: rows * g.OW, N: OCg, K,
-      a: direct ? { base: x.ptr.base, dyn: la, rs: g.C, cs: 1 } : { base: ctx.scratch.base, dyn: la, rs: K, cs: 1 },
-      b: { base: wBase, dyn: lw, rs: g.OC, cs: 1, ...(panels ? { panels: true } : {}) },
-      c: { base: y.ptr.base, dyn: lc, rs: g.OC, cs: 1 },
-      bias: b ? { base: b.ptr.base, dyn: lbias, rs: 0, cs: 1 } : undefined,
-      residual, act: epi.act,
-    }),
+    item ? item(spec(rows)) : gemm(fn, spec(rows)),
   ];
+  // panels: group gi's panels start after gi groups of panelSize(K, OCg) floats
+  const groupOffsets = (): Expr[] => [
+    fn.set(lw, m.i32.mul(fn.get(gi), fn.c32(panels ? panelSize(K, OCg) * 4 : OCg * 4))),
+    fn.set(lbias, m.i32.mul(fn.get(gi), fn.c32(OCg * 4))),
+  ];
+  const threaded = par && threadedNhwc(par, g, K, rb, direct);
+  if (threaded) {
+    par!.used = true;
+    const { count, rows, split } = threaded, lastRows = g.OH - (count - 1) * rows;
+    // items (image, group, block of output rows); a direct conv's one block is cut further as a GEMM
+    return claimGrid(fn, [g.N, g.G, split?.count ?? count], ([ni, gii, bi]) => [
+      fn.set(n, ni!()), fn.set(gi, gii!()), ...groupOffsets(),
+      ...(split ? [fn.set(blk, fn.c32(0)), ...block(g.OH, (s) => gemmItem(fn, s, split, bi!))]
+        : [fn.set(blk, m.i32.mul(bi!(), fn.c32(rows))),
+          lastRows === rows ? fn.block(block(rows)) : m.if(m.i32.eq(bi!(), fn.c32(count - 1)), fn.block(block(lastRows)), fn.block(block(rows)))]),
+    ]);
+  }
   return fn.loop(n, 0, g.N, () => [
     fn.loop(gi, 0, g.G, () => [
-      // panels: group gi's panels start after gi groups of panelSize(K, OCg) floats
-      fn.set(lw, m.i32.mul(fn.get(gi), fn.c32(panels ? panelSize(K, OCg) * 4 : OCg * 4))),
-      fn.set(lbias, m.i32.mul(fn.get(gi), fn.c32(OCg * 4))),
+      ...groupOffsets(),
       fn.loop(blk, 0, full, () => block(rb), rb),
       ...(rem ? [fn.set(blk, fn.c32(full)), ...block(rem)] : []),
     ]),
   ]);
 }
 
+/** How a threaded module cuts an NHWC GEMM conv: blocks of `rows` output rows (`count` per image and group), or for a
+ *  direct conv (one block) its GEMM by `split`; undefined when too small to split. */
+function threadedNhwc(par: Parallel, g: ConvGeom, K: number, rb: number, direct: boolean): { count: number; rows: number; split?: ReturnType<typeof splitGemm> } | undefined {
+  const OCg = g.OC / g.G, P = g.OH * g.OW, outer = g.N * g.G;
+  const items = itemsFor(outer * P * OCg * K, par.threads);
+  if (items < 2) return undefined;
+  const per = Math.ceil(items / outer);
+  if (direct) {
+    const split = per >= 2 ? splitGemm(P, OCg, K, par.threads, per) : undefined;
+    return outer * (split?.count ?? 1) >= 2 ? { count: 1, rows: g.OH, ...(split ? { split } : {}) } : undefined;
+  }
+  // im2col blocks no taller than the serial ones (each thread's slot holds one), at least `per` of them per image
+  const rows = Math.max(1, Math.min(rb, Math.ceil(g.OH / per))), count = Math.ceil(g.OH / rows);
+  return outer * count >= 2 ? { count, rows } : undefined;
+}
+
 /** cols[p, (kh*KW + kw)*Cg + c] = X[n, ih, iw, gi*Cg + c] or 0 outside the image, for the `rows` output rows
- *  from oh0 (p counts from the block's first pixel). */
-function emitIm2colNhwc(ctx: KernelContext, g: ConvGeom, Cg: number): (n: () => Expr, gi: () => Expr, oh0: () => Expr, rows: number) => Expr {
+ *  from oh0 (p counts from the block's first pixel), from byte `slot` of the scratch (a thread's; 0 by default). */
+function emitIm2colNhwc(ctx: KernelContext, g: ConvGeom, Cg: number): (n: () => Expr, gi: () => Expr, oh0: () => Expr, rows: number, slot?: () => Expr) => Expr {
   const x = input(ctx, 0), fn = ctx.fn, m = ctx.m, col = ctx.scratch.base;
   const K = g.KH * g.KW * Cg;
   const oh = fn.i32(), ow = fn.i32(), ih = fn.i32(), iw = fn.i32(), src = fn.i32(), dst = fn.i32(), xImg = fn.i32();
@@ -199,9 +235,9 @@ function emitIm2colNhwc(ctx: KernelContext, g: ConvGeom, Cg: number): (n: () => 
     }
     return out;
   };
-  return (n, gi, oh0, rows) => fn.block([
+  return (n, gi, oh0, rows, slot) => fn.block([
     fn.set(xImg, m.i32.add(m.i32.mul(n(), fn.c32(g.H * g.W * g.C * 4)), m.i32.mul(gi(), fn.c32(Cg * 4)))),
-    fn.set(dst, fn.c32(0)),
+    fn.set(dst, slot ? slot() : fn.c32(0)),
     fn.loop(oh, 0, rows, () => [
       fn.set(ih, m.i32.sub(m.i32.mul(m.i32.add(fn.get(oh), oh0()), fn.c32(g.sh)), fn.c32(g.pt))),
       fn.loop(ow, 0, g.OW, () => [

@@ -6,7 +6,8 @@ import { makeTensor } from '../../../ir/tensor.js';
 import type { Expr } from '../fn.js';
 import { broadcastStrides, collapse, nest } from '../layout.js';
 import { activationOf } from './fused-activation.js';
-import { gemm, type MatOperand, type VecEpilogue } from './gemm-core.js';
+import { gemm, type GemmSpec, type MatOperand, type VecEpilogue } from './gemm-core.js';
+import { claimGrid, gemmItem, itemsFor, parallelGemm, parallelOf, splitGemm } from '../parallel.js';
 import { packPanels, panelable, panelSize } from './gemm-pack.js';
 import type { KernelContext, KernelGen, PlanContext, TensorRef } from './types.js';
 import { attrNum, input, output, requireDType, strides, withDTypes } from './util.js';
@@ -60,18 +61,30 @@ function emitMatMul(ctx: KernelContext, epi: Epilogue): Expr {
     const [la, lb, lc] = [fn.i32(), fn.i32(), fn.i32()];
     const ladd = epi.addends.map(() => fn.i32());
     const ops: MatOperand[] = epi.addends.map((t, j) => ({ base: t.ptr.base, dyn: ladd[j], rs: full[j]!.at(-2)!, cs: full[j]!.at(-1)! }));
-    return nest(fn, c.dims, c.sets, ([oa, ob, oc, ...oadd]) => [
+    const spec: GemmSpec = {
+      M, N, K,
+      a: { base: a.ptr.base, dyn: la, rs: K, cs: 1 },
+      // a packed B is 2-D, so broadcast along every batch axis: lb stays 0
+      b: ctx.packed[0] ? { base: ctx.packed[0].ptr.base, dyn: lb, rs: N, cs: 1, panels: true } : { base: b.ptr.base, dyn: lb, rs: N, cs: 1 },
+      c: { base: y.ptr.base, dyn: lc, rs: N, cs: 1 },
+      ...addends(ops), act: epi.act,
+    };
+    const setOffsets = ([oa, ob, oc, ...oadd]: Expr[]): Expr[] => [
       fn.set(la, m.i32.shl(oa!, fn.c32(2))), fn.set(lb, m.i32.shl(ob!, fn.c32(2))), fn.set(lc, m.i32.shl(oc!, fn.c32(2))),
       ...oadd.map((o, j) => fn.set(ladd[j]!, m.i32.shl(o, fn.c32(2)))),
-      gemm(fn, {
-        M, N, K,
-        a: { base: a.ptr.base, dyn: la, rs: K, cs: 1 },
-        // a packed B is 2-D, so broadcast along every batch axis: lb stays 0
-        b: ctx.packed[0] ? { base: ctx.packed[0].ptr.base, dyn: lb, rs: N, cs: 1, panels: true } : { base: b.ptr.base, dyn: lb, rs: N, cs: 1 },
-        c: { base: y.ptr.base, dyn: lc, rs: N, cs: 1 },
-        ...addends(ops), act: epi.act,
-      }),
-    ]);
+    ];
+    const par = parallelOf(ctx), batches = c.dims.reduce((x, y) => x * y, 1);
+    const items = par ? itemsFor(batches * M * N * K, par.threads) : 1;
+    const split = par && items >= 2 ? splitGemm(M, N, K, par.threads, Math.ceil(items / batches)) : undefined;
+    if (par && items >= 2 && batches * (split?.count ?? 1) >= 2) {
+      // threads: items are (batch, chunk of one product); a batch's operand offsets from its decoded index
+      par.used = true;
+      return claimGrid(fn, [...c.dims, split?.count ?? 1], (idx) => [
+        ...setOffsets(c.sets.map((st) => c.dims.reduce<Expr>((acc, _, d) => (st[d] ? m.i32.add(acc, m.i32.mul(idx[d]!(), fn.c32(st[d]!))) : acc), fn.c32(0)))),
+        split ? gemmItem(fn, spec, split, idx[c.dims.length]!) : gemm(fn, spec),
+      ]);
+    }
+    return nest(fn, c.dims, c.sets, (offs) => [...setOffsets(offs), gemm(fn, spec)]);
 }
 
 /** Up to two addends as the core's bias and residual (a sum of both when there are more is not needed: the fused
@@ -117,7 +130,7 @@ function gemmKernel(fused: boolean): KernelGen {
       const s = broadcastStrides(cIn.dims, [M, N]);
       bias = { base: cIn.ptr.base, rs: s[0]!, cs: s[1]! };
     }
-    const body: Expr = gemm(fn, {
+    const body: Expr = parallelGemm(ctx, {
       M, N, K,
       a: transA ? { base: a.ptr.base, rs: 1, cs: M } : { base: a.ptr.base, rs: K, cs: 1 },
       b: bOp, c: { base: y.ptr.base, rs: N, cs: 1 },
