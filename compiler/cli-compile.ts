@@ -8,7 +8,8 @@ import type { Model } from '../ir/graph.js';
 import { fromValues, type Tensor } from '../ir/tensor.js';
 import { isTensor } from '../ir/value.js';
 import { parseLevel } from '../passes/pipelines.js';
-import { existingDir, outputDir, parseDims, parseNumber, parsePassOptions } from './cli-args.js';
+import { existingDir, outputDir, parseNumber, parsePassOptions } from './cli-args.js';
+import { parseDimSpecs } from '../lowering/dims.js';
 import { load } from './cli-model.js';
 import { progress } from './cli-progress.js';
 import { compileToDir, type CompileTarget } from './compile.js';
@@ -81,7 +82,7 @@ export async function compileCommand(path: string, opts: CompileOpts): Promise<v
   if (threads > 1 && opts.target === 'webgpu') throw new UsageError('--threads is for the wasm target');
   outputDir('-o', opts.output);
   if (opts.inputs !== undefined) existingDir('--inputs', opts.inputs);
-  const dims = parseDims(opts.dim);
+  const { fixed: dims, ranges: dimRanges } = parseDimSpecs(opts.dim);
   const bar = progress('compile');
   bar.update('importing');
   const model = load(path, opts);
@@ -100,6 +101,7 @@ export async function compileCommand(path: string, opts: CompileOpts): Promise<v
   bar.update(`optimising and lowering ${model.graph.nodes.length} nodes`);
   if (opts.target === 'webgpu') {
     if (carry) throw new UsageError('--carry is for the wasm target (the WebGPU runtime keeps no state between runs yet)');
+    if (dimRanges.length) throw new UsageError('--dim NAME=LO..HI is for the wasm target (a WebGPU artifact is compiled for one size)');
     let w;
     try {
       w = (await import('../backends/webgpu/artifact.js')).compileWebGpuToDir(model, opts.output, { dims, inputShapes, fixedInputs }, pipeline);
@@ -114,7 +116,7 @@ export async function compileCommand(path: string, opts: CompileOpts): Promise<v
   }
   let r;
   try {
-    r = compileToDir(model, opts.target, opts.output, { dims, inputShapes, fixedInputs, optimize: opts.optimize, embedLimit, ...(opts.simd === 'relaxed' ? { simd: opts.simd } : {}), ...(carry ? { carry } : {}), ...(threads > 1 ? { threads } : {}) }, pipeline);
+    r = compileToDir(model, opts.target, opts.output, { dims, inputShapes, fixedInputs, optimize: opts.optimize, embedLimit, ...(opts.simd === 'relaxed' ? { simd: opts.simd } : {}), ...(carry ? { carry } : {}), ...(threads > 1 ? { threads } : {}), ...(dimRanges.length ? { dimRanges } : {}) }, pipeline);
   } finally {
     bar.done();
   }

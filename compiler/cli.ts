@@ -81,7 +81,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--target <name>', 'target').choices(['wasm', 'webgpu']).default('wasm'))
     .addOption(new Option('--simd <mode>', 'wasm: strict SIMD (runs everywhere) or relaxed (fused multiply-adds; needs relaxed SIMD: current browsers, Node 20 with --experimental-wasm-relaxed-simd)').choices(['strict', 'relaxed']).default('strict'))
     .requiredOption('-o, --output <dir>', 'artifact folder')
-    .option('--dim <name=value>', 'size of a symbolic dim (repeatable)', collect)
+    .option('--dim <name=value>', 'size of a symbolic dim, or LO..HI: given at run time within the range (wasm; repeatable)', collect)
     .option('--inputs <dir>', 'take input shapes from input_K.pb in this folder')
     .option('--fix <name=value>', 'compile for this value of an input (a sample rate, a mode flag): Ifs on it fold away; the runtime refuses other values (repeatable)', collect)
     .option('--threads <n>', 'wasm: build for n threads (shared memory + atomics; the runtime starts n-1 workers, or runs on one thread where the page is not cross-origin isolated)', '1')

@@ -6,6 +6,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WASM_BACKEND, type WasmArtifact, type WasmCompileOptions } from '../backends/wasm/compile.js';
+import { compileDynamic } from '../backends/wasm/dims-compile.js';
+import type { DimRange } from '../lowering/dims.js';
 import { withThreadScratch } from '../backends/wasm/parallel.js';
 import { KernelError, UsageError } from '../ir/errors.js';
 import type { Graph, Model } from '../ir/graph.js';
@@ -43,9 +45,13 @@ export interface CompileReport {
 
 /** Compile `model` for `target` into `dir`: model.wasm, weights.bin (when not embedded), loader.js, manifest.json.
  *  The pipeline defaults to -O3; `{ level: 0 }` lowers the graph as imported. */
-export function compileToDir(model: Model, target: CompileTarget, dir: string, opts: WasmCompileOptions = {}, pipeline: PipelineChoice = {}): CompileReport {
+export function compileToDir(model: Model, target: CompileTarget, dir: string, opts: WasmCompileOptions & { readonly dimRanges?: readonly DimRange[] } = {}, pipeline: PipelineChoice = {}): CompileReport {
   if (target !== 'wasm') throw new UsageError(`unknown target '${String(target)}' (available: wasm)`);
-  const { artifact } = compileWasmGraph(model.graph, { source: model.info.source, ...opts }, pipeline);
+  // dims given at run time (`--dim seq=1..128`): one module for every size in the ranges
+  const { dimRanges, ...wasmOpts } = opts;
+  const { artifact } = dimRanges?.length
+    ? compileDynamic(model.graph, { source: model.info.source, ...wasmOpts }, dimRanges, pipeline)
+    : compileWasmGraph(model.graph, { source: model.info.source, ...wasmOpts }, pipeline);
   mkdirSync(dir, { recursive: true });
   const files: Record<string, number> = {};
   const write = (name: string, data: Uint8Array | string): void => {

@@ -18,7 +18,15 @@ export interface WasmIoSpec {
   /** Set for a small integer input the module was specialised on (a shape-like operand): the runtime checks the
    *  feed equals these values (decimal strings, exact for int64) and writes nothing. */
   readonly fixed?: readonly string[];
+  /** Set in a dynamic-dims module (manifest `dims`): each dim a number or a dim expression over the run-time dims
+   *  (`seq`, `2*seq+1`, `seq*seq`: terms joined by '+', factors by '*'); `dims` and `bytes` are then the top of
+   *  the ranges (the planned size) and a run's tensor is the prefix of that slot its shape needs. */
+  readonly shape?: readonly (number | string)[];
 }
+
+/** A dim given at run time within [min, max] (`compile --dim NAME=LO..HI`); the runtime sets the exported mutable
+ *  i32 global `global` to its value, read from the feeds' dims, before each run. */
+export interface WasmDimRange { readonly name: string; readonly min: number; readonly max: number; readonly global: string }
 
 export interface WasmManifest {
   readonly format: typeof WASM_FORMAT;
@@ -41,6 +49,8 @@ export interface WasmManifest {
   /** Set when the model has sequence or optional inputs/outputs (lowered to tensors, lowering/sequences.ts): each
    *  model input and output in order with its layout over `inputs`/`outputs`, which list the tensors. */
   readonly values?: IoLayouts;
+  /** Dims given at run time (a dynamic-dims module): inputs and outputs carry `shape`. */
+  readonly dims?: readonly WasmDimRange[];
   /** [tensor, dense bytes, stored bytes, how it runs] of each weight stored sparse (a pruned layer): 'densified'
    *  is expanded into the dense region by run()'s first call (backends/wasm/kernels/sparse-init.ts), 'sparse-kernel'
    *  is read compressed by the sparse MatMul/Gemm kernel (kernels/sparse-matmul.ts). */

@@ -5,6 +5,7 @@ import binaryen from 'binaryen';
 import type { DType } from '../../ir/dtype.js';
 import { UnsupportedTypeError } from '../../ir/errors.js';
 import { bf16ToF32, f32ToBf16, f32ToHalf, halfToF32 } from './half.js';
+import { genericDims, guardedLoop } from './dims-mode.js';
 
 export type Expr = binaryen.ExpressionRef;
 /** A local variable of the function being built. */
@@ -61,12 +62,16 @@ export class Fn {
   tee(l: Local, v: Expr): Expr { return this.m.local.tee(l.index, v, l.type); }
   c32(n: number): Expr { return this.m.i32.const(n | 0); }
   cf32(x: number): Expr { return this.m.f32.const(x); }
+  /** A fresh number for loop/block labels. */
+  label(): number { return this.labels++; }
   block(children: Expr[]): Expr { return children.length === 1 ? children[0]! : this.m.block(null, children, binaryen.none); }
 
   /** for (i = from; i < to; i += step) body — bounds are static, so an empty range emits nothing. The body gets
    *  a getter: Binaryen expressions are tree nodes and must never be used twice. */
   loop(i: Local, from: number, to: number, body: (i: () => Expr) => Expr[], step = 1): Expr {
     const m = this.m;
+    // a dynamic-dims sample: one loop shape for every trip count (dims-mode.ts)
+    if (genericDims()) return guardedLoop(this, i, () => this.c32(from), () => this.c32(to), body, step);
     if (to <= from) return m.nop();
     if (to - from <= step) return this.block([this.set(i, this.c32(from)), ...body(() => this.get(i))]);
     const label = `L${this.labels++}`;

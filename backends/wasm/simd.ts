@@ -2,6 +2,7 @@
 // for the last n % 4 elements. Kernels supply the vector body and the scalar body; the split is static.
 
 import type { Expr, Fn, Local } from './fn.js';
+import { floorTo, genericDims, guardedLoop } from './dims-mode.js';
 
 /** f32 lanes in a v128. */
 export const LANES = 4;
@@ -17,6 +18,10 @@ export interface VectorLoop {
 
 /** for (i = 0; i + 4 <= n; i += 4) vector(i); for (; i < n; i++) scalar(i). */
 export function vectorLoop(fn: Fn, i: Local, l: VectorLoop): Expr {
+  // a dynamic-dims sample: the split is run-time arithmetic on n (dims-mode.ts)
+  if (genericDims()) {
+    return fn.block([guardedLoop(fn, i, () => fn.c32(0), floorTo(fn, l.n, LANES), l.vector, LANES), guardedLoop(fn, i, floorTo(fn, l.n, LANES), () => fn.c32(l.n), l.scalar)]);
+  }
   const full = l.n - (l.n % LANES);
   return fn.block([
     fn.loop(i, 0, full, (e) => l.vector(e), LANES),

@@ -3,6 +3,7 @@
 
 import { OnnxcRuntimeError } from './errors.js';
 import { ARRAYS, checkFeeds } from './feeds.js';
+import { dimGlobals, runDims, setDims } from './dims.js';
 import { clearErrorRecord, kernelError } from './kernel-error.js';
 import { gatherOutputs, spreadFeeds } from './sequence-values.js';
 import { instantiateSingle, type ThreadPool } from './threads.js';
@@ -64,6 +65,8 @@ export class WasmSession implements Session {
   private running = false;
   /** The last queued run: run() chains onto it so runs on one session never interleave. */
   private tail: Promise<unknown> = Promise.resolve();
+  /** A dynamic-dims artifact's dim globals (runtime/wasm/dims.ts), set from the feeds before each run. */
+  private readonly dimGlobals: ReturnType<typeof dimGlobals>;
   /** A threaded artifact's workers (runtime/wasm/threads.ts). */
   private readonly pool: ThreadPool | undefined;
   readonly threads: number;
@@ -76,6 +79,7 @@ export class WasmSession implements Session {
     this.memory = instance.exports['memory'] as WasmMemory;
     this.entry = instance.exports['run'] as () => void;
     this.swapped = instance.exports['run_swapped'] as (() => void) | undefined;
+    this.dimGlobals = dimGlobals(manifest, instance.exports);
     // a model with sequence or optional inputs/outputs is named as declared (`values`), not by its tensors
     this.inputNames = (manifest.values?.inputs ?? manifest.inputs).map((i) => i.name);
     this.outputNames = (manifest.values?.outputs ?? manifest.outputs).map((o) => o.name);
@@ -120,7 +124,10 @@ export class WasmSession implements Session {
     const key = pairs && JSON.stringify(pairs.map((p) => [p.input.name, p.output.name]).sort());
     const state = key !== undefined && this.state?.key === key ? this.state : undefined;
     // every feed is checked before any byte is written, so a refused run leaves the arena (and the state) as it was
-    const checked = checkFeeds(this.manifest, feeds, state ? new Set(pairs!.map((p) => p.input.name)) : undefined);
+    // a dynamic-dims artifact: this run's shapes, from the feeds' dims checked against the declared ranges
+    const dims = runDims(this.manifest, feeds);
+    const manifest = dims?.manifest ?? this.manifest;
+    const checked = checkFeeds(manifest, feeds, state ? new Set(pairs!.map((p) => p.input.name)) : undefined);
     // compiled for exactly these pairs: alternate the two entries, the state never moves
     const pingPong = pairs !== undefined && this.swapped !== undefined && key === this.compiledKey();
     const parity = pingPong && state ? state.parity : 0;
@@ -142,9 +149,10 @@ export class WasmSession implements Session {
       }
       for (const { spec, bytes } of checked) if (bytes) mem.set(bytes, parity === 0 ? spec.offset : slotOf(spec, 'input'));
       clearErrorRecord(buf);
+      setDims(this.dimGlobals, dims);
       try { (parity === 1 ? this.swapped! : this.entry)(); } catch (e) { this.pool?.recover(); throw kernelError(this.memory.buffer, this.manifest, e); }
       const out: Record<string, TensorValue> = {};
-      for (const spec of this.manifest.outputs) {
+      for (const spec of manifest.outputs) {
         const C = ARRAYS[spec.dtype] as unknown as View | undefined;
         if (!C) throw new OnnxcRuntimeError(`onnxc: ${this.manifest.model}: output '${spec.name}' has unsupported type ${spec.dtype}`, 'artifact', undefined, spec.name);
         const at = parity === 0 ? spec.offset : slotOf(spec, 'output');

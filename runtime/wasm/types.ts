@@ -24,6 +24,9 @@ export interface WasmManifest {
   /** Built with `compile --threads N`: createSession runs it on up to N threads (shared memory and workers), or on
    *  one where memory cannot be shared (then `session.threadsNote` says why). */
   readonly threads?: number;
+  /** Dims given at run time (`compile --dim NAME=LO..HI`): inputs and outputs then carry `shape`, each dim a number
+   *  or an expression over these (`seq`, `seq*seq+1`); `dims`/`bytes` are the top of the ranges. */
+  readonly dims?: readonly DimRange[];
 }
 /** How a sequence or optional input/output is laid out as the module's tensors (`io`: a name in `inputs` or
  *  `outputs`): its structure was fixed at compile time (lowering/sequences.ts). */
@@ -31,7 +34,9 @@ export type ValueLayout =
   | { readonly kind: 'tensor'; readonly io: string }
   | { readonly kind: 'sequence'; readonly items: readonly ValueLayout[] }
   | { readonly kind: 'optional'; readonly value: ValueLayout | null };
-export interface IoSpec { readonly name: string; readonly dtype: string; readonly dims: readonly number[]; readonly offset: number; readonly bytes: number; readonly fixed?: readonly string[] }
+export interface IoSpec { readonly name: string; readonly dtype: string; readonly dims: readonly number[]; readonly offset: number; readonly bytes: number; readonly fixed?: readonly string[]; readonly shape?: readonly (number | string)[] }
+/** A dim given at run time within [min, max]; `global` is the module's exported i32 global that holds it. */
+export interface DimRange { readonly name: string; readonly min: number; readonly max: number; readonly global: string }
 
 export type TypedArray = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
 

@@ -8,6 +8,8 @@ import { LANES } from '../simd.js';
 import { splatF32 } from '../math.js';
 import { isRelaxed, madd } from '../relaxed.js';
 import { NR, tilePlan, type TilePlan } from './gemm-plan.js';
+import { genericDims } from '../dims-mode.js';
+import { gemmDyn } from './gemm-dyn.js';
 
 export { NR, type TilePlan } from './gemm-plan.js';
 
@@ -41,6 +43,8 @@ export interface GemmSpec {
 }
 
 export function gemm(fn: Fn, s: GemmSpec): Expr {
+  // a dynamic-dims sample: the generic form, every size split at run time (gemm-dyn.ts)
+  if (genericDims()) return gemmDyn(fn, s);
   if (s.M === 0 || s.N === 0) return fn.m.nop();
   const addendOk = (o?: MatOperand): boolean => o === undefined || o.cs === 0 || o.cs === 1;
   if (s.b.panels) {

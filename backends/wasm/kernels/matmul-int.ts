@@ -6,6 +6,7 @@
 
 import { makeTensor, type Tensor } from '../../../ir/tensor.js';
 import type { Expr, Local } from '../fn.js';
+import { floorTo, genericDims, guardedLoop } from '../dims-mode.js';
 import type { KernelContext, KernelGen, PlanContext } from './types.js';
 import { attrNum, input, output } from './util.js';
 import { activationOf } from './fused-activation.js';
@@ -160,6 +161,8 @@ function emitDequantMatMul(ctx: KernelContext, L: Layout, MT: number, aBase: num
     return out;
   };
   const rowsOf = (cols: number): Expr[] => {
+    // a dynamic-dims sample: whole tiles, then one row at a time, split at run time (dims-mode.ts)
+    if (genericDims()) return [guardedLoop(fn, mi, () => c(0), floorTo(fn, MT, MR), () => tile(MR, cols), MR), guardedLoop(fn, mi, floorTo(fn, MT, MR), () => c(MT), () => tile(1, cols))];
     const mFull = MT - (MT % MR);
     return [
       fn.loop(mi, 0, mFull, () => tile(MR, cols), MR),

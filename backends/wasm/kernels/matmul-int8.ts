@@ -6,6 +6,7 @@
 
 import { makeTensor, toNumbers, type Tensor } from '../../../ir/tensor.js';
 import type { Expr, Local } from '../fn.js';
+import { floorTo, genericDims, guardedLoop } from '../dims-mode.js';
 import { QUANT } from './quant.js';
 import type { KernelContext, KernelGen, PlanContext } from './types.js';
 import { input, output } from './util.js';
@@ -114,6 +115,8 @@ function emit(ctx: KernelContext, p: Plan): Expr {
     return out;
   };
   const rowsOf = (cols: number): Expr[] => {
+    // a dynamic-dims sample: whole tiles, then one row at a time, split at run time (dims-mode.ts)
+    if (genericDims()) return [guardedLoop(fn, mi, () => c(0), floorTo(fn, p.rows, MR), () => tile(MR, cols), MR), guardedLoop(fn, mi, floorTo(fn, p.rows, MR), () => c(p.rows), () => tile(1, cols))];
     const mFull = p.rows - (p.rows % MR);
     return [fn.loop(mi, 0, mFull, () => tile(MR, cols), MR), ...(p.rows % MR ? [fn.set(mi, c(mFull)), ...tile(p.rows % MR, cols)] : [])];
   };

@@ -4,7 +4,8 @@
 // float32 <-> int8/uint8 Quantize/DequantizeLinear (the activations of QDQ models), 16 elements a step.
 
 import { intRange } from '../../../ir/dtype.js';
-import type { Expr } from '../fn.js';
+import type { Expr, Fn, Local } from '../fn.js';
+import { floorTo, genericDims, guardedLoop } from '../dims-mode.js';
 import { broadcastStrides } from '../layout.js';
 import type { KernelContext, KernelGen, PlanContext, TensorRef } from './types.js';
 import { f64c, ld, ldF, ldI, lin, st, stF } from './scalar.js';
@@ -37,7 +38,6 @@ function perTensor8(ctx: KernelContext): { x: TensorRef; y: TensorRef; scale: Te
 function emitQuantize8(ctx: KernelContext, p: { x: TensorRef; y: TensorRef; scale: TensorRef; zp?: TensorRef }): Expr {
   const { fn, m } = ctx, V = m.f32x4, I = m.i32x4;
   const i = fn.i32(), s = fn.v128(), z = fn.v128();
-  const full = p.x.size - (p.x.size % 16);
   // the zero point is added in float32 (exact for these magnitudes) so a NaN still truncates to 0, as in the reference
   const q4 = (k: number): Expr => I.trunc_sat_f32x4_s(V.add(V.nearest(V.div(m.v128.load(p.x.ptr.base + 16 * k, 4, fn.get(i)), fn.get(s))), fn.get(z)));
   const signed = p.y.dtype === 'int8';
@@ -46,14 +46,13 @@ function emitQuantize8(ctx: KernelContext, p: { x: TensorRef; y: TensorRef; scal
     fn.set(s, V.splat(fn.load('float32', p.scale.ptr))),
     fn.set(z, V.splat(m.f32.convert_s.i32(p.zp ? fn.load(p.zp.dtype, p.zp.ptr) : fn.c32(0)))),
     // i: byte offset into X (4 per element); Y's offset is a quarter of it
-    fn.loop(i, 0, full * 4, () => [m.v128.store(p.y.ptr.base, 1, m.i32.shr_u(fn.get(i), fn.c32(2)), signed ? m.i8x16.narrow_i16x8_s(lo, hi) : m.i8x16.narrow_i16x8_u(lo, hi))], 64),
-    ...(full < p.x.size ? [fn.loop(i, full, p.x.size, () => {
+    ...splitLoop(fn, i, p.x.size, 16, 4, () => [m.v128.store(p.y.ptr.base, 1, m.i32.shr_u(fn.get(i), fn.c32(2)), signed ? m.i8x16.narrow_i16x8_s(lo, hi) : m.i8x16.narrow_i16x8_u(lo, hi))], () => {
       const v = I.trunc_sat_f32x4_s(V.add(V.nearest(V.div(m.v128.load32_splat(p.x.ptr.base, 4, m.i32.shl(fn.get(i), fn.c32(2))), fn.get(s))), fn.get(z)));
       // one lane: the narrows' other operand is never read (a Binaryen expression may not be used twice)
       const zero = (): Expr => m.v128.const(new Array<number>(16).fill(0));
       const b = m.i16x8.narrow_i32x4_s(v, zero());
       return [m.i32.store8(p.y.ptr.base, 1, fn.get(i), m.i8x16.extract_lane_u(signed ? m.i8x16.narrow_i16x8_s(b, zero()) : m.i8x16.narrow_i16x8_u(b, zero()), 0))];
-    })] : []),
+    }),
   ]);
 }
 
@@ -61,7 +60,6 @@ function emitDequantize8(ctx: KernelContext, p: { x: TensorRef; y: TensorRef; sc
   const { fn, m } = ctx, V = m.f32x4, I = m.i32x4;
   const i = fn.i32(), s = fn.v128(), z = fn.v128(), raw = fn.v128();
   const signed = p.x.dtype === 'int8';
-  const full = p.x.size - (p.x.size % 16);
   const w16 = (hiHalf: boolean): Expr => (hiHalf ? (signed ? m.i16x8.extend_high_i8x16_s(fn.get(raw)) : m.i16x8.extend_high_i8x16_u(fn.get(raw))) : (signed ? m.i16x8.extend_low_i8x16_s(fn.get(raw)) : m.i16x8.extend_low_i8x16_u(fn.get(raw))));
   const f4 = (k: number): Expr => {
     const h = w16(k >= 2), v = k % 2 === 0 ? I.extend_low_i16x8_s(h) : I.extend_high_i16x8_s(h);
@@ -70,14 +68,26 @@ function emitDequantize8(ctx: KernelContext, p: { x: TensorRef; y: TensorRef; sc
   return fn.block([
     fn.set(s, V.splat(fn.load('float32', p.scale.ptr))),
     fn.set(z, I.splat(p.zp ? fn.load(p.zp.dtype, p.zp.ptr) : fn.c32(0))),
-    fn.loop(i, 0, full, () => [
+    ...splitLoop(fn, i, p.x.size, 16, 1, () => [
       fn.set(raw, m.v128.load(p.x.ptr.base, 1, fn.get(i))),
       ...[0, 1, 2, 3].map((k) => m.v128.store(p.y.ptr.base + 16 * k, 4, m.i32.shl(fn.get(i), fn.c32(2)), f4(k))),
-    ], 16),
-    ...(full < p.x.size ? [fn.loop(i, full, p.x.size, () => [
+    ], () => [
       m.f32.store(p.y.ptr.base, 4, m.i32.shl(fn.get(i), fn.c32(2)), m.f32.mul(m.f32.convert_s.i32(m.i32.sub(fn.load(p.x.dtype, { base: p.x.ptr.base, dyn: fn.get(i) }), I.extract_lane(fn.get(z), 0))), V.extract_lane(fn.get(s), 0))),
-    ])] : []),
+    ]),
   ]);
+}
+
+/** for (i = 0; i < (n - n % k) * scale; i += k * scale) whole(); for (i = n - n % k; i < n; i++) tail(): static
+ *  bounds, or (a dynamic-dims sample) the split computed at run time. */
+function splitLoop(fn: Fn, i: Local, n: number, k: number, scale: number, whole: () => Expr[], tail: () => Expr[]): Expr[] {
+  if (genericDims()) {
+    return [
+      guardedLoop(fn, i, () => fn.c32(0), () => fn.m.i32.mul(floorTo(fn, n, k)(), fn.c32(scale)), whole, k * scale),
+      guardedLoop(fn, i, floorTo(fn, n, k), () => fn.c32(n), tail),
+    ];
+  }
+  const full = n - (n % k);
+  return [fn.loop(i, 0, full * scale, whole, k * scale), ...(full < n ? [fn.loop(i, full, n, tail)] : [])];
 }
 
 const quantize: KernelGen = {
