@@ -2,7 +2,10 @@
 // seeded calibration inputs; per variant the drift and argmax agreement with the dense model on held-out seeded
 // inputs, the artifact's weights.bin against the dense one, which layers the compiler stored sparse, and latency.
 //
-//   npx tsx bench/prune-weights.ts MODEL [--samples N] [--eval N] [--seq N] [--embeddings] [--runs N] [--modes 50,2:4,90]
+//   npx tsx bench/prune-weights.ts MODEL [--samples N] [--eval N] [--seq N] [--embeddings | --emb-sparsity S [--global]]
+//                                  [--runs N] [--modes 50,2:4,90]
+// --emb-sparsity S prunes the embedding tables at S (unstructured, also in 2:4 mode); --global then raises the
+// layers' sparsity so that the overall sparsity is the mode's.
 
 import { writeFileSync } from 'node:fs';
 import { calibrate } from '../compiler/calibrate.js';
@@ -80,7 +83,13 @@ function compileAndTime(model: Model, sample: Sample): { weights: number; sparse
 const model = loadModel(path);
 const g = model.graph;
 const cal = samples(g, nCal, 1), held = samples(g, nEval, 1000);
-const base: Omit<PruneWeightsOptions, 'sparsity' | 'reconstruct'> = { embeddings: flag('--embeddings') };
+const embS = opt('--emb-sparsity', '');
+const base: Omit<PruneWeightsOptions, 'sparsity' | 'reconstruct'> = { embeddings: flag('--embeddings') || embS !== '', ...(embS ? { embeddingSparsity: Number(embS) } : {}) };
+// --global: the layers' sparsity chosen so that all the pruned weights (tables at --emb-sparsity, layers) are the
+// mode's sparsity overall; the params of the Gather tables and of the MatMul/Gemm weights, from the graph
+const tableParams = g.nodes.filter((n) => n.op === 'Gather' && (g.initializers.get(n.inputs[0]!)?.dims.length ?? 0) === 2).reduce((s, n) => s + g.initializers.get(n.inputs[0]!)!.data.length, 0);
+const layerParams = g.nodes.filter((n) => (n.op === 'MatMul' || n.op === 'Gemm') && (g.initializers.get(n.inputs[1]!)?.dims.length ?? 0) === 2).reduce((s, n) => s + g.initializers.get(n.inputs[1]!)!.data.length, 0);
+const layerSparsity = (overall: number): number => (flag('--global') && embS ? Math.min(0.95, (overall * (tableParams + layerParams) - Number(embS) * tableParams) / layerParams) : overall);
 const gram = new Set([...pruneWeightsInputs(g, { ...base, sparsity: 0.5, reconstruct: true })]);
 const t0 = performance.now();
 const stats = calibrate(model, cal, { secondMoment: gram }).stats;
@@ -94,7 +103,7 @@ rows.push(`| dense | 0 | ${dense.weights} | 1.00 | 0 | 0 | 1 | ${dense.sparse} |
 const modes = opt('--modes', '50,2:4').split(',');
 for (const mode of modes) {
   for (const reconstruct of [false, true]) {
-    const o: PruneWeightsOptions = { ...base, sparsity: mode.includes(':') ? 0.5 : Number(mode) / 100, reconstruct, ...(mode.includes(':') ? { pattern: mode as '2:4' | '4:8' } : {}) };
+    const o: PruneWeightsOptions = { ...base, sparsity: mode.includes(':') ? 0.5 : layerSparsity(Number(mode) / 100), reconstruct, ...(mode.includes(':') ? { pattern: mode as '2:4' | '4:8' } : {}) };
     const t1 = performance.now();
     const r = pruneWeights(g, o, stats, path);
     const pruneS = (performance.now() - t1) / 1000;
@@ -106,7 +115,7 @@ for (const mode of modes) {
     const drift = Math.max(...Object.values(rep.drift)), top1 = Object.entries(rep.top1).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ');
     const methods = [...new Set(r.layers.map((l) => l.method))].join('/');
     lat.push(art.ts);
-    rows.push(`| ${mode}${mode.includes(':') ? '' : '%'} ${reconstruct ? 're-fit' : 'wanda'} (${methods}, ${pruneS.toFixed(1)} s) | ${r.layers.length} | ${art.weights} | ${(art.weights / dense.weights).toFixed(3)} | ${drift.toExponential(2)} | ${relL2(g, want, got)} | ${top1} | ${art.sparse} | LAT${lat.length - 1} |`);
+    rows.push(`| ${mode}${mode.includes(':') ? '' : '%'}${embS ? ` (tables ${embS}, layers ${mode.includes(':') ? mode : o.sparsity.toFixed(3)})` : ''} ${reconstruct ? 're-fit' : 'wanda'} (${methods}, ${pruneS.toFixed(1)} s) | ${r.layers.length} | ${art.weights} | ${(art.weights / dense.weights).toFixed(3)} | ${drift.toExponential(2)} | ${relL2(g, want, got)} | ${top1} | ${art.sparse} | LAT${lat.length - 1} |`);
     console.log(rows.at(-1));
   }
 }

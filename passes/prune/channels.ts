@@ -35,7 +35,8 @@ export interface ChannelPruneResult {
 }
 
 function criterionOf(ctx: PassContext): Criterion {
-  const c = ctx.options.get('prune-criterion') ?? (ctx.calibration ? 'activation' : 'l1');
+  // with calibration data to run, reconstruction-aware (it falls back to activation-aware where it cannot measure)
+  const c = ctx.options.get('prune-criterion') ?? (ctx.calibrationData ? 'reconstruction' : ctx.calibration ? 'activation' : 'l1');
   if (!(CRITERIA as readonly string[]).includes(c)) throw new UsageError(`option prune-criterion=${c}: expected one of ${CRITERIA.join(', ')}`);
   return c as Criterion;
 }

@@ -31,8 +31,22 @@ function perChannel(n: Node, g: Graph, inner: number | undefined): number {
   return n.op === 'Conv' || n.op === 'ConvTranspose' ? w.dims.slice(2).reduce((a, b) => a * b, 1) : inner ?? 1;
 }
 
+/** Results by graph and sample list (the drift budget prunes the same graph at several ratios). */
+const memo = new WeakMap<Graph, WeakMap<object, Map<string, Map<number, Float64Array>>>>();
+
 /** Scores per space id for the spaces it could measure (the others: absent). */
 export function reconstructionScores(g: Graph, cg: ChannelGraph, data: CalibrationData, seed = 1): Map<number, Float64Array> {
+  const key = `${seed};${cg.spaces.map((s) => `${s.name}:${s.size}:${s.blocked ? 1 : 0}`).join(',')};${cg.consumers.map((n) => n.name).join(',')}`;
+  const bySamples = memo.get(g) ?? memo.set(g, new WeakMap()).get(g)!;
+  const byKey = bySamples.get(data.samples) ?? bySamples.set(data.samples, new Map()).get(data.samples)!;
+  const hit = byKey.get(key);
+  if (hit) return hit;
+  const out = measure(g, cg, data, seed);
+  byKey.set(key, out);
+  return out;
+}
+
+function measure(g: Graph, cg: ChannelGraph, data: CalibrationData, seed: number): Map<number, Float64Array> {
   const uses = new Map<number, Use[]>();
   const unfit = new Set<number>();
   for (const n of cg.consumers) {

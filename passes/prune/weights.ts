@@ -9,7 +9,8 @@
 //   prune-sparsity=S (0..1; unstructured), prune-pattern=2:4|4:8 (N:M; sparsity M-N/M), prune-reconstruct=1,
 //   prune-exclude=OP|NODE,..., prune-conv=1 (Conv weights too), prune-embeddings=1 (Gather tables too, by
 //   magnitude per row: a lookup's input is one-hot, so Wanda's score is |W|; off by default, as in Wanda and
-//   SparseGPT: on bert-tiny at 50% it raises the output error about tenfold), prune-damp=X (reconstruction's lambda as a fraction of mean diag(X^T X), default 0.01).
+//   SparseGPT: on bert-tiny at 50% it raises the output error about tenfold; prune-embeddings=0.3: the tables at
+//   their own unstructured sparsity), prune-damp=X (reconstruction's lambda as a fraction of mean diag(X^T X), default 0.01).
 // Without prune-sparsity or prune-pattern the pass does nothing.
 
 import { OnnxcError, UsageError } from '../../ir/errors.js';
@@ -35,6 +36,9 @@ export interface PruneWeightsOptions {
    *  bert-tiny's weights (so a 50% artifact shrinks to 0.53x with them, 0.72x / 0.65x without), but pruning them
    *  costs bert-tiny about ten times the output error: an opt-in trade. */
   readonly embeddings?: boolean;
+  /** With `embeddings`: the Gather tables' own sparsity, unstructured whatever the pattern (a lookup gains nothing
+   *  from N:M), so that the tables the drift is most sensitive to can be pruned less than the layers. */
+  readonly embeddingSparsity?: number;
   readonly damp?: number;
 }
 
@@ -160,7 +164,7 @@ function secondMoments(g: Graph, xs: readonly string[], data: CalibrationData): 
 }
 
 export function pruneWeights(g: Graph, o: PruneWeightsOptions, cal?: CalibrationStats, source?: string, data?: CalibrationData): PruneWeightsResult {
-  const target = targetOf(o);
+  const layerTarget = targetOf(o);
   const { uses, skipped } = prunable(g, o);
   const moments = new Map<string, SecondMoment>();
   for (const u of uses) { const m = u.x && !u.conv ? cal?.values.get(u.x)?.secondMoment : undefined; if (m) moments.set(u.x!, m); }
@@ -173,6 +177,7 @@ export function pruneWeights(g: Graph, o: PruneWeightsOptions, cal?: Calibration
   for (const u of uses) {
     const t = g.initializers.get(u.weight)!;
     const w = t.data as Float32Array;
+    const target = u.node.op === 'Gather' && o.embeddingSparsity !== undefined ? { kind: 'unstructured' as const, sparsity: o.embeddingSparsity } : layerTarget;
     if (target.kind === 'nm' && u.view.K % target.nm.m !== 0) {
       skipped.push({ node: u.node.name, weight: u.weight, reason: `${u.view.K} inputs are not a multiple of ${target.nm.m}` });
       continue;
@@ -214,9 +219,12 @@ export function pruneWeightsOptions(ctx: PassContext): PruneWeightsOptions | und
   if (!(sparsity >= 0 && sparsity < 1)) throw new UsageError(`option prune-sparsity=${s}: expected a fraction in [0, 1)`);
   const damp = get('damp') === undefined ? undefined : Number(get('damp'));
   if (damp !== undefined && !(damp > 0)) throw new UsageError(`option prune-damp=${get('damp')}: expected a positive number`);
+  // prune-embeddings=1: the tables as the layers; a fraction below 1 (0.3): the tables at that sparsity
+  const e = get('embeddings'), embeddingSparsity = e !== undefined && /^0?\.\d+$|^0$/.test(e) ? Number(e) : undefined;
   const exclude = (get('exclude') ?? '').split(',').map((x) => x.trim()).filter(Boolean);
   return {
-    sparsity, reconstruct: flag('reconstruct'), conv: flag('conv'), embeddings: flag('embeddings'),
+    sparsity, reconstruct: flag('reconstruct'), conv: flag('conv'), embeddings: flag('embeddings') || embeddingSparsity !== undefined,
+    ...(embeddingSparsity !== undefined ? { embeddingSparsity } : {}),
     ...(p ? { pattern: p } : {}), ...(exclude.length ? { exclude } : {}), ...(damp !== undefined ? { damp } : {}),
   };
 }
