@@ -26,7 +26,8 @@ const gc = (globalThis as { gc?: () => void }).gc;
  *  then its loader. Imports are by engine so no probe loads Binaryen (the compiler is not needed here). */
 async function engineLoader(name: string): Promise<(model: BenchModel, inputs: ModelInputs, artifact: string) => Promise<PreparedEngine>> {
   switch (name) {
-    case 'onnxc-wasm': {
+    case 'onnxc-wasm':
+    case 'onnxc-wasm-2t': {
       const { loadArtifact } = await import('./engines/onnxc-artifact.js');
       // the artifact the parent compiled: compiling is not part of running a deployed model
       return (_m, _i, artifact) => loadArtifact(artifact);
@@ -35,6 +36,10 @@ async function engineLoader(name: string): Promise<(model: BenchModel, inputs: M
       await import('onnxruntime-web');
       const { ortWeb } = await import('./engines/ort-web.js');
       return (m, i, a) => ortWeb.prepare(m, i, a);
+    }
+    case 'ort-web-wasm-2t': {
+      const { ortWeb2t } = await import('./engines/ort-web-threads.js');
+      return (m, i, a) => ortWeb2t.prepare(m, i, a);
     }
     case 'ort-node-cpu': {
       await import('onnxruntime-node');

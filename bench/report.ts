@@ -34,8 +34,10 @@ export function formatReport(r: BenchReport): string {
   out.push(`onnxc benchmark: ${r.machine.cpu} x${r.machine.cores}, node ${r.machine.node}, load average ${r.machine.loadAvg.map((x) => x.toFixed(2)).join(' ')}`);
   out.push(`${s.iterations} timed runs per engine (fewer past ${s.budgetMs / 1000} s), after >= ${s.warmup} warm-up runs and ${s.warmupMs / 1000} s; engines interleaved per iteration`);
   for (const e of r.engines) out.push(`  ${e.name}: ${e.summary}`);
-  out.push('', 'Latency, ms: median [p10 .. p90]; ratio = onnxc-wasm / ort-web-wasm median, gpu ratio = onnxc-webgpu / ort-node-webgpu (below 1: onnxc faster)');
-  out.push(...table(['model', ...names, 'ratio', 'gpu ratio'], r.models.map((m) => [
+  out.push('', 'Latency, ms: median [p10 .. p90]; ratio = onnxc-wasm / ort-web-wasm median, 2t ratio = onnxc-wasm-2t / ort-web-wasm-2t, 2t speedup = onnxc-wasm / onnxc-wasm-2t, gpu ratio = onnxc-webgpu / ort-node-webgpu (below 1: onnxc faster)');
+  const med = (m: ModelResult, n: EngineName): number | undefined => { const e = engineOf(m, n); return e?.ok ? e.latency?.medianMs : undefined; };
+  const over = (a: number | undefined, b: number | undefined): string => (a !== undefined && b ? `${(a / b).toFixed(2)}x` : '-');
+  out.push(...table(['model', ...names, 'ratio', '2t ratio', '2t speedup', 'gpu ratio'], r.models.map((m) => [
     m.model,
     ...names.map((n) => {
       const e = engineOf(m, n);
@@ -44,6 +46,8 @@ export function formatReport(r: BenchReport): string {
       return `${ms(e.latency.medianMs)} [${ms(e.latency.p10Ms)} .. ${ms(e.latency.p90Ms)}]`;
     }),
     m.onnxcOverOrtWeb === undefined ? '-' : `${m.onnxcOverOrtWeb.toFixed(2)}x`,
+    over(med(m, 'onnxc-wasm-2t'), med(m, 'ort-web-wasm-2t')),
+    over(med(m, 'onnxc-wasm'), med(m, 'onnxc-wasm-2t')),
     m.webgpuOverOrtWebGpu === undefined ? '-' : `${m.webgpuOverOrtWebGpu.toFixed(2)}x`,
   ])));
   out.push('', 'onnxc artifact: compile time, code (model.wasm, weights moved out), loader.js, weights, linear memory');

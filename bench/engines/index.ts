@@ -1,14 +1,16 @@
 // The benchmarked engines, in the order they run within each iteration.
 
-import { onnxcWasm, onnxcWasmRelaxed } from './onnxc-wasm.js';
+import { onnxcWasm, onnxcWasm2t, onnxcWasmRelaxed } from './onnxc-wasm.js';
 import { ortNode } from './ort-node.js';
 import { ortWeb } from './ort-web.js';
+import { ortWeb2t } from './ort-web-threads.js';
 import { onnxcWebGpu } from './onnxc-webgpu.js';
 import { ortNodeWebGpu } from './ort-webgpu.js';
 import type { Engine, EngineName } from './types.js';
 
-/** onnxc-webgpu and ort-node-webgpu run on the same adapter, one after the other in each iteration. */
-export const ENGINES: readonly Engine[] = [onnxcWasm, ortWeb, ortNode, onnxcWebGpu, ortNodeWebGpu];
+/** onnxc-webgpu and ort-node-webgpu run on the same adapter, one after the other in each iteration; the 2-thread
+ *  builds (onnxc compile --threads 2, onnxruntime-web numThreads 2) likewise. */
+export const ENGINES: readonly Engine[] = [onnxcWasm, ortWeb, onnxcWasm2t, ortWeb2t, ortNode, onnxcWebGpu, ortNodeWebGpu];
 
 /** Engines run only when --engines names them: onnxc's relaxed-SIMD build. */
 export const OPTIONAL_ENGINES: readonly Engine[] = [onnxcWasmRelaxed];

@@ -31,6 +31,7 @@ export async function loadArtifact(dir: string): Promise<PreparedEngine> {
         return makeTensor(o.type as Tensor['dtype'], o.dims, o.data as never);
       });
     },
-    dispose: async () => {},
+    // a threaded artifact's workers end here
+    dispose: () => session.release(),
   };
 }

@@ -19,12 +19,12 @@ export interface CompileResult {
 const message = (e: unknown): string => (e instanceof Error ? e.message : inspect(e, { depth: 2 }).slice(0, 500));
 
 /** Import + compile + write, timed; every failure becomes { ok: false, error }. */
-export function compileArtifact(path: string, dir: string, inputShapes: Readonly<Record<string, readonly number[]>>, simd: SimdMode = 'strict'): CompileResult {
+export function compileArtifact(path: string, dir: string, inputShapes: Readonly<Record<string, readonly number[]>>, simd: SimdMode = 'strict', threads = 1): CompileResult {
   try {
     const t0 = performance.now();
     const model = loadModel(path);
     // embedLimit 0: every weight goes to weights.bin, so model.wasm's size is the generated code alone
-    const r = compileToDir(model, 'wasm', dir, { inputShapes, embedLimit: 0, ...(simd === 'relaxed' ? { simd } : {}) });
+    const r = compileToDir(model, 'wasm', dir, { inputShapes, embedLimit: 0, ...(simd === 'relaxed' ? { simd } : {}), ...(threads > 1 ? { threads } : {}) });
     return { ok: true, compileMs: performance.now() - t0, files: r.files, kernels: r.artifact.kernels.length };
   } catch (e) {
     return { ok: false, error: message(e) };

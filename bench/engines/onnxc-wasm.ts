@@ -24,16 +24,18 @@ function compileInChild(modelPath: string, dir: string, shapes: Record<string, r
 export class CompileFailure extends Error {}
 
 /** `relaxed`: the `compile --simd relaxed` build (fused multiply-adds), the same model beside the strict one. */
-export function onnxcWasmEngine(opts: { isolated: boolean; relaxed?: boolean }): Engine {
+export function onnxcWasmEngine(opts: { isolated: boolean; relaxed?: boolean; threads?: number }): Engine {
   const simd = opts.relaxed ? 'relaxed' : 'strict';
+  const threads = opts.threads ?? 1;
   return {
-    name: opts.relaxed ? 'onnxc-wasm-relaxed' : 'onnxc-wasm',
-    summary: `onnxc ahead-of-time wasm (${opts.relaxed ? 'relaxed SIMD: f32x4.relaxed_madd in the GEMM/conv cores' : 'SIMD'}) module, shapes fixed to the data set, run by runtime/wasm; compiled ${opts.isolated ? 'in a child process' : 'in-process'}`,
+    name: threads === 2 ? 'onnxc-wasm-2t' : opts.relaxed ? 'onnxc-wasm-relaxed' : 'onnxc-wasm',
+    summary: `onnxc ahead-of-time wasm (${opts.relaxed ? 'relaxed SIMD: f32x4.relaxed_madd in the GEMM/conv cores' : 'SIMD'}${threads > 1 ? `, compile --threads ${threads}: shared memory, ${threads - 1} worker` : ''}) module, shapes fixed to the data set, run by runtime/wasm; compiled ${opts.isolated ? 'in a child process' : 'in-process'}`,
     async prepare(model, inputs, workDir) {
       // Node 20 runs relaxed SIMD behind a V8 flag, read when a module is compiled (newer Node has it on)
       if (opts.relaxed && !relaxedSimdAvailable()) setFlagsFromString('--experimental-wasm-relaxed-simd');
       const shapes = Object.fromEntries(Object.entries(inputs.feeds).map(([n, t]) => [n, t.dims]));
-      const c = opts.isolated ? compileInChild(model.path, workDir, shapes, simd) : compileArtifact(model.path, workDir, shapes, simd);
+      if (threads > 1 && opts.isolated) throw new CompileFailure('a threaded build compiles in-process only');
+      const c = opts.isolated ? compileInChild(model.path, workDir, shapes, simd) : compileArtifact(model.path, workDir, shapes, simd, threads);
       if (!c.ok) throw new CompileFailure(`onnxc cannot compile it: ${c.error}`);
       const p = await loadArtifact(workDir);
       return { ...p, info: { ...p.info, compileMs: c.compileMs! } };
@@ -43,3 +45,4 @@ export function onnxcWasmEngine(opts: { isolated: boolean; relaxed?: boolean }):
 
 export const onnxcWasm: Engine = onnxcWasmEngine({ isolated: false });
 export const onnxcWasmRelaxed: Engine = onnxcWasmEngine({ isolated: false, relaxed: true });
+export const onnxcWasm2t: Engine = onnxcWasmEngine({ isolated: false, threads: 2 });

@@ -4,7 +4,7 @@
 import type { Tensor } from '../../ir/tensor.js';
 import type { BenchModel, ModelInputs } from '../models.js';
 
-export type EngineName = 'onnxc-wasm' | 'onnxc-wasm-relaxed' | 'ort-web-wasm' | 'ort-node-cpu' | 'onnxc-webgpu' | 'ort-node-webgpu';
+export type EngineName = 'onnxc-wasm' | 'onnxc-wasm-relaxed' | 'onnxc-wasm-2t' | 'ort-web-wasm' | 'ort-web-wasm-2t' | 'ort-node-cpu' | 'onnxc-webgpu' | 'ort-node-webgpu';
 
 /** Sizes and times an engine knows about its prepared model (absent: not applicable or not known). */
 export interface EngineInfo {
