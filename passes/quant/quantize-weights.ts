@@ -1,7 +1,10 @@
 // quantize-weights: weight-only int8/int4. Each MatMul/Gemm weight (and Conv's, int8 per channel) becomes
-// DequantizeLinear of an integer initializer: per output channel, or in blocks of 32/64/128 along the reduction
-// axis (onnxruntime MatMulNBits' layout). Activations stay float; backends with a kernel that reads the integer
-// weight directly keep it integer in the artifact (passes/quant/fuse-dequant-matmul.ts).
+// DequantizeLinear of an integer initializer (int4 in 4-bit mode: packed two per byte in the ONNX file): per output
+// channel, or in blocks of 32/64/128 along the reduction axis (onnxruntime MatMulNBits' layout). Activations stay
+// float; backends with a kernel that reads the integer weight directly keep it integer in the artifact
+// (passes/quant/fuse-dequant-matmul.ts). Embedding tables (Gather of a constant): int8 per row, gathered as
+// integers then scaled; in 4-bit mode int4 in blocks along the row, DequantizeLinear then Gather (ONNX's Gather
+// takes no int4), which the wasm artifact stores packed and dequantises at load (lowering/int4-weights.ts).
 //
 // Options: quant-bits=8|4 (default 8), quant-block-size=0|32|64|128 (default 0 for 8 bits, 32 for 4 bits),
 // quant-exclude=OP|NODE,... Conv weights are always int8 per channel (4 bits loses too much on small kernels).
@@ -29,7 +32,7 @@ export function quantizeWeights(graph: Graph, ctx: PassContext): Graph {
   const dq = new Map<string, Node>();
   const gathers = new Map<string, { q: string; scale: string }>();
   for (const [w, us] of uses) {
-    if (us[0]!.node.op === 'Gather') {
+    if (us[0]!.node.op === 'Gather' && bits === 8) {
       // int8 per row; the rows are gathered as integers and scaled after (Gather, Cast, Mul: nothing to fold, so
       // the table stays integer on every backend)
       const t = graph.initializers.get(w)!;

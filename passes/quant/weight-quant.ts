@@ -15,8 +15,8 @@ export interface WeightQuantSpec {
 }
 
 export interface QuantizedWeight {
-  /** int8 storage (int4 values lie in [-8, 7]; the IR has no 4-bit type, the backend packs them). */
-  readonly q: Tensor<'int8'>;
+  /** int8, or int4 for 4 bits (a byte each in the IR; packed two per byte in ONNX and by the backends). */
+  readonly q: Tensor<'int8' | 'int4'>;
   /** float32, DequantizeLinear's layout: [C] per channel (axis = channelAxis), or the weight's dims with
    *  blockAxis divided by blockSize (axis = blockAxis, block_size). */
   readonly scale: Tensor<'float32'>;
@@ -67,7 +67,7 @@ export function quantizeWeight(w: Tensor, spec: WeightQuantSpec): QuantizedWeigh
     scale[g] = best;
     for (const i of idx) q[i] = Math.min(qmax, Math.max(qmin, Math.round(data[i]! / best)));
   });
-  return { q: makeTensor('int8', dims, q), scale: makeTensor('float32', scaleDims, scale), axis, blockSize: spec.blockSize };
+  return { q: makeTensor(spec.bits === 4 ? 'int4' : 'int8', dims, q), scale: makeTensor('float32', scaleDims, scale), axis, blockSize: spec.blockSize };
 }
 
 /** Max |w - dequantised w| over max |w|: the relative error a layer's weights took. */

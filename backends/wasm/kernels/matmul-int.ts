@@ -1,8 +1,8 @@
 // onnxc.DequantMatMul: Y = act(A @ dequant(B_q) (+ bias)) with the integer weight kept integer in memory: int8, or int4
-// packed two per byte when every value fits [-8, 7] (what quantize-weights' 4-bit mode makes). B is packed once
-// into panels of 8 columns; the micro-kernel (4 rows x 8 columns of f32x4 accumulators, like gemm-core's) widens
-// each K step's 8 weights to f32 in registers. Per-column scales are applied once in the epilogue; block-wise
-// scales multiply the widened weights of their block.
+// packed two per byte (an int4 weight, as quantize-weights' 4-bit mode makes, or int8 whose values all fit [-8, 7]).
+// B is packed once into panels of 8 columns; the micro-kernel (4 rows x 8 columns of f32x4 accumulators, like
+// gemm-core's) widens each K step's 8 weights to f32 in registers. Per-column scales are applied once in the
+// epilogue; block-wise scales multiply the widened weights of their block.
 
 import { makeTensor, type Tensor } from '../../../ir/tensor.js';
 import type { Expr, Local } from '../fn.js';
@@ -54,7 +54,7 @@ function padColumns(src: Float32Array, rows: number, N: number, P: number): Tens
 const WIDEN_ONCE_ROWS = 2 * MR;
 
 export const dequantMatMul: KernelGen = {
-  dtypes: ['float32', 'int8'],
+  dtypes: ['float32', 'int8', 'int4'],
   scratch: (ctx) => (input(ctx, 0).size / input(ctx, 1).dims[0]! >= WIDEN_ONCE_ROWS ? input(ctx, 1).dims[0]! * NR * 4 : 0),
   constInputs: [1, 2, 3],
   unread: (ctx) => [1, 2, ...(ctx.inputs[3] ? [3] : [])],

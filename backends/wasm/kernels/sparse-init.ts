@@ -2,6 +2,8 @@
 // data segment) holds the dense runs and the compressed tensors; run() first calls an init function, once, that
 // copies the runs and expands the compressed tensors into the dense region at the offsets the kernels were
 // planned with. The runtime's loader is unchanged: it copies weights.bin to manifest.weights.offset as before.
+// Float32 tensors that are exactly int4 blocks times a scale (a constant-folded int4 DequantizeLinear) are stored
+// packed the same way and dequantised by the init function (lowering/int4-weights.ts, int4-init.ts).
 
 import binaryen from 'binaryen';
 import { alignUp } from '../../../lowering/buffer-plan.js';
@@ -10,6 +12,8 @@ import { tensorBytes } from '../../../lowering/weights.js';
 import { compressWords, worthCompressing } from '../../../lowering/sparse-weights.js';
 import { sizeOf } from '../../../ir/tensor.js';
 import { isSparsePacking } from './sparse-matmul.js';
+import { int4Form, type Int4Form } from '../../../lowering/int4-weights.js';
+import { addInt4Expand, INT4_EXPAND } from './int4-init.js';
 
 /** A tensor stored sparse: which constant (or which node's pre-packed operand), and its sizes. */
 export interface SparseEntry {
@@ -50,14 +54,16 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
   const dense = layout.contents();
   const placed = layout.placed();
   const sparse = placed.map((e) => enabled && worthCompressing(e.bytes));
+  const int4 = placed.map((e, i): Int4Form | undefined => (enabled && !sparse[i] ? int4Form(e.bytes) : undefined));
   const kernelEntries: SparseEntry[] = plan.nodes.filter((p) => isSparsePacking(p.packed)).map((p) => ({
     label: p.node.name, denseBytes: sizeOf(p.node.inputs[1] ? plan.valueRef(p.node.inputs[1]).dims : []) * 4,
     storedBytes: (p.packed as readonly PackedRef[]).reduce((s, t) => s + tensorBytes(t.constant).length, 0), use: 'sparse-kernel' as const,
   }));
-  if (!sparse.some(Boolean)) return { bytes: dense, offset: base, end: base + dense.length, entries: kernelEntries, emitInit: () => undefined };
+  if (!sparse.some(Boolean) && !int4.some(Boolean)) return { bytes: dense, offset: base, end: base + dense.length, entries: kernelEntries, emitInit: () => undefined };
   // runs of dense tensors are stored as the dense bytes between them (padding included), copied with one memory.copy
   const chunks: Uint8Array[] = [];
-  const ops: ({ kind: 'copy'; dst: number; src: number; bytes: number } | { kind: 'expand'; dst: number; src: number; words: number })[] = [];
+  const ops: ({ kind: 'copy'; dst: number; src: number; bytes: number } | { kind: 'expand'; dst: number; src: number; words: number }
+    | { kind: 'int4'; dst: number; src: number; form: Int4Form })[] = [];
   const entries: SparseEntry[] = [...kernelEntries];
   const name = labels(plan);
   let at = 0;
@@ -71,6 +77,13 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
   };
   for (let i = 0; i < placed.length;) {
     const e = placed[i]!;
+    const f = int4[i];
+    if (f) {
+      ops.push({ kind: 'int4', dst: e.offset, src: put(f.bytes), form: f });
+      entries.push({ label: `${name.get(e.offset) ?? `weights@${e.offset}`} (int4 blocks of ${f.block})`, denseBytes: e.bytes.length, storedBytes: f.bytes.length, use: 'densified' });
+      i++;
+      continue;
+    }
     if (sparse[i]) {
       const c = compressWords(e.bytes);
       ops.push({ kind: 'expand', dst: e.offset, src: put(c), words: e.bytes.length / 4 });
@@ -79,7 +92,7 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
       continue;
     }
     let j = i;
-    while (j < placed.length && !sparse[j]) j++;
+    while (j < placed.length && !sparse[j] && !int4[j]) j++;
     const from = e.offset, to = placed[j - 1]!.offset + placed[j - 1]!.bytes.length;
     ops.push({ kind: 'copy', dst: from, src: put(dense.subarray(from, to)), bytes: to - from });
     i = j;
@@ -91,10 +104,13 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
   return {
     bytes, offset, end: offset + bytes.length, entries,
     emitInit(m) {
-      addExpand(m);
+      if (ops.some((op) => op.kind === 'expand')) addExpand(m);
+      if (ops.some((op) => op.kind === 'int4')) addInt4Expand(m);
       const body = ops.map((op) => op.kind === 'copy'
         ? m.memory.copy(m.i32.const(base + op.dst), m.i32.const(offset + op.src), m.i32.const(op.bytes))
-        : m.call(EXPAND, [m.i32.const(base + op.dst), m.i32.const(offset + op.src), m.i32.const(op.words)], binaryen.none));
+        : op.kind === 'int4'
+          ? m.call(INT4_EXPAND, [base + op.dst, offset + op.src, offset + op.src + op.form.scalesAt, op.form.elements, Math.log2(op.form.block)].map((v) => m.i32.const(v)), binaryen.none)
+          : m.call(EXPAND, [m.i32.const(base + op.dst), m.i32.const(offset + op.src), m.i32.const(op.words)], binaryen.none));
       m.addGlobal(READY, binaryen.i32, true, m.i32.const(0));
       m.addFunction(INIT, binaryen.none, binaryen.none, [], m.block(null, [...body, m.global.set(READY, m.i32.const(1))]));
       return m.if(m.i32.eqz(m.global.get(READY, binaryen.i32)), m.call(INIT, [], binaryen.none));
@@ -143,5 +159,5 @@ export function describeSparse(entries: readonly (readonly [string, number, numb
     const names = es.map((e) => e[0]);
     return `${es.length} ${what} (${kib(es.reduce((s, e) => s + e[1], 0))} -> ${kib(es.reduce((s, e) => s + e[2], 0))}: ${names.slice(0, 4).join(', ')}${names.length > 4 ? `, +${names.length - 4} more` : ''})`;
   };
-  return [part('sparse-kernel', 'on the sparse kernel'), part('densified', 'stored sparse, densified at load')].filter(Boolean).join('; ');
+  return [part('sparse-kernel', 'on the sparse kernel'), part('densified', 'stored compressed (sparse or int4 blocks), densified at load')].filter(Boolean).join('; ');
 }
