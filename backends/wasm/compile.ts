@@ -79,8 +79,12 @@ export function compileWasm(graph: Graph, opts: WasmCompileOptions = {}): WasmAr
   return emitWasm(planLowering(withThreadScratch(WASM_BACKEND, opts.threads ?? 1), prepareForLowering(graph, opts)), opts);
 }
 
-/** Largest kernel (Binaryen size units) still inlined into run(); see the optimize call below. */
-const KERNEL_INLINE_MAX = 0;
+/** Binaryen passes run on every module. Not -O2: our kernels come out of the generator with static offsets and
+ *  no dead code, V8 optimises them itself, and -O2 cost 2.9 s of mobilenet_v2's 4.9 s compile (most of it in
+ *  Binaryen's own cold code) for no measurable run-time gain (mobilenet_v2, gpt2_tiny, squeezenet1_1 and
+ *  lstm_forecaster run within noise of the -O2 build). These three take 70 ms there and shrink the module ~3%; no
+ *  inlining pass runs, so each kernel stays its own function (one huge run() compiles far worse in V8). */
+const LIGHT_PASSES = ['simplify-locals-nostructure', 'vacuum', 'reorder-locals'];
 
 export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCompileOptions): WasmArtifact {
   const { source, prepared } = plan;
@@ -196,14 +200,7 @@ export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCom
     }
     if (opts.exportKernels) for (const k of kernels) m.addFunctionExport(k.fn, k.fn);
     if (!m.validate()) throw new Error(`generated wasm module for '${source}' failed validation`);
-    if (opts.optimize ?? true) {
-      // Binaryen inlines every single-caller function by default, which folds all kernels into one huge run():
-      // V8 compiles that far worse (mobilenet_v2 55 ms against 34 ms with kernels kept apart), so only small
-      // kernels are inlined. The setting is global to Binaryen: restore it after.
-      const oneCaller = binaryen.getOneCallerInlineMaxSize();
-      binaryen.setOneCallerInlineMaxSize(KERNEL_INLINE_MAX);
-      try { m.optimize(); } finally { binaryen.setOneCallerInlineMaxSize(oneCaller); }
-    }
+    if (opts.optimize ?? true) m.runPasses(LIGHT_PASSES);
     const io = (name: string): WasmIoSpec => {
       const t = prepared.tensorType(name);
       return { name, dtype: t.dtype, dims: t.dims, offset: addrOf(name), bytes: bytesOf(name) };

@@ -1,6 +1,7 @@
 // Relaxed SIMD in the float cores: a module built with `--simd relaxed` marks itself here, and the GEMM/conv
 // micro-kernels then accumulate with f32x4.relaxed_madd (one fused multiply-add, no rounding between) instead of
-// f32x4.add(f32x4.mul). A strict module never sees a relaxed instruction, so it validates everywhere.
+// f32x4.add(f32x4.mul), and clamp (Relu/Clip epilogues, max pooling) with relaxed_min/max. A strict module never
+// sees a relaxed instruction, so it validates everywhere.
 
 import binaryen from 'binaryen';
 import type { Expr, Fn } from './fn.js';
@@ -16,12 +17,25 @@ export function markRelaxed(m: binaryen.Module): void { relaxedModules.add(m); }
 export const isRelaxed = (fn: Fn): boolean => relaxedModules.has(fn.m);
 
 // binaryen.js builds relaxed ternaries only through its C API (no f32x4.relaxed_madd wrapper in the JS layer)
-interface TernaryApi { _BinaryenSIMDTernary(m: number, op: number, a: Expr, b: Expr, c: Expr): Expr; RelaxedMaddVecF32x4: number }
-const api = binaryen as unknown as TernaryApi;
+interface RelaxedApi {
+  _BinaryenSIMDTernary(m: number, op: number, a: Expr, b: Expr, c: Expr): Expr; RelaxedMaddVecF32x4: number;
+  _BinaryenBinary(m: number, op: number, a: Expr, b: Expr): Expr; RelaxedMinVecF32x4: number; RelaxedMaxVecF32x4: number;
+}
+const api = binaryen as unknown as RelaxedApi;
 const ptrOf = (m: binaryen.Module): number => (m as unknown as { ptr: number }).ptr;
 
 /** acc + a*b on f32x4: fused (relaxed_madd, rounded once) in a relaxed module, mul then add otherwise. */
 export function madd(fn: Fn, a: Expr, b: Expr, acc: Expr): Expr {
   if (isRelaxed(fn)) return api._BinaryenSIMDTernary(ptrOf(fn.m), api.RelaxedMaddVecF32x4, a, b, acc);
   return fn.m.f32x4.add(acc, fn.m.f32x4.mul(a, b));
+}
+
+/** f32x4 max/min: strict wasm's NaN-propagating, -0 < +0 form costs V8 about seven x86 instructions (two maxps
+ *  plus fix-ups for NaN and signed zero); relaxed_max/min is one maxps/minps, whose NaN and ±0 results are the
+ *  engine's choice. For clamps (Relu, Clip, ReLU6) and max pooling, where only those cases differ. */
+export function vmax(fn: Fn, a: Expr, b: Expr): Expr {
+  return isRelaxed(fn) ? api._BinaryenBinary(ptrOf(fn.m), api.RelaxedMaxVecF32x4, a, b) : fn.m.f32x4.max(a, b);
+}
+export function vmin(fn: Fn, a: Expr, b: Expr): Expr {
+  return isRelaxed(fn) ? api._BinaryenBinary(ptrOf(fn.m), api.RelaxedMinVecF32x4, a, b) : fn.m.f32x4.min(a, b);
 }

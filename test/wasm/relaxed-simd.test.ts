@@ -47,6 +47,43 @@ function bigConv(): { name: string; g: Graph; inputs: Tensor[] } {
   return { name: 'NHWC conv 16->24 3x3 on 12x12 (K = 144)', g: b.build(), inputs: [randTensor([1, 12, 12, 16], 1)] };
 }
 
+/** relaxed_min/relaxed_max (0xfd 0x8d 0x02 / 0xfd 0x8e 0x02): the clamps and max pooling of a relaxed module. */
+const hasRelaxedMinMax = (bytes: Uint8Array): boolean => bytes.some((b, i) => b === 0xfd && (bytes[i + 1] === 0x8d || bytes[i + 1] === 0x8e) && bytes[i + 2] === 0x02);
+
+/** Clamps where relaxed_min/max replace f32x4.min/max: a ReLU6 (Clip 0..6) epilogue, a depthwise conv's Relu, and
+ *  NHWC max pooling (values straddling both bounds, so each clamp matters). */
+function clampCases(): { name: string; g: Graph; inputs: Tensor[] }[] {
+  const relu6 = new GraphBuilder();
+  const x = relu6.input('x', 'float32', [1, 9, 9, 8]);
+  relu6.output(relu6.op('onnxc.FusedConv', [x, relu6.weight('w', randTensor([12, 8, 3, 3], 4)), relu6.weight('b', randTensor([12], 5))],
+    { kernel_shape: [3, 3], channels_last: 1, pads: [1, 1, 1, 1], activation: 'Clip', activation_params: [0, 6] }));
+  const dw = new GraphBuilder();
+  const xd = dw.input('x', 'float32', [1, 7, 7, 12]);
+  dw.output(dw.op('onnxc.FusedConv', [xd, dw.weight('w', randTensor([12, 1, 3, 3], 6))],
+    { kernel_shape: [3, 3], channels_last: 1, pads: [1, 1, 1, 1], group: 12, activation: 'Relu' }));
+  const pool = new GraphBuilder();
+  pool.output(pool.op('onnxc.NhwcMaxPool', [pool.input('x', 'float32', [1, 9, 9, 8])], { kernel_shape: [3, 3], strides: [2, 2], rank: 4 }));
+  const scaled = (t: Tensor): Tensor => ({ ...t, data: Float32Array.from(t.data as Float32Array, (v) => v * 8) });
+  return [
+    { name: 'NHWC conv 8->12 3x3 with a ReLU6 epilogue', g: relu6.build(), inputs: [scaled(randTensor([1, 9, 9, 8], 7))] },
+    { name: 'NHWC depthwise 3x3 with Relu', g: dw.build(), inputs: [randTensor([1, 7, 7, 12], 8)] },
+    { name: 'NHWC max pool 3x3 stride 2', g: pool.build(), inputs: [randTensor([1, 9, 9, 8], 9)] },
+  ];
+}
+
+describe('relaxed SIMD clamps (relaxed_min/max)', () => {
+  for (const c of clampCases()) {
+    it(`${c.name}: relaxed within ${TOL} of the reference and of strict; only the relaxed build has relaxed_min/max`, () => {
+      const strict = build(c.g, c.inputs, 'strict'), relaxed = build(c.g, c.inputs, 'relaxed');
+      expect(hasRelaxedMinMax(strict.wasm)).toBe(false);
+      expect(hasRelaxedMinMax(relaxed.wasm)).toBe(true);
+      const r = relaxed.run(), s = strict.run(), ref = runGraph(c.g, c.inputs) as Tensor[];
+      expect(worstRelativeError(r, ref)).toBeLessThanOrEqual(TOL);
+      expect(worstRelativeError(r, s)).toBeLessThanOrEqual(TOL);
+    });
+  }
+});
+
 describe('relaxed SIMD build', () => {
   it('the engine runs the probe module once the flag is set', () => {
     expect((globalThis as unknown as { WebAssembly: { validate(b: Uint8Array): boolean } }).WebAssembly.validate(RELAXED_PROBE)).toBe(true);

@@ -5,6 +5,8 @@ import binaryen from 'binaryen';
 import { parseActivation, standardActivation, type Activation } from '../../../ops/fused/activation.js';
 import { fromValues } from '../../../ir/tensor.js';
 import type { Expr, Fn } from '../fn.js';
+import { splatF32 } from '../math.js';
+import { isRelaxed, vmax, vmin } from '../relaxed.js';
 import type { Args } from './elementwise.js';
 import { vectorFormula } from './elementwise-ops.js';
 import type { VecEpilogue } from './gemm-core.js';
@@ -38,8 +40,14 @@ export function activationV(act: Activation, p: readonly number[]): VecEpilogue 
     const vec = formula(s.op, attrs, s.consts);
     f = (fn, x) => vec(fn, [x]);
   }
+  // a relaxed module clamps with one maxps/minps (relaxed.ts vmax); NaN and -0 inputs are the engine's choice there
+  const clamp = act === 'Relu' ? { lo: 0 } : act === 'Clip' ? { lo: p[0]!, hi: p[1]! } : undefined;
   // the formula may read its argument more than once: through a local, so the argument expression is used once
   return (fn, v) => {
+    if (clamp && isRelaxed(fn)) {
+      const lo = vmax(fn, v, splatF32(fn, clamp.lo));
+      return clamp.hi === undefined ? lo : vmin(fn, lo, splatF32(fn, clamp.hi));
+    }
     const t = fn.v128();
     return fn.m.block(null, [fn.set(t, v), f(fn, () => fn.get(t))], binaryen.v128);
   };

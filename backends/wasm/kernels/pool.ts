@@ -5,6 +5,7 @@
 import binaryen from 'binaryen';
 import { makeWindow, windowAxis } from '../../../ops/conv-window.js';
 import type { Expr } from '../fn.js';
+import { vmax } from '../relaxed.js';
 import { hmax, hsum, LANES, vectorLoop } from '../simd.js';
 import type { KernelContext, KernelGen } from './types.js';
 import { attrInts, attrNum, attrStr, input, output, prod, requireDType, unsupported, withDTypes } from './util.js';
@@ -57,7 +58,7 @@ function poolNhwc(kind: 'max' | 'avg'): KernelGen {
         return [
           fn.set(acc, V.splat(fn.cf32(kind === 'max' ? -Infinity : 0))),
           fn.loop(kh, 0, w.KH, () => [fn.loop(kw, 0, w.KW, () => [
-            m.if(inside(), fn.set(acc, kind === 'max' ? V.max(fn.get(acc), ld(xAddr())) : V.add(fn.get(acc), ld(xAddr())))),
+            m.if(inside(), fn.set(acc, kind === 'max' ? vmax(fn, fn.get(acc), ld(xAddr())) : V.add(fn.get(acc), ld(xAddr())))),
           ])]),
           vec ? m.v128.store(y.ptr.base, 4, dst, v) : m.f32.store(y.ptr.base, 4, dst, V.extract_lane(v, 0)),
         ];
@@ -96,7 +97,7 @@ function globalPoolNhwc(kind: 'max' | 'avg'): KernelGen {
           fn.set(acc, V.splat(fn.cf32(kind === 'max' ? -Infinity : 0))),
           fn.set(pc, m.i32.shl(m.i32.add(m.i32.mul(fn.get(n), fn.c32(L * C)), fn.get(c)), fn.c32(2))),
           fn.loop(p, 0, L, () => [
-            fn.set(acc, kind === 'max' ? V.max(fn.get(acc), ld(fn.get(pc))) : V.add(fn.get(acc), ld(fn.get(pc)))),
+            fn.set(acc, kind === 'max' ? vmax(fn, fn.get(acc), ld(fn.get(pc))) : V.add(fn.get(acc), ld(fn.get(pc)))),
             fn.set(pc, m.i32.add(fn.get(pc), fn.c32(C * 4))),
           ]),
           vec ? m.v128.store(y.ptr.base, 4, dst, v) : m.f32.store(y.ptr.base, 4, dst, V.extract_lane(v, 0)),
@@ -161,7 +162,7 @@ function globalPool(kind: 'max' | 'avg'): KernelGen {
       const rows = prod(x.dims.slice(0, 2)), L = prod(x.dims.slice(2));
       const r = fn.i32(), i = fn.i32(), base = fn.i32(), acc = fn.v128(), s = fn.f32();
       const at = (): Expr => m.i32.shl(m.i32.add(fn.get(base), fn.get(i)), fn.c32(2));
-      const combineV = (a: Expr, b: Expr): Expr => (kind === 'max' ? V.max(a, b) : V.add(a, b));
+      const combineV = (a: Expr, b: Expr): Expr => (kind === 'max' ? vmax(fn, a, b) : V.add(a, b));
       const combineS = (a: Expr, b: Expr): Expr => (kind === 'max' ? m.f32.max(a, b) : m.f32.add(a, b));
       const init = kind === 'max' ? -Infinity : 0;
       return fn.loop(r, 0, rows, (rv) => [
