@@ -106,6 +106,22 @@ describe('prune-weights properties', () => {
     expect(graph.initializers.get('b2')).toBe(g.initializers.get('b2'));
   });
 
+  it('prune-embeddings=S prunes a Gather table at its own unstructured sparsity, also under 2:4', () => {
+    const b = new GraphBuilder('emb');
+    const ids = b.input('ids', 'int64', [1, 4]);
+    const h = b.op('Gather', [b.weight('table', rand([32, 16], 3)), ids]);
+    b.output(b.op('MatMul', [h, b.weight('w', rand([16, 8], 4))]));
+    const g = b.model({ source: 'emb' }).graph;
+    const zeros = (gr: Graph, name: string): number => (gr.initializers.get(name)!.data as Float32Array).filter((v) => v === 0).length;
+    for (const [opt, layerZeros] of [[['prune-pattern', '2:4'], 64], [['prune-sparsity', '0.75'], 96]] as const) {
+      const out = getPass('prune-weights')!.run(g, defaultContext({ options: new Map([[...opt], ['prune-embeddings', '0.25']]) }));
+      expect(zeros(out, 'table')).toBe(32 * 4);
+      expect(zeros(out, 'w')).toBe(layerZeros);
+    }
+    // prune-embeddings=1: the table as the layers
+    expect(zeros(getPass('prune-weights')!.run(g, defaultContext({ options: new Map([['prune-sparsity', '0.5'], ['prune-embeddings', '1']]) })), 'table')).toBe(256);
+  });
+
   it('refuses malformed options with a usage error', () => {
     const { g } = layers(1, 8, 4, 2, 1);
     for (const [k, v] of [['prune-pattern', '3:4'], ['prune-sparsity', '1.5'], ['prune-damp', '-1']] as const) {
