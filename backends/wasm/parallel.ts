@@ -14,7 +14,8 @@ import { gemm, type GemmSpec, type MatOperand } from './kernels/gemm-core.js';
 export interface Parallel {
   /** Threads compiled for (the most that take part; per-thread scratch is laid out for this many). */
   readonly threads: number;
-  /** Set by the kernel when it split its work: it then runs on every thread. */
+  /** Set by the kernel when it split its work: it then runs on every thread. Such a kernel must write memory only
+   *  inside claimed items (claimGrid): a worker may enter it after the main thread has moved on to later kernels. */
   used: boolean;
 }
 
