@@ -5,12 +5,14 @@
 // SharedArrayBuffer, and a session never keeps the process alive.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { THREAD_CTRL } from '../../backends/wasm/abi.js';
+import { compileCommand } from '../../compiler/cli-compile.js';
 import { compileToDir, compileWasmGraph, toTensorValue } from '../../compiler/compile.js';
+import { exportModel } from '../../compiler/onnx/export.js';
 import { loadModel } from '../../compiler/onnx/import.js';
 import { readValueFile } from '../../compiler/onnx/tensor-proto.js';
 import type { Graph } from '../../ir/graph.js';
@@ -122,6 +124,21 @@ describe('compile --threads', () => {
       for (const n of model.graph.outputs) expect(bitsEqual(two.outs[n]!, one.outs[n]!), n).toBe(true);
     }, 600_000);
   }
+});
+
+describe('onnxc compile --threads', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'onnxc-threads-cli-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'tiny.onnx');
+  writeFileSync(file, exportModel(tinyCnn()));
+  const opts = (threads: string): Parameters<typeof compileCommand>[1] => ({ target: 'wasm', output: join(dir, `out${threads}`), dim: ['batch=1'], optimize: true, embedLimit: String(1 << 20), threads });
+
+  it('writes a threaded artifact; a thread count outside [1, 64] is a usage error', async () => {
+    await compileCommand(file, opts('2'));
+    expect((JSON.parse(readFileSync(join(dir, 'out2', 'manifest.json'), 'utf8')) as { threads?: number }).threads).toBe(2);
+    await expect(compileCommand(file, opts('0'))).rejects.toThrow(/--threads expects an integer in \[1, 64\], got '0'/);
+    await expect(compileCommand(file, opts('two'))).rejects.toThrow(/--threads expects an integer/);
+  }, 120_000);
 });
 
 describe('a threaded artifact through its shipped loader.js', () => {
