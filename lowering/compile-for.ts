@@ -16,7 +16,7 @@ import type { AnyBackend } from './backend.js';
 import { planLowering } from './plan.js';
 import { specialize, staticEval, withFixedInputs, type PreparedGraph, type ShapeOptions } from './prepare.js';
 import type { UnsupportedNode } from './protocol.js';
-import { hasSequences, lowerSequences, SequenceRefusal } from './sequences.js';
+import { maybeLowerSequences, SequenceRefusal } from './sequences.js';
 import { graphNodeRefusal, UnsupportedNodesError, unsupportedNodes } from './support.js';
 
 export interface PipelineChoice {
@@ -62,8 +62,9 @@ export function optimizeFor(backend: AnyBackend, graph: Graph, opts: ShapeOption
   const ctx = passContext(backend, source, choice);
   // fixed inputs become constants first, so the passes fold what they decide
   let g = specialize(withFixedInputs(graph, opts.fixedInputs), { ...opts, source });
-  // sequences and optionals become tensors for the structures given (lowering/sequences.ts)
-  const seq = hasSequences(g) ? lowerSequences(g, graph.inputs, opts.structures ?? {}, source) : undefined;
+  // sequences and optionals become tensors for the structures given, Ifs on compile-time conditions are inlined
+  // (lowering/sequences.ts)
+  const seq = maybeLowerSequences(g, graph.inputs, opts.structures ?? {}, source);
   if (seq) g = seq.graph;
   g = upcastFloat16(g, source, refuses16(ctx.target!, g));
   const passes = pipelineFor(backend, choice);
@@ -71,7 +72,7 @@ export function optimizeFor(backend: AnyBackend, graph: Graph, opts: ShapeOption
   g = decomposeGraph(g, ctx);
   // a decomposition may bring 16-bit ops of its own
   g = upcastFloat16(g, source, refuses16(ctx.target!, g));
-  return { graph: g, prepared: staticEval(g, source, { inputs: seq?.declaredInputs ?? graph.inputs, fixed: opts.fixedInputs ?? {}, ...(opts.carry ? { carry: opts.carry } : {}), ...(seq ? { layouts: seq.layouts } : {}) }) };
+  return { graph: g, prepared: staticEval(g, source, { inputs: seq?.declaredInputs ?? graph.inputs, fixed: opts.fixedInputs ?? {}, ...(opts.carry ? { carry: opts.carry } : {}), ...(seq?.layouts ? { layouts: seq.layouts } : {}) }) };
 }
 
 export type CompileResult<A> =

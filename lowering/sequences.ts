@@ -133,7 +133,8 @@ export interface LoweredSequences {
   readonly graph: Graph;
   /** The lowered graph's inputs in the model's order, fixed inputs included (what an artifact lists). */
   readonly declaredInputs: readonly string[];
-  readonly layouts: IoLayouts;
+  /** Undefined when the model has no sequence or optional (only Ifs were inlined): the artifact lists tensors. */
+  readonly layouts: IoLayouts | undefined;
 }
 
 /** Lower every sequence and optional of `g` (inputs' shapes fixed, fixed inputs already constants) to tensors.
@@ -165,6 +166,19 @@ export function lowerSequences(g: Graph, declared: readonly string[], structures
     declaredInputs: declared.flatMap((n) => { const l = byInput.get(n); return l ? layoutTensors(l) : [n]; }),
     layouts: { inputs: declared.map((n) => ({ name: n, layout: byInput.get(n) ?? { kind: 'tensor' as const, io: n } })), outputs },
   };
+}
+
+const countIfs = (g: Graph): number => g.nodes.reduce((a, n) => a + (n.op === 'If' ? 1 : 0) + Object.values(n.attrs).reduce((b, x) => b + (x.kind === 'graph' ? countIfs(x.value) : x.kind === 'graphs' ? x.value.reduce((c, y) => c + countIfs(y), 0) : 0), 0), 0);
+
+/** lowerSequences for a graph with sequences, and for one with an If whose condition is known at compile time
+ *  (a function-expanded op tests the rank of its input: test_affine_grid_*_expanded), whose taken branch is then
+ *  inlined so what follows it is static; undefined when there is nothing to do, so other graphs pass untouched. */
+export function maybeLowerSequences(g: Graph, declared: readonly string[], structures: Readonly<Record<string, InputStructure>>, source: string): LoweredSequences | undefined {
+  if (hasSequences(g)) return lowerSequences(g, declared, structures, source);
+  const ifs = countIfs(g);
+  if (ifs === 0) return undefined;
+  const lowered = lowerSequences(g, declared, structures, source);
+  return countIfs(lowered.graph) < ifs ? { ...lowered, layouts: undefined } : undefined;
 }
 
 /** The artifact tensors of a layout, in order. */

@@ -11,6 +11,7 @@ import { alignUp } from '../../lowering/buffer-plan.js';
 import { nodeFreeVars } from '../../lowering/free-vars.js';
 import { carryPairs, planLowering, type LoweringPlan, type PlannedNode } from '../../lowering/plan.js';
 import { prepareForLowering, type ShapeOptions } from '../../lowering/prepare.js';
+import { fixedValues } from '../../lowering/specialise.js';
 import { ARENA_BASE, ERROR_RECORD, WASM_FORMAT, type WasmIoSpec, type WasmManifest } from './abi.js';
 import { elemBytes, Fn, type Ptr } from './fn.js';
 import { KERNELS } from './kernels/index.js';
@@ -212,7 +213,7 @@ export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCom
       arena: { offset: ARENA_BASE, bytes: plan.arena.arenaBytes, lowerBoundBytes: plan.arena.lowerBoundBytes, totalBytes: plan.arena.totalBytes },
       inputs: prepared.inputs.map((n) => {
         const f = prepared.fixed[n];
-        return f ? { name: n, dtype: f.dtype, dims: [...f.dims], offset: 0, bytes: 0, fixed: Array.from(f.data as ArrayLike<number | bigint>, String) } : io(n);
+        return f ? { name: n, dtype: f.dtype, dims: [...f.dims], offset: 0, bytes: 0, fixed: fixedValues(f) } : io(n);
       }),
       outputs: g.outputs.map(io),
       kernels: kernels.map((k) => [k.node, k.op] as const),
