@@ -3,7 +3,7 @@
 
 import { assertNever, KernelError, OnnxImportError, ShapeError } from '../ir/errors.js';
 import type { DType } from '../ir/dtype.js';
-import { ALL_DTYPES, isBigInt } from '../ir/dtype.js';
+import { ALL_DTYPES, isBigInt, isSubByte } from '../ir/dtype.js';
 import { bf16Round, f16Round } from '../ir/float16.js';
 import type { Tensor } from '../ir/tensor.js';
 import { allocate, fromValues, wrapBits } from '../ir/tensor.js';
@@ -15,8 +15,9 @@ import { checkElements } from '../ir/limits.js';
 export const MAX_ELEMENTS = 2 ** 28;
 
 export const INDEX_DTYPES: readonly DType[] = ['int32', 'int64'];
-export const NUMERIC_DTYPES: readonly DType[] = ALL_DTYPES.filter((t) => t !== 'string' && t !== 'bool');
-export const ORDERED_DTYPES: readonly DType[] = ALL_DTYPES.filter((t) => t !== 'bool');
+// the 4- and 2-bit integers only go through the ops ONNX lists them for (Cast, the quantisers, data movement)
+export const NUMERIC_DTYPES: readonly DType[] = ALL_DTYPES.filter((t) => t !== 'string' && t !== 'bool' && !isSubByte(t));
+export const ORDERED_DTYPES: readonly DType[] = ALL_DTYPES.filter((t) => t !== 'bool' && !isSubByte(t));
 
 /** Storage seen as a plain indexable array, for kernels that only move elements (dtype-agnostic). */
 export type Elems = { [i: number]: number | bigint | string; readonly length: number };

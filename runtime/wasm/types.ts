@@ -40,7 +40,10 @@ export interface DimRange { readonly name: string; readonly min: number; readonl
 
 export type TypedArray = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
 
-/** A tensor as onnxruntime-web's InferenceSession gives them (outputs), and as it takes them (an ort.Tensor is one). */
+/** A tensor as onnxruntime-web's InferenceSession gives them (outputs), and as it takes them (an ort.Tensor is one).
+ *  `data` is the array type onnxruntime-web uses for `type` (float16/bfloat16 as their Uint16Array bits); the 4- and
+ *  2-bit integers travel unpacked, one element per byte: int4/int2 as Int8Array, uint4/uint2 as Uint8Array, each
+ *  element within the type's range (a feed outside it is refused). */
 export interface TensorValue {
   readonly type: string;
   readonly dims: readonly number[];

@@ -53,6 +53,9 @@ const cases: Case[] = [
   { name: 'DequantizeLinear int2 per tensor', op: 'DequantizeLinear', inputs: [sub('int2', [4], [-2, -1, 0, 1]), f32([], [3])], dtype: 'float32', want: [-6, -3, 0, 3] },
   { name: 'DequantizeLinear uint2 blocked', op: 'DequantizeLinear', inputs: [sub('uint2', [1, 5], [0, 1, 2, 3, 3]), f32([1, 3], [1, 10, 100])], attrs: { axis: 1, block_size: 2 }, dtype: 'float32', want: [0, 1, 20, 30, 300] },
   { name: 'DequantizeLinear int4 blocked, odd length', op: 'DequantizeLinear', inputs: [sub('int4', [3, 3], [1, 2, 3, 4, 5, 6, 7, -8, -1]), f32([2, 3], [1, 2, 3, 0.5, 0.25, 0.125])], attrs: { axis: 0, block_size: 2 }, dtype: 'float32', want: [1, 4, 9, 4, 10, 18, 3.5, -2, -0.125] },
+  // data movement takes them as any other type (ONNX lists int4/int2 for Transpose, Reshape, Pad, ...)
+  { name: 'Transpose int4', op: 'Transpose', inputs: [sub('int4', [2, 3], [-8, -1, 0, 1, 6, 7])], dtype: 'int4', want: [-8, 1, -1, 6, 0, 7] },
+  { name: 'Identity uint2', op: 'Identity', inputs: [sub('uint2', [5], [0, 1, 2, 3, 3])], dtype: 'uint2', want: [0, 1, 2, 3, 3] },
 ];
 
 describe('reference interpreter', () => {
