@@ -32,6 +32,8 @@ async function open(): Promise<DawnDevice | string> {
   if (!adapter) return NO_ADAPTER;
   const l = adapter.limits;
   const device = await adapter.requestDevice({
+    // subgroups (where the adapter has them) let runtime/webgpu take the faster GEMM form
+    requiredFeatures: adapter.features.has('subgroups') ? ['subgroups' as GPUFeatureName] : [],
     requiredLimits: {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize, maxBufferSize: l.maxBufferSize,
       maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage, maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,

@@ -54,10 +54,14 @@ export function emitWebGpu(plan: LoweringPlan<ValueRef, WgKernel>): WebGpuArtifa
           return { region: 'status', offset: slot * STATUS_SLOT, bytes: STATUS_SLOT };
       }
     };
+    const indexOf = (src: string): number => {
+      let si = shaderIndex.get(src);
+      if (si === undefined) { si = shaders.length; shaders.push(src); shaderIndex.set(src, si); }
+      return si;
+    };
     for (const d of out) {
-      let si = shaderIndex.get(d.shader);
-      if (si === undefined) { si = shaders.length; shaders.push(d.shader); shaderIndex.set(d.shader, si); }
-      dispatches.push({ node: n.name, op: n.op, shader: si, bindings: d.operands.map(resolve), workgroups: [...d.workgroups] as [number, number, number] });
+      const sg = d.subgroups ? { subgroups: { shader: indexOf(d.subgroups.shader), workgroups: [...d.subgroups.workgroups] as [number, number, number] } } : {};
+      dispatches.push({ node: n.name, op: n.op, shader: indexOf(d.shader), bindings: d.operands.map(resolve), workgroups: [...d.workgroups] as [number, number, number], ...sg });
     }
   }
 

@@ -63,12 +63,21 @@ export async function createSession(artifact: WebGpuArtifact, options: WebGpuSes
   const w = new Uint8Array(align4(m.weights.bytes));
   w.set(artifact.weights.subarray(0, m.weights.bytes));
   if (w.byteLength) device.queue.writeBuffer(buffers.weights, 0, w);
-  const modules = m.shaders.map((code, i) => device.createShaderModule({ label: `onnxc shader ${i}`, code }));
-  const pipelines = await Promise.all(modules.map((module, i) => device.createComputePipelineAsync({ label: `onnxc pipeline ${i}`, layout: 'auto', compute: { module, entryPoint: 'main' } })));
-  const steps = m.dispatches.map((d) => ({
-    pipeline: pipelines[d.shader]!, workgroups: d.workgroups,
+  // each dispatch in the form this device runs (subgroup shaders only where the device has them), and only the
+  // shaders those forms use are compiled
+  const sg = subgroupsUsable(device);
+  const chosen = m.dispatches.map((d) => (sg && d.subgroups ? d.subgroups : d));
+  const pipelines = new Map<number, Promise<GPUComputePipeline>>();
+  for (const c of chosen) {
+    if (pipelines.has(c.shader)) continue;
+    const module = device.createShaderModule({ label: `onnxc shader ${c.shader}`, code: m.shaders[c.shader]! });
+    pipelines.set(c.shader, device.createComputePipelineAsync({ label: `onnxc pipeline ${c.shader}`, layout: 'auto', compute: { module, entryPoint: 'main' } }));
+  }
+  const ready = new Map(await Promise.all([...pipelines].map(async ([k, p]) => [k, await p] as const)));
+  const steps = m.dispatches.map((d, i) => ({
+    pipeline: ready.get(chosen[i]!.shader)!, workgroups: chosen[i]!.workgroups,
     bindGroup: device.createBindGroup({
-      label: d.node, layout: pipelines[d.shader]!.getBindGroupLayout(0),
+      label: d.node, layout: ready.get(chosen[i]!.shader)!.getBindGroupLayout(0),
       entries: d.bindings.map((b, i) => ({ binding: i, resource: { buffer: buffers[b.region], offset: b.offset, size: b.bytes } })),
     }),
   }));
@@ -256,10 +265,19 @@ function checkStatus(m: WebGpuManifest, words: Uint32Array): void {
   }
 }
 
+/** Whether subgroup shaders run here: the feature, and subgroups of 8+ lanes (they broadcast from lanes 0-7). */
+function subgroupsUsable(device: GPUDevice): boolean {
+  const info = (device as { adapterInfo?: { subgroupMinSize?: number } }).adapterInfo;
+  return device.features.has('subgroups') && (info?.subgroupMinSize ?? 0) >= 8;
+}
+
 async function defaultDevice(fail: (msg: string) => never): Promise<GPUDevice> {
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (!gpu) return fail('WebGPU is not available here (no navigator.gpu); pass { device }');
   const adapter = await gpu.requestAdapter();
   if (!adapter) return fail('no WebGPU adapter was found');
-  return adapter.requestDevice({ requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize } });
+  return adapter.requestDevice({
+    requiredFeatures: adapter.features.has('subgroups') ? ['subgroups' as GPUFeatureName] : [],
+    requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize },
+  });
 }

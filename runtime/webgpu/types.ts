@@ -44,6 +44,9 @@ export interface DispatchSpec {
   readonly shader: number;
   readonly bindings: readonly BindingRange[];
   readonly workgroups: readonly [number, number, number];
+  /** The same dispatch for devices with the `subgroups` feature and subgroups of at least 8 lanes (its shader
+   *  enables WGSL's subgroups extension); the runtime takes it there, `shader` elsewhere. */
+  readonly subgroups?: { readonly shader: number; readonly workgroups: readonly [number, number, number] };
 }
 
 /** An artifact in memory: the manifest and the weights' bytes. */

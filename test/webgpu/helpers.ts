@@ -71,3 +71,11 @@ export async function worstError(g: Graph, inputs: readonly Tensor[]): Promise<n
   const ref = runGraph(g, inputs) as Tensor[];
   return worstRelativeError(ours, ref);
 }
+
+/** A second Dawn device without the subgroups feature (its own adapter: an adapter makes one device), so a test
+ *  can run the portable form of kernels that also have a subgroup form; undefined without WebGPU. */
+export async function deviceWithoutSubgroups(): Promise<GPUDevice | undefined> {
+  const g = (globalThis as { __onnxcDawnGpu?: GPU }).__onnxcDawnGpu;
+  const adapter = await g?.requestAdapter();
+  return adapter ? adapter.requestDevice({ requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize } }) : undefined;
+}

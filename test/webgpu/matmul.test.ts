@@ -1,11 +1,16 @@
 // MatMul and Gemm on the register-blocked WebGPU core against the reference interpreter, through Dawn: awkward
 // sizes (0, 1, 3, 4, 5 and a 1023 dimension), vec4 and scalar paths, batching with broadcast, 1-D operands,
-// Gemm's transposes, alpha/beta and C broadcasting, and the pre-packed constant B.
+// Gemm's transposes, alpha/beta and C broadcasting, and the pre-packed constant B; the subgroup form (M >= 8, A in
+// vec4 rows) and the portable form of the same artifact, each on a device that takes it.
 
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../models/builder.js';
 import { randTensor } from '../wasm/helpers.js';
-import { gpu, REQUIRE_WEBGPU, skipReason, worstError } from './helpers.js';
+import { runGraph } from '../../backends/reference/interpreter.js';
+import type { Tensor } from '../../ir/tensor.js';
+import { createSession } from '../../runtime/webgpu/session.js';
+import { worstRelativeError } from '../helpers/worst-error.js';
+import { compileWebGpu, deviceWithoutSubgroups, gpu, REQUIRE_WEBGPU, scoped, skipReason, worstError } from './helpers.js';
 
 const run = gpu !== undefined || REQUIRE_WEBGPU;
 
@@ -31,6 +36,34 @@ describe.skipIf(!run)(`webgpu MatMul/Gemm${run ? '' : ` (skipped: ${skipReason})
       expect(await worstError(b.build(), [randTensor(sa, 3), randTensor(sb, 4)])).toBeLessThan(1e-5);
     }, 120_000);
   }
+
+  it('the subgroup and portable GEMM forms both match the reference (batched, bias, N % 4 != 0, M past a block)', async () => {
+    const b = new GraphBuilder();
+    const rand = (s: number[], k: number) => randTensor(s, 40 + k);
+    const shapes: number[][] = [[2, 24, 32], [2, 32, 20], [64, 36], [36, 1023], [9, 8], [8, 12], [12], [40, 16]];
+    const ins = shapes.map((s, k) => b.input(`x${k}`, 'float32', s));
+    b.output(b.op('MatMul', [ins[0]!, ins[1]!]), b.op('MatMul', [ins[2]!, ins[3]!]),
+      b.op('Gemm', [ins[4]!, ins[5]!, ins[6]!], { alpha: 0.5 }), b.op('Gemm', [ins[7]!, b.weight('w', randTensor([12, 16], 9))], { transB: 1 }));
+    const g = b.build(), inputs = shapes.map(rand);
+    const art = compileWebGpu(g, inputs);
+    expect(art.manifest.dispatches.filter((d) => d.subgroups).length, 'dispatches with a subgroup form').toBe(4);
+    const ref = runGraph(g, inputs) as Tensor[];
+    const feeds = Object.fromEntries(g.inputs.map((n, i) => [n, { type: inputs[i]!.dtype, dims: inputs[i]!.dims, data: inputs[i]!.data }]));
+    const runOn = async (device: GPUDevice): Promise<Tensor[]> => {
+      const s = await createSession(art, { device });
+      const outs = await s.run(feeds);
+      s.release();
+      return g.outputs.map((n) => ({ dtype: outs[n]!.type, dims: outs[n]!.dims, data: outs[n]!.data }) as Tensor);
+    };
+    expect(worstRelativeError(await scoped(runOn), ref), 'this device\'s form (subgroup where it has subgroups)').toBeLessThan(1e-5);
+    const plain = await deviceWithoutSubgroups();
+    expect(plain?.features.has('subgroups')).toBe(false);
+    try {
+      expect(worstRelativeError(await runOn(plain!), ref), 'portable form').toBeLessThan(1e-5);
+    } finally {
+      plain!.destroy();
+    }
+  }, 300_000);
 
   it('Gemm: transposes, alpha/beta, C of every rank, constant B pre-packed', async () => {
     const b = new GraphBuilder();

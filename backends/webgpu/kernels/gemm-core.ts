@@ -2,9 +2,14 @@
 // a TILE x TILE block of C in four vec4 accumulators, reading B four columns at a time (vec4 when B is row-major
 // with N % 4 == 0) and, when A is row-major with K % 4 == 0, A four k at a time; on lavapipe this is ~5x a
 // one-element-per-invocation kernel. Rows and columns past the edge are clamped on load and skipped on store.
+// Where A is row-major in vec4s and M >= 8, a second form for devices with subgroups of 8+ lanes: each lane owns
+// four columns of SG_ROWS rows; the lanes of a subgroup load A's rows once between them (lane l loads rows
+// l, l + 8, ...) and broadcast them, so a lane loads 1/4 of the A components the plain form does. On lavapipe a
+// lane's load costs a bounds-checked scalar load per component (llvmpipe has no uniform-load path for storage
+// buffers) while FMAs are 8-wide, so loads are the cost: ~2x on gpt2_tiny's Gemms (bench/webgpu-profile.ts).
 
-import { add, f32, fma, lane, lt, min, mul, scale, u32, vec4, type Expr, type LValue } from '../wgsl/ast.js';
-import { ShaderBuilder, type Body } from '../wgsl/module.js';
+import { add, f32, fma, lane, lt, min, mod, mul, scale, u32, vec4, type Expr, type LValue, type WType } from '../wgsl/ast.js';
+import { ShaderBuilder, type Body, type Buffer } from '../wgsl/module.js';
 import { coords, offsetOf, prod } from './common.js';
 
 /** Rows and columns of C per invocation. */
@@ -34,20 +39,81 @@ export interface GemmSpec {
 
 const vecOk = (o: Operand2d, along: 'inner', n: number): boolean => o[along] === 1 && n % 4 === 0 && o.outer % 4 === 0 && o.batch.every((s) => s % 4 === 0);
 
-export function gemmShader(spec: GemmSpec): { shader: string; workgroups: [number, number, number] } {
-  const { M, N, K } = spec;
+export interface GemmShaders {
+  readonly shader: string;
+  readonly workgroups: [number, number, number];
+  /** The subgroup form, where it applies (runtime/webgpu uses it on devices with subgroups of 8+ lanes). */
+  readonly subgroups?: { readonly shader: string; readonly workgroups: [number, number, number] };
+}
+
+/** Rows of C per subgroup-form workgroup (two A loads per lane per four k), and its width in lanes. */
+const SG_ROWS = 16, SG_WG = 16;
+
+interface Bindings { s: ShaderBuilder; A: Buffer<WType>; B: Buffer<WType>; C?: Buffer<WType>; Y: Buffer<WType>; aVec: boolean; bVec: boolean; biasVec: boolean; yVec: boolean }
+
+function bindings(spec: GemmSpec, s: ShaderBuilder): Bindings {
+  const { N, K } = spec;
   const aVec0 = vecOk(spec.a, 'inner', K), bVec0 = vecOk(spec.b, 'inner', N), yVec = N % 4 === 0;
   const aVec = aVec0 && (!spec.sameAB || bVec0), bVec = bVec0 && (!spec.sameAB || aVec0);
   const biasVec = spec.bias !== undefined && vecOk(spec.bias, 'inner', N);
-  const s = new ShaderBuilder();
   const A = aVec ? s.buffer('a', 'vec4<f32>', 'read') : s.buffer('a', 'f32', 'read');
   const B = spec.sameAB ? A : bVec ? s.buffer('b', 'vec4<f32>', 'read') : s.buffer('b', 'f32', 'read');
   const C = spec.bias ? (biasVec ? s.buffer('bias', 'vec4<f32>', 'read') : s.buffer('bias', 'f32', 'read')) : undefined;
   const Y = yVec ? s.buffer('y', 'vec4<f32>', 'read_write') : s.buffer('y', 'f32', 'read_write');
+  return { s, A, B, ...(C ? { C } : {}), Y, aVec, bVec, biasVec, yVec };
+}
+
+const ld = (buf: Buffer<WType>, i: Expr<'u32'>): Expr<'f32'> => buf.at(i) as Expr<'f32'>;
+const ld4 = (buf: Buffer<WType>, i: Expr<'u32'>): Expr<'vec4<f32>'> => buf.at(i) as Expr<'vec4<f32>'>;
+const div4 = (e: Expr<'u32'>): Expr<'u32'> => ({ type: 'u32', node: { kind: 'bin', op: '/', a: e.node, b: u32(4).node } });
+
+/** B's four columns from col0 at row k: one vec4 load, or four clamped scalar loads (`cols`: their offsets). */
+function bRowOf(spec: GemmSpec, bd: Bindings, bBase: Expr<'u32'>, col0: Expr<'u32'>, cols: readonly Expr<'u32'>[]) {
+  return (lb: Body, k: Expr<'u32'>): Expr<'vec4<f32>'> => {
+    const koff = mul(k, u32(spec.b.outer));
+    if (bd.bVec) return lb.let('bv', ld4(bd.B, div4(add(add(bBase, koff), col0))));
+    return lb.let('bv', vec4('f32', ...cols.map((c) => ld(bd.B, add(c, koff)))));
+  };
+}
+
+/** Scale, bias, epilogue and store of accumulator rows row0 + r (rows past M and columns past N skipped). */
+function storeRows(b: Body, spec: GemmSpec, bd: Bindings, acc: readonly Expr<'vec4<f32>'>[], row0: Expr<'u32'>, col0: Expr<'u32'>, z: Expr<'u32'>, cBase: Expr<'u32'> | undefined): void {
+  const { M, N } = spec;
+  for (let r = 0; r < acc.length; r++) {
+    const row = add(row0, u32(r));
+    b.if(lt(row, u32(M)), (rb) => {
+      let v: Expr<'vec4<f32>'> = spec.alpha !== undefined && spec.alpha !== 1 ? scale(acc[r]!, f32(spec.alpha)) : acc[r]!;
+      if (spec.bias && bd.C && cBase) {
+        const bo = add(cBase, mul(row, u32(spec.bias.outer)));
+        const cv = bd.biasVec ? ld4(bd.C, div4(add(bo, col0)))
+          : vec4('f32', ...[0, 1, 2, 3].map((c) => ld(bd.C!, add(bo, mul(min(add(col0, u32(c)), u32(N - 1)), u32(spec.bias!.inner))))));
+        v = add(v, spec.bias.beta === 1 ? cv : scale(cv, f32(spec.bias.beta)));
+      }
+      if (spec.epilogue) v = spec.epilogue(v);
+      const val = rb.let('v', v);
+      const yo = add(mul(u32(N), row), col0);
+      if (bd.yVec) {
+        rb.set(bd.Y.at(div4(add(mul(z, u32(M * N)), yo))) as LValue<'vec4<f32>'>, val);
+      } else {
+        for (let c = 0; c < TILE; c++) {
+          rb.if(lt(add(col0, u32(c)), u32(N)), (cb) => cb.set(bd.Y.at(add(add(mul(z, u32(M * N)), yo), u32(c))) as LValue<'f32'>, lane(val, c as 0 | 1 | 2 | 3)));
+        }
+      }
+    });
+  }
+}
+
+export function gemmShader(spec: GemmSpec): GemmShaders {
+  const sg = subgroupGemm(spec);
+  return { ...plainGemm(spec), ...(sg ? { subgroups: sg } : {}) };
+}
+
+function plainGemm(spec: GemmSpec): { shader: string; workgroups: [number, number, number] } {
+  const { M, N, K } = spec;
+  const s = new ShaderBuilder();
+  const bd = bindings(spec, s);
+  const { A, aVec, bVec } = bd;
   const tilesN = Math.ceil(N / TILE), tilesM = Math.ceil(M / TILE), batch = prod(spec.batchDims);
-  const ld = (buf: typeof A, i: Expr<'u32'>): Expr<'f32'> => buf.at(i) as Expr<'f32'>;
-  const ld4 = (buf: typeof A, i: Expr<'u32'>): Expr<'vec4<f32>'> => buf.at(i) as Expr<'vec4<f32>'>;
-  const div4 = (e: Expr<'u32'>): Expr<'u32'> => ({ type: 'u32', node: { kind: 'bin', op: '/', a: e.node, b: u32(4).node } });
 
   s.main([GEMM_WG[0], GEMM_WG[1], 1], (b, gid) => {
     const tn = gid.x, tm = gid.y, z = gid.z;
@@ -61,11 +127,7 @@ export function gemmShader(spec: GemmSpec): { shader: string; workgroups: [numbe
     const rows = [0, 1, 2, 3].map((r) => b.let(`arow${r}`, add(aBase, mul(min(add(row0, u32(r)), u32(M - 1)), u32(spec.a.outer)))));
     const cols = bVec ? [] : [0, 1, 2, 3].map((c) => b.let(`bcol${c}`, add(bBase, mul(min(add(col0, u32(c)), u32(N - 1)), u32(spec.b.inner)))));
     const acc: LValue<'vec4<f32>'>[] = [0, 1, 2, 3].map((r) => b.var(`acc${r}`, vec4('f32', f32(0))));
-    const bRow = (lb: Body, k: Expr<'u32'>): Expr<'vec4<f32>'> => {
-      const koff = mul(k, u32(spec.b.outer));
-      if (bVec) return lb.let('bv', ld4(B, div4(add(add(bBase, koff), col0))));
-      return lb.let('bv', vec4('f32', ...cols.map((c) => ld(B, add(c, koff)))));
-    };
+    const bRow = bRowOf(spec, bd, bBase, col0, cols);
     if (aVec) {
       b.for('k', u32(0), u32(K), (lb, k) => {
         const av = rows.map((r, i) => lb.let(`av${i}`, ld4(A, div4(add(r, k)))));
@@ -82,29 +144,45 @@ export function gemmShader(spec: GemmSpec): { shader: string; workgroups: [numbe
       });
     }
     // epilogue and stores, row by row
-    const cBase = spec.bias ? base(spec.bias, 'cbase') : undefined;
-    for (let r = 0; r < TILE; r++) {
-      const row = add(row0, u32(r));
-      b.if(lt(row, u32(M)), (rb) => {
-        let v: Expr<'vec4<f32>'> = spec.alpha !== undefined && spec.alpha !== 1 ? scale(acc[r]!, f32(spec.alpha)) : acc[r]!;
-        if (spec.bias && C && cBase) {
-          const bo = add(cBase, mul(row, u32(spec.bias.outer)));
-          const cv = biasVec ? ld4(C, div4(add(bo, col0)))
-            : vec4('f32', ...[0, 1, 2, 3].map((c) => ld(C, add(bo, mul(min(add(col0, u32(c)), u32(N - 1)), u32(spec.bias!.inner))))));
-          v = add(v, spec.bias.beta === 1 ? cv : scale(cv, f32(spec.bias.beta)));
-        }
-        if (spec.epilogue) v = spec.epilogue(v);
-        const val = rb.let('v', v);
-        const yo = add(mul(u32(N), row), col0);
-        if (yVec) {
-          rb.set(Y.at(div4(add(mul(z, u32(M * N)), yo))), val);
-        } else {
-          for (let c = 0; c < TILE; c++) {
-            rb.if(lt(add(col0, u32(c)), u32(N)), (cb) => cb.set(Y.at(add(add(mul(z, u32(M * N)), yo), u32(c))) as LValue<'f32'>, lane(val, c as 0 | 1 | 2 | 3)));
-          }
-        }
-      });
-    }
+    storeRows(b, spec, bd, acc, row0, col0, z, spec.bias ? base(spec.bias, 'cbase') : undefined);
   });
   return { shader: s.print(), workgroups: [Math.ceil(tilesN / GEMM_WG[0]), Math.ceil(tilesM / GEMM_WG[1]), Math.max(1, batch)] };
+}
+
+/** The subgroup form (see the file header), or undefined where it does not apply: A not vec4 rows, or M < 8. */
+function subgroupGemm(spec: GemmSpec): { shader: string; workgroups: [number, number, number] } | undefined {
+  const { M, N, K } = spec;
+  if (M < 8) return undefined;
+  const s = new ShaderBuilder();
+  const bd = bindings(spec, s);
+  if (!bd.aVec) return undefined;
+  const rowsPer = M >= SG_ROWS ? SG_ROWS : 8;
+  const sg = s.subgroups();
+  const wid = s.builtin('workgroup_id', 'vec3<u32>');
+  const tilesN = Math.ceil(N / TILE), batch = prod(spec.batchDims);
+  s.main([SG_WG, 1, 1], (b, gid) => {
+    // every lane stays to the end (subgroupBroadcast wants them all): lanes past N compute the last tile again
+    const col0 = b.let('col0', mul(min(gid.x, u32(tilesN - 1)), u32(TILE)));
+    const row0 = b.let('row0', mul(lane(wid, 1), u32(rowsPer)));
+    const z = lane(wid, 2);
+    const zc = spec.batchDims.length ? coords(b, z, spec.batchDims, 'z') : [];
+    const base = (o: Operand2d, hint: string): Expr<'u32'> => b.let(hint, offsetOf(zc, o.batch));
+    const aBase = base(spec.a, 'abase'), bBase = base(spec.b, 'bbase');
+    const mine = b.let('lane8', mod(sg.lane, u32(8)));
+    const myRows = Array.from({ length: rowsPer / 8 }, (_, q) =>
+      b.let(`arow${q}`, add(aBase, mul(min(add(row0, add(mine, u32(8 * q))), u32(M - 1)), u32(spec.a.outer)))));
+    const cols = bd.bVec ? [] : [0, 1, 2, 3].map((c) => b.let(`bcol${c}`, add(bBase, mul(min(add(col0, u32(c)), u32(N - 1)), u32(spec.b.inner)))));
+    const bRow = bRowOf(spec, bd, bBase, col0, cols);
+    const acc: LValue<'vec4<f32>'>[] = Array.from({ length: rowsPer }, (_, r) => b.var(`acc${r}`, vec4('f32', f32(0))));
+    b.for('k', u32(0), u32(K), (lb, k) => {
+      const loaded = myRows.map((r, q) => lb.let(`am${q}`, ld4(bd.A, div4(add(r, k)))));
+      const av = acc.map((_, r) => lb.let(`av${r}`, sg.broadcast(loaded[r >> 3]!, r & 7)));
+      for (let kk = 0; kk < 4; kk++) {
+        const bv = bRow(lb, add(k, u32(kk)));
+        acc.forEach((a, r) => lb.set(a, fma(vec4('f32', lane(av[r]!, kk as 0 | 1 | 2 | 3)), bv, a)));
+      }
+    }, 4);
+    b.if(lt(gid.x, u32(tilesN)), (sb) => storeRows(sb, spec, bd, acc, row0, col0, z, spec.bias ? base(spec.bias, 'cbase') : undefined));
+  });
+  return { shader: s.print(), workgroups: [Math.ceil(tilesN / SG_WG), Math.ceil(M / rowsPer), Math.max(1, batch)] };
 }

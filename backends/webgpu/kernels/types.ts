@@ -16,6 +16,8 @@ export interface KernelDispatch {
   /** One per shader binding, in binding order. */
   readonly operands: readonly Operand[];
   readonly workgroups: readonly [number, number, number];
+  /** The same computation for devices with subgroups of 8+ lanes (same operands), where faster there. */
+  readonly subgroups?: { readonly shader: string; readonly workgroups: readonly [number, number, number] };
 }
 
 export interface LowerContext extends PlanContext {

@@ -106,6 +106,9 @@ export class ShaderBuilder {
   private readonly helpers: string[] = [];
   private readonly bindings: string[] = [];
   private entry?: { size: readonly number[]; body: Body };
+  /** Built-ins the entry point takes besides the global invocation id (`@builtin(name) param: type`). */
+  private readonly builtins = new Map<string, { param: string; type: WType }>();
+  private usesSubgroups = false;
 
   constructor() {
     for (const n of ['main', 'gid', SPECIAL_F32]) this.names.fresh(n);
@@ -152,6 +155,23 @@ export class ShaderBuilder {
     return (...a: Args<Ps>) => expr(ret, { kind: 'call', fn: name, args: (a as readonly Expr[]).map((x) => x.node) });
   }
 
+  /** An entry-point built-in other than the global invocation id (declared once, however often asked for). */
+  builtin<T extends 'u32' | 'vec3<u32>'>(name: 'workgroup_id' | 'local_invocation_index' | 'subgroup_invocation_id' | 'subgroup_size', type: T): Expr<T> {
+    let b = this.builtins.get(name);
+    if (!b) { b = { param: this.names.fresh(name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())), type }; this.builtins.set(name, b); }
+    return expr(type, { kind: 'ref', name: b.param });
+  }
+
+  /** Subgroup operations (WGSL's `subgroups` extension; the device must have the feature): the invocation's lane
+   *  and a broadcast of lane `from`'s value (`from` a constant, as subgroupBroadcast requires). */
+  subgroups(): { lane: Expr<'u32'>; broadcast<T extends WType>(v: Expr<T>, from: number): Expr<T> } {
+    this.usesSubgroups = true;
+    return {
+      lane: this.builtin('subgroup_invocation_id', 'u32'),
+      broadcast: (v, from) => expr(v.type, { kind: 'call', fn: 'subgroupBroadcast', args: [v.node, u32(from).node] }),
+    };
+  }
+
   /** The entry point `main`; `body` gets the global invocation id's x (flattened over y when the dispatch
    *  needs more than 65535 workgroups in x; see `dispatch1d`). */
   main(size: readonly [number, number?, number?], body: (b: Body, gid: { x: Expr<'u32'>; y: Expr<'u32'>; z: Expr<'u32'> }) => void): this {
@@ -167,11 +187,13 @@ export class ShaderBuilder {
     const code = [...this.decls, ...this.helpers, ...printBlock(this.entry.body.stmts, '')].join('\n');
     const special = new RegExp(`\\b${SPECIAL_F32}\\b`).test(code)
       ? [`var<private> ${SPECIAL_F32}: array<u32, 3> = array<u32, 3>(${SPECIAL_F32_BITS.map((b) => `${b}u`).join(', ')});`] : [];
+    const params = ['@builtin(global_invocation_id) gid: vec3<u32>', ...[...this.builtins].map(([n, b]) => `@builtin(${n}) ${b.param}: ${b.type}`)];
     return [
+      ...(this.usesSubgroups ? ['enable subgroups;'] : []),
       ...special,
       ...this.bindings, ...(this.decls.length ? ['', ...this.decls] : []), ...(this.helpers.length ? ['', ...this.helpers] : []), '',
       `@compute @workgroup_size(${this.entry.size.join(', ')})`,
-      `fn main(@builtin(global_invocation_id) gid: vec3<u32>) {`, ...printBlock(this.entry.body.stmts, '  '), '}', '',
+      `fn main(${params.join(', ')}) {`, ...printBlock(this.entry.body.stmts, '  '), '}', '',
     ].join('\n');
   }
 }
