@@ -1,15 +1,16 @@
-// onnxc.QConv channels-last with constant int8 weights on SIMD128: depthwise (8 channels per step, i16 products
-// widened into i32 with extmul), and everything else as a GEMM over pixels on i32x4.dot_i16x8_s: X as i16 columns
-// (im2col; a 1x1 stride-1 conv just widens its rows), W - w_zp packed in panels of 8 columns with K in pairs (as
-// matmul-int8.ts), so a 4-byte splat of a row's K pair meets 4 columns. Both paths take X raw and fold x_zp into
-// the bias (B - x_zp * the weights' sum; taps outside the image read x_zp). Requantisation in the epilogue: f32 multiplier per output channel,
-// round half to even, zero point, saturating narrows, the fused clamp. Weights stay int8 in memory.
+// onnxc.QConv channels-last with constant int8 weights on SIMD128: depthwise in conv-int8-dw.ts, everything else as a
+// GEMM over pixels on i32x4.dot_i16x8_s: X as i16 columns (im2col; a 1x1 stride-1 conv just widens its rows),
+// W - w_zp packed in panels of 8 columns with K in pairs (as matmul-int8.ts), so a 4-byte splat of a row's K pair
+// meets 4 columns. Both paths take X raw and fold x_zp into the bias (B - x_zp * the weights' sum; taps outside the
+// image read x_zp), and requantise in the epilogue (requant8: f32 multiplier per output channel, the fused clamp,
+// round half to even, zero point). Weights stay 8-bit in memory (depthwise taps as i16 pairs).
 
 import { makeTensor, toNumbers, type Tensor } from '../../../ir/tensor.js';
 import type { Expr, Local } from '../fn.js';
 import type { ConvGeom } from './conv.js';
 import { channelsLast, qclamp, qgeometry, QLINEAR, scalarConvInt } from './conv-int8.js';
 import type { KernelContext, KernelGen, PlanContext, TensorRef } from './types.js';
+import { emitDepthwise, packDepthwise } from './conv-int8-dw.js';
 import { input, output } from './util.js';
 
 // 4 rows x 8 columns: 8 accumulators, B's two vectors and A's splat in 11 registers. Measured (Zen 5, V8): K pairs
@@ -17,7 +18,7 @@ import { input, output } from './util.js';
 const MR = 4, NR = 8;
 const scalar = scalarConvInt(QLINEAR);
 
-interface Plan {
+export interface Plan {
   readonly g: ConvGeom; readonly depthwise: boolean; readonly K: number; readonly Kp: number; readonly P: number;
   readonly centred: Int8Array; readonly zx: number; readonly zy: number; readonly mult: Float32Array; readonly bias: Int32Array;
 }
@@ -99,7 +100,7 @@ export const qconvKernel: KernelGen = {
   prepack(ctx) {
     const p = qconvPlan(ctx);
     if (!p) return [];
-    const w = p.depthwise ? makeTensor('int8', [p.centred.length], p.centred) : packPanels(p);
+    const w = p.depthwise ? packDepthwise(p) : packPanels(p);
     const mult = perChannel(p, p.mult, (n) => new Float32Array(n)), bias = perChannel(p, p.bias, (n) => new Int32Array(n));
     return [w, makeTensor('float32', [mult.length], mult), makeTensor('int32', [bias.length], bias)];
   },
@@ -117,9 +118,9 @@ export const qconvKernel: KernelGen = {
 const MAGIC = 12582912, MAGIC_BITS = 0x4b400000;
 
 /** The per-kernel constants of requant8, hoisted into locals: [lo - zy, hi - zy] as f32x4, MAGIC, MAGIC_BITS - zy. */
-interface RequantConsts { readonly lo: Local; readonly hi: Local; readonly magic: Local; readonly bits: Local }
+export interface RequantConsts { readonly lo: Local; readonly hi: Local; readonly magic: Local; readonly bits: Local }
 
-function requantConsts(ctx: KernelContext, p: Plan): { consts: RequantConsts; init: Expr[] } {
+export function requantConsts(ctx: KernelContext, p: Plan): { consts: RequantConsts; init: Expr[] } {
   const { fn, m } = ctx, [lo, hi] = qclamp(ctx, output(ctx).dtype);
   const consts = { lo: fn.v128(), hi: fn.v128(), magic: fn.v128(), bits: fn.v128() };
   return {
@@ -135,7 +136,7 @@ function requantConsts(ctx: KernelContext, p: Plan): { consts: RequantConsts; in
  *  v = float32(acc) * multiplier, clamped to the fused clamp less the zero point (clamping to integer bounds commutes
  *  with rounding, and keeps |v| far under 2^22), rounded half to even by MAGIC, plus the zero point. The narrows
  *  cannot saturate any more. Same values as nearest, trunc_sat, + zy, saturate, clamp. */
-function requant8(ctx: KernelContext, k: RequantConsts, acc: readonly [Expr, Expr], mAt: (j: number) => Expr): Expr {
+export function requant8(ctx: KernelContext, k: RequantConsts, acc: readonly [Expr, Expr], mAt: (j: number) => Expr): Expr {
   const { m, fn } = ctx, I = m.i32x4, V = m.f32x4, G = (l: Local): Expr => fn.get(l);
   const r = [0, 1].map((j) => I.sub(V.add(V.pmin(V.pmax(V.mul(V.convert_i32x4_s(acc[j]!), mAt(j)), G(k.lo)), G(k.hi)), G(k.magic)), G(k.bits)));
   const h = m.i16x8.narrow_i32x4_s(r[0]!, r[1]!);
@@ -256,126 +257,12 @@ function emitIm2col(ctx: KernelContext, p: Plan): (n: () => Expr, gi: () => Expr
 }
 
 /** [lo, hi) of output positions whose every tap lies inside [0, n). */
-function interior(out: number, n: number, s: number, pad: number, span: number): [number, number] {
+export function interior(out: number, n: number, s: number, pad: number, span: number): [number, number] {
   let lo = 0;
   while (lo < out && lo * s - pad < 0) lo++;
   let hi = out;
   while (hi > lo && (hi - 1) * s - pad + span >= n) hi--;
   return [lo, Math.max(lo, hi)];
-}
-
-function emitDepthwise(ctx: KernelContext, p: Plan): Expr {
-  const { fn, m } = ctx, I = m.i32x4, g = p.g, C = g.C;
-  const x = input(ctx, 0), y = output(ctx), [wP, mP, bP] = ctx.packed as [typeof x, typeof x, typeof x];
-  const signedX = x.dtype === 'int8';
-  const n = fn.i32(), oh = fn.i32(), ow = fn.i32(), ch = fn.i32(), ih = fn.i32(), iw = fn.i32(), px = fn.i32(), py = fn.i32(), xImg = fn.i32();
-  const a0 = fn.v128(), a1 = fn.v128(), xv = fn.v128(), wv = fn.v128(), out = fn.v128(), sacc = fn.i32(), sq = fn.f32();
-  const G = (l: Local): Expr => fn.get(l), c = (v: number): Expr => fn.c32(v);
-  const rq = requantConsts(ctx, p);
-  // X is read raw; x_zp is folded into the bias (B - x_zp * the taps' sum), so a tap outside the image reads x_zp
-  const load8 = (off: number, at: Expr): Expr => (signedX ? m.v128.load8x8_s(off, 1, at) : m.v128.load8x8_u(off, 1, at));
-  const tapAddr = (kh: number, kw: number, checked: boolean): { off: number; at: () => Expr; inside?: () => Expr } => {
-    if (!checked) return { off: x.ptr.base + (kh * g.dh * g.W + kw * g.dw) * C, at: () => m.i32.add(G(px), G(ch)) };
-    const ihE = (): Expr => m.i32.add(G(ih), c(kh * g.dh)), iwE = (): Expr => m.i32.add(G(iw), c(kw * g.dw));
-    return {
-      off: x.ptr.base,
-      at: () => m.i32.add(m.i32.add(G(xImg), m.i32.mul(m.i32.add(m.i32.mul(ihE(), c(g.W)), iwE()), c(C))), G(ch)),
-      inside: () => m.i32.and(m.i32.lt_u(ihE(), c(g.H)), m.i32.lt_u(iwE(), c(g.W))),
-    };
-  };
-  const vec = (checked: boolean): Expr[] => {
-    const chan4 = (): Expr => m.i32.shl(G(ch), c(2));
-    const st: Expr[] = [fn.set(a0, m.v128.load(bP.ptr.base, 4, chan4())), fn.set(a1, m.v128.load(bP.ptr.base + 16, 4, chan4()))];
-    for (let kh = 0; kh < g.KH; kh++) {
-      for (let kw = 0; kw < g.KW; kw++) {
-        const t = tapAddr(kh, kw, checked);
-        st.push(t.inside ? m.if(t.inside(), fn.set(xv, load8(t.off, t.at())), fn.set(xv, m.i16x8.splat(c(p.zx)))) : fn.set(xv, load8(t.off, t.at())));
-        st.push(
-          fn.set(wv, m.v128.load8x8_s(wP.ptr.base + (kh * g.KW + kw) * C, 1, G(ch))),
-          fn.set(a0, I.add(G(a0), I.extmul_low_i16x8_s(G(xv), G(wv)))),
-          fn.set(a1, I.add(G(a1), I.extmul_high_i16x8_s(G(xv), G(wv)))),
-        );
-      }
-    }
-    st.push(fn.set(out, requant8(ctx, rq.consts, [G(a0), G(a1)], (j) => m.v128.load(mP.ptr.base + 16 * j, 4, chan4()))));
-    st.push(...storeLow(ctx, out, NR, y.ptr.base, () => m.i32.add(G(py), G(ch))));
-    return st;
-  };
-  // int8 X and weights in [-127, 127]: 16 channels a step, two taps' i16 products summed in i16 (|sum| <= 2 * 128 * 127
-  // fits) before widening, a quarter fewer instructions than the 8-channel step
-  const wide = signedX && p.centred.every((v) => v >= -127);
-  const q = [fn.v128(), fn.v128(), fn.v128(), fn.v128()] as const, lo16 = fn.v128(), hi16 = fn.v128();
-  const xa = fn.v128(), wa = fn.v128(), xb = fn.v128(), wb = fn.v128();
-  const vec16 = (checked: boolean): Expr[] => {
-    const chan4 = (): Expr => m.i32.shl(G(ch), c(2));
-    const st: Expr[] = q.map((a, j) => fn.set(a, m.v128.load(bP.ptr.base + 16 * j, 4, chan4())));
-    const taps: [number, number][] = [];
-    for (let kh = 0; kh < g.KH; kh++) for (let kw = 0; kw < g.KW; kw++) taps.push([kh, kw]);
-    /** Tap (kh, kw)'s 16 inputs and weights into the locals xl, wl. */
-    const loadTap = (kh: number, kw: number, xl: Local, wl: Local): Expr[] => {
-      const t = tapAddr(kh, kw, checked);
-      return [
-        t.inside ? m.if(t.inside(), fn.set(xl, m.v128.load(t.off, 1, t.at())), fn.set(xl, m.i8x16.splat(c(p.zx)))) : fn.set(xl, m.v128.load(t.off, 1, t.at())),
-        fn.set(wl, m.v128.load(wP.ptr.base + (kh * g.KW + kw) * C, 1, G(ch))),
-      ];
-    };
-    const prod = (xl: Local, wl: Local, hi: boolean): Expr => (hi ? m.i16x8.extmul_high_i8x16_s(G(xl), G(wl)) : m.i16x8.extmul_low_i8x16_s(G(xl), G(wl)));
-    for (let k = 0; k < taps.length; k += 2) {
-      const a = taps[k]!, b = taps[k + 1];
-      st.push(...loadTap(a[0], a[1], xa, wa), ...(b ? loadTap(b[0], b[1], xb, wb) : []));
-      for (const [hi, l] of [[false, lo16], [true, hi16]] as const) st.push(fn.set(l, b ? m.i16x8.add(prod(xa, wa, hi), prod(xb, wb, hi)) : prod(xa, wa, hi)));
-      st.push(
-        fn.set(q[0], I.add(G(q[0]), I.extend_low_i16x8_s(G(lo16)))), fn.set(q[1], I.add(G(q[1]), I.extend_high_i16x8_s(G(lo16)))),
-        fn.set(q[2], I.add(G(q[2]), I.extend_low_i16x8_s(G(hi16)))), fn.set(q[3], I.add(G(q[3]), I.extend_high_i16x8_s(G(hi16)))),
-      );
-    }
-    for (const h of [0, 1]) {
-      st.push(fn.set(h ? hi16 : lo16, requant8(ctx, rq.consts, [G(q[2 * h]!), G(q[2 * h + 1]!)], (j) => m.v128.load(mP.ptr.base + 32 * h + 16 * j, 4, chan4()))));
-    }
-    // the two halves' low 8 bytes side by side
-    st.push(m.v128.store(y.ptr.base, 1, m.i32.add(G(py), G(ch)), m.i8x16.shuffle(G(lo16), G(hi16), [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23])));
-    return st;
-  };
-  // channels past the last multiple of 8: one at a time, the same float32 arithmetic
-  const one = (checked: boolean): Expr[] => {
-    const st: Expr[] = [fn.set(sacc, c(0))];
-    for (let kh = 0; kh < g.KH; kh++) {
-      for (let kw = 0; kw < g.KW; kw++) {
-        const t = tapAddr(kh, kw, checked);
-        const xl = (): Expr => (signedX ? m.i32.load8_s(t.off, 1, t.at()) : m.i32.load8_u(t.off, 1, t.at()));
-        const s = (v: Expr): Expr => fn.set(sacc, m.i32.add(G(sacc), m.i32.mul(v, m.i32.load8_s(wP.ptr.base + (kh * g.KW + kw) * C, 1, G(ch)))));
-        st.push(t.inside ? m.if(t.inside(), s(xl()), s(c(p.zx))) : s(xl()));
-      }
-    }
-    const [lo, hi] = qclamp(ctx, y.dtype);
-    st.push(fn.set(sq, m.f32.nearest(m.f32.mul(m.f32.convert_s.i32(m.i32.add(G(sacc), m.i32.load(bP.ptr.base, 4, m.i32.shl(G(ch), c(2))))), m.f32.load(mP.ptr.base, 4, m.i32.shl(G(ch), c(2)))))));
-    st.push(fn.set(sq, m.f32.min(m.f32.max(m.f32.add(G(sq), fn.cf32(p.zy)), fn.cf32(lo)), fn.cf32(hi))));
-    st.push(m.i32.store8(y.ptr.base, 1, m.i32.add(G(py), G(ch)), m.i32.trunc_s_sat.f32(G(sq))));
-    return st;
-  };
-  const full = C - (C % NR), full16 = wide ? C - (C % 16) : 0;
-  const pixel = (checked: boolean): Expr[] => [
-    fn.set(iw, m.i32.sub(m.i32.mul(G(ow), c(g.sw)), c(g.pl))),
-    ...(checked ? [] : [fn.set(px, m.i32.add(G(xImg), m.i32.mul(m.i32.add(m.i32.mul(G(ih), c(g.W)), G(iw)), c(C))))]),
-    fn.set(py, m.i32.mul(m.i32.add(m.i32.mul(m.i32.add(m.i32.mul(G(n), c(g.OH)), G(oh)), c(g.OW)), G(ow)), c(C))),
-    fn.loop(ch, 0, full16, () => vec16(checked), 16),
-    fn.loop(ch, full16, full, () => vec(checked), NR),
-    fn.loop(ch, full, C, () => one(checked)),
-  ];
-  const [h0, h1] = interior(g.OH, g.H, g.sh, g.pt, (g.KH - 1) * g.dh);
-  const [w0, w1] = interior(g.OW, g.W, g.sw, g.pl, (g.KW - 1) * g.dw);
-  const row = (checked: boolean): Expr[] => [
-    fn.set(ih, m.i32.sub(m.i32.mul(G(oh), c(g.sh)), c(g.pt))),
-    ...(checked ? [fn.loop(ow, 0, g.OW, () => pixel(true))] : [
-      fn.loop(ow, 0, w0, () => pixel(true)), fn.loop(ow, w0, w1, () => pixel(false)), fn.loop(ow, w1, g.OW, () => pixel(true)),
-    ]),
-  ];
-  return fn.block([...rq.init, fn.loop(n, 0, g.N, () => [
-    fn.set(xImg, m.i32.mul(G(n), c(g.H * g.W * C))),
-    fn.loop(oh, 0, h0, () => row(true)),
-    fn.loop(oh, h0, h1, () => row(false)),
-    fn.loop(oh, h1, g.OH, () => row(true)),
-  ])]);
 }
 
 export const CONV_INT8_SIMD: Readonly<Record<string, KernelGen>> = { 'onnxc.QConv': qconvKernel };
