@@ -17,8 +17,9 @@ import { MATMUL_INT } from './matmul-int.js';
 import { MATMUL_INT8 } from './matmul-int8.js';
 import { CONTROL_FLOW } from './control-flow.js';
 import { CONTROL_FLOW_SCAN } from './control-flow-scan.js';
+import { SEQUENCE_REVERSE } from './sequence-reverse.js';
 import { CONV_INT8 } from './conv-int8.js';
 import { CONV_INT8_SIMD } from './conv-int8-simd.js';
 import { QLINEAR_KERNELS } from './qlinear.js';
 
-export const KERNELS: KernelTable = { ...ELEMENTWISE, ...MOVEMENT, ...MATMUL, ...CONV, ...POOL, ...NORM, ...REDUCE, ...ARG, ...INDEXING, ...RARE_OPS, ...FUSED_CONV, ...FUSED_ELEMENTWISE, ...MATMUL_INT, ...MATMUL_INT8, ...CONV_INT8, ...CONV_INT8_SIMD, ...QLINEAR_KERNELS, ...CONTROL_FLOW, ...CONTROL_FLOW_SCAN };
+export const KERNELS: KernelTable = { ...ELEMENTWISE, ...MOVEMENT, ...MATMUL, ...CONV, ...POOL, ...NORM, ...REDUCE, ...ARG, ...INDEXING, ...RARE_OPS, ...FUSED_CONV, ...FUSED_ELEMENTWISE, ...MATMUL_INT, ...MATMUL_INT8, ...CONV_INT8, ...CONV_INT8_SIMD, ...QLINEAR_KERNELS, ...CONTROL_FLOW, ...CONTROL_FLOW_SCAN, ...SEQUENCE_REVERSE };
