@@ -3,15 +3,19 @@
 // range checks, a refusal naming the node, and static compiles untouched by a dynamic one in the same process.
 
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runGraph } from '../../backends/reference/interpreter.js';
 import { compileWasm } from '../../backends/wasm/compile.js';
 import { compileDynamic } from '../../backends/wasm/dims-compile.js';
 import { genericDims } from '../../backends/wasm/dims-mode.js';
-import { toTensorValue } from '../../compiler/compile.js';
+import { compileToDir, toTensorValue } from '../../compiler/compile.js';
 import { UnsupportedOpError, UsageError } from '../../ir/errors.js';
-import type { Graph } from '../../ir/graph.js';
+import type { Graph, Model } from '../../ir/graph.js';
 import { makeTensor, type Tensor } from '../../ir/tensor.js';
 import { evalExpr, fitExpr, formatExpr, parseDimSpecs, samplePoints } from '../../lowering/dims.js';
 import { GraphBuilder } from '../../models/builder.js';
@@ -107,6 +111,28 @@ describe('one artifact for every sequence length', () => {
     // the session still runs after a refused feed
     expect(run(session, g, [randTensor([1, 5, 12])])[0]!.dims).toEqual([1, 5, 12]);
   });
+});
+
+describe('the artifact folder', () => {
+  it('compileToDir with dimRanges writes an artifact whose loader.js runs every size (weights.bin too)', async () => {
+    const g = encoder();
+    const dir = mkdtempSync(join(tmpdir(), 'onnxc-dyn-'));
+    try {
+      const r = compileToDir({ graph: g, info: { source: 'encoder' } } as Model, 'wasm', dir, { embedLimit: 0, dimRanges: [{ name: 'seq', min: 2, max: 24 }] });
+      expect(r.artifact.manifest.weights.file).toBe('weights.bin');
+      const loader = await import(pathToFileURL(join(dir, 'loader.js')).href) as { createSession(): Promise<WasmSession> };
+      const s = await loader.createSession();
+      for (const seq of [2, 9, 24]) {
+        const inputs = [randTensor([1, seq, 12], seq)];
+        const outs = await s.run({ x: toTensorValue(inputs[0]!) });
+        const ours = g.outputs.map((n) => ({ dtype: outs[n]!.type, dims: [...outs[n]!.dims], data: outs[n]!.data }) as Tensor);
+        expect(worstRelativeError(ours, runGraph(g, inputs) as Tensor[])).toBeLessThan(1e-5);
+      }
+      await expect(s.run({ x: toTensorValue(randTensor([1, 1, 12])) })).rejects.toThrow(/\('seq'\) is 1, outside the range 2\.\.24/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe('what a dynamic compile refuses', () => {
