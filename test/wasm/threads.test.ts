@@ -21,7 +21,7 @@ import { GraphBuilder } from '../../models/builder.js';
 import { tinyCnn } from '../../models/tiny-cnn.js';
 import { runGraph } from '../../backends/reference/interpreter.js';
 import { THREAD_CTRL as RUNTIME_CTRL } from '../../runtime/wasm/threads.js';
-import { createSession, type TensorValue } from '../../runtime/wasm/index.js';
+import { createSession, createSessionSync, type TensorValue } from '../../runtime/wasm/index.js';
 import { worstRelativeError } from '../helpers/worst-error.js';
 import { randTensor } from './helpers.js';
 import { SHARED } from '../helpers/shared.js';
@@ -87,7 +87,7 @@ describe('compile --threads', () => {
     }
   }, 240_000);
 
-  it('recovers from a trap in an unsplit kernel: the next run is right', async () => {
+  it('recovers from a trap in an unsplit kernel: the next run is right; createSessionSync runs it on one thread', async () => {
     const b = new GraphBuilder('threads_trap');
     const x = b.input('x', 'float32', [64, 96]);
     const i = b.input('i', 'int64', [4]);
@@ -103,6 +103,11 @@ describe('compile --threads', () => {
       await expect(s.run({ x: xin, i: idx([0n, 64n, 1n, 2n]) })).rejects.toMatchObject({ code: 'index-out-of-range' });
       const after = await s.run({ x: xin, i: idx([0n, 5n, 63n, -1n]) });
       expect(bitsEqual(after[g.outputs[0]!]!, good[g.outputs[0]!]!)).toBe(true);
+      // the synchronous path runs the same artifact on one thread, and says so
+      const sync = createSessionSync({ wasm: artifact.wasm, manifest: artifact.manifest });
+      expect(sync.threads).toBe(1);
+      expect(sync.threadsNote).toMatch(/createSessionSync runs a threaded artifact on one thread/);
+      expect(bitsEqual(sync.runSync({ x: xin, i: idx([0n, 5n, 63n, -1n]) })[g.outputs[0]!]!, good[g.outputs[0]!]!)).toBe(true);
     } finally {
       await s.release();
     }
