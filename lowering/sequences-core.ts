@@ -150,9 +150,14 @@ export class Builder {
 
   /** The static dims of a tensor, when they are known at compile time. */
   dims(name: string): readonly number[] | undefined {
-    const c = this.constant(name);
-    if (c) return c.dims;
-    return this.evaluated()?.staticType(name)?.dims;
+    return this.staticType(name)?.dims;
+  }
+
+  /** Element type and static dims of a tensor, when known at compile time. */
+  staticType(name: string): { readonly dtype: Tensor['dtype']; readonly dims: readonly number[] } | undefined {
+    const c = this.folded(name, 8);
+    if (c) return { dtype: c.dtype, dims: c.dims };
+    return this.evaluated()?.staticType(name);
   }
 
   /** A constant tensor as a new initializer. */

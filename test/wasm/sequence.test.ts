@@ -197,3 +197,37 @@ describe('the runtime with sequence and optional feeds', () => {
     expect(() => empty.runValuesSync({ opt: v })).toThrow(/was compiled as an empty optional/);
   });
 });
+
+describe('sequences inside a loop kept as a loop', () => {
+  /** Loop(M at run time) { acc' = ConcatFromSequence(SplitToSequence(acc) reversed by SequenceAt) + x }: the body's
+   *  sequences are lowered inside it, the loop itself stays a run-time loop. */
+  function bodySeq(declared: boolean): Model {
+    const t = (name: string, elem: number, dims: number[]): Obj => (declared ? vi(name, elem, dims) : { name, type: {} });
+    const body = graph([
+      node('Identity', ['c_in'], ['c_out']),
+      node('SplitToSequence', ['acc_in'], ['parts'], [attrI('axis', 0), attrI('keepdims', 1)]),
+      node('SequenceAt', ['parts', 'minus1'], ['last']),
+      node('SequenceAt', ['parts', 'zero'], ['first']),
+      node('SequenceConstruct', ['last', 'first'], ['swapped']),
+      node('ConcatFromSequence', ['swapped'], ['cat'], [attrI('axis', 0)]),
+      node('Add', ['cat', 'x'], ['acc_out']),
+    ], [vi('i', I64, []), vi('c_in', BOOL, []), declared ? vi('acc_in', F, [2, 3]) : vi('acc_in', F)], [t('c_out', BOOL, []), t('acc_out', F, [2, 3])]);
+    return load(model(graph([node('Loop', ['M', '', 'acc0'], ['acc'], [attrG('body', body)])],
+      [vi('M', I64, []), vi('acc0', F, [2, 3]), vi('x', F, [2, 3])], [vi('acc', F, [2, 3])],
+      [['minus1', i64(-1)], ['zero', i64(0)]])), 'loop-body-seq');
+  }
+
+  it('one artifact for any trip count, with declared body types and with a shapeless input / empty-typed outputs (inference types them)', () => {
+    for (const declared of [true, false]) {
+      const m = bodySeq(declared);
+      const { artifact } = compileWasmGraph(m.graph, { source: 'loop-body-seq.onnx' }, { level: 0 });
+      const s = createSessionSync({ wasm: artifact.wasm, manifest: artifact.manifest });
+      for (const M of [0, 1, 5]) {
+        const inputs = [i64(M), f32([2, 3], (i) => i), f32([2, 3], (i) => 0.5 * i - 1)];
+        const got = s.runSync(Object.fromEntries(m.graph.inputs.map((n, k) => [n, toTensorValue(inputs[k]!)])));
+        const want = runGraph(m.graph, inputs)[0] as Tensor;
+        expect(Array.from(got['acc']!.data as Float32Array), `M=${M}`).toEqual(Array.from(want.data as Float32Array));
+      }
+    }
+  });
+});
