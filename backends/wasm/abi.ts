@@ -76,5 +76,6 @@ export const ERROR_CODE = { index: 1, position: 2, loop: 3, trips: 4 } as const;
 /** A threaded module's control words in [32, ARENA_BASE) (used atomically; backends/wasm/parallel-entries.ts):
  *  `job` (i64) is the published split kernel: high half its epoch ((run << 12) | slot of the kernel, 0xfff: quit),
  *  low half the next work item to claim; `done` counts its finished items; `abort` is set by a worker that trapped;
- *  `wake` counts publications (idle workers wait on it); `sleepers` counts the workers waiting there. */
-export const THREAD_CTRL = { job: 32, done: 40, abort: 44, wake: 48, sleepers: 52 } as const;
+ *  `wake` counts publications (idle workers wait on it); `sleepers` counts the workers waiting there; `waiting` is
+ *  set while the main thread sleeps on `done` (the worker finishing the last item wakes it). */
+export const THREAD_CTRL = { job: 32, done: 40, abort: 44, wake: 48, sleepers: 52, waiting: 56 } as const;

@@ -15,6 +15,8 @@ export interface ThreadStep { readonly call: () => Expr; readonly par: boolean; 
 /** The globals holding this instance's thread index and the epoch of the kernel it is running. */
 export const TID_GLOBAL = '__tid';
 export const EPOCH_GLOBAL = '__epoch';
+/** Set (by the runtime, through `set_wait`) where this thread may block: never on a browser page's main thread. */
+export const CAN_WAIT_GLOBAL = '__can_wait';
 const RUN = '__run', TABLE = '__split_kernels';
 /** An epoch's low 12 bits are the kernel's slot in the table; this slot means quit. */
 export const QUIT_SLOT = 0xfff;
@@ -33,6 +35,9 @@ export function addThreadedEntries(m: binaryen.Module, entries: readonly (readon
   m.addGlobal(TID_GLOBAL, i32, true, c(m, 0));
   m.addGlobal(EPOCH_GLOBAL, i32, true, c(m, 0));
   m.addGlobal(RUN, i32, true, c(m, 0));
+  m.addGlobal(CAN_WAIT_GLOBAL, i32, true, c(m, 0));
+  m.addFunction('set_wait', binaryen.createType([i32]), binaryen.none, [], m.global.set(CAN_WAIT_GLOBAL, m.local.get(0, i32)));
+  m.addFunctionExport('set_wait', 'set_wait');
   const split = [...new Set(entries.flatMap(([, st]) => st.filter((s) => s.par).map((s) => s.fn)))];
   if (split.length >= QUIT_SLOT) throw new Error(`threads: ${split.length} split kernels, at most ${QUIT_SLOT - 1}`);
   m.addTable(TABLE, split.length, split.length);

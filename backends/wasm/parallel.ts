@@ -5,7 +5,7 @@
 
 import binaryen from 'binaryen';
 import { THREAD_CTRL as T } from './abi.js';
-import { EPOCH_GLOBAL, TID_GLOBAL } from './parallel-entries.js';
+import { CAN_WAIT_GLOBAL, EPOCH_GLOBAL, TID_GLOBAL } from './parallel-entries.js';
 import type { Expr, Fn } from './fn.js';
 import type { KernelContext, KernelGen } from './kernels/types.js';
 import { gemm, type GemmSpec, type MatOperand } from './kernels/gemm-core.js';
@@ -37,6 +37,9 @@ export const threadId = (fn: Fn): Expr => fn.m.global.get(TID_GLOBAL, binaryen.i
 /** Bytes from the base of a per-thread scratch slot of `slotBytes` to this thread's. */
 export const threadSlot = (fn: Fn, slotBytes: number): Expr => fn.m.i32.mul(threadId(fn), fn.c32(slotBytes));
 
+/** Spins of the main thread waiting for workers' items before it sleeps (tens of microseconds). */
+const MAIN_SPIN = 1 << 13;
+
 /** Work items per thread at most: more than one, so a thread the OS deschedules is covered by the others. */
 const ITEMS_PER_THREAD = 4;
 /** Multiply-adds one GEMM item is worth at least (~1 us): below that the claim and barrier cost more than it. */
@@ -62,6 +65,7 @@ export function claimGrid(fn: Fn, dims: readonly number[], body: (idx: (() => Ex
     };
   });
   const label = `claim${c.index}`;
+  const seen = fn.i32(), spins = fn.i32();
   const done = (): Expr => m.i32.atomic.load(0, fn.c32(T.done));
   return fn.block([
     m.block(`${label}_end`, [m.loop(label, fn.block([
@@ -71,14 +75,26 @@ export function claimGrid(fn: Fn, dims: readonly number[], body: (idx: (() => Ex
       m.br(`${label}_end`, m.i32.ge_u(fn.get(c), fn.c32(total))),
       m.br(label, m.i64.ne(m.i64.atomic.rmw.cmpxchg(0, fn.c32(T.job), fn.get(w), m.i64.add(fn.get(w), i64c(1n))), fn.get(w))),
       ...body(idx),
-      m.drop(m.i32.atomic.rmw.add(0, fn.c32(T.done), fn.c32(1))),
+      // the last item done wakes the main thread if it sleeps
+      m.if(m.i32.and(m.i32.eq(m.i32.atomic.rmw.add(0, fn.c32(T.done), fn.c32(1)), fn.c32(total - 1)), m.i32.atomic.load(0, fn.c32(T.waiting))),
+        m.drop(m.memory.atomic.notify(fn.c32(T.done), fn.c32(1)))),
       m.br(label),
     ]))]),
-    // the main thread returns only when the workers' items are done too; a worker's trap sets abort
-    m.if(m.i32.eqz(threadId(fn)), m.loop(`${label}_wait`, m.if(m.i32.lt_u(done(), fn.c32(total)), fn.block([
-      m.if(m.i32.atomic.load(0, fn.c32(T.abort)), m.unreachable()),
-      m.br(`${label}_wait`),
-    ])))),
+    // the main thread returns only when the workers' items are done too (a worker's trap sets abort): it spins a
+    // while, then (where it may block) sleeps, so a worker the OS preempted mid-item gets this core
+    m.if(m.i32.eqz(threadId(fn)), fn.block([fn.set(spins, fn.c32(0)), m.loop(`${label}_wait`, fn.block([
+      fn.set(seen, done()),
+      m.if(m.i32.lt_u(fn.get(seen), fn.c32(total)), fn.block([
+        m.if(m.i32.atomic.load(0, fn.c32(T.abort)), m.unreachable()),
+        fn.set(spins, m.i32.add(fn.get(spins), fn.c32(1))),
+        m.if(m.i32.and(m.global.get(CAN_WAIT_GLOBAL, binaryen.i32), m.i32.gt_u(fn.get(spins), fn.c32(MAIN_SPIN))), fn.block([
+          m.i32.atomic.store(0, fn.c32(T.waiting), fn.c32(1)),
+          m.drop(m.memory.atomic.wait32(fn.c32(T.done), fn.get(seen), i64c(1_000_000n))),
+          m.i32.atomic.store(0, fn.c32(T.waiting), fn.c32(0)),
+        ])),
+        m.br(`${label}_wait`),
+      ])),
+    ]))])),
   ]);
 }
 

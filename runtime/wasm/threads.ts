@@ -9,7 +9,7 @@ import type { WasmManifest } from './types.js';
 import { NODE_WORKER_SOURCE, WEB_WORKER_SOURCE } from './worker.js';
 
 /** The control words (a structural copy of backends/wasm/abi.ts THREAD_CTRL; test/wasm checks they agree). */
-export const THREAD_CTRL = { job: 32, done: 40, abort: 44, wake: 48, sleepers: 52 } as const;
+export const THREAD_CTRL = { job: 32, done: 40, abort: 44, wake: 48, sleepers: 52, waiting: 56 } as const;
 /** The job word's epoch that tells workers to return (backends/wasm/parallel-entries.ts QUIT_SLOT). */
 const QUIT_EPOCH = 0xfff;
 
@@ -100,6 +100,8 @@ export async function instantiateThreaded(manifest: WasmManifest, bytes: Uint8Ar
   const memory = new (WA().Memory)({ initial: pages, maximum: pages, shared: true });
   const module = await WA().compile(bytes);
   const instance = await WA().instantiate(module, { env: { memory } });
+  // a browser page's main thread may not block (Atomics.wait): it only spins; Node and workers may sleep
+  if (isNode() || typeof g['WorkerGlobalScope'] !== 'undefined') (instance.exports['set_wait'] as (on: number) => void)(1);
   let workers: WorkerLike[] = [];
   let note: string | undefined;
   try {
