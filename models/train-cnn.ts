@@ -29,7 +29,7 @@ const conv = (name: string, cin: number, cout: number): Spec => ({ kind: 'conv',
 const linear = (name: string, fin: number, fout: number): Spec => ({ kind: 'linear', name, fin, fout });
 const relu: Spec = { kind: 'relu' }, pool: Spec = { kind: 'pool' };
 
-/** The layers of `arch`; `width` multiplies every channel count (1: 8-16-32 channels, fc 64). */
+/** The layers of `arch`; `width` multiplies every channel count (1: 8-16-32 channels, fc 64; the default 2: 16-32-64, fc 128). */
 export function archSpec(arch: Arch, width = 1): Spec[] {
   const q = DIGIT_SIZE / 4, c = (n: number): number => Math.round(n * width);
   if (arch === 'cnn') {
@@ -147,8 +147,8 @@ function main(argv: readonly string[]): void {
   if (!out || out.startsWith('-')) throw new Error('usage: tsx models/train-cnn.ts OUT [--arch cnn,resnet] [--train N] [--epochs E] [--width W] [--seed S]');
   const opt = (k: string, d: string): string => { const i = argv.indexOf(k); return i > 0 ? argv[i + 1] ?? d : d; };
   const archs = opt('--arch', ARCHS.join(',')).split(',') as Arch[];
-  const seed = Number(opt('--seed', '7')), epochs = Number(opt('--epochs', '4')), perEpoch = Number(opt('--train', '3000'));
-  const width = Number(opt('--width', '1'));
+  const seed = Number(opt('--seed', '7')), epochs = Number(opt('--epochs', '6')), perEpoch = Number(opt('--train', '3000'));
+  const width = Number(opt('--width', '2'));
   const calSet = digitSet(200, SET_SEEDS.calibration * 1000 + seed), evalSet = digitSet(1000, SET_SEEDS.eval * 1000 + seed);
   mkdirSync(out, { recursive: true });
   writeLabelledSet(join(out, 'calibration'), calSet);
@@ -157,7 +157,7 @@ function main(argv: readonly string[]): void {
     if (!(ARCHS as readonly string[]).includes(arch)) throw new Error(`--arch: unknown '${arch}' (expected ${ARCHS.join(', ')})`);
     const t0 = performance.now(), spec = archSpec(arch, width), layers = buildLayers(spec, prng(seed));
     train(layers, { epochs, perEpoch, batch: 16, lr: 3e-3, seed, log: (s) => console.log(`${arch} ${s}`) });
-    const file = join(out, `digits_${arch}${width === 1 ? '' : `_w${width}`}.onnx`);
+    const file = join(out, `digits_${arch}${width === 2 ? '' : `_w${width}`}.onnx`);
     writeFileSync(file, exportModel(exportTrained(arch, spec, layers)));
     console.log(`${arch}: eval accuracy ${(100 * evaluate(layers, evalSet)).toFixed(2)}% (${evalSet.count} samples), trained in ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${file}`);
   }
