@@ -1,8 +1,10 @@
-// `onnxc coverage MODEL --target wasm`: before deploying, which nodes the target can run and, for each it cannot,
+// `onnxc coverage MODEL --target wasm|webgpu`: before deploying, which nodes the target can run and, for each it cannot,
 // why (missing kernel, dtype, dynamic shape, data-dependent value, unsupported form): the graph as `compile` would
 // lower it (the same pipeline), per op and per node, as a table or JSON. Exit 1 when some node cannot be lowered.
 
 import { WASM_BACKEND } from '../backends/wasm/compile.js';
+import { webgpuBackend } from '../backends/webgpu/backend.js';
+import { webgpuGraph } from '../backends/webgpu/compile.js';
 import { parseLevel } from '../passes/pipelines.js';
 import { optimizeFor } from '../lowering/compile-for.js';
 import type { UnsupportedNode } from '../lowering/protocol.js';
@@ -34,8 +36,12 @@ export function coverageReport(path: string, opts: CoverageOpts): CoverageReport
   const source = model.info.source ?? path;
   // input shapes from input_K.pb fix symbolic dims as compile --inputs does
   const inputShapes = opts.inputs === undefined ? undefined : Object.fromEntries(readInputs(opts.inputs, model).flatMap((v, i) => (isTensor(v) ? [[model.graph.inputs[i]!, v.dims]] : [])));
-  const { prepared } = optimizeFor(WASM_BACKEND, model.graph, { source, dims, ...(inputShapes ? { inputShapes } : {}) }, { level });
-  const unsupported = unsupportedNodes(WASM_BACKEND, prepared);
+  // webgpu: the graph as its compile sees it (float16 widened, QDQ folded, int64 inputs narrowed), its kernels
+  const webgpu = opts.target === 'webgpu';
+  const backend = webgpu ? webgpuBackend : WASM_BACKEND;
+  const graph = webgpu ? webgpuGraph(model.graph, source).graph : model.graph;
+  const { prepared } = optimizeFor(backend, graph, { source, dims, ...(inputShapes ? { inputShapes } : {}) }, { level });
+  const unsupported = unsupportedNodes(backend, prepared);
   const bad = new Map<string, number>();
   for (const u of unsupported) bad.set(u.op, (bad.get(u.op) ?? 0) + 1);
   const count = new Map<string, number>();

@@ -142,7 +142,7 @@ export function buildProgram(): Command {
   program.command('coverage')
     .description('which nodes a target can run, and why not for the others (missing kernel, dtype, dynamic shape, data-dependent); exit 1 if any cannot')
     .argument('<model>', 'ONNX model file')
-    .addOption(new Option('--target <name>', 'target').choices(['wasm']).default('wasm'))
+    .addOption(new Option('--target <name>', 'target').choices(['wasm', 'webgpu']).default('wasm'))
     .option('--dim <name=value>', 'size of a symbolic dim (repeatable)', collect)
     .option('--inputs <dir>', 'take input shapes from input_K.pb in this folder')
     .option('-O, --opt-level <n>', 'pass pipeline level 0-3, as compile (default 3)')
