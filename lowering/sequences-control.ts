@@ -7,6 +7,8 @@
 // over its (compile-time) length.
 
 import { attrGraph, type Graph, type Node } from '../ir/graph.js';
+import type { ValueType } from '../ir/types.js';
+import { nodeFreeVars } from './free-vars.js';
 import { scalar } from '../ir/tensor.js';
 import { attrInt } from '../ir/graph.js';
 import { fromValues } from '../ir/tensor.js';
@@ -102,10 +104,56 @@ function keptLoop(w: Walk, node: Node, ins: readonly (Struct | undefined)[], op:
   return outs as Struct[];
 }
 
+/** torch.jit.script's `outs = []; for ...: outs.append(t)`: a carried list that starts empty, that the body only
+ *  appends one tensor to (SequenceInsert at the end) and that only ConcatFromSequence reads after the loop becomes
+ *  a scan output of the loop kept as a loop (no unrolling, any trip count); undefined when the loop is not of that
+ *  form. */
+function appendAsScan(w: Walk, node: Node, ins: readonly (Struct | undefined)[]): Struct[] | undefined {
+  const body = graphAttr(node, 'body');
+  const n = ins.length - 2;
+  const lists: { c: number; insert: Node }[] = [];
+  for (let c = 0; c < n; c++) {
+    const s = ins[2 + c];
+    if (!s || s.kind === 'tensor') continue;
+    if (s.kind !== 'sequence' || s.items.length !== 0) return undefined;
+    const [bin, bout, out] = [body.inputs[2 + c]!, body.outputs[1 + c]!, node.outputs[c]!];
+    const insert = body.nodes.find((x) => x.outputs.includes(bout));
+    if (insert?.op !== 'SequenceInsert' || insert.inputs[0] !== bin || (insert.inputs[2] ?? '') !== '') return undefined;
+    const readers = (g: Graph, v: string): number => g.nodes.filter((x) => x.inputs.includes(v) || nodeFreeVars(x).has(v)).length + (g.outputs.includes(v) ? 1 : 0);
+    if (readers(body, bin) !== 1 || readers(body, bout) !== 1) return undefined;
+    if (!out || w.graph.outputs.includes(out) || w.graph.nodes.some((x) => (x.inputs.includes(out) && x.op !== 'ConcatFromSequence') || nodeFreeVars(x).has(out))) return undefined;
+    lists.push({ c, insert });
+  }
+  if (lists.length === 0) return undefined;
+  const dropped = new Set(lists.map((l) => l.c));
+  const keepC = Array.from({ length: n }, (_, c) => c).filter((c) => !dropped.has(c));
+  const k = body.outputs.length - 1 - n;
+  const newBody: Graph = {
+    ...body,
+    nodes: body.nodes.filter((x) => !lists.some((l) => l.insert === x)),
+    inputs: [body.inputs[0]!, body.inputs[1]!, ...keepC.map((c) => body.inputs[2 + c]!)],
+    outputs: [body.outputs[0]!, ...keepC.map((c) => body.outputs[1 + c]!), ...body.outputs.slice(1 + n), ...lists.map((l) => l.insert.inputs[1]!)],
+  };
+  const scans = lists.map((l) => w.names.fresh(`${node.outputs[l.c]}_stacked`));
+  const rewritten: Node = {
+    ...node,
+    inputs: [node.inputs[0]!, node.inputs[1] ?? '', ...keepC.map((c) => node.inputs[2 + c]!)],
+    outputs: [...keepC.map((c) => node.outputs[c]!), ...node.outputs.slice(n, n + k), ...scans],
+    attrs: { ...node.attrs, body: attrGraph(newBody) },
+  };
+  const outs = keptLoop(w, rewritten, [ins[0], ins[1], ...keepC.map((c) => ins[2 + c])], 'Loop');
+  const result: Struct[] = [];
+  keepC.forEach((c, j) => { result[c] = outs[j]!; });
+  lists.forEach((l, j) => { result[l.c] = { kind: 'stacked', elem: (ins[2 + l.c] as { elem: ValueType }).elem, name: (outs[keepC.length + k + j] as { name: string }).name }; });
+  return [...result, ...outs.slice(keepC.length, keepC.length + k)];
+}
+
 const LOOP: Rule = (w, node, ins) => {
   const body = graphAttr(node, 'body');
   const structured = ins.slice(2).some((s) => s && s.kind !== 'tensor') || body.outputs.some((o) => body.types.get(o)?.kind !== 'tensor');
   if (!structured) return keptLoop(w, node, ins, 'Loop');
+  const scanned = appendAsScan(w, node, ins);
+  if (scanned) return scanned;
   const M = ins[0] ? w.b.constant((ins[0] as { name: string }).name) : undefined;
   if (ins[0] && !M) refuse(node, 'data-dependent', `the trip count ('${node.inputs[0]}') must be known at compile time to unroll a loop that carries a sequence or optional`);
   let go = ins[1] ? truth(w, ins[1]) : true;

@@ -19,7 +19,10 @@ import type { ReasonCode, UnsupportedNode } from './protocol.js';
 export type Struct =
   | { readonly kind: 'tensor'; readonly name: string }
   | { readonly kind: 'sequence'; readonly elem: ValueType; readonly items: readonly Struct[] }
-  | { readonly kind: 'optional'; readonly elem: ValueType; readonly value: Struct | undefined };
+  | { readonly kind: 'optional'; readonly elem: ValueType; readonly value: Struct | undefined }
+  /** A list a loop (kept as a loop) appends one tensor to per iteration: its elements stacked along a new leading
+   *  axis in tensor `name`, a scan output of the loop. Only ConcatFromSequence reads it. */
+  | { readonly kind: 'stacked'; readonly elem: ValueType; readonly name: string };
 
 export const tensorStruct = (name: string): Struct => ({ kind: 'tensor', name });
 
@@ -175,7 +178,7 @@ export class Builder {
 
 /** The tensors of a structure in order (a sequence's items, an optional's value when present). */
 export function flatten(s: Struct): string[] {
-  if (s.kind === 'tensor') return [s.name];
+  if (s.kind === 'tensor' || s.kind === 'stacked') return [s.name];
   if (s.kind === 'sequence') return s.items.flatMap(flatten);
   return s.value ? flatten(s.value) : [];
 }
@@ -183,6 +186,7 @@ export function flatten(s: Struct): string[] {
 /** A structure like `shape` whose tensors are `names` in order. */
 export function rebuild(shape: Struct, names: readonly string[], at = { i: 0 }): Struct {
   if (shape.kind === 'tensor') return tensorStruct(names[at.i++]!);
+  if (shape.kind === 'stacked') return { ...shape, name: names[at.i++]! };
   if (shape.kind === 'sequence') return { ...shape, items: shape.items.map((x) => rebuild(x, names, at)) };
   return { ...shape, value: shape.value && rebuild(shape.value, names, at) };
 }
@@ -203,6 +207,7 @@ export function structDiff(a: Struct, b: Struct): string | undefined {
 
 export function describe(s: Struct): string {
   if (s.kind === 'tensor') return 'a tensor';
+  if (s.kind === 'stacked') return 'a list appended to by a loop';
   if (s.kind === 'sequence') return `a sequence of ${s.items.length}`;
   return s.value ? `an optional holding ${describe(s.value)}` : 'an empty optional';
 }
@@ -221,6 +226,8 @@ export interface Walk {
   readonly names: Names;
   readonly source: string;
   readonly types: ReadonlyMap<string, ValueType>;
+  /** The source graph the node is in (its other nodes read the node's outputs). */
+  readonly graph: Graph;
   inline(g: Graph, scope: Scope, b: Builder): void;
 }
 

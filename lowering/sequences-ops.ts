@@ -5,7 +5,7 @@
 // caller specialise on the small inputs they come from.
 
 import { KernelError } from '../ir/errors.js';
-import { attrInt, type Node } from '../ir/graph.js';
+import { attrInt, attrInts, type Node } from '../ir/graph.js';
 import { dtypeFromOnnx } from '../ir/dtype.js';
 import { fromValues, scalar, toNumbers, type Tensor } from '../ir/tensor.js';
 import type { ValueType } from '../ir/types.js';
@@ -59,6 +59,23 @@ function splitLengths(node: Node, dim: number, split: Tensor | undefined): numbe
   return vals;
 }
 
+/** ConcatFromSequence of a loop's stacked list [T, ...elem]: torch.stack (new_axis) moves the iteration axis to
+ *  `axis`; torch.cat also merges it into the elements' axis `axis`. */
+function concatStacked(w: Walk, node: Node, stacked: string): string {
+  const dims = w.b.dims(stacked) ?? refuse(node, 'dynamic-shape', `the shape of the stacked list '${stacked}' must be known at compile time`);
+  const stack = Number(node.attrs['new_axis']?.value ?? 0) === 1;
+  const rank = dims.length - 1;
+  const axis = normAxis(Number(node.attrs['axis']?.value), stack ? rank + 1 : rank);
+  // move axis 0 (iterations) to position `axis` (stack) or just before the elements' axis `axis` (cat)
+  const perm = [...Array.from({ length: rank }, (_, i) => i + 1)];
+  perm.splice(axis, 0, 0);
+  const moved = axis === 0 ? stacked : emit(w, 'Transpose', [stacked], `${node.name}_moved`, { perm: attrInts(perm) });
+  if (stack) return emit(w, 'Identity', [moved], node.outputs[0]!);
+  const md = perm.map((p) => dims[p]!);
+  const shape = [...md.slice(0, axis), md[axis]! * md[axis + 1]!, ...md.slice(axis + 2)];
+  return emit(w, 'Reshape', [moved, w.b.addConstant(w.names, `${node.name}_shape`, i64(shape))], node.outputs[0]!);
+}
+
 const i64 = (xs: readonly number[]): Tensor => fromValues('int64', [xs.length], xs.map(BigInt));
 
 export const SEQUENCE_RULES: Readonly<Record<string, Rule>> = {
@@ -107,6 +124,7 @@ export const SEQUENCE_RULES: Readonly<Record<string, Rule>> = {
     return [{ kind: 'sequence', elem: elemOf(w, node, tensorOf('float32')), items }];
   },
   ConcatFromSequence: (w, node, ins) => {
+    if (ins[0]?.kind === 'stacked') return [tensorStruct(concatStacked(w, node, ins[0].name))];
     const s = seqIn(node, ins[0], 0);
     if (s.items.length === 0) throw new KernelError('ConcatFromSequence needs a non-empty sequence', site(node));
     const names = s.items.map((x, i) => expectTensor(node, x, i));

@@ -60,7 +60,7 @@ class Lowerer {
       b.initializers.set(name, t);
       scope.set(n, tensorStruct(name));
     }
-    const w: Walk = { b, scope, names: this.names, source: this.source, types: g.types, inline: (sg, s, bb) => this.inline(sg, s, bb) };
+    const w: Walk = { b, scope, names: this.names, source: this.source, types: g.types, graph: g, inline: (sg, s, bb) => this.inline(sg, s, bb) };
     for (const node of g.nodes) {
       try {
         this.node(w, node);
@@ -126,6 +126,7 @@ function structOutput(b: Builder, names: Names, base: string, s: Struct, taken: 
     return { kind: 'tensor', io: name };
   }
   if (s.kind === 'sequence') return { kind: 'sequence', items: s.items.map((x, i) => structOutput(b, names, `${base}[${i}]`, x, taken, inputs)) };
+  if (s.kind === 'stacked') throw new ShapeError(`output '${base}' is a list a loop appends to; its length is known only at run time`);
   return { kind: 'optional', value: s.value ? structOutput(b, names, base, s.value, taken, inputs) : null };
 }
 

@@ -180,8 +180,8 @@ describe('exporter-style streaming models on wasm', () => {
 });
 
 /** torch.jit.script's list append: `outs = []; for t in range(x.size(0)): h = tanh(x[t] @ W + h @ U); outs.append(h)`,
- *  then torch.stack(outs, 1): a Loop whose trip count comes from Shape, carrying h and a sequence, then
- *  ConcatFromSequence(new_axis=1). x float32[T, 1, 4] with T symbolic. */
+ *  then torch.stack(outs, 1) and torch.cat(outs, -1): a Loop whose trip count comes from Shape, carrying h and a sequence, then
+ *  ConcatFromSequence (new_axis 1 and 0). x float32[T, 1, 4] with T symbolic. */
 function scriptedListAppend(): Model {
   const body = graph([
     node('Identity', ['cond_in'], ['cond_out']),
@@ -196,21 +196,25 @@ function scriptedListAppend(): Model {
     node('SequenceEmpty', [], ['empty'], [attrI('dtype', F)]),
     node('Loop', ['T', 'true', 'h0', 'empty'], ['h', 'outs'], [attrG('body', body)]),
     node('ConcatFromSequence', ['outs'], ['y'], [attrI('axis', 1), attrI('new_axis', 1)]),
-  ], [vi('x', F, ['T', 1, 4]), vi('h0', F, [1, 3])], [untyped('y'), untyped('h')], [
+    node('ConcatFromSequence', ['outs'], ['ycat'], [attrI('axis', -1)]),
+  ], [vi('x', F, ['T', 1, 4]), vi('h0', F, [1, 3])], [untyped('y'), untyped('h'), untyped('ycat')], [
     ['zero', i64(0)], ['true', fromValues('bool', [], [1])], ['W', f32([4, 3])], ['U', f32([3, 3])],
   ]), { opset: 17 }), { source: 'scripted-list-append.onnx' });
 }
 
 describe('scripted PyTorch list append', () => {
-  it('a Loop appending to a list for x.size(0) steps is unrolled once T is fixed, and agrees for T = 1, 5 and 64', () => {
+  it('a Loop appending to a list for x.size(0) steps stays one loop (the list a scan output), and agrees for T = 1, 5, 64 and 600', () => {
     const m = scriptedListAppend();
-    for (const T of [1, 5, 64]) {
+    for (const T of [1, 5, 64, 600]) {
       const s = compiled(m, { dims: { T } });
+      // not unrolled (the limit is 256 iterations): one Loop kernel whatever T
+      expect(s.manifest.kernels!.filter(([, op]) => op === 'Loop').length, `T=${T}`).toBe(1);
       const x = f32([T, 1, 4]), h0 = f32([1, 3]);
       const got = s.runSync({ x: toTensorValue(x), h0: toTensorValue(h0) });
       const want = runGraph(m.graph, [x, h0]) as Tensor[];
       close(fromTensorValue(got['y']!), want[0]!, `y T=${T}`);
       close(fromTensorValue(got['h']!), want[1]!, `h T=${T}`);
+      close(fromTensorValue(got['ycat']!), want[2]!, `ycat T=${T}`);
     }
   });
 });
