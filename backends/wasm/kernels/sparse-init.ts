@@ -3,7 +3,8 @@
 // copies the runs and expands the compressed tensors into the dense region at the offsets the kernels were
 // planned with. The runtime's loader is unchanged: it copies weights.bin to manifest.weights.offset as before.
 // Float32 tensors that are exactly int4 blocks times a scale (a constant-folded int4 DequantizeLinear) are stored
-// packed the same way and dequantised by the init function (lowering/int4-weights.ts, int4-init.ts).
+// packed the same way and dequantised by the init function (lowering/int4-weights.ts, int4-init.ts); float32 tensors
+// float16 holds exactly (a float16 model's weights) as float16 bits, widened by it (lowering/f16-weights.ts, f16-init.ts).
 
 import binaryen from 'binaryen';
 import { alignUp } from '../../../lowering/buffer-plan.js';
@@ -14,6 +15,8 @@ import { sizeOf } from '../../../ir/tensor.js';
 import { isSparsePacking } from './sparse-matmul.js';
 import { int4Form, type Int4Form } from '../../../lowering/int4-weights.js';
 import { addInt4Expand, INT4_EXPAND } from './int4-init.js';
+import { f16Form } from '../../../lowering/f16-weights.js';
+import { addF16Expand, F16_EXPAND } from './f16-init.js';
 
 /** A tensor stored sparse: which constant (or which node's pre-packed operand), and its sizes. */
 export interface SparseEntry {
@@ -55,15 +58,16 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
   const placed = layout.placed();
   const sparse = placed.map((e) => enabled && worthCompressing(e.bytes));
   const int4 = placed.map((e, i): Int4Form | undefined => (enabled && !sparse[i] ? int4Form(e.bytes) : undefined));
+  const half = placed.map((e, i): Uint16Array | undefined => (enabled && !sparse[i] && !int4[i] ? f16Form(e.bytes) : undefined));
   const kernelEntries: SparseEntry[] = plan.nodes.filter((p) => isSparsePacking(p.packed)).map((p) => ({
     label: p.node.name, denseBytes: sizeOf(p.node.inputs[1] ? plan.valueRef(p.node.inputs[1]).dims : []) * 4,
     storedBytes: (p.packed as readonly PackedRef[]).reduce((s, t) => s + tensorBytes(t.constant).length, 0), use: 'sparse-kernel' as const,
   }));
-  if (!sparse.some(Boolean) && !int4.some(Boolean)) return { bytes: dense, offset: base, end: base + dense.length, entries: kernelEntries, emitInit: () => undefined };
+  if (!sparse.some(Boolean) && !int4.some(Boolean) && !half.some(Boolean)) return { bytes: dense, offset: base, end: base + dense.length, entries: kernelEntries, emitInit: () => undefined };
   // runs of dense tensors are stored as the dense bytes between them (padding included), copied with one memory.copy
   const chunks: Uint8Array[] = [];
   const ops: ({ kind: 'copy'; dst: number; src: number; bytes: number } | { kind: 'expand'; dst: number; src: number; words: number }
-    | { kind: 'int4'; dst: number; src: number; form: Int4Form })[] = [];
+    | { kind: 'int4'; dst: number; src: number; form: Int4Form } | { kind: 'f16'; dst: number; src: number; count: number })[] = [];
   const entries: SparseEntry[] = [...kernelEntries];
   const name = labels(plan);
   let at = 0;
@@ -84,6 +88,13 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
       i++;
       continue;
     }
+    const h = half[i];
+    if (h) {
+      ops.push({ kind: 'f16', dst: e.offset, src: put(new Uint8Array(h.buffer)), count: h.length });
+      entries.push({ label: `${name.get(e.offset) ?? `weights@${e.offset}`} (float16)`, denseBytes: e.bytes.length, storedBytes: h.byteLength, use: 'densified' });
+      i++;
+      continue;
+    }
     if (sparse[i]) {
       const c = compressWords(e.bytes);
       ops.push({ kind: 'expand', dst: e.offset, src: put(c), words: e.bytes.length / 4 });
@@ -92,7 +103,7 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
       continue;
     }
     let j = i;
-    while (j < placed.length && !sparse[j] && !int4[j]) j++;
+    while (j < placed.length && !sparse[j] && !int4[j] && !half[j]) j++;
     const from = e.offset, to = placed[j - 1]!.offset + placed[j - 1]!.bytes.length;
     ops.push({ kind: 'copy', dst: from, src: put(dense.subarray(from, to)), bytes: to - from });
     i = j;
@@ -106,9 +117,12 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
     emitInit(m) {
       if (ops.some((op) => op.kind === 'expand')) addExpand(m);
       if (ops.some((op) => op.kind === 'int4')) addInt4Expand(m);
+      if (ops.some((op) => op.kind === 'f16')) addF16Expand(m);
       const body = ops.map((op) => op.kind === 'copy'
         ? m.memory.copy(m.i32.const(base + op.dst), m.i32.const(offset + op.src), m.i32.const(op.bytes))
-        : op.kind === 'int4'
+        : op.kind === 'f16'
+          ? m.call(F16_EXPAND, [base + op.dst, offset + op.src, op.count].map((v) => m.i32.const(v)), binaryen.none)
+          : op.kind === 'int4'
           ? m.call(INT4_EXPAND, [base + op.dst, offset + op.src, offset + op.src + op.form.scalesAt, op.form.elements, Math.log2(op.form.block)].map((v) => m.i32.const(v)), binaryen.none)
           : m.call(EXPAND, [m.i32.const(base + op.dst), m.i32.const(offset + op.src), m.i32.const(op.words)], binaryen.none));
       m.addGlobal(READY, binaryen.i32, true, m.i32.const(0));
@@ -159,5 +173,5 @@ export function describeSparse(entries: readonly (readonly [string, number, numb
     const names = es.map((e) => e[0]);
     return `${es.length} ${what} (${kib(es.reduce((s, e) => s + e[1], 0))} -> ${kib(es.reduce((s, e) => s + e[2], 0))}: ${names.slice(0, 4).join(', ')}${names.length > 4 ? `, +${names.length - 4} more` : ''})`;
   };
-  return [part('sparse-kernel', 'on the sparse kernel'), part('densified', 'stored compressed (sparse or int4 blocks), densified at load')].filter(Boolean).join('; ');
+  return [part('sparse-kernel', 'on the sparse kernel'), part('densified', 'stored compressed (sparse, int4 blocks or float16), densified at load')].filter(Boolean).join('; ');
 }
