@@ -1,8 +1,9 @@
 // Control flow under the sequence lowering (lowering/sequences.ts). An If whose condition is known at compile time
 // is inlined (its branch's sequences become the enclosing graph's); otherwise both branches are lowered as
 // subgraphs whose structured outputs must agree (same lengths, same presence), flattened into tensor outputs. A
-// Loop that carries a sequence or optional is unrolled when its trip count and condition are known at compile
-// time (each iteration's sequence may have another length or element shapes: test_loop13_seq), up to
+// Loop that appends to a list read only by ConcatFromSequence afterwards (torch.jit.script's list append) keeps its
+// loop, the list a scan output; any other Loop that carries a sequence or optional is unrolled when its trip count
+// and condition are known at compile time (each iteration's sequence may have another length or element shapes: test_loop13_seq), up to
 // MAX_UNROLLED_TRIPS; a Loop or Scan carrying only tensors stays a loop, its body lowered. SequenceMap is unrolled
 // over its (compile-time) length.
 

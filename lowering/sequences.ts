@@ -4,12 +4,13 @@
 // tensors becomes inputs `x[0]`, `x[1]`, an output likewise, and the artifact's manifest records the layout so the
 // runtime takes and gives arrays (and null for an empty optional). Sequence ops then move no data (SequenceAt is
 // the element); SplitToSequence and ConcatFromSequence become Slice and Concat; a Loop carrying a sequence and
-// SequenceMap are unrolled; an If on a compile-time condition is inlined. What depends on values known only at
-// run time (a position, a split, a trip count computed by the model) is refused as `data-dependent`, so callers may
-// specialise on the small inputs those come from (compiler/compile.ts) — this is the "tuple" choice of issue 12,
-// taken for every case: sequences in the node suite and in exported streaming models have compile-time structure
-// once the inputs' shapes are fixed. An arena representation (capacity-bounded, with a trap on overflow) would
-// serve loops whose trip count stays a run-time value; it is not built.
+// SequenceMap are unrolled (a loop's append-only list becomes a scan output instead); an If on a compile-time
+// condition is inlined. What depends on values known only at run time (a position, a split, a trip count computed
+// by the model) is refused as `data-dependent`, so callers may specialise on the small inputs those come from
+// (compiler/compile.ts). This is the "tuple" choice of issue 12, taken for every case: sequences in the node suite
+// and in exported streaming models have compile-time structure once the inputs' shapes are fixed. An arena
+// representation (capacity-bounded, with a trap on overflow) would serve sequences whose length stays a run-time
+// value (a list edited in a loop with a run-time trip count); it is not built.
 
 import { OnnxcError, ShapeError } from '../ir/errors.js';
 import type { Graph, Node } from '../ir/graph.js';
