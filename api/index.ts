@@ -19,6 +19,7 @@ import { countNodes } from '../passes/manager.js';
 import { runPortablePasses } from '../compiler/opt-portable.js';
 import { parsePassList, pipelineForLevel, type OptLevel } from '../passes/pipelines.js';
 import type { WasmManifest } from '../runtime/wasm/types.js';
+import type { WebGpuManifest } from '../runtime/webgpu/types.js';
 
 export type { Model, Graph, Node } from '../ir/graph.js';
 export type { Tensor } from '../ir/tensor.js';
@@ -29,6 +30,7 @@ export type { DiffReport, PassDiff, Drift } from '../compiler/diff.js';
 export type { DiffFormat } from '../compiler/diff-format.js';
 export type { OptLevel } from '../passes/pipelines.js';
 export type { WasmManifest } from '../runtime/wasm/types.js';
+export type { WebGpuManifest } from '../runtime/webgpu/types.js';
 export type { QuantizeOptions, QuantizeResult, QuantizeReport, QuantMode } from '../compiler/calibrate-quantize.js';
 export type { PruneOptions, PruneResult, PruneReport, PruneMode } from '../compiler/prune-model.js';
 export {
@@ -143,6 +145,22 @@ export interface CompileOptions extends Omit<PipelineOptions, 'passes'> {
   readonly optimize?: boolean;
 }
 
+/** Compile options for WebGPU (`target: 'webgpu'`): the pass pipeline and shapes, as for wasm. */
+export interface WebGpuCompileOptions extends Omit<PipelineOptions, 'passes'> {
+  readonly target: 'webgpu';
+  readonly dims?: Record<string, number>;
+  readonly inputShapes?: Record<string, readonly number[]>;
+  readonly passes?: readonly string[];
+}
+
+/** A WebGPU artifact in memory: what `onnxc/runtime/webgpu`'s createSession takes (manifest, weights), and the
+ *  files `compileToDir` writes (manifest.json, weights.bin, loader.js, loader.d.ts, shader_K.wgsl), by name. */
+export interface WebGpuCompiled {
+  readonly manifest: WebGpuManifest;
+  readonly weights: Uint8Array;
+  readonly files: Readonly<Record<string, Uint8Array | string>>;
+}
+
 /** A compiled artifact in memory: the files `compileToDir` writes, by name. */
 export interface Artifact {
   readonly manifest: WasmManifest;
@@ -153,9 +171,13 @@ export interface Artifact {
   readonly files: Readonly<Record<string, Uint8Array | string>>;
 }
 
-/** Compile ahead of time for a target (wasm): the pass pipeline (-O3 by default), lowering, Binaryen. */
-export async function compile(model: Model, opts: CompileOptions = {}): Promise<Artifact> {
-  if ((opts.target ?? 'wasm') !== 'wasm') throw new UsageError(`unknown target '${String(opts.target)}' (available: wasm)`);
+/** Compile ahead of time for a target: wasm (the pass pipeline, -O3 by default, lowering, Binaryen) or webgpu
+ *  (`{ target: 'webgpu' }`: the same pipeline, WGSL per node; run it with onnxc/runtime/webgpu). */
+export async function compile(model: Model, opts: WebGpuCompileOptions): Promise<WebGpuCompiled>;
+export async function compile(model: Model, opts?: CompileOptions): Promise<Artifact>;
+export async function compile(model: Model, opts: CompileOptions | WebGpuCompileOptions = {}): Promise<Artifact | WebGpuCompiled> {
+  if (opts.target === 'webgpu') return compileWebGpuArtifact(model, opts);
+  if ((opts.target ?? 'wasm') !== 'wasm') throw new UsageError(`unknown target '${String(opts.target)}' (available: wasm, webgpu)`);
   const [{ compileWasmGraph }, { loaderFiles }] = await Promise.all([import('../compiler/compile.js'), import('../runtime/wasm/loader-source.js')]);
   const { artifact } = compileWasmGraph(model.graph, {
     source: model.info.source, ...(opts.dims ? { dims: opts.dims } : {}), ...(opts.inputShapes ? { inputShapes: opts.inputShapes } : {}),
@@ -169,9 +191,26 @@ export async function compile(model: Model, opts: CompileOptions = {}): Promise<
   return { manifest: m, wasm: artifact.wasm, ...(m.weights.file ? { weights: artifact.weights } : {}), files };
 }
 
+async function compileWebGpuArtifact(model: Model, opts: WebGpuCompileOptions): Promise<WebGpuCompiled> {
+  const [{ compileWebGpuModel }, { webgpuLoaderFiles }, { WEIGHTS_FILE }] = await Promise.all([
+    import('../backends/webgpu/compile.js'), import('../runtime/webgpu/loader-source.js'), import('../backends/webgpu/artifact.js')]);
+  const { artifact } = compileWebGpuModel(model.graph, {
+    source: model.info.source, ...(opts.dims ? { dims: opts.dims } : {}), ...(opts.inputShapes ? { inputShapes: opts.inputShapes } : {}),
+  }, { level: opts.level ?? 3, ...(opts.passes ? { passes: opts.passes.join(',') } : {}), options: new Map(Object.entries(opts.options ?? {})), verify: opts.verify });
+  // the manifest as the folder holds it (weights in weights.bin), as `onnxc compile --target webgpu` writes it
+  const manifest: WebGpuManifest = { ...artifact.manifest, weights: { ...artifact.manifest.weights, file: WEIGHTS_FILE } };
+  const files: Record<string, Uint8Array | string> = {
+    'manifest.json': `${JSON.stringify(manifest, null, 1)}\n`, [WEIGHTS_FILE]: artifact.weights, ...webgpuLoaderFiles(),
+    ...Object.fromEntries(manifest.shaders.map((src, k) => [`shader_${k}.wgsl`, src])),
+  };
+  return { manifest, weights: artifact.weights, files };
+}
+
 /** Compile and write the artifact folder (what `onnxc compile -o DIR` does); returns the artifact. */
-export async function compileToDir(model: Model, dir: string, opts: CompileOptions = {}): Promise<Artifact> {
-  const a = await compile(model, opts);
+export async function compileToDir(model: Model, dir: string, opts: WebGpuCompileOptions): Promise<WebGpuCompiled>;
+export async function compileToDir(model: Model, dir: string, opts?: CompileOptions): Promise<Artifact>;
+export async function compileToDir(model: Model, dir: string, opts: CompileOptions | WebGpuCompileOptions = {}): Promise<Artifact | WebGpuCompiled> {
+  const a = opts.target === 'webgpu' ? await compile(model, opts) : await compile(model, opts);
   mkdirSync(dir, { recursive: true });
   for (const [name, data] of Object.entries(a.files)) writeFileSync(join(dir, name), data);
   return a;
