@@ -135,7 +135,7 @@ function warn(note: string): void {
 /** Start `n` workers on the module and memory; resolves when each has instantiated it. */
 async function startWorkers(module: object, memory: SharedMemory, n: number): Promise<WorkerLike[]> {
   if (n === 0) return [];
-  const make = await workerFactory();
+  const { make, done } = await workerFactory();
   const workers: WorkerLike[] = [];
   try {
     await Promise.all(Array.from({ length: n }, (_, k) => new Promise<void>((resolve, reject) => {
@@ -150,6 +150,8 @@ async function startWorkers(module: object, memory: SharedMemory, n: number): Pr
   } catch (e) {
     await Promise.all(workers.map((w) => w.terminate()));
     throw e;
+  } finally {
+    done();
   }
   // a released or forgotten session never keeps a Node process alive
   for (const w of workers) w.unref?.();
@@ -158,25 +160,28 @@ async function startWorkers(module: object, memory: SharedMemory, n: number): Pr
 
 type Factory = (onReply: (r: Reply) => void, onError: (e: Error) => void) => WorkerLike;
 
-async function workerFactory(): Promise<Factory> {
+/** How to start a worker, and what to release once every worker has started (a browser's Blob URL). */
+async function workerFactory(): Promise<{ make: Factory; done: () => void }> {
   if (isNode()) {
     const { Worker } = await import('node:worker_threads');
     const url = new URL(`data:text/javascript,${encodeURIComponent(NODE_WORKER_SOURCE)}`);
-    return (onReply, onError) => {
+    const make: Factory = (onReply, onError) => {
       const w = new Worker(url);
       w.on('message', onReply);
       w.on('error', onError);
       return w;
     };
+    return { make, done: () => {} };
   }
   const W = g['Worker'] as new (url: string) => WorkerLike & { onmessage: unknown; onerror: unknown };
   const B = g['Blob'] as new (parts: string[], o: { type: string }) => object;
-  const U = g['URL'] as unknown as { createObjectURL(b: object): string };
+  const U = g['URL'] as unknown as { createObjectURL(b: object): string; revokeObjectURL(u: string): void };
   const url = U.createObjectURL(new B([WEB_WORKER_SOURCE], { type: 'text/javascript' }));
-  return (onReply, onError) => {
+  const make: Factory = (onReply, onError) => {
     const w = new W(url);
     w.onmessage = (e: { data: Reply }): void => onReply(e.data);
     w.onerror = (e: { message?: string }): void => onError(new Error(e.message ?? 'worker error'));
     return w;
   };
+  return { make, done: () => U.revokeObjectURL(url) };
 }
