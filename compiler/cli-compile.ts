@@ -85,7 +85,8 @@ export async function compileCommand(path: string, opts: CompileOpts): Promise<v
   const { fixed: dims, ranges: dimRanges } = parseDimSpecs(opts.dim);
   const bar = progress('compile');
   bar.update('importing');
-  const model = load(path, opts);
+  // a ranged dim stays symbolic in the imported graph (only fixed sizes are substituted at import)
+  const model = load(path, { dim: Object.entries(dims).map(([k, v]) => `${k}=${v}`) });
   const fixedInputs = parseFixes(model, opts.fix);
   const carry = parseCarry(opts.carry);
   let inputShapes: Record<string, readonly number[]> | undefined;

@@ -3,7 +3,7 @@
 // range checks, a refusal naming the node, and static compiles untouched by a dynamic one in the same process.
 
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,6 +14,9 @@ import { compileWasm } from '../../backends/wasm/compile.js';
 import { compileDynamic } from '../../backends/wasm/dims-compile.js';
 import { genericDims } from '../../backends/wasm/dims-mode.js';
 import { compileToDir, toTensorValue } from '../../compiler/compile.js';
+import { compileCommand } from '../../compiler/cli-compile.js';
+import { exportModel } from '../../compiler/onnx/export.js';
+import type { WasmManifest } from '../../runtime/wasm/types.js';
 import { UnsupportedOpError, UsageError } from '../../ir/errors.js';
 import type { Graph, Model } from '../../ir/graph.js';
 import { makeTensor, type Tensor } from '../../ir/tensor.js';
@@ -100,7 +103,7 @@ describe('one artifact for every sequence length', () => {
       const fixed = compileWasm(g, { inputShapes: { x: [1, seq, 12] }, embedLimit: Infinity });
       const stat = run(createSessionSync({ wasm: fixed.wasm, manifest: fixed.manifest }), g, inputs);
       expect(worstRelativeError(ours, stat)).toBeLessThan(1e-6);
-    }), { numRuns: 12, seed: 7 });
+    }), { numRuns: 12, seed: 7, examples: [[1, 1], [2, 2], [3, 3], [4, 4], [40, 5]] });
   }, 120_000);
 
   it('refuses a feed outside the range, naming the input, the dim and the bound', () => {
@@ -111,6 +114,27 @@ describe('one artifact for every sequence length', () => {
     // the session still runs after a refused feed
     expect(run(session, g, [randTensor([1, 5, 12])])[0]!.dims).toEqual([1, 5, 12]);
   });
+});
+
+describe('two dims at run time', () => {
+  it('batch and seq together: shapes and strides are products of both (batch*seq*seq scores)', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', ['batch', 'seq', 8]);
+    const h = b.op('LayerNormalization', [b.op('MatMul', [x, b.weight('w', randTensor([8, 8], 3))]), b.weight('g', randTensor([8], 4)), b.weight('bb', randTensor([8], 5))], { axis: -1 });
+    const scores = b.op('MatMul', [h, b.op('Transpose', [h], { perm: [0, 2, 1] })]);
+    b.output(b.op('MatMul', [b.op('Softmax', [scores], { axis: -1 }), h]));
+    const g = b.build();
+    const { artifact } = compileDynamic(g, { source: 'two' }, [{ name: 'batch', min: 1, max: 4 }, { name: 'seq', min: 1, max: 16 }], { level: 3 });
+    expect(artifact.manifest.outputs[0]!.shape).toEqual(['batch', 'seq', 8]);
+    const s = createSessionSync({ wasm: artifact.wasm, manifest: artifact.manifest });
+    for (const [bt, sq] of [[1, 1], [2, 3], [4, 16], [3, 7], [4, 1]] as const) {
+      const inputs = [randTensor([bt, sq, 8], bt * 10 + sq)];
+      const ours = run(s, g, inputs);
+      expect(ours[0]!.dims).toEqual([bt, sq, 8]);
+      expect(worstRelativeError(ours, runGraph(g, inputs) as Tensor[])).toBeLessThan(1e-5);
+    }
+    expect(() => s.runSync({ x: toTensorValue(randTensor([5, 2, 8])) })).toThrow(/dim 0 \('batch'\) is 5, outside the range 1\.\.4/);
+  }, 120_000);
 });
 
 describe('the artifact folder', () => {
@@ -129,6 +153,29 @@ describe('the artifact folder', () => {
         expect(worstRelativeError(ours, runGraph(g, inputs) as Tensor[])).toBeLessThan(1e-5);
       }
       await expect(s.run({ x: toTensorValue(randTensor([1, 1, 12])) })).rejects.toThrow(/\('seq'\) is 1, outside the range 2\.\.24/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+describe('onnxc compile --dim NAME=LO..HI', () => {
+  it('keeps the ranged dim symbolic through import and writes the ranges in the manifest', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'onnxc-dyn-cli-'));
+    try {
+      const b = new GraphBuilder();
+      const x = b.input('x', 'float32', ['batch', 'seq', 4]);
+      b.output(b.op('Softmax', [b.op('MatMul', [x, b.weight('w', randTensor([4, 4], 1))])], { axis: 1 }));
+      writeFileSync(join(dir, 'm.onnx'), exportModel(b.model({ source: 'm.onnx' })));
+      const log = console.log;
+      console.log = () => undefined;
+      try {
+        await compileCommand(join(dir, 'm.onnx'), { target: 'wasm', output: join(dir, 'out'), dim: ['batch=2', 'seq=1..8'], optimize: true, embedLimit: '0' });
+      } finally { console.log = log; }
+      const m = JSON.parse(readFileSync(join(dir, 'out', 'manifest.json'), 'utf8')) as WasmManifest;
+      expect(m.dims).toEqual([{ name: 'seq', min: 1, max: 8, global: 'dim0_seq' }]);
+      expect(m.inputs[0]!.shape).toEqual([2, 'seq', 4]);
+      await expect(compileCommand(join(dir, 'm.onnx'), { target: 'webgpu', output: join(dir, 'gpu'), dim: ['batch=2', 'seq=1..8'], optimize: true, embedLimit: '0' })).rejects.toThrow(UsageError);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
