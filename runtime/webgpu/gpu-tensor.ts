@@ -18,7 +18,11 @@ export interface GpuTensor {
   destroy(): void;
 }
 
-const ARRAYS: Readonly<Record<string, new (b: ArrayBuffer) => TypedArray>> = { float32: Float32Array, int32: Int32Array, uint32: Uint32Array, bool: Uint8Array };
+const ARRAYS: Readonly<Record<string, new (b: ArrayBuffer) => TypedArray>> = {
+  float32: Float32Array, int32: Int32Array, uint32: Uint32Array, bool: Uint8Array,
+  // int64 outputs are word pairs in the arena (kernels write them sign-extended)
+  int64: BigInt64Array,
+};
 export const align4 = (n: number): number => Math.ceil(n / 4) * 4;
 
 /** A typed array of `dtype` over a copy of `bytes` (which may be longer: readback ranges are padded). */

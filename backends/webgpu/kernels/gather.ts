@@ -1,13 +1,14 @@
 // Gather along one axis, bounds-checked like the reference: an index outside [-n, n) writes 0, sets the node's
 // status slot (code 1, with the index) and never reads outside the tensor; the runtime turns the slot into an
 // OnnxcRuntimeError 'index-out-of-range' naming the node. Constant int64 indices are narrowed to int32 at
-// compile time (WebGPU has no 64-bit integers); run-time indices must be int32.
+// compile time (WebGPU has no 64-bit integers); run-time int64 indices (ArgMax's) are read as word pairs and
+// range-checked (common.ts loadI64).
 
 import type { Tensor } from '../../../ir/tensor.js';
 import type { PlanContext } from '../../../lowering/protocol.js';
 import { add, and, bool, convert, ge, i32, lt, mul, not, select, u32, type Expr, type Scalar } from '../wgsl/ast.js';
-import { ShaderBuilder } from '../wgsl/module.js';
-import { coords, grid1d, prod, refuseRuntimeInt64 } from './common.js';
+import { ShaderBuilder, type Buffer } from '../wgsl/module.js';
+import { coords, grid1d, loadI64, prod, refuseRuntimeInt64 } from './common.js';
 import { ELEM_OF, load, storeAll, type Elem } from './scalar-map.js';
 import { input, output, packed, STATUS, type KernelDispatch, type WgKernel } from './types.js';
 
@@ -24,14 +25,15 @@ function toInt32(t: Tensor): Tensor {
   return { dtype: 'int32', dims: [...t.dims], data: out };
 }
 
-export function gatherShader(outer: number, n: number, idxCount: number, inner: number, elem: Elem): string {
+export function gatherShader(outer: number, n: number, idxCount: number, inner: number, elem: Elem, wideIdx = false): string {
   const s = new ShaderBuilder();
   const word = elem === 'bool' ? 'u32' : elem;
-  const X = s.buffer('x', word, 'read'), I = s.buffer('idx', 'i32', 'read'), Y = s.buffer('y', word, 'read_write');
+  const X = s.buffer('x', word, 'read'), I = wideIdx ? s.buffer('idx', 'u32', 'read') : s.buffer('idx', 'i32', 'read'), Y = s.buffer('y', word, 'read_write');
   const status = s.status();
   storeAll(s, Y, elem, outer * idxCount * inner, (b, i) => {
     const [o, j, r] = coords(b, i, [outer, idxCount, inner]);
-    const raw = b.let('raw', I.at(j!) as Expr<'i32'>);
+    // an int64 index past int32 reads as n: out of range
+    const raw = b.let('raw', wideIdx ? loadI64(b, I as Buffer<'u32'>, j!, status, i32(n)) : I.at(j!) as Expr<'i32'>);
     const k = b.let('k', select(lt(raw, i32(0)), add(raw, i32(n)), raw));
     const ok = b.let('ok', and(ge(k, i32(0)), lt(k, i32(n))));
     b.if(not(ok), (e) => status.fail(e, INDEX_OUT_OF_RANGE, raw));
@@ -45,7 +47,7 @@ export function gatherShader(outer: number, n: number, idxCount: number, inner: 
 
 export const gatherKernel: WgKernel = {
   refuse(ctx) {
-    const bad = refuseRuntimeInt64(ctx, narrow(ctx) ? [1] : []);
+    const bad = refuseRuntimeInt64(ctx, [1]);
     if (bad) return bad;
     const d = ctx.outputs[0]!.dtype;
     if (!ELEM_OF[d]) return { reason: 'dtype', dtype: ctx.outputs[0]!.dtype, detail: `the webgpu Gather moves float32/int32/uint32/bool values, not ${d}` };
@@ -57,7 +59,8 @@ export const gatherKernel: WgKernel = {
     const x = ctx.inputs[0]!, idx = ctx.inputs[1]!, y = ctx.outputs[0]!;
     if (y.size === 0) return [];
     const r = x.dims.length, a0 = Number(ctx.attrs['axis'] ?? 0), a = a0 < 0 ? a0 + r : a0;
-    const shader = gatherShader(prod(x.dims.slice(0, a)), x.dims[a]!, idx.size, prod(x.dims.slice(a + 1)), elemOf(y.dtype));
+    const wide = idx.dtype === 'int64' && !narrow(ctx);
+    const shader = gatherShader(prod(x.dims.slice(0, a)), x.dims[a]!, idx.size, prod(x.dims.slice(a + 1)), elemOf(y.dtype), wide);
     return [{ shader, operands: [input(0), narrow(ctx) ? packed(0) : input(1), output(0), STATUS], workgroups: grid1d(y.dtype === 'bool' ? Math.ceil(y.size / 4) : y.size) }];
   },
 };

@@ -26,6 +26,7 @@ import { DFT_KERNELS } from './dft.js';
 import { AXIS_KERNELS } from './axis-ops.js';
 import { SCATTER_KERNELS } from './scatter.js';
 import { SOFTMAX_KERNELS } from './softmax.js';
+import { ARG_KERNELS } from './argmax.js';
 import { gemmKernel, matmulKernel } from './matmul.js';
 import { MODEL_INDEX_MAP_KERNELS } from './models-index-map.js';
 import type { WgKernel } from './types.js';
@@ -41,6 +42,7 @@ export const WEBGPU_KERNELS: KernelTableOf<WgKernel> = {
   'onnxc.FusedConv': fusedConvKernel,
   ...POOL_KERNELS,
   ...SOFTMAX_KERNELS,
+  ...ARG_KERNELS,
   ...MOVEMENT_KERNELS,
   Gather: gatherKernel,
   ...CAST_KERNELS,
