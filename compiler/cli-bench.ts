@@ -1,6 +1,7 @@
 // `onnxc bench MODEL`: compile to wasm as `onnxc compile` does and time runs through the shipped runtime
 // (median, p90, min), with artifact sizes; `--ort` times onnxruntime-node (an optional peer) on the same inputs,
-// `--html FILE` draws the bars. The repository's `npm run bench` adds onnxruntime-web and memory figures.
+// `--html FILE` draws the bars, `--profile` adds the time per op and the slowest kernels (kernel-profile.ts). The
+// repository's `npm run bench` adds onnxruntime-web and memory figures.
 
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ import { UsageError } from '../ir/errors.js';
 import type { Tensor } from '../ir/tensor.js';
 import { outputFile } from './cli-args.js';
 import { benchHtml, type BenchRow } from './report-html.js';
+import { formatProfile, profileKernels } from './kernel-profile.js';
 
 const pct = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 
@@ -40,7 +42,7 @@ async function timeOrt(path: string, names: readonly string[], inputs: readonly 
   return { medianMs: pct(times, 0.5), p90Ms: pct(times, 0.9) };
 }
 
-export async function benchCommand(path: string, opts: InputOpts & { runs: string; warmup: string; json?: boolean; ort?: boolean; html?: string }): Promise<void> {
+export async function benchCommand(path: string, opts: InputOpts & { runs: string; warmup: string; json?: boolean; ort?: boolean; html?: string; profile?: boolean }): Promise<void> {
   parseSeed(opts.seed);
   if (opts.html !== undefined) outputFile('--html', opts.html);
   const runs = parseNumber('--runs', opts.runs, { integer: true, min: 1, max: 1e6 });
@@ -60,7 +62,7 @@ export async function benchCommand(path: string, opts: InputOpts & { runs: strin
   try {
     bar.update('compiling');
     const t0 = performance.now();
-    const r = compileToDir(model, 'wasm', dir, { dims: parseDims(opts.dim), inputShapes, embedLimit: Infinity });
+    const r = compileToDir(model, 'wasm', dir, { dims: parseDims(opts.dim), inputShapes, embedLimit: Infinity, exportKernels: opts.profile === true });
     const compileMs = performance.now() - t0;
     const session = await createSession({ wasm: r.artifact.wasm, manifest: r.artifact.manifest });
     const times: number[] = [];
@@ -73,10 +75,12 @@ export async function benchCommand(path: string, opts: InputOpts & { runs: strin
     bar.done();
     times.sort((a, b) => a - b);
     const peer = opts.ort ? await timeOrt(path, model.graph.inputs, inputs as Tensor[], runs, warmup) : undefined;
+    const profile = opts.profile ? await profileKernels(r.artifact, feeds, Math.min(runs, 50)) : undefined;
     const result = {
       model: path, runs, compileMs, medianMs: pct(times, 0.5), p90Ms: pct(times, 0.9), minMs: times[0]!,
       wasmBytes: r.artifact.wasm.length, weightsBytes: r.artifact.manifest.weights.bytes, arenaBytes: r.artifact.manifest.arena.bytes,
       ...(peer ? { onnxruntimeNode: peer } : {}),
+      ...(profile ? { profile } : {}),
     };
     if (opts.html !== undefined) {
       const rows: BenchRow[] = [{ engine: 'onnxc wasm', medianMs: result.medianMs, p90Ms: result.p90Ms, bytes: result.wasmBytes + (r.artifact.manifest.weights.file ? result.weightsBytes : 0) }];
@@ -89,6 +93,7 @@ export async function benchCommand(path: string, opts: InputOpts & { runs: strin
     console.log(`latency    median ${result.medianMs.toFixed(3)} ms  p90 ${result.p90Ms.toFixed(3)} ms  min ${result.minMs.toFixed(3)} ms  (${runs} runs after ${warmup} warm-up)`);
     if (peer) console.log(`onnxruntime-node  median ${peer.medianMs.toFixed(3)} ms  p90 ${peer.p90Ms.toFixed(3)} ms  (1 thread)`);
     console.log(`sizes      model.wasm ${(result.wasmBytes / 1024).toFixed(1)} KiB  weights ${(result.weightsBytes / 1024).toFixed(1)} KiB  arena ${(result.arenaBytes / 1024).toFixed(1)} KiB`);
+    if (profile) for (const line of formatProfile(profile)) console.log(line);
   } finally {
     bar.done();
     rmSync(dir, { recursive: true, force: true });

@@ -133,6 +133,7 @@ export function buildProgram(): Command {
     .option('--warmup <n>', 'untimed runs first', '5')
     .option('--ort', 'also time onnxruntime-node (an optional peer dependency) on the same inputs')
     .option('--html <file>', 'write latency and size bars as one self-contained HTML file')
+    .option('--profile', 'also time each kernel alone: time per op and the slowest kernels')
     .option('--json', 'print JSON'))
     .action(async (path: string, opts) => (await import('./cli-bench.js')).benchCommand(path, opts));
 
