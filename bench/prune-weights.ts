@@ -2,10 +2,11 @@
 // seeded calibration inputs; per variant the drift and argmax agreement with the dense model on held-out seeded
 // inputs, the artifact's weights.bin against the dense one, which layers the compiler stored sparse, and latency.
 //
-//   npx tsx bench/prune-weights.ts MODEL [--samples N] [--eval N] [--seq N] [--embeddings | --emb-sparsity S [--global]]
+//   npx tsx bench/prune-weights.ts MODEL [--samples N] [--eval N] [--seq N] [--embeddings | --emb-sparsity S [--global] | --emb-fp16]
 //                                  [--runs N] [--modes 50,2:4,90]
 // --emb-sparsity S prunes the embedding tables at S (unstructured, also in 2:4 mode); --global then raises the
-// layers' sparsity so that the overall sparsity is the mode's.
+// layers' sparsity so that the overall sparsity is the mode's. --emb-fp16 rounds the tables to float16 values
+// instead (stored at half the bytes by the compiler).
 
 import { writeFileSync } from 'node:fs';
 import { calibrate } from '../compiler/calibrate.js';
@@ -84,7 +85,9 @@ const model = loadModel(path);
 const g = model.graph;
 const cal = samples(g, nCal, 1), held = samples(g, nEval, 1000);
 const embS = opt('--emb-sparsity', '');
-const base: Omit<PruneWeightsOptions, 'sparsity' | 'reconstruct'> = { embeddings: flag('--embeddings') || embS !== '', ...(embS ? { embeddingSparsity: Number(embS) } : {}) };
+const base: Omit<PruneWeightsOptions, 'sparsity' | 'reconstruct'> = {
+  embeddings: flag('--embeddings') || embS !== '', ...(embS ? { embeddingSparsity: Number(embS) } : {}), ...(flag('--emb-fp16') ? { embeddingFp16: true } : {}),
+};
 // --global: the layers' sparsity chosen so that all the pruned weights (tables at --emb-sparsity, layers) are the
 // mode's sparsity overall; the params of the Gather tables and of the MatMul/Gemm weights, from the graph
 const tableParams = g.nodes.filter((n) => n.op === 'Gather' && (g.initializers.get(n.inputs[0]!)?.dims.length ?? 0) === 2).reduce((s, n) => s + g.initializers.get(n.inputs[0]!)!.data.length, 0);

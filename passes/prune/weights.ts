@@ -10,11 +10,13 @@
 //   prune-exclude=OP|NODE,..., prune-conv=1 (Conv weights too), prune-embeddings=1 (Gather tables too, by
 //   magnitude per row: a lookup's input is one-hot, so Wanda's score is |W|; off by default, as in Wanda and
 //   SparseGPT: on bert-tiny at 50% it raises the output error about tenfold; prune-embeddings=0.3: the tables at
-//   their own unstructured sparsity), prune-damp=X (reconstruction's lambda as a fraction of mean diag(X^T X), default 0.01).
+//   their own unstructured sparsity; prune-embeddings=fp16: the tables rounded to float16 values instead, which the
+//   compiler stores at half the bytes), prune-damp=X (reconstruction's lambda as a fraction of mean diag(X^T X), default 0.01).
 // Without prune-sparsity or prune-pattern the pass does nothing.
 
 import { OnnxcError, UsageError } from '../../ir/errors.js';
 import type { Graph, Node } from '../../ir/graph.js';
+import { f16Round } from '../../ir/float16.js';
 import { makeTensor, type Tensor } from '../../ir/tensor.js';
 import { freeNames, subgraphsIn } from '../graph-util.js';
 import { isTensor } from '../../ir/value.js';
@@ -39,6 +41,10 @@ export interface PruneWeightsOptions {
   /** With `embeddings`: the Gather tables' own sparsity, unstructured whatever the pattern (a lookup gains nothing
    *  from N:M), so that the tables the drift is most sensitive to can be pruned less than the layers. */
   readonly embeddingSparsity?: number;
+  /** Instead of pruning the Gather tables, round them to float16 values (relative error <= 2^-11 per weight), which
+   *  the compiler then stores as float16 bits at half the bytes (lowering/f16-weights.ts): the tables shrink without
+   *  the drift that pruning them costs. Pruning composed with a quantisation, reported as such. */
+  readonly embeddingFp16?: boolean;
   readonly damp?: number;
 }
 
@@ -49,8 +55,9 @@ export interface PrunedLayer {
   readonly params: number;
   /** Zeros after pruning (those already zero included). */
   readonly zeros: number;
-  /** 'wanda' (|W| * ||x||), 'magnitude' (no activation statistics for it), 'sparsegpt' (re-fitted). */
-  readonly method: 'wanda' | 'magnitude' | 'sparsegpt';
+  /** 'wanda' (|W| * ||x||), 'magnitude' (no activation statistics for it), 'sparsegpt' (re-fitted), 'fp16' (a table
+   *  rounded to float16 values, not pruned: embeddingFp16). */
+  readonly method: 'wanda' | 'magnitude' | 'sparsegpt' | 'fp16';
   /** Why a cheaper method was used than asked for. */
   readonly note?: string;
 }
@@ -205,6 +212,14 @@ export function pruneWeights(g: Graph, o: PruneWeightsOptions, cal?: Calibration
     inits.set(u.weight, makeTensor('float32', t.dims, out));
     layers.push({ node: u.node.name, op: u.node.op, weight: u.weight, params: out.length, zeros, method, ...(note ? { note } : {}) });
   }
+  if (o.embeddingFp16) {
+    for (const u of prunable(g, { ...o, embeddings: true }).uses) {
+      if (u.node.op !== 'Gather') continue;
+      const t = inits.get(u.weight)!, out = (t.data as Float32Array).map(f16Round);
+      inits.set(u.weight, makeTensor('float32', t.dims, out));
+      layers.push({ node: u.node.name, op: u.node.op, weight: u.weight, params: out.length, zeros: out.filter((v) => v === 0).length, method: 'fp16' });
+    }
+  }
   return { graph: layers.length ? { ...g, initializers: inits } : g, layers, skipped };
 }
 
@@ -224,6 +239,7 @@ export function pruneWeightsOptions(ctx: PassContext): PruneWeightsOptions | und
   const exclude = (get('exclude') ?? '').split(',').map((x) => x.trim()).filter(Boolean);
   return {
     sparsity, reconstruct: flag('reconstruct'), conv: flag('conv'), embeddings: flag('embeddings') || embeddingSparsity !== undefined,
+    ...(e === 'fp16' ? { embeddingFp16: true } : {}),
     ...(embeddingSparsity !== undefined ? { embeddingSparsity } : {}),
     ...(p ? { pattern: p } : {}), ...(exclude.length ? { exclude } : {}), ...(damp !== undefined ? { damp } : {}),
   };

@@ -10,7 +10,9 @@ import { compileWasm } from '../../backends/wasm/compile.js';
 import { calibrate } from '../../compiler/calibrate.js';
 import { toTensorValue } from '../../compiler/compile.js';
 import type { Graph } from '../../ir/graph.js';
+import { f16Round } from '../../ir/float16.js';
 import { prng } from '../../ir/random.js';
+import { f16Form } from '../../lowering/f16-weights.js';
 import { makeTensor, type Tensor } from '../../ir/tensor.js';
 import { GraphBuilder } from '../../models/builder.js';
 import { getPass } from '../../passes/index.js';
@@ -109,17 +111,25 @@ describe('prune-weights properties', () => {
   it('prune-embeddings=S prunes a Gather table at its own unstructured sparsity, also under 2:4', () => {
     const b = new GraphBuilder('emb');
     const ids = b.input('ids', 'int64', [1, 4]);
-    const h = b.op('Gather', [b.weight('table', rand([32, 16], 3)), ids]);
+    const h = b.op('Gather', [b.weight('table', rand([64, 16], 3)), ids]);
     b.output(b.op('MatMul', [h, b.weight('w', rand([16, 8], 4))]));
     const g = b.model({ source: 'emb' }).graph;
     const zeros = (gr: Graph, name: string): number => (gr.initializers.get(name)!.data as Float32Array).filter((v) => v === 0).length;
     for (const [opt, layerZeros] of [[['prune-pattern', '2:4'], 64], [['prune-sparsity', '0.75'], 96]] as const) {
       const out = getPass('prune-weights')!.run(g, defaultContext({ options: new Map([[...opt], ['prune-embeddings', '0.25']]) }));
-      expect(zeros(out, 'table')).toBe(32 * 4);
+      expect(zeros(out, 'table')).toBe(64 * 4);
       expect(zeros(out, 'w')).toBe(layerZeros);
     }
     // prune-embeddings=1: the table as the layers
-    expect(zeros(getPass('prune-weights')!.run(g, defaultContext({ options: new Map([['prune-sparsity', '0.5'], ['prune-embeddings', '1']]) })), 'table')).toBe(256);
+    expect(zeros(getPass('prune-weights')!.run(g, defaultContext({ options: new Map([['prune-sparsity', '0.5'], ['prune-embeddings', '1']]) })), 'table')).toBe(512);
+    // prune-embeddings=fp16: the table kept whole, every value the nearest float16 (what the compiler stores in half:
+    // f16Form takes it, 4096 bytes being its minimum)
+    const half = getPass('prune-weights')!.run(g, defaultContext({ options: new Map([['prune-sparsity', '0.5'], ['prune-embeddings', 'fp16']]) }));
+    const before = g.initializers.get('table')!.data as Float32Array, after = half.initializers.get('table')!.data as Float32Array;
+    expect(zeros(half, 'table')).toBe(0);
+    expect(zeros(half, 'w')).toBe(64);
+    after.forEach((v, i) => { expect(f16Round(v)).toBe(v); expect(Math.abs(v - before[i]!)).toBeLessThanOrEqual(Math.abs(before[i]!) * 2 ** -11); });
+    expect(f16Form(new Uint8Array(after.buffer.slice(0)))).toBeDefined();
   });
 
   it('refuses malformed options with a usage error', () => {
