@@ -113,6 +113,11 @@ const cases: Case[] = [
   poolCase('MaxPool', [2, 4, 4, 8], { kernel_shape: [2, 2], strides: [2, 2] }),
   poolCase('AveragePool', [1, 6, 5, 3], { kernel_shape: [3, 2], pads: [1, 1, 1, 0] }),
   poolCase('AveragePool', [1, 6, 5, 9], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], count_include_pad: 1 }),
+  // interior pixels take the unrolled, unchecked taps: dilated, padded on one side only, 1-D, ceil_mode borders
+  poolCase('MaxPool', [1, 9, 11, 6], { kernel_shape: [3, 3], pads: [1, 1, 1, 1], dilations: [2, 2] }),
+  poolCase('AveragePool', [2, 8, 8, 7], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 0, 0], ceil_mode: 1 }),
+  poolCase('MaxPool', [1, 10, 4], { kernel_shape: [3], strides: [2], pads: [1, 1] }),
+  poolCase('AveragePool', [1, 12, 12, 5], { kernel_shape: [2, 3], strides: [1, 2] }),
   poolCase('GlobalAveragePool', [2, 5, 7, 6], {}),
   poolCase('GlobalMaxPool', [1, 1, 1, 1023], {}),
 ];
