@@ -50,7 +50,7 @@ export function compileDynamic(graph: Graph, opts: WasmCompileOptions, ranges: r
   samples.forEach((s, j) => checkSameGraph(hi.plan, s.plan, name(points[j]!), syms.join(', '), source, differing));
 
   // each size emitted against the top size's memory plan, kernels in generic form, names kept for messages
-  const texts: Sx[][] = [];
+  const texts: Sx[][] = [], statics: Sx[][] = [];
   let hiArtifact: WasmArtifact | undefined;
   const artifacts: WasmArtifact[] = [];
   const debug = binaryen.getDebugInfo();
@@ -61,22 +61,20 @@ export function compileDynamic(graph: Graph, opts: WasmCompileOptions, ranges: r
       const a = withGenericDims(() => emitWasm(plan, { ...opts, optimize: false, embedLimit: 0 }));
       artifacts.push(a);
       if (s === hi) hiArtifact = a;
-      const rm = binaryen.readBinary(a.wasm);
-      try {
-        const mod = parseSx(rm.emitText())[0];
-        if (!Array.isArray(mod) || headOf(mod) !== 'module') throw new Error('wat: no module');
-        texts.push(mod.slice(1));
-      } finally { rm.dispose(); }
+      texts.push(moduleFields(a.wasm));
+      // the static form too: a kernel whose static code is the same at every size keeps it (gemm-core's plan for
+      // M = 1, a vector loop without a tail), since nothing in it depends on the dims
+      statics.push(moduleFields(emitWasm(plan, { ...opts, optimize: false, embedLimit: 0 }).wasm));
       void j;
     });
   } finally {
     binaryen.setDebugInfo(debug);
   }
   const base = hiArtifact!;
-  texts.forEach((t) => checkUnread(hi.plan, t, differing, alignUp(ARENA_BASE + hi.plan.arena.arenaBytes, 16), source, syms.join(', ')));
+  [...texts, ...statics].forEach((t) => checkUnread(hi.plan, t, differing, alignUp(ARENA_BASE + hi.plan.arena.arenaBytes, 16), source, syms.join(', ')));
   let general;
   try {
-    general = generalizeModules(texts, points, syms);
+    general = generalizeModules(texts, points, syms, statics);
   } catch (e) {
     if (!(e instanceof GeneralizeError)) throw e;
     const k = base.kernels.find((x) => e.fn === `$${x.fn}` || e.fn.startsWith(`$${x.fn}_`));
@@ -105,6 +103,16 @@ export function compileDynamic(graph: Graph, opts: WasmCompileOptions, ranges: r
   }
   const manifest = dynamicManifest(graph, base.manifest, artifacts.map((a) => a.manifest), points, ranges, opts.dims ?? {}, embed);
   return { artifact: { ...base, wasm, manifest }, graph: hi.graph };
+}
+
+/** The fields of a module (unoptimised, names kept) as trees. */
+function moduleFields(wasm: Uint8Array): Sx[] {
+  const rm = binaryen.readBinary(wasm);
+  try {
+    const mod = parseSx(rm.emitText())[0];
+    if (!Array.isArray(mod) || headOf(mod) !== 'module') throw new Error('wat: no module');
+    return mod.slice(1);
+  } finally { rm.dispose(); }
 }
 
 /** A sample's plan with the top size's addresses: arena, scratch and weights (its constants checked against them). */

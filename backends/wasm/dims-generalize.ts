@@ -30,8 +30,9 @@ export interface GeneralizeResult {
   readonly holes: number;
 }
 
-/** Generalise `mods` (one `(module ...)` tree per point of `points`, dims ordered as `syms`). */
-export function generalizeModules(mods: readonly Sx[][], points: readonly (readonly number[])[], syms: readonly string[]): GeneralizeResult {
+/** Generalise `mods` (one `(module ...)` tree per point of `points`, dims ordered as `syms`). `statics`, the same
+ *  modules emitted in static form: a function whose static code is the same at every point is taken as it is. */
+export function generalizeModules(mods: readonly Sx[][], points: readonly (readonly number[])[], syms: readonly string[], statics?: readonly Sx[][]): GeneralizeResult {
   let holes = 0;
   const hole = (st: FnState, values: readonly number[], what: string): string => {
     const e = fitExpr(points, values);
@@ -126,6 +127,11 @@ export function generalizeModules(mods: readonly Sx[][], points: readonly (reado
       continue;
     }
     const name = typeof (xs[0] as Sx[])[1] === 'string' ? ((xs[0] as Sx[])[1] as string) : `func ${k}`;
+    const fixed = statics?.map((md) => md[k]);
+    if (fixed && fixed.every((f) => f !== undefined && headOf(f) === 'func' && (f as Sx[])[1] === name && sameSx(f, fixed[0]!))) {
+      out.push(fixed[0]!);
+      continue;
+    }
     const st: FnState = { name, locals: new Map() };
     const f = unify(xs, st) as Sx[];
     if (st.locals.size) {
@@ -138,4 +144,9 @@ export function generalizeModules(mods: readonly Sx[][], points: readonly (reado
     out.push(f);
   }
   return { module: out, holes };
+}
+
+function sameSx(a: Sx, b: Sx): boolean {
+  if (typeof a === 'string' || typeof b === 'string') return a === b;
+  return a.length === b.length && a.every((x, i) => sameSx(x, b[i]!));
 }

@@ -82,9 +82,20 @@ export function gemmDyn(fn: Fn, s: GemmSpec): Expr {
       guardedLoop(fn, mi, () => fn.c32(0), floorTo(fn, M, MR), () => tile(MR, vecs), MR),
       guardedLoop(fn, mi, floorTo(fn, M, MR), () => fn.c32(M), () => tile(1, vecs)),
     ];
-    // columns: whole tiles of W (one K x W slice of B stays hot while the rows stream past), then one vector
-    body.push(guardedLoop(fn, ni, () => fn.c32(0), floorTo(fn, N, W), () => rows(NV), W));
-    body.push(guardedLoop(fn, ni, floorTo(fn, N, W), floorTo(fn, N, LANES), () => rows(1), LANES));
+    const cols = (r: number): Expr[] => [
+      guardedLoop(fn, ni, () => fn.c32(0), floorTo(fn, N, W), () => tile(r, NV), W),
+      guardedLoop(fn, ni, floorTo(fn, N, W), floorTo(fn, N, LANES), () => tile(r, 1), LANES),
+    ];
+    // the loop order is chosen by the operand's kind, never by size (a size would give two code shapes): a packed
+    // weight keeps one K x W slice hot while the rows of A stream past (columns outside), a run-time B (attention's
+    // K^T or V, small) is swept under MR rows of A kept hot (rows outside), as gemm-core does for those shapes
+    if (panels) {
+      body.push(guardedLoop(fn, ni, () => fn.c32(0), floorTo(fn, N, W), () => rows(NV), W));
+      body.push(guardedLoop(fn, ni, floorTo(fn, N, W), floorTo(fn, N, LANES), () => rows(1), LANES));
+    } else {
+      body.push(guardedLoop(fn, mi, () => fn.c32(0), floorTo(fn, M, MR), () => cols(MR), MR));
+      body.push(guardedLoop(fn, mi, floorTo(fn, M, MR), () => fn.c32(M), () => cols(1)));
+    }
   }
   // the columns left (all of them when B or C is strided): one dot product each, the same epilogue on a splat
   const accS = fn.f32();
