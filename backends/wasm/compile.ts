@@ -22,6 +22,7 @@ import { storeWeights } from './kernels/sparse-init.js';
 import { withSparseKernels } from './kernels/sparse-matmul.js';
 import { allowParallel, withThreadScratch } from './parallel.js';
 import { addThreadedEntries, type ThreadStep } from './parallel-entries.js';
+import { sharedExpressions } from './tree-check.js';
 
 export interface WasmCompileOptions extends ShapeOptions {
   /** Run Binaryen's optimizer (default true). */
@@ -201,6 +202,10 @@ export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCom
     }
     if (opts.exportKernels) for (const k of kernels) m.addFunctionExport(k.fn, k.fn);
     if (!m.validate()) throw new Error(`generated wasm module for '${source}' failed validation`);
+    if (process.env.ONNXC_CHECK_TREE) {
+      const shared = sharedExpressions(m);
+      if (shared.length > 0) throw new Error(`generated wasm module for '${source}' reuses an expression (Binaryen needs a tree) in: ${shared.join(', ')}`);
+    }
     if (opts.optimize ?? true) m.runPasses(LIGHT_PASSES);
     const io = (name: string): WasmIoSpec => {
       const t = prepared.tensorType(name);

@@ -146,8 +146,8 @@ export class Fn {
       case 'int8': case 'uint8': case 'bool': return m.i32.store8(o, 1, ptr, v);
       // wrapped to the type's width (ONNX Cast to int4/int2 wraps), sign-extended for the signed ones
       case 'int4': case 'int2': {
-        const sh = this.c32(dtype === 'int4' ? 28 : 30);
-        return m.i32.store8(o, 1, ptr, m.i32.shr_s(m.i32.shl(v, sh), sh));
+        const sh = (): Expr => this.c32(dtype === 'int4' ? 28 : 30); // a fresh node per use: Binaryen's IR is a tree
+        return m.i32.store8(o, 1, ptr, m.i32.shr_s(m.i32.shl(v, sh()), sh()));
       }
       case 'uint4': return m.i32.store8(o, 1, ptr, m.i32.and(v, this.c32(15)));
       case 'uint2': return m.i32.store8(o, 1, ptr, m.i32.and(v, this.c32(3)));

@@ -127,7 +127,8 @@ function emitSparse(ctx: KernelContext, f: SparseForm): Expr {
     if (ad.rs === 0) return m.f32x4.splat(m.f32.load(t.ptr.base, 4, colOff));
     let v = zero();
     for (let lane = 0; lane < 4; lane++) {
-      const row = m.i32.add(row0(), fn.c32(lane)), clamped = m.select(m.i32.lt_s(row, fn.c32(f.M)), row, fn.c32(f.M - 1));
+      // built twice, not shared: Binaryen's IR is a tree (backends/wasm/tree-check.ts)
+      const row = (): Expr => m.i32.add(row0(), fn.c32(lane)), clamped = m.select(m.i32.lt_s(row(), fn.c32(f.M)), row(), fn.c32(f.M - 1));
       v = m.f32x4.replace_lane(v, lane, m.f32.load(t.ptr.base, 4, m.i32.add(m.i32.mul(clamped, fn.c32(ad.rs * 4)), m.i32.mul(fn.get(n), fn.c32(ad.cs * 4)))));
     }
     return v;
