@@ -39,6 +39,21 @@ else
   echo "shared models not found at $SHARED: compile of a shared model skipped"
 fi
 
+# a threaded artifact: the worker code inside loader.js runs from the installed package, with the 1-thread bits
+npx --no-install onnxc compile examples/tiny_cnn/model.onnx --dim batch=2 --threads 2 -o tiny_2t > threads.log 2>&1 || { cat threads.log; fail "compile --threads 2 failed"; }
+cat > threads.mjs <<'JS'
+const one = await (await import('./out/tiny_cnn_wasm/loader.js')).createSession();
+const two = await (await import('./tiny_2t/loader.js')).createSession();
+if (two.threads !== 2) throw new Error(`threaded session runs ${two.threads} thread(s): ${two.threadsNote}`);
+const data = Float32Array.from({ length: 6144 }, (_, i) => Math.sin(i));
+const feeds = { [one.inputNames[0]]: { type: 'float32', dims: [2, 3, 32, 32], data } };
+const a = (await one.run(feeds))[one.outputNames[0]].data, b = (await two.run(feeds))[two.outputNames[0]].data;
+if (a.length !== b.length || a.some((v, i) => !Object.is(v, b[i]))) throw new Error('2 threads differ from 1 thread');
+two.release();
+JS
+node threads.mjs || fail "the threaded artifact did not run on 2 threads with the 1-thread bits"
+echo "threads: compile --threads 2 ran on 2 workers with the 1-thread bits"
+
 cp "$ROOT/scripts/package-smoke/app.ts" app.ts
 "$ROOT/node_modules/.bin/tsc" --strict --noEmit false --outDir build --module nodenext --moduleResolution nodenext --target es2022 \
   --types node --typeRoots "$ROOT/node_modules/@types" app.ts || fail "app.ts does not type-check against the package's types"
