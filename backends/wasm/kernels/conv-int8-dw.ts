@@ -5,7 +5,8 @@
 
 import { makeTensor, type Tensor } from '../../../ir/tensor.js';
 import type { Expr, Local } from '../fn.js';
-import { interior, requant8, requantConsts, type Plan } from './conv-int8-simd.js';
+import { requant8, requantConsts, type Plan } from './conv-int8-simd.js';
+import { windowRow, windowRows } from './window.js';
 import { qclamp } from './conv-int8.js';
 import type { KernelContext, TensorRef } from './types.js';
 import { input, output } from './util.js';
@@ -99,18 +100,9 @@ export function emitDepthwise(ctx: KernelContext, p: Plan): Expr {
     fn.loop(ch, full16, full8, () => group(8, checked), 8),
     fn.loop(ch, full8, C, () => one(checked)),
   ];
-  const [h0, h1] = interior(g.OH, g.H, g.sh, g.pt, (g.KH - 1) * g.dh);
-  const [w0, w1] = interior(g.OW, g.W, g.sw, g.pl, (g.KW - 1) * g.dw);
-  const row = (checked: boolean): Expr[] => [
-    fn.set(ih, m.i32.sub(m.i32.mul(G(oh), c(g.sh)), c(g.pt))),
-    ...(checked ? [fn.loop(ow, 0, g.OW, () => pixel(true))] : [
-      fn.loop(ow, 0, w0, () => pixel(true)), fn.loop(ow, w0, w1, () => pixel(false)), fn.loop(ow, w1, g.OW, () => pixel(true)),
-    ]),
-  ];
+  const row = windowRow(fn, g, oh, ow, ih, pixel);
   return fn.block([...rq.init, fn.loop(n, 0, g.N, () => [
     fn.set(xImg, m.i32.mul(G(n), c(g.H * g.W * C))),
-    fn.loop(oh, 0, h0, () => row(true)),
-    fn.loop(oh, h0, h1, () => row(false)),
-    fn.loop(oh, h1, g.OH, () => row(true)),
+    ...windowRows(fn, g, oh, row),
   ])]);
 }

@@ -256,13 +256,4 @@ function emitIm2col(ctx: KernelContext, p: Plan): (n: () => Expr, gi: () => Expr
   ]);
 }
 
-/** [lo, hi) of output positions whose every tap lies inside [0, n). */
-export function interior(out: number, n: number, s: number, pad: number, span: number): [number, number] {
-  let lo = 0;
-  while (lo < out && lo * s - pad < 0) lo++;
-  let hi = out;
-  while (hi > lo && (hi - 1) * s - pad + span >= n) hi--;
-  return [lo, Math.max(lo, hi)];
-}
-
 export const CONV_INT8_SIMD: Readonly<Record<string, KernelGen>> = { 'onnxc.QConv': qconvKernel };

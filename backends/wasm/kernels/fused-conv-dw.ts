@@ -9,15 +9,7 @@ import { claimGrid, itemsFor, parallelOf } from '../parallel.js';
 import { residualStrides, type ConvEpilogue, type ConvGeom } from './conv.js';
 import type { KernelContext } from './types.js';
 import { input, output, unsupported } from './util.js';
-
-/** [lo, hi) of output positions whose every tap k*d lies inside [0, n) (input position o*s - p + k*d). */
-function interior(out: number, n: number, s: number, p: number, span: number): [number, number] {
-  let lo = 0;
-  while (lo < out && lo * s - p < 0) lo++;
-  let hi = out;
-  while (hi > lo && (hi - 1) * s - p + span >= n) hi--;
-  return [lo, Math.max(lo, hi)];
-}
+import { interiorRows, windowRow, windowRows } from './window.js';
 
 export function emitDepthwiseNhwc(ctx: KernelContext, g: ConvGeom, wBase: number, epi: ConvEpilogue): Expr {
   const x = input(ctx, 0), y = output(ctx), b = ctx.inputs[2], fn = ctx.fn, m = ctx.m, V = m.f32x4;
@@ -67,16 +59,8 @@ export function emitDepthwiseNhwc(ctx: KernelContext, g: ConvGeom, wBase: number
     fn.loop(c, 0, full, () => channels(true, checked), LANES),
     fn.loop(c, full, C, () => channels(false, checked)),
   ];
-  const [h0, h1] = interior(g.OH, g.H, g.sh, g.pt, (g.KH - 1) * g.dh);
-  const [w0, w1] = interior(g.OW, g.W, g.sw, g.pl, (g.KW - 1) * g.dw);
-  const row = (checked: boolean): Expr[] => [
-    fn.set(ih, m.i32.sub(m.i32.mul(fn.get(oh), fn.c32(g.sh)), fn.c32(g.pt))),
-    ...(checked ? [fn.loop(ow, 0, g.OW, () => pixel(true))] : [
-      fn.loop(ow, 0, w0, () => pixel(true)),
-      fn.loop(ow, w0, w1, () => pixel(false)),
-      fn.loop(ow, w1, g.OW, () => pixel(true)),
-    ]),
-  ];
+  const [h0, h1] = interiorRows(g);
+  const row = windowRow(fn, g, oh, ow, ih, pixel);
   const par = parallelOf(ctx), R = g.N * g.OH;
   const items = par ? Math.min(R, itemsFor(R * g.OW * C * g.KH * g.KW, par.threads)) : 1;
   if (par && items >= 2) {
@@ -97,8 +81,6 @@ export function emitDepthwiseNhwc(ctx: KernelContext, g: ConvGeom, wBase: number
   }
   return fn.loop(n, 0, g.N, () => [
     fn.set(xImg, m.i32.mul(fn.get(n), fn.c32(g.H * g.W * C * 4))),
-    fn.loop(oh, 0, h0, () => row(true)),
-    fn.loop(oh, h0, h1, () => row(false)),
-    fn.loop(oh, h1, g.OH, () => row(true)),
+    ...windowRows(fn, g, oh, row),
   ]);
 }

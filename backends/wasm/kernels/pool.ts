@@ -9,6 +9,7 @@ import { isRelaxed, vmax } from '../relaxed.js';
 import { hmax, hsum, LANES, vectorLoop } from '../simd.js';
 import type { KernelContext, KernelGen } from './types.js';
 import { attrInts, attrNum, attrStr, input, output, prod, requireDType, unsupported, withDTypes } from './util.js';
+import { windowRow, windowRows } from './window.js';
 
 /** The window of a (channels-first or channels-last) pooling node, as 2-D sizes. */
 function window(ctx: KernelContext, channelsLast: boolean) {
@@ -46,15 +47,6 @@ function maxReducer(fn: Fn, acc: Local): { init: () => Expr[]; add: (v: Expr) =>
     add: (v) => [fn.set(t, v), fn.set(acc, I.max_s(fn.get(acc), key(() => fn.get(t)))), fn.set(nan, m.v128.or(fn.get(nan), m.f32x4.ne(fn.get(t), fn.get(t))))],
     result: () => m.v128.bitselect(m.f32x4.splat(fn.cf32(NaN)), key(() => fn.get(acc)), fn.get(nan)),
   };
-}
-
-/** [lo, hi) of output positions whose every tap lies inside [0, n) (input position o*s - p + k*d, k*d <= span). */
-function interior(out: number, n: number, s: number, p: number, span: number): [number, number] {
-  let lo = 0;
-  while (lo < out && lo * s - p < 0) lo++;
-  let hi = out;
-  while (hi > lo && (hi - 1) * s - p + span >= n) hi--;
-  return [lo, Math.max(lo, hi)];
 }
 
 /** NHWC Max/AveragePool, 4 channels at a time (the tail as lane 0 of the same formula). Border pixels count their
@@ -109,21 +101,10 @@ function poolNhwc(kind: 'max' | 'avg'): KernelGen {
         fn.loop(c, 0, full, () => channels(true, checked), LANES),
         fn.loop(c, full, C, () => channels(false, checked)),
       ];
-      const [h0, h1] = interior(w.OH, w.H, w.sh, w.pt, (w.KH - 1) * w.dh);
-      const [w0, w1] = interior(w.OW, w.W, w.sw, w.pl, (w.KW - 1) * w.dw);
-      const row = (checked: boolean): Expr[] => [
-        fn.set(ih, m.i32.sub(m.i32.mul(fn.get(oh), fn.c32(w.sh)), fn.c32(w.pt))),
-        ...(checked ? [fn.loop(ow, 0, w.OW, () => pixel(true))] : [
-          fn.loop(ow, 0, w0, () => pixel(true)),
-          fn.loop(ow, w0, w1, () => pixel(false)),
-          fn.loop(ow, w1, w.OW, () => pixel(true)),
-        ]),
-      ];
+      const row = windowRow(fn, w, oh, ow, ih, pixel);
       return fn.loop(n, 0, N, () => [
         fn.set(pxImg, m.i32.mul(fn.get(n), fn.c32(w.H * w.W * C * 4))),
-        fn.loop(oh, 0, h0, () => row(true)),
-        fn.loop(oh, h0, h1, () => row(false)),
-        fn.loop(oh, h1, w.OH, () => row(true)),
+        ...windowRows(fn, w, oh, row),
       ]);
     },
   };
