@@ -4,6 +4,8 @@
 // the scales, and expanded back at load with the same float32 multiply. Taken only where every word round-trips
 // bit for bit, so it is exact for whatever tensor it takes and needs no record of where the tensor came from.
 
+import { packSubByte, unpackSubByte } from '../ir/packed.js';
+
 /** Block sizes tried, in order (quantize-weights' choices). */
 const BLOCKS = [32, 64, 128, 16, 256];
 /** Smallest tensor worth it (bytes of float32). */
@@ -58,11 +60,9 @@ export function int4Form(b: Uint8Array): Int4Form | undefined {
       if (s === undefined) ok = false; else scales[g] = s;
     }
     if (!ok) continue;
+    const q = Int8Array.from(x, (v, i) => { const s = scales[Math.floor(i / block)]!; return s === 0 ? 0 : Math.round(v / s); });
     const scalesAt = Math.ceil(n / 2 / 4) * 4, bytes = new Uint8Array(scalesAt + scales.length * 4);
-    for (let i = 0; i < n; i++) {
-      const s = scales[Math.floor(i / block)]!, q = s === 0 ? 0 : Math.round(x[i]! / s);
-      bytes[i >> 1]! |= (q & 15) << ((i & 1) * 4);
-    }
+    bytes.set(packSubByte('int4', q));
     bytes.set(new Uint8Array(scales.buffer), scalesAt);
     return { block, bytes, scalesAt, elements: n };
   }
@@ -73,9 +73,7 @@ export function int4Form(b: Uint8Array): Int4Form | undefined {
 export function expandInt4(f: Int4Form): Uint8Array {
   const out = new Float32Array(f.elements);
   const scales = new Float32Array(f.bytes.buffer.slice(f.bytes.byteOffset + f.scalesAt, f.bytes.byteOffset + f.bytes.length));
-  for (let i = 0; i < f.elements; i++) {
-    const q = ((f.bytes[i >> 1]! >> ((i & 1) * 4)) & 15) << 28 >> 28;
-    out[i] = Math.fround(q * scales[Math.floor(i / f.block)]!);
-  }
+  const q = unpackSubByte('int4', f.bytes, f.elements);
+  for (let i = 0; i < f.elements; i++) out[i] = Math.fround(q[i]! * scales[Math.floor(i / f.block)]!);
   return new Uint8Array(out.buffer);
 }

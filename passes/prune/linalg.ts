@@ -54,3 +54,26 @@ export function ridgeSolve(xtx: Float64Array, xty: Float64Array, prior: Float64A
   for (let i = 0; i < n * m; i++) B[i]! += lambda * prior[i]!;
   return choleskySolve(A, B, n, m);
 }
+
+/** (L L^T)^-1 from the lower factor L: L^-1 by forward substitution, then L^-T L^-1. */
+export function inverseFromCholesky(l: Float64Array, K: number): Float64Array {
+  const li = new Float64Array(K * K);
+  for (let j = 0; j < K; j++) {
+    li[j * K + j] = 1 / l[j * K + j]!;
+    for (let i = j + 1; i < K; i++) {
+      let s = 0;
+      for (let p = j; p < i; p++) s += l[i * K + p]! * li[p * K + j]!;
+      li[i * K + j] = -s / l[i * K + i]!;
+    }
+  }
+  const inv = new Float64Array(K * K);
+  for (let i = 0; i < K; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let p = i; p < K; p++) s += li[p * K + i]! * li[p * K + j]!;
+      inv[i * K + j] = s;
+      inv[j * K + i] = s;
+    }
+  }
+  return inv;
+}

@@ -12,7 +12,7 @@ import type { Graph, Node } from '../../ir/graph.js';
 import { prng } from '../../ir/random.js';
 import { isTensor, type RuntimeValue } from '../../ir/value.js';
 import type { CalibrationData } from '../pass.js';
-import { cholesky } from './linalg.js';
+import { cholesky, inverseFromCholesky } from './linalg.js';
 import type { ChannelGraph } from './groups.js';
 import { layerForm, type LayerForm } from './refit-rows.js';
 
@@ -97,10 +97,9 @@ function normalMatrices(g: Graph, consumers: readonly Node[], data: CalibrationD
       }
     });
   });
-  for (const [n, h] of H) {
+  for (const h of H.values()) {
     const F = Math.round(Math.sqrt(h.length));
     for (let a = 0; a < F; a++) for (let b = a + 1; b < F; b++) h[b * F + a] = h[a * F + b]!;
-    void n;
   }
   return H;
 }
@@ -112,26 +111,7 @@ function spdInverse(h: Float64Array, F: number): Float64Array | undefined {
   const a = Float64Array.from(h), lambda = Math.max(RIDGE * tr / F, 1e-12);
   for (let i = 0; i < F; i++) a[i * F + i]! += lambda;
   const L = cholesky(a, F);
-  if (!L) return undefined;
-  // L⁻¹ by forward substitution, then H⁻¹ = L⁻ᵀ L⁻¹
-  const li = new Float64Array(F * F);
-  for (let c = 0; c < F; c++) {
-    li[c * F + c] = 1 / L[c * F + c]!;
-    for (let r = c + 1; r < F; r++) {
-      let s = 0;
-      for (let p = c; p < r; p++) s += L[r * F + p]! * li[p * F + c]!;
-      li[r * F + c] = -s / L[r * F + r]!;
-    }
-  }
-  const inv = new Float64Array(F * F);
-  for (let i = 0; i < F; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = 0;
-      for (let p = i; p < F; p++) s += li[p * F + i]! * li[p * F + j]!;
-      inv[i * F + j] = s; inv[j * F + i] = s;
-    }
-  }
-  return inv;
+  return L ? inverseFromCholesky(L, F) : undefined;
 }
 
 /** Inverse of a small symmetric matrix (Gauss-Jordan; the groups are a kernel's taps or a flatten block). */

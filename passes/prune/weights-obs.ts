@@ -5,34 +5,11 @@
 // with the already updated weights). Linear algebra in Float64: Cholesky of H, its inverse, and the upper Cholesky
 // factor U of H^-1, whose row k holds the update of pruning input k given that inputs < k are settled.
 
-import { cholesky } from './linalg.js';
+import { cholesky, inverseFromCholesky } from './linalg.js';
 import { at, prunedPerRow, type PruneTarget, type RowView } from './weights-mask.js';
 
 /** Inputs whose mask is chosen together (SparseGPT's lazy blocks; a multiple of 4 and 8 for N:M). */
 const BLOCK = 128;
-
-/** (L L^T)^-1 from the lower factor L: L^-1 by forward substitution, then L^-T L^-1. */
-export function inverseFromCholesky(l: Float64Array, K: number): Float64Array {
-  const li = new Float64Array(K * K);
-  for (let j = 0; j < K; j++) {
-    li[j * K + j] = 1 / l[j * K + j]!;
-    for (let i = j + 1; i < K; i++) {
-      let s = 0;
-      for (let p = j; p < i; p++) s += l[i * K + p]! * li[p * K + j]!;
-      li[i * K + j] = -s / l[i * K + i]!;
-    }
-  }
-  const inv = new Float64Array(K * K);
-  for (let i = 0; i < K; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = 0;
-      for (let p = i; p < K; p++) s += li[p * K + i]! * li[p * K + j]!;
-      inv[i * K + j] = s;
-      inv[j * K + i] = s;
-    }
-  }
-  return inv;
-}
 
 /** U with H^-1 = U^T U (upper, row-major), for H = gram + damp * mean(diag) * I; inputs never seen (a zero
  *  diagonal) get 1 there so H stays invertible, and are reported so their weights can be zeroed. The damping grows
