@@ -3,7 +3,8 @@
 // W - w_zp packed in panels of 8 columns with K in pairs (as matmul-int8.ts), so a 4-byte splat of a row's K pair
 // meets 4 columns. Both paths take X raw and fold x_zp into the bias (B - x_zp * the weights' sum; taps outside the
 // image read x_zp), and requantise in the epilogue (requant8: f32 multiplier per output channel, the fused clamp,
-// round half to even, zero point). Weights stay 8-bit in memory (depthwise taps as i16 pairs).
+// round half to even, zero point). Weights stay 8-bit in memory (depthwise taps as i16 pairs). A `--simd relaxed`
+// build runs the GEMM path on relaxed_dot_i8x16_i7x16_add_s instead (conv-int8-relaxed.ts), with the same results.
 
 import { makeTensor, toNumbers, type Tensor } from '../../../ir/tensor.js';
 import type { Expr, Local } from '../fn.js';
@@ -11,6 +12,9 @@ import type { ConvGeom } from './conv.js';
 import { channelsLast, qclamp, qgeometry, QLINEAR, scalarConvInt } from './conv-int8.js';
 import type { KernelContext, KernelGen, PlanContext, TensorRef } from './types.js';
 import { emitDepthwise, packDepthwise } from './conv-int8-dw.js';
+import { emitGemmRelaxed } from './conv-int8-relaxed.js';
+import { relaxedParts, scratchBytes } from './int8-relaxed.js';
+import { isRelaxed } from '../relaxed.js';
 import { input, output } from './util.js';
 
 // 4 rows x 8 columns: 8 accumulators, B's two vectors and A's splat in 11 registers. Measured (Zen 5, V8): K pairs
@@ -95,7 +99,8 @@ export const qconvKernel: KernelGen = {
   scratch(ctx) {
     const p = qconvPlan(ctx);
     if (!p) return scalar.scratch?.(ctx) ?? 0;
-    return p.depthwise ? 0 : p.g.OH * p.g.OW * p.Kp * 2 + 16;
+    // planning does not know the build's SIMD mode: room for the strict i16 columns or the relaxed i8 ones
+    return p.depthwise ? 0 : Math.max(p.g.OH * p.g.OW * p.Kp * 2 + 16, scratchBytes(p.g.OH * p.g.OW, p.K));
   },
   prepack(ctx) {
     const p = qconvPlan(ctx);
@@ -109,7 +114,9 @@ export const qconvKernel: KernelGen = {
     const p = qconvPlan(ctx);
     if (output(ctx).size === 0) return ctx.m.nop();
     if (!p) return scalar.emit(ctx);
-    return p.depthwise ? emitDepthwise(ctx, p) : emitGemm(ctx, p);
+    if (p.depthwise) return emitDepthwise(ctx, p);
+    const parts = isRelaxed(ctx.fn) ? relaxedParts(p.centred) : undefined;
+    return parts ? emitGemmRelaxed(ctx, p, parts) : emitGemm(ctx, p);
   },
 };
 
@@ -145,7 +152,7 @@ export function requant8(ctx: KernelContext, k: RequantConsts, acc: readonly [Ex
 }
 
 /** Store the low `count` bytes of `v` (a local) at ptr + off. */
-function storeLow(ctx: KernelContext, v: Local, count: number, off: number, ptr: () => Expr): Expr[] {
+export function storeLow(ctx: KernelContext, v: Local, count: number, off: number, ptr: () => Expr): Expr[] {
   const { fn, m } = ctx;
   if (count === NR) return [m.v128.store64_lane(off, 1, 0, ptr(), fn.get(v))];
   return Array.from({ length: count }, (_, l) => m.i32.store8(off + l, 1, ptr(), m.i8x16.extract_lane_u(fn.get(v), l)));

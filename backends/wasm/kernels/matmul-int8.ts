@@ -2,11 +2,14 @@
 // with i32x4.dot_i16x8_s. B - b_zp is packed once as int8 (it must fit: int8 B without a zero point, or uint8 B
 // around a zero point of ~128) in panels of 8 columns, K in pairs, so one 8-byte load widened to i16x8 holds two K
 // steps of four columns; A - a_zp is widened once per run into i16 scratch, so a 4-byte splat holds the matching K
-// pair of a row. 4 rows x 8 columns of i32x4 accumulators per micro-tile. Other forms take the scalar kernel.
+// pair of a row. 4 rows x 8 columns of i32x4 accumulators per micro-tile. Other forms take the scalar kernel. A
+// `--simd relaxed` build multiplies with relaxed_dot_i8x16_i7x16 instead (int8-relaxed.ts), with the same results.
 
 import { makeTensor, toNumbers, type Tensor } from '../../../ir/tensor.js';
 import type { Expr, Local } from '../fn.js';
 import { floorTo, genericDims, guardedLoop } from '../dims-mode.js';
+import { isRelaxed } from '../relaxed.js';
+import { layoutOf, regionsOf, relaxedGemm, relaxedParts, scratchBytes, type Parts } from './int8-relaxed.js';
 import { QUANT } from './quant.js';
 import type { KernelContext, KernelGen, PlanContext } from './types.js';
 import { input, output } from './util.js';
@@ -54,12 +57,16 @@ function packB(p: Plan): Tensor {
 }
 
 export const matMulIntegerSimd: KernelGen = {
-  scratch: (ctx) => { const p = plan(ctx); return p ? p.rows * p.Kp * 2 + 16 : scalar.scratch?.(ctx) ?? 0; },
+  // planning does not know the build's SIMD mode: room for the strict i16 rows or the relaxed i8 ones
+  scratch: (ctx) => { const p = plan(ctx); return p ? Math.max(p.rows * p.Kp * 2 + 16, scratchBytes(p.rows, p.K)) : scalar.scratch?.(ctx) ?? 0; },
   prepack: (ctx) => { const p = plan(ctx); return p ? [packB(p)] : scalar.prepack?.(ctx) ?? []; },
   unread: (ctx) => (plan(ctx) ? [1, ...(ctx.inputs[3] ? [3] : [])] : scalar.unread?.(ctx) ?? []),
   emit(ctx) {
     const p = plan(ctx);
-    return p ? emit(ctx, p) : scalar.emit(ctx);
+    if (!p) return scalar.emit(ctx);
+    // a dynamic-dims sample keeps the strict kernel (its row count is a run-time value there)
+    const parts = isRelaxed(ctx.fn) && !genericDims() ? relaxedParts(p.centred) : undefined;
+    return parts ? emitRelaxed(ctx, p, parts) : emit(ctx, p);
   },
 };
 
@@ -127,3 +134,50 @@ function emit(ctx: KernelContext, p: Plan): Expr {
 }
 
 export const MATMUL_INT8: Readonly<Record<string, KernelGen>> = { MatMulInteger: matMulIntegerSimd };
+
+/** The relaxed form: A - o as i8 rows (o = 128 for uint8 A) with their sums; the accumulators start at
+ *  (o - a_zp) * the column's weight sum, so they end at the strict kernel's (A - a_zp) @ (B - b_zp). */
+function emitRelaxed(ctx: KernelContext, p: Plan, parts: Parts): Expr {
+  const { fn, m } = ctx, I = m.i32x4;
+  const a = input(ctx, 0), za = ctx.inputs[2], y = output(ctx), bP = ctx.packed[0]!;
+  const o = a.dtype === 'uint8' ? 128 : 0, L = layoutOf(p.K, parts), R = regionsOf(ctx.scratch.base, p.rows, L), core = relaxedGemm(ctx, L, R);
+  const r = fn.i32(), i = fn.i32(), shift = fn.i32(), pi = fn.i32(), mi = fn.i32();
+  const sums = [fn.v128(), fn.v128()] as const, base = [fn.v128(), fn.v128()] as const, t = fn.v128();
+  const g = (l: Local): Expr => fn.get(l), c = (n: number): Expr => fn.c32(n);
+  const flip = (v: Expr): Expr => (o ? m.v128.xor(v, m.i8x16.splat(c(0x80))) : v);
+  const vec = p.K - (p.K % 16);
+  const body: Expr[] = [
+    fn.set(shift, za ? m.i32.sub(c(o), za.dtype === 'int8' ? m.i32.load8_s(za.ptr.base, 1, c(0)) : m.i32.load8_u(za.ptr.base, 1, c(0))) : c(o)),
+    fn.loop(r, 0, p.rows, () => [
+      // the pad past K (K quads and the row sum read it) is zero; the row then overwrites what is its own
+      ...(L.Kr > L.K ? [m.v128.store(R.a + L.Kr - 16, 1, m.i32.mul(g(r), c(L.Kr)), m.v128.const(new Array(16).fill(0)))] : []),
+      fn.loop(i, 0, vec, () => [m.v128.store(R.a, 1, m.i32.add(m.i32.mul(g(r), c(L.Kr)), g(i)), flip(m.v128.load(a.ptr.base, 1, m.i32.add(m.i32.mul(g(r), c(p.K)), g(i)))))], 16),
+      ...Array.from({ length: p.K - vec }, (_, k) => {
+        const v = m.i32.load8_u(a.ptr.base + vec + k, 1, m.i32.mul(g(r), c(p.K)));
+        return m.i32.store8(R.a + vec + k, 1, m.i32.mul(g(r), c(L.Kr)), o ? m.i32.xor(v, c(0x80)) : v);
+      }),
+      core.rowSum(() => g(r)),
+    ]),
+  ];
+  const epilogue = (cols: number) => (q: number, acc: readonly [Expr, Expr]): Expr[] => {
+    const rowAt = (): Expr => m.i32.add(m.i32.mul(g(mi), c(4 * p.N)), m.i32.mul(g(pi), c(NR * 4)));
+    const out: Expr[] = [];
+    for (let j = 0; j < 2; j++) {
+      const n0 = 4 * j, off = y.ptr.base + 4 * (q * p.N + n0);
+      if (n0 >= cols) continue;
+      if (cols - n0 >= 4) { out.push(m.v128.store(off, 4, rowAt(), acc[j]!)); continue; }
+      out.push(fn.set(t, acc[j]!));
+      for (let l = 0; l < cols - n0; l++) out.push(m.i32.store(off + 4 * l, 4, rowAt(), I.extract_lane(g(t), l)));
+    }
+    return out;
+  };
+  const panel = (cols: number): Expr[] => [
+    ...core.panel(bP.ptr.base, () => m.i32.mul(g(pi), c(p.Kp * NR)), sums),
+    ...[0, 1].map((j) => fn.set(base[j]!, I.mul(g(sums[j]!), I.splat(g(shift))))),
+    ...core.rows(mi, p.rows, base, epilogue(cols)),
+  ];
+  const pFull = Math.floor(p.N / NR);
+  body.push(fn.loop(pi, 0, pFull, () => panel(NR)));
+  if (p.N % NR) body.push(fn.set(pi, c(pFull)), ...panel(p.N % NR));
+  return fn.block(body);
+}
