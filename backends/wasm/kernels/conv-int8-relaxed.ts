@@ -1,19 +1,19 @@
 // onnxc.QConv's GEMM path in a `--simd relaxed` build: im2col writes X - o as i8 rows (o = 128 for uint8 X, so the
 // bytes are signed; taps outside the image hold x_zp - o) with each row's sum, and the GEMM runs on
-// relaxed_dot_i8x16_i7x16_add_s (int8-relaxed.ts says why the sums are exact). The accumulators start at the strict
+// relaxed_dot_i8x16_i7x16 (int8-relaxed.ts says why the sums are exact and when it is used). The accumulators start at the strict
 // plan's bias (B - x_zp * the weights' sum) plus o * the weights' sum, so the requantising epilogue is the strict one.
 
 import type { Expr, Local } from '../fn.js';
 import { requant8, requantConsts, storeLow, type Plan } from './conv-int8-simd.js';
-import { layoutOf, NR, regionsOf, relaxedGemm, type Layout, type Parts, type Regions } from './int8-relaxed.js';
+import { layoutOf, NR, regionsOf, relaxedGemm, type Layout, type Regions } from './int8-relaxed.js';
 import type { KernelContext, TensorRef } from './types.js';
 import { input, output } from './util.js';
 
-export function emitGemmRelaxed(ctx: KernelContext, p: Plan, parts: Parts): Expr {
+export function emitGemmRelaxed(ctx: KernelContext, p: Plan): Expr {
   const { fn, m } = ctx, I = m.i32x4, g = p.g;
   const y = output(ctx), [wP, mP, bP] = ctx.packed as [TensorRef, TensorRef, TensorRef];
   const OCg = g.OC / g.G, rows = g.OH * g.OW, o = input(ctx, 0).dtype === 'uint8' ? 128 : 0;
-  const L = layoutOf(p.K, parts), R = regionsOf(ctx.scratch.base, rows, L), core = relaxedGemm(ctx, L, R);
+  const L = layoutOf(p.K), R = regionsOf(ctx.scratch.base, rows, L), core = relaxedGemm(ctx, L, R);
   const n = fn.i32(), gi = fn.i32(), pi = fn.i32(), mi = fn.i32(), yRow = fn.i32(), pc = fn.i32();
   const out = fn.v128(), mv = [fn.v128(), fn.v128()] as const, base = [fn.v128(), fn.v128()] as const, sums = [fn.v128(), fn.v128()] as const;
   const G = (l: Local): Expr => fn.get(l), c = (v: number): Expr => fn.c32(v);

@@ -4,7 +4,7 @@
 // meets 4 columns. Both paths take X raw and fold x_zp into the bias (B - x_zp * the weights' sum; taps outside the
 // image read x_zp), and requantise in the epilogue (requant8: f32 multiplier per output channel, the fused clamp,
 // round half to even, zero point). Weights stay 8-bit in memory (depthwise taps as i16 pairs). A `--simd relaxed`
-// build runs the GEMM path on relaxed_dot_i8x16_i7x16_add_s instead (conv-int8-relaxed.ts), with the same results.
+// build with 7-bit weights runs the GEMM path on relaxed_dot_i8x16_i7x16 instead (conv-int8-relaxed.ts), same results.
 
 import { makeTensor, toNumbers, type Tensor } from '../../../ir/tensor.js';
 import type { Expr, Local } from '../fn.js';
@@ -13,7 +13,7 @@ import { channelsLast, qclamp, qgeometry, QLINEAR, scalarConvInt } from './conv-
 import type { KernelContext, KernelGen, PlanContext, TensorRef } from './types.js';
 import { emitDepthwise, packDepthwise } from './conv-int8-dw.js';
 import { emitGemmRelaxed } from './conv-int8-relaxed.js';
-import { relaxedParts, scratchBytes } from './int8-relaxed.js';
+import { fitsSevenBits, scratchBytes } from './int8-relaxed.js';
 import { isRelaxed } from '../relaxed.js';
 import { input, output } from './util.js';
 
@@ -115,8 +115,7 @@ export const qconvKernel: KernelGen = {
     if (output(ctx).size === 0) return ctx.m.nop();
     if (!p) return scalar.emit(ctx);
     if (p.depthwise) return emitDepthwise(ctx, p);
-    const parts = isRelaxed(ctx.fn) ? relaxedParts(p.centred) : undefined;
-    return parts ? emitGemmRelaxed(ctx, p, parts) : emitGemm(ctx, p);
+    return isRelaxed(ctx.fn) && fitsSevenBits(p.centred) ? emitGemmRelaxed(ctx, p) : emitGemm(ctx, p);
   },
 };
 

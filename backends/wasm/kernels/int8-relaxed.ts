@@ -1,44 +1,42 @@
-// The int8 GEMM of a `--simd relaxed` build (onnxc.QConv's GEMM path, MatMulInteger): one
-// i32x4.relaxed_dot_i8x16_i7x16_add_s multiplies 4 K steps of 4 columns (16 multiply-adds) where strict dot_i16x8_s
-// does 8 and needs i16 operands. Its result is the same on every engine only when the second operand's bytes are
-// in [0, 127], so A goes first as signed bytes (a = x - o: o = 128 for uint8 x, 0 for int8) and the weights second,
-// offset into [0, 127] at run time:
-//   1 part  (every centred weight in [-64, 63]):  b = w + 64,                        sum a*w = dot(a, b) - 64 * sum a
-//   2 parts (in [-127, 127], what symmetric int8 quantisers produce): b1 = (w >> 1) + 64, b2 = w - (w >> 1) + 63,
-//            both in [0, 127], b1 + b2 = w + 127,              sum a*w = dot(a, b1) + dot(a, b2) - 127 * sum a.
-// Both parts go into the same accumulator. With x = a + o: sum x*w = sum a*w + o * (the column's weight sum), and the
-// integer identities hold exactly in wrapping i32, so the accumulator equals the strict kernel's bit for bit. A is
-// written as i8 rows with their sums; the weights stay in the strict kernels' packed panels (K in pairs) and each
-// panel is rearranged into K quads (and offset, and summed per column) once in scratch before its row tiles.
+// The int8 GEMM of a `--simd relaxed` build (onnxc.QConv's GEMM path, MatMulInteger) where every centred weight fits
+// 7 bits ([-64, 63]): a relaxed_dot_i8x16_i7x16 multiplies 4 K steps of 4 columns (16 multiply-adds) where strict
+// dot_i16x8_s does 8 on widened operands. Its result is the same on every engine only when the second operand's
+// bytes are in [0, 127], so A goes first as signed bytes (a = x - o: o = 128 for uint8 x, 0 for int8) and the
+// weights second as b = w + 64: sum a*w = dot(a, b) - 64 * sum a, and with x = a + o, sum x*w = sum a*w + o * (the
+// column's weight sum). The identities hold exactly in wrapping i32: the accumulator equals the strict kernel's bit
+// for bit. A is written as i8 rows with their sums; the weights stay in the strict kernels' packed panels (K in
+// pairs), each panel rearranged into K quads (offset, summed per column) once in scratch before its row tiles.
+// Weights in [-127, 127] (what symmetric int8 quantisers write) would take two dots (b1 = (w >> 1) + 64,
+// b2 = w - (w >> 1) + 63): measured 2.0x slower than strict on Node 20 (V8 lowers each dot to three instructions
+// on x64), so they keep the strict kernels; a quantiser that limits weights to 7 bits gets the relaxed ones.
 
 import type { Expr, Local } from '../fn.js';
 import { dotI8I7Add } from '../relaxed.js';
 import type { KernelContext } from './types.js';
 
-/** Rows per micro-tile, columns per panel: 8 accumulators, up to 4 weight vectors and A's splat in 13 registers. */
+/** Rows per micro-tile, columns per panel: 8 accumulators, 2 weight vectors and A's splat in 11 registers. */
 export const MR = 4, NR = 8;
 
-export type Parts = 1 | 2;
+/** The offset that moves a 7-bit weight into the relaxed dot's exact range [0, 127]. */
+const OFFSET = 64;
 
-/** How many relaxed dots a centred weight takes, or undefined when some weight is -128 (not two 7-bit parts). */
-export function relaxedParts(centred: Int8Array): Parts | undefined {
-  let lo = 0, hi = 0;
-  for (const v of centred) { if (v < lo) lo = v; if (v > hi) hi = v; }
-  if (lo >= -64 && hi <= 63) return 1;
-  return lo >= -127 ? 2 : undefined;
+/** Whether every centred weight is in [-64, 63], so the relaxed kernel is exact. */
+export function fitsSevenBits(centred: Int8Array): boolean {
+  for (const v of centred) if (v < -OFFSET || v >= OFFSET) return false;
+  return true;
 }
 
 /** K as the strict panels hold it (Kp, pairs), in quads (Kq), and A's row stride in scratch (Kr: whole v128s). */
-export interface Layout { readonly K: number; readonly Kp: number; readonly Kq: number; readonly Kr: number; readonly parts: Parts }
+export interface Layout { readonly K: number; readonly Kp: number; readonly Kq: number; readonly Kr: number }
 
-export function layoutOf(K: number, parts: Parts): Layout {
-  return { K, Kp: K + (K % 2), Kq: Math.ceil(K / 4) * 4, Kr: Math.ceil(K / 16) * 16, parts };
+export function layoutOf(K: number): Layout {
+  return { K, Kp: K + (K % 2), Kq: Math.ceil(K / 4) * 4, Kr: Math.ceil(K / 16) * 16 };
 }
 
-/** Scratch of a relaxed GEMM over `rows` rows: A (i8 rows of Kr), the row sums (i32), one panel in quads (2 parts). */
+/** Scratch of a relaxed GEMM over `rows` rows: A (i8 rows of Kr), the row sums (i32), one panel in quads. */
 export function scratchBytes(rows: number, K: number): number {
-  const L = layoutOf(K, 2);
-  return rows * (L.Kr + 4) + (L.Kq / 4) * 64 + 16;
+  const L = layoutOf(K);
+  return rows * (L.Kr + 4) + (L.Kq / 4) * 32 + 16;
 }
 
 /** Where the pieces sit in the kernel's scratch. */
@@ -63,9 +61,9 @@ export function relaxedGemm(ctx: KernelContext, L: Layout, R: Regions): RelaxedG
   const { fn, m } = ctx, I = m.i32x4, B8 = m.i8x16;
   const G = (l: Local): Expr => fn.get(l), c = (v: number): Expr => fn.c32(v);
   const src = fn.i32(), dst = fn.i32(), ki = fn.i32(), pa = fn.i32(), pb = fn.i32(), e = fn.i32();
-  const v = [fn.v128(), fn.v128()] as const, h = [fn.v128(), fn.v128()] as const, w1 = fn.v128(), sum = fn.v128();
+  const v = [fn.v128(), fn.v128()] as const, h = [fn.v128(), fn.v128()] as const, sum = fn.v128();
   const acc = Array.from({ length: MR }, () => [fn.v128(), fn.v128()] as const);
-  const bv = Array.from({ length: 2 * L.parts }, () => fn.v128()), av = fn.v128();
+  const bv = [fn.v128(), fn.v128()] as const, av = fn.v128();
   const splat = (b: number): Expr => B8.splat(c(b));
   const pairs = L.Kp / 2, fullQuads = Math.floor(pairs / 2);
 
@@ -77,15 +75,9 @@ export function relaxedGemm(ctx: KernelContext, L: Layout, R: Regions): RelaxedG
         // column j*4 + l's four K steps in lane l
         st.push(fn.set(h[j], B8.shuffle(G(v[0]), G(v[1]), j ? IHI : ILO)));
         if (sums) st.push(fn.set(sums[j]!, dotI8I7Add(fn, G(h[j]), splat(1), G(sums[j]!))));
-        const at = R.quads + 16 * j * L.parts;
-        if (L.parts === 1) st.push(m.v128.store(at, 1, G(dst), B8.add(G(h[j]), splat(64))));
-        else {
-          st.push(fn.set(w1, B8.shr_s(G(h[j]), c(1))));
-          st.push(m.v128.store(at, 1, G(dst), B8.add(G(w1), splat(64))));
-          st.push(m.v128.store(at + 16, 1, G(dst), B8.add(B8.sub(G(h[j]), G(w1)), splat(63))));
-        }
+        st.push(m.v128.store(R.quads + 16 * j, 1, G(dst), B8.add(G(h[j]), splat(OFFSET))));
       }
-      st.push(fn.set(src, m.i32.add(G(src), c(32))), fn.set(dst, m.i32.add(G(dst), c(32 * L.parts))));
+      st.push(fn.set(src, m.i32.add(G(src), c(32))), fn.set(dst, m.i32.add(G(dst), c(32))));
       return st;
     };
     return [
@@ -107,21 +99,18 @@ export function relaxedGemm(ctx: KernelContext, L: Layout, R: Regions): RelaxedG
   ]);
 
   const tile = (nr: number, mi: Local, base: readonly [Local, Local], epilogue: (r: number, acc: readonly [Expr, Expr]) => Expr[]): Expr[] => {
-    const off = L.parts === 1 ? 64 : 127;
     const st: Expr[] = [fn.set(pa, m.i32.mul(G(mi), c(L.Kr))), fn.set(pb, c(0))];
     for (let r = 0; r < nr; r++) {
-      const corr = (): Expr => I.splat(m.i32.mul(m.i32.load(R.sums + 4 * r, 4, m.i32.shl(G(mi), c(2))), c(off)));
+      const corr = (): Expr => I.splat(m.i32.mul(m.i32.load(R.sums + 4 * r, 4, m.i32.shl(G(mi), c(2))), c(OFFSET)));
       for (const j of [0, 1] as const) st.push(fn.set(acc[r]![j], I.sub(G(base[j]), corr())));
     }
     st.push(fn.loop(ki, 0, L.Kq / 4, () => {
-      const body: Expr[] = bv.map((b, i) => fn.set(b, m.v128.load(R.quads + 16 * i, 16, G(pb))));
+      const body: Expr[] = bv.map((b, j) => fn.set(b, m.v128.load(R.quads + 16 * j, 16, G(pb))));
       for (let r = 0; r < nr; r++) {
         body.push(fn.set(av, m.v128.load32_splat(R.a + r * L.Kr, 4, G(pa))));
-        for (const j of [0, 1] as const) {
-          for (let p = 0; p < L.parts; p++) body.push(fn.set(acc[r]![j], dotI8I7Add(fn, G(av), G(bv[j * L.parts + p]!), G(acc[r]![j]))));
-        }
+        for (const j of [0, 1] as const) body.push(fn.set(acc[r]![j], dotI8I7Add(fn, G(av), G(bv[j]), G(acc[r]![j]))));
       }
-      body.push(fn.set(pa, m.i32.add(G(pa), c(4))), fn.set(pb, m.i32.add(G(pb), c(32 * L.parts))));
+      body.push(fn.set(pa, m.i32.add(G(pa), c(4))), fn.set(pb, m.i32.add(G(pb), c(32))));
       return body;
     }));
     for (let r = 0; r < nr; r++) st.push(...epilogue(r, [G(acc[r]![0]), G(acc[r]![1])]));

@@ -3,13 +3,13 @@
 // around a zero point of ~128) in panels of 8 columns, K in pairs, so one 8-byte load widened to i16x8 holds two K
 // steps of four columns; A - a_zp is widened once per run into i16 scratch, so a 4-byte splat holds the matching K
 // pair of a row. 4 rows x 8 columns of i32x4 accumulators per micro-tile. Other forms take the scalar kernel. A
-// `--simd relaxed` build multiplies with relaxed_dot_i8x16_i7x16 instead (int8-relaxed.ts), with the same results.
+// `--simd relaxed` build with 7-bit B - b_zp multiplies with relaxed_dot_i8x16_i7x16 (int8-relaxed.ts), same results.
 
 import { makeTensor, toNumbers, type Tensor } from '../../../ir/tensor.js';
 import type { Expr, Local } from '../fn.js';
 import { floorTo, genericDims, guardedLoop } from '../dims-mode.js';
 import { isRelaxed } from '../relaxed.js';
-import { layoutOf, regionsOf, relaxedGemm, relaxedParts, scratchBytes, type Parts } from './int8-relaxed.js';
+import { fitsSevenBits, layoutOf, regionsOf, relaxedGemm, scratchBytes } from './int8-relaxed.js';
 import { QUANT } from './quant.js';
 import type { KernelContext, KernelGen, PlanContext } from './types.js';
 import { input, output } from './util.js';
@@ -65,8 +65,7 @@ export const matMulIntegerSimd: KernelGen = {
     const p = plan(ctx);
     if (!p) return scalar.emit(ctx);
     // a dynamic-dims sample keeps the strict kernel (its row count is a run-time value there)
-    const parts = isRelaxed(ctx.fn) && !genericDims() ? relaxedParts(p.centred) : undefined;
-    return parts ? emitRelaxed(ctx, p, parts) : emit(ctx, p);
+    return isRelaxed(ctx.fn) && !genericDims() && fitsSevenBits(p.centred) ? emitRelaxed(ctx, p) : emit(ctx, p);
   },
 };
 
@@ -137,10 +136,10 @@ export const MATMUL_INT8: Readonly<Record<string, KernelGen>> = { MatMulInteger:
 
 /** The relaxed form: A - o as i8 rows (o = 128 for uint8 A) with their sums; the accumulators start at
  *  (o - a_zp) * the column's weight sum, so they end at the strict kernel's (A - a_zp) @ (B - b_zp). */
-function emitRelaxed(ctx: KernelContext, p: Plan, parts: Parts): Expr {
+function emitRelaxed(ctx: KernelContext, p: Plan): Expr {
   const { fn, m } = ctx, I = m.i32x4;
   const a = input(ctx, 0), za = ctx.inputs[2], y = output(ctx), bP = ctx.packed[0]!;
-  const o = a.dtype === 'uint8' ? 128 : 0, L = layoutOf(p.K, parts), R = regionsOf(ctx.scratch.base, p.rows, L), core = relaxedGemm(ctx, L, R);
+  const o = a.dtype === 'uint8' ? 128 : 0, L = layoutOf(p.K), R = regionsOf(ctx.scratch.base, p.rows, L), core = relaxedGemm(ctx, L, R);
   const r = fn.i32(), i = fn.i32(), shift = fn.i32(), pi = fn.i32(), mi = fn.i32();
   const sums = [fn.v128(), fn.v128()] as const, base = [fn.v128(), fn.v128()] as const, t = fn.v128();
   const g = (l: Local): Expr => fn.get(l), c = (n: number): Expr => fn.c32(n);
