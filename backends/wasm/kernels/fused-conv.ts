@@ -9,6 +9,7 @@ import type { Expr } from '../fn.js';
 import { emitConvNchw, geometry, nchwScratch, residualStrides, type ConvEpilogue, type ConvGeom } from './conv.js';
 import { activationOf } from './fused-activation.js';
 import { emitDepthwiseNhwc } from './fused-conv-dw.js';
+import { emitWinogradNhwc, winogradFits, winogradScratch, winogradWeights } from './conv-winograd.js';
 import { gemm, type GemmSpec, type MatOperand } from './gemm-core.js';
 import { claimGrid, gemmItem, itemsFor, parallelOf, splitGemm, threadSlot, type Parallel } from '../parallel.js';
 import { packPanels, panelable, panelSize } from './gemm-pack.js';
@@ -44,6 +45,15 @@ function nhwcPath(g: ConvGeom): 'depthwise' | 'direct' | 'im2col' {
   return g.direct ? 'direct' : 'im2col';
 }
 
+/** Whether this node runs as Winograd F(2x2, 3x3) (conv-winograd.ts): a constant float32 weight, a residual (if
+ *  any) contiguous or broadcast over channels. */
+function winograd(ctx: Ctx): boolean {
+  const w = input(ctx, 1);
+  if (!channelsLast(ctx) || !w.constant || w.dtype !== 'float32' || !winogradFits(geom(ctx))) return false;
+  const z = ctx.inputs[3], zs = z && residualStrides(z, output(ctx).dims, true);
+  return !z || (zs !== undefined && (zs.c === 0 || zs.c === 1));
+}
+
 /** Whether this node's NHWC GEMM path reads its weight as column panels (gemm-pack.ts): a constant float32 weight
  *  and a group width the panel tail handles (a multiple of 4 output channels). */
 function panelPacked(ctx: Ctx): boolean {
@@ -77,9 +87,13 @@ function refuse(ctx: PlanContext): Refusal | undefined {
 
 const fusedConv: KernelGen = {
   refuse,
-  unread: (ctx) => ((storedLayout(ctx) !== wantedLayout(ctx) && input(ctx, 1).constant) || panelPacked(ctx) ? [1] : []),
+  unread: (ctx) => ((storedLayout(ctx) !== wantedLayout(ctx) && input(ctx, 1).constant) || panelPacked(ctx) || winograd(ctx) ? [1] : []),
   prepack(ctx) {
     const hwio = relaid(ctx);
+    if (winograd(ctx)) {
+      const g = geom(ctx);
+      return [makeTensor('float32', [panelSize(g.C, g.OC) * 16], winogradWeights((hwio ?? input(ctx, 1).constant!).data as Float32Array, g.C, g.OC))];
+    }
     if (!panelPacked(ctx)) return hwio ? [hwio] : [];
     // HWIO is [K = KH*KW*Cg, OC] row-major; each group's OCg columns become their own run of panels
     const g = geom(ctx), src = (hwio ?? input(ctx, 1).constant!).data as Float32Array;
@@ -91,6 +105,7 @@ const fusedConv: KernelGen = {
   scratch(ctx) {
     const g = geom(ctx);
     if (!channelsLast(ctx)) return nchwScratch(g);
+    if (winograd(ctx)) return winogradScratch(g);
     const K = g.KH * g.KW * (g.C / g.G);
     return nhwcPath(g) === 'im2col' ? im2colRows(g, K) * g.OW * K * 4 : 0;
   },
@@ -104,6 +119,7 @@ const fusedConv: KernelGen = {
     const epi: ConvEpilogue = { residual: z, act: activationOf(ctx) };
     if (y.size === 0) return ctx.m.nop();
     if (!channelsLast(ctx)) return emitConvNchw(ctx, g, wBase, epi);
+    if (winograd(ctx)) return emitWinogradNhwc(ctx, g, wBase, epi);
     switch (nhwcPath(g)) {
       case 'depthwise': return emitDepthwiseNhwc(ctx, g, wBase, epi);
       case 'direct': case 'im2col': return emitGemmNhwc(ctx, g, wBase, epi, panelPacked(ctx));

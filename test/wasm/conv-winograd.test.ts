@@ -1,0 +1,86 @@
+// NHWC 3x3 stride-1 convs as Winograd F(2x2, 3x3) (backends/wasm/kernels/conv-winograd.ts) against the reference
+// interpreter: odd output sizes (half tiles), asymmetric and zero pads, images under 4 pixels high (no interior
+// tile), output channels not a multiple of 4, many blocks, batch 2, residual per channel and broadcast, no bias;
+// a 2-thread build gives the 1-thread bits. Also which convs take the path.
+
+import { describe, expect, it } from 'vitest';
+import { winogradFits, winogradTiles } from '../../backends/wasm/kernels/conv-winograd.js';
+import type { ConvGeom } from '../../backends/wasm/kernels/conv.js';
+import { compileWasmGraph, toTensorValue } from '../../compiler/compile.js';
+import type { Tensor } from '../../ir/tensor.js';
+import { GraphBuilder } from '../../models/builder.js';
+import { createSession } from '../../runtime/wasm/index.js';
+import { randTensor, worstError } from './helpers.js';
+
+interface Spec {
+  x: [number, number, number, number]; oc: number;
+  pads?: [number, number, number, number]; bias?: boolean; residual?: 'full' | 'per-pixel'; act?: string;
+}
+
+function convCase(s: Spec): { name: string; g: ReturnType<GraphBuilder['build']>; inputs: Tensor[]; geom: ConvGeom } {
+  const b = new GraphBuilder();
+  const [N, H, W, C] = s.x, pads = s.pads ?? [1, 1, 1, 1];
+  const OH = H + pads[0] + pads[2] - 2, OW = W + pads[1] + pads[3] - 2;
+  const ins = [b.input('x', 'float32', s.x), b.weight('w', randTensor([s.oc, C, 3, 3], 5))];
+  if (s.bias !== false) ins.push(b.weight('b', randTensor([s.oc], 6)));
+  const inputs = [randTensor(s.x, 7)];
+  if (s.residual) {
+    const zd = [N, OH, OW, s.residual === 'full' ? s.oc : 1];
+    if (s.bias === false) ins.push('');
+    ins.push(b.input('z', 'float32', zd));
+    inputs.push(randTensor(zd, 8));
+  }
+  b.output(b.op('onnxc.FusedConv', ins, { kernel_shape: [3, 3], channels_last: 1, activation: s.act ?? 'Relu', pads }));
+  const geom: ConvGeom = { N, C, H, W, OC: s.oc, OH, OW, G: 1, KH: 3, KW: 3, sh: 1, sw: 1, dh: 1, dw: 1, pt: pads[0], pl: pads[1], direct: false };
+  return { name: `x[${s.x}] oc ${s.oc} pads ${pads}${s.residual ? ` +Z ${s.residual}` : ''}${s.bias === false ? ' no bias' : ''}`, g: b.build(), inputs, geom };
+}
+
+const specs: Spec[] = [
+  { x: [1, 17, 23, 16], oc: 8 },                              // odd OH and OW: half tiles on two edges
+  { x: [2, 12, 12, 32], oc: 9, residual: 'full' },            // batch 2, 9 channels (a 1-lane tail), residual
+  { x: [1, 12, 11, 16], oc: 12, pads: [0, 0, 0, 0], bias: false }, // valid conv, odd width, no bias
+  { x: [1, 3, 40, 16], oc: 16 },                              // 3 rows: no tile lies inside the image
+  { x: [1, 14, 15, 20], oc: 13, pads: [1, 0, 0, 2], residual: 'per-pixel', act: '' }, // asymmetric pads, Z over channels
+  { x: [1, 40, 40, 64], oc: 64 },                             // many blocks, the last one padded past the image
+];
+
+describe('Winograd F(2x2, 3x3) NHWC convs match the reference interpreter', () => {
+  for (const s of specs) {
+    const c = convCase(s);
+    it(c.name, () => {
+      expect(winogradFits(c.geom), 'the case takes the Winograd path').toBe(true);
+      expect(worstError(c.g, c.inputs, true)).toBeLessThanOrEqual(1e-5);
+    });
+  }
+  it('spans several blocks in the big case', () => {
+    const g = convCase(specs.at(-1)!).geom;
+    expect(winogradTiles(g)).toBeLessThan(20 * 20);
+  });
+  it('leaves strided, grouped, dilated, 1x1, thin and tiny convs to the other paths', () => {
+    const base = convCase(specs[0]!).geom;
+    for (const d of [{ sh: 2, sw: 2 }, { G: 2 }, { dh: 2, dw: 2 }, { KH: 1, KW: 1 }, { C: 8 }, { C: 18 }, { OC: 4 }, { OH: 7, OW: 7 }]) {
+      expect(winogradFits({ ...base, ...d }), JSON.stringify(d)).toBe(false);
+    }
+  });
+});
+
+describe('Winograd convs on threads', () => {
+  it('2 threads give the 1-thread bits', async () => {
+    const c = convCase({ x: [1, 30, 34, 32], oc: 24, residual: 'full' });
+    const feeds = Object.fromEntries(c.g.inputs.map((n, i) => [n, toTensorValue(c.inputs[i]!)]));
+    const shapes = Object.fromEntries(c.g.inputs.map((n, i) => [n, c.inputs[i]!.dims]));
+    const run = async (threads: number): Promise<Float32Array> => {
+      const { artifact } = compileWasmGraph(c.g, { inputShapes: shapes, embedLimit: Infinity, ...(threads > 1 ? { threads } : {}) }, { level: 3 });
+      const s = await createSession({ wasm: artifact.wasm, manifest: artifact.manifest });
+      try {
+        expect(s.threads).toBe(threads);
+        return (await s.run(feeds))[c.g.outputs[0]!]!.data as Float32Array;
+      } finally {
+        await s.release();
+      }
+    };
+    const one = await run(1), two = await run(2);
+    expect(two.length).toBe(one.length);
+    expect(two.every((v, i) => Object.is(v, one[i]))).toBe(true);
+  }, 120_000);
+});
