@@ -15,9 +15,9 @@ function ulps(a: number, e: number): number {
   return Math.abs(a - e) / ulp;
 }
 
-function run(op: string, xs: number[]): Float32Array {
+function run(op: string, xs: number[], attrs: Record<string, string> = {}): Float32Array {
   const b = new GraphBuilder();
-  b.output(b.op(op, [b.input('x', 'float32', [xs.length])]));
+  b.output(b.op(op, [b.input('x', 'float32', [xs.length])], attrs));
   const out = runWasm(b.build(), [{ dtype: 'float32', dims: [xs.length], data: Float32Array.from(xs) }]);
   return out[0]!.data as Float32Array;
 }
@@ -52,6 +52,58 @@ describe('wasm math approximations', () => {
   it('Exp and Log handle special values', () => {
     expect(Array.from(run('Exp', [Infinity, -Infinity, NaN, 100, -110]))).toEqual([Infinity, 0, NaN, Infinity, 0]);
     expect(Array.from(run('Log', [0, -1, Infinity, NaN, 1]))).toEqual([-Infinity, NaN, Infinity, NaN, 0]);
+  });
+
+  // math.ts geluTanhV: x / (1 + 2^t), its declared error. The exact value in float64 through the same identity
+  // (0.5 x (1 + tanh u) = x / (1 + e^-2u)), which unlike the tanh form keeps its digits for negative x.
+  it('Gelu (tanh form) is within 1.2e-7 |x| everywhere and 1e-6 relative for x > -3', () => {
+    const exact = (x: number): number => x / (1 + Math.exp(-2 * Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+    const mags = Array.from({ length: 400 }, (_, i) => Math.fround(10 ** (-30 + (68.5 * i) / 399)));
+    const xs = [...span(-12, 12, 24001), ...span(-0.01, 0.01, 2001), ...mags, ...mags.map((x) => -x), 3.4e38, -3.4e38];
+    const got = run('Gelu', xs, { approximate: 'tanh' });
+    let worstAbs = 0, worstRel = 0, atAbs = 0, atRel = 0;
+    xs.forEach((x, i) => {
+      const e = exact(x), d = Math.abs(got[i]! - e);
+      if (x !== 0 && d / Math.abs(x) > worstAbs) { worstAbs = d / Math.abs(x); atAbs = x; }
+      if (x > -3 && e !== 0 && d / Math.abs(e) > worstRel) { worstRel = d / Math.abs(e); atRel = x; }
+    });
+    expect(worstAbs, `worst |error|/|x| at x=${atAbs}`).toBeLessThanOrEqual(1.2e-7);
+    expect(worstRel, `worst relative error at x=${atRel}`).toBeLessThanOrEqual(1e-6);
+  });
+
+  it('Gelu (tanh form) special values: the tanh form\'s answers', () => {
+    const sp = run('Gelu', [Infinity, -Infinity, NaN, 0, -0, -1e30, 1e30, -200], { approximate: 'tanh' });
+    expect(Array.from(sp.slice(0, 4))).toEqual([Infinity, NaN, NaN, 0]);
+    expect(Object.is(sp[4], -0)).toBe(true);
+    expect(Math.abs(sp[5]!)).toBe(0);
+    expect(sp[6]).toBe(Math.fround(1e30));
+    expect(Math.abs(sp[7]!)).toBe(0);
+  });
+
+  // math.ts expNegV (Softmax, LogSoftmax, Attention): masked scores (-inf, -3.4e38, far below the max) weigh
+  // exactly 0 or within 1.2e-38 of their weight, the rest within a few ulps of the weights of the float32
+  // differences x - max (which round as they do in any float32 softmax); a row of NaN stays NaN.
+  it('Softmax with causal-mask values: masked weights 0, the others within 4 ulps', () => {
+    const L = 64, rows = 8, xs: number[] = [];
+    for (let r = 0; r < rows; r++) for (let j = 0; j < L; j++) {
+      xs.push(j > r * 8 ? [-Infinity, -3.4e38, -1000, -100, -88, -87.5][(r + j) % 6]! : Math.fround(Math.sin(r * 7 + j) * 40 - (j % 3) * 30));
+    }
+    const b = new GraphBuilder();
+    b.output(b.op('Softmax', [b.input('x', 'float32', [rows, L])], { axis: -1 }));
+    const got = runWasm(b.build(), [{ dtype: 'float32', dims: [rows, L], data: Float32Array.from(xs) }])[0]!.data as Float32Array;
+    let worst = 0;
+    for (let r = 0; r < rows; r++) {
+      const row = xs.slice(r * L, (r + 1) * L), mx = Math.max(...row), e = row.map((x) => Math.exp(Math.fround(x - mx))), sum = e.reduce((a, c) => a + c);
+      e.forEach((ej, j) => {
+        const want = ej / sum, have = got[r * L + j]!;
+        if (want < 2 ** -126) expect(Math.abs(have - want)).toBeLessThanOrEqual(1.2e-38);
+        else worst = Math.max(worst, ulps(have, want));
+        if (row[j] === -Infinity) expect(have).toBe(0);
+      });
+    }
+    expect(worst).toBeLessThanOrEqual(4);
+    const nan = b.build();
+    expect(Array.from(runWasm(nan, [{ dtype: 'float32', dims: [rows, L], data: new Float32Array(rows * L).fill(NaN) }])[0]!.data as Float32Array).every(Number.isNaN)).toBe(true);
   });
 
   it('Erf and Tanh saturate and keep odd symmetry', () => {

@@ -3,7 +3,7 @@
 // Y = P V. The general kernel (attention.ts: f64 loops) keeps softcap, nonpad_kv_seqlen and the qk output.
 
 import type { Expr, Local, Ptr } from '../fn.js';
-import { expV } from '../math.js';
+import { expNegV } from '../math.js';
 import { hsum, LANES, viaVector } from '../simd.js';
 import { gemm } from './gemm-core.js';
 import { lin, type Ix } from './scalar.js';
@@ -77,13 +77,13 @@ export function emitGemmAttention(ctx: KernelContext, g: AttnGeo, presentK: Tens
     fn.set(mx, m.select(m.f32.eq(fn.get(mx), fn.cf32(-Infinity)), fn.cf32(0), fn.get(mx))),
     fn.set(sumV, V.splat(fn.cf32(0))),
     fn.loop(j, 0, t4, () => [
-      fn.set(e, expV(fn, V.sub(fn.loadV(at()), V.splat(fn.get(mx))))),
+      fn.set(e, expNegV(fn, V.sub(fn.loadV(at()), V.splat(fn.get(mx))))),
       fn.storeV(at(), fn.get(e)),
       fn.set(sumV, V.add(fn.get(sumV), fn.get(e))),
     ], LANES),
     fn.set(sum, hsum(fn, sumV)),
     fn.loop(j, t4, g.total, () => [
-      fn.set(v, viaVector(fn, (x) => expV(fn, x), m.f32.sub(fn.load('float32', at()), fn.get(mx)))),
+      fn.set(v, viaVector(fn, (x) => expNegV(fn, x), m.f32.sub(fn.load('float32', at()), fn.get(mx)))),
       fn.store('float32', at(), fn.get(v)),
       fn.set(sum, m.f32.add(fn.get(sum), fn.get(v))),
     ]),

@@ -7,7 +7,7 @@ import binaryen from 'binaryen';
 import type { DType } from '../../../ir/dtype.js';
 import { toNumbers } from '../../../ir/tensor.js';
 import type { Expr, Fn, ValType } from '../fn.js';
-import { erfV, expV, logV, sigmoidV, splatF32, tanhV } from '../math.js';
+import { erfV, expV, geluTanhV, logV, sigmoidV, splatF32, tanhV } from '../math.js';
 import type { OpName } from '../../../ops/op-names.js';
 import { elementwise as engine, type Args, type ElemOp } from './elementwise.js';
 import type { KernelContext, KernelGen, TensorRef } from './types.js';
@@ -295,10 +295,9 @@ export const FORMULAS: Readonly<Partial<Record<OpName, Formula>>> = {
     const tanh = attrStr(ctx, 'approximate') === 'tanh';
     return {
       vec: (fn, a) => {
+        if (tanh) return geluTanhV(fn, a[0]!());
         const v = V(fn), t = fn.v128(), x = (): Expr => fn.get(t);
-        const inner = tanh
-          ? tanhV(fn, v.mul(splatF32(fn, Math.sqrt(2 / Math.PI)), v.add(x(), v.mul(splatF32(fn, 0.044715), v.mul(x(), v.mul(x(), x()))))))
-          : erfV(fn, v.mul(x(), splatF32(fn, Math.SQRT1_2)));
+        const inner = erfV(fn, v.mul(x(), splatF32(fn, Math.SQRT1_2)));
         return fn.m.block(null, [fn.set(t, a[0]!()), v.mul(v.mul(splatF32(fn, 0.5), x()), v.add(splatF32(fn, 1), inner))], binaryen.v128);
       },
     };

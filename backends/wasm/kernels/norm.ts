@@ -4,7 +4,7 @@
 import binaryen from 'binaryen';
 import { makeTensor, toNumbers } from '../../../ir/tensor.js';
 import type { Expr, Fn, Local } from '../fn.js';
-import { expV, logV } from '../math.js';
+import { expNegV, logV } from '../math.js';
 import { hmax, hsum, LANES, vectorLoop, viaVector } from '../simd.js';
 import type { KernelGen } from './types.js';
 import { attrNum, input, normAxis, output, prod, requireDType, unsupported, withDTypes } from './util.js';
@@ -30,7 +30,7 @@ function softmax(log: boolean): KernelGen {
       const X = (at: () => Expr): Expr => fn.load('float32', { base: x.ptr.base, dyn: at() });
       const XV = (at: () => Expr): Expr => fn.loadV({ base: x.ptr.base, dyn: at() });
       const lane0 = (v: Local, f: (a: Expr) => Expr): Expr => fn.set(v, m.f32x4.replace_lane(fn.get(v), 0, f(m.f32x4.extract_lane(fn.get(v), 0))));
-      const expS = (a: Expr): Expr => viaVector(fn, (v) => expV(fn, v), a);
+      const expS = (a: Expr): Expr => viaVector(fn, (v) => expNegV(fn, v), a);
       const body = (): Expr[] => [
         fn.set(base, m.i32.add(m.i32.mul(fn.get(o), fn.c32(L * inner)), fn.get(j))),
         fn.set(vmax, V.splat(fn.cf32(-Infinity))),
@@ -38,8 +38,8 @@ function softmax(log: boolean): KernelGen {
         fn.set(mx, hmax(fn, vmax)),
         fn.set(vsum, V.splat(fn.cf32(0))),
         rowPass(fn, i, L, inner,
-          (at) => log ? [fn.set(vsum, V.add(fn.get(vsum), expV(fn, V.sub(XV(at), V.splat(fn.get(mx))))))]
-            : [fn.storeV({ base: y.ptr.base, dyn: at() }, fn.tee(vmax, expV(fn, V.sub(XV(at), V.splat(fn.get(mx)))))), fn.set(vsum, V.add(fn.get(vsum), fn.get(vmax)))],
+          (at) => log ? [fn.set(vsum, V.add(fn.get(vsum), expNegV(fn, V.sub(XV(at), V.splat(fn.get(mx))))))]
+            : [fn.storeV({ base: y.ptr.base, dyn: at() }, fn.tee(vmax, expNegV(fn, V.sub(XV(at), V.splat(fn.get(mx)))))), fn.set(vsum, V.add(fn.get(vsum), fn.get(vmax)))],
           (at) => [fn.set(e, expS(m.f32.sub(X(at), fn.get(mx)))), ...(log ? [] : [fn.store('float32', { base: y.ptr.base, dyn: at() }, fn.get(e))]), lane0(vsum, (a) => m.f32.add(a, fn.get(e)))], base),
         fn.set(sum, hsum(fn, vsum)),
         log
