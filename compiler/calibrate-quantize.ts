@@ -110,7 +110,9 @@ export function weightSqnr(before: Graph, after: Graph): LayerError[] {
     if (n.op !== 'DequantizeLinear') continue;
     const q = after.initializers.get(n.inputs[0]!), w = before.initializers.get(n.name.replace(/\/dequantize(_\d+)?$/, ''));
     if (!q || !w || w.dtype !== 'float32') continue;
-    const [dq] = runGraph({ ...after, inputs: [], outputs: [n.outputs[0]!], nodes: [n] }, []) as Tensor[];
+    // float16-stored scales are a Cast of a constant (passes/quant/f16-store.ts)
+    const casts = after.nodes.filter((m) => m.op === 'Cast' && n.inputs.includes(m.outputs[0]!) && after.initializers.has(m.inputs[0]!));
+    const [dq] = runGraph({ ...after, inputs: [], outputs: [n.outputs[0]!], nodes: [...casts, n] }, []) as Tensor[];
     const a = w.data as Float32Array, b = dq!.data as Float32Array;
     let sig = 0, noise = 0;
     for (let i = 0; i < a.length; i++) { sig += a[i]! * a[i]!; noise += (a[i]! - b[i]!) ** 2; }
@@ -125,7 +127,9 @@ export function quantizeModel(model: Model, samples: readonly Sample[], opts: Qu
   const pass: Pass | undefined = getPass(PASS_OF[opts.mode]);
   if (!pass) throw new UsageError(`mode '${opts.mode}' needs pass ${PASS_OF[opts.mode]}, which is not available`);
   if (samples.length === 0) throw new UsageError('quantize needs at least one calibration (or random) sample');
-  const cal: CalibrationResult = calibrate(model, samples, { progress: opts.progress });
+  // the weights modes round by GPTQ, which needs XᵀX of each MatMul/Gemm input (passes/quant/gptq.ts)
+  const secondMoment = opts.mode.startsWith('weights-') ? weightInputs(model.graph) : undefined;
+  const cal: CalibrationResult = calibrate(model, samples, { progress: opts.progress, ...(secondMoment ? { secondMoment } : {}) });
   const stats: CalibrationStats = cal.stats;
   const floatEval = evalSamples?.map(runner(model));
   const attempt = (exclude: readonly string[]): { g: Graph; rep: SetReport } => {
@@ -156,6 +160,11 @@ export function quantizeModel(model: Model, samples: readonly Sample[], opts: Qu
       calibrationSet: rep, ...(evalRun ? { evalSet: evalRun } : {}), worstLayers: worst.slice(0, 5), keptFloat,
     },
   };
+}
+
+/** Inputs of MatMul/Gemm nodes whose weight is a constant. */
+function weightInputs(g: Graph): Set<string> {
+  return new Set(g.nodes.filter((n) => (n.op === 'MatMul' || n.op === 'Gemm') && g.initializers.has(n.inputs[1] ?? '')).map((n) => n.inputs[0]!));
 }
 
 /** The node that reads weight `w` (its name is what --exclude takes). */

@@ -21,7 +21,7 @@ export function registerQuantize(program: Command): void {
     .option('--eval <dir>', 'held-out set for the report, same layout')
     .addOption(new Option('--method <m>', 'activation range method (static)').choices(['minmax', 'percentile', 'entropy']).default('minmax'))
     .option('--per-channel', 'per-channel weight scales for static/dynamic (weights modes are always per channel or block)')
-    .option('--block-size <n>', 'weights modes: block size along the reduction axis (0 = per channel; int4 default 32)')
+    .option('--block-size <n>', 'weights modes: block size along the reduction axis (0 = per channel; int4 default 64)')
     .option('--exclude <list>', 'op types or node names to keep in float (comma-separated, repeatable)', collect)
     .option('--max-drift <x>', 'keep the worst layers in float until every output drifts less than this (relative to its range)')
     .option('--random-samples <n>', 'without --calibration: seeded random samples to calibrate and report on', '32')

@@ -1,15 +1,20 @@
-// Figures for `--mode weights-int4` (issue 9): bert-tiny and gpt2_tiny quantised at each block size, the ONNX file
-// and the wasm artifact's weights against fp32's, and top-1/argmax agreement of the int4 artifact with the fp32
-// artifact over every output row, on seeded inputs other than the calibration ones.
-//   npx tsx scripts/quant-int4-figures.ts [--blocks 32,64,128] [--samples N] [--mode weights-int8] [--exclude OP,...] [model ...]   (models: bert, gpt2)
+// Figures for `onnxc quantize --mode weights-int4|dynamic` (issue 9) on bert-tiny and gpt2_tiny: the ONNX file and
+// the wasm artifact's weights against fp32's, top-1/argmax agreement of the quantised artifact with the fp32 artifact
+// over every output row (rows counted), drift (max |q - f| / max |f|) and relative L2 error, on seeded inputs other
+// than the calibration ones; and onnxruntime-node on the quantised ONNX against the quantised artifact.
+//   npx tsx scripts/quant-int4-figures.ts [--modes weights-int4,dynamic] [--blocks 64] [--samples 128] [--calib 64]
+//     [--ort 8] [--exclude OP,...] [model ...]   (models: bert, gpt2)
+// bert inputs are sentence-like: [CLS] tokens [SEP] tokens [SEP] then padding (attention mask 0), a random length of
+// 1/4..1 of the sequence, token types 0 then 1 after the first [SEP].
 
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { compareSets, quantizeModel } from '../compiler/calibrate-quantize.js';
+import { compareSets, quantizeModel, type QuantMode } from '../compiler/calibrate-quantize.js';
 import type { Sample } from '../compiler/calibrate-data.js';
 import { compileWasmGraph, toTensorValue } from '../compiler/compile.js';
 import { importModel, loadModel } from '../compiler/onnx/import.js';
 import { exportModel } from '../compiler/onnx/export.js';
+import { runOrt } from '../compiler/ort.js';
 import type { Model } from '../ir/graph.js';
 import { makeTensor, type Tensor } from '../ir/tensor.js';
 import type { RuntimeValue } from '../ir/value.js';
@@ -18,27 +23,40 @@ import { createSessionSync } from '../runtime/wasm/session.js';
 const SHARED = resolve(process.env.ONNXC_SHARED ?? join(import.meta.dirname, '..', '..', 'shared'));
 const args = process.argv.slice(2);
 const opt = (k: string, d: string): string => { const i = args.indexOf(k); return i >= 0 ? args[i + 1]! : d; };
-const blocks = opt('--blocks', '32,64,128').split(',').map(Number);
-const nSamples = Number(opt('--samples', '16'));
-const mode = opt('--mode', 'weights-int4') as 'weights-int4' | 'weights-int8';
+const modes = opt('--modes', 'weights-int4,dynamic').split(',') as QuantMode[];
+const blocks = opt('--blocks', '').split(',').filter(Boolean).map(Number);
+const nEval = Number(opt('--samples', '128')), nCalib = Number(opt('--calib', '64')), nOrt = Number(opt('--ort', '8'));
 const exclude = opt('--exclude', '').split(',').filter(Boolean);
 const names = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
 
-/** Seeded LCG integers in [0, n). */
-function ints(seed: number, count: number, n: number): BigInt64Array {
-  const out = new BigInt64Array(count);
+/** Seeded LCG in [0, 1). */
+function lcg(seed: number): () => number {
   let s = (seed * 2654435761) >>> 0;
-  for (let i = 0; i < count; i++) { s = (s * 1664525 + 1013904223) >>> 0; out[i] = BigInt(Math.floor((s / 2 ** 32) * n)); }
-  return out;
+  return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32; };
+}
+
+const BERT_SEQ = 32, BERT_VOCAB = 1000, CLS = 101n, SEP = 102n;
+function bertSample(seed: number): Tensor[] {
+  const r = lcg(seed), S = BERT_SEQ;
+  const len = Math.max(4, Math.floor(S / 4 + r() * (S - S / 4 + 1)));
+  const split = 1 + Math.floor(r() * (len - 2));
+  const ids = new BigInt64Array(S), mask = new BigInt64Array(S), types = new BigInt64Array(S);
+  for (let i = 0; i < len; i++) {
+    mask[i] = 1n;
+    ids[i] = i === 0 ? CLS : i === len - 1 || i === split ? SEP : BigInt(103 + Math.floor(r() * (BERT_VOCAB - 103)));
+    types[i] = i > split ? 1n : 0n;
+  }
+  return [makeTensor('int64', [1, S], ids), makeTensor('int64', [1, S], mask), makeTensor('int64', [1, S], types)];
+}
+
+function gpt2Sample(seed: number): Tensor[] {
+  const r = lcg(seed);
+  return [makeTensor('int64', [1, 64], BigInt64Array.from({ length: 64 }, () => BigInt(Math.floor(r() * 8192))))];
 }
 
 const MODELS: Record<string, { path: string; dims: Record<string, number>; sample: (seed: number) => Tensor[] }> = {
-  bert: {
-    path: 'models/generated-bert-tiny/bert_tiny_random_opset18.onnx', dims: { batch: 1, seq: 16 },
-    sample: (seed) => [makeTensor('int64', [1, 16], ints(seed, 16, 1000)), makeTensor('int64', [1, 16], new BigInt64Array(16).fill(1n)),
-      makeTensor('int64', [1, 16], ints(seed + 7919, 16, 2))],
-  },
-  gpt2: { path: 'models/gpt2_tiny/model.onnx', dims: {}, sample: (seed) => [makeTensor('int64', [1, 64], ints(seed, 64, 8192))] },
+  bert: { path: 'models/generated-bert-tiny/bert_tiny_random_opset18.onnx', dims: { batch: 1, seq: BERT_SEQ }, sample: bertSample },
+  gpt2: { path: 'models/gpt2_tiny/model.onnx', dims: {}, sample: gpt2Sample },
 };
 
 function artifactOf(model: Model, dims: Record<string, number>) {
@@ -48,29 +66,63 @@ function artifactOf(model: Model, dims: Record<string, number>) {
     const outs = s.runSync(Object.fromEntries(model.graph.inputs.map((n, i) => [n, toTensorValue(x[i] as Tensor)])));
     return model.graph.outputs.map((n) => ({ dtype: outs[n]!.type, dims: outs[n]!.dims, data: outs[n]!.data }) as Tensor);
   };
-  return { weights: artifact.weights.length, run, stored: artifact.manifest.sparseWeights?.length ?? 0 };
+  return { weights: artifact.weights.length, run };
 }
+
+/** Per output: sqrt(sum (q - f)^2 / sum f^2) over every sample. */
+function relL2(outputs: readonly string[], want: readonly RuntimeValue[][], got: readonly RuntimeValue[][]): string {
+  return outputs.map((o, k) => {
+    let e = 0, m = 0;
+    want.forEach((w, s) => {
+      const a = (w[k] as Tensor).data as Float32Array, b = (got[s]![k] as Tensor).data as Float32Array;
+      for (let i = 0; i < a.length; i++) { e += (a[i]! - b[i]!) ** 2; m += a[i]! ** 2; }
+    });
+    return `${o} ${Math.sqrt(e / m).toExponential(2)}`;
+  }).join(', ');
+}
+
+/** Rows each output contributes to agreement (its size over its last dim, summed over samples). */
+const rowsOf = (outs: readonly RuntimeValue[][], k: number): number =>
+  outs.reduce((n, o) => { const t = o[k] as Tensor; return n + t.data.length / (t.dims.at(-1) ?? 1); }, 0);
 
 const mb = (n: number): string => `${(n / 1e6).toFixed(3)} MB`;
 for (const name of names.length ? names : Object.keys(MODELS)) {
   const spec = MODELS[name]!;
   const path = join(SHARED, spec.path);
   const model = loadModel(path, { dims: spec.dims });
-  const onnxBefore = readFileSync(path).length;
-  const calib = Array.from({ length: nSamples }, (_, i) => spec.sample(i + 1));
-  const evalSet = Array.from({ length: nSamples }, (_, i) => spec.sample(1000 + i));
+  const onnxFile = readFileSync(path).length, onnxRe = exportModel(model).length;
+  const calib = Array.from({ length: nCalib }, (_, i) => spec.sample(i + 1));
+  const evalSet = Array.from({ length: nEval }, (_, i) => spec.sample(100_000 + i));
   const fp = artifactOf(model, spec.dims);
   const want = evalSet.map(fp.run);
-  console.log(`${name}: fp32 ONNX ${mb(onnxBefore)} (re-exported ${mb(exportModel(model).length)}), artifact weights ${mb(fp.weights)}`);
-  for (const bs of blocks) {
-    const r = quantizeModel(model, calib, { mode, blockSize: bs, exclude });
-    // the ONNX file as written, read back: what a user ships and compiles
-    const q = importModel(r.bytes, { dims: spec.dims, source: `${name}-int4-b${bs}.onnx` });
-    const a = artifactOf(q, spec.dims);
-    const rep = compareSets(model.graph, want, evalSet.map(a.run));
-    const agree = Object.entries(rep.top1).map(([o, v]) => `${o} ${(100 * v).toFixed(2)}%`).join(', ');
-    const drift = Object.entries(rep.drift).map(([o, v]) => `${o} ${v.toExponential(2)}`).join(', ');
-    console.log(`  block ${bs}: ONNX ${mb(r.bytes.length)} (${(onnxBefore / r.bytes.length).toFixed(2)}x), artifact weights ${mb(a.weights)} (${(fp.weights / a.weights).toFixed(2)}x; ${a.stored} tensors stored as int4 blocks), `
-      + `agreement on ${nSamples} eval inputs: ${agree}; drift ${drift}`);
+  console.log(`${name}: fp32 ONNX ${mb(onnxFile)} (re-exported ${mb(onnxRe)}), artifact weights ${mb(fp.weights)}; `
+    + `${nCalib} calibration, ${nEval} eval inputs`);
+  for (const mode of modes) {
+    for (const bs of mode === 'weights-int4' && blocks.length ? blocks : [undefined]) {
+      const r = quantizeModel(model, calib, { mode, ...(bs !== undefined ? { blockSize: bs } : {}), exclude });
+      // the ONNX file as written, read back: what a user ships and compiles
+      const q = importModel(r.bytes, { dims: spec.dims, source: `${name}-${mode}.onnx` });
+      const a = artifactOf(q, spec.dims);
+      const got = evalSet.map(a.run);
+      const rep = compareSets(model.graph, want, got);
+      const agree = Object.entries(rep.top1).map(([o, v]) => `${o} ${(100 * v).toFixed(2)}% of ${rowsOf(want, model.graph.outputs.indexOf(o))} rows`).join(', ');
+      const drift = Object.entries(rep.drift).map(([o, v]) => `${o} ${v.toExponential(2)}`).join(', ');
+      console.log(`  ${mode}${bs !== undefined ? ` block ${bs}` : ''}: ONNX ${mb(r.bytes.length)} (${(onnxFile / r.bytes.length).toFixed(2)}x the file, `
+        + `${(onnxRe / r.bytes.length).toFixed(2)}x re-exported), artifact weights ${mb(a.weights)} (${(fp.weights / a.weights).toFixed(2)}x)`);
+      console.log(`    agreement ${agree}; drift ${drift}; relative L2 ${relL2(model.graph.outputs, want, got)}`);
+      // onnxruntime-node runs the quantised ONNX; its outputs against the quantised artifact's, over each output's range
+      let worst = 0;
+      for (let s = 0; s < Math.min(nOrt, nEval); s++) {
+        const feeds = Object.fromEntries(model.graph.inputs.map((n, i) => [n, evalSet[s]![i]!]));
+        const o = await runOrt(r.bytes, feeds);
+        o.values.forEach((t, k) => {
+          const b = got[s]![model.graph.outputs.indexOf(o.names[k]!)] as Tensor, x = t.data as Float32Array, y = b.data as Float32Array;
+          let e = 0, m = 0;
+          for (let i = 0; i < x.length; i++) { e = Math.max(e, Math.abs(x[i]! - y[i]!)); m = Math.max(m, Math.abs(x[i]!)); }
+          worst = Math.max(worst, e / m);
+        });
+      }
+      console.log(`    onnxruntime-node on the quantised ONNX vs its wasm artifact: max |diff| ${worst.toExponential(2)} of the output range (${Math.min(nOrt, nEval)} inputs)`);
+    }
   }
 }

@@ -29,8 +29,8 @@ function transpose2(t: Tensor): Tensor {
 }
 
 /** DQ's weight in [K, N] form when `transposed` says B is [N, K]; undefined for forms the op does not take. */
-function weightOf(g: Graph, dq: Node, transposed: boolean): Weight | undefined {
-  const q = g.initializers.get(dq.inputs[0]!), s = g.initializers.get(dq.inputs[1]!), zp = dq.inputs[2] ? g.initializers.get(dq.inputs[2]) : undefined;
+function weightOf(g: Graph, dq: Node, transposed: boolean, producer: ReadonlyMap<string, Node>): Weight | undefined {
+  const q = g.initializers.get(dq.inputs[0]!), s = constScale(g, dq.inputs[1]!, producer), zp = dq.inputs[2] ? g.initializers.get(dq.inputs[2]) : undefined;
   if (!q || !s || (q.dtype !== 'int8' && q.dtype !== 'uint8' && q.dtype !== 'int4') || s.dtype !== 'float32' || q.dims.length !== 2) return undefined;
   if (dq.inputs[2] && (!zp || Array.from(zp.data as ArrayLike<number>).some((v) => v !== 0))) return undefined;
   if (q.dtype === 'uint8') return undefined; // unsigned without a zero point is [0, 255]: no symmetric form
@@ -47,6 +47,16 @@ function weightOf(g: Graph, dq: Node, transposed: boolean): Weight | undefined {
     if (sKN.dims[0] === Math.ceil(K / bs) && sKN.dims[1] === N) return { q: qKN, scale: sKN, blockSize: bs };
   }
   return undefined;
+}
+
+/** DQ's scale: an initializer, or a Cast to float32 of a float16 one (float16-stored scales, passes/quant/f16-store.ts),
+ *  widened here exactly as folding the Cast would. */
+function constScale(g: Graph, name: string, producer: ReadonlyMap<string, Node>): Tensor | undefined {
+  const t = g.initializers.get(name);
+  if (t) return t;
+  const c = producer.get(name), src = c?.op === 'Cast' ? g.initializers.get(c.inputs[0]!) : undefined;
+  if (!src || src.dtype !== 'float16' || num(c!, 'to', 0) !== 1) return undefined;
+  return makeTensor('float32', src.dims, Float32Array.from(src.data as Float32Array));
 }
 
 /** A node's output 0 computed from constant inputs with its reference run. */
@@ -74,7 +84,7 @@ export function fuseDequantMatmul(graph: Graph, source?: string): Graph {
     if (n.op !== 'MatMul' && !(gemm && num(n, 'transA', 0) === 0 && num(n, 'alpha', 1) === 1 && num(n, 'beta', 1) === 1)) continue;
     const dq = producer.get(n.inputs[1] ?? '');
     if (!dq || dq.op !== 'DequantizeLinear' || readers.get(dq.outputs[0]!) !== 1) continue;
-    const w = weightOf(graph, dq, gemm && num(n, 'transB', 0) !== 0);
+    const w = weightOf(graph, dq, gemm && num(n, 'transB', 0) !== 0, producer);
     if (!w) continue;
     const N = w.q.dims[1]!;
     let bias = gemm ? n.inputs[2] || undefined : undefined;

@@ -1,8 +1,9 @@
 // quantize-dynamic: int8 weights, activations quantised at run time, for transformers. Each MatMul/Gemm with a
 // constant weight becomes DynamicQuantizeLinear(A) -> MatMulInteger(A_q, W_q, A_zp) -> Cast -> Mul(A_scale * W_scale)
 // (+ Gemm's bias): onnxruntime's dynamic quantisation format, standard ai.onnx ops only. Weights are symmetric int8,
-// per output column (option quant-per-channel=0 for one scale per tensor). Embedding tables (Gather of a constant)
-// are int8 per row, as quantize-weights makes them.
+// per output column (option quant-per-channel=0 for one scale per tensor), their scales float16 values stored as
+// float16 + Cast (passes/quant/f16-store.ts). Embedding tables (Gather of a constant): int8 per row, or float16 for
+// the small ones every token reads (positions, token types: passes/quant/tables.ts).
 
 import { UsageError } from '../../ir/errors.js';
 import type { Graph, Node } from '../../ir/graph.js';
@@ -13,7 +14,9 @@ import { getOp } from '../../ops/index.js';
 import { inferGraph } from '../../ops/infer-graph.js';
 import { allNames, allNodeNames, NameSource } from '../graph-util.js';
 import { definePass, type PassContext } from '../pass.js';
-import { choiceOption, excluded, quantisableWeights, type WeightUse } from './quant-graph.js';
+import { choiceOption, excluded, quantisableWeights, retarget, type WeightUse } from './quant-graph.js';
+import { storeFloat } from './f16-store.js';
+import { tableForms } from './tables.js';
 import { quantizeWeight } from './weight-quant.js';
 import { gatherRows } from './quantize-weights.js';
 
@@ -44,31 +47,48 @@ export function quantizeDynamic(graph: Graph, ctx: PassContext): Graph {
   const inits = new Map(graph.initializers);
   const weightOf = new Map<string, { q: string; scale: string }>();
   const tables = new Map<string, { q: string; scale: string }>();
+  const halves = new Map<string, string>();
+  // nodes that compute each replaced weight's pieces (float16 Casts), placed right before its first reader
+  const before = new Map<string, Node[]>();
+  const fresh = (h: string): string => names.fresh(h), freshNode = (h: string): string => nodeNames.fresh(h);
+  const forms = tableForms(graph, uses, 8, ctx);
   for (const [w, us] of uses) {
-    if (us[0]!.node.op === 'Gather') {
-      // embedding tables: int8 per row, as quantize-weights does
-      const qw = quantizeWeight(graph.initializers.get(w)!, { bits: 8, channelAxis: 0, blockSize: 0, blockAxis: 1 });
-      const q = names.fresh(`${w}_q`), s = names.fresh(`${w}_scale`);
-      inits.set(q, qw.q);
-      inits.set(s, qw.scale);
-      inits.delete(w);
-      tables.set(w, { q, scale: s });
+    const t0 = graph.initializers.get(w)!;
+    inits.delete(w);
+    if (forms.get(w) === 'float16') {
+      const st = storeFloat(w, t0, fresh, freshNode, true);
+      for (const [k, v] of st.inits) inits.set(k, v);
+      halves.set(w, st.out);
+      before.set(w, [...st.nodes]);
       continue;
     }
-    const t = asKN(graph.initializers.get(w)!, us[0]!.channelAxis === 0);
+    if (us[0]!.node.op === 'Gather') {
+      // embedding tables: int8 per row (int4 tables need quantize-weights' 4-bit mode)
+      const qw = quantizeWeight(t0, { bits: 8, channelAxis: 0, blockSize: 0, blockAxis: 1, f16Scales: true });
+      const q = fresh(`${w}_q`), st = storeFloat(`${w}_scale`, qw.scale, fresh, freshNode);
+      inits.set(q, qw.q);
+      for (const [k, v] of st.inits) inits.set(k, v);
+      tables.set(w, { q, scale: st.out });
+      before.set(w, [...st.nodes]);
+      continue;
+    }
+    const t = asKN(t0, us[0]!.channelAxis === 0);
     const [K, N] = t.dims as [number, number];
     // per tensor: the weight seen as one row, so one scale serves every column
-    const qw = perChannel ? quantizeWeight(t, { bits: 8, channelAxis: 1, blockSize: 0, blockAxis: 0 })
-      : quantizeWeight(makeTensor('float32', [1, K * N], t.data as Float32Array), { bits: 8, channelAxis: 0, blockSize: 0, blockAxis: 1 });
-    const q = names.fresh(`${w}_q`), s = names.fresh(`${w}_scale`);
+    const qw = perChannel ? quantizeWeight(t, { bits: 8, channelAxis: 1, blockSize: 0, blockAxis: 0, f16Scales: true })
+      : quantizeWeight(makeTensor('float32', [1, K * N], t.data as Float32Array), { bits: 8, channelAxis: 0, blockSize: 0, blockAxis: 1, f16Scales: true });
+    const q = fresh(`${w}_q`);
+    const st = storeFloat(`${w}_scale`, makeTensor('float32', [qw.scale.data.length], Float32Array.from(qw.scale.data)), fresh, freshNode);
     inits.set(q, makeTensor('int8', [K, N], qw.q.data));
-    inits.set(s, makeTensor('float32', [qw.scale.data.length], Float32Array.from(qw.scale.data)));
-    inits.delete(w);
-    weightOf.set(w, { q, scale: s });
+    for (const [k, v] of st.inits) inits.set(k, v);
+    weightOf.set(w, { q, scale: st.out });
+    before.set(w, [...st.nodes]);
   }
   const nodes: Node[] = [];
   const types = new Map(graph.types);
   for (const n of graph.nodes) {
+    for (const v of n.inputs) { const d = before.get(v); if (d) { nodes.push(...d); before.delete(v); } }
+    if (n.inputs.some((v) => halves.has(v))) { nodes.push(retarget(n, n.inputs.map((v) => halves.get(v) ?? v))); continue; }
     const emb = n.op === 'Gather' ? tables.get(n.inputs[0]!) : undefined;
     if (emb) { nodes.push(...gatherRows(n, emb, names, nodeNames)); types.delete(n.outputs[0]!); continue; }
     const u = uses.get(n.inputs[1] ?? '')?.find((x) => x.node === n);

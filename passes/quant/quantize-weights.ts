@@ -2,70 +2,107 @@
 // DequantizeLinear of an integer initializer (int4 in 4-bit mode: packed two per byte in the ONNX file): per output
 // channel, or in blocks of 32/64/128 along the reduction axis (onnxruntime MatMulNBits' layout). Activations stay
 // float; backends with a kernel that reads the integer weight directly keep it integer in the artifact
-// (passes/quant/fuse-dequant-matmul.ts). Embedding tables (Gather of a constant): int8 per row, gathered as
-// integers then scaled; in 4-bit mode int4 in blocks along the row, DequantizeLinear then Gather (ONNX's Gather
-// takes no int4), which the wasm artifact stores packed and dequantises at load (lowering/int4-weights.ts).
+// (passes/quant/fuse-dequant-matmul.ts). With calibration second moments (XᵀX of each MatMul's input), the integers
+// are rounded by GPTQ (passes/quant/gptq.ts): the output error, not the weight error, is minimised. Scales are
+// float16 values stored as float16 + Cast (passes/quant/f16-store.ts) where float16 holds them as normal numbers.
+// Embedding tables (Gather of a constant), as passes/quant/tables.ts decides: float16, int8 per row (gathered as
+// integers then scaled), or int4 blocks along the row (DequantizeLinear then Gather: ONNX's Gather takes no int4;
+// the wasm artifact stores them packed and dequantises at load, lowering/int4-weights.ts).
 //
-// Options: quant-bits=8|4 (default 8), quant-block-size=0|32|64|128 (default 0 for 8 bits, 32 for 4 bits),
+// Options: quant-bits=8|4 (default 8), quant-block-size=0|16|32|64|128|256 (default 0 for 8 bits, 64 for 4 bits:
+// with GPTQ's rounding, blocks of 64 lose about what round-to-nearest blocks of 32 do, for half the scales),
+// quant-gptq=0|1 (default 1), quant-f16-scales=0|1 (default 1), quant-tables=auto|int8|int4|float16,
 // quant-exclude=OP|NODE,... Conv weights are always int8 per channel (4 bits loses too much on small kernels).
 
 import type { Graph, Node } from '../../ir/graph.js';
-import { makeTensor, type Tensor } from '../../ir/tensor.js';
+import { makeTensor } from '../../ir/tensor.js';
 import { onnxCode } from '../../ir/dtype.js';
 import { withDefaults } from '../../ops/attrs.js';
 import { getOp } from '../../ops/index.js';
 import { inferGraph } from '../../ops/infer-graph.js';
 import { allNames, allNodeNames, NameSource } from '../graph-util.js';
 import { definePass, type PassContext } from '../pass.js';
-import { choiceOption, dequantNode, excluded, quantisableWeights, retarget } from './quant-graph.js';
+import { choiceOption, excluded, quantisableWeights, retarget, type WeightUse } from './quant-graph.js';
 import { quantizeWeight } from './weight-quant.js';
+import { storeFloat, type Stored } from './f16-store.js';
+import { refineGptq } from './gptq.js';
+import { tableForms } from './tables.js';
 
 export function quantizeWeights(graph: Graph, ctx: PassContext): Graph {
   const bits = choiceOption(ctx, 'quant-bits', [8, 4] as const, 8);
-  const block = choiceOption(ctx, 'quant-block-size', [0, 16, 32, 64, 128, 256] as const, bits === 4 ? 32 : 0);
+  const block = choiceOption(ctx, 'quant-block-size', [0, 16, 32, 64, 128, 256] as const, bits === 4 ? 64 : 0);
+  const useGptq = choiceOption(ctx, 'quant-gptq', [0, 1] as const, 1) === 1;
+  const f16Scales = choiceOption(ctx, 'quant-f16-scales', [0, 1] as const, 1) === 1;
   const skip = excluded(ctx);
   const uses = quantisableWeights(graph, (u) => !skip(u.node));
   if (uses.size === 0) return graph;
+  const forms = tableForms(graph, uses, bits, ctx);
   const names = new NameSource(allNames(graph)), nodeNames = new NameSource(allNodeNames(graph));
+  const fresh = (h: string): string => names.fresh(h), freshNode = (h: string): string => nodeNames.fresh(h);
   const inits = new Map(graph.initializers);
   const replaced = new Map<string, string>();
-  const dq = new Map<string, Node>();
+  // nodes that compute each replaced weight, placed right before its first reader
+  const before = new Map<string, Node[]>();
   const gathers = new Map<string, { q: string; scale: string }>();
+  const add = (st: Stored): void => { for (const [k, v] of st.inits) inits.set(k, v); };
   for (const [w, us] of uses) {
-    if (us[0]!.node.op === 'Gather' && bits === 8) {
+    const t = graph.initializers.get(w)!;
+    const form = forms.get(w);
+    inits.delete(w);
+    if (form === 'float16') {
+      const st = storeFloat(w, t, fresh, freshNode, true);
+      add(st);
+      replaced.set(w, st.out);
+      before.set(w, [...st.nodes]);
+      continue;
+    }
+    if (form === 'int8') {
       // int8 per row; the rows are gathered as integers and scaled after (Gather, Cast, Mul: nothing to fold, so
       // the table stays integer on every backend)
-      const t = graph.initializers.get(w)!;
-      const qw = quantizeWeight(t, { bits: 8, channelAxis: 0, blockSize: 0, blockAxis: 1 });
-      const q = names.fresh(`${w}_q`), s = names.fresh(`${w}_scale`);
+      const qw = quantizeWeight(t, { bits: 8, channelAxis: 0, blockSize: 0, blockAxis: 1, f16Scales });
+      const q = fresh(`${w}_q`), st = storeFloat(`${w}_scale`, qw.scale, fresh, freshNode);
       inits.set(q, qw.q);
-      inits.set(s, qw.scale);
-      inits.delete(w);
-      gathers.set(w, { q, scale: s });
+      add(st);
+      gathers.set(w, { q, scale: st.out });
+      before.set(w, [...st.nodes]);
       continue;
     }
     const conv = us[0]!.node.op === 'Conv';
     // a block larger than the reduction axis is one block: per channel
-    const t = graph.initializers.get(w)!;
     const b = conv || block >= t.dims[us[0]!.blockAxis]! ? 0 : block;
-    const qw = quantizeWeight(t, { bits: conv ? 8 : bits, channelAxis: us[0]!.channelAxis, blockSize: b, blockAxis: us[0]!.blockAxis });
-    const made = dequantNode(nodeNames.fresh(`${w}/dequantize`), w, qw, (h) => names.fresh(h));
-    for (const [k, v] of made.inits) inits.set(k, v as Tensor);
-    inits.delete(w);
-    replaced.set(w, made.out);
-    dq.set(w, made.node);
+    let qw = quantizeWeight(t, { bits: conv ? 8 : bits, channelAxis: us[0]!.channelAxis, blockSize: b, blockAxis: us[0]!.blockAxis, f16Scales });
+    const gram = useGptq && !form && !conv ? inputMoment(us, ctx, t.dims[us[0]!.blockAxis]!) : undefined;
+    if (gram) qw = refineGptq(t, qw, us[0]!.channelAxis, gram);
+    const q = fresh(`${w}_q`), st = storeFloat(`${w}_scale`, qw.scale, fresh, freshNode), out = fresh(`${w}_dq`);
+    inits.set(q, qw.q);
+    add(st);
+    const attrs = withDefaults(getOp('DequantizeLinear')!, { axis: { kind: 'int', value: qw.axis }, block_size: { kind: 'int', value: qw.blockSize } });
+    before.set(w, [...st.nodes, { name: freshNode(`${w}/dequantize`), op: 'DequantizeLinear', inputs: [q, st.out], outputs: [out], attrs }]);
+    replaced.set(w, out);
   }
-  // each DequantizeLinear goes right before the first node that reads its output
   const nodes: Node[] = [];
   for (const n of graph.nodes) {
+    for (const v of n.inputs) { const d = before.get(v); if (d) { nodes.push(...d); before.delete(v); } }
     const emb = n.op === 'Gather' ? gathers.get(n.inputs[0]!) : undefined;
     if (emb) { nodes.push(...gatherRows(n, emb, names, nodeNames)); continue; }
-    for (const v of n.inputs) { const d = dq.get(v); if (d) { nodes.push(d); dq.delete(v); } }
     nodes.push(n.inputs.some((v) => replaced.has(v)) ? retarget(n, n.inputs.map((v) => replaced.get(v) ?? v)) : n);
   }
   const types = new Map(graph.types);
-  for (const w of replaced.keys()) types.delete(w);
+  for (const w of uses.keys()) types.delete(w);
   return inferGraph({ ...graph, nodes, initializers: inits, types }, { source: ctx.source });
+}
+
+/** The calibration second moment of the input a weight's readers multiply it with (summed over readers), when every
+ *  reader's input has one of the weight's reduction length K. */
+export function inputMoment(us: readonly WeightUse[], ctx: PassContext, K: number): Float64Array | undefined {
+  let sum: Float64Array | undefined;
+  for (const u of us) {
+    const m = ctx.calibration?.values.get(u.node.inputs[0] ?? '')?.secondMoment;
+    if (!m || m.size !== K) return undefined;
+    if (!sum) sum = Float64Array.from(m.gram);
+    else for (let i = 0; i < sum.length; i++) sum[i]! += m.gram[i]!;
+  }
+  return sum;
 }
 
 /** Gather(q, ids) -> Cast -> Mul(Unsqueeze(Gather(scale, ids), -1)): DequantizeLinear's q * scale, per gathered row. */

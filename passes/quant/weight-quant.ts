@@ -3,6 +3,7 @@
 // (the absmax scale shrunk by up to 30%: clipping a few outliers often lowers the error of all the rest).
 
 import { makeTensor, type Tensor } from '../../ir/tensor.js';
+import { f16Scale } from './f16-store.js';
 
 export interface WeightQuantSpec {
   /** 8 or 4: the integer range is [-2^(bits-1), 2^(bits-1) - 1]; the scale maps |w|max to 2^(bits-1) - 1. */
@@ -12,6 +13,8 @@ export interface WeightQuantSpec {
   /** 0: one scale per channel; else blocks of this many elements along `blockAxis`. */
   readonly blockSize: number;
   readonly blockAxis: number;
+  /** Round each scale to float16 where that keeps it normal (passes/quant/f16-store.ts stores them in 2 bytes). */
+  readonly f16Scales?: boolean;
 }
 
 export interface QuantizedWeight {
@@ -51,23 +54,32 @@ export function quantizeWeight(w: Tensor, spec: WeightQuantSpec): QuantizedWeigh
   for (let i = 0; i < data.length; i++) members[groupOf(i)]!.push(i);
   const q = new Int8Array(data.length), scale = new Float32Array(nScales);
   members.forEach((idx, g) => {
-    let absMax = 0;
-    for (const i of idx) absMax = Math.max(absMax, Math.abs(data[i]!));
-    if (absMax === 0) { scale[g] = 1; return; }
-    let best = Math.fround(absMax / qmax), bestErr = Infinity;
-    for (const f of SHRINK) {
-      const s = Math.fround((absMax * f) / qmax);
-      let err = 0;
-      for (const i of idx) {
-        const v = Math.min(qmax, Math.max(qmin, Math.round(data[i]! / s)));
-        err += (v * s - data[i]!) ** 2;
-      }
-      if (err < bestErr) { bestErr = err; best = s; }
-    }
+    const best = groupScale(idx.map((i) => data[i]!), spec.bits, spec.f16Scales ?? false);
     scale[g] = best;
     for (const i of idx) q[i] = Math.min(qmax, Math.max(qmin, Math.round(data[i]! / best)));
   });
   return { q: makeTensor(spec.bits === 4 ? 'int4' : 'int8', dims, q), scale: makeTensor('float32', scaleDims, scale), axis, blockSize: spec.blockSize };
+}
+
+/** The scale of one group: the absmax scale shrunk by the SHRINK fraction with the least squared error (1 for an
+ *  all-zero group), rounded to float16 when `f16` (where that keeps it normal). */
+export function groupScale(vals: ArrayLike<number>, bits: 8 | 4, f16: boolean): number {
+  const qmax = bits === 8 ? 127 : 7, qmin = -qmax - 1;
+  let absMax = 0;
+  for (let i = 0; i < vals.length; i++) absMax = Math.max(absMax, Math.abs(vals[i]!));
+  if (absMax === 0) return 1;
+  const round = (x: number): number => (f16 ? f16Scale(Math.fround(x)) : Math.fround(x));
+  let best = round(absMax / qmax), bestErr = Infinity;
+  for (const f of SHRINK) {
+    const s = round((absMax * f) / qmax);
+    let err = 0;
+    for (let i = 0; i < vals.length; i++) {
+      const v = Math.min(qmax, Math.max(qmin, Math.round(vals[i]! / s)));
+      err += (v * s - vals[i]!) ** 2;
+    }
+    if (err < bestErr) { bestErr = err; best = s; }
+  }
+  return best;
 }
 
 /** Max |w - dequantised w| over max |w|: the relative error a layer's weights took. */
