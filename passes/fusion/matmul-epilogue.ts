@@ -2,11 +2,13 @@
 // Gemm -> [Add residual] -> [activation] one onnxc.FusedGemm. Exact: the fused reference rounds after the product,
 // after each Add and after the activation, as the unfused ops do (ops/fused/matmul.ts).
 // Exporter shapes matched: PyTorch Linear on 3-D input (MatMul + Add(bias), BERT/MiniLM, then Gelu or the residual
-// Add), tf2onnx Dense (MatMul + AddV2), and GPT-2's Conv1D written as Reshape -> Gemm -> Reshape -> Gelu: an
-// activation after a Reshape of the Gemm moves into the Gemm (elementwise ops commute with Reshape).
+// Add), tf2onnx Dense (MatMul + AddV2), and GPT-2's Conv1D written as Reshape -> Gemm -> Reshape -> [Add residual]
+// -> [Gelu]: an Add and activation after a Reshape of the Gemm move into the Gemm (elementwise ops commute with
+// Reshape; the residual, of the Add's own shape, is reshaped to the Gemm's).
 
 import type { Node } from '../../ir/graph.js';
-import { sameType } from '../../ir/types.js';
+import { fromValues, type Tensor } from '../../ir/tensor.js';
+import { sameType, type TensorType } from '../../ir/types.js';
 import { withDefaults } from '../../ops/attrs.js';
 import { getOp } from '../../ops/index.js';
 import { EXACT, definePass } from '../pass.js';
@@ -70,20 +72,43 @@ const gemmEpilogue: Rule = (gemm, { index: ix, names }): Rewrite | undefined => 
     const out = direct ? direct.out : add![0].outputs[0]!;
     return { remove: new Set(group), replacement: fused(gemm, 'onnxc.FusedGemm', [...base, add?.[1] ?? ''], out, direct) };
   }
-  // Gemm -> Reshape -> activation: FusedGemm(activation) -> Reshape
+  // Gemm -> Reshape -> [Add residual] -> [activation]: Reshape(residual) -> FusedGemm -> Reshape. GPT-2's Conv1D
+  // (the residual Add after each projection, in the model's 3-D shape) and its GELU.
   const reshape = ix.soleReader(y);
   if (reshape?.op !== 'Reshape' || reshape.inputs[0] !== y) return undefined;
-  const act = matchActivation(ix, reshape.outputs[0]!);
-  if (!act) return undefined;
+  const yType = ix.graph.types.get(y)!;
+  const res = yType.kind === 'tensor' && yType.shape.every((d) => typeof d === 'number') ? residualAdd(ix, reshape.outputs[0]!) : undefined;
+  const act = matchActivation(ix, res ? res[0].outputs[0]! : reshape.outputs[0]!);
+  if (!act && !res) return undefined;
   const z = names.fresh(`${y}_act`);
-  const fusedNode = fused(gemm, 'onnxc.FusedGemm', base, z, act);
+  const before: Node[] = [], types = new Map([[z, yType]]), initializers = new Map<string, Tensor>();
+  let residual = '';
+  if (res) {
+    // the residual in the Gemm's 2-D shape: a Reshape, which moves no data
+    const shape = names.fresh(`${y}_shape`), dims = (yType as TensorType).shape as number[];
+    residual = names.fresh(`${res[1]}_2d`);
+    initializers.set(shape, fromValues('int64', [dims.length], dims));
+    before.push({ name: names.fresh(`${reshape.name}_residual`), op: 'Reshape', inputs: [res[1], shape], outputs: [residual], attrs: withDefaults(getOp('Reshape')!, {}) });
+    types.set(residual, yType);
+  }
+  before.push(fused(gemm, 'onnxc.FusedGemm', [...base, residual], z, act));
   return {
-    remove: new Set([gemm, reshape, ...act.nodes]),
-    before: [fusedNode],
-    replacement: { ...reshape, attrs: withDefaults(getOp('Reshape')!, reshape.attrs), inputs: [z, ...reshape.inputs.slice(1)], outputs: [act.out] },
-    types: new Map([[z, ix.graph.types.get(y)!]]),
+    remove: new Set([gemm, reshape, ...(res ? [res[0]] : []), ...(act?.nodes ?? [])]),
+    before,
+    replacement: { ...reshape, attrs: withDefaults(getOp('Reshape')!, reshape.attrs), inputs: [z, ...reshape.inputs.slice(1)], outputs: [act ? act.out : res![0].outputs[0]!] },
+    types,
+    initializers,
   };
 };
+
+/** epilogueAdd, when the other operand also has the Add's static type (no broadcast, so it can be reshaped as v
+ *  is): [add, the other operand]. */
+function residualAdd(ix: GraphIndex, v: string): [Node, string] | undefined {
+  const hit = epilogueAdd(ix, v);
+  const to = hit && ix.graph.types.get(hit[1]), ta = hit && ix.graph.types.get(hit[0].outputs[0]!);
+  if (!hit || !to || !ta || !sameType(to, ta) || ta.kind !== 'tensor' || !ta.shape.every((d) => typeof d === 'number')) return undefined;
+  return hit;
+}
 
 export const fuseMatmulEpilogue = definePass({
   name: 'fuse-matmul-epilogue',

@@ -39,7 +39,8 @@ function build(blocks: readonly Block[], seed: number, attention: boolean): Grap
       if (k.bias) y = b.op('Add', [y, bias]);
     } else y = b.op('Gemm', [x, w, ...(k.bias ? [bias] : [])]);
     if (k.kind === 'gemmReshape') y = b.op('Reshape', [y, i64(`shape${i}`, [1, 3, D])]);
-    if (k.residual && k.kind !== 'gemmReshape') y = b.op('Add', [y, x]);
+    // GPT-2's residual after the Reshape is in the 3-D shape
+    if (k.residual) y = b.op('Add', [y, k.kind === 'gemmReshape' ? b.op('Reshape', [x, i64(`rs${i}`, [1, 3, D])]) : x]);
     switch (k.act) {
       case 'none': break;
       case 'Relu': case 'Sigmoid': case 'Tanh': y = b.op(k.act, [y]); break;
