@@ -2,7 +2,7 @@
 // shapes the shared models run, as they run them (constant B panel-packed, convs channels-last: M = pixels,
 // N = out channels, K = KH*KW*C), strict and relaxed SIMD, against this machine's measured wasm SIMD peak.
 
-import binaryen from 'binaryen';
+import binaryen from '../backends/wasm/binaryen.js';
 import { Fn } from '../backends/wasm/fn.js';
 import { gemm } from '../backends/wasm/kernels/gemm-core.js';
 import { panelSize } from '../backends/wasm/kernels/gemm-pack.js';

@@ -6,6 +6,7 @@
 // the reference and wasm backends stay synchronous (their type says so) for the callers that need that.
 
 import { runGraph } from '../backends/reference/interpreter.js';
+import { startBinaryen } from '../backends/wasm/binaryen-start.js';
 import { OnnxcError, UsageError } from '../ir/errors.js';
 import type { Model } from '../ir/graph.js';
 import type { RuntimeValue } from '../ir/value.js';
@@ -46,11 +47,11 @@ export const BACKENDS: readonly BackendEntry[] = [
   { name: referenceBackend.name, summary: referenceBackend.summary, load: () => Promise.resolve(referenceBackend) },
   {
     name: 'wasm', summary: 'WebAssembly SIMD module compiled with Binaryen, run by runtime/wasm (shapes fixed per compile; no passes)',
-    load: async () => (await import('./compile.js')).wasmBackend,
+    load: async () => { startBinaryen(); return (await import('./compile.js')).wasmBackend; },
   },
   {
     name: 'wasm-O3', summary: 'the wasm backend after the -O3 pass pipeline, as `onnxc compile` builds it',
-    load: async () => (await import('./compile.js')).wasmO3Backend,
+    load: async () => { startBinaryen(); return (await import('./compile.js')).wasmO3Backend; },
   },
   {
     name: 'webgpu', summary: 'WGSL compute shaders run by runtime/webgpu on Dawn (lavapipe without a GPU); kernels as written (no passes); runs are async',

@@ -4,6 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import { startBinaryen } from '../backends/wasm/binaryen-start.js';
 import { OnnxcError, UsageError } from '../ir/errors.js';
 import { collect } from './cli-args.js';
 import { registerPrune } from './cli-prune.js';
@@ -92,7 +93,7 @@ export function buildProgram(): Command {
     .option('--verify', 'run the IR and op verifiers after every pass')
     .option('--no-optimize', 'skip Binaryen optimisation')
     .option('--embed-limit <bytes>', 'weights larger than this go to weights.bin', String(1 << 20))
-    .action(async (path: string, opts) => (await import('./cli-compile.js')).compileCommand(path, opts));
+    .action(async (path: string, opts) => { startBinaryen(); return (await import('./cli-compile.js')).compileCommand(path, opts); });
 
   seedOption(program.command('check')
     .description('run onnxc and onnxruntime-node on the same inputs; report errors per output')
@@ -135,7 +136,7 @@ export function buildProgram(): Command {
     .option('--html <file>', 'write latency and size bars as one self-contained HTML file')
     .option('--profile', 'also time each kernel alone: time per op and the slowest kernels')
     .option('--json', 'print JSON'))
-    .action(async (path: string, opts) => (await import('./cli-bench.js')).benchCommand(path, opts));
+    .action(async (path: string, opts) => { startBinaryen(); return (await import('./cli-bench.js')).benchCommand(path, opts); });
 
   registerQuantize(program);
   registerPrune(program);
@@ -153,7 +154,7 @@ export function buildProgram(): Command {
   program.command('demo')
     .description('the quick start: write the bundled example model, compile it to wasm, run the artifact and check it')
     .argument('[dir]', 'folder for examples/ and out/', '.')
-    .action(async (dir: string) => (await import('./cli-demo.js')).demoCommand(dir));
+    .action(async (dir: string) => { startBinaryen(); return (await import('./cli-demo.js')).demoCommand(dir); });
 
   return program;
 }

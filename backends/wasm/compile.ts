@@ -2,7 +2,7 @@
 // (lowering/plan.ts: shapes fixed, constants folded, arena and weights laid out) becomes one WebAssembly module
 // with one function per run-time node from the kernel table, and a `run` that calls them in order.
 
-import binaryen from 'binaryen';
+import binaryen from './binaryen.js';
 import { ALL_DTYPES } from '../../ir/dtype.js';
 import { OnnxcError } from '../../ir/errors.js';
 import type { Graph } from '../../ir/graph.js';

@@ -5,7 +5,7 @@
 // from the sizes (position ids, masks, a slice of an embedding table) are laid out once, at the top size; a run
 // reads the prefix its size needs, which is checked to be the value at each compiled size.
 
-import binaryen from 'binaryen';
+import binaryen from './binaryen.js';
 import { UnsupportedOpError, UsageError } from '../../ir/errors.js';
 import type { Graph } from '../../ir/graph.js';
 import { tensorBytes } from '../../lowering/weights.js';

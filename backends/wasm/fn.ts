@@ -1,7 +1,7 @@
 // A small builder for one generated WebAssembly function: typed locals, counted loops and memory access by
 // element type, so kernels read as loop nests over static shapes rather than raw Binaryen calls.
 
-import binaryen from 'binaryen';
+import binaryen from './binaryen.js';
 import type { DType } from '../../ir/dtype.js';
 import { UnsupportedTypeError } from '../../ir/errors.js';
 import { bf16ToF32, f32ToBf16, f32ToHalf, halfToF32 } from './half.js';

@@ -1,7 +1,7 @@
 // 16-bit floats in linear memory: float16 and bfloat16 are stored as their ONNX bits and computed in f32, so
 // every load widens (exactly) and every store rounds to nearest even, with inf/NaN/subnormals preserved.
 
-import binaryen from 'binaryen';
+import binaryen from './binaryen.js';
 import type { Expr, Fn } from './fn.js';
 
 /** f32 value of float16 bits (an i32 holding 0..0xffff). */

@@ -2,7 +2,7 @@
 // scalar tails too (via simd.viaVector). Range reduction + polynomials after Cephes (expf/logf); measured
 // error against Math.* is checked in test/wasm/math.test.ts.
 
-import binaryen from 'binaryen';
+import binaryen from './binaryen.js';
 import type { Expr, Fn } from './fn.js';
 
 function k(fn: Fn, x: number): Expr { return fn.m.f32x4.splat(fn.m.f32.const(x)); }

@@ -5,7 +5,7 @@
 // sleep, when there is none. No thread ever waits for a thread that has not claimed work: a worker the OS has
 // descheduled only means the others take more items.
 
-import binaryen from 'binaryen';
+import binaryen from './binaryen.js';
 import { THREAD_CTRL as T } from './abi.js';
 import type { Expr } from './fn.js';
 

@@ -3,7 +3,7 @@
 // counter until none are left; the others run on thread 0 alone; a barrier (spin, then wait) sits wherever the
 // threads that write a tensor differ from those that read it. No JavaScript runs between kernels.
 
-import binaryen from 'binaryen';
+import binaryen from './binaryen.js';
 import { THREAD_CTRL as T } from './abi.js';
 import { CAN_WAIT_GLOBAL, EPOCH_GLOBAL, TID_GLOBAL } from './parallel-entries.js';
 import type { Expr, Fn } from './fn.js';

@@ -3,7 +3,7 @@
 // clamp (Relu/Clip epilogues, max pooling) with relaxed_min/max, and the int8 GEMMs multiply with
 // i16x8.relaxed_dot_i8x16_i7x16_s (kernels/int8-relaxed.ts). A strict module never sees a relaxed instruction.
 
-import binaryen from 'binaryen';
+import binaryen from './binaryen.js';
 import type { Expr, Fn } from './fn.js';
 
 /** How a module's float cores multiply-accumulate: strict wasm SIMD (mul then add) or relaxed (fused madd). */

@@ -2,7 +2,7 @@
 // silently miscompiled by passes that rewrite nodes in place (reorder-locals renumbers a shared local.get twice).
 // This walk finds such sharing; emitWasm runs it when ONNXC_CHECK_TREE is set (the test suite and conformance do).
 
-import binaryen from 'binaryen';
+import binaryen from './binaryen.js';
 
 const B = binaryen;
 

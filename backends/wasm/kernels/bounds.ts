@@ -5,7 +5,7 @@
 // traps, and the runtime turns that into an error naming the node. A constant index tensor is checked here, at
 // compile time, and its reads carry no check.
 
-import binaryen from 'binaryen';
+import binaryen from '../binaryen.js';
 import { KernelError } from '../../../ir/errors.js';
 import { toNumbers } from '../../../ir/tensor.js';
 import { ERROR_CODE, ERROR_RECORD } from '../abi.js';

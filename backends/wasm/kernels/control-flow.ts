@@ -4,7 +4,7 @@
 // Loop: run-time trip count and/or condition; loop-carried values live in the body's input slots of the arena
 // and are rewritten from its outputs after each iteration; scan outputs go straight to row i of the node's output.
 
-import binaryen from 'binaryen';
+import binaryen from '../binaryen.js';
 import type { Graph } from '../../../ir/graph.js';
 import { limits } from '../../../ir/limits.js';
 import { scalar } from '../../../ir/tensor.js';

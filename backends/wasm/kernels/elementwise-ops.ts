@@ -3,7 +3,7 @@
 // an op's wasm arithmetic is written once. Attributes and constant inputs (Clip bounds, Pow exponents) shape the
 // formula. Adding an elementwise op to the wasm backend: one entry here and one case in test/wasm/kernels.test.ts.
 
-import binaryen from 'binaryen';
+import binaryen from '../binaryen.js';
 import type { DType } from '../../../ir/dtype.js';
 import { toNumbers } from '../../../ir/tensor.js';
 import type { Expr, Fn, ValType } from '../fn.js';

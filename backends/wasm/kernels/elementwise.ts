@@ -1,7 +1,7 @@
 // The elementwise engine: any n-ary op over broadcast inputs, as a loop nest whose inner dim runs as a
 // 4-lane SIMD loop (float32 ops with a vector formula) with a scalar tail, or as a scalar loop otherwise.
 
-import binaryen from 'binaryen';
+import binaryen from '../binaryen.js';
 import type { DType } from '../../../ir/dtype.js';
 import { UnsupportedTypeError } from '../../../ir/errors.js';
 import type { Expr, Local, ValType } from '../fn.js';

@@ -3,7 +3,7 @@
 // multiplied by 2^112 rebias the exponent exactly (a float16 subnormal lands on the float32 value mant * 2^-24 too);
 // the sign is ored back. Four a step on SIMD128, the rest one by one. Called once by weights_init.
 
-import binaryen from 'binaryen';
+import binaryen from '../binaryen.js';
 
 export const F16_EXPAND = 'f16_expand';
 const TWO_112 = 0x77800000;

@@ -1,7 +1,7 @@
 // The activation epilogues of onnxc's fused ops (ops/fused/activation.ts) as f32x4 formulas, applied in registers
 // before a kernel's store: each is the standard op's formula from the one table (elementwise-ops.ts).
 
-import binaryen from 'binaryen';
+import binaryen from '../binaryen.js';
 import { parseActivation, standardActivation, type Activation } from '../../../ops/fused/activation.js';
 import { fromValues } from '../../../ir/tensor.js';
 import type { Expr, Fn } from '../fn.js';

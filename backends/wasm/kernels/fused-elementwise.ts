@@ -3,7 +3,7 @@
 // once, each step lands in a register, only the last is stored. Each step is its op's f32x4 formula from the one
 // table the standalone kernels use (elementwise-ops.ts FORMULAS).
 
-import binaryen from 'binaryen';
+import binaryen from '../binaryen.js';
 import type { Refusal } from '../../../lowering/protocol.js';
 import { parseProgram, type Step } from '../../../ops/fused/elementwise.js';
 import type { Expr, Fn } from '../fn.js';

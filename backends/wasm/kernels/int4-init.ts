@@ -2,7 +2,7 @@
 // writes n float32 values, element i = f32(sign-extended nibble i of q) * scales[i >> log2B], the float32 multiply
 // DequantizeLinear does, so the expanded words are bit for bit the folded constant's. Called once by weights_init.
 
-import binaryen from 'binaryen';
+import binaryen from '../binaryen.js';
 
 export const INT4_EXPAND = 'int4_expand';
 

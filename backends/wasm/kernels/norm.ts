@@ -1,7 +1,7 @@
 // Normalisations: Softmax/LogSoftmax along one axis, LayerNormalization over trailing axes, and inference
 // BatchNormalization folded at compile time into a per-channel scale and shift.
 
-import binaryen from 'binaryen';
+import binaryen from '../binaryen.js';
 import { makeTensor, toNumbers } from '../../../ir/tensor.js';
 import type { Expr, Fn, Local } from '../fn.js';
 import { expNegV, logV } from '../math.js';

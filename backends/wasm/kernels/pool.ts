@@ -2,7 +2,7 @@
 // shape) as scalar loops with bounds checks, and GlobalAverage/GlobalMax pooling as SIMD row reductions. The
 // channels-last forms (onnxc.NhwcMaxPool, ...) run 4 channels per f32x4, contiguous in memory.
 
-import binaryen from 'binaryen';
+import binaryen from '../binaryen.js';
 import { makeWindow, windowAxis } from '../../../ops/conv-window.js';
 import type { Expr, Fn, Local } from '../fn.js';
 import { isRelaxed, vmax } from '../relaxed.js';

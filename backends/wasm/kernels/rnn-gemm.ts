@@ -5,7 +5,7 @@
 // padded to Hp = H rounded up to 4 (zero weight columns), so no loop has a scalar tail; outputs copy the H real
 // units. Equations as ops/rnn.ts; sequence_lens, directions, layouts, clip, activations as the scalar kernel.
 
-import binaryen from 'binaryen';
+import binaryen from '../binaryen.js';
 import { makeTensor, type Tensor } from '../../../ir/tensor.js';
 import type { Expr, Fn, Local } from '../fn.js';
 import { expV, logV, sigmoidV, splatF32, tanhV } from '../math.js';

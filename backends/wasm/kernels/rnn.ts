@@ -3,7 +3,7 @@
 // per direction and batch entry, a run-time time loop (sequence_lens may shorten it) whose state lives in scratch
 // as f64. Gates' matrix-vector products read W/R in their ONNX stacked layout; activations go through scalar.ts.
 
-import binaryen from 'binaryen';
+import binaryen from '../binaryen.js';
 import type { Expr, Local } from '../fn.js';
 import { elemBytes } from '../fn.js';
 import type { KernelContext, KernelGen, PlanContext } from './types.js';

@@ -2,7 +2,7 @@
 // f64 whatever their dtype (so one loop serves float32/float64/float16 and integers), linear index arithmetic,
 // and f64 versions of the transcendental functions through the f32x4 formulas (about 1e-7 relative).
 
-import binaryen from 'binaryen';
+import binaryen from '../binaryen.js';
 import type { DType } from '../../../ir/dtype.js';
 import { intRange, isInt } from '../../../ir/dtype.js';
 import type { Expr, Fn } from '../fn.js';

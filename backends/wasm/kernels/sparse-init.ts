@@ -6,7 +6,7 @@
 // packed the same way and dequantised by the init function (lowering/int4-weights.ts, int4-init.ts); float32 tensors
 // float16 holds exactly (a float16 model's weights) as float16 bits, widened by it (lowering/f16-weights.ts, f16-init.ts).
 
-import binaryen from 'binaryen';
+import binaryen from '../binaryen.js';
 import { alignUp } from '../../../lowering/buffer-plan.js';
 import type { LoweringPlan, PackedRef } from '../../../lowering/plan.js';
 import { tensorBytes } from '../../../lowering/weights.js';

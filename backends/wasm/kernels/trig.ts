@@ -1,7 +1,7 @@
 // Inverse trigonometric and hyperbolic ops (Asin, Acos, Atan, Asinh, Acosh, Atanh), computed in f64 with
 // range reduction and short series, so float32 results are correctly rounded almost always. Scalar: rare ops.
 
-import binaryen from 'binaryen';
+import binaryen from '../binaryen.js';
 import type { Expr, Fn } from '../fn.js';
 import { elementwise } from './elementwise.js';
 import type { KernelGen } from './types.js';
