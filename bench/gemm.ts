@@ -6,7 +6,7 @@ import binaryen from '../backends/wasm/binaryen.js';
 import { Fn } from '../backends/wasm/fn.js';
 import { gemm } from '../backends/wasm/kernels/gemm-core.js';
 import { panelSize } from '../backends/wasm/kernels/gemm-pack.js';
-import { tilePlan } from '../backends/wasm/kernels/gemm-plan.js';
+import { tilePlan, type TilePlan } from '../backends/wasm/kernels/gemm-plan.js';
 import { madd, markRelaxed } from '../backends/wasm/relaxed.js';
 import { RELAXED_NODE_FLAGS, relaxedSimdAvailable } from './relaxed-probe.js';
 import { latencyStats } from './stats.js';
@@ -15,9 +15,13 @@ export interface GemmShape {
   readonly label: string; readonly M: number; readonly N: number; readonly K: number;
   /** B is a run-time value (not packed), e.g. attention's K^T. */
   readonly unpacked?: boolean;
+  /** A register tile other than tilePlan's (to sweep plans). */
+  readonly tile?: TilePlan;
 }
 
-/** super-resolution-10's convs run on blocks of pixels (conv im2col in blocks of ~192 KiB, fused-conv.ts). */
+/** super-resolution-10's 3x3 convs run as Winograd F(2x2, 3x3) (conv-winograd.ts): 16 GEMMs per block of tiles
+ *  (M = tiles a block, K = in channels, N = out channels); other 3x3 convs (strided, channels not whole vectors)
+ *  as im2col blocks of ~192 KiB (fused-conv.ts), at super-res's channel counts here. */
 export const GEMM_SHAPES: readonly GemmShape[] = [
   { label: 'square 256', M: 256, N: 256, K: 256 },
   { label: 'square 256 (B unpacked)', M: 256, N: 256, K: 256, unpacked: true },
@@ -32,9 +36,12 @@ export const GEMM_SHAPES: readonly GemmShape[] = [
   { label: 'mobilenet_v2 last 1x1 @7', M: 49, N: 1280, K: 320 },
   { label: 'mobilenet_v2 classifier (M=1)', M: 1, N: 1000, K: 1280 },
   { label: 'super-res Conv_0 5x5 (1->64)', M: 12544, N: 64, K: 25 },
-  { label: 'super-res Conv_2 3x3 (64->64), block', M: 84, N: 64, K: 576 },
-  { label: 'super-res Conv_4 3x3 (64->32), block', M: 84, N: 32, K: 576 },
-  { label: 'super-res Conv_6 3x3 (32->9), block', M: 168, N: 9, K: 288 },
+  { label: 'super-res Conv_2 Winograd GEMM (64->64)', M: 24, N: 64, K: 64 },
+  { label: 'super-res Conv_4 Winograd GEMM (64->32)', M: 32, N: 32, K: 64 },
+  { label: 'super-res Conv_6 Winograd GEMM (32->9)', M: 68, N: 9, K: 32 },
+  { label: 'im2col 3x3 (64->64), block', M: 84, N: 64, K: 576 },
+  { label: 'im2col 3x3 (64->32), block', M: 84, N: 32, K: 576 },
+  { label: 'im2col 3x3 (32->9), block', M: 168, N: 9, K: 288 },
 ];
 
 export interface GemmRow extends GemmShape {
@@ -128,6 +135,7 @@ function gemmModule(shape: GemmShape, relaxed: boolean): () => void {
   const a = 64, b = a + M * K * 4, c = b + (shape.unpacked ? K * N : panelSize(K, N)) * 4 + 64, end = c + M * N * 4;
   return build(Math.ceil(end / 65536) + 1, relaxed, (fn) => gemm(fn, {
     M, N, K, a: { base: a, rs: K, cs: 1 }, b: { base: b, rs: N, cs: 1, ...(shape.unpacked ? {} : { panels: true }) }, c: { base: c, rs: N, cs: 1 },
+    ...(shape.tile ? { plan: shape.tile } : {}),
   }));
 }
 
@@ -137,7 +145,7 @@ export function gemmGflops(shape: GemmShape, relaxed = false): { medianMs: numbe
 }
 
 const planLabel = (s: GemmShape, relaxed: boolean): string => {
-  const p = tilePlan(s.M, s.N, s.K, relaxed, !s.unpacked);
+  const p = s.tile ?? tilePlan(s.M, s.N, s.K, relaxed, !s.unpacked);
   return `${p.mr}x${p.nv * 4}${p.ku > 1 ? ` k${p.ku}` : ''}`;
 };
 

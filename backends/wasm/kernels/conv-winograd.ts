@@ -23,10 +23,12 @@ const XI = 16;
 const BLOCK_BYTES = 192 * 1024;
 
 /** Whether a conv takes this path: 3x3, stride and dilation 1, one group, whole channel vectors in, enough
- *  channels that the transforms cost less than the multiply-adds they save, and enough pixels. */
+ *  channels that the transforms cost less than the multiply-adds they save, and enough pixels: at 7x7 with 512
+ *  channels (16 tiles) the 16/9 larger transformed weight, streamed per block, ate the gain (measured even with
+ *  im2col; 14x14x256 and larger ran 1.7-1.9x faster). */
 export function winogradFits(g: ConvGeom): boolean {
   return g.G === 1 && g.KH === 3 && g.KW === 3 && g.sh === 1 && g.sw === 1 && g.dh === 1 && g.dw === 1
-    && g.C % LANES === 0 && g.C >= 16 && g.OC >= 8 && g.OH >= 2 && g.OW >= 2 && g.OH * g.OW >= 64;
+    && g.C % LANES === 0 && g.C >= 16 && g.OC >= 8 && g.OH >= 2 && g.OW >= 2 && g.OH * g.OW >= 100;
 }
 
 const ocPad = (g: ConvGeom): number => Math.ceil(g.OC / LANES) * LANES;

@@ -21,10 +21,13 @@ export interface TilePlan {
  *    and 4x4 under 40; unrolling K (ku 2) lost 10-25% (V8 hoists the unrolled loads and spills).
  *  - M = 1 (classifier heads, decoder steps): 1x24 at 36-43 against 27-29 for the 4x8 plan's one-row tail (two
  *    accumulators chain every K step through the add latency; six independent chains do not).
- *  - M = 2: 2x16 at 54 against 45. */
+ *  - M = 2: 2x16 at 54 against 45.
+ *  - 8 < N < 12 on panels (super-resolution-10's 9-channel conv): one 2x12 tile over every column, 41 against 36
+ *    for 4x8 plus a 4x4 tail whose four accumulators hold one valid lane (3x12 and 4x12 spill: 16-21). */
 export function tilePlan(M: number, N: number, K: number, relaxed: boolean, panels: boolean): TilePlan {
-  void N; void K; void relaxed; void panels;
+  void K; void relaxed;
   if (M === 1) return { mr: 1, nv: 6, ku: 1 };
+  if (panels && N > 8 && N < 12) return { mr: 2, nv: 3, ku: 1 };
   if (M === 2) return { mr: 2, nv: 4, ku: 1 };
   return { mr: 4, nv: 2, ku: 1 };
 }
