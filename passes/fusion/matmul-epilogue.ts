@@ -77,7 +77,7 @@ const gemmEpilogue: Rule = (gemm, { index: ix, names }): Rewrite | undefined => 
   const reshape = ix.soleReader(y);
   if (reshape?.op !== 'Reshape' || reshape.inputs[0] !== y) return undefined;
   const yType = ix.graph.types.get(y)!;
-  const res = yType.kind === 'tensor' && yType.shape.every((d) => typeof d === 'number') ? residualAdd(ix, reshape.outputs[0]!) : undefined;
+  const res = yType.kind === 'tensor' && yType.shape?.every((d) => typeof d === 'number') ? residualAdd(ix, reshape.outputs[0]!) : undefined;
   const act = matchActivation(ix, res ? res[0].outputs[0]! : reshape.outputs[0]!);
   if (!act && !res) return undefined;
   const z = names.fresh(`${y}_act`);
@@ -106,7 +106,7 @@ const gemmEpilogue: Rule = (gemm, { index: ix, names }): Rewrite | undefined => 
 function residualAdd(ix: GraphIndex, v: string): [Node, string] | undefined {
   const hit = epilogueAdd(ix, v);
   const to = hit && ix.graph.types.get(hit[1]), ta = hit && ix.graph.types.get(hit[0].outputs[0]!);
-  if (!hit || !to || !ta || !sameType(to, ta) || ta.kind !== 'tensor' || !ta.shape.every((d) => typeof d === 'number')) return undefined;
+  if (!hit || !to || !ta || !sameType(to, ta) || ta.kind !== 'tensor' || !ta.shape?.every((d) => typeof d === 'number')) return undefined;
   return hit;
 }
 
