@@ -8,21 +8,24 @@
 import binaryen from '../binaryen.js';
 import { makeTensor, type Tensor } from '../../../ir/tensor.js';
 import type { Expr, Fn, Local } from '../fn.js';
-import { expV, logV, sigmoidV, splatF32, tanhV } from '../math.js';
+import { splatF32 } from '../math.js';
+import { actV, type Act } from './rnn-act.js';
 import { gemm } from './gemm-core.js';
 import { packPanels, panelSize } from './gemm-pack.js';
 import type { KernelContext, PlanContext, TensorRef } from './types.js';
 
 export type Cell = 'RNN' | 'GRU' | 'LSTM';
-export interface Act { name: string; alpha: number; beta: number }
+export type { Act } from './rnn-act.js';
 
 export interface RnnGeom {
   cell: Cell; G: number; seq: number; batch: number; K: number; H: number; Hp: number; nd: number; layout: number;
   lbr: boolean; coupled: boolean; clip?: number; reverseOnly: boolean; hasB: boolean; hasP: boolean;
 }
 
-/** Columns per GEMV panel: four f32x4 accumulators. */
+/** Columns per GEMV panel: four f32x4 accumulators. Eight measured no faster (R, 48-64 KiB a direction, streams
+ *  from L2 at that rate either way); two rows a turn did (GEMV_ROWS). */
 const PW = 16;
+const GEMV_ROWS = 2;
 
 /** The geometry when the SIMD path takes the node (every tensor float32; W, R, B, P constants; H > 0). */
 export function rnnGeometry(ctx: PlanContext, cell: Cell, base: Omit<RnnGeom, 'cell' | 'G' | 'Hp' | 'hasB' | 'hasP'>): RnnGeom | undefined {
@@ -102,49 +105,35 @@ export function rnnPrepack(ctx: PlanContext, g: RnnGeom): Tensor[] {
 /** Scratch: XW [seq*batch, nd*G*Hp], HR [G*Hp], h, c, tmp [Hp each]. */
 export const rnnScratch = (g: RnnGeom): number => 4 * (g.seq * g.batch * g.nd * g.G * g.Hp + g.G * g.Hp + 3 * g.Hp);
 
-/** f(v) on f32x4 for the ONNX RNN activations (names lower-cased); v is read once. */
-function actV(fn: Fn, a: Act, v: Expr): Expr {
-  const m = fn.m, V = m.f32x4, x = fn.v128(), g = (): Expr => fn.get(x), c = (k: number): Expr => splatF32(fn, k);
-  const body = ((): Expr => {
-    switch (a.name) {
-      case 'relu': return V.max(g(), c(0));
-      case 'tanh': return tanhV(fn, g());
-      case 'sigmoid': return sigmoidV(fn, g());
-      case 'affine': return V.add(V.mul(c(a.alpha), g()), c(a.beta));
-      case 'leakyrelu': return m.v128.bitselect(g(), V.mul(c(a.alpha), g()), V.ge(g(), c(0)));
-      case 'thresholdedrelu': return m.v128.bitselect(g(), c(0), V.gt(g(), c(a.alpha)));
-      case 'scaledtanh': return V.mul(c(a.alpha), tanhV(fn, V.mul(c(a.beta), g())));
-      case 'hardsigmoid': return V.max(c(0), V.min(c(1), V.add(V.mul(c(a.alpha), g()), c(a.beta))));
-      case 'elu': return m.v128.bitselect(g(), V.mul(c(a.alpha), V.sub(expV(fn, g()), c(1))), V.ge(g(), c(0)));
-      case 'softsign': return V.div(g(), V.add(c(1), V.abs(g())));
-      case 'softplus': return V.add(logV(fn, V.add(c(1), expV(fn, V.neg(V.abs(g()))))), V.max(g(), c(0)));
-      default: throw new Error(`rnn-gemm: activation '${a.name}' passed the kernel's check`);
-    }
-  })();
-  return m.block(null, [fn.set(x, v), body], binaryen.v128);
-}
-
-/** y[0, N) = init + x[0, K) · B, B a packed block at static addresses (N a multiple of 4). */
+/** y[0, N) = x[0, K) · B, B a packed block at static addresses (N a multiple of 4). Each panel keeps up to PW/4
+ *  accumulators in registers; k advances GEMV_ROWS rows a turn (half the loop overhead per row). */
 function gemv(fn: Fn, K: number, N: number, x: number, w: number, y: number): Expr {
   const m = fn.m, V = m.f32x4;
-  const p = fn.i32(), k = fn.i32(), pa = fn.i32(), pb = fn.i32(), av = fn.v128();
-  const acc = [fn.v128(), fn.v128(), fn.v128(), fn.v128()];
+  const p = fn.i32(), kk = fn.i32(), kb = fn.i32(), pb = fn.i32(), av = fn.v128();
+  const acc = Array.from({ length: PW / 4 }, () => fn.v128());
   // pb runs through the panels in order: each is K rows of its width, so it ends where the next begins
-  const panel = (vecs: number, yAt: () => Expr): Expr[] => [
-    ...acc.slice(0, vecs).map((a) => fn.set(a, V.splat(fn.cf32(0)))),
-    fn.set(pa, fn.c32(0)),
-    fn.loop(k, 0, K, () => [
-      fn.set(av, m.v128.load32_splat(x, 4, fn.get(pa))),
-      ...acc.slice(0, vecs).map((a, j) => fn.set(a, V.add(fn.get(a), V.mul(fn.get(av), m.v128.load(16 * j, 4, fn.get(pb)))))),
-      fn.set(pa, m.i32.add(fn.get(pa), fn.c32(4))),
-      fn.set(pb, m.i32.add(fn.get(pb), fn.c32(16 * vecs))),
-    ]),
-    ...acc.slice(0, vecs).map((a, j) => m.v128.store(y + 16 * j, 4, yAt(), fn.get(a))),
-  ];
+  const panel = (vecs: number, yAt: () => Expr): Expr[] => {
+    const rows = (n: number): Expr[] => Array.from({ length: n }, (_, u) => [
+      fn.set(av, m.v128.load32_splat(x + 4 * u, 4, fn.get(kb))),
+      ...acc.slice(0, vecs).map((a, j) => fn.set(a, V.add(fn.get(a), V.mul(fn.get(av), m.v128.load(16 * (u * vecs + j), 4, fn.get(pb)))))),
+    ]).flat();
+    const U = GEMV_ROWS, turns = Math.floor(K / U);
+    return [
+      ...acc.slice(0, vecs).map((a) => fn.set(a, V.splat(fn.cf32(0)))),
+      fn.set(kb, fn.c32(0)),
+      ...(turns ? [fn.loop(kk, 0, turns, () => [
+        ...rows(U),
+        fn.set(kb, m.i32.add(fn.get(kb), fn.c32(4 * U))),
+        fn.set(pb, m.i32.add(fn.get(pb), fn.c32(16 * U * vecs))),
+      ])] : []),
+      ...(K % U ? [...rows(K % U), fn.set(pb, m.i32.add(fn.get(pb), fn.c32(16 * (K % U) * vecs)))] : []),
+      ...acc.slice(0, vecs).map((a, j) => m.v128.store(y + 16 * j, 4, yAt(), fn.get(a))),
+    ];
+  };
   const full = Math.floor(N / PW), tail = (N % PW) / 4;
   return fn.block([
     fn.set(pb, fn.c32(w)),
-    fn.loop(p, 0, full, () => panel(4, () => m.i32.mul(fn.get(p), fn.c32(PW * 4)))),
+    fn.loop(p, 0, full, () => panel(PW / 4, () => m.i32.mul(fn.get(p), fn.c32(PW * 4)))),
     ...(tail ? panel(tail, () => fn.c32(full * PW * 4)) : []),
   ]);
 }
