@@ -6,7 +6,8 @@
 //                                  [--runs N] [--modes 50,2:4,90]
 // --emb-sparsity S prunes the embedding tables at S (unstructured, also in 2:4 mode); --global then raises the
 // layers' sparsity so that the overall sparsity is the mode's. --emb-fp16 rounds the tables to float16 values
-// instead (stored at half the bytes by the compiler).
+// instead (stored at half the bytes by the compiler). After each variant, compile's sparse-weights report: per layer
+// the kernel (N:M, CSC or dense) and the measured ratio that chose it (backends/wasm/kernels/sparse-cost.ts).
 
 import { writeFileSync } from 'node:fs';
 import { calibrate } from '../compiler/calibrate.js';
@@ -21,6 +22,7 @@ import { isTensor, type RuntimeValue } from '../ir/value.js';
 import { pruneWeights, pruneWeightsInputs, type PruneWeightsOptions } from '../passes/prune/weights.js';
 import { createSessionSync } from '../runtime/wasm/session.js';
 import { toTensorValue } from '../compiler/compile.js';
+import { describeSparse } from '../backends/wasm/kernels/sparse-init.js';
 
 const args = process.argv.slice(2);
 const flag = (f: string): boolean => args.includes(f);
@@ -69,7 +71,7 @@ function median(xs: number[]): number { const s = [...xs].sort((a, b) => a - b);
  *  this shared machine falls on all of them alike; min and median per variant. */
 const timed: { run: () => void; ts: number[] }[] = [];
 
-function compileAndTime(model: Model, sample: Sample): { weights: number; sparse: string; ts: number[] } {
+function compileAndTime(model: Model, sample: Sample): { weights: number; sparse: string; ts: number[]; report: string } {
   const { artifact } = compileWasmGraph(model.graph, { source: model.info.source, inputShapes: Object.fromEntries(model.graph.inputs.map((n, i) => [n, (sample[i] as Tensor).dims])) });
   const s = createSessionSync({ wasm: artifact.wasm, manifest: artifact.manifest, weights: artifact.weights });
   const feeds = Object.fromEntries(model.graph.inputs.map((n, i) => [n, toTensorValue(sample[i] as Tensor)]));
@@ -78,7 +80,7 @@ function compileAndTime(model: Model, sample: Sample): { weights: number; sparse
   const sp = (artifact.manifest as { sparseWeights?: readonly (readonly [string, number, number, string])[] }).sparseWeights ?? [];
   const kinds = new Map<string, number>();
   for (const e of sp) kinds.set(e[3], (kinds.get(e[3]) ?? 0) + 1);
-  return { weights: artifact.weights.length, sparse: [...kinds].map(([k, n]) => `${n} ${k}`).join(', ') || 'none', ts };
+  return { weights: artifact.weights.length, sparse: [...kinds].map(([k, n]) => `${n} ${k}`).join(', ') || 'none', ts, report: describeSparse(sp) ?? 'none' };
 }
 
 const model = loadModel(path);
@@ -120,6 +122,8 @@ for (const mode of modes) {
     lat.push(art.ts);
     rows.push(`| ${mode}${mode.includes(':') ? '' : '%'}${embS ? ` (tables ${embS}, layers ${mode.includes(':') ? mode : o.sparsity.toFixed(3)})` : ''} ${reconstruct ? 're-fit' : 'wanda'} (${methods}, ${pruneS.toFixed(1)} s) | ${r.layers.length} | ${art.weights} | ${(art.weights / dense.weights).toFixed(3)} | ${drift.toExponential(2)} | ${relL2(g, want, got)} | ${top1} | ${art.sparse} | LAT${lat.length - 1} |`);
     console.log(rows.at(-1));
+    // compile's per-layer report: which layers run on a sparse kernel, which N:M layers stayed dense, and why
+    console.log(`  sparse weights ${art.report}`);
   }
 }
 for (const t of timed) for (let i = 0; i < 3; i++) t.run();

@@ -12,7 +12,8 @@ import type { LoweringPlan, PackedRef } from '../../../lowering/plan.js';
 import { tensorBytes } from '../../../lowering/weights.js';
 import { compressWords, worthCompressing } from '../../../lowering/sparse-weights.js';
 import { sizeOf } from '../../../ir/tensor.js';
-import { isSparsePacking } from './sparse-matmul.js';
+import { isSparsePacking, sparseDecision, type SparseDecision } from './sparse-matmul.js';
+import { swizzleTable, TABLE_BYTES } from './sparse-nm.js';
 import { int4Form, type Int4Form } from '../../../lowering/int4-weights.js';
 import { addInt4Expand, INT4_EXPAND } from './int4-init.js';
 import { f16Form } from '../../../lowering/f16-weights.js';
@@ -45,7 +46,11 @@ const STORED_ALIGN = 16;
 /** Labels of placed tensors by dense offset: a node's pre-packed operand by the node, a constant by its name. */
 function labels(plan: LoweringPlan<never, unknown>): Map<number, string> {
   const out = new Map<number, string>();
-  for (const p of plan.nodes) for (const t of p.packed) out.set(t.offset, `${p.node.name} (packed)`);
+  for (const p of plan.nodes) {
+    const d = sparseDecision(p.node);
+    const why = d && d.kernel === 'dense' ? `; ${d.pattern}: dense kernel ${d.ratio === undefined ? 'unmeasured' : `faster (N:M measured ${d.ratio.toFixed(2)}x)`}` : '';
+    for (const t of p.packed) out.set(t.offset, `${p.node.name} (packed${why})`);
+  }
   for (const name of plan.prepared.constants.keys()) { const o = plan.weights.offsetOf(name); if (o !== undefined && !out.has(o)) out.set(o, name); }
   return out;
 }
@@ -59,15 +64,26 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
   const sparse = placed.map((e) => enabled && worthCompressing(e.bytes));
   const int4 = placed.map((e, i): Int4Form | undefined => (enabled && !sparse[i] ? int4Form(e.bytes) : undefined));
   const half = placed.map((e, i): Uint16Array | undefined => (enabled && !sparse[i] && !int4[i] ? f16Form(e.bytes) : undefined));
+  // the N:M kernel's swizzle table (sparse-nm.ts) is one per node in the region: stored once, copied at load
+  const table = swizzleTable();
+  const isTable = (b: Uint8Array): boolean => b.length === TABLE_BYTES && b.every((x, i) => x === table[i]);
+  let firstTable = -1;
+  const dup = placed.map((e, i) => {
+    if (!enabled || sparse[i] || int4[i] || half[i] || !isTable(e.bytes)) return undefined;
+    if (firstTable < 0) { firstTable = e.offset; return undefined; }
+    return firstTable;
+  });
   const kernelEntries: SparseEntry[] = plan.nodes.filter((p) => isSparsePacking(p.packed)).map((p) => ({
-    label: p.node.name, denseBytes: sizeOf(p.node.inputs[1] ? plan.valueRef(p.node.inputs[1]).dims : []) * 4,
-    storedBytes: (p.packed as readonly PackedRef[]).reduce((s, t) => s + tensorBytes(t.constant).length, 0), use: 'sparse-kernel' as const,
+    label: `${p.node.name} (${kernelLabel(sparseDecision(p.node))})`, denseBytes: sizeOf(p.node.inputs[1] ? plan.valueRef(p.node.inputs[1]).dims : []) * 4,
+    // the shared table is not this layer's
+    storedBytes: (p.packed as readonly PackedRef[]).reduce((s, t) => s + (isTable(tensorBytes(t.constant)) ? 0 : tensorBytes(t.constant).length), 0), use: 'sparse-kernel' as const,
   }));
-  if (!sparse.some(Boolean) && !int4.some(Boolean) && !half.some(Boolean)) return { bytes: dense, offset: base, end: base + dense.length, entries: kernelEntries, emitInit: () => undefined };
+  if (!sparse.some(Boolean) && !int4.some(Boolean) && !half.some(Boolean) && !dup.some((d) => d !== undefined)) return { bytes: dense, offset: base, end: base + dense.length, entries: kernelEntries, emitInit: () => undefined };
   // runs of dense tensors are stored as the dense bytes between them (padding included), copied with one memory.copy
   const chunks: Uint8Array[] = [];
   const ops: ({ kind: 'copy'; dst: number; src: number; bytes: number } | { kind: 'expand'; dst: number; src: number; words: number }
-    | { kind: 'int4'; dst: number; src: number; form: Int4Form } | { kind: 'f16'; dst: number; src: number; count: number })[] = [];
+    | { kind: 'int4'; dst: number; src: number; form: Int4Form } | { kind: 'f16'; dst: number; src: number; count: number }
+    | { kind: 'dup'; dst: number; from: number; bytes: number })[] = [];
   const entries: SparseEntry[] = [...kernelEntries];
   const name = labels(plan);
   let at = 0;
@@ -81,6 +97,13 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
   };
   for (let i = 0; i < placed.length;) {
     const e = placed[i]!;
+    const first = dup[i];
+    if (first !== undefined) {
+      // an earlier op (in offset order) has already written the first copy
+      ops.push({ kind: 'dup', dst: e.offset, from: first, bytes: e.bytes.length });
+      i++;
+      continue;
+    }
     const f = int4[i];
     if (f) {
       ops.push({ kind: 'int4', dst: e.offset, src: put(f.bytes), form: f });
@@ -103,7 +126,7 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
       continue;
     }
     let j = i;
-    while (j < placed.length && !sparse[j] && !int4[j] && !half[j]) j++;
+    while (j < placed.length && !sparse[j] && !int4[j] && !half[j] && dup[j] === undefined) j++;
     const from = e.offset, to = placed[j - 1]!.offset + placed[j - 1]!.bytes.length;
     ops.push({ kind: 'copy', dst: from, src: put(dense.subarray(from, to)), bytes: to - from });
     i = j;
@@ -120,6 +143,8 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
       if (ops.some((op) => op.kind === 'f16')) addF16Expand(m);
       const body = ops.map((op) => op.kind === 'copy'
         ? m.memory.copy(m.i32.const(base + op.dst), m.i32.const(offset + op.src), m.i32.const(op.bytes))
+        : op.kind === 'dup'
+          ? m.memory.copy(m.i32.const(base + op.dst), m.i32.const(base + op.from), m.i32.const(op.bytes))
         : op.kind === 'f16'
           ? m.call(F16_EXPAND, [base + op.dst, offset + op.src, op.count].map((v) => m.i32.const(v)), binaryen.none)
           : op.kind === 'int4'
@@ -163,15 +188,25 @@ function addExpand(m: binaryen.Module): void {
   m.addFunction(EXPAND, binaryen.createType([i32, i32, i32]), binaryen.none, [i32, i32, i32, i32, i32], body);
 }
 
-/** One line for `onnxc compile`: which weights were stored sparse, and which of them the sparse kernel reads. */
+/** How a sparse-kernel layer runs, for its label: the kernel and the measurement that chose it. */
+function kernelLabel(d: SparseDecision | undefined): string {
+  if (!d) return 'sparse kernel';
+  if (d.kernel === 'csc') return 'CSC kernel';
+  return `${d.pattern} kernel, ${d.nmKernel === 'rows' ? 'rows' : 'columns'} in lanes${d.ratio === undefined ? '' : `, measured ${d.ratio.toFixed(2)}x dense`}`;
+}
+
+/** `onnxc compile`'s report: one line saying which weights were stored sparse and which of them the sparse kernels
+ *  read, then one line per layer on a sparse kernel or N:M-shaped but left dense (with the measured ratio). */
 export function describeSparse(entries: readonly (readonly [string, number, number, string])[] | undefined): string | undefined {
   if (!entries?.length) return undefined;
   const kib = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
   const part = (use: string, what: string): string | undefined => {
     const es = entries.filter((e) => e[3] === use);
     if (!es.length) return undefined;
-    const names = es.map((e) => e[0]);
+    const names = es.map((e) => e[0].replace(/ \(.*$/, ''));
     return `${es.length} ${what} (${kib(es.reduce((s, e) => s + e[1], 0))} -> ${kib(es.reduce((s, e) => s + e[2], 0))}: ${names.slice(0, 4).join(', ')}${names.length > 4 ? `, +${names.length - 4} more` : ''})`;
   };
-  return [part('sparse-kernel', 'on the sparse kernel'), part('densified', 'stored compressed (sparse, int4 blocks or float16), densified at load')].filter(Boolean).join('; ');
+  const head = [part('sparse-kernel', 'on a sparse kernel'), part('densified', 'stored compressed (sparse, int4 blocks or float16), densified at load')].filter(Boolean).join('; ');
+  const layers = entries.filter((e) => e[3] === 'sparse-kernel' || /; \d:\d: dense kernel/.test(e[0])).map((e) => `\n  ${e[0]}`);
+  return head + layers.join('');
 }

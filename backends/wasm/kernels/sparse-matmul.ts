@@ -6,7 +6,9 @@
 // test/wasm/sparse-matmul.test.ts (SPARSE_TIMING=1; min of 30 runs on a shared 2-core machine):
 //   [64,1024]x[1024,256]: dense 0.630 ms; sparse at density 0.5 1.003, 0.3 0.387, 0.2 0.268, 0.1 0.165 ms
 //   [1,256]x[256,1024]:   dense 0.022 ms; sparse at density 0.5 0.070, 0.3 0.041, 0.2 0.027, 0.1 0.014 ms
-// so 50% and 2:4 pruned layers stay on the dense kernel (stored compressed, densified at load: sparse-init.ts).
+// so 50% unstructured layers stay on the dense kernel (stored compressed, densified at load: sparse-init.ts).
+// B with 2:4 or 4:8 structure along K can instead take an N:M kernel that reads it compressed (sparse-nm.ts,
+// sparse-nm-rows.ts), where the measured cost table (sparse-cost.ts) has it faster than the dense kernel.
 // Wraps the dense kernel: every other form goes to it unchanged.
 
 import { makeTensor } from '../../../ir/tensor.js';
@@ -15,6 +17,9 @@ import type { KernelContext, KernelGen, PlanContext } from './types.js';
 import { broadcastStrides } from '../layout.js';
 import { activationOf } from './fused-activation.js';
 import { attrNum, input, output, prod } from './util.js';
+import { emitNm, nmFits, nmPacked, patternName, PATTERNS, type NmPattern, type NmTile } from './sparse-nm.js';
+import { NM_TAKE_RATIO, nmCost, type NmKernel } from './sparse-cost.js';
+import { emitNmRows, packNmRows, rowsScratch } from './sparse-nm-rows.js';
 
 /** Largest fraction of non-zero weights the sparse kernel takes for A with `rows` rows: above it the dense kernel
  *  is faster (the figures above; with few rows the dense kernel's B traffic is all there is, so the bar is lower). */
@@ -47,9 +52,11 @@ function flatStrides(dims: readonly number[], out: readonly number[]): { rs: num
   return { rs, cs: s[out.length - 1]! };
 }
 
-/** The form the sparse kernel takes, or undefined: float32 MatMul/Gemm (and their fused forms) with a 2-D constant B
- *  sparse enough, K < 65536 (u16 indices), Gemm without transA, alpha 1 and beta 1, addends that flatten over rows. */
-export function sparseForm(ctx: PlanContext, maxDensity?: number): SparseForm | undefined {
+/** The shape common to both sparse kernels: float32 MatMul/Gemm (and their fused forms) with a 2-D constant B,
+ *  Gemm without transA, alpha 1 and beta 1, addends that flatten over rows; B's element (k, n) at `at(k, n)`. */
+interface MatmulForm extends Omit<SparseForm, 'nnz'> { readonly at: (k: number, n: number) => number; readonly data: Float32Array }
+
+function matmulForm(ctx: PlanContext): MatmulForm | undefined {
   const a = ctx.inputs[0], b = ctx.inputs[1], y = ctx.outputs[0];
   if (!a || !b?.constant || !y || a.dtype !== 'float32' || b.dtype !== 'float32' || b.dims.length !== 2) return undefined;
   const gemm = GEMMS.has(ctx.node.op);
@@ -66,13 +73,19 @@ export function sparseForm(ctx: PlanContext, maxDensity?: number): SparseForm | 
     addends.push({ input: i, ...st });
   }
   const K = transB ? b.dims[1]! : b.dims[0]!, N = transB ? b.dims[0]! : b.dims[1]!;
-  if (K >= 65536 || K === 0 || N === 0) return undefined;
-  const d = b.constant.data as Float32Array;
-  const M = prod(a.dims) / K;
+  if (K === 0 || N === 0) return undefined;
+  const data = b.constant.data as Float32Array;
+  return { M: prod(a.dims) / K, K, N, transB, addends, data, at: transB ? (k, n) => data[n * K + k]! : (k, n) => data[k * N + n]! };
+}
+
+/** The form the CSC kernel takes, or undefined: a matmulForm with K < 65536 (u16 indices) and B sparse enough. */
+export function sparseForm(ctx: PlanContext, maxDensity?: number): SparseForm | undefined {
+  const f = matmulForm(ctx);
+  if (!f || f.K >= 65536) return undefined;
   let nnz = 0;
-  for (let i = 0; i < d.length; i++) if (d[i] !== 0) nnz++;
-  if (nnz > (maxDensity ?? sparseKernelMaxDensity(M)) * d.length) return undefined;
-  return { M, K, N, transB, nnz, addends };
+  for (let i = 0; i < f.data.length; i++) if (f.data[i] !== 0) nnz++;
+  if (nnz > (maxDensity ?? sparseKernelMaxDensity(f.M)) * f.data.length) return undefined;
+  return { M: f.M, K: f.K, N: f.N, transB: f.transB, nnz, addends: f.addends };
 }
 
 const rowsPadded = (M: number): number => Math.ceil(M / 4) * 4;
@@ -91,15 +104,73 @@ function packCsc(ctx: PlanContext, f: SparseForm): [ReturnType<typeof makeTensor
   return [makeTensor('int32', [f.N + 1], starts), makeTensor('uint16', [idx.length], idx), makeTensor('float32', [vals.length], vals)];
 }
 
-/** The dense kernel `dense`, with the sparse path for the forms `sparseForm` takes (`maxDensity`: for measuring). */
-export function withSparse(dense: KernelGen, maxDensity?: number): KernelGen {
-  const form = (ctx: PlanContext): SparseForm | undefined => sparseForm(ctx, maxDensity);
+/** How withSparse chooses: the CSC kernel up to `maxDensity` (default sparseKernelMaxDensity); the N:M kernel
+ *  'measured' (where sparse-cost.ts measured it faster than the dense kernel on the nearest shape), 'always'
+ *  (wherever B fits 2:4 or 4:8: for measuring and tests) or 'never'; `tile` overrides the N:M register tile. */
+export interface SparseChoice {
+  readonly maxDensity?: number; readonly nm?: 'measured' | 'always' | 'never'; readonly tile?: NmTile;
+  /** With nm 'always': which N:M kernel (default: rows of A in lanes from 4 rows up, else columns). */
+  readonly nmKernel?: NmKernel;
+}
+
+/** What was chosen for a node, for compile's report: the kernel, and for N:M-shaped B the measured ratio. */
+export type SparseDecision =
+  | { readonly kernel: 'csc' }
+  | { readonly kernel: 'nm' | 'dense'; readonly pattern: string; readonly nmKernel?: NmKernel; readonly ratio?: number };
+
+type Choice = { kind: 'csc'; f: SparseForm } | { kind: 'nm'; f: MatmulForm; p: NmPattern; k: NmKernel } | undefined;
+
+const decisions = new WeakMap<object, SparseDecision>();
+/** The choice made for `node` while it was planned (undefined: B not sparse in any form a sparse kernel takes). */
+export const sparseDecision = (node: object): SparseDecision | undefined => decisions.get(node);
+
+function choose(ctx: PlanContext, o: SparseChoice): Choice {
+  const csc = sparseForm(ctx, o.maxDensity);
+  if (csc) { decisions.set(ctx.node, { kernel: 'csc' }); return { kind: 'csc', f: csc }; }
+  if (o.nm === 'never') return undefined;
+  const f = matmulForm(ctx);
+  const p = f && PATTERNS.find((q) => nmFits(q, f.K, f.N, f.at));
+  if (!f || !p) return undefined;
+  // the rows kernel reads code units of 8 K positions
+  const kernels: NmKernel[] = f.K % 8 === 0 ? ['cols', 'rows'] : ['cols'];
+  const cost = nmCost(p, f.M, f.K, f.N, kernels);
+  const forced = o.nmKernel ?? (f.M >= 4 && f.K % 8 === 0 ? 'rows' : 'cols');
+  const take = o.nm === 'always' || (cost !== undefined && cost.ratio <= NM_TAKE_RATIO);
+  const k = o.nm === 'always' ? forced : cost?.kernel ?? forced;
+  decisions.set(ctx.node, { kernel: take ? 'nm' : 'dense', pattern: patternName(p), nmKernel: k, ...(cost ? { ratio: cost.ratio } : {}) });
+  return take ? { kind: 'nm', f, p, k } : undefined;
+}
+
+/** The dense kernel `dense`, with the sparse paths where `choice` takes them (a number: the CSC kernel's density
+ *  bar, N:M as measured). */
+export function withSparse(dense: KernelGen, choice: number | SparseChoice = {}): KernelGen {
+  const o: SparseChoice = typeof choice === 'number' ? { maxDensity: choice } : choice;
+  // planning asks several times per node (scratch, prepack, unread, emit): decide once
+  const memo = new WeakMap<object, Choice>();
+  const form = (ctx: PlanContext): Choice => {
+    if (!memo.has(ctx.node)) memo.set(ctx.node, choose(ctx, o));
+    return memo.get(ctx.node);
+  };
   return {
     ...dense,
-    scratch: (ctx) => { const f = form(ctx); return f ? f.K * rowsPadded(f.M) * 4 : dense.scratch?.(ctx) ?? 0; },
-    prepack: (ctx) => { const f = form(ctx); return f ? packCsc(ctx, f) : dense.prepack?.(ctx) ?? []; },
+    scratch: (ctx) => {
+      const c = form(ctx);
+      if (!c) return dense.scratch?.(ctx) ?? 0;
+      return c.kind === 'csc' ? c.f.K * rowsPadded(c.f.M) * 4 : c.k === 'rows' ? rowsScratch(c.f.M, c.f.K) : 0;
+    },
+    prepack: (ctx) => {
+      const c = form(ctx);
+      if (!c) return dense.prepack?.(ctx) ?? [];
+      return c.kind === 'csc' ? packCsc(ctx, c.f) : c.k === 'rows' ? packNmRows(c.p, c.f.K, c.f.N, c.f.at) : nmPacked(c.p, c.f.K, c.f.N, c.f.at);
+    },
     unread: (ctx) => (form(ctx) ? [1] : dense.unread?.(ctx) ?? []),
-    emit: (ctx) => { const f = form(ctx); return f ? emitSparse(ctx, f) : dense.emit(ctx); },
+    emit: (ctx) => {
+      const c = form(ctx);
+      if (!c) return dense.emit(ctx);
+      if (c.kind === 'csc') return emitSparse(ctx, c.f);
+      const spec = { pattern: c.p, rows: c.f.M, K: c.f.K, N: c.f.N, addends: c.f.addends, act: activationOf(ctx), ...(o.tile ? { tile: o.tile } : {}) };
+      return c.k === 'rows' ? emitNmRows(ctx, spec) : emitNm(ctx, spec);
+    },
   };
 }
 
@@ -175,7 +246,9 @@ export function withSparseKernels<T extends Readonly<Record<string, KernelGen>>>
   return out as T;
 }
 
-/** Whether a node's pre-packed operands are the sparse kernel's (int32 starts, uint16 indices, float32 values). */
+/** Whether a node's pre-packed operands are a sparse kernel's: the CSC kernel's (int32 starts, uint16 indices,
+ *  float32 values) or the N:M kernel's (float32 values, uint8/uint16 codes, the uint8 swizzle table). */
 export function isSparsePacking(packed: readonly { readonly dtype: string }[]): boolean {
-  return packed.length === 3 && packed[0]!.dtype === 'int32' && packed[1]!.dtype === 'uint16' && packed[2]!.dtype === 'float32';
+  const d = packed.map((t) => t.dtype).join(',');
+  return d === 'int32,uint16,float32' || d === 'float32,uint8,uint8' || d === 'float32,uint16,uint8' || d === 'float32,uint8' || d === 'float32,uint16';
 }
