@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { bundleLoader } from '../dist/runtime/wasm/loader-build.js';
 import { bundleWebGpuLoader } from '../dist/runtime/webgpu/loader-build.js';
+import { bundleCli } from './bundle-cli.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const files = bundleLoader(`${root}runtime/wasm/`);
@@ -15,3 +16,4 @@ const gpu = bundleWebGpuLoader(`${root}runtime/webgpu/`);
 writeFileSync(`${root}dist/runtime/webgpu/loader.bundle.js`, gpu['loader.js']);
 writeFileSync(`${root}dist/runtime/webgpu/loader.bundle.d.ts`, gpu['loader.d.ts']);
 console.log(`webgpu loader.js ${(gpu['loader.js'].length / 1024).toFixed(1)} KiB (dist/runtime/webgpu/loader.bundle.js)`);
+console.log(`cli bundle: ${await bundleCli(root)} modules (dist/cli/)`);

@@ -13,7 +13,7 @@ fail() { echo "check-package: $*" >&2; exit 1; }
 npm pack --pack-destination "$WORK" --silent >/dev/null   # runs `prepare` (the build)
 TGZ=$(ls "$WORK"/onnxc-*.tgz)
 tar tzf "$TGZ" > "$WORK/files"
-for f in package/bin/onnxc.js package/dist/api/index.js package/dist/api/index.d.ts package/dist/runtime/wasm/index.d.ts \
+for f in package/bin/onnxc.js package/dist/cli/cli.js package/dist/cli/inputs.json package/dist/api/index.js package/dist/api/index.d.ts package/dist/runtime/wasm/index.d.ts \
          package/dist/runtime/wasm/loader.bundle.js package/LICENSE package/README.md; do
   grep -qx "$f" "$WORK/files" || fail "the tarball lacks $f"
 done
@@ -38,6 +38,14 @@ if [ -f "$SHARED/models/mobilenet_v2/model.onnx" ]; then
 else
   echo "shared models not found at $SHARED: compile of a shared model skipped"
 fi
+
+# Binaryen's load cache (backends/wasm/binaryen-load.ts): filled on first use, then read; the same bytes as a plain import
+ONNXC_CACHE_DIR="$WORK/cache" npx --no-install onnxc compile examples/tiny_cnn/model.onnx -o cache_fill > cache.log 2>&1 || { cat cache.log; fail "compile with a fresh cache folder failed"; }
+ls "$WORK"/cache/binaryen-*.bin > /dev/null 2>&1 || fail "the Binaryen cache file was not written"
+ONNXC_CACHE_DIR="$WORK/cache" npx --no-install onnxc compile examples/tiny_cnn/model.onnx -o cache_hit > cache.log 2>&1 || { cat cache.log; fail "compile from the cache failed"; }
+ONNXC_CACHE_DIR=off npx --no-install onnxc compile examples/tiny_cnn/model.onnx -o cache_off > cache.log 2>&1 || { cat cache.log; fail "compile without the cache failed"; }
+cmp -s cache_fill/model.wasm cache_off/model.wasm && cmp -s cache_hit/model.wasm cache_off/model.wasm || fail "model.wasm depends on how Binaryen was loaded"
+echo "binaryen cache: filled, read, same model.wasm as a plain import"
 
 # a threaded artifact: the worker code inside loader.js runs from the installed package, with the 1-thread bits
 npx --no-install onnxc compile examples/tiny_cnn/model.onnx --dim batch=2 --threads 2 -o tiny_2t > threads.log 2>&1 || { cat threads.log; fail "compile --threads 2 failed"; }
