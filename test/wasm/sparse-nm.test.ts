@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runGraph } from '../../backends/reference/interpreter.js';
-import { emitWasm, WASM_BACKEND, type WasmArtifact } from '../../backends/wasm/compile.js';
+import { compileWasm, emitWasm, WASM_BACKEND, type WasmArtifact } from '../../backends/wasm/compile.js';
 import { KERNELS } from '../../backends/wasm/kernels/index.js';
 import type { KernelGen } from '../../backends/wasm/kernels/types.js';
 import { nmCost, NM_MEASURED, type NmMeasure } from '../../backends/wasm/kernels/sparse-cost.js';
@@ -157,6 +157,20 @@ describe('the measured choice', () => {
 });
 
 describe('N:M layers in the artifact', () => {
+  it('a pruned graph that keeps the dense graph\'s node objects (new weights only) is decided afresh', () => {
+    const K = 128, N = 128, p = PATTERNS[0]!, r = prng(5);
+    const g = new GraphBuilder('reused');
+    g.output(g.op('MatMul', [g.input('x', 'float32', [16, K]), g.weight('w', makeTensor('float32', [K, N], Float32Array.from({ length: K * N }, () => r() - 0.5)))]));
+    const dense = g.build();
+    const pruned: Graph = { ...dense, initializers: new Map([...dense.initializers].map(([n, t]) => [n, n === 'w' ? makeTensor('float32', [K, N], nmB(p, K, N, 6)) : t])) };
+    const kinds = (gr: Graph): string[] => (compileWasm(gr, { embedLimit: Infinity }).manifest.sparseWeights ?? []).map((e) => e[3]);
+    expect(kinds(dense)).toEqual([]);
+    // [16,128]x[128,128] at 2:4: the measured table has the rows kernel faster (sparse-cost.ts)
+    expect(nmCost(p, 16, K, N)!.ratio).toBeLessThanOrEqual(0.95);
+    expect(kinds(pruned)).toEqual(['sparse-kernel']);
+    expect(kinds(dense)).toEqual([]);
+  });
+
   it('two layers on the N:M kernel store the swizzle table once, run from weights.bin, and compile reports each layer', () => {
     const K = 64, N = 32, p = PATTERNS[0]!;
     const g = new GraphBuilder('two_nm');

@@ -125,6 +125,7 @@ const decisions = new WeakMap<object, SparseDecision>();
 export const sparseDecision = (node: object): SparseDecision | undefined => decisions.get(node);
 
 function choose(ctx: PlanContext, o: SparseChoice): Choice {
+  decisions.delete(ctx.node);
   const csc = sparseForm(ctx, o.maxDensity);
   if (csc) { decisions.set(ctx.node, { kernel: 'csc' }); return { kind: 'csc', f: csc }; }
   if (o.nm === 'never') return undefined;
@@ -145,11 +146,17 @@ function choose(ctx: PlanContext, o: SparseChoice): Choice {
  *  bar, N:M as measured). */
 export function withSparse(dense: KernelGen, choice: number | SparseChoice = {}): KernelGen {
   const o: SparseChoice = typeof choice === 'number' ? { maxDensity: choice } : choice;
-  // planning asks several times per node (scratch, prepack, unread, emit): decide once
-  const memo = new WeakMap<object, Choice>();
+  // planning asks several times per node (scratch, prepack, unread, emit): decide once per node, B and shapes (a
+  // pruned graph keeps the original's node objects with new weights; a dynamic-dims compile plans one node at
+  // several sizes)
+  const memo = new WeakMap<object, { b: unknown; sig: string; choice: Choice }>();
   const form = (ctx: PlanContext): Choice => {
-    if (!memo.has(ctx.node)) memo.set(ctx.node, choose(ctx, o));
-    return memo.get(ctx.node);
+    const b = ctx.inputs[1]?.constant, sig = [...ctx.inputs, ...ctx.outputs].map((t) => (t ? `${t.dtype}[${t.dims.join(',')}]` : '-')).join(' ');
+    const hit = memo.get(ctx.node);
+    if (hit && hit.b === b && hit.sig === sig) return hit.choice;
+    const choice = choose(ctx, o);
+    memo.set(ctx.node, { b, sig, choice });
+    return choice;
   };
   return {
     ...dense,
