@@ -3,7 +3,7 @@
 // over every output row (rows counted), drift (max |q - f| / max |f|) and relative L2 error, on seeded inputs other
 // than the calibration ones; and onnxruntime-node on the quantised ONNX against the quantised artifact.
 //   npx tsx scripts/quant-int4-figures.ts [--modes weights-int4,dynamic] [--blocks 64] [--samples 128] [--calib 64]
-//     [--ort 8] [--exclude OP,...] [model ...]   (models: bert, gpt2)
+//     [--ort 8] [--exclude OP,...] [--seq 32] [model ...]   (models: bert, gpt2; --seq: bert's sequence length)
 // bert inputs are sentence-like: [CLS] tokens [SEP] tokens [SEP] then padding (attention mask 0), a random length of
 // 1/4..1 of the sequence, token types 0 then 1 after the first [SEP].
 
@@ -35,7 +35,7 @@ function lcg(seed: number): () => number {
   return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32; };
 }
 
-const BERT_SEQ = 32, BERT_VOCAB = 1000, CLS = 101n, SEP = 102n;
+const BERT_SEQ = Number(opt('--seq', '32')), BERT_VOCAB = 1000, CLS = 101n, SEP = 102n;
 function bertSample(seed: number): Tensor[] {
   const r = lcg(seed), S = BERT_SEQ;
   const len = Math.max(4, Math.floor(S / 4 + r() * (S - S / 4 + 1)));

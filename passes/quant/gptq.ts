@@ -53,18 +53,23 @@ function inverseFactor(gram: Float64Array, K: number, damp: number): Float64Arra
  */
 export function gptqRound(data: Float32Array, view: KNView, gram: Float64Array, grid: Grid, damp = 0.01): Int8Array | undefined {
   const { K, N, at } = view;
-  const u = inverseFactor(gram, K, damp);
+  // inputs with the most energy first (GPTQ's act order): their errors then have the most rows left to absorb them
+  const perm = Array.from({ length: K }, (_, k) => k);
+  perm.sort((a, b) => gram[b * K + b]! - gram[a * K + a]! || a - b);
+  const pg = new Float64Array(K * K);
+  for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) pg[i * K + j] = gram[perm[i]! * K + perm[j]!]!;
+  const u = inverseFactor(pg, K, damp);
   if (!u) return undefined;
-  // working copy as [K][N] rows
+  // working copy as [K][N] rows, in sweep order
   const w = new Float64Array(K * N);
-  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) w[k * N + n] = data[at(k, n)]!;
+  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) w[k * N + n] = data[at(perm[k]!, n)]!;
   const q = new Int8Array(data.length), err = new Float64Array(N);
   for (let k = 0; k < K; k++) {
-    const d = u[k * K + k]!;
+    const d = u[k * K + k]!, kk = perm[k]!;
     for (let n = 0; n < N; n++) {
-      const s = grid.scale(k, n), z = grid.zero(k, n), x = w[k * N + n]!;
+      const s = grid.scale(kk, n), z = grid.zero(kk, n), x = w[k * N + n]!;
       const v = Math.min(grid.qmax, Math.max(grid.qmin, Math.round(x / s) + z));
-      q[at(k, n)] = v;
+      q[at(kk, n)] = v;
       err[n] = (x - (v - z) * s) / d;
     }
     for (let j = k + 1; j < K; j++) {

@@ -2,10 +2,10 @@
 // token's residual stream as it is, where a MatMul's weight error is damped by its branch, so tables take more bits
 // than the MatMuls: measured on bert-tiny (4096 token rows), int8 rows of the 128-row position table alone cost 0.6%
 // of argmax agreement and int4 blocks of the word table 5.5%, against 1.4% for every MatMul at int4.
-//   - small tables (at most 1/16 of the quantised weights' elements: positions, token types) are read by every
+//   - small tables (at most 1/16 of the graph's float32 weight elements: positions, token types) are read by every
 //     token and cost little: float16 values (2 bytes, error <= 2^-11 of each weight);
 //   - 8-bit modes: int8 per row;
-//   - 4-bit mode: int8 per row while the table holds at most 1/4 of the quantised weights (the extra 4 bits then
+//   - 4-bit mode: int8 per row while the table holds at most 1/4 of the weights (the extra 4 bits then
 //     add at most ~1/4 to the size), int4 blocks when a vocabulary dominates the model.
 // Option quant-tables=auto|int8|int4|float16 forces one form for every table (auto: the rules above).
 
@@ -22,8 +22,9 @@ const SMALL = 1 / 16, INT8_IN_4BIT = 1 / 4;
 export function tableForms(g: Graph, uses: ReadonlyMap<string, readonly WeightUse[]>, bits: 8 | 4, ctx: PassContext): Map<string, TableForm> {
   const opt = ctx.options.get('quant-tables') ?? 'auto';
   if (!['auto', 'int8', 'int4', 'float16'].includes(opt)) throw new UsageError(`option quant-tables=${opt}: expected auto, int8, int4 or float16`);
+  // the share of every float32 weight of the graph, so excluding some layers does not change a table's form
   let total = 0;
-  for (const w of uses.keys()) total += g.initializers.get(w)!.data.length;
+  for (const t of g.initializers.values()) if (t.dtype === 'float32') total += t.data.length;
   const out = new Map<string, TableForm>();
   for (const [w, us] of uses) {
     if (us[0]!.node.op !== 'Gather') continue;

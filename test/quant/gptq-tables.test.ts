@@ -129,6 +129,8 @@ describe('embedding tables and float16 scales in the passes', () => {
       // word: 60 x 32 of 10112 weights (19%): int8 rows in every mode (<= 1/4 of the weights in 4-bit mode)
       expect(q.initializers.get('word_q')?.dtype, pass).toBe('int8');
     }
+    // the share is of every float weight: keeping the MatMuls float does not turn the word table into int4
+    expect(run('quantize-weights', { 'quant-bits': '4', 'quant-exclude': 'MatMul' }).initializers.get('word_q')?.dtype).toBe('int8');
     const forced = run('quantize-weights', { 'quant-bits': '4', 'quant-tables': 'int4' });
     expect(forced.initializers.get('word_q')?.dtype).toBe('int4');
     expect(forced.initializers.get('position_q')?.dtype).toBe('int4');
