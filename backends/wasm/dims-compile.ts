@@ -18,12 +18,17 @@ import { withGenericDims } from './dims-mode.js';
 import { dimGlobal, generalizeModules, GeneralizeError } from './dims-generalize.js';
 import { parseSx, printSx, headOf, type Sx } from './dims-wat.js';
 import type { KernelGen, TensorRef } from './kernels/types.js';
+import { KERNELS } from './kernels/index.js';
 import { ARENA_BASE, type WasmIoSpec, type WasmManifest } from './abi.js';
 import { alignUp } from '../../lowering/buffer-plan.js';
 
 type Plan = LoweringPlan<TensorRef, KernelGen>;
 
 /** Compile `graph` once for every size of `ranges` (dims not in `ranges` fixed by opts.dims as usual). */
+/** fuse-attention stays off here: the Attention kernel's code depends on the key count (vector tails, 4x4 block
+ *  transposes) and its 3-D form adds shape constants folded from the size. */
+const DYN_BACKEND = { ...WASM_BACKEND, capabilities: { ...WASM_BACKEND.capabilities, slowerFusions: ['fuse-attention'] } };
+
 export function compileDynamic(graph: Graph, opts: WasmCompileOptions, ranges: readonly DimRange[], pipeline: PipelineChoice = {}): { artifact: WasmArtifact; graph: Graph } {
   const source = opts.source ?? graph.name;
   if (opts.carry && Object.keys(opts.carry).length) throw new UsageError('--carry with a --dim range is not supported yet: compile the state pairs for one size', { model: source });
@@ -38,10 +43,12 @@ export function compileDynamic(graph: Graph, opts: WasmCompileOptions, ranges: r
   if (!points.some((p) => p.join() === top.join())) points.push(top);
   const at = (p: readonly number[]): { plan: Plan; graph: Graph } => {
     const dims = { ...(opts.dims ?? {}), ...Object.fromEntries(syms.map((s, i) => [s, p[i]!])) };
-    const { graph: g, prepared } = optimizeFor(WASM_BACKEND, graph, { ...opts, dims }, pipeline);
+    const { graph: g, prepared } = optimizeFor(DYN_BACKEND, graph, { ...opts, dims }, pipeline);
     const unsupported = unsupportedNodes(WASM_BACKEND, prepared);
     if (unsupported.length) throw new UnsupportedNodesError(unsupported, WASM_BACKEND.name, source);
-    return { plan: planLowering(WASM_BACKEND, prepared), graph: g };
+    // no sparse kernels (kernels/sparse-matmul.ts): their choice and code depend on the rows, so sizes would differ;
+    // a pruned layer runs dense, its weights stored compressed
+    return { plan: planLowering({ ...WASM_BACKEND, kernels: KERNELS }, prepared), graph: g };
   };
   const hi = at(top);
   const samples = points.map((p) => (p.join() === top.join() ? hi : at(p)));

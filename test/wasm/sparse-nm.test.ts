@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runGraph } from '../../backends/reference/interpreter.js';
+import { compileDynamic } from '../../backends/wasm/dims-compile.js';
 import { compileWasm, emitWasm, WASM_BACKEND, type WasmArtifact } from '../../backends/wasm/compile.js';
 import { KERNELS } from '../../backends/wasm/kernels/index.js';
 import type { KernelGen } from '../../backends/wasm/kernels/types.js';
@@ -157,6 +158,13 @@ describe('the measured choice', () => {
 });
 
 describe('N:M layers in the artifact', () => {
+  it('a --dim range compile keeps a 2:4 layer on the dense kernel (the sparse choice and code depend on the rows)', () => {
+    const K = 128, N = 128, g = new GraphBuilder('dyn_nm');
+    g.output(g.op('MatMul', [g.input('x', 'float32', ['s', K]), g.weight('w', makeTensor('float32', [K, N], nmB(PATTERNS[0]!, K, N, 8)))]));
+    const { artifact } = compileDynamic(g.build(), {}, [{ name: 's', min: 1, max: 128 }]);
+    expect((artifact.manifest.sparseWeights ?? []).map((e) => e[3])).toEqual(['densified']);
+  });
+
   it('a pruned graph that keeps the dense graph\'s node objects (new weights only) is decided afresh', () => {
     const K = 128, N = 128, p = PATTERNS[0]!, r = prng(5);
     const g = new GraphBuilder('reused');
