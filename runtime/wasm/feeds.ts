@@ -37,47 +37,69 @@ const kindOf = (x: unknown): string => (ArrayBuffer.isView(x) ? Object.prototype
 
 const shape = (dtype: string, dims: readonly unknown[]): string => `${dtype}[${dims.map(String).join(',')}]`;
 
-/** Check every feed against the manifest. `carried`: inputs whose values the session carries from the previous
- *  run; they may be omitted (a feed given for one is checked and used). */
-export function checkFeeds(manifest: WasmManifest, feeds: unknown, carried: ReadonlySet<string> = new Set()): CheckedFeed[] {
-  const names = manifest.inputs.map((s) => s.name);
-  const fail = (msg: string, io?: string): never => { throw new OnnxcRuntimeError(`onnxc: ${manifest.model}: ${msg}`, 'feed', undefined, io); };
-  if (typeof feeds !== 'object' || feeds === null || Array.isArray(feeds)) {
-    return fail(`run() takes one object of feeds keyed by input name (inputs: ${names.join(', ')}), got ${kindOf(feeds)}`);
-  }
-  const given = feeds as Record<string, unknown>;
-  for (const k of Object.keys(given)) if (!names.includes(k)) fail(`'${k}' is not an input of this model (inputs: ${names.join(', ')})`, k);
-  return manifest.inputs.filter((spec) => !(carried.has(spec.name) && given[spec.name] === undefined))
-    .map((spec) => checkFeed(spec, given[spec.name], (msg) => fail(`input '${spec.name}' ${msg}`, spec.name)));
+/** A refused feed: the error naming the model (and the input). Module-level, so a run makes no closures (the
+ *  check runs on every call of session.run). */
+function refuse(manifest: WasmManifest, msg: string, io?: string): never {
+  throw new OnnxcRuntimeError(`onnxc: ${manifest.model}: ${msg}`, 'feed', undefined, io);
 }
 
-function checkFeed(spec: IoSpec, f: unknown, fail: (msg: string) => never): CheckedFeed {
-  const want = shape(spec.dtype, spec.dims);
-  if (f === undefined) return fail(`has no feed (it takes ${want})`);
-  if (typeof f !== 'object' || f === null) return fail(`must be a tensor {type, dims, data} of ${want}, got ${kindOf(f)}`);
-  const t = f as Partial<FeedTensor>;
-  if (t.type !== spec.dtype) return fail(`must be ${want}, got type ${typeof t.type === 'string' ? `'${t.type}'` : kindOf(t.type)}`);
-  if (!Array.isArray(t.dims) || !t.dims.every((d) => Number.isSafeInteger(d) && d >= 0)) return fail(`must be ${want}: dims must be an array of non-negative integers`);
-  if (t.dims.length !== spec.dims.length || t.dims.some((d, i) => d !== spec.dims[i])) {
-    return fail(`must be ${want}, got ${shape(t.type, t.dims)} (the module was compiled for these shapes)`);
+/** Check every feed against the manifest. `carried`: inputs whose values the session carries from the previous
+ *  run; they may be omitted (a feed given for one is checked and used). */
+export function checkFeeds(manifest: WasmManifest, feeds: unknown, carried?: ReadonlySet<string>): CheckedFeed[] {
+  const inputs = manifest.inputs;
+  if (typeof feeds !== 'object' || feeds === null || Array.isArray(feeds)) {
+    return refuse(manifest, `run() takes one object of feeds keyed by input name (inputs: ${inputs.map((i) => i.name).join(', ')}), got ${kindOf(feeds)}`);
   }
+  const given = feeds as Record<string, unknown>;
+  for (const k in given) {
+    if (!Object.prototype.hasOwnProperty.call(given, k)) continue;
+    let known = false;
+    for (let i = 0; i < inputs.length && !known; i++) known = inputs[i]!.name === k;
+    if (!known) refuse(manifest, `'${k}' is not an input of this model (inputs: ${inputs.map((i) => i.name).join(', ')})`, k);
+  }
+  const out: CheckedFeed[] = [];
+  for (const spec of inputs) {
+    const f = given[spec.name];
+    if (f === undefined && carried?.has(spec.name)) continue;
+    out.push(checkFeed(manifest, spec, f));
+  }
+  return out;
+}
+
+const dimsOk = (dims: readonly unknown[]): boolean => {
+  for (const d of dims) if (!Number.isSafeInteger(d) || (d as number) < 0) return false;
+  return true;
+};
+
+/** A refused feed of input `spec`. */
+const bad = (manifest: WasmManifest, spec: IoSpec, msg: string): never => refuse(manifest, `input '${spec.name}' ${msg}`, spec.name);
+
+function checkFeed(manifest: WasmManifest, spec: IoSpec, f: unknown): CheckedFeed {
+  if (f === undefined) return bad(manifest, spec, `has no feed (it takes ${shape(spec.dtype, spec.dims)})`);
+  if (typeof f !== 'object' || f === null) return bad(manifest, spec, `must be a tensor {type, dims, data} of ${shape(spec.dtype, spec.dims)}, got ${kindOf(f)}`);
+  const t = f as Partial<FeedTensor>;
+  if (t.type !== spec.dtype) return bad(manifest, spec, `must be ${shape(spec.dtype, spec.dims)}, got type ${typeof t.type === 'string' ? `'${t.type}'` : kindOf(t.type)}`);
+  if (!Array.isArray(t.dims) || !dimsOk(t.dims)) return bad(manifest, spec, `must be ${shape(spec.dtype, spec.dims)}: dims must be an array of non-negative integers`);
+  let count = 1, same = t.dims.length === spec.dims.length;
+  for (let i = 0; i < spec.dims.length; i++) { count *= spec.dims[i]!; same &&= t.dims[i] === spec.dims[i]; }
+  if (!same) return bad(manifest, spec, `must be ${shape(spec.dtype, spec.dims)}, got ${shape(t.type, t.dims)} (the module was compiled for these shapes)`);
   const C = ARRAYS[spec.dtype];
-  if (!C) return fail(`has dtype ${spec.dtype}, which the runtime cannot feed`);
-  const count = spec.dims.reduce((a, b) => a * b, 1);
-  const data = Array.isArray(t.data) ? fromPlainArray(spec.dtype, C, t.data, fail) : t.data;
-  if (!ArrayBuffer.isView(data) || kindOf(data) !== C.name) return fail(`data must be a ${C.name} for ${spec.dtype}, got ${kindOf(data)}`);
+  if (!C) return bad(manifest, spec, `has dtype ${spec.dtype}, which the runtime cannot feed`);
+  const data = Array.isArray(t.data) ? fromPlainArray(spec.dtype, C, t.data, (msg) => bad(manifest, spec, msg)) : t.data;
+  // instanceof first: the same realm's arrays skip kindOf's string work (another realm's are named by kindOf)
+  if (!(data instanceof C) && (!ArrayBuffer.isView(data) || kindOf(data) !== C.name)) return bad(manifest, spec, `data must be a ${C.name} for ${spec.dtype}, got ${kindOf(data)}`);
   const arr = data as TypedArray;
-  if (arr.length !== count) return fail(`data has ${arr.length} elements, ${want} needs ${count}`);
+  if (arr.length !== count) return bad(manifest, spec, `data has ${arr.length} elements, ${shape(spec.dtype, spec.dims)} needs ${count}`);
   if (SUB_BYTE.has(spec.dtype)) {
     const [lo, hi] = INT_RANGE[spec.dtype]!, xs = arr as Int8Array | Uint8Array;
-    for (let i = 0; i < xs.length; i++) if (xs[i]! < lo || xs[i]! > hi) return fail(`data[${i}] = ${xs[i]} is not a valid ${spec.dtype} value (${lo}..${hi})`);
+    for (let i = 0; i < xs.length; i++) if (xs[i]! < lo || xs[i]! > hi) return bad(manifest, spec, `data[${i}] = ${xs[i]} is not a valid ${spec.dtype} value (${lo}..${hi})`);
   }
   if (spec.fixed) {
     // the module was specialised on this input's value (nothing is written); another value needs another compile
-    if (arr.length !== spec.fixed.length || Array.from(arr as ArrayLike<number | bigint>, String).some((v, i) => v !== spec.fixed![i])) return fail(`was fixed to [${spec.fixed.join(',')}] at compile time`);
+    if (arr.length !== spec.fixed.length || Array.from(arr as ArrayLike<number | bigint>, String).some((v, i) => v !== spec.fixed![i])) return bad(manifest, spec, `was fixed to [${spec.fixed.join(',')}] at compile time`);
     return { spec };
   }
-  if (arr.byteLength !== spec.bytes) return fail(`data has ${arr.byteLength} bytes, expected ${spec.bytes}`);
+  if (arr.byteLength !== spec.bytes) return bad(manifest, spec, `data has ${arr.byteLength} bytes, expected ${spec.bytes}`);
   return { spec, bytes: new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength) };
 }
 

@@ -48,6 +48,12 @@ interface CarryPair { readonly input: IoSpec; readonly output: IoSpec }
  *  entry runs next: 0 reads each state input from its own slot, 1 (`run_swapped`) from its output's. */
 interface CarryState { readonly key: string; readonly parity: 0 | 1 }
 
+/** Where `run_swapped` reads an input (role 'input') or writes an output: its pair partner's slot. */
+function swappedSlot(pairs: readonly CarryPair[], spec: IoSpec, role: 'input' | 'output'): number {
+  const p = pairs.find((q) => q[role] === spec);
+  return p ? p[role === 'input' ? 'output' : 'input'].offset : spec.offset;
+}
+
 const metadata = (specs: WasmManifest['inputs']): ValueMetadata[] => specs.map((s) => ({ name: s.name, isTensor: true, type: s.dtype, shape: [...s.dims] }));
 
 export class WasmSession implements Session {
@@ -131,11 +137,6 @@ export class WasmSession implements Session {
     // compiled for exactly these pairs: alternate the two entries, the state never moves
     const pingPong = pairs !== undefined && this.swapped !== undefined && key === this.compiledKey();
     const parity = pingPong && state ? state.parity : 0;
-    const slotOf = (spec: IoSpec, role: 'input' | 'output'): number => {
-      if (parity === 0) return spec.offset;
-      const p = pairs!.find((q) => q[role] === spec);
-      return p ? p[role === 'input' ? 'output' : 'input'].offset : spec.offset;
-    };
     this.running = true;
     this.state = undefined;
     try {
@@ -147,7 +148,7 @@ export class WasmSession implements Session {
         const moved = pairs!.filter((p) => !fed.has(p.input.name)).map((p) => [p.input.offset, buf.slice(p.output.offset, p.output.offset + p.output.bytes)] as const);
         for (const [at, bytes] of moved) mem.set(new Uint8Array(bytes), at);
       }
-      for (const { spec, bytes } of checked) if (bytes) mem.set(bytes, parity === 0 ? spec.offset : slotOf(spec, 'input'));
+      for (const { spec, bytes } of checked) if (bytes) mem.set(bytes, parity === 0 ? spec.offset : swappedSlot(pairs!, spec, 'input'));
       clearErrorRecord(buf);
       setDims(this.dimGlobals, dims);
       try { (parity === 1 ? this.swapped! : this.entry)(); } catch (e) { this.pool?.recover(); throw kernelError(this.memory.buffer, this.manifest, e); }
@@ -155,7 +156,7 @@ export class WasmSession implements Session {
       for (const spec of manifest.outputs) {
         const C = ARRAYS[spec.dtype] as unknown as View | undefined;
         if (!C) throw new OnnxcRuntimeError(`onnxc: ${this.manifest.model}: output '${spec.name}' has unsupported type ${spec.dtype}`, 'artifact', undefined, spec.name);
-        const at = parity === 0 ? spec.offset : slotOf(spec, 'output');
+        const at = parity === 0 ? spec.offset : swappedSlot(pairs!, spec, 'output');
         // a threaded session's memory is shared: outputs are copied into ordinary buffers
         const bytes = buf instanceof ArrayBuffer ? buf.slice(at, at + spec.bytes) : new Uint8Array(buf, at, spec.bytes).slice().buffer;
         out[spec.name] = { type: spec.dtype, dims: [...spec.dims], data: new C(bytes, 0, spec.bytes / C.BYTES_PER_ELEMENT) };
