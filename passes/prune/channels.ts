@@ -2,12 +2,14 @@
 // everything that depends on them (groups.ts finds the tied channel spaces, slice.ts cuts every weight), ranked by
 // importance.ts, and the layers that lost input channels are re-fitted by least squares against the original
 // model's activations (refit.ts) when the context carries calibration data. It does nothing unless told how much
-// to prune: prune-sparsity=S (the fraction of every prunable space) or prune-ratios=SPACE=R;... (per space, what
-// the drift budget of `onnxc prune` hands it).
+// to prune: prune-sparsity=S (S of the prunable channels in all: with calibration data spread over the spaces by
+// their measured sensitivity, allocate.ts; prune-allocation=uniform, or without data: S of every space) or
+// prune-ratios=SPACE=R;... (per space, what the drift budget of `onnxc prune` hands it).
 
 import { UsageError } from '../../ir/errors.js';
 import type { Graph, Node } from '../../ir/graph.js';
-import { definePass, numberOption, type PassContext } from '../pass.js';
+import { definePass, numberOption, type CalibrationData, type PassContext } from '../pass.js';
+import { allocateBySensitivity, type AllocationResult } from './allocate.js';
 import { channelGraph, type ChannelGraph, type Space } from './groups.js';
 import { channelScores, CRITERIA, keepCount, lostShare, topChannels, type Criterion } from './importance.js';
 import { refitLayers, type RefitReport, type RefitTarget } from './refit.js';
@@ -32,6 +34,9 @@ export interface ChannelPruneResult {
   /** The dependency graph of the input and the kept channels per pruned space (tests check the result against it). */
   readonly channels: ChannelGraph;
   readonly selection: ReadonlyMap<number, readonly number[]>;
+  /** With prune-allocation=sensitivity (the default with calibration data and one prune-sparsity): the measured
+   *  cost curves and the kept counts they chose. */
+  readonly allocation?: AllocationResult;
 }
 
 function criterionOf(ctx: PassContext): Criterion {
@@ -84,32 +89,42 @@ export function pruneChannels(g: Graph, ctx: PassContext): ChannelPruneResult {
   const sparsity = sparsityOf(ctx), ratios = parseRatios(ctx.options.get('prune-ratios'));
   const { cg, scores, criterion } = analyseChannels(g, ctx);
   const multiple = numberOption(ctx, 'prune-multiple', 1);
-  const sel = new Map<number, number[]>();
-  const spaces: SpacePlan[] = cg.spaces.map((s: Space) => {
-    const base = { name: s.name, size: s.size, producers: s.producers.map((p) => p.name) };
-    if (s.blocked) return { ...base, kept: s.size, lost: 0, blocked: s.blocked };
-    const ratio = ratios.get(s.name) ?? sparsity ?? 0;
-    const k = keepCount(s.size, ratio, multiple);
-    const sc = scores.get(s.id)!;
-    const kept = topChannels(sc, k);
-    if (k < s.size) sel.set(s.id, kept);
-    return { ...base, kept: k, lost: lostShare(sc, kept) };
-  });
-  let graph = applySelection(g, cg, sel, ctx.source);
-  let refits: RefitReport[] = [];
   const refit = (ctx.options.get('prune-refit') ?? '1') !== '0';
-  if (graph !== g && refit && ctx.calibrationData) {
+  // the selection and re-fit of any kept counts per space (the allocation measures single spaces through it)
+  const pruneKept = (keep: ReadonlyMap<number, number>, data: CalibrationData | undefined): { graph: Graph; sel: Map<number, number[]>; refits: RefitReport[] } => {
+    const sel = new Map<number, number[]>();
+    for (const [id, k] of keep) if (k < cg.spaces.find((s) => s.id === id)!.size) sel.set(id, topChannels(scores.get(id)!, k));
+    const sliced = applySelection(g, cg, sel, ctx.source);
+    if (sliced === g || !refit || !data) return { graph: sliced, sel, refits: [] };
     // the layers whose input lost channels; their own output channels kept are what they are fitted to
     const targets: RefitTarget[] = cg.consumers
       .filter((n) => keptOf(cg.layouts.get(n.inputs[0]!), sel))
       .map((n) => ({ node: n.name, ...(keptOf(cg.layouts.get(n.outputs[0]!), sel) ? { outKept: keptOf(cg.layouts.get(n.outputs[0]!), sel)! } : {}) }));
-    ({ graph, reports: refits } = refitLayers(g, graph, targets, ctx.calibrationData, {
+    const r = refitLayers(g, sliced, targets, data, {
       ridge: numberOption(ctx, 'prune-ridge', 1e-3),
       positions: numberOption(ctx, 'prune-positions', 64),
       seed: numberOption(ctx, 'prune-seed', 1),
-    }));
+      residual: (ctx.options.get('prune-residual-target') ?? '1') !== '0',
+    });
+    return { graph: r.graph, sel, refits: r.reports };
+  };
+  const open = cg.spaces.filter((s) => !s.blocked);
+  let keep = new Map(open.map((s) => [s.id, keepCount(s.size, ratios.get(s.name) ?? sparsity ?? 0, multiple)]));
+  let allocation: AllocationResult | undefined;
+  const allocate = ctx.options.get('prune-allocation') ?? 'sensitivity';
+  if (allocate !== 'sensitivity' && allocate !== 'uniform') throw new UsageError(`option prune-allocation=${allocate}: expected sensitivity or uniform`);
+  if (allocate === 'sensitivity' && sparsity !== undefined && ratios.size === 0 && ctx.calibrationData) {
+    allocation = allocateBySensitivity(g, cg, sparsity, multiple, ctx.calibrationData, (k, data) => pruneKept(k, refit ? data : undefined).graph);
+    if (allocation) keep = allocation.kept;
   }
-  return { graph, spaces, refits, criterion, channels: cg, selection: sel };
+  const { graph, sel, refits } = pruneKept(keep, ctx.calibrationData);
+  const spaces: SpacePlan[] = cg.spaces.map((s: Space) => {
+    const base = { name: s.name, size: s.size, producers: s.producers.map((p) => p.name) };
+    if (s.blocked) return { ...base, kept: s.size, lost: 0, blocked: s.blocked };
+    const kept = sel.get(s.id) ?? Array.from({ length: s.size }, (_, i) => i);
+    return { ...base, kept: kept.length, lost: lostShare(scores.get(s.id)!, kept) };
+  });
+  return { graph, spaces, refits, criterion, channels: cg, selection: sel, ...(allocation ? { allocation } : {}) };
 }
 
 export const pruneChannelsPass = definePass({

@@ -16,6 +16,7 @@ import { constOf } from './groups.js';
 import { ridgeSolve } from './linalg.js';
 import { addRow, chooseRidge, HOLD, normalRows, residual, sumRows } from './ridge-select.js';
 import { layerForm, type LayerForm } from './refit-rows.js';
+import { residualTarget, type ResidualTarget } from './refit-target.js';
 
 export interface RefitOptions {
   /** Ridge strength relative to the mean diagonal of XᵀX. */
@@ -23,6 +24,8 @@ export interface RefitOptions {
   /** Output positions sampled per sample and layer. */
   readonly positions: number;
   readonly seed: number;
+  /** Fit residual branches to the original sum less the pruned shortcut (default true). */
+  readonly residual?: boolean;
 }
 
 export interface RefitTarget {
@@ -46,6 +49,8 @@ export interface RefitReport {
   readonly ridge?: number;
   /** When the ridge was chosen on held-out samples: their relative error with the sliced weights and with the fit. */
   readonly heldOut?: { readonly before: number; readonly after: number };
+  /** Fitted to a residual Add's original sum less its other operand in the pruned model (refit-target.ts). */
+  readonly residual?: string;
 }
 
 const tensorOut = (v: RuntimeValue | undefined, what: string): Tensor => {
@@ -66,16 +71,21 @@ export function refitLayers(orig: Graph, pruned: Graph, targets: readonly RefitT
   { graph: Graph; reports: RefitReport[] } {
   const reports: RefitReport[] = [];
   const index = new Map(pruned.nodes.map((n, i) => [n.name, i]));
-  const todo: { t: RefitTarget; form: LayerForm }[] = [];
+  const todo: { t: RefitTarget; form: LayerForm; res?: ResidualTarget }[] = [];
+  const producedAt = new Map<string, number>();
+  pruned.nodes.forEach((n, i) => { for (const o of n.outputs) if (o) producedAt.set(o, i); });
   for (const t of [...targets].sort((a, b) => index.get(a.node)! - index.get(b.node)!)) {
     const n = pruned.nodes[index.get(t.node)!]!;
     const form = layerForm(pruned, n);
-    if (typeof form === 'string') reports.push({ node: t.node, rows: 0, features: 0, errorBefore: NaN, errorAfter: NaN, skipped: form });
-    else todo.push({ t, form });
+    if (typeof form === 'string') { reports.push({ node: t.node, rows: 0, features: 0, errorBefore: NaN, errorAfter: NaN, skipped: form }); continue; }
+    const res = opts.residual === false ? undefined : residualOf(orig, t.node);
+    // the other operand must already be computed (in the pruned model) when this layer is fitted
+    const ready = res && (pruned.inputs.includes(res.other) || (producedAt.get(res.other) ?? Infinity) < index.get(t.node)!);
+    todo.push({ t, form, ...(ready ? { res } : {}) });
   }
   if (todo.length === 0 || data.samples.length === 0) return { graph: pruned, reports };
-  // targets: the original layer outputs at the sampled positions, kept channels only
-  const origOut: Graph = { ...orig, outputs: todo.map(({ t }) => orig.nodes.find((n) => n.name === t.node)!.outputs[0]!) };
+  // targets: the original layer outputs (or residual sums) at the sampled positions, kept channels only
+  const origOut: Graph = { ...orig, outputs: todo.map(({ t, res }) => res?.sum ?? orig.nodes.find((n) => n.name === t.node)!.outputs[0]!) };
   const ys: Float64Array[][] = todo.map(() => []);
   const outDims: (readonly number[])[][] = todo.map(() => []);
   data.samples.forEach((sample, k) => {
@@ -94,7 +104,7 @@ export function refitLayers(orig: Graph, pruned: Graph, targets: readonly RefitT
   pruned.nodes.forEach((n, i) => { for (const v of namesRead(n)) lastUse.set(v, i); });
   const envs: Map<string, RuntimeValue>[] = data.samples.map((s) => new Map(pruned.inputs.map((name, i) => [name, s[i]!])));
   let from = 0;
-  todo.forEach(({ t, form }, j) => {
+  todo.forEach(({ t, form, res }, j) => {
     const at = index.get(t.node)!;
     runStage(cur, from, at, lastUse, envs, data);
     from = at;
@@ -106,7 +116,8 @@ export function refitLayers(orig: Graph, pruned: Graph, targets: readonly RefitT
       const x = tensorOut(env.get(cur.nodes[at]!.inputs[0]!), `${t.node}'s input`);
       const pos = positionsFor(j, k, form.positions(outDims[j]![k]!), opts.positions, opts.seed);
       const acc = folds[envs.length >= HOLD && k % HOLD === HOLD - 1 ? 1 : 0]!;
-      pos.forEach((p, r) => addRow(acc, form.features(x, p, outDims[j]![k]!), ys[j]![rows + r]!));
+      const other = res ? tensorOut(env.get(res.other), `${t.node}'s residual operand`) : undefined;
+      pos.forEach((p, r) => addRow(acc, form.features(x, p, outDims[j]![k]!), other ? branchTarget(ys[j]![rows + r]!, form.target(other, p, undefined), res!, t.outKept) : ys[j]![rows + r]!));
       rows += pos.length;
     });
     const all = sumRows(folds[0]!, folds[1]!);
@@ -119,9 +130,30 @@ export function refitLayers(orig: Graph, pruned: Graph, targets: readonly RefitT
     reports.push({
       node: t.node, rows, features: F, errorBefore: before, errorAfter: Math.min(before, after),
       ...(pick.ridge !== undefined ? { ridge: pick.ridge } : {}), ...(pick.heldOut ? { heldOut: pick.heldOut } : {}),
+      ...(res ? { residual: res.other } : {}),
     });
   });
   return { graph: cur, reports };
+}
+
+/** The residual target of node `name` of the original graph (its output channels on axis 1 for Conv, last otherwise). */
+function residualOf(orig: Graph, name: string): ResidualTarget | undefined {
+  const n = orig.nodes.find((x) => x.name === name)!;
+  const t = orig.types.get(n.outputs[0]!);
+  const dims = t?.kind === 'tensor' ? t.shape : undefined;
+  if (!dims) return undefined;
+  const axis = n.op.startsWith('Conv') ? 1 : dims.length - 1, size = dims[axis];
+  return typeof size === 'number' ? residualTarget(orig, n, axis, size) : undefined;
+}
+
+/** (sum - other - b) / a per kept channel: what the layer's own output should be for the sum to match. */
+function branchTarget(sum: Float64Array, other: Float64Array, res: ResidualTarget, kept: readonly number[] | undefined): Float64Array {
+  const out = new Float64Array(sum.length);
+  for (let m = 0; m < sum.length; m++) {
+    const c = kept ? kept[m]! : m;
+    out[m] = (sum[m]! - other[m]! - res.b[c]!) / res.a[c]!;
+  }
+  return out;
 }
 
 /** Runs nodes [from, to) of `g` on every sample's environment; keeps only values read at `to` or later. */

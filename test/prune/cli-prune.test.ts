@@ -65,7 +65,10 @@ describe('onnxc prune', () => {
     expect(code).toBe(0);
     expect(r.flopsAfter * 2).toBeLessThanOrEqual(r.flopsBefore);
     expect(r.paramsAfter * 1.8).toBeLessThanOrEqual(r.paramsBefore);
-    expect(r.layers.map((l) => l.channelsAfter)).toEqual([4, 8, 10]);
+    // 50% of the prunable channels (8 + 16; the classifier's 10 are the output), spread by sensitivity
+    expect(r.layers.map((l) => l.channelsBefore)).toEqual([8, 16, 10]);
+    expect(r.layers[0]!.channelsAfter + r.layers[1]!.channelsAfter).toBe(12);
+    expect(r.layers[2]!.channelsAfter).toBe(10);
     expect(r.calibrationSet.samples).toBe(24);
     expect(r.refits?.some((f) => !f.skipped && f.errorAfter < f.errorBefore)).toBe(true);
     expect(r.evalSet?.samples).toBe(8);
