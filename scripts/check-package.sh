@@ -40,10 +40,10 @@ else
 fi
 
 # Binaryen's load cache (backends/wasm/binaryen-load.ts): filled on first use, then read; the same bytes as a plain import
-ONNXC_CACHE_DIR="$WORK/cache" npx --no-install onnxc compile examples/tiny_cnn/model.onnx -o cache_fill > cache.log 2>&1 || { cat cache.log; fail "compile with a fresh cache folder failed"; }
+ONNXC_CACHE_DIR="$WORK/cache" npx --no-install onnxc compile examples/tiny_cnn/model.onnx --dim batch=2 -o cache_fill > cache.log 2>&1 || { cat cache.log; fail "compile with a fresh cache folder failed"; }
 ls "$WORK"/cache/binaryen-*.bin > /dev/null 2>&1 || fail "the Binaryen cache file was not written"
-ONNXC_CACHE_DIR="$WORK/cache" npx --no-install onnxc compile examples/tiny_cnn/model.onnx -o cache_hit > cache.log 2>&1 || { cat cache.log; fail "compile from the cache failed"; }
-ONNXC_CACHE_DIR=off npx --no-install onnxc compile examples/tiny_cnn/model.onnx -o cache_off > cache.log 2>&1 || { cat cache.log; fail "compile without the cache failed"; }
+ONNXC_CACHE_DIR="$WORK/cache" npx --no-install onnxc compile examples/tiny_cnn/model.onnx --dim batch=2 -o cache_hit > cache.log 2>&1 || { cat cache.log; fail "compile from the cache failed"; }
+ONNXC_CACHE_DIR=off npx --no-install onnxc compile examples/tiny_cnn/model.onnx --dim batch=2 -o cache_off > cache.log 2>&1 || { cat cache.log; fail "compile without the cache failed"; }
 cmp -s cache_fill/model.wasm cache_off/model.wasm && cmp -s cache_hit/model.wasm cache_off/model.wasm || fail "model.wasm depends on how Binaryen was loaded"
 echo "binaryen cache: filled, read, same model.wasm as a plain import"
 

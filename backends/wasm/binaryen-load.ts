@@ -6,6 +6,7 @@
 // (an unrecognised binaryen.js, a bad cache file, an unwritable cache dir) falls back to a slower path that works.
 
 import { createHash } from 'node:crypto';
+import * as zlib from 'node:zlib';
 import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
@@ -36,7 +37,7 @@ export interface BinaryenLoadOptions {
   readonly cacheDir?: string | undefined;
 }
 
-const FORMAT = 'onnxc-binaryen-cache 1';
+const FORMAT = 'onnxc-binaryen-cache 2';
 const IMPORT_ONLY = new Set(['off', '0', 'false', 'import']);
 
 /** The cache folder: $ONNXC_CACHE_DIR (`off` disables the cache and the split: plain `import('binaryen')`), else
@@ -106,7 +107,14 @@ function cacheFile(dir: string, entry: string, version: string): { file: string;
   return { file: join(dir, `binaryen-${id}.bin`), stamp: `${version} ${st.size} ${Math.trunc(st.mtimeMs)}` };
 }
 
-interface CacheHeader { format: string; stamp: string; glue: number; wasm: number; sha1: string }
+interface CacheHeader { format: string; stamp: string; glue: number; wasm: number; check: string }
+
+/** The cache body's checksum: CRC-32 where zlib has it (Node >= 20.15; ~2 ms for 10 MB, against ~15 ms for SHA-1),
+ *  else SHA-1. It guards against damage, not tampering: the cache folder is the user's own. */
+function checksum(body: Uint8Array): string {
+  const crc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+  return crc32 ? `crc32:${crc32(body).toString(16)}` : `sha1:${createHash('sha1').update(body).digest('hex')}`;
+}
 
 /** The glue and wasm from a cache file; a string saying why not when it is absent, stale or damaged. */
 export function readCache(file: string, stamp: string): { glue: string; wasm: Uint8Array } | string {
@@ -119,7 +127,7 @@ export function readCache(file: string, stamp: string): { glue: string; wasm: Ui
   if (h.stamp !== stamp) return 'stale (binaryen changed)';
   const body = data.subarray(nl + 1);
   if (body.length !== h.glue + h.wasm) return 'wrong length';
-  if (createHash('sha1').update(body).digest('hex') !== h.sha1) return 'checksum mismatch';
+  if (checksum(body) !== h.check) return 'checksum mismatch';
   return { glue: body.toString('utf8', 0, h.glue), wasm: body.subarray(h.glue) };
 }
 
@@ -127,7 +135,7 @@ export function readCache(file: string, stamp: string): { glue: string; wasm: Ui
 export function writeCache(file: string, stamp: string, glue: string, wasm: Uint8Array): boolean {
   const g = Buffer.from(glue, 'utf8');
   const body = Buffer.concat([g, wasm]);
-  const header: CacheHeader = { format: FORMAT, stamp, glue: g.length, wasm: wasm.length, sha1: createHash('sha1').update(body).digest('hex') };
+  const header: CacheHeader = { format: FORMAT, stamp, glue: g.length, wasm: wasm.length, check: checksum(body) };
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
     mkdirSync(dirname(file), { recursive: true });
