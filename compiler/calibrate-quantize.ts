@@ -162,9 +162,19 @@ export function quantizeModel(model: Model, samples: readonly Sample[], opts: Qu
   };
 }
 
-/** Inputs of MatMul/Gemm nodes whose weight is a constant. */
+/** Widest MatMul input whose XᵀX is collected (K² doubles per value: 8 MB at 1024); wider layers round to nearest. */
+const GPTQ_MAX_K = 1024;
+
+/** Inputs of MatMul/Gemm nodes whose weight is a constant 2-D tensor with at most GPTQ_MAX_K inputs. */
 function weightInputs(g: Graph): Set<string> {
-  return new Set(g.nodes.filter((n) => (n.op === 'MatMul' || n.op === 'Gemm') && g.initializers.has(n.inputs[1] ?? '')).map((n) => n.inputs[0]!));
+  const out = new Set<string>();
+  for (const n of g.nodes) {
+    const w = n.op === 'MatMul' || n.op === 'Gemm' ? g.initializers.get(n.inputs[1] ?? '') : undefined;
+    if (!w || w.dims.length !== 2) continue;
+    const tb = n.op === 'Gemm' && n.attrs['transB']?.kind === 'int' && n.attrs['transB'].value !== 0;
+    if (w.dims[tb ? 1 : 0]! <= GPTQ_MAX_K) out.add(n.inputs[0]!);
+  }
+  return out;
 }
 
 /** The node that reads weight `w` (its name is what --exclude takes). */
