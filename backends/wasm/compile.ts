@@ -59,10 +59,8 @@ export const WASM_CAPABILITIES: Capabilities = {
   int64: true,
   buffers: { align: 16, maxBufferBytes: WASM_MAX_BYTES - 1 },
   weightAlign: 16,
-  // kernels/attention.ts is scalar f64 loops (written for coverage: masks, caches, softcap), 2.5 ms per gpt2_tiny
-  // layer against ~0.3 ms for the MatMul/Softmax/Transpose it replaces (bench/perf-kernels.ts; gpt2_tiny -O3
-  // 43.9 -> ~33 ms without it)
-  slowerFusions: ['fuse-attention'],
+  // fuse-attention is on: float32 Attention runs on the GEMM core reading the projections in place
+  // (kernels/attention-gemm.ts), faster than the MatMul/Softmax/Transposes it replaces
 };
 
 export const WASM_BACKEND: Backend<TensorRef, KernelGen, WasmCompileOptions, WasmArtifact> = {

@@ -48,7 +48,7 @@ export function expV(fn: Fn, x: Expr): Expr {
 export function expNegV(fn: Fn, x: Expr): Expr {
   const m = fn.m, v = m.f32x4, g = fn.get.bind(fn);
   const x0 = fn.v128(), xc = fn.v128(), tm = fn.v128(), n = fn.v128(), r = fn.v128();
-  const magic = 12582912;
+  const magic = 12582912 + 127; // as in geluTanhV: tm's low bits are n + 127
   return m.block(null, [
     fn.set(x0, x),
     // from -87 up every result, and 2^n (n >= -126), is a normal number
@@ -56,10 +56,10 @@ export function expNegV(fn: Fn, x: Expr): Expr {
     fn.set(tm, v.add(v.mul(g(xc), k(fn, Math.LOG2E)), k(fn, magic))),
     fn.set(n, v.sub(g(tm), k(fn, magic))),
     fn.set(r, v.sub(v.sub(g(xc), v.mul(g(n), k(fn, 0.693359375))), v.mul(g(n), k(fn, -2.12194440e-4)))),
-    // (tm + 127) << 23 is 2^n (see geluTanhV); the lanes below -87 are cleared
+    // tm << 23 is 2^n (see geluTanhV); the lanes below -87 are cleared
     m.v128.andnot(v.mul(
       v.add(v.add(v.mul(v.mul(horner(fn, () => g(r), [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]), g(r)), g(r)), g(r)), k(fn, 1)),
-      m.i32x4.shl(m.i32x4.add(g(tm), ki(fn, 127)), m.i32.const(23))), v.lt(g(x0), k(fn, -87))),
+      m.i32x4.shl(g(tm), m.i32.const(23))), v.lt(g(x0), k(fn, -87))),
   ], binaryen.v128);
 }
 
@@ -134,23 +134,24 @@ const EXP2_HALF = [1.0000001192092896, 0.6931469440460205, 0.24022120237350464, 
  *  loses every digit below x ~ -4). t is clamped to [-127, 128]: 2^n is built by shifting n + 127 into the exponent
  *  field, so n = -127 gives 0 (x itself) and n = 128 gives +inf (-0, or NaN for x = -inf as the tanh form gives);
  *  NaN passes through the clamps. Error (test/wasm/math.test.ts): at most 1.2e-7 |x| absolute, 8e-7 relative for
- *  x > -3; beyond that the rounding of t (|t| up to 127) dominates the relative error of the tiny result. About 24
+ *  x > -3; beyond that the rounding of t (|t| up to 127) dominates the relative error of the tiny result. About 23
  *  vector ops; the tanh-based formula took 60 and a second transcendental. */
 export function geluTanhV(fn: Fn, x: Expr): Expr {
   const m = fn.m, v = m.f32x4, g = fn.get.bind(fn);
   const x0 = fn.v128(), t = fn.v128(), tm = fn.v128(), r = fn.v128();
-  const a = 2 * Math.sqrt(2 / Math.PI) * Math.LOG2E, b = a * 0.044715, magic = 12582912; // 1.5 * 2^23, as in expV
+  // 1.5 * 2^23 as in expV, plus the exponent bias: tm's low bits are then n + 127, 2^n's exponent field
+  const a = 2 * Math.sqrt(2 / Math.PI) * Math.LOG2E, b = a * 0.044715, magic = 12582912 + 127;
   const c = EXP2_HALF;
   let p = k(fn, c[c.length - 1]!);
   for (let i = c.length - 2; i >= 0; i--) p = v.add(v.mul(p, g(r)), k(fn, c[i]!));
   return m.block(null, [
     fn.set(x0, x),
     fn.set(t, v.pmin(v.pmax(v.mul(g(x0), v.sub(k(fn, -a), v.mul(v.mul(g(x0), g(x0)), k(fn, b)))), k(fn, -127)), k(fn, 128))),
-    // tm's low mantissa bits hold n = round(t); r = t - n is exact
+    // tm's low mantissa bits hold n + 127, n = round(t); r = t - n is exact
     fn.set(tm, v.add(g(t), k(fn, magic))),
     fn.set(r, v.sub(g(t), v.sub(g(tm), k(fn, magic)))),
-    // (tm + 127) << 23: the magic's own bits shift out, leaving the biased exponent n + 127
-    v.div(g(x0), v.add(k(fn, 1), v.mul(p, m.i32x4.shl(m.i32x4.add(g(tm), ki(fn, 127)), m.i32.const(23))))),
+    // tm << 23: the magic's own bits shift out, leaving the biased exponent n + 127
+    v.div(g(x0), v.add(k(fn, 1), v.mul(p, m.i32x4.shl(g(tm), m.i32.const(23))))),
   ], binaryen.v128);
 }
 

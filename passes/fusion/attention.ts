@@ -8,13 +8,14 @@
 //   same); any other Kt: K = Transpose(Kt, [0,1,3,2]).
 // Attention accumulates in double and rounds once, where the chain rounded after each op: a tolerance.
 
-import type { Dim } from '../../ir/types.js';
-import type { Node } from '../../ir/graph.js';
+import type { Dim, ValueType } from '../../ir/types.js';
+import type { Attr, Node } from '../../ir/graph.js';
+import { fromValues, type Tensor } from '../../ir/tensor.js';
 import { withDefaults } from '../../ops/attrs.js';
 import { getOp } from '../../ops/index.js';
 import { definePass } from '../pass.js';
 import { GraphIndex, otherOperand } from './match.js';
-import { applyRules, type Rule } from './rewrite.js';
+import { applyRules, type Rewrite, type Rule } from './rewrite.js';
 
 const shapeOf = (ix: GraphIndex, v: string): readonly Dim[] | undefined => {
   const t = ix.graph.types.get(v);
@@ -124,15 +125,87 @@ const attention: Rule = (pv, { index: ix, names }) => {
   const [kt, kScale, kNodes] = unscale(ix, qk.inputs[1]!);
   if (shapeOf(ix, q)?.length !== 4 || shapeOf(ix, kt)?.length !== 4) return undefined;
   const km = untransposeK(ix, kt, pv.name, (h) => names.fresh(h));
-  const attrs = withDefaults(getOp('Attention')!, { scale: { kind: 'float', value: Math.fround(scale * qScale * kScale) } });
+  const scaleAttr = { scale: { kind: 'float' as const, value: Math.fround(scale * qScale * kScale) } };
+  const remove = new Set([...nodes, ...qNodes, ...kNodes, ...km.remove]);
+  const flat = headsFlat(ix, pv, q, km, v, mask, remove, (h) => names.fresh(h));
+  if (flat) return flat(scaleAttr);
+  const attrs = withDefaults(getOp('Attention')!, scaleAttr);
   const types = new Map([...km.types].map(([k, sh]) => [k, { kind: 'tensor' as const, dtype: 'float32' as const, shape: sh }]));
   return {
-    remove: new Set([...nodes, ...qNodes, ...kNodes, ...km.remove]),
+    remove,
     before: km.before,
     replacement: { name: pv.name, op: 'Attention', inputs: [q, km.k, v, ...(mask ? [mask] : [])], outputs: [pv.outputs[0]!], attrs },
     types,
   };
 };
+
+const HEADS_PERM = '0,2,1,3';
+const tensorT = (shape: readonly Dim[]): ValueType => ({ kind: 'tensor', dtype: 'float32', shape });
+
+/** The [B, S, H, D] tensor whose Transpose [0,2,1,3] is `v` (single use), with that Transpose. */
+function headsSource(ix: GraphIndex, v: string): { src: string; node: Node } | undefined {
+  const tr = ix.producedBy(v, 'Transpose');
+  if (!tr || !ix.singleUse(v) || (intsAttr(tr, 'perm') ?? []).join() !== HEADS_PERM) return undefined;
+  const sh = shapeOf(ix, tr.inputs[0]!);
+  return sh?.length === 4 && sh.every((d) => typeof d === 'number') ? { src: tr.inputs[0]!, node: tr } : undefined;
+}
+
+/** The 3-D form (Attention on [B, S, H*D] with q_num_heads/kv_num_heads) when Q, K and V are heads split out of
+ *  [B, S, H, D] by Transpose [0,2,1,3] and the output is put back by one: the usual export (GPT-2, BERT, ViT).
+ *  The transposes go (Reshapes, which move no data, take their place) and the kernel reads the projections in
+ *  place. Undefined when any of the four is missing. */
+function headsFlat(ix: GraphIndex, pv: Node, q: string, km: KMatch, v: string, mask: string | undefined, remove: Set<Node>,
+  fresh: (h: string) => string): ((scale: Record<string, Attr>) => Rewrite) | undefined {
+  const out = ix.soleReader(pv.outputs[0]!);
+  if (!out || out.op !== 'Transpose' || (intsAttr(out, 'perm') ?? []).join() !== HEADS_PERM || ix.outputs.has(pv.outputs[0]!)) return undefined;
+  const qs = headsSource(ix, q), vs = headsSource(ix, v);
+  // K: the Transpose untransposeK would add, or one already in the graph
+  const pending = km.before.length === 1 && km.before[0]!.op === 'Transpose' && (intsAttr(km.before[0]!, 'perm') ?? []).join() === HEADS_PERM ? km.before[0]! : undefined;
+  const ks = pending ? { src: pending.inputs[0]!, node: undefined } : km.before.length === 0 ? headsSource(ix, km.k) : undefined;
+  if (!qs || !ks || !vs) return undefined;
+  const kShape = shapeOf(ix, ks.src);
+  if (kShape?.length !== 4 || !kShape.every((d) => typeof d === 'number')) return undefined;
+  const qShape = shapeOf(ix, qs.src)!, vShape = shapeOf(ix, vs.src)!, yShape = shapeOf(ix, out.outputs[0]!);
+  if (yShape?.length !== 4) return undefined;
+  const before: Node[] = [], types = new Map<string, ValueType>(), inits = new Map<string, Tensor>();
+  const dropped = [qs.node, vs.node, out, ...(ks.node ? [ks.node] : [])];
+  const shapes = new Map<string, string>();
+  const shapeConst = (dims: readonly number[]): string => {
+    let name = shapes.get(dims.join());
+    if (!name) {
+      name = fresh(`${pv.name}_shape`);
+      shapes.set(dims.join(), name);
+      inits.set(name, fromValues('int64', [dims.length], dims));
+    }
+    return name;
+  };
+  /** [B, S, H, D] as [B, S, H*D]: the Reshape it came from when there is one, else a new Reshape. */
+  const flatten = (src: string, sh: readonly Dim[], hint: string): string => {
+    const [b, sq, h, d] = sh as number[];
+    const r = ix.producedBy(src, 'Reshape');
+    const from = r && ix.singleUse(src) ? shapeOf(ix, r.inputs[0]!) : undefined;
+    if (r && from?.length === 3 && from[0] === b && from[1] === sq && from[2] === h! * d!) { dropped.push(r); return r.inputs[0]!; }
+    const name = fresh(`${pv.name}_${hint}3`);
+    before.push({ name: fresh(`${pv.name}_${hint}_flat`), op: 'Reshape', inputs: [src, shapeConst([b!, sq!, h! * d!])], outputs: [name], attrs: withDefaults(getOp('Reshape')!, {}) });
+    types.set(name, tensorT([b!, sq!, h! * d!]));
+    return name;
+  };
+  const q3 = flatten(qs.src, qShape, 'q'), k3 = flatten(ks.src, kShape, 'k'), v3 = flatten(vs.src, vShape, 'v');
+  const [yb, ys, yh, yd] = yShape as number[];
+  const y3 = fresh(`${pv.name}_y3`);
+  types.set(y3, tensorT([yb!, ys!, yh! * yd!]));
+  return (scale) => {
+    const attrs = withDefaults(getOp('Attention')!, { ...scale, q_num_heads: { kind: 'int', value: qShape[2] as number }, kv_num_heads: { kind: 'int', value: kShape[2] as number } });
+    before.push({ name: pv.name, op: 'Attention', inputs: [q3, k3, v3, ...(mask ? [mask] : [])], outputs: [y3], attrs });
+    return {
+      remove: new Set([...remove, ...dropped]),
+      before,
+      replacement: { name: out.name, op: 'Reshape', inputs: [y3, shapeConst(yShape as number[])], outputs: [out.outputs[0]!], attrs: withDefaults(getOp('Reshape')!, {}) },
+      types,
+      initializers: inits,
+    };
+  };
+}
 
 export const fuseAttention = definePass({
   name: 'fuse-attention',

@@ -1,6 +1,6 @@
 // Attention's float32 path on the GEMM core (kernels/attention-gemm.ts): 4-D and 3-D heads, grouped-query heads,
-// causal, bool and additive masks (broadcast, shorter than the keys), a fully masked row, past/present caches,
-// key lengths under one vector, against the reference interpreter (f64) with Binaryen's optimiser on and off.
+// causal, bool and additive masks (broadcast, shorter than the keys, -inf and -3.4e38), a fully masked row,
+// past/present caches or K/V read in place, key lengths under one vector and with a tail, against the reference interpreter (f64) with Binaryen's optimiser on and off.
 
 import { describe, expect, it } from 'vitest';
 import { fromValues } from '../../ir/tensor.js';
@@ -20,6 +20,14 @@ const cases: KernelCase[] = [
     for (let j = 0; j < 7; j++) bias.data[7 + j] = -Infinity;
     return b.op('Attention', [...xs, b.weight('m', bias)], {});
   }),
+  // K and V read in place (no cache): 3-D projections, K^T by 4x4 shuffle blocks, the float mask added in vectors
+  single('3-D GPT-2 in place, 3 heads of 8, 12 keys, causal-style float mask [1, 1, qs, total]', [[1, 6, 24], [1, 12, 24], [1, 12, 24]], (b, xs) => {
+    const bias = randTensor([1, 1, 6, 12], 5);
+    for (let i = 0; i < 6; i++) for (let j = 0; j < 12; j++) if (j > i + 6) bias.data[i * 12 + j] = (i + j) % 2 ? -Infinity : -3.4e38;
+    return b.op('Attention', [...xs, b.weight('m', bias)], { q_num_heads: 3, kv_num_heads: 3, scale: 0.125 });
+  }),
+  single('3-D GQA in place, 13 keys (vector mask and a scalar tail), head 4 (K^T one by one: 13 keys)', [[2, 5, 16], [2, 13, 8], [2, 13, 12]], (b, xs) =>
+    b.op('Attention', [...xs, b.weight('m', randTensor([5, 13], 6))], { q_num_heads: 4, kv_num_heads: 2 })),
   single('mask shorter than the keys, 3 keys (under one vector)', [[1, 1, 4, 4], [1, 1, 3, 4], [1, 1, 3, 4]], (b, xs) =>
     b.op('Attention', [...xs, b.weight('m', randTensor([4, 2], 3))], {})),
   single('past/present cache, causal', [[1, 2, 2, 4], [1, 2, 2, 4], [1, 2, 2, 4], [1, 2, 5, 4], [1, 2, 5, 4]], (b, [q, k, v, pk, pv]) => {

@@ -1,16 +1,21 @@
 // Attention's float32 fast path on the GEMM core: per batch and head, S = scale * Q K^T (K transposed once into
-// scratch so the core reads contiguous rows), the mask/causal bias and a softmax per row in f32 (SIMD exp), then
-// Y = P V. The general kernel (attention.ts: f64 loops) keeps softcap, nonpad_kv_seqlen and the qk output.
+// scratch, 4x4 blocks by shuffles, so the core reads contiguous rows), the mask/causal bias and a softmax per row
+// in f32 (SIMD exp; a float mask as long as the keys is added and maxed in vectors), then Y = P V. K and V are read
+// where they are (3-D projections or 4-D heads, by strides) unless a cache makes a present copy. The general
+// kernel (attention.ts: f64 loops) keeps softcap, nonpad_kv_seqlen and the qk output.
 
 import type { Expr, Local, Ptr } from '../fn.js';
 import { expNegV } from '../math.js';
-import { hsum, LANES, viaVector } from '../simd.js';
+import { hmax, hsum, LANES, viaVector } from '../simd.js';
 import { gemm } from './gemm-core.js';
 import { lin, type Ix } from './scalar.js';
 import type { KernelContext, PlanContext, TensorRef } from './types.js';
 import { attrNum, strides } from './util.js';
 
 export interface AttnGeo { B: number; qh: number; kvh: number; qs: number; kvs: number; dk: number; dv: number; past: number; total: number; rank: number }
+
+/** K or V as the kernel reads it: element (b, head, key, d) at b*sb + head*sh + key*ss + d. */
+export interface KvView { readonly t: TensorRef; readonly sb: number; readonly sh: number; readonly ss: number }
 
 /** Whether the fast path takes this node: float32 throughout, a float32 or bool mask of rank <= 4 no longer than
  *  the keys, and none of softcap, nonpad_kv_seqlen or the qk output. */
@@ -25,8 +30,8 @@ export function gemmAttentionOk(ctx: PlanContext, g: AttnGeo): boolean {
 /** Scratch bytes past the general kernel's: K^T of one head and the scores of one head. */
 export const gemmAttentionScratch = (g: AttnGeo): number => (g.dk * g.total + g.qs * g.total) * 4;
 
-/** The product, softmax and weighted sum, reading the present K/V ([B, kvh, total, d], already filled). */
-export function emitGemmAttention(ctx: KernelContext, g: AttnGeo, presentK: TensorRef, presentV: TensorRef, scratch: Ptr): Expr {
+/** The product, softmax and weighted sum, reading K/V through their views. */
+export function emitGemmAttention(ctx: KernelContext, g: AttnGeo, kv: { k: KvView; v: KvView }, scratch: Ptr): Expr {
   const { fn, m } = ctx;
   const Q = ctx.inputs[0]!, y = ctx.outputs[0]!, mask = ctx.inputs[3];
   // scale has no schema default: 1/sqrt(head size) when absent
@@ -34,22 +39,25 @@ export function emitGemmAttention(ctx: KernelContext, g: AttnGeo, presentK: Tens
   const causal = attrNum(ctx, 'is_causal') !== 0, group = g.qh / g.kvh;
   const kt = scratch.base, sc = kt + g.dk * g.total * 4;
   const b = fn.i32(), h = fn.i32(), hk = fn.i32(), i = fn.i32(), j = fn.i32(), d = fn.i32();
-  const la = fn.i32(), lb = fn.i32(), lc = fn.i32(), rowP = fn.i32();
+  const la = fn.i32(), lb = fn.i32(), lc = fn.i32(), rowP = fn.i32(), mrow = fn.i32();
   const v = fn.f32(), mx = fn.f32(), sum = fn.f32(), e = fn.v128(), sumV = fn.v128();
   const V = m.f32x4, t4 = g.total - (g.total % LANES);
   const G = (l: Local) => (): Expr => fn.get(l);
   const off = pastOffset(g);
-  // K^T[d, j] = presentK[b, hk, j, d]
-  const transposeK = fn.loop(j, 0, g.total, () => [fn.loop(d, 0, g.dk, () => [
-    m.f32.store(kt, 4, m.i32.shl(lin(fn, [[G(d), g.total], [G(j), 1]]), fn.c32(2)),
-      m.f32.load(presentK.ptr.base, 4, m.i32.shl(lin(fn, [[G(b), g.kvh * g.total * g.dk], [G(hk), g.total * g.dk], [G(j), g.dk], [G(d), 1]]), fn.c32(2)))),
-  ])]);
+  const K = kv.k, Vv = kv.v;
+  const kAt = (jj: Ix, dd: Ix): Expr => m.i32.shl(lin(fn, [[G(b), K.sb], [G(hk), K.sh], [jj, K.ss], [dd, 1]]), fn.c32(2));
+  // K^T[d, j] = K[b, hk, j, d]: 4x4 blocks through shuffles when both sides are whole vectors, else one by one
+  const transposeK = g.total % LANES === 0 && g.dk % LANES === 0 ? transpose4(ctx, g, K, kAt, kt, j, d)
+    : fn.loop(j, 0, g.total, () => [fn.loop(d, 0, g.dk, () => [
+      m.f32.store(kt, 4, m.i32.shl(lin(fn, [[G(d), g.total], [G(j), 1]]), fn.c32(2)), m.f32.load(K.t.ptr.base, 4, kAt(G(j), G(d)))),
+    ])]);
   // the mask read as [B, qh, qs, total] by broadcast strides; a short last axis counts as masked beyond its end
   let maskBias: (() => Expr) | undefined;
+  const maskTerms: [Ix, number][] = [];
   if (mask) {
     const md = mask.dims, r = md.length, mlen = md[r - 1] ?? 1, ms = strides(md);
     const target = [g.B, g.qh, g.qs, g.total], idx: Ix[] = [G(b), G(h), G(i), G(j)];
-    const terms: [Ix, number][] = [];
+    const terms = maskTerms;
     for (let k = 0; k < r; k++) {
       const a = 4 - r + k;
       terms.push([idx[a]!, k === r - 1 ? 1 : md[k] === 1 && target[a] !== 1 ? 0 : ms[k]!]);
@@ -62,16 +70,29 @@ export function emitGemmAttention(ctx: KernelContext, g: AttnGeo, presentK: Tens
     };
   }
   const at = (): Ptr => ({ base: sc, dyn: m.i32.add(fn.get(rowP), m.i32.shl(fn.get(j), fn.c32(2))) });
+  const scalarBias = (from: number): Expr => fn.loop(j, from, g.total, () => [
+    fn.set(v, fn.load('float32', at())),
+    maskBias ? fn.set(v, m.f32.add(fn.get(v), maskBias())) : m.nop(),
+    causal ? m.if(m.i32.gt_s(fn.get(j), m.i32.add(fn.get(i), fn.c32(off))), fn.set(v, fn.cf32(-Infinity))) : m.nop(),
+    fn.store('float32', at(), fn.get(v)),
+    fn.set(mx, m.f32.max(fn.get(mx), fn.get(v))),
+  ]);
+  // no causal test and no mask, or a float mask as long as the keys (its row contiguous): add and max in vectors
+  const vecBias = !causal && (!mask || (mask.dtype === 'float32' && (mask.dims.at(-1) ?? 1) === g.total));
+  const biasPass: Expr[] = !vecBias ? [fn.set(mx, fn.cf32(-Infinity)), scalarBias(0)] : [
+    mask ? fn.set(mrow, m.i32.shl(lin(fn, maskTerms.slice(0, -1)), fn.c32(2))) : m.nop(),
+    fn.set(e, V.splat(fn.cf32(-Infinity))),
+    fn.loop(j, 0, t4, () => [
+      fn.set(sumV, fn.loadV(at())),
+      ...(mask ? [fn.set(sumV, V.add(fn.get(sumV), fn.loadV({ base: mask.ptr.base, dyn: m.i32.add(fn.get(mrow), m.i32.shl(fn.get(j), fn.c32(2))) }))), fn.storeV(at(), fn.get(sumV))] : []),
+      fn.set(e, V.max(fn.get(e), fn.get(sumV))),
+    ], LANES),
+    fn.set(mx, hmax(fn, e)),
+    scalarBias(t4),
+  ];
   const softmaxRow = [
     fn.set(rowP, m.i32.mul(fn.get(i), fn.c32(g.total * 4))),
-    fn.set(mx, fn.cf32(-Infinity)),
-    fn.loop(j, 0, g.total, () => [
-      fn.set(v, fn.load('float32', at())),
-      maskBias ? fn.set(v, m.f32.add(fn.get(v), maskBias())) : m.nop(),
-      causal ? m.if(m.i32.gt_s(fn.get(j), m.i32.add(fn.get(i), fn.c32(off))), fn.set(v, fn.cf32(-Infinity))) : m.nop(),
-      fn.store('float32', at(), fn.get(v)),
-      fn.set(mx, m.f32.max(fn.get(mx), fn.get(v))),
-    ]),
+    ...biasPass,
     // a row with nothing to attend to (max -inf) gets all-zero weights (a zero output), never NaN: exp(-inf - x)
     // is 0 for every key then, and 1/sum is replaced by 0
     fn.set(mx, m.select(m.f32.eq(fn.get(mx), fn.cf32(-Infinity)), fn.cf32(0), fn.get(mx))),
@@ -102,10 +123,32 @@ export function emitGemmAttention(ctx: KernelContext, g: AttnGeo, presentK: Tens
     fn.set(la, m.i32.shl(headOff(g.dk), fn.c32(2))),
     gemm(fn, { M: g.qs, N: g.total, K: g.dk, alpha: scale, a: { base: Q.ptr.base, dyn: la, rs: qRow, cs: 1 }, b: { base: kt, rs: g.total, cs: 1 }, c: { base: sc, rs: g.total, cs: 1 } }),
     fn.loop(i, 0, g.qs, () => softmaxRow),
-    fn.set(lb, m.i32.shl(lin(fn, [[G(b), g.kvh * g.total * g.dv], [G(hk), g.total * g.dv]]), fn.c32(2))),
+    fn.set(lb, m.i32.shl(lin(fn, [[G(b), Vv.sb], [G(hk), Vv.sh]]), fn.c32(2))),
     fn.set(lc, m.i32.shl(headOff(g.dv), fn.c32(2))),
-    gemm(fn, { M: g.qs, N: g.dv, K: g.total, a: { base: sc, rs: g.total, cs: 1 }, b: { base: presentV.ptr.base, dyn: lb, rs: g.dv, cs: 1 }, c: { base: y.ptr.base, dyn: lc, rs: yRow, cs: 1 } }),
+    gemm(fn, { M: g.qs, N: g.dv, K: g.total, a: { base: sc, rs: g.total, cs: 1 }, b: { base: Vv.t.ptr.base, dyn: lb, rs: Vv.ss, cs: 1 }, c: { base: y.ptr.base, dyn: lc, rs: yRow, cs: 1 } }),
   ])]);
+}
+
+/** K^T (dk x total, row-major at `dst`) from K's view, a 4x4 block at a time: four row loads, eight shuffles, four
+ *  column stores. */
+function transpose4(ctx: KernelContext, g: AttnGeo, K: KvView, kAt: (j: Ix, d: Ix) => Expr, dst: number, j: Local, d: Local): Expr {
+  const { fn, m } = ctx;
+  const src = fn.i32(), out = fn.i32(), r = [0, 1, 2, 3].map(() => fn.v128()), t = [0, 1, 2, 3].map(() => fn.v128());
+  // lanes 0-3 from the first operand, 4-7 from the second
+  const sh = (a: Local, b2: Local, lanes: number[]): Expr => m.i8x16.shuffle(fn.get(a), fn.get(b2), lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
+  const kRow = g.total * 4;
+  return fn.loop(j, 0, g.total, () => [fn.loop(d, 0, g.dk, () => [
+    fn.set(src, kAt(() => fn.get(j), () => fn.get(d))),
+    fn.set(out, m.i32.shl(lin(fn, [[() => fn.get(d), g.total], [() => fn.get(j), 1]]), fn.c32(2))),
+    // rows j..j+3 of K, columns d..d+3 (a row is ss elements after the previous)
+    ...r.map((x, q) => fn.set(x, m.v128.load(K.t.ptr.base + q * 4 * K.ss, 4, fn.get(src)))),
+    fn.set(t[0]!, sh(r[0]!, r[1]!, [0, 4, 1, 5])), fn.set(t[1]!, sh(r[2]!, r[3]!, [0, 4, 1, 5])),
+    fn.set(t[2]!, sh(r[0]!, r[1]!, [2, 6, 3, 7])), fn.set(t[3]!, sh(r[2]!, r[3]!, [2, 6, 3, 7])),
+    m.v128.store(dst, 4, fn.get(out), sh(t[0]!, t[1]!, [0, 1, 4, 5])),
+    m.v128.store(dst + kRow, 4, fn.get(out), sh(t[0]!, t[1]!, [2, 3, 6, 7])),
+    m.v128.store(dst + 2 * kRow, 4, fn.get(out), sh(t[2]!, t[3]!, [0, 1, 4, 5])),
+    m.v128.store(dst + 3 * kRow, 4, fn.get(out), sh(t[2]!, t[3]!, [2, 3, 6, 7])),
+  ], LANES)], LANES);
 }
 
 /** Causal masking compares key j with query i + offset: the past length (queries follow the cached keys). */

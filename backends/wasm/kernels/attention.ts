@@ -8,7 +8,7 @@ import { moveElem } from '../layout.js';
 import type { KernelContext, KernelGen, PlanContext, TensorRef } from './types.js';
 import { expF, f64c, ldF, ldI, lin, stF, tanhF, type Ix } from './scalar.js';
 import { attrNum, input, strides, unsupported } from './util.js';
-import { emitGemmAttention, gemmAttentionOk, gemmAttentionScratch } from './attention-gemm.js';
+import { emitGemmAttention, gemmAttentionOk, gemmAttentionScratch, type KvView } from './attention-gemm.js';
 
 interface Geo { B: number; qh: number; kvh: number; qs: number; kvs: number; dk: number; dv: number; past: number; total: number; rank: number }
 
@@ -26,9 +26,12 @@ function geometry(ctx: PlanContext): Geo {
 
 const align8 = (n: number): number => Math.ceil(n / 8) * 8;
 
+/** The GEMM path reads K and V in place: no cache to prepend and no present output to fill. */
+const inPlace = (ctx: PlanContext, g: Geo): boolean => gemmAttentionOk(ctx, g) && !ctx.inputs[4] && !ctx.outputs[1] && !ctx.outputs[2];
+
 function scratchLayout(ctx: PlanContext): { pk: number; pv: number; row: number; bytes: number } {
-  const g = geometry(ctx), eb = elemBytes(input(ctx, 0).dtype);
-  const pk = ctx.outputs[1] ? 0 : align8(g.B * g.kvh * g.total * g.dk * eb), pv = ctx.outputs[2] ? 0 : align8(g.B * g.kvh * g.total * g.dv * eb);
+  const g = geometry(ctx), eb = elemBytes(input(ctx, 0).dtype), direct = inPlace(ctx, g);
+  const pk = ctx.outputs[1] || direct ? 0 : align8(g.B * g.kvh * g.total * g.dk * eb), pv = ctx.outputs[2] || direct ? 0 : align8(g.B * g.kvh * g.total * g.dv * eb);
   const fast = gemmAttentionOk(ctx, g) ? gemmAttentionScratch(g) : 0;
   return { pk, pv, row: g.total * 8, bytes: pk + pv + g.total * 8 + fast };
 }
@@ -65,7 +68,14 @@ export const ATTENTION: KernelGen = {
       })])])]);
     // float32 without softcap/nonpad/qk output: the products on the GEMM core (attention-gemm.ts)
     if (gemmAttentionOk(ctx, g)) {
-      return fn.block([copyPresent(presentK, pastK, K, g.dk), copyPresent(presentV, pastV, V, g.dv), emitGemmAttention(ctx, g, presentK, presentV, sAt(sl.pk + sl.pv + sl.row))]);
+      const fast = sAt(sl.pk + sl.pv + sl.row);
+      if (inPlace(ctx, g)) {
+        // [B, heads, seq, d] or [B, seq, heads*d]
+        const view = (t: TensorRef, d: number): KvView => (g.rank === 4 ? { t, sb: g.kvh * g.kvs * d, sh: g.kvs * d, ss: d } : { t, sb: g.kvs * g.kvh * d, sh: d, ss: g.kvh * d });
+        return emitGemmAttention(ctx, g, { k: view(K, g.dk), v: view(V, g.dv) }, fast);
+      }
+      const present = (t: TensorRef, d: number): KvView => ({ t, sb: g.kvh * g.total * d, sh: g.total * d, ss: d });
+      return fn.block([copyPresent(presentK, pastK, K, g.dk), copyPresent(presentV, pastV, V, g.dv), emitGemmAttention(ctx, g, { k: present(presentK, g.dk), v: present(presentV, g.dv) }, fast)]);
     }
     // the mask read as [B, qh, qs, total] by broadcast strides; a short last axis counts as masked beyond its end
     let maskBias: (() => Expr) | undefined;
