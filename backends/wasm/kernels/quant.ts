@@ -1,7 +1,8 @@
 // Linear quantization: QuantizeLinear/DequantizeLinear (per tensor, per axis or blocked scales, indexed with
 // static divisions), DynamicQuantizeLinear (range pass, then quantize in f32 like the reference) and
 // MatMulInteger (i32 accumulation with per-tensor, per-row or per-column zero points). Scalar loops, but per-tensor
-// float32 <-> int8/uint8 Quantize/DequantizeLinear (the activations of QDQ models), 16 elements a step.
+// float32 <-> int8/uint8 Quantize/DequantizeLinear (the activations of QDQ models), 16 elements a step, and so the
+// 4- and 2-bit types (one element per byte in memory: the same loads, and a clamp to the type's range).
 
 import { intRange } from '../../../ir/dtype.js';
 import type { Expr, Fn, Local } from '../fn.js';
@@ -25,12 +26,14 @@ function scaleIndex(ctx: PlanContext & Pick<KernelContext, 'm'>, x: TensorRef, s
   return m.i32.add(m.i32.mul(m.i32.add(m.i32.mul(outer, c(sd)), m.i32.div_u(along, c(bs))), c(inner)), m.i32.rem_u(i(), c(inner)));
 }
 
-/** Per-tensor float32 <-> 8-bit, 16 elements a step: the same float32 arithmetic as the scalar loops. */
+const NARROW: ReadonlySet<string> = new Set(['int8', 'uint8', 'int4', 'uint4', 'int2', 'uint2']);
+
+/** Per-tensor float32 <-> 8-bit or narrower, 16 elements a step: the same float32 arithmetic as the scalar loops. */
 function perTensor8(ctx: KernelContext): { x: TensorRef; y: TensorRef; scale: TensorRef; zp?: TensorRef } | undefined {
   const x = ctx.inputs[0], scale = ctx.inputs[1], zp = ctx.inputs[2], y = ctx.outputs[0];
   if (!x || !scale || !y || scale.size !== 1 || scale.dtype !== 'float32' || attrNum(ctx, 'block_size') !== 0) return undefined;
   const q = ctx.node.op === 'QuantizeLinear' ? y : x, f = ctx.node.op === 'QuantizeLinear' ? x : y;
-  if ((q.dtype !== 'int8' && q.dtype !== 'uint8') || f.dtype !== 'float32' || (zp && zp.size !== 1)) return undefined;
+  if (!NARROW.has(q.dtype) || f.dtype !== 'float32' || (zp && zp.size !== 1)) return undefined;
   if (ctx.node.op === 'QuantizeLinear' && attrNum(ctx, 'precision') !== 0) return undefined;
   return { x, y, scale, ...(zp ? { zp } : {}) };
 }
@@ -40,18 +43,23 @@ function emitQuantize8(ctx: KernelContext, p: { x: TensorRef; y: TensorRef; scal
   const i = fn.i32(), s = fn.v128(), z = fn.v128();
   // the zero point is added in float32 (exact for these magnitudes) so a NaN still truncates to 0, as in the reference
   const q4 = (k: number): Expr => I.trunc_sat_f32x4_s(V.add(V.nearest(V.div(m.v128.load(p.x.ptr.base + 16 * k, 4, fn.get(i)), fn.get(s))), fn.get(z)));
-  const signed = p.y.dtype === 'int8';
+  const signed = p.y.dtype.startsWith('int'), [qlo, qhi] = intRange(p.y.dtype);
+  /** Saturated to 8 bits by the narrows, then clamped to a narrower type's range (saturation is monotonic). */
+  const clamp = (v: Expr): Expr => {
+    if (qhi - qlo === 255) return v;
+    return signed ? m.i8x16.min_s(m.i8x16.max_s(v, m.i8x16.splat(fn.c32(qlo))), m.i8x16.splat(fn.c32(qhi))) : m.i8x16.min_u(v, m.i8x16.splat(fn.c32(qhi)));
+  };
   const lo = m.i16x8.narrow_i32x4_s(q4(0), q4(1)), hi = m.i16x8.narrow_i32x4_s(q4(2), q4(3));
   return fn.block([
     fn.set(s, V.splat(fn.load('float32', p.scale.ptr))),
     fn.set(z, V.splat(m.f32.convert_s.i32(p.zp ? fn.load(p.zp.dtype, p.zp.ptr) : fn.c32(0)))),
     // i: byte offset into X (4 per element); Y's offset is a quarter of it
-    ...splitLoop(fn, i, p.x.size, 16, 4, () => [m.v128.store(p.y.ptr.base, 1, m.i32.shr_u(fn.get(i), fn.c32(2)), signed ? m.i8x16.narrow_i16x8_s(lo, hi) : m.i8x16.narrow_i16x8_u(lo, hi))], () => {
+    ...splitLoop(fn, i, p.x.size, 16, 4, () => [m.v128.store(p.y.ptr.base, 1, m.i32.shr_u(fn.get(i), fn.c32(2)), clamp(signed ? m.i8x16.narrow_i16x8_s(lo, hi) : m.i8x16.narrow_i16x8_u(lo, hi)))], () => {
       const v = I.trunc_sat_f32x4_s(V.add(V.nearest(V.div(m.v128.load32_splat(p.x.ptr.base, 4, m.i32.shl(fn.get(i), fn.c32(2))), fn.get(s))), fn.get(z)));
       // one lane: the narrows' other operand is never read (a Binaryen expression may not be used twice)
       const zero = (): Expr => m.v128.const(new Array<number>(16).fill(0));
       const b = m.i16x8.narrow_i32x4_s(v, zero());
-      return [m.i32.store8(p.y.ptr.base, 1, fn.get(i), m.i8x16.extract_lane_u(signed ? m.i8x16.narrow_i16x8_s(b, zero()) : m.i8x16.narrow_i16x8_u(b, zero()), 0))];
+      return [m.i32.store8(p.y.ptr.base, 1, fn.get(i), m.i8x16.extract_lane_u(clamp(signed ? m.i8x16.narrow_i16x8_s(b, zero()) : m.i8x16.narrow_i16x8_u(b, zero())), 0))];
     }),
   ]);
 }
@@ -59,7 +67,7 @@ function emitQuantize8(ctx: KernelContext, p: { x: TensorRef; y: TensorRef; scal
 function emitDequantize8(ctx: KernelContext, p: { x: TensorRef; y: TensorRef; scale: TensorRef; zp?: TensorRef }): Expr {
   const { fn, m } = ctx, V = m.f32x4, I = m.i32x4;
   const i = fn.i32(), s = fn.v128(), z = fn.v128(), raw = fn.v128();
-  const signed = p.x.dtype === 'int8';
+  const signed = p.x.dtype.startsWith('int');
   const w16 = (hiHalf: boolean): Expr => (hiHalf ? (signed ? m.i16x8.extend_high_i8x16_s(fn.get(raw)) : m.i16x8.extend_high_i8x16_u(fn.get(raw))) : (signed ? m.i16x8.extend_low_i8x16_s(fn.get(raw)) : m.i16x8.extend_low_i8x16_u(fn.get(raw))));
   const f4 = (k: number): Expr => {
     const h = w16(k >= 2), v = k % 2 === 0 ? I.extend_low_i16x8_s(h) : I.extend_high_i16x8_s(h);
