@@ -1,10 +1,10 @@
-// NHWC 3x3 stride-1 convs as Winograd F(2x2, 3x3) (backends/wasm/kernels/conv-winograd.ts) against the reference
+// NHWC 3x3 stride-1 convs as Winograd F(4x4, 3x3) and F(2x2, 3x3) (backends/wasm/kernels/conv-winograd.ts) against the reference
 // interpreter: odd output sizes (half tiles), asymmetric and zero pads, images under 4 pixels high (no interior
 // tile), output channels not a multiple of 4, many blocks, batch 2, residual per channel and broadcast, no bias;
 // a 2-thread build gives the 1-thread bits. Also which convs take the path.
 
 import { describe, expect, it } from 'vitest';
-import { winogradFits, winogradTiles } from '../../backends/wasm/kernels/conv-winograd.js';
+import { variantOf, winogradFits, winogradTiles } from '../../backends/wasm/kernels/conv-winograd.js';
 import type { ConvGeom } from '../../backends/wasm/kernels/conv.js';
 import { compileWasmGraph, toTensorValue } from '../../compiler/compile.js';
 import type { Tensor } from '../../ir/tensor.js';
@@ -13,7 +13,7 @@ import { createSession } from '../../runtime/wasm/index.js';
 import { randTensor, worstError } from './helpers.js';
 
 interface Spec {
-  x: [number, number, number, number]; oc: number;
+  x: [number, number, number, number]; oc: number; /** The Winograd variant expected (output tile side). */ m?: 2 | 4;
   pads?: [number, number, number, number]; bias?: boolean; residual?: 'full' | 'per-pixel'; act?: string;
 }
 
@@ -39,16 +39,18 @@ const specs: Spec[] = [
   { x: [1, 17, 23, 16], oc: 8 },                              // odd OH and OW: half tiles on two edges
   { x: [2, 12, 12, 32], oc: 9, residual: 'full' },            // batch 2, 9 channels (a 1-lane tail), residual
   { x: [1, 13, 12, 16], oc: 12, pads: [0, 0, 0, 0], bias: false }, // valid conv, odd height, no bias
-  { x: [1, 3, 40, 16], oc: 16 },                              // 3 rows: no tile lies inside the image
+  { x: [1, 3, 40, 16], oc: 16, m: 2 },                        // 3 rows: no tile lies inside the image
+  { x: [1, 7, 30, 16], oc: 11, m: 2, residual: 'full' },      // under 8 rows: F(2x2), a half tile at the bottom
   { x: [1, 14, 15, 20], oc: 13, pads: [1, 0, 0, 2], residual: 'per-pixel', act: '' }, // asymmetric pads, Z over channels
   { x: [1, 40, 40, 64], oc: 64 },                             // many blocks, the last one padded past the image
 ];
 
-describe('Winograd F(2x2, 3x3) NHWC convs match the reference interpreter', () => {
+describe('Winograd NHWC convs match the reference interpreter', () => {
   for (const s of specs) {
     const c = convCase(s);
     it(c.name, () => {
       expect(winogradFits(c.geom), 'the case takes the Winograd path').toBe(true);
+      expect(variantOf(c.geom).m).toBe(s.m ?? 4);
       expect(worstError(c.g, c.inputs, true)).toBeLessThanOrEqual(1e-5);
     });
   }

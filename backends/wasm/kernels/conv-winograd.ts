@@ -1,12 +1,14 @@
-// NHWC 3x3 stride-1 convs as Winograd F(2x2, 3x3): each 2x2 block of output pixels takes 16 multiply-adds per
-// input/output channel pair instead of 36, so the GEMM core does 2.25x less work (super-resolution-10's 64-channel
-// 224x224 convs were ~85% of the model at the core's peak). The transforms use only +-1 and 1/2 (the weight's,
-// done at compile time in float64), so the drift against direct convolution stays at float32 rounding.
+// NHWC 3x3 stride-1 convs as Winograd F(4x4, 3x3) or F(2x2, 3x3): each 4x4 (2x2) block of output pixels takes 36
+// (16) multiply-adds per input/output channel pair instead of 144 (36), so the GEMM core does 4x (2.25x) less work
+// (super-resolution-10's 64-channel 224x224 convs were ~85% of the model at the core's peak). The weight transform
+// is done at compile time in float64; F(2x2)'s other transforms use only +-1, F(4x4)'s small integers (points 0,
+// +-1, +-2), whose drift against direct convolution on super-resolution-10 is 3.3e-6 of the output range (F(2x2):
+// 5.1e-7, im2col 9.4e-7; tests and shared models hold 1e-5 / 1e-4).
 //
-// Per image, blocks of T tiles (2x2 output pixels each, row-major over the tile grid, the last block padded with
-// tiles outside the image): input transform V[xi][t][c] = (B^T d B)[xi] into scratch, then for each of the 16
-// positions xi one GEMM M[xi] = V[xi] (T x C) x U[xi] (C x OC, panel-packed), then the output transform A^T M A
-// with bias, residual and activation, stored to the pixels inside the image.
+// Per image, blocks of T tiles (row-major over the tile grid, the last block padded with tiles outside the image):
+// input transform V[xi][t][c] = (B^T d B)[xi] into scratch, then for each of the a*a positions xi one GEMM
+// M[xi] = V[xi] (T x C) x U[xi] (C x OC, panel-packed), then the output transform A^T M A with bias, residual and
+// activation, stored to the pixels inside the image.
 
 import type { Expr, Local } from '../fn.js';
 import { LANES } from '../simd.js';
@@ -17,8 +19,25 @@ import { packPanels, panelSize } from './gemm-pack.js';
 import type { KernelContext } from './types.js';
 import { input, output } from './util.js';
 
-/** Input-tile positions (4x4). */
-const XI = 16;
+/** A Winograd variant F(m x m, 3x3): m x m outputs from an a x a input tile (a = m + 2), with its matrices. */
+interface Variant { readonly m: number; readonly a: number; readonly BT: readonly number[][]; readonly G: readonly number[][]; readonly AT: readonly number[][] }
+const F2: Variant = {
+  m: 2, a: 4,
+  BT: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
+  G: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
+  AT: [[1, 1, 1, 0], [0, 1, -1, -1]],
+};
+const F4: Variant = {
+  m: 4, a: 6,
+  BT: [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]],
+  G: [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]],
+  AT: [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
+};
+/** The variant a conv runs: F(4x4) from 8x8 outputs up (super-resolution-10 0.34x -> 0.26x of onnxruntime-web
+ *  over F(2x2); squeezenet1_1 alike), F(2x2) below, where 4x4 tiles past the edge would waste too much. */
+export const variantOf = (g: ConvGeom): Variant => (g.OH >= 8 && g.OW >= 8 ? F4 : F2);
+/** Input-tile positions. */
+const XI = (v: Variant): number => v.a * v.a;
 /** Bytes of V and M one block keeps (L2-resident between the transforms and the GEMMs). */
 const BLOCK_BYTES = 192 * 1024;
 
@@ -32,22 +51,23 @@ export function winogradFits(g: ConvGeom): boolean {
 }
 
 const ocPad = (g: ConvGeom): number => Math.ceil(g.OC / LANES) * LANES;
+const tileCount = (g: ConvGeom, v: Variant): number => Math.ceil(g.OH / v.m) * Math.ceil(g.OW / v.m);
 
 /** Tiles per block: V and M of a block within BLOCK_BYTES, a multiple of the GEMM's 4 rows, at most the image. */
 export function winogradTiles(g: ConvGeom): number {
-  const perTile = XI * (g.C + ocPad(g)) * 4, tiles = Math.ceil(g.OH / 2) * Math.ceil(g.OW / 2);
-  return Math.max(LANES, Math.min(Math.ceil(tiles / LANES) * LANES, Math.floor(BLOCK_BYTES / perTile / LANES) * LANES));
+  const v = variantOf(g), perTile = XI(v) * (g.C + ocPad(g)) * 4;
+  return Math.max(LANES, Math.min(Math.ceil(tileCount(g, v) / LANES) * LANES, Math.floor(BLOCK_BYTES / perTile / LANES) * LANES));
 }
 
 /** Scratch bytes of one thread: one block's V and M. */
-export const winogradScratch = (g: ConvGeom): number => winogradTiles(g) * XI * (g.C + ocPad(g)) * 4;
+export const winogradScratch = (g: ConvGeom): number => winogradTiles(g) * XI(variantOf(g)) * (g.C + ocPad(g)) * 4;
 
-/** U[xi] = (G w G^T)[xi] per (c, oc), packed as 16 runs of column panels (C x OC each), from HWIO weights. */
-export function winogradWeights(hwio: Float32Array, C: number, OC: number): Float32Array {
-  const G = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
-  const per = panelSize(C, OC), out = new Float32Array(per * XI), u = new Float32Array(C * OC);
-  for (let i = 0; i < 4; i++) {
-    for (let j = 0; j < 4; j++) {
+/** U[xi] = (G w G^T)[xi] per (c, oc) in float64, packed as a*a runs of column panels (C x OC each), from HWIO. */
+export function winogradWeights(hwio: Float32Array, g: ConvGeom): Float32Array {
+  const { C, OC } = g, { a, G } = variantOf(g);
+  const per = panelSize(C, OC), out = new Float32Array(per * a * a), u = new Float32Array(C * OC);
+  for (let i = 0; i < a; i++) {
+    for (let j = 0; j < a; j++) {
       for (let c = 0; c < C; c++) {
         for (let o = 0; o < OC; o++) {
           let s = 0;
@@ -55,55 +75,60 @@ export function winogradWeights(hwio: Float32Array, C: number, OC: number): Floa
           u[c * OC + o] = s;
         }
       }
-      packPanels(u, C, OC, OC, 1, 0, out, (i * 4 + j) * per);
+      packPanels(u, C, OC, OC, 1, 0, out, (i * a + j) * per);
     }
   }
   return out;
 }
 
-/** 1-D transforms on four values: B^T d (input) and A^T m (output, two values). */
-const inT = (d: readonly (() => Expr)[], sub: (a: Expr, b: Expr) => Expr, add: (a: Expr, b: Expr) => Expr): Expr[] => [
-  sub(d[0]!(), d[2]!()), add(d[1]!(), d[2]!()), sub(d[2]!(), d[1]!()), sub(d[1]!(), d[3]!()),
-];
-const outT = (s: readonly (() => Expr)[], sub: (a: Expr, b: Expr) => Expr, add: (a: Expr, b: Expr) => Expr): Expr[] => [
-  add(add(s[0]!(), s[1]!()), s[2]!()), sub(sub(s[1]!(), s[2]!()), s[3]!()),
-];
+/** One row of a transform matrix applied to vectors: positive terms first, then each term added or subtracted
+ *  in order, coefficients other than +-1 as a multiply by a splat. */
+function combine(fn: KernelContext['fn'], coef: readonly number[], x: readonly (() => Expr)[]): Expr {
+  const V = fn.m.f32x4;
+  const term = (k: number): Expr => (Math.abs(coef[k]!) === 1 ? x[k]!() : V.mul(x[k]!(), V.splat(fn.cf32(Math.abs(coef[k]!)))));
+  const order = coef.map((c, k) => k).filter((k) => coef[k] !== 0);
+  const first = order.find((k) => coef[k]! > 0) ?? order[0]!;
+  let e = coef[first]! > 0 ? term(first) : V.neg(term(first));
+  for (const k of order) if (k !== first) e = coef[k]! > 0 ? V.add(e, term(k)) : V.sub(e, term(k));
+  return e;
+}
 
 export function emitWinogradNhwc(ctx: KernelContext, g: ConvGeom, uBase: number, epi: ConvEpilogue): Expr {
   const x = input(ctx, 0), y = output(ctx), b = ctx.inputs[2], fn = ctx.fn, m = ctx.m, V = m.f32x4;
   const { C, OC, H, W, OH, OW } = g;
-  const OCp = ocPad(g), T = winogradTiles(g), TW = Math.ceil(OW / 2), tiles = Math.ceil(OH / 2) * TW;
+  const vr = variantOf(g), { a: A, m: S } = vr, X = XI(vr);
+  const OCp = ocPad(g), T = winogradTiles(g), TW = Math.ceil(OW / S), tiles = tileCount(g, vr);
   const blocks = Math.ceil(tiles / T);
-  const vBase = ctx.scratch.base, mBase = vBase + XI * T * C * 4, slotBytes = winogradScratch(g);
+  const vBase = ctx.scratch.base, mBase = vBase + X * T * C * 4, slotBytes = winogradScratch(g);
   const zs = epi.residual ? residualStrides(epi.residual, y.dims, true) : undefined;
   const n = fn.i32(), blk = fn.i32(), t = fn.i32(), idx = fn.i32(), ty = fn.i32(), tx = fn.i32(), iy = fn.i32(), ix = fn.i32();
   const cv = fn.i32(), px = fn.i32(), pv = fn.i32(), slot = fn.i32(), xi = fn.i32(), la = fn.i32(), lw = fn.i32(), lc = fn.i32();
   const pm = fn.i32(), py = fn.i32(), pz = fn.i32(), ok = fn.i32();
-  const d = Array.from({ length: XI }, () => fn.v128()), out = fn.v128();
-  const sub = (a: Expr, c: Expr): Expr => V.sub(a, c), add = (a: Expr, c: Expr): Expr => V.add(a, c);
+  const d = Array.from({ length: X }, () => fn.v128()), tmp = Array.from({ length: X }, () => fn.v128()), out = fn.v128();
   const get = (l: Local) => (): Expr => fn.get(l);
+  const idxA = Array.from({ length: A }, (_, k) => k);
+  const times = (e: Expr, k: number): Expr => (k === 2 ? m.i32.shl(e, fn.c32(1)) : k === 4 ? m.i32.shl(e, fn.c32(2)) : m.i32.mul(e, fn.c32(k)));
 
   /** (ty, tx) of tile idx = blk*T + t, and the input window's top-left (iy, ix). */
   const locate = (): Expr[] => [
     fn.set(idx, m.i32.add(m.i32.mul(fn.get(blk), fn.c32(T)), fn.get(t))),
     fn.set(ty, m.i32.div_u(fn.get(idx), fn.c32(TW))), fn.set(tx, m.i32.rem_u(fn.get(idx), fn.c32(TW))),
-    fn.set(iy, m.i32.sub(m.i32.shl(fn.get(ty), fn.c32(1)), fn.c32(g.pt))),
-    fn.set(ix, m.i32.sub(m.i32.shl(fn.get(tx), fn.c32(1)), fn.c32(g.pl))),
+    fn.set(iy, m.i32.sub(times(fn.get(ty), S), fn.c32(g.pt))),
+    fn.set(ix, m.i32.sub(times(fn.get(tx), S), fn.c32(g.pl))),
   ];
 
-  // input transform of channels cv..cv+3 of tile t: d[r*4+c] loaded, columns then rows, 16 vectors stored to V
+  // input transform of channels cv..cv+3 of tile t: d[r*A+c] loaded, columns then rows (B^T d B), stored to V
   const transformIn = (load: (r: number, c: number) => Expr): Expr[] => {
     const st: Expr[] = [];
-    for (let r = 0; r < 4; r++) for (let c = 0; c < 4; c++) st.push(fn.set(d[r * 4 + c]!, load(r, c)));
-    const tmp = Array.from({ length: XI }, () => fn.v128());
-    for (let c = 0; c < 4; c++) inT([0, 1, 2, 3].map((r) => get(d[r * 4 + c]!)), sub, add).forEach((e, i) => st.push(fn.set(tmp[i * 4 + c]!, e)));
-    for (let i = 0; i < 4; i++) {
-      inT([0, 1, 2, 3].map((c) => get(tmp[i * 4 + c]!)), sub, add).forEach((e, j) => st.push(m.v128.store(vBase + (i * 4 + j) * T * C * 4, 4, fn.get(pv), e)));
+    for (let r = 0; r < A; r++) for (let c = 0; c < A; c++) st.push(fn.set(d[r * A + c]!, load(r, c)));
+    for (let c = 0; c < A; c++) for (let i = 0; i < A; i++) st.push(fn.set(tmp[i * A + c]!, combine(fn, vr.BT[i]!, idxA.map((r) => get(d[r * A + c]!)))));
+    for (let i = 0; i < A; i++) {
+      for (let j = 0; j < A; j++) st.push(m.v128.store(vBase + (i * A + j) * T * C * 4, 4, fn.get(pv), combine(fn, vr.BT[j]!, idxA.map((c) => get(tmp[i * A + c]!)))));
     }
     return st;
   };
-  const interior = (): Expr => (H >= 4 && W >= 4
-    ? m.i32.and(m.i32.le_u(fn.get(iy), fn.c32(H - 4)), m.i32.le_u(fn.get(ix), fn.c32(W - 4)))
+  const interior = (): Expr => (H >= A && W >= A
+    ? m.i32.and(m.i32.le_u(fn.get(iy), fn.c32(H - A)), m.i32.le_u(fn.get(ix), fn.c32(W - A)))
     : fn.c32(0));
   const xImg = (): Expr => m.i32.mul(fn.get(n), fn.c32(H * W * C * 4));
   const inputBlock = (): Expr => fn.loop(t, 0, T, () => [
@@ -129,8 +154,8 @@ export function emitWinogradNhwc(ctx: KernelContext, g: ConvGeom, uBase: number,
       ])),
   ]);
 
-  // the 16 GEMMs of the block: M[xi] (T x OC, rows OCp apart) = V[xi] x U[xi]
-  const gemms = (): Expr => fn.loop(xi, 0, XI, () => [
+  // the a*a GEMMs of the block: M[xi] (T x OC, rows OCp apart) = V[xi] x U[xi]
+  const gemms = (): Expr => fn.loop(xi, 0, X, () => [
     fn.set(la, m.i32.add(fn.get(slot), m.i32.mul(fn.get(xi), fn.c32(T * C * 4)))),
     fn.set(lw, m.i32.mul(fn.get(xi), fn.c32(panelSize(C, OC) * 4))),
     fn.set(lc, m.i32.add(fn.get(slot), m.i32.mul(fn.get(xi), fn.c32(T * OCp * 4)))),
@@ -145,8 +170,8 @@ export function emitWinogradNhwc(ctx: KernelContext, g: ConvGeom, uBase: number,
   // output transform of channels ov*4.. of tile t (`lanes` valid), epilogue, stores to the pixels in the image
   const pixelOk = (r: number, c: number): Expr => {
     let e = fn.get(ok);
-    if (r === 1 && OH % 2) e = m.i32.and(e, m.i32.lt_u(m.i32.add(m.i32.shl(fn.get(ty), fn.c32(1)), fn.c32(1)), fn.c32(OH)));
-    if (c === 1 && OW % 2) e = m.i32.and(e, m.i32.lt_u(m.i32.add(m.i32.shl(fn.get(tx), fn.c32(1)), fn.c32(1)), fn.c32(OW)));
+    if (OH % S && r >= OH % S) e = m.i32.and(e, m.i32.lt_u(m.i32.add(times(fn.get(ty), S), fn.c32(r)), fn.c32(OH)));
+    if (OW % S && c >= OW % S) e = m.i32.and(e, m.i32.lt_u(m.i32.add(times(fn.get(tx), S), fn.c32(c)), fn.c32(OW)));
     return e;
   };
   const partial = (off: number, p: () => Expr, lanes: number): Expr => {
@@ -157,13 +182,12 @@ export function emitWinogradNhwc(ctx: KernelContext, g: ConvGeom, uBase: number,
   };
   const transformOut = (ov: () => Expr, lanes: number): Expr[] => {
     const st: Expr[] = [];
-    for (let k = 0; k < XI; k++) st.push(fn.set(d[k]!, m.v128.load(mBase + k * T * OCp * 4, 4, fn.get(pm))));
-    const s = Array.from({ length: 8 }, () => fn.v128());
-    for (let c = 0; c < 4; c++) outT([0, 1, 2, 3].map((r) => get(d[r * 4 + c]!)), sub, add).forEach((e, i) => st.push(fn.set(s[i * 4 + c]!, e)));
+    for (let k = 0; k < X; k++) st.push(fn.set(d[k]!, m.v128.load(mBase + k * T * OCp * 4, 4, fn.get(pm))));
+    for (let c = 0; c < A; c++) for (let i = 0; i < S; i++) st.push(fn.set(tmp[i * A + c]!, combine(fn, vr.AT[i]!, idxA.map((r) => get(d[r * A + c]!)))));
     const ovBytes = (): Expr => m.i32.shl(ov(), fn.c32(4));
-    for (let r = 0; r < 2; r++) {
-      outT([0, 1, 2, 3].map((c) => get(s[r * 4 + c]!)), sub, add).forEach((e, c) => {
-        let v = e;
+    for (let r = 0; r < S; r++) {
+      for (let c = 0; c < S; c++) {
+        let v = combine(fn, vr.AT[c]!, idxA.map((k) => get(tmp[r * A + k]!)));
         if (b) v = V.add(v, partial(b.ptr.base, ovBytes, lanes));
         if (epi.residual && zs) {
           const zOff = epi.residual.ptr.base + (r * OW + c) * zs.p * 4;
@@ -174,28 +198,28 @@ export function emitWinogradNhwc(ctx: KernelContext, g: ConvGeom, uBase: number,
         const store = lanes === LANES ? m.v128.store(yOff, 4, yAt(), v)
           : fn.block([fn.set(out, v), ...Array.from({ length: lanes }, (_, l) => m.f32.store(yOff + 4 * l, 4, yAt(), V.extract_lane(fn.get(out), l)))]);
         st.push(m.if(pixelOk(r, c), store));
-      });
+      }
     }
     st.push(fn.set(pm, m.i32.add(fn.get(pm), fn.c32(16))));
     return st;
   };
   const ov = fn.i32(), fullV = Math.floor(OC / LANES), tail = OC % LANES;
+  /** Pixel index of the tile's top-left output, times `k` bytes. */
+  const tilePixel = (k: number): Expr => m.i32.mul(m.i32.add(m.i32.mul(times(fn.get(ty), S), fn.c32(OW)), times(fn.get(tx), S)), fn.c32(k));
   const outputBlock = (): Expr => fn.loop(t, 0, T, () => [
     ...locate(),
     fn.set(ok, m.i32.lt_u(fn.get(idx), fn.c32(tiles))),
     fn.set(pm, m.i32.add(fn.get(slot), m.i32.mul(fn.get(t), fn.c32(OCp * 4)))),
-    // py: Y[n, 2ty, 2tx, 0] (computed for tiles past the image too; nothing is stored there)
-    fn.set(py, m.i32.add(m.i32.mul(fn.get(n), fn.c32(OH * OW * OC * 4)),
-      m.i32.mul(m.i32.add(m.i32.mul(m.i32.shl(fn.get(ty), fn.c32(1)), fn.c32(OW)), m.i32.shl(fn.get(tx), fn.c32(1))), fn.c32(OC * 4)))),
-    ...(zs ? [fn.set(pz, m.i32.add(m.i32.mul(fn.get(n), fn.c32(zs.n * 4)),
-      m.i32.mul(m.i32.add(m.i32.mul(m.i32.shl(fn.get(ty), fn.c32(1)), fn.c32(OW)), m.i32.shl(fn.get(tx), fn.c32(1))), fn.c32(zs.p * 4))))] : []),
+    // py: Y[n, S*ty, S*tx, 0] (computed for tiles past the image too; nothing is stored there)
+    fn.set(py, m.i32.add(m.i32.mul(fn.get(n), fn.c32(OH * OW * OC * 4)), tilePixel(OC * 4))),
+    ...(zs ? [fn.set(pz, m.i32.add(m.i32.mul(fn.get(n), fn.c32(zs.n * 4)), tilePixel(zs.p * 4)))] : []),
     fn.loop(ov, 0, fullV, (o) => transformOut(o, LANES)),
     ...(tail ? [fn.set(ov, fn.c32(fullV)), ...transformOut(() => fn.get(ov), tail)] : []),
   ]);
 
   const block = (): Expr[] => [inputBlock(), gemms(), outputBlock()];
   const par = parallelOf(ctx);
-  const items = par ? itemsFor(g.N * tiles * 16 * C * OC, par.threads) : 1;
+  const items = par ? itemsFor(g.N * tiles * X * C * OC, par.threads) : 1;
   if (par && items >= 2 && g.N * blocks >= 2) {
     par.used = true;
     // items: (image, block); each thread transforms and multiplies in its own scratch slot

@@ -92,7 +92,8 @@ const fusedConv: KernelGen = {
     const hwio = relaid(ctx);
     if (winograd(ctx)) {
       const g = geom(ctx);
-      return [makeTensor('float32', [panelSize(g.C, g.OC) * 16], winogradWeights((hwio ?? input(ctx, 1).constant!).data as Float32Array, g.C, g.OC))];
+      const u = winogradWeights((hwio ?? input(ctx, 1).constant!).data as Float32Array, g);
+      return [makeTensor('float32', [u.length], u)];
     }
     if (!panelPacked(ctx)) return hwio ? [hwio] : [];
     // HWIO is [K = KH*KW*Cg, OC] row-major; each group's OCg columns become their own run of panels
