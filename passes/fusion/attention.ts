@@ -102,8 +102,11 @@ const attention: Rule = (pv, { index: ix, names }) => {
     const scores = fromMatmul(a0) ? a0 : fromMatmul(a1) ? a1 : undefined;
     if (!scores) return undefined;
     mask = otherOperand(add, scores);
+    // Attention pads a mask shorter than the keys with -inf, where Add broadcasts it: only a mask as long as the
+    // keys (and of rank 1 to 4) means the same
     const ms = mask === undefined ? undefined : shapeOf(ix, mask);
-    if (!ms || ms.length > 4) return undefined;
+    const keys = shapeOf(ix, add.outputs[0]!)?.at(-1);
+    if (!ms || ms.length === 0 || ms.length > 4 || keys === undefined || ms.at(-1) !== keys) return undefined;
     nodes.push(add);
     s = scores;
   }
