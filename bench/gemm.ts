@@ -19,7 +19,7 @@ export interface GemmShape {
   readonly tile?: TilePlan;
 }
 
-/** super-resolution-10's 3x3 convs run as Winograd F(2x2, 3x3) (conv-winograd.ts): 16 GEMMs per block of tiles
+/** super-resolution-10's 3x3 convs run as Winograd F(4x4, 3x3) (conv-winograd.ts): 36 GEMMs per block of tiles
  *  (M = tiles a block, K = in channels, N = out channels); other 3x3 convs (strided, channels not whole vectors)
  *  as im2col blocks of ~192 KiB (fused-conv.ts), at super-res's channel counts here. */
 export const GEMM_SHAPES: readonly GemmShape[] = [
@@ -36,9 +36,9 @@ export const GEMM_SHAPES: readonly GemmShape[] = [
   { label: 'mobilenet_v2 last 1x1 @7', M: 49, N: 1280, K: 320 },
   { label: 'mobilenet_v2 classifier (M=1)', M: 1, N: 1000, K: 1280 },
   { label: 'super-res Conv_0 5x5 (1->64)', M: 12544, N: 64, K: 25 },
-  { label: 'super-res Conv_2 Winograd GEMM (64->64)', M: 24, N: 64, K: 64 },
-  { label: 'super-res Conv_4 Winograd GEMM (64->32)', M: 32, N: 32, K: 64 },
-  { label: 'super-res Conv_6 Winograd GEMM (32->9)', M: 68, N: 9, K: 32 },
+  { label: 'super-res Conv_2 Winograd GEMM (64->64)', M: 8, N: 64, K: 64 },
+  { label: 'super-res Conv_4 Winograd GEMM (64->32)', M: 12, N: 32, K: 64 },
+  { label: 'super-res Conv_6 Winograd GEMM (32->9)', M: 28, N: 9, K: 32 },
   { label: 'im2col 3x3 (64->64), block', M: 84, N: 64, K: 576 },
   { label: 'im2col 3x3 (64->32), block', M: 84, N: 32, K: 576 },
   { label: 'im2col 3x3 (32->9), block', M: 168, N: 9, K: 288 },
