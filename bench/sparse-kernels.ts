@@ -116,7 +116,7 @@ for (const pattern of patterns) {
         // the table keeps each kernel's best time of the two settings: interference from other processes only adds
         // time, and streaming B from L3 cost the dense kernel little at M >= 16 here
         const best = (v: number): number => Math.min(hot[v]!, str[v]!);
-        if (name === 'cols' || name === 'rows') measured.push(`  { pattern: '${pattern}', kernel: '${name}', M: ${M}, K: ${K}, N: ${N}, dense: ${f3(best(0))}, sparse: ${f3(best(i + 1))} },`);
+        if (name === 'cols' || name === 'rows' || name === 'csc') measured.push(`  { pattern: '${pattern === 'csc' ? '50%' : pattern}', kernel: '${name}', M: ${M}, K: ${K}, N: ${N}, dense: ${f3(best(0))}, sparse: ${f3(best(i + 1))} },`);
       });
     }
   }

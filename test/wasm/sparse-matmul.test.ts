@@ -95,14 +95,14 @@ describe('sparse MatMul/Gemm kernel', () => {
     });
   }
 
-  it('a B above the density threshold runs on the dense kernel (stored compressed when sparse enough)', () => {
+  it('a B above the density floor, at one row (where the CSC kernel measured slower), runs on the dense kernel (stored compressed)', () => {
     // column 0 keeps its first 8 rows, so B fits no N:M pattern either (test/wasm/sparse-nm.test.ts takes those)
     const b = new GraphBuilder('sparse_mm');
-    const w = thin(randTensor([64, 32], 2), Math.min(0.5, sparseKernelMaxDensity(8) + 0.2));
+    const w = thin(randTensor([64, 32], 2), Math.min(0.5, sparseKernelMaxDensity(1) + 0.2));
     for (let k = 0; k < 8; k++) w.data[k * 32] = 1;
-    b.output(b.op('MatMul', [b.input('x', 'float32', [8, 64]), b.weight('w', w)]));
+    b.output(b.op('MatMul', [b.input('x', 'float32', [1, 64]), b.weight('w', w)]));
     const g = b.model({}).graph;
-    const x = randTensor([8, 64], 5);
+    const x = randTensor([1, 64], 5);
     const { a, run } = session(g, [x]);
     expect(a.manifest.sparseWeights?.map((e) => e[3])).toEqual(['densified']);
     expect(worstRelativeError(run(), runGraph(g, [x]) as Tensor[])).toBeLessThan(1e-5);

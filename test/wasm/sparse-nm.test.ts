@@ -11,7 +11,7 @@ import { compileDynamic } from '../../backends/wasm/dims-compile.js';
 import { compileWasm, emitWasm, WASM_BACKEND, type WasmArtifact } from '../../backends/wasm/compile.js';
 import { KERNELS } from '../../backends/wasm/kernels/index.js';
 import type { KernelGen } from '../../backends/wasm/kernels/types.js';
-import { nmCost, NM_MEASURED, type NmMeasure } from '../../backends/wasm/kernels/sparse-cost.js';
+import { measuredCost, nmCost, NM_MEASURED, type NmMeasure } from '../../backends/wasm/kernels/sparse-cost.js';
 import { describeSparse } from '../../backends/wasm/kernels/sparse-init.js';
 import { withSparse, type SparseChoice } from '../../backends/wasm/kernels/sparse-matmul.js';
 import { packNm, PATTERNS, TABLE_BYTES, unpackNm, type NmPattern } from '../../backends/wasm/kernels/sparse-nm.js';
@@ -147,6 +147,21 @@ describe('the measured choice', () => {
     expect(nmCost({ n: 2, m: 4 }, 48, 128, 512, ['cols'], table)).toMatchObject({ kernel: 'cols', M: 64, ratio: 1.5 });
     expect(nmCost({ n: 2, m: 4 }, 1, 1024, 256, ['cols', 'rows'], table)).toMatchObject({ kernel: 'cols', M: 1 });
     expect(nmCost({ n: 4, m: 8 }, 2, 64, 64, ['cols'], table)).toBeUndefined();
+  });
+
+  it('a 50% unstructured B takes the CSC kernel where the table measured it faster (16 rows), not at one row', () => {
+    const K = 128, N = 128, r = prng(9), d = new Float32Array(K * N);
+    for (let i = 0; i < d.length; i++) if (r() < 0.5) d[i] = r() - 0.5;
+    for (let k = 0; k < 8; k++) d[k * N] = 1; // fits no N:M pattern
+    const kinds = (M: number): (string | undefined)[] => {
+      const g = new GraphBuilder('half');
+      g.output(g.op('MatMul', [g.input('x', 'float32', [M, K]), g.weight('w', makeTensor('float32', [K, N], d))]));
+      return (compileWasm(g.build(), { embedLimit: Infinity }).manifest.sparseWeights ?? []).map((e) => `${e[3]} ${e[0]}`);
+    };
+    expect(measuredCost('50%', 16, K, N, ['csc'])!.ratio).toBeLessThanOrEqual(0.95);
+    expect(kinds(16)).toEqual([expect.stringMatching(/^sparse-kernel matmul_0 \(CSC kernel, measured 0\.\d+x dense at 50%\)$/)]);
+    expect(measuredCost('50%', 1, K, N, ['csc'])!.ratio).toBeGreaterThan(1);
+    expect(kinds(1)).toEqual([expect.stringMatching(/^densified matmul_0 \(packed; 50%: dense kernel faster/)]);
   });
 
   it('the shipped table covers both patterns and both kernels at M = 1, 16, 64, 128', () => {

@@ -4,7 +4,7 @@
 
 /** One measurement: pattern, kernel, A rows M, B [K, N]; times (ms per call) of the dense and the N:M kernel, each
  *  the best of bench/sparse-kernels.ts's two settings (B hot in cache, B streamed from beyond L2). */
-export interface NmMeasure { readonly pattern: string; readonly kernel: NmKernel; readonly M: number; readonly K: number; readonly N: number; readonly dense: number; readonly sparse: number }
+export interface NmMeasure { readonly pattern: string; readonly kernel: NmKernel | 'csc'; readonly M: number; readonly K: number; readonly N: number; readonly dense: number; readonly sparse: number }
 
 /** The two N:M kernels: columns of B in the SIMD lanes (sparse-nm.ts), rows of A (sparse-nm-rows.ts). */
 export type NmKernel = 'cols' | 'rows';
@@ -17,6 +17,35 @@ export const NM_TAKE_RATIO = 0.95;
 // [64,128]x[128,512] and [64,512]x[512,128] at 2:4 measured again with --hot-only --samples 9 (the first run's kernels
 // were still in V8's baseline tier there: the bench now compiles straight to the optimising tier)
 export const NM_MEASURED: readonly NmMeasure[] = [
+  // the CSC kernel (sparse-matmul.ts) on B 50% non-zero, unstructured; same run
+  { pattern: '50%', kernel: 'csc', M: 1, K: 128, N: 128, dense: 0.0011, sparse: 0.0059 },
+  { pattern: '50%', kernel: 'csc', M: 1, K: 128, N: 512, dense: 0.0031, sparse: 0.0155 },
+  { pattern: '50%', kernel: 'csc', M: 1, K: 512, N: 128, dense: 0.0032, sparse: 0.0184 },
+  { pattern: '50%', kernel: 'csc', M: 1, K: 256, N: 256, dense: 0.0031, sparse: 0.0167 },
+  { pattern: '50%', kernel: 'csc', M: 1, K: 256, N: 768, dense: 0.0098, sparse: 0.0524 },
+  { pattern: '50%', kernel: 'csc', M: 1, K: 256, N: 1024, dense: 0.0141, sparse: 0.0715 },
+  { pattern: '50%', kernel: 'csc', M: 1, K: 1024, N: 256, dense: 0.0143, sparse: 0.0736 },
+  { pattern: '50%', kernel: 'csc', M: 16, K: 128, N: 128, dense: 0.0100, sparse: 0.0083 },
+  { pattern: '50%', kernel: 'csc', M: 16, K: 128, N: 512, dense: 0.0401, sparse: 0.0305 },
+  { pattern: '50%', kernel: 'csc', M: 16, K: 512, N: 128, dense: 0.0394, sparse: 0.0315 },
+  { pattern: '50%', kernel: 'csc', M: 16, K: 256, N: 256, dense: 0.0406, sparse: 0.0311 },
+  { pattern: '50%', kernel: 'csc', M: 16, K: 256, N: 768, dense: 0.1214, sparse: 0.0913 },
+  { pattern: '50%', kernel: 'csc', M: 16, K: 256, N: 1024, dense: 0.1605, sparse: 0.1261 },
+  { pattern: '50%', kernel: 'csc', M: 16, K: 1024, N: 256, dense: 0.1564, sparse: 0.1359 },
+  { pattern: '50%', kernel: 'csc', M: 64, K: 128, N: 128, dense: 0.0403, sparse: 0.0355 },
+  { pattern: '50%', kernel: 'csc', M: 64, K: 128, N: 512, dense: 0.1601, sparse: 0.1423 },
+  { pattern: '50%', kernel: 'csc', M: 64, K: 512, N: 128, dense: 0.1570, sparse: 0.1624 },
+  { pattern: '50%', kernel: 'csc', M: 64, K: 256, N: 256, dense: 0.1595, sparse: 0.1448 },
+  { pattern: '50%', kernel: 'csc', M: 64, K: 256, N: 768, dense: 0.4642, sparse: 0.4162 },
+  { pattern: '50%', kernel: 'csc', M: 64, K: 256, N: 1024, dense: 0.6722, sparse: 0.5844 },
+  { pattern: '50%', kernel: 'csc', M: 64, K: 1024, N: 256, dense: 0.6644, sparse: 0.5986 },
+  { pattern: '50%', kernel: 'csc', M: 128, K: 128, N: 128, dense: 0.0780, sparse: 0.1125 },
+  { pattern: '50%', kernel: 'csc', M: 128, K: 128, N: 512, dense: 0.3160, sparse: 0.3282 },
+  { pattern: '50%', kernel: 'csc', M: 128, K: 512, N: 128, dense: 0.3158, sparse: 0.4407 },
+  { pattern: '50%', kernel: 'csc', M: 128, K: 256, N: 256, dense: 0.3170, sparse: 0.6588 },
+  { pattern: '50%', kernel: 'csc', M: 128, K: 256, N: 768, dense: 1.0497, sparse: 0.9414 },
+  { pattern: '50%', kernel: 'csc', M: 128, K: 256, N: 1024, dense: 1.3768, sparse: 1.3888 },
+  { pattern: '50%', kernel: 'csc', M: 128, K: 1024, N: 256, dense: 1.3565, sparse: 1.5344 },
   { pattern: '2:4', kernel: 'cols', M: 1, K: 128, N: 128, dense: 0.0009, sparse: 0.0020 },
   { pattern: '2:4', kernel: 'rows', M: 1, K: 128, N: 128, dense: 0.0009, sparse: 0.0039 },
   { pattern: '2:4', kernel: 'cols', M: 1, K: 128, N: 512, dense: 0.0032, sparse: 0.0059 },
@@ -131,13 +160,13 @@ export const NM_MEASURED: readonly NmMeasure[] = [
   { pattern: '4:8', kernel: 'rows', M: 128, K: 1024, N: 256, dense: 2.3307, sparse: 1.2563 },
 ];
 
-/** The measurement nearest to (M, K, N) for `pattern` (distance in log2 of M, K and N; M weighs most: it decides
- *  between memory-bound and compute-bound) of the kernel among `kernels` that ran fastest there, with its
- *  sparse/dense ratio; undefined when nothing was measured. */
-export function nmCost(pattern: { n: number; m: number }, M: number, K: number, N: number, kernels: readonly NmKernel[] = ['cols', 'rows'], table: readonly NmMeasure[] = NM_MEASURED): (NmMeasure & { ratio: number }) | undefined {
-  const name = `${pattern.n}:${pattern.m}`, l = Math.log2;
+/** The measurement nearest to (M, K, N) for `pattern` ('2:4', '4:8', or '50%' for the CSC kernel; distance in
+ *  log2 of M, K and N, M weighing most: it decides between memory-bound and compute-bound) of the kernel among
+ *  `kernels` that ran fastest there, with its sparse/dense ratio; undefined when nothing was measured. */
+export function measuredCost(pattern: string, M: number, K: number, N: number, kernels: readonly NmMeasure['kernel'][], table: readonly NmMeasure[] = NM_MEASURED): (NmMeasure & { ratio: number }) | undefined {
+  const l = Math.log2;
   let near: NmMeasure | undefined, bestD = Infinity;
-  const of = table.filter((e) => e.pattern === name && kernels.includes(e.kernel));
+  const of = table.filter((e) => e.pattern === pattern && kernels.includes(e.kernel));
   for (const e of of) {
     const d = 2 * Math.abs(l(e.M) - l(M)) + Math.abs(l(e.K) - l(K)) + Math.abs(l(e.N) - l(N));
     if (d < bestD) { bestD = d; near = e; }
@@ -145,4 +174,9 @@ export function nmCost(pattern: { n: number; m: number }, M: number, K: number, 
   if (!near) return undefined;
   const there = of.filter((e) => e.M === near.M && e.K === near.K && e.N === near.N).sort((a, b) => a.sparse / a.dense - b.sparse / b.dense)[0]!;
   return { ...there, ratio: there.sparse / there.dense };
+}
+
+/** measuredCost for an N:M pattern and the N:M kernels. */
+export function nmCost(pattern: { n: number; m: number }, M: number, K: number, N: number, kernels: readonly NmKernel[] = ['cols', 'rows'], table: readonly NmMeasure[] = NM_MEASURED): (NmMeasure & { ratio: number }) | undefined {
+  return measuredCost(`${pattern.n}:${pattern.m}`, M, K, N, kernels, table);
 }

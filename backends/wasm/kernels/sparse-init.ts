@@ -48,7 +48,7 @@ function labels(plan: LoweringPlan<never, unknown>): Map<number, string> {
   const out = new Map<number, string>();
   for (const p of plan.nodes) {
     const d = sparseDecision(p.node);
-    const why = d && d.kernel === 'dense' ? `; ${d.pattern}: dense kernel ${d.ratio === undefined ? 'unmeasured' : `faster (N:M measured ${d.ratio.toFixed(2)}x)`}` : '';
+    const why = d && d.kernel === 'dense' ? `; ${d.pattern}: dense kernel ${d.ratio === undefined ? '(sparse unmeasured)' : `faster (sparse measured ${d.ratio.toFixed(2)}x)`}` : '';
     for (const t of p.packed) out.set(t.offset, `${p.node.name} (packed${why})`);
   }
   for (const name of plan.prepared.constants.keys()) { const o = plan.weights.offsetOf(name); if (o !== undefined && !out.has(o)) out.set(o, name); }
@@ -191,7 +191,7 @@ function addExpand(m: binaryen.Module): void {
 /** How a sparse-kernel layer runs, for its label: the kernel and the measurement that chose it. */
 function kernelLabel(d: SparseDecision | undefined): string {
   if (!d) return 'sparse kernel';
-  if (d.kernel === 'csc') return 'CSC kernel';
+  if (d.kernel === 'csc') return `CSC kernel${d.ratio === undefined ? '' : `, measured ${d.ratio.toFixed(2)}x dense at ${d.pattern}`}`;
   return `${d.pattern} kernel, ${d.nmKernel === 'rows' ? 'rows' : 'columns'} in lanes${d.ratio === undefined ? '' : `, measured ${d.ratio.toFixed(2)}x dense`}`;
 }
 
@@ -207,6 +207,6 @@ export function describeSparse(entries: readonly (readonly [string, number, numb
     return `${es.length} ${what} (${kib(es.reduce((s, e) => s + e[1], 0))} -> ${kib(es.reduce((s, e) => s + e[2], 0))}: ${names.slice(0, 4).join(', ')}${names.length > 4 ? `, +${names.length - 4} more` : ''})`;
   };
   const head = [part('sparse-kernel', 'on a sparse kernel'), part('densified', 'stored compressed (sparse, int4 blocks or float16), densified at load')].filter(Boolean).join('; ');
-  const layers = entries.filter((e) => e[3] === 'sparse-kernel' || /; \d:\d: dense kernel/.test(e[0])).map((e) => `\n  ${e[0]}`);
+  const layers = entries.filter((e) => e[3] === 'sparse-kernel' || /; [\d:%]+: dense kernel/.test(e[0])).map((e) => `\n  ${e[0]}`);
   return head + layers.join('');
 }

@@ -1,15 +1,13 @@
 // A sparse MatMul/Gemm kernel for a constant B with few non-zeros: B is stored by output column (CSC: column
 // starts, u16 input indices, float values: 6 bytes per non-zero), A is transposed into scratch so that, for each
 // non-zero B[k, n], 16 rows of A's column k are one run of four f32x4 loads, multiplied by the splatted weight
-// into four accumulators. Per multiply-add it costs 2-3x what the dense panel micro-kernel does (wasm SIMD has no
-// gather), so it only wins when few weights remain: `sparseKernelMaxDensity`, measured with the timing case of
-// test/wasm/sparse-matmul.test.ts (SPARSE_TIMING=1; min of 30 runs on a shared 2-core machine):
-//   [64,1024]x[1024,256]: dense 0.630 ms; sparse at density 0.5 1.003, 0.3 0.387, 0.2 0.268, 0.1 0.165 ms
-//   [1,256]x[256,1024]:   dense 0.022 ms; sparse at density 0.5 0.070, 0.3 0.041, 0.2 0.027, 0.1 0.014 ms
-// so 50% unstructured layers stay on the dense kernel (stored compressed, densified at load: sparse-init.ts).
-// B with 2:4 or 4:8 structure along K can instead take an N:M kernel that reads it compressed (sparse-nm.ts,
-// sparse-nm-rows.ts), where the measured cost table (sparse-cost.ts) has it faster than the dense kernel.
-// Wraps the dense kernel: every other form goes to it unchanged.
+// into four accumulators. It is taken below `sparseKernelMaxDensity` (measured with the timing case of
+// test/wasm/sparse-matmul.test.ts, SPARSE_TIMING=1), and up to half non-zero where the measured cost table
+// (sparse-cost.ts, bench/sparse-kernels.ts at 50%) has it faster than the dense kernel: 0.75-0.87x at 16 rows and
+// 0.88-0.94x at 64 on the gpt2_tiny/bert-tiny shapes, 5x slower at one row. Elsewhere a pruned layer stays on the
+// dense kernel (stored compressed, densified at load: sparse-init.ts). B with 2:4 or 4:8 structure along K can
+// instead take an N:M kernel that reads it compressed (sparse-nm.ts, sparse-nm-rows.ts), chosen the same way; of
+// the candidates the one measured fastest is taken. Wraps the dense kernel: every other form goes to it unchanged.
 
 import { makeTensor } from '../../../ir/tensor.js';
 import type { Expr } from '../fn.js';
@@ -18,7 +16,7 @@ import { broadcastStrides } from '../layout.js';
 import { activationOf } from './fused-activation.js';
 import { attrNum, input, output, prod } from './util.js';
 import { emitNm, nmFits, nmPacked, patternName, PATTERNS, type NmPattern, type NmTile } from './sparse-nm.js';
-import { NM_TAKE_RATIO, nmCost, type NmKernel } from './sparse-cost.js';
+import { measuredCost, NM_TAKE_RATIO, nmCost, type NmKernel } from './sparse-cost.js';
 import { emitNmRows, packNmRows, rowsScratch } from './sparse-nm-rows.js';
 
 /** Largest fraction of non-zero weights the sparse kernel takes for A with `rows` rows: above it the dense kernel
@@ -43,13 +41,15 @@ const MATMULS = new Set(['MatMul', 'onnxc.FusedMatMul']);
  *  index, or undefined when they do not flatten (a broadcast over some leading dims but not others). */
 function flatStrides(dims: readonly number[], out: readonly number[]): { rs: number; cs: number } | undefined {
   const s = broadcastStrides(dims, out), lead = out.slice(0, -1);
-  const rs = s[lead.length - 1] ?? 0;
-  let want = rs;
+  // the row stride is the innermost lead dim's that is not 1 (a dim of 1 has stride 0 and says nothing)
+  let rs: number | undefined, want = 0;
   for (let i = lead.length - 1; i >= 0; i--) {
-    if (lead[i] !== 1 && s[i] !== want) return undefined;
+    if (lead[i] === 1) continue;
+    if (rs === undefined) { rs = s[i]!; want = rs; }
+    if (s[i] !== want) return undefined;
     want *= lead[i]!;
   }
-  return { rs, cs: s[out.length - 1]! };
+  return { rs: rs ?? 0, cs: s[out.length - 1]! };
 }
 
 /** The shape common to both sparse kernels: float32 MatMul/Gemm (and their fused forms) with a 2-D constant B,
@@ -104,7 +104,8 @@ function packCsc(ctx: PlanContext, f: SparseForm): [ReturnType<typeof makeTensor
   return [makeTensor('int32', [f.N + 1], starts), makeTensor('uint16', [idx.length], idx), makeTensor('float32', [vals.length], vals)];
 }
 
-/** How withSparse chooses: the CSC kernel up to `maxDensity` (default sparseKernelMaxDensity); the N:M kernel
+/** How withSparse chooses: the CSC kernel up to `maxDensity` (default: sparseKernelMaxDensity, and up to half
+ *  non-zero where sparse-cost.ts measured it faster than the dense kernel on the nearest shape); the N:M kernel
  *  'measured' (where sparse-cost.ts measured it faster than the dense kernel on the nearest shape), 'always'
  *  (wherever B fits 2:4 or 4:8: for measuring and tests) or 'never'; `tile` overrides the N:M register tile. */
 export interface SparseChoice {
@@ -113,10 +114,9 @@ export interface SparseChoice {
   readonly nmKernel?: NmKernel;
 }
 
-/** What was chosen for a node, for compile's report: the kernel, and for N:M-shaped B the measured ratio. */
-export type SparseDecision =
-  | { readonly kernel: 'csc' }
-  | { readonly kernel: 'nm' | 'dense'; readonly pattern: string; readonly nmKernel?: NmKernel; readonly ratio?: number };
+/** What was chosen for a node, for compile's report: the kernel, the form that made B a candidate ('2:4', '4:8',
+ *  or '50%': at most half non-zero, for the CSC kernel) and the measured sparse/dense ratio that decided. */
+export interface SparseDecision { readonly kernel: 'csc' | 'nm' | 'dense'; readonly pattern?: string; readonly nmKernel?: NmKernel; readonly ratio?: number }
 
 type Choice = { kind: 'csc'; f: SparseForm } | { kind: 'nm'; f: MatmulForm; p: NmPattern; k: NmKernel } | undefined;
 
@@ -124,22 +124,39 @@ const decisions = new WeakMap<object, SparseDecision>();
 /** The choice made for `node` while it was planned (undefined: B not sparse in any form a sparse kernel takes). */
 export const sparseDecision = (node: object): SparseDecision | undefined => decisions.get(node);
 
+/** Density up to which the CSC kernel's measurements (bench/sparse-kernels.ts, at 50%) stand for a layer: fewer
+ *  non-zeros only take it less time. */
+const CSC_MEASURED_DENSITY = 0.5;
+
 function choose(ctx: PlanContext, o: SparseChoice): Choice {
   decisions.delete(ctx.node);
-  const csc = sparseForm(ctx, o.maxDensity);
-  if (csc) { decisions.set(ctx.node, { kernel: 'csc' }); return { kind: 'csc', f: csc }; }
-  if (o.nm === 'never') return undefined;
+  // the CSC kernel below the density floor (or forced by maxDensity)
+  const floor = sparseForm(ctx, o.maxDensity);
+  if (floor) { decisions.set(ctx.node, { kernel: 'csc' }); return { kind: 'csc', f: floor }; }
   const f = matmulForm(ctx);
-  const p = f && PATTERNS.find((q) => nmFits(q, f.K, f.N, f.at));
-  if (!f || !p) return undefined;
-  // the rows kernel reads code units of 8 K positions
-  const kernels: NmKernel[] = f.K % 8 === 0 ? ['cols', 'rows'] : ['cols'];
-  const cost = nmCost(p, f.M, f.K, f.N, kernels);
-  const forced = o.nmKernel ?? (f.M >= 4 && f.K % 8 === 0 ? 'rows' : 'cols');
-  const take = o.nm === 'always' || (cost !== undefined && cost.ratio <= NM_TAKE_RATIO);
-  const k = o.nm === 'always' ? forced : cost?.kernel ?? forced;
-  decisions.set(ctx.node, { kernel: take ? 'nm' : 'dense', pattern: patternName(p), nmKernel: k, ...(cost ? { ratio: cost.ratio } : {}) });
-  return take ? { kind: 'nm', f, p, k } : undefined;
+  if (!f) return undefined;
+  type Candidate = { choice: Exclude<Choice, undefined>; decision: SparseDecision; ratio?: number };
+  const candidates: Candidate[] = [];
+  // measured: the CSC kernel at up to half non-zero where the table has it faster at 50%
+  const half = o.maxDensity === undefined ? sparseForm(ctx, CSC_MEASURED_DENSITY) : undefined;
+  const cscCost = half && measuredCost('50%', f.M, f.K, f.N, ['csc']);
+  if (half && cscCost) candidates.push({ choice: { kind: 'csc', f: half }, decision: { kernel: 'csc', pattern: '50%', ratio: cscCost.ratio }, ratio: cscCost.ratio });
+  const p = o.nm === 'never' ? undefined : PATTERNS.find((q) => nmFits(q, f.K, f.N, f.at));
+  if (p) {
+    // the rows kernel reads code units of 8 K positions
+    const kernels: NmKernel[] = f.K % 8 === 0 ? ['cols', 'rows'] : ['cols'];
+    const cost = nmCost(p, f.M, f.K, f.N, kernels);
+    const forced = o.nmKernel ?? (f.M >= 4 && f.K % 8 === 0 ? 'rows' : 'cols');
+    const k = o.nm === 'always' ? forced : cost?.kernel as NmKernel ?? forced;
+    const decision: SparseDecision = { kernel: 'nm', pattern: patternName(p), nmKernel: k, ...(cost ? { ratio: cost.ratio } : {}) };
+    if (o.nm === 'always') { decisions.set(ctx.node, decision); return { kind: 'nm', f, p, k }; }
+    candidates.push({ choice: { kind: 'nm', f, p, k }, decision, ...(cost ? { ratio: cost.ratio } : {}) });
+  }
+  const best = candidates.filter((c) => c.ratio !== undefined).sort((a, b) => a.ratio! - b.ratio!)[0];
+  if (best && best.ratio! <= NM_TAKE_RATIO) { decisions.set(ctx.node, best.decision); return best.choice; }
+  const shown = best ?? candidates[0];
+  if (shown) decisions.set(ctx.node, { ...shown.decision, kernel: 'dense' });
+  return undefined;
 }
 
 /** The dense kernel `dense`, with the sparse paths where `choice` takes them (a number: the CSC kernel's density
