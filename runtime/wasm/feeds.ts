@@ -61,7 +61,8 @@ export function checkFeeds(manifest: WasmManifest, feeds: unknown, carried?: Rea
   for (const spec of inputs) {
     const f = given[spec.name];
     if (f === undefined && carried?.has(spec.name)) continue;
-    out.push(checkFeed(manifest, spec, f));
+    const c = checkFeed(manifest, spec, f);
+    out.push(typeof c === 'string' ? bad(manifest, spec, c) : c);
   }
   return out;
 }
@@ -71,35 +72,38 @@ const dimsOk = (dims: readonly unknown[]): boolean => {
   return true;
 };
 
+/** The type an input takes, as messages name it. */
+const want = (spec: IoSpec): string => shape(spec.dtype, spec.dims);
 /** A refused feed of input `spec`. */
 const bad = (manifest: WasmManifest, spec: IoSpec, msg: string): never => refuse(manifest, `input '${spec.name}' ${msg}`, spec.name);
 
-function checkFeed(manifest: WasmManifest, spec: IoSpec, f: unknown): CheckedFeed {
-  if (f === undefined) return bad(manifest, spec, `has no feed (it takes ${shape(spec.dtype, spec.dims)})`);
-  if (typeof f !== 'object' || f === null) return bad(manifest, spec, `must be a tensor {type, dims, data} of ${shape(spec.dtype, spec.dims)}, got ${kindOf(f)}`);
+/** The checked feed, or why it is refused (a string: the caller throws it with the model's and input's names). */
+function checkFeed(manifest: WasmManifest, spec: IoSpec, f: unknown): CheckedFeed | string {
+  if (f === undefined) return `has no feed (it takes ${want(spec)})`;
+  if (typeof f !== 'object' || f === null) return `must be a tensor {type, dims, data} of ${want(spec)}, got ${kindOf(f)}`;
   const t = f as Partial<FeedTensor>;
-  if (t.type !== spec.dtype) return bad(manifest, spec, `must be ${shape(spec.dtype, spec.dims)}, got type ${typeof t.type === 'string' ? `'${t.type}'` : kindOf(t.type)}`);
-  if (!Array.isArray(t.dims) || !dimsOk(t.dims)) return bad(manifest, spec, `must be ${shape(spec.dtype, spec.dims)}: dims must be an array of non-negative integers`);
+  if (t.type !== spec.dtype) return `must be ${want(spec)}, got type ${typeof t.type === 'string' ? `'${t.type}'` : kindOf(t.type)}`;
+  if (!Array.isArray(t.dims) || !dimsOk(t.dims)) return `must be ${want(spec)}: dims must be an array of non-negative integers`;
   let count = 1, same = t.dims.length === spec.dims.length;
   for (let i = 0; i < spec.dims.length; i++) { count *= spec.dims[i]!; same &&= t.dims[i] === spec.dims[i]; }
-  if (!same) return bad(manifest, spec, `must be ${shape(spec.dtype, spec.dims)}, got ${shape(t.type, t.dims)} (the module was compiled for these shapes)`);
+  if (!same) return `must be ${want(spec)}, got ${shape(t.type, t.dims)} (the module was compiled for these shapes)`;
   const C = ARRAYS[spec.dtype];
-  if (!C) return bad(manifest, spec, `has dtype ${spec.dtype}, which the runtime cannot feed`);
+  if (!C) return `has dtype ${spec.dtype}, which the runtime cannot feed`;
   const data = Array.isArray(t.data) ? fromPlainArray(spec.dtype, C, t.data, (msg) => bad(manifest, spec, msg)) : t.data;
   // instanceof first: the same realm's arrays skip kindOf's string work (another realm's are named by kindOf)
-  if (!(data instanceof C) && (!ArrayBuffer.isView(data) || kindOf(data) !== C.name)) return bad(manifest, spec, `data must be a ${C.name} for ${spec.dtype}, got ${kindOf(data)}`);
+  if (!(data instanceof C) && (!ArrayBuffer.isView(data) || kindOf(data) !== C.name)) return `data must be a ${C.name} for ${spec.dtype}, got ${kindOf(data)}`;
   const arr = data as TypedArray;
-  if (arr.length !== count) return bad(manifest, spec, `data has ${arr.length} elements, ${shape(spec.dtype, spec.dims)} needs ${count}`);
+  if (arr.length !== count) return `data has ${arr.length} elements, ${want(spec)} needs ${count}`;
   if (SUB_BYTE.has(spec.dtype)) {
     const [lo, hi] = INT_RANGE[spec.dtype]!, xs = arr as Int8Array | Uint8Array;
-    for (let i = 0; i < xs.length; i++) if (xs[i]! < lo || xs[i]! > hi) return bad(manifest, spec, `data[${i}] = ${xs[i]} is not a valid ${spec.dtype} value (${lo}..${hi})`);
+    for (let i = 0; i < xs.length; i++) if (xs[i]! < lo || xs[i]! > hi) return `data[${i}] = ${xs[i]} is not a valid ${spec.dtype} value (${lo}..${hi})`;
   }
   if (spec.fixed) {
     // the module was specialised on this input's value (nothing is written); another value needs another compile
-    if (arr.length !== spec.fixed.length || Array.from(arr as ArrayLike<number | bigint>, String).some((v, i) => v !== spec.fixed![i])) return bad(manifest, spec, `was fixed to [${spec.fixed.join(',')}] at compile time`);
+    if (arr.length !== spec.fixed.length || Array.from(arr as ArrayLike<number | bigint>, String).some((v, i) => v !== spec.fixed![i])) return `was fixed to [${spec.fixed.join(',')}] at compile time`;
     return { spec };
   }
-  if (arr.byteLength !== spec.bytes) return bad(manifest, spec, `data has ${arr.byteLength} bytes, expected ${spec.bytes}`);
+  if (arr.byteLength !== spec.bytes) return `data has ${arr.byteLength} bytes, expected ${spec.bytes}`;
   return { spec, bytes: new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength) };
 }
 
