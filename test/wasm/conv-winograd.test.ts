@@ -54,13 +54,16 @@ describe('Winograd NHWC convs match the reference interpreter', () => {
       expect(worstError(c.g, c.inputs, true)).toBeLessThanOrEqual(1e-5);
     });
   }
+  it('takes F(2x2) past 64x64 channels (the stored transformed weight is 16/9 of the conv\'s, not 36/9)', () => {
+    expect(variantOf({ ...convCase(specs[0]!).geom, C: 64, OC: 128 }).m).toBe(2);
+  });
   it('spans several blocks in the big case', () => {
     const g = convCase(specs.at(-1)!).geom;
     expect(winogradTiles(g)).toBeLessThan(20 * 20);
   });
   it('leaves strided, grouped, dilated, 1x1, thin and tiny convs to the other paths', () => {
     const base = convCase(specs[0]!).geom;
-    for (const d of [{ sh: 2, sw: 2 }, { G: 2 }, { dh: 2, dw: 2 }, { KH: 1, KW: 1 }, { C: 8 }, { C: 18 }, { OC: 4 }, { OH: 9, OW: 9 }]) {
+    for (const d of [{ sh: 2, sw: 2 }, { G: 2 }, { dh: 2, dw: 2 }, { KH: 1, KW: 1 }, { C: 8 }, { C: 18 }, { OC: 4 }, { OH: 9, OW: 9 }, { C: 512, OC: 256 }]) {
       expect(winogradFits({ ...base, ...d }), JSON.stringify(d)).toBe(false);
     }
   });

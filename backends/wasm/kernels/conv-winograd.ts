@@ -33,9 +33,11 @@ const F4: Variant = {
   G: [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]],
   AT: [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
 };
-/** The variant a conv runs: F(4x4) from 8x8 outputs up (super-resolution-10 0.34x -> 0.26x of onnxruntime-web
- *  over F(2x2); squeezenet1_1 alike), F(2x2) below, where 4x4 tiles past the edge would waste too much. */
-export const variantOf = (g: ConvGeom): Variant => (g.OH >= 8 && g.OW >= 8 ? F4 : F2);
+/** The variant a conv runs: F(4x4) from 8x8 outputs up with up to 64x64 channels (super-resolution-10 0.34x ->
+ *  0.26x of onnxruntime-web over F(2x2)), F(2x2) otherwise: below 8x8, 4x4 tiles past the edge waste too much, and
+ *  the transformed weight is stored, 36/9 of the conv's (squeezenet1_1 with F(4x4) throughout: weights.bin 4.9 ->
+ *  11.6 MB for 0.41x -> 0.40x; F(2x2) is 16/9). */
+export const variantOf = (g: ConvGeom): Variant => (g.OH >= 8 && g.OW >= 8 && g.C * g.OC <= 64 * 64 ? F4 : F2);
 /** Input-tile positions. */
 const XI = (v: Variant): number => v.a * v.a;
 /** Bytes of V and M one block keeps (L2-resident between the transforms and the GEMMs). */
@@ -44,10 +46,12 @@ const BLOCK_BYTES = 192 * 1024;
 /** Whether a conv takes this path: 3x3, stride and dilation 1, one group, whole channel vectors in, enough
  *  channels that the transforms cost less than the multiply-adds they save, and enough pixels: at 7x7 with 512
  *  channels (16 tiles) the 16/9 larger transformed weight, streamed per block, ate the gain (measured even with
- *  im2col; 14x14x256 and larger ran 1.7-1.9x faster). */
+ *  im2col; 14x14x256 and larger ran 1.7-1.9x faster). Up to 256x256 channels, so a ResNet's 512-channel convs (most
+ *  of its weights) keep their stored size. */
 export function winogradFits(g: ConvGeom): boolean {
   return g.G === 1 && g.KH === 3 && g.KW === 3 && g.sh === 1 && g.sw === 1 && g.dh === 1 && g.dw === 1
-    && g.C % LANES === 0 && g.C >= 16 && g.OC >= 8 && g.OH >= 2 && g.OW >= 2 && g.OH * g.OW >= 100;
+    && g.C % LANES === 0 && g.C >= 16 && g.OC >= 8 && g.OH >= 2 && g.OW >= 2 && g.OH * g.OW >= 100
+    && g.C * g.OC <= 256 * 256;
 }
 
 const ocPad = (g: ConvGeom): number => Math.ceil(g.OC / LANES) * LANES;
