@@ -25,6 +25,16 @@ export function f16Exact(d: Float32Array): boolean {
   return true;
 }
 
+/** Every value that matters (above 2^-10 of the largest) keeps 10 bits in float16: none lost to the subnormal range. */
+function roundsWell(d: Float32Array, h: Float32Array): boolean {
+  let big = 0;
+  for (let i = 0; i < d.length; i++) big = Math.max(big, Math.abs(d[i]!));
+  for (let i = 0; i < d.length; i++) {
+    if (Math.abs(d[i]!) > big * 2 ** -10 && Math.abs(h[i]! - d[i]!) > Math.abs(d[i]!) * 2 ** -10) return false;
+  }
+  return true;
+}
+
 export interface Stored {
   /** Initializers to add. */
   readonly inits: readonly [string, Tensor][];
@@ -36,12 +46,13 @@ export interface Stored {
 
 /**
  * A float32 tensor as an initializer named from `base`: float16 + Cast when it holds float16 values exactly (or
- * `round` says to round it to float16 first), float32 otherwise.
+ * `round` says to round it to float16 first, and no value that matters falls to a float16 subnormal or overflows),
+ * float32 otherwise.
  */
 export function storeFloat(base: string, t: Tensor, fresh: (hint: string) => string, freshNode: (hint: string) => string, round = false): Stored {
   const d = t.data as Float32Array;
   const half = round ? Float32Array.from(d, f16Round) : d;
-  if (!f16Exact(half)) { const n = fresh(base); return { inits: [[n, t]], nodes: [], out: n }; }
+  if (!f16Exact(half) || (round && !roundsWell(d, half))) { const n = fresh(base); return { inits: [[n, t]], nodes: [], out: n }; }
   const h = fresh(`${base}_f16`), out = fresh(base);
   const cast: Node = {
     name: freshNode(`${base}/to_float32`), op: 'Cast', inputs: [h], outputs: [out],

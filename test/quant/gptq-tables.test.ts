@@ -96,6 +96,10 @@ describe('float16 storage', () => {
     expect(kept.inits[0]![1].dtype).toBe('float32');
     expect(kept.nodes).toHaveLength(0);
     expect(kept.out).toBe(kept.inits[0]![0]);
+    // rounding on request, but never into float16's subnormals or past its range
+    expect(storeFloat('u', inexact, fresh, fresh, true).inits[0]![1].dtype).toBe('float16');
+    expect(storeFloat('v', makeTensor('float32', [2], Float32Array.of(3e-7, 1e-6)), fresh, fresh, true).inits[0]![1].dtype).toBe('float32');
+    expect(storeFloat('x', makeTensor('float32', [2], Float32Array.of(1, 1e5)), fresh, fresh, true).inits[0]![1].dtype).toBe('float32');
   });
 });
 
