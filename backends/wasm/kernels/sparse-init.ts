@@ -48,7 +48,9 @@ function labels(plan: LoweringPlan<never, unknown>): Map<number, string> {
   const out = new Map<number, string>();
   for (const p of plan.nodes) {
     const d = sparseDecision(p.node);
-    const why = d && d.kernel === 'dense' ? `; ${d.pattern}: dense kernel ${d.ratio === undefined ? '(sparse unmeasured)' : `faster (sparse measured ${d.ratio.toFixed(2)}x)`}` : '';
+    const why = !d || d.kernel !== 'dense' ? ''
+      : d.larger ? `; ${d.pattern}: dense kernel (CSC measured ${d.ratio!.toFixed(2)}x, but its form of B is larger than the compressed one)`
+        : `; ${d.pattern}: dense kernel ${d.ratio === undefined ? '(sparse unmeasured)' : `faster (sparse measured ${d.ratio.toFixed(2)}x)`}`;
     for (const t of p.packed) out.set(t.offset, `${p.node.name} (packed${why})`);
   }
   for (const name of plan.prepared.constants.keys()) { const o = plan.weights.offsetOf(name); if (o !== undefined && !out.has(o)) out.set(o, name); }

@@ -3,8 +3,10 @@
 // non-zero B[k, n], 16 rows of A's column k are one run of four f32x4 loads, multiplied by the splatted weight
 // into four accumulators. It is taken below `sparseKernelMaxDensity` (measured with the timing case of
 // test/wasm/sparse-matmul.test.ts, SPARSE_TIMING=1), and up to half non-zero where the measured cost table
-// (sparse-cost.ts, bench/sparse-kernels.ts at 50%) has it faster than the dense kernel: 0.75-0.87x at 16 rows and
-// 0.88-0.94x at 64 on the gpt2_tiny/bert-tiny shapes, 5x slower at one row. Elsewhere a pruned layer stays on the
+// (sparse-cost.ts, bench/sparse-kernels.ts at 50%) has it faster than the dense kernel (0.75-0.87x at 16 rows,
+// 0.88-0.94x at 64 on the gpt2_tiny/bert-tiny shapes, 5x slower at one row) and its form stores B in no more bytes
+// than the bitmask form (so not at 50%: 0.75x of dense against 0.53x; a CSC form built at load from the bitmask
+// would lift that). Elsewhere a pruned layer stays on the
 // dense kernel (stored compressed, densified at load: sparse-init.ts). B with 2:4 or 4:8 structure along K can
 // instead take an N:M kernel that reads it compressed (sparse-nm.ts, sparse-nm-rows.ts), chosen the same way; of
 // the candidates the one measured fastest is taken. Wraps the dense kernel: every other form goes to it unchanged.
@@ -16,6 +18,7 @@ import { broadcastStrides } from '../layout.js';
 import { activationOf } from './fused-activation.js';
 import { attrNum, input, output, prod } from './util.js';
 import { emitNm, nmFits, nmPacked, patternName, PATTERNS, type NmPattern, type NmTile } from './sparse-nm.js';
+import { sparseBytes } from '../../../lowering/sparse-weights.js';
 import { measuredCost, NM_TAKE_RATIO, nmCost, type NmKernel } from './sparse-cost.js';
 import { emitNmRows, packNmRows, rowsScratch } from './sparse-nm-rows.js';
 
@@ -116,7 +119,11 @@ export interface SparseChoice {
 
 /** What was chosen for a node, for compile's report: the kernel, the form that made B a candidate ('2:4', '4:8',
  *  or '50%': at most half non-zero, for the CSC kernel) and the measured sparse/dense ratio that decided. */
-export interface SparseDecision { readonly kernel: 'csc' | 'nm' | 'dense'; readonly pattern?: string; readonly nmKernel?: NmKernel; readonly ratio?: number }
+export interface SparseDecision {
+  readonly kernel: 'csc' | 'nm' | 'dense'; readonly pattern?: string; readonly nmKernel?: NmKernel; readonly ratio?: number;
+  /** Dense although measured faster: the sparse kernel's form of B would take more bytes than the compressed one. */
+  readonly larger?: boolean;
+}
 
 type Choice = { kind: 'csc'; f: SparseForm } | { kind: 'nm'; f: MatmulForm; p: NmPattern; k: NmKernel } | undefined;
 
@@ -137,10 +144,14 @@ function choose(ctx: PlanContext, o: SparseChoice): Choice {
   if (!f) return undefined;
   type Candidate = { choice: Exclude<Choice, undefined>; decision: SparseDecision; ratio?: number };
   const candidates: Candidate[] = [];
-  // measured: the CSC kernel at up to half non-zero where the table has it faster at 50%
-  const half = o.maxDensity === undefined ? sparseForm(ctx, CSC_MEASURED_DENSITY) : undefined;
-  const cscCost = half && measuredCost('50%', f.M, f.K, f.N, ['csc']);
+  // measured: the CSC kernel at up to half non-zero where the table has it faster at 50%, and only where its form
+  // (6 bytes a non-zero) stores no more than the bitmask form would: weights.bin's size comes first (at 50% CSC
+  // takes 0.75x of dense against 0.53x, bert-tiny's weights.bin 0.52x -> 0.69x), so at 50% it never is
+  const csc50 = o.maxDensity === undefined ? sparseForm(ctx, CSC_MEASURED_DENSITY) : undefined;
+  const half = csc50 && 4 * (csc50.N + 1) + 6 * csc50.nnz <= sparseBytes(csc50.K * csc50.N, csc50.nnz) ? csc50 : undefined;
+  const cscCost = csc50 && measuredCost('50%', f.M, f.K, f.N, ['csc']);
   if (half && cscCost) candidates.push({ choice: { kind: 'csc', f: half }, decision: { kernel: 'csc', pattern: '50%', ratio: cscCost.ratio }, ratio: cscCost.ratio });
+  const larger: SparseDecision | undefined = csc50 && !half && cscCost ? { kernel: 'dense', pattern: '50%', ratio: cscCost.ratio, ...(cscCost.ratio <= NM_TAKE_RATIO ? { larger: true } : {}) } : undefined;
   const p = o.nm === 'never' ? undefined : PATTERNS.find((q) => nmFits(q, f.K, f.N, f.at));
   if (p) {
     // the rows kernel reads code units of 8 K positions
@@ -156,6 +167,7 @@ function choose(ctx: PlanContext, o: SparseChoice): Choice {
   if (best && best.ratio! <= NM_TAKE_RATIO) { decisions.set(ctx.node, best.decision); return best.choice; }
   const shown = best ?? candidates[0];
   if (shown) decisions.set(ctx.node, { ...shown.decision, kernel: 'dense' });
+  else if (larger) decisions.set(ctx.node, larger);
   return undefined;
 }
 
