@@ -4,7 +4,7 @@
 // plan's bias (B - x_zp * the weights' sum) plus o * the weights' sum, so the requantising epilogue is the strict one.
 
 import type { Expr, Local } from '../fn.js';
-import { requant8, requantConsts, storeLow, type Plan } from './conv-int8-simd.js';
+import { im2colTaps, requant8, requantConsts, storeLow, type Plan } from './conv-int8-simd.js';
 import { layoutOf, NR, regionsOf, relaxedGemm, type Layout, type Regions } from './int8-relaxed.js';
 import type { KernelContext, TensorRef } from './types.js';
 import { input, output } from './util.js';
@@ -65,16 +65,7 @@ function emitIm2col8(ctx: KernelContext, p: Plan, L: Layout, R: Regions, o: numb
     }
     return fn.block(parts);
   };
-  const taps: Expr[] = [];
-  for (let kh = 0; kh < g.KH; kh++) {
-    for (let kw = 0; kw < g.KW; kw++) {
-      const off = (kh * g.KW + kw) * Cg;
-      const ihE = (): Expr => m.i32.add(G(ih), c(kh * g.dh)), iwE = (): Expr => m.i32.add(G(iw), c(kw * g.dw));
-      const at = fn.set(src, m.i32.add(G(xImg), m.i32.mul(m.i32.add(m.i32.mul(ihE(), c(g.W)), iwE()), c(g.C))));
-      if (g.direct) { taps.push(at, move(off, false)); continue; }
-      taps.push(m.if(m.i32.and(m.i32.lt_u(ihE(), c(g.H)), m.i32.lt_u(iwE(), c(g.W))), fn.block([at, move(off, false)]), move(off, true)));
-    }
-  }
+  const taps = im2colTaps(ctx, p, { ih, iw, src, xImg }, Cg, move);
   return (n, gi) => fn.block([
     fn.set(xImg, m.i32.add(m.i32.mul(n(), c(g.H * g.W * g.C)), m.i32.mul(gi(), c(Cg)))),
     fn.set(dst, c(0)), fn.set(row, c(0)),

@@ -237,16 +237,7 @@ function emitIm2col(ctx: KernelContext, p: Plan): (n: () => Expr, gi: () => Expr
     return fn.block(parts);
   };
   const G = (l: Local): Expr => fn.get(l);
-  const taps: Expr[] = [];
-  for (let kh = 0; kh < g.KH; kh++) {
-    for (let kw = 0; kw < g.KW; kw++) {
-      const off = 2 * (kh * g.KW + kw) * Cg;
-      const ihE = (): Expr => m.i32.add(G(ih), c(kh * g.dh)), iwE = (): Expr => m.i32.add(G(iw), c(kw * g.dw));
-      const at = fn.set(src, m.i32.add(G(xImg), m.i32.mul(m.i32.add(m.i32.mul(ihE(), c(g.W)), iwE()), c(g.C))));
-      if (g.direct) { taps.push(at, move(off, false)); continue; }
-      taps.push(m.if(m.i32.and(m.i32.lt_u(ihE(), c(g.H)), m.i32.lt_u(iwE(), c(g.W))), fn.block([at, move(off, false)]), move(off, true)));
-    }
-  }
+  const taps = im2colTaps(ctx, p, { ih, iw, src, xImg }, 2 * Cg, move);
   return (n, gi) => fn.block([
     fn.set(xImg, m.i32.add(m.i32.mul(n(), c(g.H * g.W * g.C)), m.i32.mul(gi(), c(Cg)))),
     fn.set(dst, c(0)),
@@ -263,3 +254,21 @@ function emitIm2col(ctx: KernelContext, p: Plan): (n: () => Expr, gi: () => Expr
 }
 
 export const CONV_INT8_SIMD: Readonly<Record<string, KernelGen>> = { 'onnxc.QConv': qconvKernel };
+
+/** The taps of one im2col row: per (kh, kw), src = the tap's pixel in X and move(tap * tapBytes, false) inside the
+ *  image, move(.., true) (the zero point) outside; shared by the strict and the relaxed int8 convs. */
+export function im2colTaps(ctx: KernelContext, p: Plan, at: { ih: Local; iw: Local; src: Local; xImg: Local },
+  tapBytes: number, move: (off: number, fill: boolean) => Expr): Expr[] {
+  const { fn, m } = ctx, g = p.g, c = (v: number): Expr => fn.c32(v), G = (l: Local): Expr => fn.get(l);
+  const taps: Expr[] = [];
+  for (let kh = 0; kh < g.KH; kh++) {
+    for (let kw = 0; kw < g.KW; kw++) {
+      const off = (kh * g.KW + kw) * tapBytes;
+      const ihE = (): Expr => m.i32.add(G(at.ih), c(kh * g.dh)), iwE = (): Expr => m.i32.add(G(at.iw), c(kw * g.dw));
+      const set = fn.set(at.src, m.i32.add(G(at.xImg), m.i32.mul(m.i32.add(m.i32.mul(ihE(), c(g.W)), iwE()), c(g.C))));
+      if (g.direct) { taps.push(set, move(off, false)); continue; }
+      taps.push(m.if(m.i32.and(m.i32.lt_u(ihE(), c(g.H)), m.i32.lt_u(iwE(), c(g.W))), fn.block([set, move(off, false)]), move(off, true)));
+    }
+  }
+  return taps;
+}
