@@ -21,6 +21,7 @@ import { emitNm, nmFits, nmPacked, patternName, PATTERNS, type NmPattern, type N
 import { sparseBytes } from '../../../lowering/sparse-weights.js';
 import { measuredCost, NM_TAKE_RATIO, nmCost, type NmKernel } from './sparse-cost.js';
 import { emitNmRows, packNmRows, rowsScratch } from './sparse-nm-rows.js';
+import { claimGrid, itemsFor, parallelOf } from '../parallel.js';
 
 /** Largest fraction of non-zero weights the sparse kernel takes for A with `rows` rows: above it the dense kernel
  *  is faster (the figures above; with few rows the dense kernel's B traffic is all there is, so the bar is lower). */
@@ -268,11 +269,26 @@ function emitSparse(ctx: KernelContext, f: SparseForm): Expr {
     ];
   };
   const full = Math.floor(Mp / TILE) * TILE, tailVecs = (Mp - full) / 4;
-  const columns = fn.loop(n, 0, f.N, () => [
+  const column = (): Expr[] => [
     fn.loop(r0, 0, full, () => tile(TILE / 4, () => fn.get(r0)), TILE),
     ...(tailVecs > 0 ? tile(tailVecs, () => fn.c32(full)) : []),
-  ]);
-  return fn.block([transpose, columns]);
+  ];
+  const par = parallelOf(ctx);
+  const items = par ? Math.min(f.N, itemsFor(f.M * f.nnz, par.threads)) : 1;
+  if (par && items >= 2) {
+    // threads: items are runs of output columns, each transposing all of A first (every store writes its final
+    // value, so a racing store rewrites the same bytes another item reads); each output element by the same
+    // instructions in the same order as on one thread
+    const size = Math.ceil(f.N / items), count = Math.ceil(f.N / size), lo = fn.i32(), hi = fn.i32();
+    par.used = true;
+    return claimGrid(fn, [count], ([ci]) => [
+      transpose,
+      fn.set(lo, m.i32.mul(ci!(), fn.c32(size))),
+      fn.set(hi, m.select(m.i32.lt_s(m.i32.add(fn.get(lo), fn.c32(size)), fn.c32(f.N)), m.i32.add(fn.get(lo), fn.c32(size)), fn.c32(f.N))),
+      fn.loopDyn(n, fn.get(lo), hi, column),
+    ]);
+  }
+  return fn.block([transpose, fn.loop(n, 0, f.N, column)]);
 }
 
 /** The table with MatMul, Gemm and their fused forms taking the sparse path where `sparseForm` holds. */

@@ -12,6 +12,7 @@ import { madd } from '../relaxed.js';
 import type { NmAddend, NmPattern, NmSpec } from './sparse-nm.js';
 import type { KernelContext } from './types.js';
 import { input, output } from './util.js';
+import { claimGrid, itemsFor, parallelOf } from '../parallel.js';
 
 /** Rows per strip (two f32x4 per column) and columns per register tile: two accumulators. Measured against 4-32
  *  rows and 1-4 columns (bench/sparse-kernels.ts, 2:4, [64,256]x[256,1024], sparse/dense): 8x1 0.86-0.96, 16x1
@@ -59,10 +60,15 @@ export function emitNmRows(ctx: KernelContext, s: NmSpec): Expr {
   const out: Expr[] = [];
 
   // A^T by strips: full groups of 4 rows by 4x4 transposes of f32x4; the last strip's rows past M are zeroed (finite
-  // lanes, never stored) and its last partial group of 4 rows copied one element at a time
+  // lanes, never stored) and its last partial group of 4 rows copied one element at a time. Every store writes its
+  // final value once (the padded lanes only are zeroed, not the whole strip), so on threads each column item can
+  // transpose all of A into the shared scratch while others read it: a racing store rewrites the same bytes
   const full4 = Math.floor(M / 4);
   const sh = (x: Expr, y2: Expr, lanes: number[]): Expr => m.i8x16.shuffle(x, y2, lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
-  if (stripRows(M) > M) out.push(m.memory.fill(fn.c32(at + (strips - 1) * stripBytes), fn.c32(0), fn.c32(stripBytes)));
+  if (stripRows(M) > M) {
+    const pad = stripRows(M) - M, last = at + (strips - 1) * stripBytes + (M % R) * 4;
+    out.push(fn.loop(k, 0, K, (ki) => Array.from({ length: pad }, (_, l) => m.f32.store(last + 4 * l, 4, m.i32.shl(ki(), fn.c32(Math.log2(R * 4))), fn.cf32(0)))));
+  }
   // v: group of 4 rows; k: K step of 4. A at (4v + r, k); AT at strip 4v/R, row k + j, lanes 4v % R ..
   out.push(fn.loop(v, 0, full4, () => [
     fn.set(pa, m.i32.mul(fn.get(v), fn.c32(4 * K * 4))),
@@ -134,6 +140,21 @@ export function emitNmRows(ctx: KernelContext, s: NmSpec): Expr {
     return st2;
   };
   const nFull = N - (N % NC);
+  const par = NC === 1 ? parallelOf(ctx) : undefined;
+  const items = par ? Math.min(N, itemsFor(M * K * N * p.n / p.m, par.threads)) : 1;
+  if (par && items >= 2) {
+    // threads: items are runs of output columns, each with the transpose above (idempotent stores) and then every
+    // strip for its columns; each output element by the same instructions in the same K order as on one thread
+    const size = Math.ceil(N / items), count = Math.ceil(N / size), lo = fn.i32(), hi = fn.i32();
+    par.used = true;
+    const transpose = fn.block(out);
+    return claimGrid(fn, [count], ([ci]) => [
+      transpose,
+      fn.set(lo, m.i32.mul(ci!(), fn.c32(size))),
+      fn.set(hi, m.select(m.i32.lt_s(m.i32.add(fn.get(lo), fn.c32(size)), fn.c32(N)), m.i32.add(fn.get(lo), fn.c32(size)), fn.c32(N))),
+      fn.loop(st, 0, strips, () => [fn.loopDyn(n, fn.get(lo), hi, () => tile(1))]),
+    ]);
+  }
   out.push(fn.loop(st, 0, strips, () => [
     fn.loop(n, 0, nFull, () => tile(NC), NC),
     ...(N % NC ? [fn.set(n, fn.c32(nFull)), ...tile(N % NC)] : []),
