@@ -6,7 +6,7 @@ import type { EngineResult, ModelResult } from './harness.js';
 
 export interface BenchReport {
   readonly machine: { readonly cpu: string; readonly cores: number; readonly node: string; readonly platform: string; readonly loadAvg: readonly number[] };
-  readonly settings: { readonly iterations: number; readonly warmup: number; readonly warmupMs: number; readonly budgetMs: number; readonly memory: boolean };
+  readonly settings: { readonly iterations: number; readonly warmup: number; readonly warmupMs: number; readonly warmupMaxMs?: number; readonly budgetMs: number; readonly memory: boolean };
   readonly engines: readonly { readonly name: EngineName; readonly summary: string }[];
   readonly models: readonly ModelResult[];
   readonly gemm?: GemmReport;
@@ -32,12 +32,13 @@ export function formatReport(r: BenchReport): string {
   const out: string[] = [];
   const s = r.settings;
   out.push(`onnxc benchmark: ${r.machine.cpu} x${r.machine.cores}, node ${r.machine.node}, load average ${r.machine.loadAvg.map((x) => x.toFixed(2)).join(' ')}`);
-  out.push(`${s.iterations} timed runs per engine (fewer past ${s.budgetMs / 1000} s), after >= ${s.warmup} warm-up runs and ${s.warmupMs / 1000} s; engines interleaved per iteration`);
+  out.push(`${s.iterations} timed runs per engine (fewer past ${s.budgetMs / 1000} s), after >= ${s.warmup} warm-up runs and ${s.warmupMs / 1000} s, on until every engine stops getting faster${s.warmupMaxMs !== undefined ? ` (at most ${s.warmupMaxMs / 1000} s)` : ''}; engines interleaved per iteration`);
   for (const e of r.engines) out.push(`  ${e.name}: ${e.summary}`);
   out.push('', 'Latency, ms: median [p10 .. p90]; ratio = onnxc-wasm / ort-web-wasm median, 2t ratio = onnxc-wasm-2t / ort-web-wasm-2t, 2t speedup = onnxc-wasm / onnxc-wasm-2t, gpu ratio = onnxc-webgpu / ort-node-webgpu (below 1: onnxc faster)');
   const med = (m: ModelResult, n: EngineName): number | undefined => { const e = engineOf(m, n); return e?.ok ? e.latency?.medianMs : undefined; };
   const over = (a: number | undefined, b: number | undefined): string => (a !== undefined && b ? `${(a / b).toFixed(2)}x` : '-');
-  out.push(...table(['model', ...names, 'ratio', '2t ratio', '2t speedup', 'gpu ratio'], r.models.map((m) => [
+  const warm = (m: ModelResult): string => (m.warmup ? `${m.warmup.runs} / ${(m.warmup.ms / 1000).toFixed(1)} s${m.warmup.settled ? '' : ' (cap)'}` : '-');
+  out.push(...table(['model', ...names, 'ratio', '2t ratio', '2t speedup', 'gpu ratio', 'warm-up runs'], r.models.map((m) => [
     m.model,
     ...names.map((n) => {
       const e = engineOf(m, n);
@@ -49,6 +50,7 @@ export function formatReport(r: BenchReport): string {
     over(med(m, 'onnxc-wasm-2t'), med(m, 'ort-web-wasm-2t')),
     over(med(m, 'onnxc-wasm'), med(m, 'onnxc-wasm-2t')),
     m.webgpuOverOrtWebGpu === undefined ? '-' : `${m.webgpuOverOrtWebGpu.toFixed(2)}x`,
+    warm(m),
   ])));
   out.push('', 'onnxc artifact: compile time, code (model.wasm, weights moved out), loader.js, weights, linear memory');
   out.push(...table(['model', 'compile', 'code', 'loader', 'weights', 'linear mem'], r.models.flatMap((m) => {
@@ -82,9 +84,9 @@ export function formatReport(r: BenchReport): string {
     const relaxedPeak = r.gemm.relaxedPeakGflops ? `, relaxed-SIMD madd ${r.gemm.relaxedPeakGflops.toFixed(1)}` : '';
     out.push('', `GEMM kernel (onnxc wasm gemm core), GFLOP/s; peak ${r.gemm.peakGflops.toFixed(1)} GFLOP/s${relaxedPeak} (${r.gemm.peakMethod})`);
     const pct = (x?: number): string => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
-    out.push(...table(['shape', 'M', 'N', 'K', 'tile', 'ms', 'GFLOP/s', '% peak', 'relaxed GFLOP/s', 'relaxed % peak'], r.gemm.rows.map((g) => [
+    out.push(...table(['shape', 'M', 'N', 'K', 'tile', 'ms', 'GFLOP/s', '% peak', 'relaxed GFLOP/s', 'relaxed % peak', 'bw ceiling', '% ceiling'], r.gemm.rows.map((g) => [
       g.label, String(g.M), String(g.N), String(g.K), g.plan ?? '-', ms(g.medianMs), g.gflops.toFixed(2), pct(g.ofPeak),
-      g.relaxedGflops?.toFixed(2) ?? '-', pct(g.relaxedOfPeak),
+      g.relaxedGflops?.toFixed(2) ?? '-', pct(g.relaxedOfPeak), g.ceilingGflops?.toFixed(1) ?? '-', pct(g.ofCeiling),
     ])));
   } else if (r.gemmError) {
     out.push('', `GEMM microbenchmark failed: ${r.gemmError}`);

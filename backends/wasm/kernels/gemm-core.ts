@@ -52,7 +52,9 @@ export function gemm(fn: Fn, s: GemmSpec): Expr {
     if (s.c.cs !== 1 || !addendOk(s.bias) || !addendOk(s.residual)) throw new Error('gemm: panel-packed B needs contiguous C rows');
     return blocked(fn, s);
   }
-  if (s.b.cs === 1 && s.c.cs === 1 && addendOk(s.bias) && addendOk(s.residual) && s.N >= LANES) return blocked(fn, s);
+  // (under 4 columns only as dot columns: the serial core's last N % 4 columns, which a threaded split may hand over
+  // as a chunk of their own, must see the same instructions)
+  if (s.b.cs === 1 && s.c.cs === 1 && addendOk(s.bias) && addendOk(s.residual) && (s.N >= LANES || dotTail(s.N, false, s.a.cs) === s.N)) return blocked(fn, s);
   return plain(fn, s, 0, s.N);
 }
 
@@ -92,11 +94,15 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
   const m = fn.m, V = m.f32x4;
   const { M, N, K, a, b, c } = s;
   const panels = b.panels === true;
-  const { mr, nv, ku } = s.plan ?? tilePlan(M, N, K, isRelaxed(fn), panels);
+  // the last N % 4 columns of an unpacked B, or 1-2 of a packed one (a vector tile would hold 1-2 valid lanes of 4):
+  // dot products along K (dotColumns), every lane useful; the register tiles cover the columns before them
+  const dotCols = dotTail(N, panels, a.cs);
+  const Nm = N - dotCols;
+  const { mr, nv, ku } = s.plan ?? tilePlan(M, Nm, K, isRelaxed(fn), panels);
   const W = nv * LANES;
   // a tile is one vector of a panel, or whole panels side by side (each K*NR floats after the previous)
   // (a tile wider than N runs once, from column 0: a panel boundary)
-  if (panels && W !== LANES && W % NR !== 0 && N > W) throw new Error(`gemm: a ${nv}-vector tile does not cover whole ${NR}-column panels`);
+  if (panels && W !== LANES && W % NR !== 0 && Nm > W) throw new Error(`gemm: a ${nv}-vector tile does not cover whole ${NR}-column panels`);
   const perPanel = NR / LANES;
   /** Byte offset of B vector j at K step u from pb. */
   const bOff = (u: number, j: number): number => (panels
@@ -173,7 +179,7 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
 
   // columns: full tiles of W, then one narrower tile; a panel-packed B also covers N % 4 (its padding is zero),
   // an unpacked one leaves the last N % 4 columns to the plain loop
-  const nW = N - (N % W), tailCols = panels ? N - nW : (N - nW) - ((N - nW) % LANES);
+  const nW = Nm - (Nm % W), tailCols = panels ? Nm - nW : (Nm - nW) - ((Nm - nW) % LANES);
   const tailVecs = Math.ceil(tailCols / LANES), tailLanes = tailCols % LANES || LANES;
   const mFull = M - (M % mr);
   const rowsOf = (vecs: number, lanes: number): Expr[] => [
@@ -185,7 +191,7 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
     ...(tailVecs ? [fn.set(ni, fn.c32(nW)), ...tile(rows, tailVecs, tailLanes)] : []),
   ];
   const body: Expr[] = [];
-  if (N > M) {
+  if (Nm === 0) { /* every column is a dot column */ } else if (Nm > M) {
     // wide B (a classifier, a transformer projection): keep one K x W panel of B hot and stream the rows of A past it
     body.push(fn.loop(ni, 0, nW, () => rowsOf(nv, LANES), W));
     if (tailVecs) body.push(fn.set(ni, fn.c32(nW)), ...rowsOf(tailVecs, tailLanes));
@@ -195,8 +201,96 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
     if (M % mr) body.push(fn.set(mi, fn.c32(mFull)), ...columnsOf(M % mr));
   }
   const covered = nW + tailCols;
-  if (covered < N) body.push(plain(fn, s, covered, N));
+  if (covered < Nm) body.push(plain(fn, s, covered, Nm));
+  // dot columns two at a time (4 rows x 2 columns: 8 accumulators, 2 B vectors, the A vector)
+  for (let n0 = Nm; n0 < N; n0 += 2) body.push(dotColumns(fn, s, n0, Math.min(2, N - n0)));
   return fn.block(body);
+}
+
+/** How many of the last columns of C = A B the core computes as dot products along K: N % 4 of an unpacked B
+ *  (else a scalar loop), 1 or 2 of a panel-packed one (else a vector tile with one or two valid lanes of four; at 3
+ *  the vector wins). A function of N % 4 alone, so a threaded split into chunks of whole panels or 1x24 tiles
+ *  (parallel.ts) gives every column the same instructions as the serial core. Needs A's rows contiguous. */
+export function dotTail(N: number, panels: boolean, aCs: number): number {
+  const t = N % LANES;
+  if (aCs !== 1) return 0;
+  return panels ? (t === 1 || t === 2 ? t : 0) : t;
+}
+
+/** Columns n0..n0+cols-1 (1 or 2, within one f32x4 of B's row) as dot products along K: rows in fours, per row
+ *  and column an f32x4 of partial sums over K = 4q+i (A's row loaded as vectors, B's column gathered four K rows
+ *  at a time), then the four rows' sums transposed into one vector, the epilogue on it, and lane-by-lane stores. */
+function dotColumns(fn: Fn, s: GemmSpec, n0: number, cols: number): Expr {
+  const m = fn.m, V = m.f32x4;
+  const { M, K, a, b, c } = s;
+  const DR = 4, K4 = K - (K % LANES), q = K % LANES;
+  const panels = b.panels === true;
+  const bRowB = 4 * (panels ? NR : b.rs);
+  // byte offset of B[0, n0] from the operand's base (n0 % 4 == 0 when cols == 2, so both share a panel row)
+  const bCol0 = panels ? Math.floor(n0 / NR) * K * NR * 4 + (n0 % NR) * 4 : 4 * n0;
+  const mi = fn.i32(), ki = fn.i32(), pa = fn.i32(), pb = fn.i32(), pc = fn.i32(), pbias = fn.i32(), pres = fn.i32();
+  const acc = Array.from({ length: DR }, () => Array.from({ length: cols }, () => fn.v128()));
+  const bv = Array.from({ length: cols }, () => fn.v128()), av = fn.v128(), out = fn.v128();
+  const sh = (x: Expr, y: Expr, lanes: number[]): Expr => m.i8x16.shuffle(x, y, lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
+  /** `n` floats at byte offsets off(0..n-1) from local p into lanes 0..n-1 of a vector, the rest zero. */
+  const gather = (n: number, p: Local, off: (l: number) => number): Expr => {
+    let v = m.v128.load32_zero(off(0), 4, fn.get(p));
+    for (let l = 1; l < n; l++) v = m.v128.load32_lane(off(l), 4, l, fn.get(p), v);
+    return v;
+  };
+  const block = (rows: number): Expr[] => {
+    const st: Expr[] = [
+      fn.set(pa, dynPlus(fn, a, mulC(fn, () => fn.get(mi), a.rs * 4))),
+      fn.set(pb, dynPlus(fn, b, undefined)),
+      fn.set(pc, dynPlus(fn, c, mulC(fn, () => fn.get(mi), c.rs * 4))),
+    ];
+    if (s.bias) st.push(fn.set(pbias, dynPlus(fn, s.bias, mulC(fn, () => fn.get(mi), s.bias.rs * 4))));
+    if (s.residual) st.push(fn.set(pres, dynPlus(fn, s.residual, mulC(fn, () => fn.get(mi), s.residual.rs * 4))));
+    for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) st.push(fn.set(acc[r]![j]!, V.splat(fn.cf32(0))));
+    // `lanes` K steps from the pointers: B's columns gathered, then each row's A vector into its accumulators
+    const step = (lanes: number): Expr[] => {
+      const e: Expr[] = [];
+      for (let j = 0; j < cols; j++) e.push(fn.set(bv[j]!, gather(lanes, pb, (l) => b.base + bCol0 + 4 * j + l * bRowB)));
+      for (let r = 0; r < rows; r++) {
+        const aOff = a.base + 4 * r * a.rs;
+        e.push(fn.set(av, lanes === LANES ? m.v128.load(aOff, 4, fn.get(pa)) : gather(lanes, pa, (l) => aOff + 4 * l)));
+        for (let j = 0; j < cols; j++) e.push(fn.set(acc[r]![j]!, madd(fn, fn.get(av), fn.get(bv[j]!), fn.get(acc[r]![j]!))));
+      }
+      return e;
+    };
+    if (K4 > 0) {
+      st.push(fn.loop(ki, 0, K4, () => [
+        ...step(LANES),
+        fn.set(pa, m.i32.add(fn.get(pa), fn.c32(4 * LANES))),
+        fn.set(pb, m.i32.add(fn.get(pb), fn.c32(LANES * bRowB))),
+      ], LANES));
+    }
+    if (q) st.push(...step(q));
+    for (let j = 0; j < cols; j++) {
+      // rows' partial-sum vectors x0..x3 -> [sum x0, sum x1, sum x2, sum x3]
+      const x = (r: number): Expr => (r < rows ? fn.get(acc[r]![j]!) : V.splat(fn.cf32(0)));
+      const half = (r: number): Expr => V.add(sh(x(r), x(r + 1), [0, 4, 1, 5]), sh(x(r), x(r + 1), [2, 6, 3, 7]));
+      st.push(fn.set(acc[0]![j]!, half(0)));
+      if (rows > 2) st.push(fn.set(acc[2]![j]!, half(2)));
+      const h01 = fn.get(acc[0]![j]!), h23 = rows > 2 ? fn.get(acc[2]![j]!) : V.splat(fn.cf32(0));
+      const sums = V.add(sh(h01, h23, [0, 1, 4, 5]), sh(fn.get(acc[0]![j]!), rows > 2 ? fn.get(acc[2]![j]!) : V.splat(fn.cf32(0)), [2, 3, 6, 7]));
+      // bias / residual at (mi + r, n0 + j): a splat when constant down the column, else gathered by row
+      const addend = (op: MatOperand | undefined, p: Local): (() => Expr) | undefined => {
+        if (!op) return undefined;
+        const off0 = op.base + 4 * (n0 + j) * op.cs;
+        if (op.rs === 0) return () => V.splat(m.f32.load(off0, 4, fn.get(p)));
+        return () => gather(rows, p, (r) => off0 + 4 * r * op.rs);
+      };
+      st.push(fn.set(out, epilogueV(fn, s, sums, addend(s.bias, pbias), addend(s.residual, pres))));
+      for (let r = 0; r < rows; r++) st.push(m.f32.store(c.base + 4 * (r * c.rs + n0 + j), 4, fn.get(pc), V.extract_lane(fn.get(out), r)));
+    }
+    return st;
+  };
+  const mFull = M - (M % DR);
+  return fn.block([
+    ...(mFull > 0 ? [fn.loop(mi, 0, mFull, () => block(DR), DR)] : []),
+    ...(M % DR ? [fn.set(mi, fn.c32(mFull)), ...block(M % DR)] : []),
+  ]);
 }
 
 /** The plain loop nest over columns [n0, n1): vectorised over N when contiguous, else scalar; same epilogue. */

@@ -22,8 +22,14 @@ export interface TilePlan {
  *  - M = 1 (classifier heads, decoder steps): 1x24 at 36-43 against 27-29 for the 4x8 plan's one-row tail (two
  *    accumulators chain every K step through the add latency; six independent chains do not).
  *  - M = 2: 2x16 at 54 against 45.
- *  - 8 < N < 12 on panels (super-resolution-10's 9-channel conv): one 2x12 tile over every column, 41 against 36
- *    for 4x8 plus a 4x4 tail whose four accumulators hold one valid lane (3x12 and 4x12 spill: 16-21). */
+ *  - N = 11 on panels: one 2x12 tile over every column (3x12 and 4x12 spill: 16-21). N % 4 = 1 or 2 on panels
+ *    and every N % 4 of an unpacked B leave those last columns to dot products along K (gemm-core.ts dotColumns),
+ *    so the tile here is planned for N - N % 4: super-resolution-10's 9-channel convs went from a 2x12 tile (a
+ *    quarter of its lanes padding) at 37-41 to 4x8 + one dot column at 47-49 (`M` 28 and 168, K 32 and 288).
+ *  The peak these are read against (bench/gemm.ts) is 58-59, strict and relaxed: two 128-bit multiply-adds a
+ *  cycle; the 4x8 tile runs at 92-94% of it. M = 1 is bound by reading B (each float feeds one multiply-add): its
+ *  ceiling is the read bandwidth over B's size, 41-46 GFLOP/s at 83-108 GB/s from L2/L3, and 1x24 runs 85-95% of
+ *  that; a one-panel GEMV with K split over 2-6 accumulator sets ran 17-36. */
 export function tilePlan(M: number, N: number, K: number, relaxed: boolean, panels: boolean): TilePlan {
   void K; void relaxed;
   if (M === 1) return { mr: 1, nv: 6, ku: 1 };

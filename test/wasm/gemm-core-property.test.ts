@@ -1,0 +1,174 @@
+// The GEMM core (kernels/gemm-core.ts) on its own, over random shapes against a float64 reference: M = 1 and tiny M,
+// N and K off every tile multiple, B panel-packed / row-major / strided, A contiguous or transposed, bias broadcast
+// per column, per row or full, alpha/beta, a residual and an activation epilogue, strict and relaxed SIMD. NaN
+// guards beside each operand catch a read past it (a NaN times a zero padding lane is still NaN) and beside C a
+// write past it. Every case also runs as the threaded build cuts it (parallel.ts: splitGemm chunks through gemmItem,
+// here one after another) and must give the serial core's bits.
+
+import { setFlagsFromString } from 'node:v8';
+import { describe, expect, it } from 'vitest';
+import binaryen from '../../backends/wasm/binaryen.js';
+import { Fn } from '../../backends/wasm/fn.js';
+import { gemm, type GemmSpec, type MatOperand, type VecEpilogue } from '../../backends/wasm/kernels/gemm-core.js';
+import { packPanels, panelSize } from '../../backends/wasm/kernels/gemm-pack.js';
+import { gemmItem, splitGemm } from '../../backends/wasm/parallel.js';
+import { markRelaxed, vmax } from '../../backends/wasm/relaxed.js';
+import { relaxedSimdAvailable } from '../../bench/relaxed-probe.js';
+
+if (!relaxedSimdAvailable()) setFlagsFromString('--experimental-wasm-relaxed-simd');
+
+interface Instance { readonly exports: Readonly<Record<string, unknown>> }
+const WA = (globalThis as unknown as { WebAssembly: { Instance: new (m: object, i: object) => Instance; Module: new (b: Uint8Array) => object } }).WebAssembly;
+
+/** Deterministic generator (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type BLayout = 'panels' | 'rows' | 'strided';
+type BiasKind = 'none' | 'col' | 'row' | 'full';
+interface Case {
+  M: number; N: number; K: number; b: BLayout; aT: boolean; bias: BiasKind; residual: boolean; relu: boolean;
+  alpha: number; beta: number;
+}
+
+const GUARD = 16; // NaN floats after each region
+
+/** Float offsets of each region in one memory, in order A, B, bias, residual, C, each followed by GUARD NaNs. */
+function layout(c: Case): { a: number; b: number; bias: number; res: number; c: number; end: number; bFloats: number; biasFloats: number } {
+  const bFloats = c.b === 'panels' ? panelSize(c.K, c.N) : c.K * c.N;
+  const biasFloats = c.bias === 'col' ? c.N : c.bias === 'row' ? c.M : c.bias === 'full' ? c.M * c.N : 0;
+  const a = 16, b = a + c.M * c.K + GUARD, bias = b + bFloats + GUARD, res = bias + biasFloats + GUARD;
+  const cc = res + (c.residual ? c.M * c.N : 0) + GUARD;
+  return { a, b, bias, res, c: cc, end: cc + c.M * c.N + GUARD, bFloats, biasFloats };
+}
+
+function spec(c: Case, L: ReturnType<typeof layout>, relu: VecEpilogue | undefined): GemmSpec {
+  const { M, N, K } = c;
+  const op = (base: number, rs: number, cs: number, extra: Partial<MatOperand> = {}): MatOperand => ({ base: base * 4, rs, cs, ...extra });
+  const biasOp = c.bias === 'col' ? op(L.bias, 0, 1) : c.bias === 'row' ? op(L.bias, 1, 0) : c.bias === 'full' ? op(L.bias, N, 1) : undefined;
+  return {
+    M, N, K,
+    a: c.aT ? op(L.a, 1, M) : op(L.a, K, 1),
+    b: c.b === 'panels' ? op(L.b, N, 1, { panels: true }) : c.b === 'rows' ? op(L.b, N, 1) : op(L.b, 1, K),
+    c: op(L.c, N, 1),
+    alpha: c.alpha, beta: c.beta,
+    ...(biasOp ? { bias: biasOp } : {}),
+    ...(c.residual ? { residual: op(L.res, N, 1) } : {}),
+    ...(relu ? { act: relu } : {}),
+  };
+}
+
+/** Runs the core on `c` (serially, or as the chunks of a threaded split) and returns C and the memory. */
+function run(c: Case, relaxed: boolean, data: { A: Float32Array; B: Float32Array; bias: Float32Array; res: Float32Array }, threads = 0): { C: Float32Array; mem: Float32Array } | undefined {
+  const L = layout(c);
+  const m = new binaryen.Module();
+  try {
+    m.setFeatures(binaryen.Features.SIMD128 | (relaxed ? binaryen.Features.RelaxedSIMD : 0));
+    if (relaxed) markRelaxed(m);
+    const pages = Math.ceil((L.end * 4) / 65536) + 1;
+    m.setMemory(pages, pages, 'memory');
+    const fn = new Fn(m);
+    const s = spec(c, L, c.relu ? (f, v) => vmax(f, v, f.m.f32x4.splat(f.cf32(0))) : undefined);
+    let body;
+    if (threads) {
+      const split = splitGemm(c.M, c.N, c.K, 2, threads);
+      if (!split) return undefined;
+      body = fn.block(Array.from({ length: split.count }, (_, i) => gemmItem(fn, s, split, () => fn.c32(i))));
+    } else body = gemm(fn, s);
+    m.addFunction('f', binaryen.none, binaryen.none, fn.vars, body);
+    m.addFunctionExport('f', 'f');
+    if (!m.validate()) throw new Error('module failed validation');
+    m.optimize();
+    const inst = new WA.Instance(new WA.Module(m.emitBinary()), {});
+    const mem = new Float32Array((inst.exports['memory'] as { buffer: ArrayBuffer }).buffer);
+    mem.fill(NaN);
+    mem.set(data.A, L.a);
+    mem.set(c.b === 'panels' ? packPanels(data.B, c.K, c.N, c.N, 1) : c.b === 'rows' ? data.B : transpose(data.B, c.K, c.N), L.b);
+    mem.set(data.bias, L.bias);
+    mem.set(data.res, L.res);
+    (inst.exports['f'] as () => void)();
+    return { C: mem.slice(L.c, L.c + c.M * c.N), mem };
+  } finally {
+    m.dispose();
+  }
+}
+
+/** B[k, n] row-major (K x N) as the column-major array a strided operand (rs 1, cs K) reads. */
+function transpose(B: Float32Array, K: number, N: number): Float32Array {
+  const t = new Float32Array(K * N);
+  for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) t[n * K + k] = B[k * N + n]!;
+  return t;
+}
+
+function randomCase(r: () => number): Case {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  const M = pick([1, 1, 2, 3, 4, 5, 7, 9, 13, 30]);
+  const N = pick([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 17, 24, 25, 30, 33, 50, 66]);
+  const K = pick([1, 2, 3, 4, 5, 7, 8, 13, 32, 37, 64]);
+  const b = N >= 4 ? pick(['panels', 'panels', 'rows', 'strided'] as const) : pick(['rows', 'strided'] as const);
+  return {
+    M, N, K, b, aT: r() < 0.2, bias: pick(['none', 'col', 'row', 'full'] as const), residual: r() < 0.4, relu: r() < 0.4,
+    alpha: pick([1, 1, 0.5, -1.25]), beta: pick([1, 1, 2, -0.5]),
+  };
+}
+
+function check(c: Case, seed: number, relaxed: boolean): void {
+  const r = rng(seed * 7 + 1), rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => r() * 2 - 1);
+  const L = layout(c);
+  const data = { A: rand(c.M * c.K), B: rand(c.K * c.N), bias: rand(L.biasFloats), res: rand(c.residual ? c.M * c.N : 0) };
+  const out = run(c, relaxed, data)!;
+  const name = JSON.stringify(c);
+  // reference: A is stored per aT (rs 1, cs M when transposed), B row-major K x N
+  const aAt = (i: number, k: number): number => (c.aT ? data.A[k * c.M + i]! : data.A[i * c.K + k]!);
+  for (let i = 0; i < c.M; i++) {
+    for (let n = 0; n < c.N; n++) {
+      let sum = 0, mag = 0;
+      for (let k = 0; k < c.K; k++) { const p = aAt(i, k) * data.B[k * c.N + n]!; sum += p; mag += Math.abs(p); }
+      let v = c.alpha * sum;
+      if (c.bias === 'col') v += c.beta * data.bias[n]!;
+      if (c.bias === 'row') v += c.beta * data.bias[i]!;
+      if (c.bias === 'full') v += c.beta * data.bias[i * c.N + n]!;
+      if (c.residual) v += data.res[i * c.N + n]!;
+      if (c.relu) v = Math.max(v, 0);
+      const got = out.C[i * c.N + n]!;
+      if (!(Math.abs(got - v) <= 1e-5 * (1 + Math.abs(c.alpha) * mag))) expect.fail(`${name} ${relaxed ? 'relaxed' : 'strict'}: C[${i},${n}] = ${got}, want ${v}`);
+    }
+  }
+  // nothing written past C
+  for (let g = 0; g < GUARD; g++) expect(Number.isNaN(out.mem[L.c + c.M * c.N + g]!), `${name}: write past C`).toBe(true);
+  // the threaded cuts (2 threads, 2-4 items) give the serial bits
+  for (const items of [2, 3, 4]) {
+    const t = run(c, relaxed, data, items);
+    if (t) expect(Buffer.from(t.C.buffer).equals(Buffer.from(out.C.buffer)), `${name} split into ${items} items`).toBe(true);
+  }
+}
+
+describe('GEMM core against a float64 reference over random shapes', () => {
+  const modes = relaxedSimdAvailable() ? [false, true] : [false];
+  for (const relaxed of modes) {
+    it(`${relaxed ? 'relaxed' : 'strict'} SIMD: 40 random cases`, () => {
+      const r = rng(relaxed ? 2 : 1);
+      for (let i = 0; i < 40; i++) check(randomCase(r), i, relaxed);
+    });
+  }
+  it('the model shapes the tile plans were chosen for (M = 1 wide, N = 9 narrow, tall A)', () => {
+    const base = { aT: false, bias: 'col', residual: false, relu: true, alpha: 1, beta: 1 } as const;
+    const shapes: Case[] = [
+      { ...base, M: 1, N: 1000, K: 64, b: 'panels' },
+      { ...base, M: 1, N: 53, K: 33, b: 'panels' },
+      { ...base, M: 28, N: 9, K: 32, b: 'panels' },
+      { ...base, M: 35, N: 10, K: 30, b: 'panels', residual: true },
+      { ...base, M: 64, N: 66, K: 64, b: 'rows', bias: 'full' },
+      { ...base, M: 2, N: 37, K: 19, b: 'panels', bias: 'row' },
+    ];
+    shapes.forEach((c, i) => check(c, 100 + i, false));
+  });
+});
