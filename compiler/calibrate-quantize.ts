@@ -25,6 +25,8 @@ export interface QuantizeOptions {
   readonly method?: CalibrationMethod;
   readonly perChannel?: boolean;
   readonly blockSize?: number;
+  /** static: 7-bit weights in [-64, 63] (onnxruntime's reduce_range), which the relaxed-SIMD int8 dot takes. */
+  readonly reduceRange?: boolean;
   /** Op types or node names left in float. */
   readonly exclude?: readonly string[];
   readonly maxDrift?: number;
@@ -62,6 +64,7 @@ function passOptions(o: QuantizeOptions, exclude: readonly string[]): Map<string
   if (o.blockSize !== undefined) m.set('quant-block-size', String(o.blockSize));
   if (o.perChannel !== undefined) m.set('quant-per-channel', o.perChannel ? '1' : '0');
   if (o.method) m.set('quant-method', o.method);
+  if (o.reduceRange) m.set('quant-weight-bits', '7');
   if (exclude.length) m.set(o.mode === 'fp16' ? 'fp16-keep' : 'quant-exclude', exclude.join(','));
   return m;
 }

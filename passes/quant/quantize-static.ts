@@ -6,7 +6,9 @@
 // Ranges come from ctx.calibration by quant-method=minmax|percentile|entropy; a value that was not calibrated
 // leaves its reader in float (so does quant-exclude=OP|NODE,...). With quant-outputs=1 (the default) a Conv's
 // result (after its Relu/Clip) and residual Adds are quantised too, so fuse-qdq-conv makes the whole conv chain
-// integer. Without calibration the pass changes nothing.
+// integer. Without calibration the pass changes nothing. quant-weight-bits=7 (`onnxc quantize --reduce-range`, as
+// onnxruntime's reduce_range) limits the weights to [-64, 63]: a 7-bit weight is what the relaxed-SIMD int8 dot
+// (i16x8.relaxed_dot_i8x16_i7x16_s) multiplies exactly, so a `compile --simd relaxed` build runs the int8 GEMMs on it.
 
 import { UsageError } from '../../ir/errors.js';
 import type { Graph, Node } from '../../ir/graph.js';
@@ -48,6 +50,7 @@ export function quantizeStatic(graph: Graph, ctx: PassContext): Graph {
   const signed = (ctx.options.get('quant-activation') ?? 'uint8') === 'int8';
   const skip = excluded(ctx);
   const withOutputs = choiceOption(ctx, 'quant-outputs', [0, 1] as const, 1) === 1;
+  const bits = choiceOption(ctx, 'quant-weight-bits', [7, 8] as const, 8);
   const isFloatValue = (v: string): boolean => { const t = graph.types.get(v); return t?.kind === 'tensor' && t.dtype === 'float32'; };
   // the nodes taken: their activation (input 0) was calibrated
   const taken = (n: Node): boolean => QUANTISED_OPS.has(n.op) && !skip(n) && !!n.inputs[0] && isFloatValue(n.inputs[0]) && stats.values.has(n.inputs[0]);
@@ -74,7 +77,8 @@ export function quantizeStatic(graph: Graph, ctx: PassContext): Graph {
     let d = wOf.get(w);
     if (d) return d;
     const t = graph.initializers.get(w)! as Tensor;
-    const qw = perChannel ? quantizeWeight(t, { bits: 8, channelAxis: u.channelAxis, blockSize: 0, blockAxis: u.blockAxis })
+    const qw = bits === 7 ? sevenBit(t, perChannel ? u.channelAxis : undefined)
+      : perChannel ? quantizeWeight(t, { bits: 8, channelAxis: u.channelAxis, blockSize: 0, blockAxis: u.blockAxis })
       : perTensor(t);
     const made = dequantNode(nodeNames.fresh(`${w}/dequantize`), w, qw, (h) => names.fresh(h));
     for (const [k, v] of made.inits) inits.set(k, v);
@@ -126,6 +130,39 @@ function quantisedOutputs(graph: Graph, taken: (n: Node) => boolean, ok: (v: str
 function perTensor(t: Tensor): ReturnType<typeof quantizeWeight> {
   const flat = quantizeWeight(makeTensor('float32', [1, t.data.length], t.data as Float32Array), { bits: 8, channelAxis: 0, blockSize: 0, blockAxis: 1 });
   return { q: makeTensor('int8', t.dims, flat.q.data), scale: makeTensor('float32', [], Float32Array.of(flat.scale.data[0]!)), axis: 0, blockSize: 0 };
+}
+
+/** Scale candidates of a 7-bit group, as fractions of the absmax scale (as weight-quant.ts tries for 8 bits). */
+const SHRINK7 = [1, 0.95, 0.9, 0.85, 0.8];
+
+/** Symmetric 7-bit weights in [-64, 63] (an int8 tensor), one scale per index along `channelAxis` (or one in all),
+ *  each the absmax scale shrunk by the SHRINK7 fraction of least squared error. */
+export function sevenBit(t: Tensor, channelAxis: number | undefined): ReturnType<typeof quantizeWeight> {
+  const data = t.data as Float32Array, dims = t.dims;
+  const C = channelAxis === undefined ? 1 : dims[channelAxis]!;
+  const inner = channelAxis === undefined ? data.length : dims.slice(channelAxis + 1).reduce((a, b) => a * b, 1);
+  const members: number[][] = Array.from({ length: C }, () => []);
+  for (let i = 0; i < data.length; i++) members[Math.floor(i / inner) % C]!.push(i);
+  const q = new Int8Array(data.length), scale = new Float32Array(C);
+  const at = (v: number, s: number): number => Math.min(63, Math.max(-64, Math.round(v / s)));
+  members.forEach((idx, c) => {
+    let absMax = 0;
+    for (const i of idx) absMax = Math.max(absMax, Math.abs(data[i]!));
+    let best = 1, bestErr = Infinity;
+    if (absMax > 0) {
+      for (const f of SHRINK7) {
+        const s = Math.fround((absMax * f) / 63);
+        let err = 0;
+        for (const i of idx) err += (at(data[i]!, s) * s - data[i]!) ** 2;
+        if (err < bestErr) { bestErr = err; best = s; }
+      }
+    }
+    scale[c] = best;
+    for (const i of idx) q[i] = at(data[i]!, best);
+  });
+  return channelAxis === undefined
+    ? { q: makeTensor('int8', dims, q), scale: makeTensor('float32', [], Float32Array.of(scale[0]!)), axis: 0, blockSize: 0 }
+    : { q: makeTensor('int8', dims, q), scale: makeTensor('float32', [C], scale), axis: channelAxis, blockSize: 0 };
 }
 
 export const quantizeStaticPass = definePass({

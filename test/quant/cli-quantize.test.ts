@@ -53,4 +53,34 @@ describe('onnxc quantize', () => {
     expect(c.err()).toMatch(/--calibration/);
     expect(await main(['quantize', model, '-o', join(dir, 'x.onnx'), '--mode', 'int3'])).toBe(2);
   });
+
+  it('--dim writes the fixed size into the output model; a dim the model lacks is refused', async () => {
+    const c = capture();
+    const out = join(dir, 'q_dim.onnx');
+    expect(await main(['quantize', model, '-o', out, '--mode', 'fp16', '--dim', 'batch=2', '--random-samples', '1', '--json'])).toBe(0);
+    const g = loadModel(out).graph;
+    expect(g.types.get(g.inputs[0]!)).toMatchObject({ shape: [2, 3, 32, 32] });
+    expect(g.types.get(g.outputs[0]!)).toMatchObject({ shape: [2, 10] });
+    expect(await main(['quantize', model, '-o', join(dir, 'x.onnx'), '--mode', 'fp16', '--dim', 'seq=4'])).toBe(2);
+    expect(c.err()).toMatch(/no symbolic dim 'seq'.*batch/);
+  });
+
+  it('--reduce-range: static weights in [-64, 63]; other modes refuse it', async () => {
+    const c = capture();
+    const out = join(dir, 'q_static7.onnx');
+    expect(await main(['quantize', model, '-o', out, '--mode', 'static', '--calibration', calib, '--reduce-range', '--json'])).toBe(0);
+    const g = loadModel(out).graph;
+    const weights = g.nodes.filter((n) => n.op === 'DequantizeLinear').map((n) => g.initializers.get(n.inputs[0]!)).filter((t) => t?.dtype === 'int8' && t.dims.length >= 2);
+    expect(weights.length).toBeGreaterThanOrEqual(3);
+    for (const w of weights) {
+      const v = Array.from(w!.data as Int8Array);
+      expect(Math.min(...v)).toBeGreaterThanOrEqual(-64);
+      expect(Math.max(...v)).toBeLessThanOrEqual(63);
+      expect(Math.max(...v.map(Math.abs))).toBeGreaterThanOrEqual(60);
+    }
+    const r = JSON.parse(c.out()) as { calibrationSet: { drift: Record<string, number> } };
+    expect(r.calibrationSet.drift['probs']).toBeLessThan(0.1);
+    expect(await main(['quantize', model, '-o', join(dir, 'x.onnx'), '--mode', 'dynamic', '--reduce-range'])).toBe(2);
+    expect(c.err()).toMatch(/--reduce-range applies to --mode static/);
+  });
 });

@@ -52,6 +52,8 @@ describe('quantisation passes keep outputs within their declared range tolerance
     ['quantize-static', {}, undefined],
     // entropy clips by design: on a handful of elements it may cut real values (tested on a large distribution instead)
     ['quantize-static', { 'quant-method': 'percentile', 'quant-activation': 'int8' }, undefined],
+    // 7-bit weights (--reduce-range): half the weight resolution, the same declared tolerance
+    ['quantize-static', { 'quant-weight-bits': '7' }, undefined],
   ];
   for (const [name, options, tol] of cases) {
     it(`${name} ${JSON.stringify(options)}`, () => {
