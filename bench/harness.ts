@@ -20,9 +20,17 @@ export const REFERENCE: EngineName = 'ort-node-cpu';
 
 export interface BenchOptions {
   readonly iterations: number;
-  /** Untimed iterations first: at least `warmup`, and more (up to 10x) until `warmupMs` have passed. */
+  /** Untimed iterations first, per model, every engine interleaved as in the timed runs: at least `warmup` runs
+   *  and at least `warmupMs`, then on until every engine has settled (see `warmupSettled`), ending at `warmupMaxMs`
+   *  whatever the state (slow models: a few runs). V8 starts wasm on Liftoff and compiles a function with TurboFan
+   *  in the background once it has run enough, so a count alone (fast models reach it in milliseconds, before the
+   *  background compile ends) or a time alone (a cap on runs) left the tier an engine timed at to chance: an engine
+   *  whose module was already hot from the previous model (onnxruntime-web's one module) was timed tiered up, the
+   *  other not, and ratios depended on the order of the models. Under load the background compile can lag past
+   *  any floor; an engine whose timed runs still step down (`timedStepDown`) gets its timed runs done again, once. */
   readonly warmup: number;
   readonly warmupMs: number;
+  readonly warmupMaxMs?: number;
   /** Stop iterating a model once this much time went into its timed runs (at least 3 runs are kept). */
   readonly budgetMs: number;
   /** Measure memory in a child process per engine (slower). */
@@ -32,7 +40,7 @@ export interface BenchOptions {
 }
 
 export const DEFAULT_OPTIONS: BenchOptions = {
-  iterations: 20, warmup: 3, warmupMs: 2000, budgetMs: 60_000, memory: true, engines: ENGINES, log: () => {},
+  iterations: 20, warmup: 30, warmupMs: 2000, warmupMaxMs: 8000, budgetMs: 60_000, memory: true, engines: ENGINES, log: () => {},
 };
 
 export interface MemoryFigures {
@@ -63,13 +71,36 @@ export interface ModelResult {
   readonly error?: string;
   readonly inputs: readonly { name: string; dtype: string; dims: readonly number[] }[];
   readonly engines: readonly EngineResult[];
+  /** Untimed runs per engine before timing, and how long they took; `settled`: every engine had stopped getting
+   *  faster (false: `warmupMaxMs` ended the warm-up first). */
+  readonly warmup?: { readonly runs: number; readonly ms: number; readonly settled: boolean; readonly retimed?: boolean };
+  /** Each engine's warm-up times, ms, in run order (with ONNXC_BENCH_WARMUP_TRACE=1 only). */
+  readonly warmupTrace?: Readonly<Record<string, readonly number[]>>;
   /** Median latency onnxc-wasm / ort-web-wasm (below 1: onnxc is faster). */
   readonly onnxcOverOrtWeb?: number;
   /** Median latency onnxc-webgpu / ort-node-webgpu, on the same adapter. */
   readonly webgpuOverOrtWebGpu?: number;
 }
 
-interface Live { engine: Engine; prepared?: PreparedEngine; error?: string; samples: number[]; last?: Tensor[] }
+interface Live { engine: Engine; prepared?: PreparedEngine; error?: string; samples: number[]; warm: number[]; last?: Tensor[] }
+
+const median = (xs: readonly number[]): number => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]!; };
+
+/** Whether timed samples step down: the median of the first third over 1.2x the median of the last third. */
+export function timedStepDown(t: readonly number[]): boolean {
+  if (t.length < 6) return false;
+  const third = Math.floor(t.length / 3);
+  return median(t.slice(0, third)) > 1.2 * median(t.slice(-third));
+}
+
+/** Whether warm-up times `t` have settled: the last `w` runs set no new low (their fastest is within 3% of the
+ *  fastest before them). A tier-up is a step down that shows in the minimum; the minimum is the run least hit by
+ *  other processes, so it stays put under load where a median of a few runs wanders. */
+export function warmupSettled(t: readonly number[], w: number): boolean {
+  if (w < 3) return true;
+  if (t.length < 2 * w) return false;
+  return Math.min(...t.slice(-w)) >= 0.97 * Math.min(...t.slice(0, -w));
+}
 
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0]!.slice(0, 300);
 
@@ -106,7 +137,7 @@ export async function benchModel(model: BenchModel, opts: BenchOptions = DEFAULT
   try {
     const live: Live[] = [];
     for (const engine of opts.engines) {
-      const l: Live = { engine, samples: [] };
+      const l: Live = { engine, samples: [], warm: [] };
       opts.log(`  ${model.name}: preparing ${engine.name}`);
       try {
         l.prepared = await engine.prepare(model, inputs, join(work, engine.name));
@@ -124,23 +155,48 @@ export async function benchModel(model: BenchModel, opts: BenchOptions = DEFAULT
           const t0 = performance.now();
           const outs = await l.prepared.run(inputs.feeds);
           const dt = performance.now() - t0;
-          if (timed) l.samples.push(dt);
+          (timed ? l.samples : l.warm).push(dt);
           l.last = outs;
         } catch (e) {
           l.error = `run failed: ${message(e)}`;
         }
       }
     };
-    // warm-up by count and by time: V8 starts wasm on its baseline compiler and tiers up hot functions later
-    const w0 = performance.now();
-    for (let it = 0; it < opts.warmup || (performance.now() - w0 < opts.warmupMs && it < 10 * opts.warmup); it++) await iteration(false);
-    const started = performance.now();
-    for (let it = 0; it < opts.iterations; it++) {
-      await iteration(true);
-      if (it >= 2 && performance.now() - started > opts.budgetMs) {
-        opts.log(`  ${model.name}: time budget reached after ${it + 1} timed iterations`);
-        break;
+    // warm-up by count, by time and until settled (see BenchOptions.warmup)
+    const w0 = performance.now(), maxMs = Math.max(opts.warmupMs, opts.warmupMaxMs ?? opts.warmupMs);
+    const window = Math.floor(opts.warmup / 3);
+    let runs = 0, settled = false;
+    for (;;) {
+      const elapsed = performance.now() - w0;
+      const running = live.filter((l) => l.prepared && l.error === undefined);
+      settled = running.every((l) => warmupSettled(l.warm, window));
+      if (running.length === 0) break;
+      if (runs >= opts.warmup && elapsed >= opts.warmupMs && settled) break;
+      if (runs >= Math.min(opts.warmup, 2) && elapsed >= maxMs) break;
+      await iteration(false);
+      runs++;
+    }
+    const warmMs = performance.now() - w0;
+    if (runs > 0 && !settled) opts.log(`  ${model.name}: warm-up ended by time after ${runs} runs (${(warmMs / 1000).toFixed(1)} s), not settled`);
+    const timedRuns = async (): Promise<void> => {
+      const started = performance.now();
+      for (let it = 0; it < opts.iterations; it++) {
+        await iteration(true);
+        if (it >= 2 && performance.now() - started > opts.budgetMs) {
+          opts.log(`  ${model.name}: time budget reached after ${it + 1} timed iterations`);
+          break;
+        }
       }
+    };
+    await timedRuns();
+    // a tier-up that landed during the timed runs (V8's background compile lags under load): time them again, once
+    const stepped = live.filter((l) => l.error === undefined && timedStepDown(l.samples)).map((l) => l.engine.name);
+    let retimed = false;
+    if (stepped.length) {
+      opts.log(`  ${model.name}: ${stepped.join(', ')} got faster during the timed runs; timing again`);
+      for (const l of live) l.samples = [];
+      await timedRuns();
+      retimed = true;
     }
     for (const l of live) await l.prepared?.dispose().catch(() => {});
     const ref = live.find((l) => l.engine.name === REFERENCE && !l.error)?.last;
@@ -165,7 +221,8 @@ export async function benchModel(model: BenchModel, opts: BenchOptions = DEFAULT
     const med = (n: EngineName): number | undefined => engines.find((e) => e.engine === n && e.ok)?.latency?.medianMs;
     const a = med('onnxc-wasm'), b = med('ort-web-wasm'), ga = med('onnxc-webgpu'), gb = med('ort-node-webgpu');
     return {
-      model: model.name, path: model.path, inputs: inputInfo, engines,
+      model: model.name, path: model.path, inputs: inputInfo, engines, warmup: { runs, ms: warmMs, settled, ...(retimed ? { retimed } : {}) },
+      ...(process.env.ONNXC_BENCH_WARMUP_TRACE ? { warmupTrace: Object.fromEntries(live.map((l) => [l.engine.name, l.warm.map((x) => +x.toFixed(3))])) } : {}),
       ...(a !== undefined && b ? { onnxcOverOrtWeb: a / b } : {}), ...(ga !== undefined && gb ? { webgpuOverOrtWebGpu: ga / gb } : {}),
     };
   } finally {

@@ -34,12 +34,13 @@ export function formatReport(r: BenchReport): string {
   out.push(`onnxc benchmark: ${r.machine.cpu} x${r.machine.cores}, node ${r.machine.node}, load average ${r.machine.loadAvg.map((x) => x.toFixed(2)).join(' ')}`);
   out.push(`${s.iterations} timed runs per engine (fewer past ${s.budgetMs / 1000} s), after >= ${s.warmup} warm-up runs and ${s.warmupMs / 1000} s, on until every engine stops getting faster${s.warmupMaxMs !== undefined ? ` (at most ${s.warmupMaxMs / 1000} s)` : ''}; engines interleaved per iteration`);
   for (const e of r.engines) out.push(`  ${e.name}: ${e.summary}`);
-  out.push('', 'Latency, ms: median [p10 .. p90]; ratio = onnxc-wasm / ort-web-wasm median, 2t ratio = onnxc-wasm-2t / ort-web-wasm-2t, 2t speedup = onnxc-wasm / onnxc-wasm-2t, gpu ratio = onnxc-webgpu / ort-node-webgpu (below 1: onnxc faster)');
+  out.push('', 'Latency, ms: median [p10 .. p90]; warm-up = untimed runs per engine / their time, (cap) when not settled, (retimed) when a tier-up landed in the timed runs; ratio = onnxc-wasm / ort-web-wasm median, 2t ratio = onnxc-wasm-2t / ort-web-wasm-2t, 2t speedup = onnxc-wasm / onnxc-wasm-2t, gpu ratio = onnxc-webgpu / ort-node-webgpu (below 1: onnxc faster)');
   const med = (m: ModelResult, n: EngineName): number | undefined => { const e = engineOf(m, n); return e?.ok ? e.latency?.medianMs : undefined; };
   const over = (a: number | undefined, b: number | undefined): string => (a !== undefined && b ? `${(a / b).toFixed(2)}x` : '-');
-  const warm = (m: ModelResult): string => (m.warmup ? `${m.warmup.runs} / ${(m.warmup.ms / 1000).toFixed(1)} s${m.warmup.settled ? '' : ' (cap)'}` : '-');
-  out.push(...table(['model', ...names, 'ratio', '2t ratio', '2t speedup', 'gpu ratio', 'warm-up runs'], r.models.map((m) => [
+  const warm = (m: ModelResult): string => (m.warmup ? `${m.warmup.runs} / ${(m.warmup.ms / 1000).toFixed(1)} s${m.warmup.settled ? '' : ' (cap)'}${m.warmup.retimed ? ' (retimed)' : ''}` : '-');
+  out.push(...table(['model', 'warm-up', ...names, 'ratio', '2t ratio', '2t speedup', 'gpu ratio'], r.models.map((m) => [
     m.model,
+    warm(m),
     ...names.map((n) => {
       const e = engineOf(m, n);
       if (!e) return '-';
@@ -50,7 +51,6 @@ export function formatReport(r: BenchReport): string {
     over(med(m, 'onnxc-wasm-2t'), med(m, 'ort-web-wasm-2t')),
     over(med(m, 'onnxc-wasm'), med(m, 'onnxc-wasm-2t')),
     m.webgpuOverOrtWebGpu === undefined ? '-' : `${m.webgpuOverOrtWebGpu.toFixed(2)}x`,
-    warm(m),
   ])));
   out.push('', 'onnxc artifact: compile time, code (model.wasm, weights moved out), loader.js, weights, linear memory');
   out.push(...table(['model', 'compile', 'code', 'loader', 'weights', 'linear mem'], r.models.flatMap((m) => {

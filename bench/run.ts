@@ -13,9 +13,11 @@ import { resolveModel, sharedModels, sharedRoot, type BenchModel } from './model
 import { formatReport } from './report.js';
 import { DEFAULT_OPTIONS, runSuite } from './suite.js';
 
-const USAGE = `usage: npm run bench -- [MODEL...] [--json] [--iterations N] [--warmup N] [--budget SECONDS]
+const USAGE = `usage: npm run bench -- [MODEL...] [--json] [--iterations N] [--warmup N] [--warmup-max SECONDS] [--budget SECONDS]
                           [--engines a,b,c] [--no-memory] [--no-gemm] [--gemm-only] [--gemm-filter RE]
                           [--isolate-compile] [--profile]
+--warmup N: at least N untimed runs per model (default ${DEFAULT_OPTIONS.warmup}) and ${DEFAULT_OPTIONS.warmupMs / 1000} s, then on until no engine gets
+           faster (no new fastest run in N/3 runs) (V8's background tier-up done), at most --warmup-max seconds (default ${(DEFAULT_OPTIONS.warmupMaxMs ?? 0) / 1000})
 --profile: after the report, each model's per-kernel profile (bench/perf-kernels.ts: time per op and top kernels)
 --isolate-compile: compile each model in a child process (survives a Binaryen abort; ~10 s slower per model)
 --json: machine-readable report on stdout (use 'npm run -s bench -- --json' to keep npm's banner out of it)
@@ -26,7 +28,7 @@ async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
-      json: { type: 'boolean' }, iterations: { type: 'string' }, warmup: { type: 'string' }, budget: { type: 'string' },
+      json: { type: 'boolean' }, iterations: { type: 'string' }, warmup: { type: 'string' }, 'warmup-max': { type: 'string' }, budget: { type: 'string' },
       engines: { type: 'string' }, 'no-memory': { type: 'boolean' }, 'no-gemm': { type: 'boolean' }, 'gemm-only': { type: 'boolean' },
       'gemm-filter': { type: 'string' }, 'isolate-compile': { type: 'boolean' }, profile: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
@@ -63,6 +65,7 @@ async function main(): Promise<number> {
   const report = await runSuite(models, {
     ...DEFAULT_OPTIONS,
     iterations: num(values.iterations, DEFAULT_OPTIONS.iterations), warmup: num(values.warmup, DEFAULT_OPTIONS.warmup),
+    warmupMaxMs: num(values['warmup-max'], (DEFAULT_OPTIONS.warmupMaxMs ?? 0) / 1000) * 1000,
     budgetMs: num(values.budget, DEFAULT_OPTIONS.budgetMs / 1000) * 1000, memory: !values['no-memory'], engines, log,
     gemm: values['no-gemm'] ? false : values['gemm-filter'] ?? true,
   });

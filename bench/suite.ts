@@ -42,7 +42,7 @@ export async function runSuite(models: readonly BenchModel[], opts: SuiteOptions
   const c = cpus();
   return {
     machine: { cpu: c[0]?.model.trim() ?? 'unknown', cores: c.length, node: process.version, platform: `${process.platform}-${process.arch}`, loadAvg: loadavg() },
-    settings: { iterations: opts.iterations, warmup: opts.warmup, warmupMs: opts.warmupMs, budgetMs: opts.budgetMs, memory: opts.memory },
+    settings: { iterations: opts.iterations, warmup: opts.warmup, warmupMs: opts.warmupMs, ...(opts.warmupMaxMs !== undefined ? { warmupMaxMs: opts.warmupMaxMs } : {}), budgetMs: opts.budgetMs, memory: opts.memory },
     engines: opts.engines.map((e) => ({ name: e.name, summary: e.summary })),
     models: results,
     ...(gemm ? { gemm } : {}),

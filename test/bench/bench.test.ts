@@ -11,7 +11,7 @@ import { ENGINES } from '../../bench/engines/index.js';
 import { onnxcWasm } from '../../bench/engines/onnxc-wasm.js';
 import { ortNode } from '../../bench/engines/ort-node.js';
 import { gemmGflops } from '../../bench/gemm.js';
-import { benchModel, DEFAULT_OPTIONS } from '../../bench/harness.js';
+import { benchModel, DEFAULT_OPTIONS, timedStepDown, warmupSettled } from '../../bench/harness.js';
 import { resolveModel, sharedRoot } from '../../bench/models.js';
 import { formatReport, type BenchReport } from '../../bench/report.js';
 import { latencyStats, quantile } from '../../bench/stats.js';
@@ -29,6 +29,21 @@ describe('bench stats', () => {
     expect([s.runs, s.medianMs, s.minMs, s.meanMs]).toEqual([5, 3, 1, 3]);
     expect(s.p10Ms).toBeCloseTo(1.4);
     expect(s.p90Ms).toBeCloseTo(4.6);
+  });
+});
+
+describe('bench warm-up rules', () => {
+  it('settles when the last window sets no new low, and sees a tier-up step in timed runs', () => {
+    const liftoff = Array.from({ length: 20 }, (_, i) => 1 + 0.05 * Math.sin(i));
+    expect(warmupSettled(liftoff.slice(0, 15), 10)).toBe(false); // fewer than two windows
+    expect(warmupSettled(liftoff, 10)).toBe(true);
+    // a tier-up in the last window: a new low, not settled; once the fast runs fill a window, settled again
+    const tiered = [...liftoff, ...Array.from({ length: 5 }, () => 0.3)];
+    expect(warmupSettled(tiered, 10)).toBe(false);
+    expect(warmupSettled([...tiered, ...Array.from({ length: 10 }, () => 0.31)], 10)).toBe(true);
+    expect(warmupSettled([5, 1], 2)).toBe(true); // window under 3: no settle rule (a count-only warm-up)
+    expect(timedStepDown([1, 1, 1, 0.3, 0.3, 0.3])).toBe(true);
+    expect(timedStepDown([1, 1.1, 0.95, 1, 1.05, 0.98])).toBe(false);
   });
 });
 
