@@ -1,6 +1,8 @@
 // Benchmark models built with the project's own GraphBuilder (seeded weights, trained-net scales): a small conv
 // autoencoder (Conv stride 2 + LeakyRelu, ConvTranspose stride 2 + LeakyRelu/Sigmoid, 1x64x64) and a 2-layer LSTM
-// forecaster, the shapes issue 13 measured. `writeBenchModel` lays one out as a shared model folder.
+// forecaster, the shapes issue 13 measured, and stand-ins for held-out model families, written the way PyTorch
+// exports them: a ViT-tiny encoder and a DBNet-style text detector. `writeBenchModel` lays one out as a shared
+// model folder.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -60,7 +62,114 @@ export function lstmForecaster(seed = 17, seq = 48, features = 8, hidden = 64, h
   return b.model({ source: 'lstm_forecaster', docString: 'onnxc bench model: a 2-layer LSTM forecaster' });
 }
 
-export const BENCH_MODELS: Readonly<Record<string, () => Model>> = { conv_autoencoder: convAutoencoder, lstm_forecaster: lstmForecaster };
+/** 1 + seeded weights in ±`scale` (normalisation gains, variances). */
+const aroundOne = (dims: number[], rand: () => number, scale: number): Tensor<'float32'> => {
+  const t = seededWeights(dims, rand, scale);
+  for (let i = 0; i < t.data.length; i++) t.data[i] = 1 + t.data[i]!;
+  return t;
+};
+
+const scalar = (v: number): Tensor<'float32'> => fromValues('float32', [], [v]);
+
+/** 1x3x224x224 -> ViT-tiny (patch 16, 192 hidden, 3 heads, MLP 768) with `layers` pre-norm blocks -> [1, 1000], as
+ *  torch.onnx.export (opset 17+) writes timm's VisionTransformer: the patch embedding as a 16x16 stride-16 Conv,
+ *  flatten + transpose, a class token Concat and position Add, LayerNormalization, the linear layers as 3-D MatMul
+ *  + Add, the qkv split by Reshape/Transpose/Gather, attention as MatMul, Mul by the scale, Softmax and MatMul, and
+ *  nn.GELU in its erf form (Div by sqrt 2, Erf, Add 1, Mul x, Mul 0.5). The real model has 12 blocks. */
+export function vitTiny(seed = 19, layers = 4, dim = 192, heads = 3, mlp = 768, image = 224, patch = 16, classes = 1000): Model {
+  const rand = prng(seed);
+  const b = new GraphBuilder('vit_tiny');
+  const i64 = (name: string, v: number[], dims = [v.length]): string => b.weight(name, fromValues('int64', dims, v.map(BigInt)));
+  const tokens = (image / patch) ** 2, hd = dim / heads;
+  const x = b.input('pixel_values', 'float32', [1, 3, image, image]);
+  let h = b.op('Conv', [x, b.weight('patch.weight', weights([dim, 3, patch, patch], rand, 3 * patch * patch)), b.weight('patch.bias', weights([dim], rand, 3 * patch * patch))],
+    { kernel_shape: [patch, patch], strides: [patch, patch] });
+  h = b.op('Reshape', [h, i64('flat_shape', [1, dim, tokens])]);
+  h = b.op('Transpose', [h], { perm: [0, 2, 1] });
+  h = b.op('Concat', [b.weight('cls_token', seededWeights([1, 1, dim], rand, 0.02)), h], { axis: 1 });
+  h = b.op('Add', [h, b.weight('pos_embed', seededWeights([1, tokens + 1, dim], rand, 0.02))]);
+  const ln = (name: string, v: string): string => b.op('LayerNormalization', [v, b.weight(`${name}.weight`, aroundOne([dim], rand, 0.1)),
+    b.weight(`${name}.bias`, seededWeights([dim], rand, 0.02))], { axis: -1, epsilon: 1e-6 });
+  const linear = (name: string, v: string, k: number, n: number): string =>
+    b.op('Add', [b.op('MatMul', [v, b.weight(`${name}.weight`, weights([k, n], rand, k))]), b.weight(`${name}.bias`, weights([n], rand, k))]);
+  const sqrt2 = b.weight('sqrt2', scalar(Math.SQRT2)), one = b.weight('one', scalar(1)), half = b.weight('half', scalar(0.5));
+  const attnScale = b.weight('attn_scale', scalar(1 / Math.sqrt(hd)));
+  const qkvShape = i64('qkv_shape', [1, tokens + 1, 3, heads, hd]), outShape = i64('attn_out_shape', [1, tokens + 1, dim]);
+  const idx = [0, 1, 2].map((k) => i64(`idx${k}`, [k], []));
+  for (let l = 0; l < layers; l++) {
+    const p = `blocks.${l}`;
+    let qkv = linear(`${p}.attn.qkv`, ln(`${p}.norm1`, h), dim, 3 * dim);
+    qkv = b.op('Transpose', [b.op('Reshape', [qkv, qkvShape])], { perm: [2, 0, 3, 1, 4] });
+    const [q, k, v] = idx.map((i) => b.op('Gather', [qkv, i], { axis: 0 }));
+    const kt = b.op('Transpose', [k!], { perm: [0, 1, 3, 2] });
+    const scores = b.op('MatMul', [b.op('Mul', [q!, attnScale]), kt]);
+    const probs = b.op('Softmax', [scores], { axis: -1 });
+    let a = b.op('MatMul', [probs, v!]);
+    a = b.op('Reshape', [b.op('Transpose', [a], { perm: [0, 2, 1, 3] }), outShape]);
+    h = b.op('Add', [h, linear(`${p}.attn.proj`, a, dim, dim)]);
+    const f = linear(`${p}.mlp.fc1`, ln(`${p}.norm2`, h), dim, mlp);
+    const gelu = b.op('Mul', [b.op('Mul', [f, b.op('Add', [b.op('Erf', [b.op('Div', [f, sqrt2])]), one])]), half]);
+    h = b.op('Add', [h, linear(`${p}.mlp.fc2`, gelu, mlp, dim)]);
+  }
+  h = ln('norm', h);
+  const cls = b.op('Gather', [h, idx[0]!], { axis: 1 });
+  b.output(b.node('Gemm', [cls, b.weight('head.weight', weights([classes, dim], rand, dim)), b.weight('head.bias', weights([classes], rand, dim))], { transB: 1 }, 1, 'logits')[0]!);
+  return b.model({ source: 'vit_tiny', docString: 'onnxc bench model: a ViT-tiny encoder as PyTorch exports it' });
+}
+
+/** 1x3xSxS -> DBNet-style text detector -> probability map 1x1xSxS: a Conv + BatchNormalization + Relu backbone of
+ *  five stride-2 stages (1/2 .. 1/32), an FPN (1x1 lateral Convs, top-down Resize x2 nearest + Add, 3x3 Convs,
+ *  Resize to 1/4, half nearest, half bilinear, Concat) and the DB head (Conv + BN + Relu, ConvTranspose stride 2 + BN
+ *  + Relu, ConvTranspose stride 2, Sigmoid), with Resize as torch.onnx.export writes F.interpolate(scale_factor).
+ *  BatchNormalization stays a node (an export without constant folding; onnxc and onnxruntime fold it). */
+export function dbnetHead(seed = 23, size = 320): Model {
+  const rand = prng(seed);
+  const b = new GraphBuilder('dbnet_head');
+  const x = b.input('image', 'float32', [1, 3, size, size]);
+  const f32 = (name: string, v: number[]): string => b.weight(name, fromValues('float32', [v.length], v));
+  const bn = (name: string, v: string, c: number): string => b.op('BatchNormalization', [v,
+    b.weight(`${name}.weight`, aroundOne([c], rand, 0.2)), b.weight(`${name}.bias`, seededWeights([c], rand, 0.1)),
+    b.weight(`${name}.running_mean`, seededWeights([c], rand, 0.1)), b.weight(`${name}.running_var`, aroundOne([c], rand, 0.2))], { epsilon: 1e-5 });
+  const conv = (name: string, v: string, cin: number, cout: number, k: number, stride: number, bias: boolean): string => {
+    const fan = cin * k * k, p = (k - 1) / 2;
+    return b.op('Conv', [v, b.weight(`${name}.weight`, weights([cout, cin, k, k], rand, fan)), ...(bias ? [b.weight(`${name}.bias`, weights([cout], rand, fan))] : [])],
+      { kernel_shape: [k, k], strides: [stride, stride], pads: [p, p, p, p] });
+  };
+  const cbr = (name: string, v: string, cin: number, cout: number, k: number, stride: number): string => b.op('Relu', [bn(`${name}.bn`, conv(`${name}.conv`, v, cin, cout, k, stride, false), cout)]);
+  const scales = new Map<number, string>();
+  const up = (v: string, s: number, mode: 'nearest' | 'linear'): string => {
+    if (!scales.has(s)) scales.set(s, f32(`scales_x${s}`, [1, 1, s, s]));
+    return b.op('Resize', [v, '', scales.get(s)!], mode === 'nearest'
+      ? { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }
+      : { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel' });
+  };
+  // backbone: channels per stage, two Conv-BN-Relu per stage after the first
+  const widths = [16, 32, 64, 128, 256];
+  let h = cbr('stem', x, 3, widths[0]!, 3, 2);
+  const feats: string[] = [];
+  for (let s = 1; s < widths.length; s++) {
+    h = cbr(`stage${s}.0`, h, widths[s - 1]!, widths[s]!, 3, 2);
+    h = cbr(`stage${s}.1`, h, widths[s]!, widths[s]!, 3, 1);
+    feats.push(h); // 1/4, 1/8, 1/16, 1/32
+  }
+  const inner = 96, outC = inner / 4;
+  const lat = feats.map((f, k) => conv(`neck.in${k + 2}`, f, widths[k + 1]!, inner, 1, 1, false));
+  const td = [...lat];
+  for (let k = 2; k >= 0; k--) td[k] = b.op('Add', [lat[k]!, up(td[k + 1]!, 2, 'nearest')]);
+  const ps = td.map((t, k) => conv(`neck.out${k + 2}`, t, inner, outC, 3, 1, false));
+  const fused = b.op('Concat', [up(ps[3]!, 8, 'nearest'), up(ps[2]!, 4, 'linear'), up(ps[1]!, 2, 'linear'), ps[0]!], { axis: 1 });
+  let y = cbr('head.conv1', fused, inner, inner / 4, 3, 1);
+  const deconv = (name: string, v: string, cin: number, cout: number): string => b.op('ConvTranspose', [v, b.weight(`${name}.weight`, weights([cin, cout, 2, 2], rand, cout * 4)),
+    b.weight(`${name}.bias`, weights([cout], rand, cout * 4))], { kernel_shape: [2, 2], strides: [2, 2] });
+  y = b.op('Relu', [bn('head.bn2', deconv('head.conv2', y, inner / 4, inner / 4), inner / 4)]);
+  y = deconv('head.conv3', y, inner / 4, 1);
+  b.output(b.node('Sigmoid', [y], {}, 1, 'probability')[0]!);
+  return b.model({ source: 'dbnet_head', docString: 'onnxc bench model: a DBNet-style text detector as PyTorch exports it' });
+}
+
+export const BENCH_MODELS: Readonly<Record<string, () => Model>> = {
+  conv_autoencoder: convAutoencoder, lstm_forecaster: lstmForecaster, vit_tiny: () => vitTiny(), dbnet_head: () => dbnetHead(),
+};
 
 /** `dir`/model.onnx and `dir`/test_data_set_0/input_K.pb (seeded inputs); returns the model's path. */
 export function writeBenchModel(model: Model, dir: string): string {
