@@ -3,13 +3,14 @@
 // inputs, the artifact's weights.bin against the dense one, which layers the compiler stored sparse, and latency.
 //
 //   npx tsx bench/prune-weights.ts MODEL [--samples N] [--eval N] [--seq N] [--embeddings | --emb-sparsity S [--global] | --emb-fp16]
-//                                  [--runs N] [--modes 50,2:4,90]
+//                                  [--runs N] [--modes 50,2:4,90] [--threads 1,2]
 // --emb-sparsity S prunes the embedding tables at S (unstructured, also in 2:4 mode); --global then raises the
 // layers' sparsity so that the overall sparsity is the mode's. --emb-fp16 rounds the tables to float16 values
 // instead (stored at half the bytes by the compiler). After each variant, compile's sparse-weights report: per layer
 // the kernel (N:M, CSC or dense) and the measured ratio that chose it (backends/wasm/kernels/sparse-cost.ts).
 
 import { writeFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { calibrate } from '../compiler/calibrate.js';
 import type { Sample } from '../compiler/calibrate-data.js';
 import { compareSets, runner } from '../compiler/calibrate-quantize.js';
@@ -21,6 +22,7 @@ import { makeTensor, type Tensor } from '../ir/tensor.js';
 import { isTensor, type RuntimeValue } from '../ir/value.js';
 import { pruneWeights, pruneWeightsInputs, type PruneWeightsOptions } from '../passes/prune/weights.js';
 import { createSessionSync } from '../runtime/wasm/session.js';
+import { createSession } from '../runtime/wasm/index.js';
 import { toTensorValue } from '../compiler/compile.js';
 import { describeSparse } from '../backends/wasm/kernels/sparse-init.js';
 
@@ -30,6 +32,8 @@ const opt = (f: string, d: string): string => { const i = args.indexOf(f); retur
 const path = args[0]!;
 const nCal = Number(opt('--samples', '32')), nEval = Number(opt('--eval', '32')), seq = Number(opt('--seq', '16'));
 const runs = Number(opt('--runs', '20'));
+// straight to V8's optimising tier (as bench/sparse-kernels.ts): no timed run is in the baseline tier
+setFlagsFromString('--no-liftoff');
 
 /** Seeded samples: token ids uniform over the vocabulary (the largest Gather table's rows), masks 1, token types 0/1,
  *  floats in [-1, 1); symbolic dims: batch 1, everything else `seq`. */
@@ -67,20 +71,45 @@ function relL2(g: Graph, want: readonly RuntimeValue[][], got: readonly RuntimeV
 
 function median(xs: number[]): number { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; }
 
-/** Timed sessions: every variant is run once per round, round after round, so that load from other processes on
- *  this shared machine falls on all of them alike; min and median per variant. */
-const timed: { run: () => void; ts: number[] }[] = [];
+/** Timed sessions: every variant (and thread count) is run once per round, round after round, so that load from
+ *  other processes on this shared machine falls on all of them alike; min and median per variant. `first` (one
+ *  thread): a fresh session's first run, which expands the compressed weights (sparse-init.ts), in ms. */
+const timed: { run: () => unknown; ts: number[]; first?: number }[] = [];
+/** --threads 1,2: each variant compiled for each count (createSession's worker pool above 1). */
+const threadList = opt('--threads', '1').split(',').map(Number);
 
-function compileAndTime(model: Model, sample: Sample): { weights: number; sparse: string; ts: number[]; report: string } {
-  const { artifact } = compileWasmGraph(model.graph, { source: model.info.source, inputShapes: Object.fromEntries(model.graph.inputs.map((n, i) => [n, (sample[i] as Tensor).dims])) });
-  const s = createSessionSync({ wasm: artifact.wasm, manifest: artifact.manifest, weights: artifact.weights });
+async function compileAndTime(model: Model, sample: Sample): Promise<{ weights: number; sparse: string; ts: number[][]; firsts: (typeof timed)[number][]; report: string }> {
+  const shapes = Object.fromEntries(model.graph.inputs.map((n, i) => [n, (sample[i] as Tensor).dims]));
   const feeds = Object.fromEntries(model.graph.inputs.map((n, i) => [n, toTensorValue(sample[i] as Tensor)]));
-  const ts: number[] = [];
-  timed.push({ run: () => s.runSync(feeds), ts });
-  const sp = (artifact.manifest as { sparseWeights?: readonly (readonly [string, number, number, string])[] }).sparseWeights ?? [];
-  const kinds = new Map<string, number>();
-  for (const e of sp) kinds.set(e[3], (kinds.get(e[3]) ?? 0) + 1);
-  return { weights: artifact.weights.length, sparse: [...kinds].map(([k, n]) => `${n} ${k}`).join(', ') || 'none', ts, report: describeSparse(sp) ?? 'none' };
+  let first: { weights: number; sparse: string; report: string } | undefined;
+  const all: number[][] = [], entries: (typeof timed)[number][] = [];
+  for (const threads of threadList) {
+    const { artifact } = compileWasmGraph(model.graph, { source: model.info.source, inputShapes: shapes, ...(threads > 1 ? { threads } : {}) });
+    const parts = { wasm: artifact.wasm, manifest: artifact.manifest, weights: artifact.weights };
+    const ts: number[] = [];
+    const entry: (typeof timed)[number] = threads > 1
+      ? await (async () => { const s = await createSession(parts); return { run: () => s.run(feeds), ts }; })()
+      : (() => { const s = createSessionSync(parts); return { run: () => s.runSync(feeds), ts }; })();
+    await entry.run();
+    if (threads === 1) {
+      // a second session of the same bytes: its code is compiled already (V8 shares a module's code by its bytes),
+      // so its first run is the weights' expansion (sparse-init.ts) plus one run
+      const again = createSessionSync(parts);
+      const t0 = performance.now();
+      again.runSync(feeds);
+      entry.first = performance.now() - t0;
+    }
+    timed.push(entry);
+    entries.push(entry);
+    all.push(ts);
+    if (!first) {
+      const sp = (artifact.manifest as { sparseWeights?: readonly (readonly [string, number, number, string])[] }).sparseWeights ?? [];
+      const kinds = new Map<string, number>();
+      for (const e of sp) kinds.set(e[3], (kinds.get(e[3]) ?? 0) + 1);
+      first = { weights: artifact.weights.length, sparse: [...kinds].map(([k, n]) => `${n} ${k}`).join(', ') || 'none', report: describeSparse(sp) ?? 'none' };
+    }
+  }
+  return { ...first!, ts: all, firsts: entries };
 }
 
 const model = loadModel(path);
@@ -101,9 +130,10 @@ const stats = calibrate(model, cal, { secondMoment: gram }).stats;
 console.log(`${path}: calibrated on ${nCal} seeded samples (seq ${seq}) in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${stats.backend}`);
 const run = runner(model);
 const want = held.map((s) => run(s));
-const dense = compileAndTime(model, held[0]!);
-const rows: string[] = [`| variant | pruned layers | weights.bin | vs dense | drift (max over outputs) | relative L2 error | argmax agreement | sparse storage | latency min / median of ${runs} |`, '|---|---|---|---|---|---|---|---|---|'];
-const lat: number[][] = [dense.ts];
+const dense = await compileAndTime(model, held[0]!);
+const latHead = threadList.map((t) => `latency ${t} thread${t > 1 ? 's' : ''} min / median of ${runs}${t === 1 ? ' (a fresh session\'s first run)' : ''}`).join(' | ');
+const rows: string[] = [`| variant | pruned layers | weights.bin | vs dense | drift (max over outputs) | relative L2 error | argmax agreement | sparse storage | ${latHead} |`, `|---|---|---|---|---|---|---|---|${threadList.map(() => '---|').join('')}`];
+const lat: { ts: number[][]; firsts: (typeof timed)[number][] }[] = [dense];
 rows.push(`| dense | 0 | ${dense.weights} | 1.00 | 0 | 0 | 1 | ${dense.sparse} | LAT0 |`);
 const modes = opt('--modes', '50,2:4').split(',');
 for (const mode of modes) {
@@ -116,18 +146,18 @@ for (const mode of modes) {
     const runP = runner(pruned);
     const got = held.map((s) => runP(s));
     const rep = compareSets(g, want, got);
-    const art = compileAndTime(pruned, held[0]!);
+    const art = await compileAndTime(pruned, held[0]!);
     const drift = Math.max(...Object.values(rep.drift)), top1 = Object.entries(rep.top1).map(([k, v]) => `${k} ${(v * 100).toFixed(1)}%`).join(', ');
     const methods = [...new Set(r.layers.map((l) => l.method))].join('/');
-    lat.push(art.ts);
+    lat.push(art);
     rows.push(`| ${mode}${mode.includes(':') ? '' : '%'}${embS ? ` (tables ${embS}, layers ${mode.includes(':') ? mode : o.sparsity.toFixed(3)})` : ''} ${reconstruct ? 're-fit' : 'wanda'} (${methods}, ${pruneS.toFixed(1)} s) | ${r.layers.length} | ${art.weights} | ${(art.weights / dense.weights).toFixed(3)} | ${drift.toExponential(2)} | ${relL2(g, want, got)} | ${top1} | ${art.sparse} | LAT${lat.length - 1} |`);
     console.log(rows.at(-1));
     // compile's per-layer report: which layers run on a sparse kernel, which N:M layers stayed dense, and why
     console.log(`  sparse weights ${art.report}`);
   }
 }
-for (const t of timed) for (let i = 0; i < 3; i++) t.run();
-for (let r = 0; r < runs; r++) for (const t of timed) { const t0 = performance.now(); t.run(); t.ts.push(performance.now() - t0); }
-const out = rows.join('\n').replace(/LAT(\d+)/g, (_, k: string) => { const ts = lat[Number(k)]!; return `${Math.min(...ts).toFixed(2)} / ${median(ts).toFixed(2)} ms`; });
+for (const t of timed) for (let i = 0; i < 3; i++) await t.run();
+for (let r = 0; r < runs; r++) for (const t of timed) { const t0 = performance.now(); await t.run(); t.ts.push(performance.now() - t0); }
+const out = rows.join('\n').replace(/LAT(\d+)/g, (_, k: string) => lat[Number(k)]!.ts.map((ts, i) => { const f = lat[Number(k)]!.firsts[i]!.first; return `${Math.min(...ts).toFixed(2)} / ${median(ts).toFixed(2)} ms${f === undefined ? '' : ` (${f.toFixed(1)})`}`; }).join(' | '));
 console.log(out);
 if (opt('--json', '')) writeFileSync(opt('--json', ''), out);

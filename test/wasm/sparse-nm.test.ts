@@ -149,19 +149,34 @@ describe('the measured choice', () => {
     expect(nmCost({ n: 4, m: 8 }, 2, 64, 64, ['cols'], table)).toBeUndefined();
   });
 
-  it('a 50% unstructured B stays dense even where the CSC kernel measured faster: its form would store B larger', () => {
+  it('a 50% unstructured B takes the CSC kernel where it measured faster, its form built at load from the bitmask form (weights.bin stays small); dense where slower', () => {
     const K = 128, N = 128, r = prng(9), d = new Float32Array(K * N);
     for (let i = 0; i < d.length; i++) if (r() < 0.5) d[i] = r() - 0.5;
     for (let k = 0; k < 8; k++) d[k * N] = 1; // fits no N:M pattern
-    const kinds = (M: number): (string | undefined)[] => {
+    d[5 * N + 3] = -0; // a negative zero is not kept (as packCsc at compile time)
+    const build = (M: number, embedLimit: number, choice?: SparseChoice): { a: WasmArtifact; c: Case } => {
       const g = new GraphBuilder('half');
       g.output(g.op('MatMul', [g.input('x', 'float32', [M, K]), g.weight('w', makeTensor('float32', [K, N], d))]));
-      return (compileWasm(g.build(), { embedLimit: Infinity }).manifest.sparseWeights ?? []).map((e) => `${e[3]} ${e[0]}`);
+      const c: Case = { g: g.build(), inputs: [makeTensor('float32', [M, K], Float32Array.from({ length: M * K }, () => r() * 2 - 1))] };
+      const opts = { inputShapes: { x: [M, K] }, embedLimit };
+      return { a: choice ? compileWith(c, sparseKernels(choice), embedLimit) : compileWasm(c.g, opts), c };
     };
+    const kinds = (a: WasmArtifact): string[] => (a.manifest.sparseWeights ?? []).map((e) => `${e[3]} ${e[0]}`);
     expect(measuredCost('50%', 16, K, N, ['csc'])!.ratio).toBeLessThanOrEqual(0.95);
-    expect(kinds(16)).toEqual([expect.stringMatching(/^densified matmul_0 \(packed; 50%: dense kernel \(CSC measured 0\.\d+x, but its form of B is larger/)]);
+    for (const embedLimit of [Infinity, 0]) {
+      const { a, c } = build(16, embedLimit);
+      expect(kinds(a)).toEqual([expect.stringMatching(/^sparse-kernel matmul_0 \(CSC kernel \(its form built at load from the bitmask form\), measured 0\.\d+x dense at 50%\)$/)]);
+      // B's bitmask form plus the masks of the zero placeholders: about 0.53x of B, where the stored CSC form is 0.75x
+      expect(a.weights.length).toBeLessThan(0.6 * K * N * 4);
+      const got = run(a, c), want = run(compileWith(c, 'dense', embedLimit), c);
+      const ref = runGraph(c.g, c.inputs) as Tensor[];
+      expect(worstRelativeError([{ ...ref[0]!, data: got } as Tensor], ref)).toBeLessThan(1e-5);
+      expect(worstRelativeError([{ ...ref[0]!, data: got } as Tensor], [{ ...ref[0]!, data: want } as Tensor])).toBeLessThan(1e-5);
+    }
+    // without the build at load, the larger form keeps the layer dense
+    expect(kinds(build(16, Infinity, { cscAtLoad: false }).a)).toEqual([expect.stringMatching(/^densified matmul_0 \(packed; 50%: dense kernel \(CSC measured 0\.\d+x, but its form of B is larger/)]);
     expect(measuredCost('50%', 1, K, N, ['csc'])!.ratio).toBeGreaterThan(1);
-    expect(kinds(1)).toEqual([expect.stringMatching(/^densified matmul_0 \(packed; 50%: dense kernel faster \(sparse measured \d/)]);
+    expect(kinds(build(1, Infinity).a)).toEqual([expect.stringMatching(/^densified matmul_0 \(packed; 50%: dense kernel faster \(sparse measured \d/)]);
   });
 
   it('the shipped table covers both patterns and both kernels at M = 1, 16, 64, 128', () => {

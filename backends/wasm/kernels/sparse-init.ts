@@ -75,12 +75,31 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
     if (firstTable < 0) { firstTable = e.offset; return undefined; }
     return firstTable;
   });
+  // CSC forms built at load (sparse-matmul.ts cscAtLoad): starts, indices, values stored as zeros (masks only in the
+  // bitmask form), B by column stored compressed; csc_build fills them once everything is expanded. Subgraph
+  // bodies share the weights region, so their nodes count too.
+  const cscOps: { starts: number; idx: number; vals: number; b: number; K: number; N: number }[] = [];
+  const atLoad = new Set<number>();
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const walk = (pl: LoweringPlan<any, any>): void => {
+    for (const p of pl.nodes) {
+      const pk = p.packed as readonly PackedRef[];
+      if (pk.length === 4 && pk.map((t) => t.dtype).join(',') === 'int32,uint16,float32,float32') {
+        cscOps.push({ starts: pk[0]!.offset, idx: pk[1]!.offset, vals: pk[2]!.offset, b: pk[3]!.offset, N: pk[3]!.dims[0]!, K: pk[3]!.dims[1]! });
+        for (const t of pk) atLoad.add(t.offset);
+      }
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      for (const b of (p.bodies ?? []) as LoweringPlan<any, any>[]) walk(b);
+    }
+  };
+  walk(plan);
+  const storedSize = (b: Uint8Array): number => (enabled && worthCompressing(b) ? compressWords(b).length : b.length);
   const kernelEntries: SparseEntry[] = plan.nodes.filter((p) => isSparsePacking(p.packed)).map((p) => ({
     label: `${p.node.name} (${kernelLabel(sparseDecision(p.node))})`, denseBytes: sizeOf(p.node.inputs[1] ? plan.valueRef(p.node.inputs[1]).dims : []) * 4,
     // the shared table is not this layer's
-    storedBytes: (p.packed as readonly PackedRef[]).reduce((s, t) => s + (isTable(tensorBytes(t.constant)) ? 0 : tensorBytes(t.constant).length), 0), use: 'sparse-kernel' as const,
+    storedBytes: (p.packed as readonly PackedRef[]).reduce((s, t) => s + (isTable(tensorBytes(t.constant)) ? 0 : atLoad.has(t.offset) ? storedSize(tensorBytes(t.constant)) : tensorBytes(t.constant).length), 0), use: 'sparse-kernel' as const,
   }));
-  if (!sparse.some(Boolean) && !int4.some(Boolean) && !half.some(Boolean) && !dup.some((d) => d !== undefined)) return { bytes: dense, offset: base, end: base + dense.length, entries: kernelEntries, emitInit: () => undefined };
+  if (!sparse.some(Boolean) && !int4.some(Boolean) && !half.some(Boolean) && !dup.some((d) => d !== undefined) && !cscOps.length) return { bytes: dense, offset: base, end: base + dense.length, entries: kernelEntries, emitInit: () => undefined };
   // runs of dense tensors are stored as the dense bytes between them (padding included), copied with one memory.copy
   const chunks: Uint8Array[] = [];
   const ops: ({ kind: 'copy'; dst: number; src: number; bytes: number } | { kind: 'expand'; dst: number; src: number; words: number }
@@ -123,7 +142,8 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
     if (sparse[i]) {
       const c = compressWords(e.bytes);
       ops.push({ kind: 'expand', dst: e.offset, src: put(c), words: e.bytes.length / 4 });
-      entries.push({ label: name.get(e.offset) ?? `weights@${e.offset}`, denseBytes: e.bytes.length, storedBytes: c.length, use: 'densified' });
+      // a CSC-at-load layer's parts are counted in its sparse-kernel entry
+      if (!atLoad.has(e.offset)) entries.push({ label: name.get(e.offset) ?? `weights@${e.offset}`, denseBytes: e.bytes.length, storedBytes: c.length, use: 'densified' });
       i++;
       continue;
     }
@@ -143,6 +163,7 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
       if (ops.some((op) => op.kind === 'expand')) addExpand(m);
       if (ops.some((op) => op.kind === 'int4')) addInt4Expand(m);
       if (ops.some((op) => op.kind === 'f16')) addF16Expand(m);
+      if (cscOps.length) addCscBuild(m);
       const body = ops.map((op) => op.kind === 'copy'
         ? m.memory.copy(m.i32.const(base + op.dst), m.i32.const(offset + op.src), m.i32.const(op.bytes))
         : op.kind === 'dup'
@@ -152,6 +173,8 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
           : op.kind === 'int4'
           ? m.call(INT4_EXPAND, [base + op.dst, offset + op.src, offset + op.src + op.form.scalesAt, op.form.elements, Math.log2(op.form.block)].map((v) => m.i32.const(v)), binaryen.none)
           : m.call(EXPAND, [m.i32.const(base + op.dst), m.i32.const(offset + op.src), m.i32.const(op.words)], binaryen.none));
+      // after every expansion: B by column is in place
+      for (const c of cscOps) body.push(m.call(CSC_BUILD, [base + c.starts, base + c.idx, base + c.vals, base + c.b, c.K, c.N].map((x) => m.i32.const(x)), binaryen.none));
       m.addGlobal(READY, binaryen.i32, true, m.i32.const(0));
       m.addFunction(INIT, binaryen.none, binaryen.none, [], m.block(null, [...body, m.global.set(READY, m.i32.const(1))]));
       return m.if(m.i32.eqz(m.global.get(READY, binaryen.i32)), m.call(INIT, [], binaryen.none));
@@ -159,7 +182,41 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
   };
 }
 
-const EXPAND = 'sparse_expand', INIT = 'weights_init', READY = 'weights_ready';
+const EXPAND = 'sparse_expand', INIT = 'weights_init', READY = 'weights_ready', CSC_BUILD = 'csc_build';
+
+/** csc_build(starts, idx, vals, b, K, N): B by column (b: [N][K] float32) into the CSC kernel's form, as packCsc
+ *  builds it at compile time: per column n, starts[n], then each weight that is not zero (f32.ne: -0 is zero, NaN
+ *  kept) as its u16 input index and value; starts[N] = the count. */
+function addCscBuild(m: binaryen.Module): void {
+  const i32 = binaryen.i32;
+  const [starts, idx, vals, b, K, N, n, k, p, src] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], v = 10;
+  const get = (l: number): binaryen.ExpressionRef => m.local.get(l, i32);
+  const c = (x: number): binaryen.ExpressionRef => m.i32.const(x);
+  const body = m.block(null, [
+    m.local.set(p, c(0)), m.local.set(n, c(0)), m.local.set(src, get(b)),
+    m.block('cols_done', [m.loop('cols', m.block(null, [
+      m.br('cols_done', m.i32.ge_u(get(n), get(N))),
+      m.i32.store(0, 4, m.i32.add(get(starts), m.i32.shl(get(n), c(2))), get(p)),
+      m.local.set(k, c(0)),
+      m.block('rows_done', [m.loop('rows', m.block(null, [
+        m.br('rows_done', m.i32.ge_u(get(k), get(K))),
+        m.local.set(v, m.f32.load(0, 4, get(src))),
+        m.if(m.f32.ne(m.local.get(v, binaryen.f32), m.f32.const(0)), m.block(null, [
+          m.i32.store16(0, 2, m.i32.add(get(idx), m.i32.shl(get(p), c(1))), get(k)),
+          m.f32.store(0, 4, m.i32.add(get(vals), m.i32.shl(get(p), c(2))), m.local.get(v, binaryen.f32)),
+          m.local.set(p, m.i32.add(get(p), c(1))),
+        ])),
+        m.local.set(src, m.i32.add(get(src), c(4))),
+        m.local.set(k, m.i32.add(get(k), c(1))),
+        m.br('rows'),
+      ]))]),
+      m.local.set(n, m.i32.add(get(n), c(1))),
+      m.br('cols'),
+    ]))]),
+    m.i32.store(0, 4, m.i32.add(get(starts), m.i32.shl(get(N), c(2))), get(p)),
+  ]);
+  m.addFunction(CSC_BUILD, binaryen.createType([i32, i32, i32, i32, i32, i32]), binaryen.none, [i32, i32, i32, i32, binaryen.f32], body);
+}
 
 /** sparse_expand(dst, src, words): for each group of 32 words, its mask's set bits (lowest first, via ctz) say
  *  which dense words receive the next stored value; the others stay zero (the dense region is fresh memory). */
@@ -193,7 +250,7 @@ function addExpand(m: binaryen.Module): void {
 /** How a sparse-kernel layer runs, for its label: the kernel and the measurement that chose it. */
 function kernelLabel(d: SparseDecision | undefined): string {
   if (!d) return 'sparse kernel';
-  if (d.kernel === 'csc') return `CSC kernel${d.ratio === undefined ? '' : `, measured ${d.ratio.toFixed(2)}x dense at ${d.pattern}`}`;
+  if (d.kernel === 'csc') return `CSC kernel${d.atLoad ? ' (its form built at load from the bitmask form)' : ''}${d.ratio === undefined ? '' : `, measured ${d.ratio.toFixed(2)}x dense at ${d.pattern}`}`;
   return `${d.pattern} kernel, ${d.nmKernel === 'rows' ? 'rows' : 'columns'} in lanes${d.ratio === undefined ? '' : `, measured ${d.ratio.toFixed(2)}x dense`}`;
 }
 

@@ -4,9 +4,9 @@
 // into four accumulators. It is taken below `sparseKernelMaxDensity` (measured with the timing case of
 // test/wasm/sparse-matmul.test.ts, SPARSE_TIMING=1), and up to half non-zero where the measured cost table
 // (sparse-cost.ts, bench/sparse-kernels.ts at 50%) has it faster than the dense kernel (0.75-0.87x at 16 rows,
-// 0.88-0.94x at 64 on the gpt2_tiny/bert-tiny shapes, 5x slower at one row) and its form stores B in no more bytes
-// than the bitmask form (so not at 50%: 0.75x of dense against 0.53x; a CSC form built at load from the bitmask
-// would lift that). Elsewhere a pruned layer stays on the
+// 0.88-0.94x at 64 on the gpt2_tiny/bert-tiny shapes, 5x slower at one row); where its form would store B in more
+// bytes than the bitmask form (at 50%: 0.75x of dense against 0.53x), weights.bin keeps B in the bitmask form and
+// the weights' init builds the CSC form from it at load (sparse-init.ts csc_build). Elsewhere a pruned layer stays on the
 // dense kernel (stored compressed, densified at load: sparse-init.ts). B with 2:4 or 4:8 structure along K can
 // instead take an N:M kernel that reads it compressed (sparse-nm.ts, sparse-nm-rows.ts), chosen the same way; of
 // the candidates the one measured fastest is taken. Wraps the dense kernel: every other form goes to it unchanged.
@@ -108,6 +108,17 @@ function packCsc(ctx: PlanContext, f: SparseForm): [ReturnType<typeof makeTensor
   return [makeTensor('int32', [f.N + 1], starts), makeTensor('uint16', [idx.length], idx), makeTensor('float32', [vals.length], vals)];
 }
 
+/** The CSC form built at load (sparse-init.ts, `csc_build`): zero-filled starts, indices and values of the sizes
+ *  packCsc gives (indices rounded to whole words), then B by output column ([N, K] float32), which weights.bin stores
+ *  in the bitmask form; the weights' init expands B and fills the three from it, in packCsc's order. */
+function cscAtLoad(ctx: PlanContext, f: SparseForm): ReturnType<typeof makeTensor>[] {
+  const d = ctx.inputs[1]!.constant!.data as Float32Array;
+  const bt = new Float32Array(f.N * f.K);
+  for (let n = 0; n < f.N; n++) for (let k = 0; k < f.K; k++) bt[n * f.K + k] = d[f.transB ? n * f.K + k : k * f.N + n]!;
+  const nz = Math.max(2, f.nnz + (f.nnz & 1));
+  return [makeTensor('int32', [f.N + 1]), makeTensor('uint16', [nz]), makeTensor('float32', [Math.max(1, f.nnz)]), makeTensor('float32', [f.N, f.K], bt)];
+}
+
 /** How withSparse chooses: the CSC kernel up to `maxDensity` (default: sparseKernelMaxDensity, and up to half
  *  non-zero where sparse-cost.ts measured it faster than the dense kernel on the nearest shape); the N:M kernel
  *  'measured' (where sparse-cost.ts measured it faster than the dense kernel on the nearest shape), 'always'
@@ -116,6 +127,9 @@ export interface SparseChoice {
   readonly maxDensity?: number; readonly nm?: 'measured' | 'always' | 'never'; readonly tile?: NmTile;
   /** With nm 'always': which N:M kernel (default: rows of A in lanes from 4 rows up, else columns). */
   readonly nmKernel?: NmKernel;
+  /** false: a measured CSC layer whose CSC form stores larger than the bitmask form stays dense (as before the CSC
+   *  form was built at load); default true. */
+  readonly cscAtLoad?: boolean;
 }
 
 /** What was chosen for a node, for compile's report: the kernel, the form that made B a candidate ('2:4', '4:8',
@@ -124,9 +138,11 @@ export interface SparseDecision {
   readonly kernel: 'csc' | 'nm' | 'dense'; readonly pattern?: string; readonly nmKernel?: NmKernel; readonly ratio?: number;
   /** Dense although measured faster: the sparse kernel's form of B would take more bytes than the compressed one. */
   readonly larger?: boolean;
+  /** The CSC form is built at load from B's stored (bitmask) form: weights.bin keeps the smaller form. */
+  readonly atLoad?: boolean;
 }
 
-type Choice = { kind: 'csc'; f: SparseForm } | { kind: 'nm'; f: MatmulForm; p: NmPattern; k: NmKernel } | undefined;
+type Choice = { kind: 'csc'; f: SparseForm; atLoad?: boolean } | { kind: 'nm'; f: MatmulForm; p: NmPattern; k: NmKernel } | undefined;
 
 const decisions = new WeakMap<object, SparseDecision>();
 /** The choice made for `node` while it was planned (undefined: B not sparse in any form a sparse kernel takes). */
@@ -145,14 +161,17 @@ function choose(ctx: PlanContext, o: SparseChoice): Choice {
   if (!f) return undefined;
   type Candidate = { choice: Exclude<Choice, undefined>; decision: SparseDecision; ratio?: number };
   const candidates: Candidate[] = [];
-  // measured: the CSC kernel at up to half non-zero where the table has it faster at 50%, and only where its form
-  // (6 bytes a non-zero) stores no more than the bitmask form would: weights.bin's size comes first (at 50% CSC
-  // takes 0.75x of dense against 0.53x, bert-tiny's weights.bin 0.52x -> 0.69x), so at 50% it never is
+  // measured: the CSC kernel at up to half non-zero where the table has it faster at 50%; where its form (6 bytes a
+  // non-zero) would store more than the bitmask form (at 50% CSC takes 0.75x of dense against 0.53x, bert-tiny's
+  // weights.bin 0.52x -> 0.69x), weights.bin's size comes first: B is stored in the bitmask form and the CSC form
+  // built from it at load
   const csc50 = o.maxDensity === undefined ? sparseForm(ctx, CSC_MEASURED_DENSITY) : undefined;
   const half = csc50 && 4 * (csc50.N + 1) + 6 * csc50.nnz <= sparseBytes(csc50.K * csc50.N, csc50.nnz) ? csc50 : undefined;
   const cscCost = csc50 && measuredCost('50%', f.M, f.K, f.N, ['csc']);
   if (half && cscCost) candidates.push({ choice: { kind: 'csc', f: half }, decision: { kernel: 'csc', pattern: '50%', ratio: cscCost.ratio }, ratio: cscCost.ratio });
-  const larger: SparseDecision | undefined = csc50 && !half && cscCost ? { kernel: 'dense', pattern: '50%', ratio: cscCost.ratio, ...(cscCost.ratio <= NM_TAKE_RATIO ? { larger: true } : {}) } : undefined;
+  // a larger CSC form is built at load from the bitmask form (o.cscAtLoad, the default): weights.bin stays small
+  if (csc50 && !half && cscCost && o.cscAtLoad !== false) candidates.push({ choice: { kind: 'csc', f: csc50, atLoad: true }, decision: { kernel: 'csc', pattern: '50%', ratio: cscCost.ratio, atLoad: true }, ratio: cscCost.ratio });
+  const larger: SparseDecision | undefined = csc50 && !half && cscCost && o.cscAtLoad === false ? { kernel: 'dense', pattern: '50%', ratio: cscCost.ratio, ...(cscCost.ratio <= NM_TAKE_RATIO ? { larger: true } : {}) } : undefined;
   const p = o.nm === 'never' ? undefined : PATTERNS.find((q) => nmFits(q, f.K, f.N, f.at));
   if (p) {
     // the rows kernel reads code units of 8 K positions
@@ -198,7 +217,7 @@ export function withSparse(dense: KernelGen, choice: number | SparseChoice = {})
     prepack: (ctx) => {
       const c = form(ctx);
       if (!c) return dense.prepack?.(ctx) ?? [];
-      return c.kind === 'csc' ? packCsc(ctx, c.f) : c.k === 'rows' ? packNmRows(c.p, c.f.K, c.f.N, c.f.at) : nmPacked(c.p, c.f.K, c.f.N, c.f.at);
+      return c.kind === 'csc' ? (c.atLoad ? cscAtLoad(ctx, c.f) : packCsc(ctx, c.f)) : c.k === 'rows' ? packNmRows(c.p, c.f.K, c.f.N, c.f.at) : nmPacked(c.p, c.f.K, c.f.N, c.f.at);
     },
     unread: (ctx) => (form(ctx) ? [1] : dense.unread?.(ctx) ?? []),
     emit: (ctx) => {
@@ -299,8 +318,8 @@ export function withSparseKernels<T extends Readonly<Record<string, KernelGen>>>
 }
 
 /** Whether a node's pre-packed operands are a sparse kernel's: the CSC kernel's (int32 starts, uint16 indices,
- *  float32 values) or the N:M kernel's (float32 values, uint8/uint16 codes, the uint8 swizzle table). */
+ *  float32 values; built at load: then B by column as well) or the N:M kernel's (float32 values, uint8/uint16 codes, the uint8 swizzle table). */
 export function isSparsePacking(packed: readonly { readonly dtype: string }[]): boolean {
   const d = packed.map((t) => t.dtype).join(',');
-  return d === 'int32,uint16,float32' || d === 'float32,uint8,uint8' || d === 'float32,uint16,uint8' || d === 'float32,uint8' || d === 'float32,uint16';
+  return d === 'int32,uint16,float32' || d === 'int32,uint16,float32,float32' || d === 'float32,uint8,uint8' || d === 'float32,uint16,uint8' || d === 'float32,uint8' || d === 'float32,uint16';
 }
