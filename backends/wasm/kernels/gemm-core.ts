@@ -217,13 +217,14 @@ export function dotTail(N: number, panels: boolean, aCs: number): number {
   return panels ? (t === 1 || t === 2 ? t : 0) : t;
 }
 
-/** Columns n0..n0+cols-1 (1 or 2, within one f32x4 of B's row) as dot products along K: rows in fours, per row
+/** Columns n0..n0+cols-1 (1 or 2, within one f32x4 of B's row) as dot products along K: rows in eights or fours, per row
  *  and column an f32x4 of partial sums over K = 4q+i (A's row loaded as vectors, B's column gathered four K rows
  *  at a time), then the four rows' sums transposed into one vector, the epilogue on it, and lane-by-lane stores. */
 function dotColumns(fn: Fn, s: GemmSpec, n0: number, cols: number): Expr {
   const m = fn.m, V = m.f32x4;
   const { M, K, a, b, c } = s;
-  const DR = 4, K4 = K - (K % LANES), q = K % LANES;
+  // rows a block: 8 for one column (8 accumulators share each gathered B vector), 4 for two
+  const DR = cols === 1 ? 8 : 4, K4 = K - (K % LANES), q = K % LANES;
   const panels = b.panels === true;
   const bRowB = 4 * (panels ? NR : b.rs);
   // byte offset of B[0, n0] from the operand's base (n0 % 4 == 0 when cols == 2, so both share a panel row)
@@ -266,23 +267,25 @@ function dotColumns(fn: Fn, s: GemmSpec, n0: number, cols: number): Expr {
       ], LANES));
     }
     if (q) st.push(...step(q));
-    for (let j = 0; j < cols; j++) {
-      // rows' partial-sum vectors x0..x3 -> [sum x0, sum x1, sum x2, sum x3]
-      const x = (r: number): Expr => (r < rows ? fn.get(acc[r]![j]!) : V.splat(fn.cf32(0)));
+    // rows r0..r0+3 (those under `rows`) of column j: partial-sum vectors x0..x3 -> [sum x0, sum x1, sum x2, sum x3]
+    for (let j = 0; j < cols; j++) for (let r0 = 0; r0 < rows; r0 += 4) {
+      const n = Math.min(4, rows - r0);
+      const x = (r: number): Expr => (r < n ? fn.get(acc[r0 + r]![j]!) : V.splat(fn.cf32(0)));
       const half = (r: number): Expr => V.add(sh(x(r), x(r + 1), [0, 4, 1, 5]), sh(x(r), x(r + 1), [2, 6, 3, 7]));
-      st.push(fn.set(acc[0]![j]!, half(0)));
-      if (rows > 2) st.push(fn.set(acc[2]![j]!, half(2)));
-      const h01 = fn.get(acc[0]![j]!), h23 = rows > 2 ? fn.get(acc[2]![j]!) : V.splat(fn.cf32(0));
-      const sums = V.add(sh(h01, h23, [0, 1, 4, 5]), sh(fn.get(acc[0]![j]!), rows > 2 ? fn.get(acc[2]![j]!) : V.splat(fn.cf32(0)), [2, 3, 6, 7]));
-      // bias / residual at (mi + r, n0 + j): a splat when constant down the column, else gathered by row
+      const h01 = acc[r0]![j]!, h23 = n > 2 ? acc[r0 + 2]![j]! : undefined;
+      st.push(fn.set(h01, half(0)));
+      if (h23) st.push(fn.set(h23, half(2)));
+      const hi = (): Expr => (h23 ? fn.get(h23) : V.splat(fn.cf32(0)));
+      const sums = V.add(sh(fn.get(h01), hi(), [0, 1, 4, 5]), sh(fn.get(h01), hi(), [2, 3, 6, 7]));
+      // bias / residual at (mi + r0 + r, n0 + j): a splat when constant down the column, else gathered by row
       const addend = (op: MatOperand | undefined, p: Local): (() => Expr) | undefined => {
         if (!op) return undefined;
-        const off0 = op.base + 4 * (n0 + j) * op.cs;
+        const off0 = op.base + 4 * ((n0 + j) * op.cs + r0 * op.rs);
         if (op.rs === 0) return () => V.splat(m.f32.load(off0, 4, fn.get(p)));
-        return () => gather(rows, p, (r) => off0 + 4 * r * op.rs);
+        return () => gather(n, p, (r) => off0 + 4 * r * op.rs);
       };
       st.push(fn.set(out, epilogueV(fn, s, sums, addend(s.bias, pbias), addend(s.residual, pres))));
-      for (let r = 0; r < rows; r++) st.push(m.f32.store(c.base + 4 * (r * c.rs + n0 + j), 4, fn.get(pc), V.extract_lane(fn.get(out), r)));
+      for (let r = 0; r < n; r++) st.push(m.f32.store(c.base + 4 * ((r0 + r) * c.rs + n0 + j), 4, fn.get(pc), V.extract_lane(fn.get(out), r)));
     }
     return st;
   };
