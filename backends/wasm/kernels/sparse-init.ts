@@ -80,6 +80,8 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
   // bodies share the weights region, so their nodes count too.
   const cscOps: { starts: number; idx: number; vals: number; b: number; K: number; N: number }[] = [];
   const atLoad = new Set<number>();
+  /** The placeholders csc_build fills: the dense region is fresh (zeroed) memory, so they are not stored at all. */
+  const zeros = new Set<number>();
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const walk = (pl: LoweringPlan<any, any>): void => {
     for (const p of pl.nodes) {
@@ -87,6 +89,7 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
       if (pk.length === 4 && pk.map((t) => t.dtype).join(',') === 'int32,uint16,float32,float32') {
         cscOps.push({ starts: pk[0]!.offset, idx: pk[1]!.offset, vals: pk[2]!.offset, b: pk[3]!.offset, N: pk[3]!.dims[0]!, K: pk[3]!.dims[1]! });
         for (const t of pk) atLoad.add(t.offset);
+        for (const t of pk.slice(0, 3)) zeros.add(t.offset);
       }
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       for (const b of (p.bodies ?? []) as LoweringPlan<any, any>[]) walk(b);
@@ -94,10 +97,11 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
   };
   walk(plan);
   const storedSize = (b: Uint8Array): number => (enabled && worthCompressing(b) ? compressWords(b).length : b.length);
+  const placeholder = placed.map((e, i) => sparse[i]! && zeros.has(e.offset));
   const kernelEntries: SparseEntry[] = plan.nodes.filter((p) => isSparsePacking(p.packed)).map((p) => ({
     label: `${p.node.name} (${kernelLabel(sparseDecision(p.node))})`, denseBytes: sizeOf(p.node.inputs[1] ? plan.valueRef(p.node.inputs[1]).dims : []) * 4,
     // the shared table is not this layer's
-    storedBytes: (p.packed as readonly PackedRef[]).reduce((s, t) => s + (isTable(tensorBytes(t.constant)) ? 0 : atLoad.has(t.offset) ? storedSize(tensorBytes(t.constant)) : tensorBytes(t.constant).length), 0), use: 'sparse-kernel' as const,
+    storedBytes: (p.packed as readonly PackedRef[]).reduce((s, t) => s + (isTable(tensorBytes(t.constant)) || (enabled && zeros.has(t.offset)) ? 0 : atLoad.has(t.offset) ? storedSize(tensorBytes(t.constant)) : tensorBytes(t.constant).length), 0), use: 'sparse-kernel' as const,
   }));
   if (!sparse.some(Boolean) && !int4.some(Boolean) && !half.some(Boolean) && !dup.some((d) => d !== undefined) && !cscOps.length) return { bytes: dense, offset: base, end: base + dense.length, entries: kernelEntries, emitInit: () => undefined };
   // runs of dense tensors are stored as the dense bytes between them (padding included), copied with one memory.copy
@@ -139,6 +143,7 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
       i++;
       continue;
     }
+    if (placeholder[i]) { i++; continue; }
     if (sparse[i]) {
       const c = compressWords(e.bytes);
       ops.push({ kind: 'expand', dst: e.offset, src: put(c), words: e.bytes.length / 4 });
