@@ -64,7 +64,9 @@ export function quantizeStatic(graph: Graph, ctx: PassContext): Graph {
   const activation = (v: string, at: string): string => {
     let d = qdqOf.get(v);
     if (d) return d;
-    const { scale, zp } = activationParams(clipRange(stats.values.get(v)!, method), signed);
+    // a uint8 activation of a value never negative spends all 256 levels on [0, t]: the entropy method models that many
+    const st = stats.values.get(v)!;
+    const { scale, zp } = activationParams(clipRange(st, method, undefined, !signed && st.min >= 0 ? 256 : undefined), signed);
     const s = names.fresh(`${v}_scale`), z = names.fresh(`${v}_zero_point`), q = names.fresh(`${v}_quantized`);
     d = names.fresh(`${v}_dequantized`);
     inits.set(s, makeTensor('float32', [], Float32Array.of(scale)));

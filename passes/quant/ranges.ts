@@ -12,11 +12,13 @@ export interface Range { readonly min: number; readonly max: number }
 /** Percentile of |x| the `percentile` method keeps (onnxruntime's default). */
 export const DEFAULT_PERCENTILE = 99.999;
 
-/** The range to quantise a value to; always contains 0 (so zero is exact, as ONNX quantisation requires). */
-export function clipRange(s: ValueStats, method: CalibrationMethod, percentile = DEFAULT_PERCENTILE): Range {
+/** The range to quantise a value to; always contains 0 (so zero is exact, as ONNX quantisation requires).
+ *  `levels`: the quantised magnitudes the entropy method models over [0, t] (128 for int8 symmetric; 256 where a
+ *  uint8 activation covers a value that is never negative, a ReLU's output). */
+export function clipRange(s: ValueStats, method: CalibrationMethod, percentile = DEFAULT_PERCENTILE, levels = LEVELS): Range {
   let lo = Math.min(s.min, 0), hi = Math.max(s.max, 0);
   if (method !== 'minmax') {
-    const t = method === 'percentile' ? absPercentile(s.histogram, percentile) : entropyThreshold(s.histogram);
+    const t = method === 'percentile' ? absPercentile(s.histogram, percentile) : entropyThreshold(s.histogram, levels);
     lo = Math.max(lo, -t);
     hi = Math.min(hi, t);
   }
@@ -41,32 +43,32 @@ export function absPercentile(h: Histogram, p: number): number {
   return h.range;
 }
 
-/** Quantised levels the entropy method models (int8 symmetric: 128 magnitudes). */
+/** Quantised levels the entropy method models by default (int8 symmetric: 128 magnitudes). */
 const LEVELS = 128;
 
 /** The |x| threshold minimising KL(P || Q): P the histogram clipped at the threshold (outliers added to its last
  *  bin), Q the same quantised to LEVELS levels and expanded back over P's non-empty bins. */
-export function entropyThreshold(h: Histogram): number {
+export function entropyThreshold(h: Histogram, levels = LEVELS): number {
   const f = folded(h), n = f.length, width = h.range / n;
   if (f.every((v) => v === 0)) return h.range;
   let best = n, bestKl = Infinity;
   const suffix = new Float64Array(n + 1);
   for (let j = n - 1; j >= 0; j--) suffix[j] = suffix[j + 1]! + f[j]!;
-  for (let i = LEVELS; i <= n; i++) {
+  for (let i = Math.min(levels, n); i <= n; i++) {
     const p = Float64Array.from(f.subarray(0, i));
     p[i - 1]! += suffix[i]!;
-    const kl = klAfterQuantising(p, f.subarray(0, i));
+    const kl = klAfterQuantising(p, f.subarray(0, i), levels);
     if (kl < bestKl) { bestKl = kl; best = i; }
   }
   return best * width;
 }
 
-/** KL divergence between p (normalised) and q: `src` merged into LEVELS groups, each group's mass spread evenly
+/** KL divergence between p (normalised) and q: `src` merged into `levels` groups, each group's mass spread evenly
  *  over its non-empty bins. */
-function klAfterQuantising(p: Float64Array, src: Float64Array): number {
-  const i = p.length, per = i / LEVELS, q = new Float64Array(i);
-  for (let l = 0; l < LEVELS; l++) {
-    const a = Math.floor(l * per), b = l === LEVELS - 1 ? i : Math.floor((l + 1) * per);
+function klAfterQuantising(p: Float64Array, src: Float64Array, levels: number): number {
+  const i = p.length, per = i / levels, q = new Float64Array(i);
+  for (let l = 0; l < levels; l++) {
+    const a = Math.floor(l * per), b = l === levels - 1 ? i : Math.floor((l + 1) * per);
     let mass = 0, nonzero = 0;
     for (let j = a; j < b; j++) { mass += src[j]!; if (src[j]! !== 0) nonzero++; }
     if (nonzero) for (let j = a; j < b; j++) if (src[j]! !== 0) q[j] = mass / nonzero;

@@ -77,6 +77,18 @@ describe('clipping ranges', () => {
     expect(e).toBeGreaterThan(0.5);
     expect(clipRange(s, 'percentile', 99.9).max).toBeCloseTo(p, 6);
   });
+  it('entropy models 256 levels where asked (a uint8 ReLU output): a threshold of at least 256 of the 1024 bins', () => {
+    const a = new ValueAccumulator();
+    // a ReLU-like long tail: exponential magnitudes, never negative
+    a.add(t([20000], Array.from({ length: 20000 }, (_, i) => -Math.log(1 - ((i * 0.61803398875) % 1)))));
+    const s = a.result()!;
+    const e128 = entropyThreshold(s.histogram), e256 = entropyThreshold(s.histogram, 256);
+    expect(e128).toBeGreaterThanOrEqual(s.histogram.range / 8);
+    expect(e256).toBeGreaterThanOrEqual(s.histogram.range / 4);
+    expect(e256).toBeLessThanOrEqual(s.histogram.range);
+    expect(e256).not.toBe(e128);
+    expect(clipRange(s, 'entropy', undefined, 256).max).toBe(e256);
+  });
 });
 
 function model() {
