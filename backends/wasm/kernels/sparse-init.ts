@@ -205,12 +205,12 @@ function addCscBuild(m: binaryen.Module): void {
       m.local.set(k, c(0)),
       m.block('rows_done', [m.loop('rows', m.block(null, [
         m.br('rows_done', m.i32.ge_u(get(k), get(K))),
+        // branch-free (about half the weights are zero, in no order): every weight is written at p, and p moves on
+        // past the kept ones only (the placeholders hold one slot more than the count for the last zero's write)
         m.local.set(v, m.f32.load(0, 4, get(src))),
-        m.if(m.f32.ne(m.local.get(v, binaryen.f32), m.f32.const(0)), m.block(null, [
-          m.i32.store16(0, 2, m.i32.add(get(idx), m.i32.shl(get(p), c(1))), get(k)),
-          m.f32.store(0, 4, m.i32.add(get(vals), m.i32.shl(get(p), c(2))), m.local.get(v, binaryen.f32)),
-          m.local.set(p, m.i32.add(get(p), c(1))),
-        ])),
+        m.i32.store16(0, 2, m.i32.add(get(idx), m.i32.shl(get(p), c(1))), get(k)),
+        m.f32.store(0, 4, m.i32.add(get(vals), m.i32.shl(get(p), c(2))), m.local.get(v, binaryen.f32)),
+        m.local.set(p, m.i32.add(get(p), m.f32.ne(m.local.get(v, binaryen.f32), m.f32.const(0)))),
         m.local.set(src, m.i32.add(get(src), c(4))),
         m.local.set(k, m.i32.add(get(k), c(1))),
         m.br('rows'),

@@ -109,14 +109,15 @@ function packCsc(ctx: PlanContext, f: SparseForm): [ReturnType<typeof makeTensor
 }
 
 /** The CSC form built at load (sparse-init.ts, `csc_build`): zero-filled starts, indices and values of the sizes
- *  packCsc gives (indices rounded to whole words), then B by output column ([N, K] float32), which weights.bin stores
+ *  packCsc gives plus one slot (indices rounded to whole words), then B by output column ([N, K] float32), which weights.bin stores
  *  in the bitmask form; the weights' init expands B and fills the three from it, in packCsc's order. */
 function cscAtLoad(ctx: PlanContext, f: SparseForm): ReturnType<typeof makeTensor>[] {
   const d = ctx.inputs[1]!.constant!.data as Float32Array;
   const bt = new Float32Array(f.N * f.K);
   for (let n = 0; n < f.N; n++) for (let k = 0; k < f.K; k++) bt[n * f.K + k] = d[f.transB ? n * f.K + k : k * f.N + n]!;
-  const nz = Math.max(2, f.nnz + (f.nnz & 1));
-  return [makeTensor('int32', [f.N + 1]), makeTensor('uint16', [nz]), makeTensor('float32', [Math.max(1, f.nnz)]), makeTensor('float32', [f.N, f.K], bt)];
+  // one slot more than the count: csc_build writes every weight at the next slot, kept or not
+  const nz = f.nnz + 2 - (f.nnz & 1);
+  return [makeTensor('int32', [f.N + 1]), makeTensor('uint16', [nz]), makeTensor('float32', [f.nnz + 1]), makeTensor('float32', [f.N, f.K], bt)];
 }
 
 /** How withSparse chooses: the CSC kernel up to `maxDensity` (default: sparseKernelMaxDensity, and up to half
