@@ -207,24 +207,38 @@ const planLabel = (s: GemmShape, relaxed: boolean): string => {
   return `${s.N === dots ? '' : `${p.mr}x${p.nv * 4}`}${p.ku > 1 ? ` k${p.ku}` : ''}${dots ? `+${dots}dot` : ''}`;
 };
 
+/** Passes over every figure (peaks, shapes, ceilings); each keeps its best, so a burst of load from another
+ *  process during one pass does not stand as the figure (the box is shared). */
+const ROUNDS = 2;
+
 export function runGemmBench(shapes: readonly GemmShape[] = GEMM_SHAPES, log: (l: string) => void = () => {}): GemmReport {
   const relaxed = relaxedSimdAvailable();
-  const peakGflops = measurePeak(false), relaxedPeak = relaxed ? measurePeak(true) : undefined;
-  log(`  wasm SIMD peak ${peakGflops.toFixed(1)} GFLOP/s${relaxedPeak ? `, relaxed (fused madd) ${relaxedPeak.toFixed(1)}` : ''}`);
-  const rows = shapes.map((s): GemmRow => {
-    const r = gemmGflops(s);
-    const x = relaxed ? gemmGflops(s, true).gflops : undefined;
-    const ceiling = s.M === 1 && !s.unpacked ? Math.min(peakGflops, measureReadBandwidth(panelSize(s.K, s.N) * 4) / 2) : undefined;
-    log(`  ${s.label}: ${r.gflops.toFixed(2)} GFLOP/s${x ? `, relaxed ${x.toFixed(2)}` : ''}${ceiling ? ` (bandwidth ceiling ${ceiling.toFixed(1)})` : ''}`);
+  let peakGflops = 0, relaxedPeak = 0;
+  const best = shapes.map(() => ({ gflops: 0, medianMs: Infinity, relaxed: 0, bw: 0 }));
+  for (let round = 0; round < ROUNDS; round++) {
+    peakGflops = Math.max(peakGflops, measurePeak(false));
+    if (relaxed) relaxedPeak = Math.max(relaxedPeak, measurePeak(true));
+    log(`  round ${round + 1}: wasm SIMD peak ${peakGflops.toFixed(1)} GFLOP/s${relaxed ? `, relaxed (fused madd) ${relaxedPeak.toFixed(1)}` : ''}`);
+    shapes.forEach((s, i) => {
+      const b = best[i]!, r = gemmGflops(s);
+      if (r.gflops > b.gflops) { b.gflops = r.gflops; b.medianMs = r.medianMs; }
+      if (relaxed) b.relaxed = Math.max(b.relaxed, gemmGflops(s, true).gflops);
+      if (s.M === 1 && !s.unpacked) b.bw = Math.max(b.bw, measureReadBandwidth(panelSize(s.K, s.N) * 4));
+      log(`  ${s.label}: ${r.gflops.toFixed(2)} GFLOP/s${relaxed ? `, relaxed ${b.relaxed.toFixed(2)}` : ''}${b.bw ? ` (read ${b.bw.toFixed(1)} GB/s)` : ''}`);
+    });
+  }
+  const rows = shapes.map((s, i): GemmRow => {
+    const b = best[i]!;
+    const ceiling = b.bw ? Math.min(peakGflops, b.bw / 2) : undefined;
     return {
-      ...s, ...r, ofPeak: r.gflops / peakGflops, plan: planLabel(s, false),
-      ...(x !== undefined ? { relaxedGflops: x, relaxedOfPeak: x / (relaxedPeak ?? peakGflops) } : {}),
-      ...(ceiling !== undefined ? { ceilingGflops: ceiling, ofCeiling: r.gflops / ceiling } : {}),
+      ...s, gflops: b.gflops, medianMs: b.medianMs, ofPeak: b.gflops / peakGflops, plan: planLabel(s, false),
+      ...(relaxed ? { relaxedGflops: b.relaxed, relaxedOfPeak: b.relaxed / relaxedPeak } : {}),
+      ...(ceiling !== undefined ? { ceilingGflops: ceiling, ofCeiling: b.gflops / ceiling } : {}),
     };
   });
   return {
-    peakGflops, ...(relaxedPeak ? { relaxedPeakGflops: relaxedPeak } : {}),
-    peakMethod: `the faster of ${CHAINS} independent f32x4 mul+add chains and ${PRODUCTS(false)} (relaxed ${PRODUCTS(true)}) accumulators of splat x vector products, in registers; relaxed % against the relaxed peak; M=1 rows also against the read-bandwidth ceiling of their packed B (2 flops per 4 bytes); every figure the fastest of ${SAMPLES} ~${BATCH_MS} ms batches (ms column: median)`,
+    peakGflops, ...(relaxed ? { relaxedPeakGflops: relaxedPeak } : {}),
+    peakMethod: `the faster of ${CHAINS} independent f32x4 mul+add chains and ${PRODUCTS(false)} (relaxed ${PRODUCTS(true)}) accumulators of splat x vector products, in registers; relaxed % against the relaxed peak; M=1 rows also against the read-bandwidth ceiling of their packed B (2 flops per 4 bytes); every figure the best of ${ROUNDS} passes, each the fastest of ${SAMPLES} ~${BATCH_MS} ms batches (ms column: median of the best pass)`,
     rows,
   };
 }
