@@ -130,6 +130,7 @@ export function quantizeModel(model: Model, samples: readonly Sample[], opts: Qu
   const pass: Pass | undefined = getPass(PASS_OF[opts.mode]);
   if (!pass) throw new UsageError(`mode '${opts.mode}' needs pass ${PASS_OF[opts.mode]}, which is not available`);
   if (samples.length === 0) throw new UsageError('quantize needs at least one calibration (or random) sample');
+  if (opts.reduceRange && opts.mode !== 'static') throw new UsageError(`reduceRange (--reduce-range) applies to mode static (7-bit Conv/MatMul/Gemm weights), not ${opts.mode}`);
   // the weights modes round by GPTQ, which needs XᵀX of each MatMul/Gemm input (passes/quant/gptq.ts)
   const secondMoment = opts.mode.startsWith('weights-') ? weightInputs(model.graph) : undefined;
   const cal: CalibrationResult = calibrate(model, samples, { progress: opts.progress, ...(secondMoment ? { secondMoment } : {}) });
