@@ -4,8 +4,8 @@
 //
 //   npx tsx bench/sparse-load.ts [L]
 //
-// Formerly: added load cost of the CSC form built at load, 16 MatMul layers [16,256]x[256,1024] at 50%:
-// least-of-N first run of fresh sessions minus the least steady run, CSC-at-load vs dense (bitmask expanded only)
+// Per variant: the least first run of 8 fresh sessions (the weights' init, then one run) and the least steady run.
+
 import { setFlagsFromString } from 'node:v8';
 import { emitWasm, WASM_BACKEND } from '../backends/wasm/compile.js';
 import { KERNELS } from '../backends/wasm/kernels/index.js';
