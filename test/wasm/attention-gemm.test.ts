@@ -66,6 +66,10 @@ describe('keyBlocks: the keys each row block of queries computes', () => {
     expect(keyBlocks(ctx(), geo(64, 64), true)).toEqual([{ r0: 0, r1: 16, n: 16 }, { r0: 16, r1: 32, n: 32 }, { r0: 32, r1: 48, n: 48 }, { r0: 48, r1: 64, n: 64 }]);
     expect(keyBlocks(ctx({ dims: [1, 1, 64, 64], data: causalMask(64, -3.4e38) }), geo(64, 64), false).map((b) => b.n)).toEqual([16, 32, 48, 64]);
   });
+  it('a causal 512 x 512 takes 8 blocks of 64 queries (the code stays bounded)', () => {
+    const blocks = keyBlocks(ctx(), geo(512, 512), true);
+    expect(blocks.map((b) => [b.r0, b.n])).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((k) => [64 * k, 64 * (k + 1)]));
+  });
   it('keeps one block when nothing is hidden, the mask is not constant-hidden, a row sees no key, or the queries are few', () => {
     const whole = (qs: number, total: number) => [{ r0: 0, r1: qs, n: total }];
     expect(keyBlocks(ctx(), geo(64, 64), false)).toEqual(whole(64, 64));

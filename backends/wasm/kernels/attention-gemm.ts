@@ -10,6 +10,7 @@ import type { Expr, Local, Ptr } from '../fn.js';
 import { expNegV } from '../math.js';
 import { hmax, hsum, LANES, viaVector } from '../simd.js';
 import { gemm } from './gemm-core.js';
+import { genericDims } from '../dims-mode.js';
 import { lin, type Ix } from './scalar.js';
 import type { KernelContext, PlanContext, TensorRef } from './types.js';
 import { attrNum, strides } from './util.js';
@@ -146,18 +147,20 @@ export interface KeyBlock { readonly r0: number; readonly r1: number; readonly n
 /** A masked score: at or below this (or -inf, or a false bool) it adds nothing to a row with a visible key, as
  *  exp(score + mask - max) is 0 in f32 for any score under 1e29 in magnitude (expNegV flushes below e^-87). */
 const HIDDEN = -1e30;
-/** Queries per row block: a multiple of the GEMM core's row tiles. */
-const BLOCK_ROWS = 16;
+/** Queries per row block (a multiple of the GEMM core's row tiles), more past MAX_BLOCKS blocks: each block emits
+ *  its own two products, so a long sequence must not multiply the code (a causal mask in 8 blocks still skips 44%). */
+const BLOCK_ROWS = 16, MAX_BLOCKS = 8;
 
 /** Row blocks of the queries, each with the keys it computes: all of them (one block), unless is_causal or a
- *  constant mask hides every key past some point of each row, when a block of BLOCK_ROWS queries stops at its
+ *  constant mask hides every key past some point of each row, when a block of queries stops at its
  *  rows' last visible key (a causal 64 x 64 computes 62% of the scores). Keys past that point would weigh exactly
  *  0, so the output is the one the full product gives. A row with no visible key keeps the full product (its
  *  weights follow the mask's values, uniform for -3.4e38). */
 export function keyBlocks(ctx: PlanContext, g: AttnGeo, causal: boolean): KeyBlock[] {
   const whole = [{ r0: 0, r1: g.qs, n: g.total }];
   const mask = ctx.inputs[3];
-  if (g.qs < 2 * BLOCK_ROWS || (!causal && !mask?.constant)) return whole;
+  // a dynamic-dims sample must emit the same code at every size (dims-mode.ts)
+  if (genericDims() || g.qs < 2 * BLOCK_ROWS || (!causal && !mask?.constant)) return whole;
   // last[i]: one past the last key row i sees in any batch and head
   const last = new Array<number>(g.qs).fill(g.total);
   if (mask?.constant) {
@@ -174,8 +177,9 @@ export function keyBlocks(ctx: PlanContext, g: AttnGeo, causal: boolean): KeyBlo
   if (causal) for (let i = 0; i < g.qs; i++) last[i] = Math.min(last[i]!, i + pastOffset(g) + 1);
   if (last.some((n) => n === 0)) return whole;
   const blocks: KeyBlock[] = [];
-  for (let r0 = 0; r0 < g.qs; r0 += BLOCK_ROWS) {
-    const r1 = Math.min(g.qs, r0 + BLOCK_ROWS);
+  const rows = Math.max(BLOCK_ROWS, 4 * Math.ceil(g.qs / (4 * MAX_BLOCKS)));
+  for (let r0 = 0; r0 < g.qs; r0 += rows) {
+    const r1 = Math.min(g.qs, r0 + rows);
     blocks.push({ r0, r1, n: Math.max(...last.slice(r0, r1)) });
   }
   return blocks.every((bl) => bl.n === g.total) ? whole : blocks;
