@@ -30,7 +30,9 @@ export interface TilePlan {
  *  cycle; the 4x8 tile runs at 92-94% of it. M = 1 is bound by reading B (each float feeds one multiply-add): its
  *  ceiling is the read bandwidth over B's size, 41-46 GFLOP/s at 83-108 GB/s from L2/L3, and 1x24 runs 85-95% of
  *  that; a one-panel GEMV with K split over 2-6 accumulator sets ran 17-36, 1x24 k2 31-35, 1x16 k2 37-42 (within
- *  the noise of 1x24, and it would misalign parallel.ts's 24-column chunks).
+ *  the noise of 1x24, and it would misalign parallel.ts's 24-column chunks); two accumulator sets over even and
+ *  odd K steps (1x16 k2, 1x8 k2/k4) ran 19-35 strict and relaxed. With B in L2 (gpt2_tiny decode, 0.8-1 MB) the
+ *  read ceiling (~110 GB/s) is about the peak and 1x24 runs 73-77% of it; past L2 (the 5 MB classifier) ~87%.
  *  - In a model a weight comes from L3 or memory, not L2 as here: with each call reading the next of 40 copies of
  *    B (31 MB), gpt2_tiny's 64x768x256 ran ~45 against 48-53 hot, which is most of the gap to its in-model 41-49
  *    (onnxc bench --profile); one dropped 32-bit load of the next column tile's panels per K step (a software
