@@ -299,14 +299,15 @@ function emitSparse(ctx: KernelContext, f: SparseForm): Expr {
     // threads: items are runs of output columns, each transposing all of A first (every store writes its final
     // value, so a racing store rewrites the same bytes another item reads); each output element by the same
     // instructions in the same order as on one thread
-    const size = Math.ceil(f.N / items), count = Math.ceil(f.N / size), lo = fn.i32(), hi = fn.i32();
+    // (once per thread: `ready` is this thread's local, so a thread that claims several items transposes once)
+    const size = Math.ceil(f.N / items), count = Math.ceil(f.N / size), lo = fn.i32(), hi = fn.i32(), ready = fn.i32();
     par.used = true;
-    return claimGrid(fn, [count], ([ci]) => [
-      transpose,
+    return fn.block([fn.set(ready, fn.c32(0)), claimGrid(fn, [count], ([ci]) => [
+      m.if(m.i32.eqz(fn.get(ready)), fn.block([transpose, fn.set(ready, fn.c32(1))])),
       fn.set(lo, m.i32.mul(ci!(), fn.c32(size))),
       fn.set(hi, m.select(m.i32.lt_s(m.i32.add(fn.get(lo), fn.c32(size)), fn.c32(f.N)), m.i32.add(fn.get(lo), fn.c32(size)), fn.c32(f.N))),
       fn.loopDyn(n, fn.get(lo), hi, column),
-    ]);
+    ])]);
   }
   return fn.block([transpose, fn.loop(n, 0, f.N, column)]);
 }

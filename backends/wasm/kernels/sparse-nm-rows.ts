@@ -145,15 +145,16 @@ export function emitNmRows(ctx: KernelContext, s: NmSpec): Expr {
   if (par && items >= 2) {
     // threads: items are runs of output columns, each with the transpose above (idempotent stores) and then every
     // strip for its columns; each output element by the same instructions in the same K order as on one thread
-    const size = Math.ceil(N / items), count = Math.ceil(N / size), lo = fn.i32(), hi = fn.i32();
+    // (once per thread: `ready` is this thread's local, so a thread that claims several items transposes once)
+    const size = Math.ceil(N / items), count = Math.ceil(N / size), lo = fn.i32(), hi = fn.i32(), ready = fn.i32();
     par.used = true;
     const transpose = fn.block(out);
-    return claimGrid(fn, [count], ([ci]) => [
-      transpose,
+    return fn.block([fn.set(ready, fn.c32(0)), claimGrid(fn, [count], ([ci]) => [
+      m.if(m.i32.eqz(fn.get(ready)), fn.block([transpose, fn.set(ready, fn.c32(1))])),
       fn.set(lo, m.i32.mul(ci!(), fn.c32(size))),
       fn.set(hi, m.select(m.i32.lt_s(m.i32.add(fn.get(lo), fn.c32(size)), fn.c32(N)), m.i32.add(fn.get(lo), fn.c32(size)), fn.c32(N))),
       fn.loop(st, 0, strips, () => [fn.loopDyn(n, fn.get(lo), hi, () => tile(1))]),
-    ]);
+    ])]);
   }
   out.push(fn.loop(st, 0, strips, () => [
     fn.loop(n, 0, nFull, () => tile(NC), NC),
