@@ -79,6 +79,15 @@ describe('keyBlocks: the keys each row block of queries computes', () => {
     oneHidden.fill(-Infinity, 5 * 64, 6 * 64);
     expect(keyBlocks(ctx({ dims: [64, 64], data: oneHidden }), geo(64, 64), false)).toEqual(whole(64, 64));
     expect(keyBlocks(ctx(), geo(16, 16), true)).toEqual(whole(16, 16));
+    // with is_causal, row 40 sees only keys past itself: hidden throughout, so the full product stays
+    const late = new Float32Array(64 * 64);
+    for (let j = 0; j <= 40; j++) late[40 * 64 + j] = -3.4e38;
+    expect(keyBlocks(ctx({ dims: [64, 64], data: late }), geo(64, 64), true)).toEqual(whole(64, 64));
+    // a row hidden in one head only ([1, 2, qs, total]: head 1's row 3)
+    const perHead = new Float32Array(2 * 64 * 64);
+    perHead.set(causalMask(64, -3.4e38)); perHead.set(causalMask(64, -3.4e38), 64 * 64);
+    perHead.fill(-3.4e38, 64 * 64 + 3 * 64, 64 * 64 + 4 * 64);
+    expect(keyBlocks(ctx({ dims: [1, 2, 64, 64], data: perHead }), geo(64, 64), false)).toEqual(whole(64, 64));
   });
 });
 

@@ -161,21 +161,27 @@ export function keyBlocks(ctx: PlanContext, g: AttnGeo, causal: boolean): KeyBlo
   const mask = ctx.inputs[3];
   // a dynamic-dims sample must emit the same code at every size (dims-mode.ts)
   if (genericDims() || g.qs < 2 * BLOCK_ROWS || (!causal && !mask?.constant)) return whole;
-  // last[i]: one past the last key row i sees in any batch and head
-  const last = new Array<number>(g.qs).fill(g.total);
+  // last[i]: one past the last key row i sees in any batch and head; a row that sees none in some batch and head
+  // keeps the full product (its weights follow the mask's values there)
+  const off = pastOffset(g);
+  const last = Array.from({ length: g.qs }, (_, i) => (causal ? Math.min(g.total, i + off + 1) : g.total));
   if (mask?.constant) {
     const md = mask.dims, r = md.length, mlen = md[r - 1]!, rows = r >= 2 ? md[r - 2]! : 1, data = mask.constant.data;
-    const seen = new Array<number>(rows).fill(0);
-    const bool = mask.dtype === 'bool';
-    for (let x = 0; x < data.length; x++) {
-      const val = Number(data[x]), jj = x % mlen, ii = Math.floor(x / mlen) % rows;
-      const visible = bool ? val !== 0 : !(val <= HIDDEN);
-      if (visible && jj + 1 > seen[ii]!) seen[ii] = jj + 1;
+    const slices = data.length / (rows * mlen), bool = mask.dtype === 'bool';
+    const visible = (x: number): boolean => { const val = Number(data[x]); return bool ? val !== 0 : !(val <= HIDDEN); };
+    for (let i = 0; i < g.qs; i++) {
+      const row = rows === 1 ? 0 : i, lim = Math.min(last[i]!, mlen);
+      let seen = 0;
+      for (let sl = 0; sl < slices; sl++) {
+        const at = (sl * rows + row) * mlen;
+        let j = lim - 1;
+        while (j >= 0 && !visible(at + j)) j--;
+        if (j < 0) return whole;
+        seen = Math.max(seen, j + 1);
+      }
+      last[i] = seen;
     }
-    for (let i = 0; i < g.qs; i++) last[i] = seen[rows === 1 ? 0 : i]!;
   }
-  if (causal) for (let i = 0; i < g.qs; i++) last[i] = Math.min(last[i]!, i + pastOffset(g) + 1);
-  if (last.some((n) => n === 0)) return whole;
   const blocks: KeyBlock[] = [];
   const rows = Math.max(BLOCK_ROWS, 4 * Math.ceil(g.qs / (4 * MAX_BLOCKS)));
   for (let r0 = 0; r0 < g.qs; r0 += rows) {
