@@ -18,7 +18,7 @@ import { GraphBuilder } from '../../models/builder.js';
 import { defaultContext } from '../../passes/pass.js';
 import { getPass } from '../../passes/index.js';
 import { f16Exact, f16Scale, storeFloat } from '../../passes/quant/f16-store.js';
-import { gptqRound } from '../../passes/quant/gptq.js';
+import { gptqRound, refineGptq, refitScales } from '../../passes/quant/gptq.js';
 import { quantizeWeight } from '../../passes/quant/weight-quant.js';
 import { randTensor } from '../wasm/helpers.js';
 
@@ -77,6 +77,47 @@ describe('GPTQ rounding', () => {
   }
   it('gives up (undefined) on an all-zero Hessian', () => {
     expect(gptqRound(w.data, { K, N, at: (k, n) => k * N + n }, new Float64Array(K * K), { scale: () => 1, zero: () => 0, qmin: -8, qmax: 7 })).toBeUndefined();
+  });
+});
+
+/** ||X (W - dequantised)||² for W [K, N] and a QuantizedWeight in blocks along K (or per column). */
+function blockOutputError(x: Float64Array, R: number, w: Float32Array, q: ArrayLike<number>, s: ArrayLike<number>, K: number, N: number, bs: number): number {
+  let e = 0;
+  for (let r = 0; r < R; r++) for (let n = 0; n < N; n++) {
+    let d = 0;
+    for (let k = 0; k < K; k++) d += x[r * K + k]! * (w[k * N + n]! - q[k * N + n]! * s[bs ? Math.floor(k / bs) * N + n : n]!);
+    e += d * d;
+  }
+  return e;
+}
+
+describe('scale re-fit after GPTQ', () => {
+  const K = 32, N = 8, R = 256;
+  const w = randTensor([K, N], 11);
+  for (const bs of [0, 16]) {
+    it(`blocks of ${bs || 'a whole column'}: the least-squares scales never raise the output error, and stay positive`, () => {
+      for (const seed of [1, 2, 3]) {
+        const x = correlated(R, K, seed * 7), gram = gramOf(x, R, K);
+        const qw = refineGptq(w, quantizeWeight(w, { bits: 4, channelAxis: 1, blockSize: bs, blockAxis: 0 }), 1, gram);
+        const re = refitScales(w, qw, 1, gram, false);
+        expect(re.scale.dims).toEqual(qw.scale.dims);
+        expect(Array.from(re.q.data)).toEqual(Array.from(qw.q.data));
+        for (const v of re.scale.data) expect(v).toBeGreaterThan(0);
+        const before = blockOutputError(x, R, w.data, qw.q.data, qw.scale.data as Float32Array, K, N, bs);
+        const after = blockOutputError(x, R, w.data, re.q.data, re.scale.data as Float32Array, K, N, bs);
+        expect(after).toBeLessThanOrEqual(before * (1 + 1e-9));
+        // float16 scales when asked
+        for (const v of refitScales(w, qw, 1, gram, true).scale.data) expect(f16Round(v)).toBe(v);
+      }
+    });
+  }
+  it('reads a [N, K] weight (Gemm transB, channel axis 0) as the transpose of the [K, N] one', () => {
+    const x = correlated(R, K, 5), gram = gramOf(x, R, K);
+    const wt = makeTensor('float32', [N, K], Float32Array.from({ length: N * K }, (_, i) => w.data[(i % K) * N + Math.floor(i / K)]!));
+    const a = refitScales(w, refineGptq(w, quantizeWeight(w, { bits: 4, channelAxis: 1, blockSize: 16, blockAxis: 0 }), 1, gram), 1, gram, false);
+    const b = refitScales(wt, refineGptq(wt, quantizeWeight(wt, { bits: 4, channelAxis: 0, blockSize: 16, blockAxis: 1 }), 0, gram), 0, gram, false);
+    expect(b.scale.dims).toEqual([N, 2]);
+    for (let n = 0; n < N; n++) for (let blk = 0; blk < 2; blk++) expect(b.scale.data[n * 2 + blk]).toBeCloseTo(a.scale.data[blk * N + n]!, 6);
   });
 });
 
@@ -139,6 +180,14 @@ describe('embedding tables and float16 scales in the passes', () => {
     expect(forced.initializers.get('word_q')?.dtype).toBe('int4');
     expect(forced.initializers.get('position_q')?.dtype).toBe('int4');
     expect(() => run('quantize-weights', { 'quant-tables': 'int3' })).toThrow(/quant-tables=int3/);
+    // TABLE=FORM for one table, the rest by the rules (or by a form for all given with it)
+    const one = run('quantize-weights', { 'quant-bits': '4', 'quant-tables': 'position=int8' });
+    expect(one.initializers.get('position_q')?.dtype).toBe('int8');
+    expect(one.initializers.get('word_q')?.dtype).toBe('int8');
+    const mixed = run('quantize-weights', { 'quant-bits': '4', 'quant-tables': 'int4,position=float16' });
+    expect(mixed.initializers.get('word_q')?.dtype).toBe('int4');
+    expect(mixed.initializers.get('position_f16')?.dtype).toBe('float16');
+    expect(() => run('quantize-weights', { 'quant-tables': 'position=int2' })).toThrow(/quant-tables=position=int2/);
   });
 
   it('MatMul scales are float16 + Cast, onnxruntime runs every mode, and the wasm artifact still keeps int4 weights', async () => {
