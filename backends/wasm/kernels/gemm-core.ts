@@ -132,24 +132,32 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
     for (let r = 0; r < rows; r++) for (let j = 0; j < vecs; j++) st.push(fn.set(acc[r]![j]!, V.splat(fn.cf32(0))));
     // one K step at static offset u (elements along K from the pointers): the B vectors once, then per row one
     // A splat and a multiply-accumulate into each of the row's accumulators
-    const step = (u: number): Expr[] => {
+    // one row of a static A (M = 1): the loop counter is A's byte offset, one pointer less to step
+    const aByK = M === 1 && !a.dyn;
+    const step = (u: number, aPtr: () => Expr = () => fn.get(pa), aU = u): Expr[] => {
       const e: Expr[] = [];
       for (let j = 0; j < vecs; j++) e.push(fn.set(bv[j]!, m.v128.load(b.base + bOff(u, j), 4, fn.get(pb))));
       for (let r = 0; r < rows; r++) {
-        e.push(fn.set(av, m.v128.load32_splat(a.base + 4 * (r * a.rs + u * a.cs), 4, fn.get(pa))));
+        e.push(fn.set(av, m.v128.load32_splat(a.base + 4 * (r * a.rs + aU * a.cs), 4, aPtr())));
         for (let j = 0; j < vecs; j++) e.push(fn.set(acc[r]![j]!, madd(fn, fn.get(av), fn.get(bv[j]!), fn.get(acc[r]![j]!))));
       }
       return e;
     };
     const kFull = K - (K % ku);
-    if (kFull > 0) {
+    if (kFull > 0 && aByK) {
+      st.push(fn.loop(ki, 0, 4 * kFull * a.cs, () => [
+        ...Array.from({ length: ku }, (_, u) => step(u, () => fn.get(ki))).flat(),
+        fn.set(pb, m.i32.add(fn.get(pb), fn.c32(4 * ku * bRow))),
+      ], 4 * ku * a.cs));
+    } else if (kFull > 0) {
       st.push(fn.loop(ki, 0, kFull, () => [
         ...Array.from({ length: ku }, (_, u) => step(u)).flat(),
         fn.set(pa, m.i32.add(fn.get(pa), fn.c32(4 * ku * a.cs))),
         fn.set(pb, m.i32.add(fn.get(pb), fn.c32(4 * ku * bRow))),
       ], ku));
     }
-    for (let u = 0; u < K % ku; u++) st.push(...step(u));
+    // (a static A past the loop: its offset from 0, B's from where the loop left pb)
+    for (let u = 0; u < K % ku; u++) st.push(...(aByK ? step(u, () => fn.c32(0), kFull + u) : step(u)));
     for (let r = 0; r < rows; r++) {
       for (let j = 0; j < vecs; j++) {
         const lanes = j === vecs - 1 ? lastLanes : LANES;
