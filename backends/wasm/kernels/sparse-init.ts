@@ -78,7 +78,9 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
   // CSC forms built at load (sparse-matmul.ts cscAtLoad): starts, indices, values stored as zeros (masks only in the
   // bitmask form), B by column stored compressed; csc_build fills them once everything is expanded. Subgraph
   // bodies share the weights region, so their nodes count too.
-  const cscOps: { starts: number; idx: number; vals: number; b: number; K: number; N: number }[] = [];
+  /** `src`: where B by column is stored in the bitmask form (stored-region offset), when csc_mask reads it there
+   *  instead of B being expanded first (K a multiple of 32: a mask group lies inside one column). */
+  const cscOps: { starts: number; idx: number; vals: number; b: number; K: number; N: number; src?: number }[] = [];
   const atLoad = new Set<number>();
   /** The placeholders csc_build fills: the dense region is fresh (zeroed) memory, so they are not stored at all. */
   const zeros = new Set<number>();
@@ -144,6 +146,13 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
       continue;
     }
     if (placeholder[i]) { i++; continue; }
+    const direct = sparse[i] ? cscOps.find((c) => c.b === e.offset && c.K % 32 === 0) : undefined;
+    if (direct) {
+      // B by column stays in its stored form: csc_mask reads the masks and values there (no expansion)
+      direct.src = put(compressWords(e.bytes));
+      i++;
+      continue;
+    }
     if (sparse[i]) {
       const c = compressWords(e.bytes);
       ops.push({ kind: 'expand', dst: e.offset, src: put(c), words: e.bytes.length / 4 });
@@ -168,7 +177,8 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
       if (ops.some((op) => op.kind === 'expand')) addExpand(m);
       if (ops.some((op) => op.kind === 'int4')) addInt4Expand(m);
       if (ops.some((op) => op.kind === 'f16')) addF16Expand(m);
-      if (cscOps.length) addCscBuild(m);
+      if (cscOps.some((c) => c.src === undefined)) addCscBuild(m);
+      if (cscOps.some((c) => c.src !== undefined)) addCscMask(m);
       const body = ops.map((op) => op.kind === 'copy'
         ? m.memory.copy(m.i32.const(base + op.dst), m.i32.const(offset + op.src), m.i32.const(op.bytes))
         : op.kind === 'dup'
@@ -179,7 +189,11 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
           ? m.call(INT4_EXPAND, [base + op.dst, offset + op.src, offset + op.src + op.form.scalesAt, op.form.elements, Math.log2(op.form.block)].map((v) => m.i32.const(v)), binaryen.none)
           : m.call(EXPAND, [m.i32.const(base + op.dst), m.i32.const(offset + op.src), m.i32.const(op.words)], binaryen.none));
       // after every expansion: B by column is in place
-      for (const c of cscOps) body.push(m.call(CSC_BUILD, [base + c.starts, base + c.idx, base + c.vals, base + c.b, c.K, c.N].map((x) => m.i32.const(x)), binaryen.none));
+      for (const c of cscOps) {
+        body.push(c.src === undefined
+          ? m.call(CSC_BUILD, [base + c.starts, base + c.idx, base + c.vals, base + c.b, c.K, c.N].map((x) => m.i32.const(x)), binaryen.none)
+          : m.call(CSC_MASK, [base + c.starts, base + c.idx, base + c.vals, offset + c.src, c.K, c.N].map((x) => m.i32.const(x)), binaryen.none));
+      }
       m.addGlobal(READY, binaryen.i32, true, m.i32.const(0));
       m.addFunction(INIT, binaryen.none, binaryen.none, [], m.block(null, [...body, m.global.set(READY, m.i32.const(1))]));
       return m.if(m.i32.eqz(m.global.get(READY, binaryen.i32)), m.call(INIT, [], binaryen.none));
@@ -187,7 +201,49 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
   };
 }
 
-const EXPAND = 'sparse_expand', INIT = 'weights_init', READY = 'weights_ready', CSC_BUILD = 'csc_build';
+const EXPAND = 'sparse_expand', INIT = 'weights_init', READY = 'weights_ready', CSC_BUILD = 'csc_build', CSC_MASK = 'csc_mask';
+
+/** csc_mask(starts, idx, vals, src, K, N): csc_build's result read straight from B by column in the bitmask form at
+ *  src (compressWords: ceil(N*K/32) masks, then the non-zero words in order), K a multiple of 32: per column n its
+ *  K/32 masks; each set bit (lowest first, via ctz) is input index 32g + bit and the next stored value, kept unless
+ *  it is -0 (a non-zero word, but not a weight packCsc keeps); branch-free like csc_build. */
+function addCscMask(m: binaryen.Module): void {
+  const i32 = binaryen.i32, f32 = binaryen.f32;
+  const [starts, idx, vals, src, K, N, n, g, p, q, mask, mp, gEnd] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], v = 13;
+  const get = (l: number): binaryen.ExpressionRef => m.local.get(l, i32);
+  const c = (x: number): binaryen.ExpressionRef => m.i32.const(x);
+  const body = m.block(null, [
+    // q: the values, after the masks; mp: the next mask; g: the group's first input index within the column
+    m.local.set(q, m.i32.add(get(src), m.i32.shl(m.i32.shr_u(m.i32.add(m.i32.mul(get(N), get(K)), c(31)), c(5)), c(2)))),
+    m.local.set(mp, get(src)), m.local.set(p, c(0)), m.local.set(n, c(0)),
+    m.block('cols_done', [m.loop('cols', m.block(null, [
+      m.br('cols_done', m.i32.ge_u(get(n), get(N))),
+      m.i32.store(0, 4, m.i32.add(get(starts), m.i32.shl(get(n), c(2))), get(p)),
+      m.local.set(g, c(0)), m.local.set(gEnd, get(K)),
+      m.block('groups_done', [m.loop('groups', m.block(null, [
+        m.br('groups_done', m.i32.ge_u(get(g), get(gEnd))),
+        m.local.set(mask, m.i32.load(0, 4, get(mp))),
+        m.block('bits_done', [m.loop('bits', m.block(null, [
+          m.br('bits_done', m.i32.eqz(get(mask))),
+          m.local.set(v, m.f32.load(0, 4, get(q))),
+          m.i32.store16(0, 2, m.i32.add(get(idx), m.i32.shl(get(p), c(1))), m.i32.add(get(g), m.i32.ctz(get(mask)))),
+          m.f32.store(0, 4, m.i32.add(get(vals), m.i32.shl(get(p), c(2))), m.local.get(v, f32)),
+          m.local.set(p, m.i32.add(get(p), m.f32.ne(m.local.get(v, f32), m.f32.const(0)))),
+          m.local.set(q, m.i32.add(get(q), c(4))),
+          m.local.set(mask, m.i32.and(get(mask), m.i32.sub(get(mask), c(1)))),
+          m.br('bits'),
+        ]))]),
+        m.local.set(mp, m.i32.add(get(mp), c(4))),
+        m.local.set(g, m.i32.add(get(g), c(32))),
+        m.br('groups'),
+      ]))]),
+      m.local.set(n, m.i32.add(get(n), c(1))),
+      m.br('cols'),
+    ]))]),
+    m.i32.store(0, 4, m.i32.add(get(starts), m.i32.shl(get(N), c(2))), get(p)),
+  ]);
+  m.addFunction(CSC_MASK, binaryen.createType([i32, i32, i32, i32, i32, i32]), binaryen.none, [i32, i32, i32, i32, i32, i32, i32, f32], body);
+}
 
 /** csc_build(starts, idx, vals, b, K, N): B by column (b: [N][K] float32) into the CSC kernel's form, as packCsc
  *  builds it at compile time: per column n, starts[n], then each weight that is not zero (f32.ne: -0 is zero, NaN
