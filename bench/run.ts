@@ -21,7 +21,7 @@ const USAGE = `usage: npm run bench -- [MODEL...] [--json] [--iterations N] [--w
 --profile: after the report, each model's per-kernel profile (bench/perf-kernels.ts: time per op and top kernels)
 --isolate-compile: compile each model in a child process (survives a Binaryen abort; ~10 s slower per model)
 --json: machine-readable report on stdout (use 'npm run -s bench -- --json' to keep npm's banner out of it)
-MODEL: a folder name under $ONNXC_SHARED/models, conv_autoencoder or lstm_forecaster (models/bench-models.ts),
+MODEL: a folder name under $ONNXC_SHARED/models, conv_autoencoder, lstm_forecaster, vit_tiny or dbnet_head (models/bench-models.ts),
        a model folder, or an .onnx file (default: every shared model)`;
 
 async function main(): Promise<number> {
