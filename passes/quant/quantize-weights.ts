@@ -15,7 +15,10 @@
 // Options: quant-bits=8|4 (default 8), quant-block-size=0|16|32|64|128|256 (default 0 for 8 bits, 64 for 4 bits:
 // with GPTQ's rounding, blocks of 64 lose about what round-to-nearest blocks of 32 do, for half the scales),
 // quant-gptq=0|1 (default 1), quant-refit=0|1|2 (scale re-fits after GPTQ, default 1), quant-f16-scales=0|1
-// (default 1), quant-tables=auto|int8|int4|float16 and/or TABLE=FORM items (passes/quant/tables.ts),
+// (default 1), quant-coarsen=0|1 (per-channel scales for layers whose error is far under the worst one's, coarsenLayers;
+// default 1 at 4 bits: bert-tiny at seq 32 / 128, blocks of 64: relative L2 6.45e-3 / 6.57e-3 -> 6.53e-3 / 6.65e-3,
+// ONNX 406.6 -> 402.2 KB, weights.bin 5.97x -> 6.02x / 5.72x -> 5.76x), quant-tables=auto|int8|int4|float16 and/or
+// TABLE=FORM items (passes/quant/tables.ts),
 // quant-exclude=OP|NODE,... Conv weights are always int8 per channel (4 bits loses too much on small kernels).
 
 import type { Graph, Node } from '../../ir/graph.js';
@@ -38,7 +41,7 @@ export function quantizeWeights(graph: Graph, ctx: PassContext): Graph {
   const useGptq = choiceOption(ctx, 'quant-gptq', [0, 1] as const, 1) === 1;
   const f16Scales = choiceOption(ctx, 'quant-f16-scales', [0, 1] as const, 1) === 1;
   const refit = choiceOption(ctx, 'quant-refit', [0, 1, 2] as const, 1);
-  const coarsen = choiceOption(ctx, 'quant-coarsen', [0, 1] as const, 0) === 1;
+  const coarsen = choiceOption(ctx, 'quant-coarsen', [0, 1] as const, bits === 4 ? 1 : 0) === 1;
   const skip = excluded(ctx);
   const uses = quantisableWeights(graph, (u) => !skip(u.node));
   if (uses.size === 0) return graph;

@@ -18,7 +18,9 @@ import { GraphBuilder } from '../../models/builder.js';
 import { defaultContext } from '../../passes/pass.js';
 import { getPass } from '../../passes/index.js';
 import { f16Exact, f16Scale, storeFloat } from '../../passes/quant/f16-store.js';
-import { gptqRound, refineGptq, refitScales } from '../../passes/quant/gptq.js';
+import { gptqRound, outputError as layerOutputError, refineGptq, refitScales } from '../../passes/quant/gptq.js';
+import { coarsenLayers } from '../../passes/quant/quantize-weights.js';
+import { quantisableWeights } from '../../passes/quant/quant-graph.js';
 import { quantizeWeight } from '../../passes/quant/weight-quant.js';
 import { randTensor } from '../wasm/helpers.js';
 
@@ -118,6 +120,37 @@ describe('scale re-fit after GPTQ', () => {
     const b = refitScales(wt, refineGptq(wt, quantizeWeight(wt, { bits: 4, channelAxis: 0, blockSize: 16, blockAxis: 1 }), 0, gram), 0, gram, false);
     expect(b.scale.dims).toEqual([N, 2]);
     for (let n = 0; n < N; n++) for (let blk = 0; blk < 2; blk++) expect(b.scale.data[n * 2 + blk]).toBeCloseTo(a.scale.data[blk * N + n]!, 6);
+  });
+});
+
+describe('output error and per-layer scale granularity', () => {
+  const K = 64, N = 16, R = 256;
+  it('outputError is ||X Δ||² / ||X W||² over the rows of the second moment', () => {
+    const w = randTensor([K, N], 21), x = correlated(R, K, 3), gram = gramOf(x, R, K);
+    const qw = quantizeWeight(w, { bits: 4, channelAxis: 1, blockSize: 16, blockAxis: 0 });
+    const zero = new Int8Array(K * N);
+    const sig = blockOutputError(x, R, w.data, zero, qw.scale.data as Float32Array, K, N, 16);
+    const want = blockOutputError(x, R, w.data, qw.q.data, qw.scale.data as Float32Array, K, N, 16) / sig;
+    expect(layerOutputError(w, qw, 1, gram)).toBeCloseTo(want, 10);
+  });
+  it('coarsenLayers: a layer far under the worst error goes per channel, the worst keeps its blocks', () => {
+    const b = new GraphBuilder('two');
+    const x1 = b.input('x1', 'float32', [R, K]), x2 = b.input('x2', 'float32', [R, K]);
+    b.output(b.op('MatMul', [x1, b.weight('wa', randTensor([K, N], 31))]));
+    b.output(b.op('MatMul', [x2, b.weight('wb', randTensor([K, N], 32))]));
+    const g = b.model({ source: 'two' }).graph;
+    // wa's inputs are strongly correlated (GPTQ cancels most of its error), wb's independent (round to nearest)
+    const diag = new Float64Array(K * K);
+    for (let k = 0; k < K; k++) diag[k * K + k] = 1;
+    const grams = new Map([['wa', gramOf(correlated(R, K, 4), R, K)], ['wb', diag]]);
+    const linear = (t: Tensor, u: { channelAxis: number; blockAxis: number }, bs: number, gram: Float64Array) =>
+      refineGptq(t, quantizeWeight(t, { bits: 4, channelAxis: u.channelAxis, blockSize: bs, blockAxis: u.blockAxis }), u.channelAxis, gram);
+    const uses = quantisableWeights(g, () => true);
+    const out = coarsenLayers(g, uses, grams, 16, linear);
+    expect(out.get('wa')!.blockSize).toBe(0);
+    expect(out.get('wb')!.blockSize).toBe(16);
+    const errB = layerOutputError(g.initializers.get('wb')!, out.get('wb')!, 1, grams.get('wb')!);
+    expect(layerOutputError(g.initializers.get('wa')!, out.get('wa')!, 1, grams.get('wa')!)).toBeLessThanOrEqual(errB / 2);
   });
 });
 
