@@ -5,7 +5,11 @@ import type { Tensor } from '../../ir/tensor.js';
 import { GraphBuilder } from '../../models/builder.js';
 import { randTensor } from './helpers.js';
 
-export interface TailCase { name: string; g: ReturnType<GraphBuilder['build']>; inputs: Tensor[] }
+export interface TailCase {
+  name: string; g: ReturnType<GraphBuilder['build']>; inputs: Tensor[];
+  /** One row and no dot column: its tiles multiply then add in a relaxed module too (gemm-core.ts), no relaxed_madd. */
+  oneRow?: boolean;
+}
 
 function matmul(aDims: number[], K: number, N: number, fused: boolean): TailCase {
   const b = new GraphBuilder();
@@ -48,8 +52,8 @@ export const TAIL_CASES: readonly TailCase[] = [
   matmul([9, 4], 4, 7, true),
   gemm(5, 7, 13, 1, [5, 1]),          // C broadcast per row (a splat, cs = 0)
   gemm(6, 9, 5, 0, [5]),
-  gemm(1, 20, 11, 1, [11]),           // M = 1: the 1x24 tile's tail, 3 vectors, the last partial
-  matmul([1, 33], 33, 53, true),      // M = 1: two full 24-column tiles (three panels each) and a 5-column tail
+  { ...gemm(1, 20, 11, 1, [11]), oneRow: true }, // M = 1: the 1x24 tile's tail, 3 vectors, the last partial
+  matmul([1, 33], 33, 53, true),      // M = 1: two full 24-column tiles (three panels each), a 4-column tail, a dot column
   gemm(2, 19, 37, 0, [2, 1]),         // M = 2: the 2x16 tile, then 5 columns
   conv([1, 6, 7, 5], 9, 3, true),     // super-resolution-10's last conv: 9 output channels
   conv([2, 4, 4, 3], 5, 1, false),    // 1x1 direct, 5 channels

@@ -134,12 +134,16 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
     // A splat and a multiply-accumulate into each of the row's accumulators
     // one row of a static A (M = 1): the loop counter is A's byte offset, one pointer less to step
     const aByK = M === 1 && !a.dyn;
+    // a one-row tile multiplies then adds even in a relaxed module: a fused madd's 4-cycle latency on each of
+    // the 1x24 tile's six chains bounded it, where only the add's is on the chain here. (By tile, not by M: a
+    // threaded row split's last chunk of one row must give the serial tail row's bits.)
+    const mac = (x: Expr, y: Expr, acc: Expr): Expr => (rows === 1 ? V.add(acc, V.mul(x, y)) : madd(fn, x, y, acc));
     const step = (u: number, aPtr: () => Expr = () => fn.get(pa), aU = u): Expr[] => {
       const e: Expr[] = [];
       for (let j = 0; j < vecs; j++) e.push(fn.set(bv[j]!, m.v128.load(b.base + bOff(u, j), 4, fn.get(pb))));
       for (let r = 0; r < rows; r++) {
         e.push(fn.set(av, m.v128.load32_splat(a.base + 4 * (r * a.rs + aU * a.cs), 4, aPtr())));
-        for (let j = 0; j < vecs; j++) e.push(fn.set(acc[r]![j]!, madd(fn, fn.get(av), fn.get(bv[j]!), fn.get(acc[r]![j]!))));
+        for (let j = 0; j < vecs; j++) e.push(fn.set(acc[r]![j]!, mac(fn.get(av), fn.get(bv[j]!), fn.get(acc[r]![j]!))));
       }
       return e;
     };
