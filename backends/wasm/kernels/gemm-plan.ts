@@ -20,7 +20,8 @@ export interface TilePlan {
  *    accumulators, 15-16 registers with B and the A splat) ran 24-47, 3x8 and 2x8 a few percent under 4x8, 8x4
  *    and 4x4 under 40; unrolling K (ku 2) lost 10-25% (V8 hoists the unrolled loads and spills).
  *  - M = 1 (classifier heads, decoder steps): 1x24 at 36-43 against 27-29 for the 4x8 plan's one-row tail (two
- *    accumulators chain every K step through the add latency; six independent chains do not).
+ *    accumulators chain every K step through the add latency; six independent chains do not). One-row tiles
+ *    multiply then add in relaxed modules too (gemm-core.ts): six fused chains of 4-cycle latency ran 36-41.
  *  - M = 2: 2x16 at 54 against 45.
  *  - N = 11 on panels: one 2x12 tile over every column (3x12 and 4x12 spill: 16-21). N % 4 = 1 or 2 on panels
  *    and every N % 4 of an unpacked B leave those last columns to dot products along K (gemm-core.ts dotColumns),
