@@ -1,6 +1,7 @@
 // Resize on the separable SIMD path (kernels/resize-simd.ts) and DepthToSpace/SpaceToDepth (depth-space.ts)
 // against the reference interpreter. Resize: nearest (every nearest_mode), linear and cubic (antialias too), up
-// and down, scales and sizes, rows only, columns only, widths around the 4-lane vectors, ranks 1 to 5, and the
+// and down, scales and sizes, rows only, columns only, widths around the 4-lane vectors, ranks 1 to 5, channels
+// last (NHWC) with pixels of 3 to 16 floats, and the
 // forms that stay scalar (an axis before the last two, tf_crop_and_resize extrapolation, float64). Binaryen's
 // optimiser on and off.
 
@@ -33,6 +34,19 @@ const cases: Case[] = [
   { x: [3, 4], sizes: [5, 9], attrs: { mode: 'nearest' } },
   { x: [1, 2, 2, 3, 4], scales: [1, 1, 1, 2, 2], attrs: { mode: 'linear', keep_aspect_ratio_policy: 'stretch' } },
   { x: [1, 2, 5, 7], sizes: [9, 9], attrs: { mode: 'linear', axes: [2, 3], keep_aspect_ratio_policy: 'not_larger' } },
+  // channels last (NHWC, as the layout pass leaves Resize): pixels of C floats, C a multiple of 4, with a tail, under
+  // 4; nearest (x2 as PyTorch exports F.interpolate, x8), linear (pytorch_half_pixel, align_corners), cubic,
+  // antialiased down, one spatial axis only, a batch of 2
+  { x: [1, 5, 7, 8], scales: [1, 2, 2, 1], attrs: { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' } },
+  { x: [1, 3, 2, 16], scales: [1, 8, 8, 1], attrs: { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' } },
+  { x: [1, 5, 6, 6], scales: [1, 2, 2, 1], attrs: { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel' } },
+  { x: [2, 4, 3, 3], scales: [1, 4, 4, 1], attrs: { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel' } },
+  { x: [1, 3, 4, 5], sizes: [1, 7, 5, 5], attrs: { mode: 'linear', coordinate_transformation_mode: 'align_corners' } },
+  { x: [1, 4, 5, 4], scales: [1, 1.5, 2.5, 1], attrs: { mode: 'cubic', cubic_coeff_a: -0.75 } },
+  { x: [1, 9, 8, 4], scales: [1, 0.5, 0.5, 1], attrs: { mode: 'linear', antialias: 1 } },
+  { x: [1, 4, 6, 5], scales: [1, 2, 1, 1], attrs: { mode: 'linear' } },
+  { x: [1, 4, 6, 5], scales: [1, 1, 2, 1], attrs: { mode: 'nearest' } },
+  { x: [2, 3, 5, 7], sizes: [2, 6, 9, 7], attrs: { mode: 'nearest', nearest_mode: 'round_prefer_floor' } },
   // scalar path: channels resized, crop with extrapolation
   { x: [1, 3, 4, 4], scales: [1, 2, 1, 1], attrs: { mode: 'nearest' } },
   { x: [1, 1, 4, 5], sizes: [1, 1, 6, 6], roi: [0, 0, 0.2, -0.3, 1, 1, 1.2, 0.9], attrs: { mode: 'linear', coordinate_transformation_mode: 'tf_crop_and_resize', extrapolation_value: 0.5 } },

@@ -1,8 +1,9 @@
 // Resize (and Upsample) with every geometry fixed at compile time: per changed axis, a table of input offsets
 // and weights for each output index (the reference's own tap computation, ops/resize-core.ts), so the kernel is
 // a loop nest that sums products of taps in f64 (nearest: one tap, a plain element move). Offset -1 marks a
-// tf_crop_and_resize position outside the roi (extrapolation_value). float32 resizes of the last two axes with
-// every tap inside the input (image upsampling) take the separable SIMD path of resize-simd.ts.
+// tf_crop_and_resize position outside the roi (extrapolation_value). float32 resizes of the last two axes, or of
+// the two before an unchanged last axis (channels last), with every tap inside the input (image upsampling) take
+// the separable SIMD path of resize-simd.ts.
 
 import { makeTensor, toNumbers, type Tensor } from '../../../ir/tensor.js';
 import { changes, planResize, resizeAxes, resizeOptions, tapsFor, type ResizeAttrs, type ResizeOptions, type ResizePlan } from '../../../ops/resize-core.js';
@@ -56,14 +57,17 @@ function tables(ctx: PlanContext, upsample: boolean): { axis: number; n: number;
   return out;
 }
 
-/** The SIMD path's plan, or undefined when the node is not float32, changes an axis before the last two, or
- *  has a tap outside the input (tf_crop_and_resize extrapolation). */
+/** The SIMD path's plan, or undefined when the node is not float32, changes an axis before the last two (or,
+ *  channels last, before the two before the last), or has a tap outside the input (tf_crop_and_resize
+ *  extrapolation). */
 function simdPlan(ctx: PlanContext, upsample: boolean): ResizeSimd | undefined {
   const x = input(ctx, 0), y = output(ctx), rank = x.dims.length;
   if (x.dtype !== 'float32' || y.dtype !== 'float32' || x.size === 0 || rank === 0) return undefined;
   const { o, plan } = setup(ctx, upsample);
   const changed = x.dims.map((_, a) => changes(o, plan, x.dims, a));
-  if (changed.some((c, a) => c && a < rank - 2)) return undefined;
+  // channels last: the last axis kept, nothing before the two spatial axes before it changed (NHWC)
+  const last = rank >= 3 && !changed[rank - 1] && x.dims[rank - 1]! > 1 && !changed.some((c, a) => c && a < rank - 3) ? 1 : 0;
+  if (changed.some((c, a) => c && a < rank - 2 - last)) return undefined;
   let inside = true;
   const axis = (a: number): AxisTaps | undefined => {
     if (a < 0 || !changed[a]) return undefined;
@@ -72,11 +76,15 @@ function simdPlan(ctx: PlanContext, upsample: boolean): ResizeSimd | undefined {
     const n = taps.reduce((m, t) => Math.max(m, t.idx.length), 1); // no spread: 1e6 taps overflow the stack
     return { n, idx: taps.flatMap((t) => Array.from({ length: n }, (_, k) => t.idx[k] ?? 0)), w: taps.flatMap((t) => Array.from({ length: n }, (_, k) => t.w[k] ?? 0)) };
   };
-  const rows = axis(rank - 2), cols = axis(rank - 1);
+  const sp = rank - last; // the spatial axes are sp - 2 and sp - 1
+  const rows = axis(sp - 2), cols = axis(sp - 1);
   if (!inside) return undefined;
-  const two = (d: readonly number[]): [number, number] => (rank === 1 ? [1, d[0]!] : [d[rank - 2]!, d[rank - 1]!]);
+  const two = (d: readonly number[]): [number, number] => (sp === 1 ? [1, d[0]!] : [d[sp - 2]!, d[sp - 1]!]);
   const [H, W] = two(x.dims), [OH, OW] = two(y.dims);
-  return { outer: x.dims.slice(0, Math.max(0, rank - 2)).reduce((p, d) => p * d, 1), H, W, OH, OW, rows, cols, nearest: o.mode === 'nearest' };
+  return {
+    outer: x.dims.slice(0, Math.max(0, sp - 2)).reduce((p, d) => p * d, 1), H, W, OH, OW, rows, cols, nearest: o.mode === 'nearest',
+    C: last ? x.dims[rank - 1]! : 1,
+  };
 }
 
 function resizeKernel(upsample: boolean): KernelGen {
