@@ -22,12 +22,13 @@ export interface BenchOptions {
   readonly iterations: number;
   /** Untimed iterations first, per model, every engine interleaved as in the timed runs: at least `warmup` runs
    *  and at least `warmupMs`, then on until every engine has settled (see `warmupSettled`), ending at `warmupMaxMs`
-   *  whatever the state (slow models: a few runs). V8 starts wasm on Liftoff and compiles a function with TurboFan
-   *  in the background once it has run enough, so a count alone (fast models reach it in milliseconds, before the
-   *  background compile ends) or a time alone (a cap on runs) left the tier an engine timed at to chance: an engine
-   *  whose module was already hot from the previous model (onnxruntime-web's one module) was timed tiered up, the
-   *  other not, and ratios depended on the order of the models. Under load the background compile can lag past
-   *  any floor; an engine whose timed runs still step down (`timedStepDown`) gets its timed runs done again, once. */
+   *  whatever the state. A slow model (under `warmup` runs in 2 `warmupMs`) settles over shorter windows instead.
+   *  V8 starts wasm on Liftoff and compiles a function with TurboFan in the background once it has run enough, so
+   *  a count alone (fast models reach it in milliseconds, before the background compile ends) or a time alone (a
+   *  cap on runs) left the tier an engine timed at to chance: an engine whose module was already hot from the
+   *  previous model (onnxruntime-web's one module) was timed tiered up, the other not, and ratios depended on the
+   *  order of the models. Under load the background compile can lag past any floor; an engine whose timed runs
+   *  still step down (`timedStepDown`) gets its timed runs done again, once. */
   readonly warmup: number;
   readonly warmupMs: number;
   readonly warmupMaxMs?: number;
@@ -169,9 +170,13 @@ export async function benchModel(model: BenchModel, opts: BenchOptions = DEFAULT
     for (;;) {
       const elapsed = performance.now() - w0;
       const running = live.filter((l) => l.prepared && l.error === undefined);
-      settled = running.every((l) => warmupSettled(l.warm, window));
+      // a slow model (a few runs per warmupMs) tiers up within its first runs: from 2 warmupMs on, its count floor is
+      // waived and it settles over windows of a third of its runs (at least 3)
+      const slow = elapsed >= 2 * opts.warmupMs && runs < opts.warmup;
+      const w = slow && window >= 3 ? Math.max(3, Math.min(window, Math.floor(runs / 3))) : window;
+      settled = running.every((l) => warmupSettled(l.warm, w));
       if (running.length === 0) break;
-      if (runs >= opts.warmup && elapsed >= opts.warmupMs && settled) break;
+      if ((runs >= opts.warmup || slow) && elapsed >= opts.warmupMs && settled) break;
       if (runs >= Math.min(opts.warmup, 2) && elapsed >= maxMs) break;
       await iteration(false);
       runs++;

@@ -47,7 +47,8 @@ export function sharedModels(): BenchModel[] {
 }
 
 /** Resolve a model argument: a shared model's folder name, a model built in models/bench-models.ts
- *  (conv_autoencoder, lstm_forecaster: written to out/bench-models/NAME), a folder, or an .onnx file. */
+ *  (conv_autoencoder, lstm_forecaster, vit_tiny, dbnet_head: written to out/bench-models/NAME), a folder, or an
+ *  .onnx file. */
 export function resolveModel(arg: string): BenchModel | undefined {
   const built = BENCH_MODELS[arg];
   if (built) {
