@@ -117,7 +117,7 @@ export function refineGptq(w: Tensor, qw: QuantizedWeight, channelAxis: number, 
  * The scales of `qw` re-fitted to its integers: per output column, the block scales s minimising the layer's output
  * error (w - Q s)ᵀ H (w - Q s) (H = `gram`, Q the column's integers spread over its blocks), a small least-squares
  * solve. GPTQ's rounding moves integers away from round-to-nearest, after which the scales chosen on the float
- * weights are no longer the best ones for them. A column whose solve is singular or gives a non-positive scale keeps
+ * weights are no longer the best ones for them. A column whose solve is singular or flips a scale's sign keeps
  * its scales; `f16` rounds the new ones as quantizeWeight does.
  */
 export function refitScales(w: Tensor, qw: QuantizedWeight, channelAxis: number, gram: Float64Array, f16: boolean): QuantizedWeight {
@@ -148,7 +148,8 @@ export function refitScales(w: Tensor, qw: QuantizedWeight, channelAxis: number,
       b[bk]! += qk * hw[k]!;
     }
     const x = solveSmall(A, b, nb);
-    if (!x || x.some((v) => !(v > 0) || !Number.isFinite(v))) continue;
+    // each new scale keeps its old one's sign (negative scales: weight-quant's signedScales)
+    if (!x || x.some((v, c) => !(v * s[slot(c * (qw.blockSize || K), n)]! > 0) || !Number.isFinite(v))) continue;
     for (let c = 0; c < nb; c++) {
       const k0 = c * (qw.blockSize || K);
       s[slot(k0, n)] = f16 ? f16Scale(Math.fround(x[c]!)) : Math.fround(x[c]!);

@@ -18,7 +18,9 @@
 // (default 1), quant-coarsen=0|1 (per-channel scales for layers whose error is far under the worst one's, coarsenLayers;
 // default 1 at 4 bits: bert-tiny at seq 32 / 128, blocks of 64: relative L2 6.45e-3 / 6.57e-3 -> 6.53e-3 / 6.65e-3,
 // ONNX 406.6 -> 402.2 KB, weights.bin 5.97x -> 6.02x / 5.72x -> 5.76x), quant-tables=auto|int8|int4|float16 and/or
-// TABLE=FORM items (passes/quant/tables.ts),
+// TABLE=FORM items (passes/quant/tables.ts), quant-signed-scales=0|1 (default 1 at 4 bits for MatMul/Gemm: a block may
+// take a negative scale so its largest weight lands on -8, weight-quant.ts; bert-tiny relative L2 6.50e-3 / 6.64e-3 ->
+// 6.18e-3 / 6.37e-3 at seq 32 / 128, no bytes; onnxruntime runs them, fuse-dequant-matmul's kernel multiplies by them),
 // quant-exclude=OP|NODE,... Conv weights are always int8 per channel (4 bits loses too much on small kernels).
 
 import type { Graph, Node } from '../../ir/graph.js';
@@ -41,6 +43,7 @@ export function quantizeWeights(graph: Graph, ctx: PassContext): Graph {
   const useGptq = choiceOption(ctx, 'quant-gptq', [0, 1] as const, 1) === 1;
   const f16Scales = choiceOption(ctx, 'quant-f16-scales', [0, 1] as const, 1) === 1;
   const refit = choiceOption(ctx, 'quant-refit', [0, 1, 2] as const, 1);
+  const signed = choiceOption(ctx, 'quant-signed-scales', [0, 1] as const, bits === 4 ? 1 : 0) === 1;
   const coarsen = choiceOption(ctx, 'quant-coarsen', [0, 1] as const, bits === 4 ? 1 : 0) === 1;
   const skip = excluded(ctx);
   const uses = quantisableWeights(graph, (u) => !skip(u.node));
@@ -48,7 +51,7 @@ export function quantizeWeights(graph: Graph, ctx: PassContext): Graph {
   const forms = tableForms(graph, uses, bits, ctx);
   /** A MatMul/Gemm weight in `bs` blocks (0: per channel), GPTQ-rounded on `gram` when given. */
   const linear = (t: Tensor, u: WeightUse, bs: number, gram: Float64Array | undefined): QuantizedWeight => {
-    let qw = quantizeWeight(t, { bits, channelAxis: u.channelAxis, blockSize: bs >= t.dims[u.blockAxis]! ? 0 : bs, blockAxis: u.blockAxis, f16Scales });
+    let qw = quantizeWeight(t, { bits, channelAxis: u.channelAxis, blockSize: bs >= t.dims[u.blockAxis]! ? 0 : bs, blockAxis: u.blockAxis, f16Scales, signedScales: signed && bits === 4 && u.node.op !== 'Gather' });
     if (!gram) return qw;
     qw = refineGptq(t, qw, u.channelAxis, gram);
     for (let i = 0; i < refit; i++) qw = refineGptq(t, refitScales(t, qw, u.channelAxis, gram, f16Scales), u.channelAxis, gram);

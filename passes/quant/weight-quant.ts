@@ -15,6 +15,10 @@ export interface WeightQuantSpec {
   readonly blockAxis: number;
   /** Round each scale to float16 where that keeps it normal (passes/quant/f16-store.ts stores them in 2 bytes). */
   readonly f16Scales?: boolean;
+  /** Also try a negative scale per group: the group's largest-magnitude weight then takes qmin (-8 at 4 bits: one more
+   *  level on the side that reaches furthest than the symmetric range's ±qmax). DequantizeLinear multiplies by any
+   *  scale; opt-in, for weights only dequantised by multiplication (not integer-GEMM requantisation). */
+  readonly signedScales?: boolean;
 }
 
 export interface QuantizedWeight {
@@ -54,7 +58,7 @@ export function quantizeWeight(w: Tensor, spec: WeightQuantSpec): QuantizedWeigh
   for (let i = 0; i < data.length; i++) members[groupOf(i)]!.push(i);
   const q = new Int8Array(data.length), scale = new Float32Array(nScales);
   members.forEach((idx, g) => {
-    const best = groupScale(idx.map((i) => data[i]!), spec.bits, spec.f16Scales ?? false);
+    const best = groupScale(idx.map((i) => data[i]!), spec.bits, spec.f16Scales ?? false, spec.signedScales ?? false);
     scale[g] = best;
     for (const i of idx) q[i] = Math.min(qmax, Math.max(qmin, Math.round(data[i]! / best)));
   });
@@ -63,15 +67,18 @@ export function quantizeWeight(w: Tensor, spec: WeightQuantSpec): QuantizedWeigh
 
 /** The scale of one group: the absmax scale shrunk by the SHRINK fraction with the least squared error (1 for an
  *  all-zero group), rounded to float16 when `f16` (where that keeps it normal). */
-export function groupScale(vals: ArrayLike<number>, bits: 8 | 4, f16: boolean): number {
+export function groupScale(vals: ArrayLike<number>, bits: 8 | 4, f16: boolean, signed = false): number {
   const qmax = bits === 8 ? 127 : 7, qmin = -qmax - 1;
-  let absMax = 0;
-  for (let i = 0; i < vals.length; i++) absMax = Math.max(absMax, Math.abs(vals[i]!));
+  let absMax = 0, dom = 0;
+  for (let i = 0; i < vals.length; i++) if (Math.abs(vals[i]!) > absMax) { absMax = Math.abs(vals[i]!); dom = vals[i]!; }
   if (absMax === 0) return 1;
   const round = (x: number): number => (f16 ? f16Scale(Math.fround(x)) : Math.fround(x));
   let best = round(absMax / qmax), bestErr = Infinity;
-  for (const f of SHRINK) {
-    const s = round((absMax * f) / qmax);
+  // candidates: the absmax scale shrunk; with `signed`, also the scale that maps the dominant weight to qmin
+  const cands = SHRINK.map((f) => (absMax * f) / qmax);
+  if (signed) for (const f of SHRINK) cands.push((-Math.sign(dom) * absMax * f) / -qmin);
+  for (const c of cands) {
+    const s = round(c);
     let err = 0;
     for (let i = 0; i < vals.length; i++) {
       const v = Math.min(qmax, Math.max(qmin, Math.round(vals[i]! / s)));

@@ -21,7 +21,7 @@ import { f16Exact, f16Scale, storeFloat } from '../../passes/quant/f16-store.js'
 import { gptqRound, outputError as layerOutputError, refineGptq, refitScales } from '../../passes/quant/gptq.js';
 import { coarsenLayers } from '../../passes/quant/quantize-weights.js';
 import { quantisableWeights } from '../../passes/quant/quant-graph.js';
-import { quantizeWeight } from '../../passes/quant/weight-quant.js';
+import { groupScale, quantizeWeight } from '../../passes/quant/weight-quant.js';
 import { randTensor } from '../wasm/helpers.js';
 
 /** Rows of X [R, K] with strongly correlated columns: a few latent factors plus a little noise. */
@@ -151,6 +151,28 @@ describe('output error and per-layer scale granularity', () => {
     expect(out.get('wb')!.blockSize).toBe(16);
     const errB = layerOutputError(g.initializers.get('wb')!, out.get('wb')!, 1, grams.get('wb')!);
     expect(layerOutputError(g.initializers.get('wa')!, out.get('wa')!, 1, grams.get('wa')!)).toBeLessThanOrEqual(errB / 2);
+  });
+});
+
+describe('signed scales (4 bits)', () => {
+  it('a group reaching further on one side takes a negative scale: its largest weight lands on -8', () => {
+    const vals = [8, -3, 2.5, 1, -0.5, 6.9, 0.2, -7];
+    const s = groupScale(vals, 4, false, true);
+    expect(s).toBeLessThan(0);
+    expect(Math.round(8 / s)).toBe(-8);
+    const err = (sc: number): number => vals.reduce((e, v) => e + (Math.min(7, Math.max(-8, Math.round(v / sc))) * sc - v) ** 2, 0);
+    expect(err(s)).toBeLessThan(err(groupScale(vals, 4, false)));
+  });
+  it('never raises a block\'s squared error, and some blocks of a random weight take it', () => {
+    const w = randTensor([64, 16], 41);
+    const sq = (signed: boolean): number => {
+      const qw = quantizeWeight(w, { bits: 4, channelAxis: 1, blockSize: 16, blockAxis: 0, signedScales: signed });
+      let e = 0;
+      w.data.forEach((v, i) => { e += (qw.q.data[i]! * qw.scale.data[Math.floor(Math.floor(i / 16) / 16) * 16 + (i % 16)]! - v) ** 2; });
+      return e;
+    };
+    expect(sq(true)).toBeLessThanOrEqual(sq(false));
+    expect(Array.from(quantizeWeight(w, { bits: 4, channelAxis: 1, blockSize: 16, blockAxis: 0, signedScales: true }).scale.data).some((v) => v < 0)).toBe(true);
   });
 });
 
