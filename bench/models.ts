@@ -9,7 +9,7 @@ import type { ValueType } from '../ir/types.js';
 import { isTensor } from '../ir/value.js';
 import { loadModel } from '../compiler/onnx/import.js';
 import { readValueFile } from '../compiler/onnx/tensor-proto.js';
-import { BENCH_MODELS, writeBenchModel } from '../models/bench-models.js';
+import { BENCH_MODELS, HELD_OUT_PROXIES, writeBenchModel } from '../models/bench-models.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -50,7 +50,7 @@ export function sharedModels(): BenchModel[] {
  *  (conv_autoencoder, lstm_forecaster, vit_tiny, dbnet_head: written to out/bench-models/NAME), a folder, or an
  *  .onnx file. */
 export function resolveModel(arg: string): BenchModel | undefined {
-  const built = BENCH_MODELS[arg];
+  const built = BENCH_MODELS[arg] ?? HELD_OUT_PROXIES[arg];
   if (built) {
     const dir = join(repo, 'out', 'bench-models', arg);
     writeBenchModel(built(), dir);
