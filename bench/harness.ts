@@ -20,14 +20,15 @@ export const REFERENCE: EngineName = 'ort-node-cpu';
 
 export interface BenchOptions {
   readonly iterations: number;
-  /** Untimed iterations first, per model, every engine interleaved as in the timed runs: at least `warmup` runs
-   *  and at least `warmupMs`, then on until every engine has settled (see `warmupSettled`), ending at `warmupMaxMs`
+  /** Untimed runs first, per model and engine (each engine alone, one after the other): at least `warmup` runs
+   *  and at least `warmupMs`, then on until the engine has settled (see `warmupSettled`), ending at `warmupMaxMs`
    *  whatever the state. A slow model (under `warmup` runs in 2 `warmupMs`) settles over shorter windows instead.
    *  V8 starts wasm on Liftoff and compiles a function with TurboFan in the background once it has run enough, so
    *  a count alone (fast models reach it in milliseconds, before the background compile ends) or a time alone (a
    *  cap on runs) left the tier an engine timed at to chance: an engine whose module was already hot from the
    *  previous model (onnxruntime-web's one module) was timed tiered up, the other not, and ratios depended on the
-   *  order of the models. Under load the background compile can lag past any floor; an engine whose timed runs
+   *  order of the models; interleaved, a fast engine beside a slow one (WebGPU) got only the slow one's few runs,
+   *  hence each engine alone. Under load the background compile can lag past any floor; an engine whose timed runs
    *  still step down (`timedStepDown`) gets its timed runs done again, once. */
   readonly warmup: number;
   readonly warmupMs: number;
@@ -41,7 +42,7 @@ export interface BenchOptions {
 }
 
 export const DEFAULT_OPTIONS: BenchOptions = {
-  iterations: 20, warmup: 30, warmupMs: 2000, warmupMaxMs: 8000, budgetMs: 60_000, memory: true, engines: ENGINES, log: () => {},
+  iterations: 20, warmup: 30, warmupMs: 1000, warmupMaxMs: 4000, budgetMs: 60_000, memory: true, engines: ENGINES, log: () => {},
 };
 
 export interface MemoryFigures {
@@ -72,9 +73,10 @@ export interface ModelResult {
   readonly error?: string;
   readonly inputs: readonly { name: string; dtype: string; dims: readonly number[] }[];
   readonly engines: readonly EngineResult[];
-  /** Untimed runs per engine before timing, and how long they took; `settled`: every engine had stopped getting
+  /** Untimed runs before timing (the fewest of any engine; each engine's in `perEngine`), and how long the whole
+   *  warm-up took; `settled`: every engine had stopped getting
    *  faster (false: `warmupMaxMs` ended the warm-up first). */
-  readonly warmup?: { readonly runs: number; readonly ms: number; readonly settled: boolean; readonly retimed?: boolean };
+  readonly warmup?: { readonly runs: number; readonly ms: number; readonly settled: boolean; readonly retimed?: boolean; readonly perEngine?: Readonly<Record<string, number>> };
   /** Each engine's warm-up times, ms, in run order (with ONNXC_BENCH_WARMUP_TRACE=1 only). */
   readonly warmupTrace?: Readonly<Record<string, readonly number[]>>;
   /** Median latency onnxc-wasm / ort-web-wasm (below 1: onnxc is faster). */
@@ -148,41 +150,53 @@ export async function benchModel(model: BenchModel, opts: BenchOptions = DEFAULT
       }
       live.push(l);
     }
-    // interleaved: one run of each engine per iteration
-    const iteration = async (timed: boolean): Promise<void> => {
-      for (const l of live) {
-        if (!l.prepared || l.error) continue;
-        try {
-          const t0 = performance.now();
-          const outs = await l.prepared.run(inputs.feeds);
-          const dt = performance.now() - t0;
-          (timed ? l.samples : l.warm).push(dt);
-          l.last = outs;
-        } catch (e) {
-          l.error = `run failed: ${message(e)}`;
-        }
+    const runOne = async (l: Live, timed: boolean): Promise<void> => {
+      if (!l.prepared || l.error) return;
+      try {
+        const t0 = performance.now();
+        const outs = await l.prepared.run(inputs.feeds);
+        const dt = performance.now() - t0;
+        (timed ? l.samples : l.warm).push(dt);
+        l.last = outs;
+      } catch (e) {
+        l.error = `run failed: ${message(e)}`;
       }
     };
-    // warm-up by count, by time and until settled (see BenchOptions.warmup)
+    // interleaved: one run of each engine per iteration
+    const iteration = async (timed: boolean): Promise<void> => {
+      for (const l of live) await runOne(l, timed);
+    };
+    // warm-up per engine, one engine after the other, by count, by time and until settled (see BenchOptions.warmup):
+    // a fast engine is not held to the run count of a slow one beside it
     const w0 = performance.now(), maxMs = Math.max(opts.warmupMs, opts.warmupMaxMs ?? opts.warmupMs);
     const window = Math.floor(opts.warmup / 3);
-    let runs = 0, settled = false;
-    for (;;) {
-      const elapsed = performance.now() - w0;
-      const running = live.filter((l) => l.prepared && l.error === undefined);
-      // a slow model (a few runs per warmupMs) tiers up within its first runs: from 2 warmupMs on, its count floor is
-      // waived and it settles over windows of a third of its runs (at least 3)
-      const slow = elapsed >= 2 * opts.warmupMs && runs < opts.warmup;
-      const w = slow && window >= 3 ? Math.max(3, Math.min(window, Math.floor(runs / 3))) : window;
-      settled = running.every((l) => warmupSettled(l.warm, w));
-      if (running.length === 0) break;
-      if ((runs >= opts.warmup || slow) && elapsed >= opts.warmupMs && settled) break;
-      if (runs >= Math.min(opts.warmup, 2) && elapsed >= maxMs) break;
-      await iteration(false);
-      runs++;
+    const perEngine: Record<string, number> = {};
+    let settled = true;
+    for (const l of live) {
+      if (!l.prepared || l.error) continue;
+      const e0 = performance.now();
+      let n = 0, ok = false;
+      for (;;) {
+        const elapsed = performance.now() - e0;
+        // a slow engine (a few runs per warmupMs) tiers up within its first runs: from 2 warmupMs on, its count floor
+        // is waived and it settles over windows of a third of its runs (at least 3)
+        const slow = elapsed >= 2 * opts.warmupMs && n < opts.warmup;
+        const w = slow && window >= 3 ? Math.max(3, Math.min(window, Math.floor(n / 3))) : window;
+        ok = warmupSettled(l.warm, w);
+        if (l.error) break;
+        if ((n >= opts.warmup || slow) && elapsed >= opts.warmupMs && ok) break;
+        if (n >= Math.min(opts.warmup, 2) && elapsed >= maxMs) break;
+        await runOne(l, false);
+        n++;
+      }
+      perEngine[l.engine.name] = n;
+      if (!ok && l.error === undefined) {
+        settled = false;
+        opts.log(`  ${model.name}: ${l.engine.name} warm-up ended by time after ${n} runs, not settled`);
+      }
     }
+    const counts = Object.values(perEngine), runs = counts.length ? Math.min(...counts) : 0;
     const warmMs = performance.now() - w0;
-    if (runs > 0 && !settled) opts.log(`  ${model.name}: warm-up ended by time after ${runs} runs (${(warmMs / 1000).toFixed(1)} s), not settled`);
     const timedRuns = async (): Promise<void> => {
       const started = performance.now();
       for (let it = 0; it < opts.iterations; it++) {
@@ -226,7 +240,7 @@ export async function benchModel(model: BenchModel, opts: BenchOptions = DEFAULT
     const med = (n: EngineName): number | undefined => engines.find((e) => e.engine === n && e.ok)?.latency?.medianMs;
     const a = med('onnxc-wasm'), b = med('ort-web-wasm'), ga = med('onnxc-webgpu'), gb = med('ort-node-webgpu');
     return {
-      model: model.name, path: model.path, inputs: inputInfo, engines, warmup: { runs, ms: warmMs, settled, ...(retimed ? { retimed } : {}) },
+      model: model.name, path: model.path, inputs: inputInfo, engines, warmup: { runs, ms: warmMs, settled, perEngine, ...(retimed ? { retimed } : {}) },
       ...(process.env.ONNXC_BENCH_WARMUP_TRACE ? { warmupTrace: Object.fromEntries(live.map((l) => [l.engine.name, l.warm.map((x) => +x.toFixed(3))])) } : {}),
       ...(a !== undefined && b ? { onnxcOverOrtWeb: a / b } : {}), ...(ga !== undefined && gb ? { webgpuOverOrtWebGpu: ga / gb } : {}),
     };

@@ -16,8 +16,8 @@ import { DEFAULT_OPTIONS, runSuite } from './suite.js';
 const USAGE = `usage: npm run bench -- [MODEL...] [--json] [--iterations N] [--warmup N] [--warmup-max SECONDS] [--budget SECONDS]
                           [--engines a,b,c] [--no-memory] [--no-gemm] [--gemm-only] [--gemm-filter RE]
                           [--isolate-compile] [--profile]
---warmup N: at least N untimed runs per model (default ${DEFAULT_OPTIONS.warmup}) and ${DEFAULT_OPTIONS.warmupMs / 1000} s, then on until no engine gets
-           faster (no new fastest run in N/3 runs) (V8's background tier-up done), at most --warmup-max seconds (default ${(DEFAULT_OPTIONS.warmupMaxMs ?? 0) / 1000})
+--warmup N: at least N untimed runs per model and engine, each engine alone (default ${DEFAULT_OPTIONS.warmup}), and ${DEFAULT_OPTIONS.warmupMs / 1000} s, then on until it gets no
+           faster (no new fastest run in N/3 runs: V8's background tier-up done), at most --warmup-max seconds (default ${(DEFAULT_OPTIONS.warmupMaxMs ?? 0) / 1000})
 --profile: after the report, each model's per-kernel profile (bench/perf-kernels.ts: time per op and top kernels)
 --isolate-compile: compile each model in a child process (survives a Binaryen abort; ~10 s slower per model)
 --json: machine-readable report on stdout (use 'npm run -s bench -- --json' to keep npm's banner out of it)
