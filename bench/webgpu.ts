@@ -50,23 +50,34 @@ for (const name of models) {
   const theirs = await ort.InferenceSession.create(readFileSync(file), { executionProviders: ['webgpu'], graphOptimizationLevel: 'all', logSeverityLevel: 3 });
   const ortFeeds = Object.fromEntries(model.graph.inputs.map((n, i) => [n, new ort.Tensor(inputs[i]!.dtype, inputs[i]!.data, inputs[i]!.dims)]));
 
-  const a: number[] = [], b: number[] = [];
+  // the round-trip floor on this device: an empty submit plus one 4-byte mapAsync (what any run costs before the
+  // GPU does work), timed in the same loop, so onnxc minus floor estimates the GPU time of the dispatches
+  const probe = gpu.device.createBuffer({ size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const floorRun = async (): Promise<void> => {
+    const enc = gpu.device.createCommandEncoder();
+    gpu.device.queue.submit([enc.finish()]);
+    await probe.mapAsync(GPUMapMode.READ);
+    probe.unmap();
+  };
+  const a: number[] = [], b: number[] = [], f: number[] = [];
   let outs: Awaited<ReturnType<typeof ours.run>> | undefined;
   let first = 0;
   for (let i = 0; i < runs + 2; i++) {
     t = performance.now(); outs = await ours.run(feeds); const x = performance.now() - t;
     t = performance.now(); await theirs.run(ortFeeds); const y = performance.now() - t;
     if (i === 0) first = x;
-    if (i >= 2) { a.push(x); b.push(y); }
+    t = performance.now(); await floorRun(); const z = performance.now() - t;
+    if (i >= 2) { a.push(x); b.push(y); f.push(z); }
   }
   const worst = Math.max(...expected.map((e, k) => {
     const o = outs![model.graph.outputs[k]!]!;
     const err = tensorError({ dtype: o.type, dims: o.dims, data: o.data } as Tensor, e);
     return err.maxAbs / Math.max(err.maxExpected, 1e-30);
   }));
-  const sa = latencyStats(a), sb = latencyStats(b);
+  const sa = latencyStats(a), sb = latencyStats(b), sf = latencyStats(f);
   console.log(`${name.padEnd(16)} onnxc ${sa.medianMs.toFixed(1).padStart(8)}  ort-webgpu ${sb.medianMs.toFixed(1).padStart(8)}  ratio ${(sa.medianMs / sb.medianMs).toFixed(2)}x`
-    + `  | compile ${compileMs.toFixed(0)} ms, session ${loadMs.toFixed(0)} ms, first run ${first.toFixed(0)} ms, ${artifact.manifest.dispatches.length} dispatches, max error ${worst.toExponential(1)} of max|v|`);
+    + `  | compile ${compileMs.toFixed(0)} ms, session ${loadMs.toFixed(0)} ms, first run ${first.toFixed(0)} ms, ${artifact.manifest.dispatches.length} dispatches, max error ${worst.toExponential(1)} of max|v|, submit+map floor ${sf.medianMs.toFixed(2)} ms`);
+  probe.destroy();
   ours.release();
   await theirs.release();
 }
