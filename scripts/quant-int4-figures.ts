@@ -17,11 +17,11 @@ import { readCalibrationSet, type Sample } from '../compiler/calibrate-data.js';
 import { compileWasmGraph, toTensorValue } from '../compiler/compile.js';
 import { importModel, loadModel } from '../compiler/onnx/import.js';
 import { exportModel } from '../compiler/onnx/export.js';
-import { runOrt } from '../compiler/ort.js';
 import type { Model } from '../ir/graph.js';
 import { makeTensor, type Tensor } from '../ir/tensor.js';
 import type { RuntimeValue } from '../ir/value.js';
 import { createSessionSync } from '../runtime/wasm/session.js';
+import { ortVsArtifact } from './ort-vs-artifact.js';
 
 const SHARED = resolve(process.env.ONNXC_SHARED ?? join(import.meta.dirname, '..', '..', 'shared'));
 const args = process.argv.slice(2);
@@ -152,17 +152,7 @@ for (const name of names.length ? names : Object.keys(MODELS)) {
           + `${spec.mask !== undefined ? ` (${at.fixed.graph.outputs[0]}: ${maskedAgreement(at.evalSet, spec.mask, at.want, got)})` : ''}`);
         console.log(`      drift ${drift}; relative L2 ${relL2(at.fixed.graph.outputs, at.want, got)}`);
         // onnxruntime-node runs the quantised ONNX; its outputs against the quantised artifact's, over each output's range
-        let worst = 0;
-        for (let s = 0; s < Math.min(nOrt, nEval); s++) {
-          const feeds = Object.fromEntries(model.graph.inputs.map((n, i) => [n, at.evalSet[s]![i]!]));
-          const o = await runOrt(r.bytes, feeds);
-          o.values.forEach((t, k) => {
-            const b = got[s]![model.graph.outputs.indexOf(o.names[k]!)] as Tensor, x = t.data as Float32Array, y = b.data as Float32Array;
-            let e = 0, m = 0;
-            for (let i = 0; i < x.length; i++) { e = Math.max(e, Math.abs(x[i]! - y[i]!)); m = Math.max(m, Math.abs(x[i]!)); }
-            worst = Math.max(worst, e / m);
-          });
-        }
+        const worst = await ortVsArtifact(r.bytes, model.graph, at.evalSet, got, Math.min(nOrt, nEval));
         console.log(`      onnxruntime-node on the quantised ONNX vs its wasm artifact: max |diff| ${worst.toExponential(2)} of the output range (${Math.min(nOrt, nEval)} inputs)`);
       }
     }

@@ -16,12 +16,12 @@ import { compareSets, quantizeModel } from '../compiler/calibrate-quantize.js';
 import { compileWasmGraph, toTensorValue } from '../compiler/compile.js';
 import { importModel, loadModel } from '../compiler/onnx/import.js';
 import { randomInputs } from '../compiler/random-inputs.js';
-import { runOrt } from '../compiler/ort.js';
 import type { SimdMode } from '../backends/wasm/relaxed.js';
 import type { Model } from '../ir/graph.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { RuntimeValue } from '../ir/value.js';
 import { createSessionSync } from '../runtime/wasm/session.js';
+import { ortVsArtifact } from './ort-vs-artifact.js';
 
 if (!relaxedSimdAvailable()) setFlagsFromString('--experimental-wasm-relaxed-simd');
 
@@ -69,17 +69,7 @@ for (const reduceRange of variants) {
   for (const o of Object.keys(rep.drift)) {
     console.log(`    ${o}: top-1 agreement with the fp32 artifact ${(100 * (rep.top1[o] ?? NaN)).toFixed(2)}% of ${nEval}, drift ${rep.drift[o]!.toExponential(2)} of the range`);
   }
-  let worst = 0;
-  for (let s = 0; s < Math.min(nOrt, nEval); s++) {
-    const feeds = Object.fromEntries(model.graph.inputs.map((n, i) => [n, evalSet[s]![i]!]));
-    const o = await runOrt(r.bytes, feeds);
-    o.values.forEach((t, k) => {
-      const b = got[s]![model.graph.outputs.indexOf(o.names[k]!)] as Tensor, x = t.data as Float32Array, y = b.data as Float32Array;
-      let e = 0, m = 0;
-      for (let i = 0; i < x.length; i++) { e = Math.max(e, Math.abs(x[i]! - y[i]!)); m = Math.max(m, Math.abs(x[i]!)); }
-      worst = Math.max(worst, e / m);
-    });
-  }
+  const worst = await ortVsArtifact(r.bytes, model.graph, evalSet, got, Math.min(nOrt, nEval));
   console.log(`    onnxruntime-node on the quantised ONNX vs the int8 artifact: max |diff| ${worst.toExponential(2)} of the output range (${Math.min(nOrt, nEval)} inputs)`);
   if (speedRuns > 0) {
     const rel = artifactOf(q, 'relaxed');

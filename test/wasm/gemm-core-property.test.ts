@@ -14,23 +14,12 @@ import { packPanels, panelSize } from '../../backends/wasm/kernels/gemm-pack.js'
 import { gemmItem, splitGemm } from '../../backends/wasm/parallel.js';
 import { markRelaxed, vmax } from '../../backends/wasm/relaxed.js';
 import { relaxedSimdAvailable } from '../../bench/relaxed-probe.js';
+import { prng } from '../../ir/random.js';
 
 if (!relaxedSimdAvailable()) setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 interface Instance { readonly exports: Readonly<Record<string, unknown>> }
 const WA = (globalThis as unknown as { WebAssembly: { Instance: new (m: object, i: object) => Instance; Module: new (b: Uint8Array) => object } }).WebAssembly;
-
-/** Deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type BLayout = 'panels' | 'rows' | 'strided';
 type BiasKind = 'none' | 'col' | 'row' | 'full';
@@ -121,7 +110,7 @@ function randomCase(r: () => number): Case {
 }
 
 function check(c: Case, seed: number, relaxed: boolean): void {
-  const r = rng(seed * 7 + 1), rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => r() * 2 - 1);
+  const r = prng(seed * 7 + 1), rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => r() * 2 - 1);
   const L = layout(c);
   const data = { A: rand(c.M * c.K), B: rand(c.K * c.N), bias: rand(L.biasFloats), res: rand(c.residual ? c.M * c.N : 0) };
   const out = run(c, relaxed, data)!;
@@ -155,7 +144,7 @@ describe('GEMM core against a float64 reference over random shapes', () => {
   const modes = relaxedSimdAvailable() ? [false, true] : [false];
   for (const relaxed of modes) {
     it(`${relaxed ? 'relaxed' : 'strict'} SIMD: 40 random cases`, () => {
-      const r = rng(relaxed ? 2 : 1);
+      const r = prng(relaxed ? 2 : 1);
       for (let i = 0; i < 40; i++) check(randomCase(r), i, relaxed);
     });
   }
