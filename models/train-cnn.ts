@@ -2,8 +2,7 @@
 // plain CNN (conv-pool x2, conv, flatten, two dense layers) and a residual one (residual Adds tie channels), trained
 // with Adam on the procedural digits of digits.ts, seeded and deterministic, exported as ONNX with a labelled
 // calibration set and a separate labelled eval set (test_data_set layout; see writeLabelledSet).
-//   npx tsx models/train-cnn.ts OUT [--arch cnn,resnet|none] [--train N (fresh samples per epoch)] [--epochs E] [--width W] [--seed S]
-//     [--calibration N (samples, default 200; with --arch none only the labelled sets are written)]
+//   npx tsx models/train-cnn.ts OUT [--arch cnn,resnet] [--train N (fresh samples per epoch)] [--epochs E] [--width W] [--seed S]
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -145,12 +144,12 @@ export function writeLabelledSet(dir: string, set: DigitSet): void {
 
 function main(argv: readonly string[]): void {
   const out = argv[0];
-  if (!out || out.startsWith('-')) throw new Error('usage: tsx models/train-cnn.ts OUT [--arch cnn,resnet|none] [--calibration N] [--train N] [--epochs E] [--width W] [--seed S]');
+  if (!out || out.startsWith('-')) throw new Error('usage: tsx models/train-cnn.ts OUT [--arch cnn,resnet] [--train N] [--epochs E] [--width W] [--seed S]');
   const opt = (k: string, d: string): string => { const i = argv.indexOf(k); return i > 0 ? argv[i + 1] ?? d : d; };
-  const archs = opt('--arch', ARCHS.join(',')).split(',').filter((a) => a !== 'none') as Arch[];
+  const archs = opt('--arch', ARCHS.join(',')).split(',') as Arch[];
   const seed = Number(opt('--seed', '7')), epochs = Number(opt('--epochs', '6')), perEpoch = Number(opt('--train', '3000'));
   const width = Number(opt('--width', '2'));
-  const calSet = digitSet(Number(opt('--calibration', '200')), SET_SEEDS.calibration * 1000 + seed), evalSet = digitSet(1000, SET_SEEDS.eval * 1000 + seed);
+  const calSet = digitSet(200, SET_SEEDS.calibration * 1000 + seed), evalSet = digitSet(1000, SET_SEEDS.eval * 1000 + seed);
   mkdirSync(out, { recursive: true });
   writeLabelledSet(join(out, 'calibration'), calSet);
   writeLabelledSet(join(out, 'eval'), evalSet);

@@ -14,7 +14,6 @@ import { isTensor, type RuntimeValue } from '../../ir/value.js';
 import type { CalibrationData } from '../pass.js';
 import { constOf, denseForm, isDepthwise, type ChannelGraph, type Space } from './groups.js';
 import { keepCount } from './importance.js';
-import { HOLD } from './ridge-select.js';
 
 /** Ratios each space is measured at (alone). */
 export const STEPS = [0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875] as const;
@@ -151,7 +150,7 @@ export function spread(curves: readonly SpaceCurve[], sizes: ReadonlyMap<number,
 /** Channels kept per prunable space for `sparsity` of all their channels, or undefined when too costly to measure.
  *  `prune(kept, data)` prunes the spaces given (kept counts by space id) as the real run would, re-fit included. */
 export function allocateBySensitivity(g: Graph, cg: ChannelGraph, sparsity: number, multiple: number, data: CalibrationData,
-  prune: (kept: ReadonlyMap<number, number>, data: CalibrationData) => Graph, heldOut = true): AllocationResult | undefined {
+  prune: (kept: ReadonlyMap<number, number>, data: CalibrationData) => Graph): AllocationResult | undefined {
   const open = cg.spaces.filter((s: Space) => !s.blocked);
   if (open.length < 2 || data.samples.length === 0) return undefined;
   const budget = open.reduce((a, s) => a + s.size - keepCount(s.size, sparsity, multiple), 0);
@@ -162,13 +161,8 @@ export function allocateBySensitivity(g: Graph, cg: ChannelGraph, sparsity: numb
   if (n < Math.min(MIN_SAMPLES, data.samples.length)) return undefined;
   // an even spread over the calibration set when only some samples fit the budget
   const samples = n === data.samples.length ? data.samples : Array.from({ length: n }, (_, i) => data.samples[Math.floor((i * data.samples.length) / n)]!);
-  // held out (default): every HOLD-th sample only measures the drift, the others only re-fit, so that a re-fit that
-  // matches its own samples better than new ones (a classifier re-fitted on one row per sample) shows its real cost
-  const split = heldOut && samples.length >= 2 * HOLD;
-  const fitOn = split ? samples.filter((_, i) => i % HOLD !== HOLD - 1) : samples;
-  const measured = split ? samples.filter((_, i) => i % HOLD === HOLD - 1) : samples;
-  const sub: CalibrationData = { samples: fitOn, run: (gr, x) => data.run(gr, x) };
-  const want = measured.map((s) => data.run(g, s));
+  const sub: CalibrationData = { samples, run: (gr, x) => data.run(gr, x) };
+  const want = samples.map((s) => data.run(g, s));
   const curves: SpaceCurve[] = open.map((s) => {
     const removed: number[] = [], cost: number[] = [];
     for (const r of STEPS) {
@@ -176,7 +170,7 @@ export function allocateBySensitivity(g: Graph, cg: ChannelGraph, sparsity: numb
       if (d === 0 || removed.includes(d)) continue;
       const pg = prune(new Map([[s.id, k]]), sub);
       removed.push(d);
-      cost.push(driftOf(want, measured.map((x) => data.run(pg, x))));
+      cost.push(driftOf(want, samples.map((x) => data.run(pg, x))));
     }
     return { space: s.id, name: s.name, removed, cost };
   });

@@ -9,7 +9,6 @@
 import { UsageError } from '../../ir/errors.js';
 import type { Graph, Node } from '../../ir/graph.js';
 import { definePass, numberOption, type CalibrationData, type PassContext } from '../pass.js';
-import { mixupData } from './augment.js';
 import { allocateBySensitivity, type AllocationResult } from './allocate.js';
 import { channelGraph, type ChannelGraph, type Space } from './groups.js';
 import { channelScores, CRITERIA, keepCount, lostShare, topChannels, type Criterion } from './importance.js';
@@ -106,8 +105,6 @@ export function pruneChannels(g: Graph, ctx: PassContext): ChannelPruneResult {
       positions: numberOption(ctx, 'prune-positions', 64),
       seed: numberOption(ctx, 'prune-seed', 1),
       residual: (ctx.options.get('prune-residual-target') ?? '1') !== '0',
-      reluTarget: (ctx.options.get('prune-relu-target') ?? '1') !== '0',
-      select: ctx.options.get('prune-ridge-select') === 'holdout' ? 'holdout' : 'kfold',
     });
     return { graph: r.graph, sel, refits: r.reports };
   };
@@ -117,12 +114,10 @@ export function pruneChannels(g: Graph, ctx: PassContext): ChannelPruneResult {
   const allocate = ctx.options.get('prune-allocation') ?? 'sensitivity';
   if (allocate !== 'sensitivity' && allocate !== 'uniform') throw new UsageError(`option prune-allocation=${allocate}: expected sensitivity or uniform`);
   if (allocate === 'sensitivity' && sparsity !== undefined && ratios.size === 0 && ctx.calibrationData) {
-    allocation = allocateBySensitivity(g, cg, sparsity, multiple, ctx.calibrationData, (k, data) => pruneKept(k, refit ? data : undefined).graph,
-      (ctx.options.get('prune-allocation-holdout') ?? '1') !== '0');
+    allocation = allocateBySensitivity(g, cg, sparsity, multiple, ctx.calibrationData, (k, data) => pruneKept(k, refit ? data : undefined).graph);
     if (allocation) keep = allocation.kept;
   }
-  const augment = numberOption(ctx, 'prune-augment', 0);
-  const { graph, sel, refits } = pruneKept(keep, ctx.calibrationData && augment > 0 ? mixupData(ctx.calibrationData, augment, numberOption(ctx, 'prune-seed', 1)) : ctx.calibrationData);
+  const { graph, sel, refits } = pruneKept(keep, ctx.calibrationData);
   const spaces: SpacePlan[] = cg.spaces.map((s: Space) => {
     const base = { name: s.name, size: s.size, producers: s.producers.map((p) => p.name) };
     if (s.blocked) return { ...base, kept: s.size, lost: 0, blocked: s.blocked };

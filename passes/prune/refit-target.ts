@@ -30,11 +30,9 @@ function perChannel(t: Tensor, rank: number, axis: number, size: number): ((c: n
   return at === 'uniform' ? () => d[0]! : (c) => d[c]!;
 }
 
-interface Walk { readonly a: Float64Array; readonly b: Float64Array; readonly stop: Node; readonly v: string; readonly readers: ReadonlyMap<string, Node[]> }
-
-/** From layer `n`'s output through per-channel affine ops (a·z + b) to the first other node reading it (its single
- *  reader, same dims), or undefined. */
-function affineWalk(g: Graph, n: Node, axis: number, size: number): Walk | undefined {
+/** The residual target of layer `n` in `g` (original graph), whose output has `size` channels on `axis`; undefined
+ *  when its output does not reach an Add with a computed operand through per-channel affine ops only. */
+export function residualTarget(g: Graph, n: Node, axis: number, size: number): ResidualTarget | undefined {
   const readers = new Map<string, Node[]>();
   for (const m of g.nodes) for (const v of m.inputs) if (v) (readers.get(v) ?? readers.set(v, []).get(v)!).push(m);
   const a = new Float64Array(size).fill(1), b = new Float64Array(size);
@@ -54,47 +52,22 @@ function affineWalk(g: Graph, n: Node, axis: number, size: number): Walk | undef
         a[c] = a[c]! * k;
         b[c] = (b[c]! - (mean!.data as Float32Array)[c]!) * k + (bi!.data as Float32Array)[c]!;
       }
-    } else if ((m.op === 'Add' || m.op === 'Mul') && m.inputs.length === 2 && constOf(g, m.inputs[0] === v ? m.inputs[1]! : m.inputs[0]!)) {
-      const f = perChannel(constOf(g, m.inputs[0] === v ? m.inputs[1]! : m.inputs[0]!)!, rank, axis, size);
+    } else if ((m.op === 'Add' || m.op === 'Mul') && m.inputs.length === 2) {
+      const other = m.inputs[0] === v ? m.inputs[1]! : m.inputs[0]!;
+      const t = constOf(g, other);
+      if (!t) {
+        if (m.op !== 'Add' || other === v || !sameDims(dimsOf(g, other), dims)) return undefined;
+        // the Add itself: the layer is a residual branch
+        return a.every((x) => Math.abs(x) > 1e-6 * Math.max(...a.map(Math.abs))) ? { sum: out, other, a, b } : undefined;
+      }
+      const f = perChannel(t, rank, axis, size);
       if (!f) return undefined;
       for (let c = 0; c < size; c++) {
         if (m.op === 'Add') b[c] = b[c]! + f(c);
         else { a[c] = a[c]! * f(c); b[c] = b[c]! * f(c); }
       }
-    } else return { a, b, stop: m, v, readers };
+    } else return undefined;
     v = out;
   }
   return undefined;
-}
-
-/** The residual target of layer `n` in `g` (original graph), whose output has `size` channels on `axis`; undefined
- *  when its output does not reach an Add with a computed operand through per-channel affine ops only. */
-export function residualTarget(g: Graph, n: Node, axis: number, size: number): ResidualTarget | undefined {
-  const w = affineWalk(g, n, axis, size);
-  if (!w || w.stop.op !== 'Add' || w.stop.inputs.length !== 2) return undefined;
-  const { a, b, stop: m, v } = w, out = m.outputs[0]!;
-  const other = m.inputs[0] === v ? m.inputs[1]! : m.inputs[0]!;
-  if (other === v || !sameDims(dimsOf(g, other), dimsOf(g, v))) return undefined;
-  return a.every((x) => Math.abs(x) > 1e-6 * Math.max(...a.map(Math.abs))) ? { sum: out, other, a, b } : undefined;
-}
-
-/** A layer whose output reaches a Relu through per-channel affine ops (and, with `res`, its residual Add): the Relu
- *  reads a·z + b (+ the Add's other operand). Where the original model's value there is <= 0 the Relu zeroes it, so
- *  a re-fit need only keep the pruned value on the same side (refit.ts' ReLU-aware targets). */
-export interface ReluGate { readonly a: Float64Array; readonly b: Float64Array }
-
-export function reluGate(g: Graph, n: Node, axis: number, size: number, res: ResidualTarget | undefined): ReluGate | undefined {
-  const w = affineWalk(g, n, axis, size);
-  if (!w) return undefined;
-  let stop = w.stop, v = w.v;
-  if (res) {
-    if (stop.op !== 'Add' || stop.outputs[0] !== res.sum) return undefined;
-    v = res.sum;
-    const rs = w.readers.get(v) ?? [];
-    if (rs.length !== 1 || g.outputs.includes(v)) return undefined;
-    stop = rs[0]!;
-  }
-  if (stop.op !== 'Relu' || stop.inputs[0] !== v) return undefined;
-  if (!w.a.every((x) => x !== 0 && Number.isFinite(x))) return undefined;
-  return { a: res ? res.a : w.a, b: res ? res.b : w.b };
 }

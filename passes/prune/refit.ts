@@ -14,9 +14,9 @@ import { allNames, NameSource, namesRead } from '../graph-util.js';
 import type { CalibrationData } from '../pass.js';
 import { constOf } from './groups.js';
 import { ridgeSolve } from './linalg.js';
-import { addRow, chooseRidge, chooseRidgeKFold, HOLD, normalRows, residual, sumRows, totalOf } from './ridge-select.js';
+import { addRow, chooseRidge, HOLD, normalRows, residual, sumRows } from './ridge-select.js';
 import { layerForm, type LayerForm } from './refit-rows.js';
-import { reluGate, residualTarget, type ReluGate, type ResidualTarget } from './refit-target.js';
+import { residualTarget, type ResidualTarget } from './refit-target.js';
 
 export interface RefitOptions {
   /** Ridge strength relative to the mean diagonal of XᵀX. */
@@ -26,11 +26,6 @@ export interface RefitOptions {
   readonly seed: number;
   /** Fit residual branches to the original sum less the pruned shortcut (default true). */
   readonly residual?: boolean;
-  /** Fit layers followed by a Relu only where the original's Relu passes a value, or to stay <= 0 where it zeroes
-   *  it (default true). */
-  readonly reluTarget?: boolean;
-  /** How the ridge strength is chosen: kfold (default) or holdout (one fold, only when rows are few). */
-  readonly select?: 'kfold' | 'holdout';
 }
 
 export interface RefitTarget {
@@ -54,9 +49,6 @@ export interface RefitReport {
   readonly ridge?: number;
   /** When the ridge was chosen on held-out samples: their relative error with the sliced weights and with the fit. */
   readonly heldOut?: { readonly before: number; readonly after: number };
-  /** Fitted ReLU-aware: the layer reaches a Relu, and where the original's is zero the target was only to stay <= 0
-   *  (the errors are then measured the same way). */
-  readonly relu?: boolean;
   /** Fitted to a residual Add's original sum less its other operand in the pruned model (refit-target.ts). */
   readonly residual?: string;
 }
@@ -65,10 +57,6 @@ const tensorOut = (v: RuntimeValue | undefined, what: string): Tensor => {
   if (!isTensor(v) || v.dtype !== 'float32') throw new Error(`internal: re-fit expected a float32 tensor for ${what}`);
   return v;
 };
-
-/** Widest layer whose ridge is chosen by k-fold: HOLD x the grid's Cholesky solves (F³/3 each) per re-fit, and the
- *  sensitivity allocation re-fits each space at 7 ratios. */
-const KFOLD_MAX_F = 320;
 
 /** Deterministic positions for (layer j, sample k): all of them when there are few. */
 function positionsFor(j: number, k: number, total: number, want: number, seed: number): number[] {
@@ -121,44 +109,28 @@ export function refitLayers(orig: Graph, pruned: Graph, targets: readonly RefitT
     runStage(cur, from, at, lastUse, envs, data);
     from = at;
     const F = form.width, M = form.outputs;
-    // kfold (default, up to KFOLD_MAX_F features): samples k % HOLD form HOLD folds, each held out in turn, choosing
-    // the ridge strength for every layer; holdout (and wider layers): samples k % HOLD === HOLD - 1 are one held-out
-    // fold, consulted only when rows are few
-    const kfold = opts.select !== 'holdout' && envs.length >= HOLD && F <= KFOLD_MAX_F;
-    const folds = Array.from({ length: kfold ? HOLD : 2 }, () => normalRows(F, M));
+    // samples k % HOLD === HOLD - 1 form the held-out fold that picks the ridge strength when rows are few
+    const folds = [normalRows(F, M), normalRows(F, M)];
     let rows = 0;
-    const gate = opts.reluTarget === false ? undefined : reluGateOf(orig, t.node, res);
-    const gated: GatedRow[] = [];
     envs.forEach((env, k) => {
       const x = tensorOut(env.get(cur.nodes[at]!.inputs[0]!), `${t.node}'s input`);
       const pos = positionsFor(j, k, form.positions(outDims[j]![k]!), opts.positions, opts.seed);
-      const acc = folds[kfold ? k % HOLD : envs.length >= HOLD && k % HOLD === HOLD - 1 ? 1 : 0]!;
+      const acc = folds[envs.length >= HOLD && k % HOLD === HOLD - 1 ? 1 : 0]!;
       const other = res ? tensorOut(env.get(res.other), `${t.node}'s residual operand`) : undefined;
-      pos.forEach((p, r) => {
-        const f = form.features(x, p, outDims[j]![k]!), o = other ? form.target(other, p, undefined) : undefined;
-        const z = o ? branchTarget(ys[j]![rows + r]!, o, res!, t.outKept) : ys[j]![rows + r]!;
-        addRow(acc, f, z);
-        if (gate) gated.push(gatedRow(f, z, o, gate, t.outKept));
-      });
+      pos.forEach((p, r) => addRow(acc, form.features(x, p, outDims[j]![k]!), other ? branchTarget(ys[j]![rows + r]!, form.target(other, p, undefined), res!, t.outKept) : ys[j]![rows + r]!));
       rows += pos.length;
     });
-    const all = kfold ? totalOf(folds) : sumRows(folds[0]!, folds[1]!);
+    const all = sumRows(folds[0]!, folds[1]!);
     const prior = form.prior(cur);
-    const pick = kfold ? chooseRidgeKFold(folds, all, prior, opts.ridge) : chooseRidge(folds[0]!, folds[1]!, prior, opts.ridge);
-    let theta = pick.ridge === undefined ? prior : ridgeSolve(all.xtx, all.xty, prior, F, M, pick.ridge);
-    let before = residual(all, prior), after = residual(all, theta);
-    const reluAware = !!gate && pick.ridge !== undefined && gated.length > 0;
-    if (reluAware) {
-      // ReLU-aware: what the Relu zeroes in the original need only stay <= 0 (iteratively re-weighted targets)
-      const g = reluFit(gated, all, prior, theta, pick.ridge);
-      theta = g.theta; before = g.before; after = g.after;
-    }
+    const pick = chooseRidge(folds[0]!, folds[1]!, prior, opts.ridge);
+    const theta = pick.ridge === undefined ? prior : ridgeSolve(all.xtx, all.xty, prior, F, M, pick.ridge);
+    const before = residual(all, prior), after = residual(all, theta);
     // a fit that does worse on its own rows (a degenerate case) keeps the sliced weights
     if (after <= before && theta !== prior) cur = form.write(cur, theta, (h) => names.fresh(h));
     reports.push({
       node: t.node, rows, features: F, errorBefore: before, errorAfter: Math.min(before, after),
       ...(pick.ridge !== undefined ? { ridge: pick.ridge } : {}), ...(pick.heldOut ? { heldOut: pick.heldOut } : {}),
-      ...(reluAware ? { relu: true } : {}), ...(res ? { residual: res.other } : {}),
+      ...(res ? { residual: res.other } : {}),
     });
   });
   return { graph: cur, reports };
@@ -172,68 +144,6 @@ function residualOf(orig: Graph, name: string): ResidualTarget | undefined {
   if (!dims) return undefined;
   const axis = n.op.startsWith('Conv') ? 1 : dims.length - 1, size = dims[axis];
   return typeof size === 'number' ? residualTarget(orig, n, axis, size) : undefined;
-}
-
-/** The Relu gate of node `name` of the original graph (refit-target.ts), with its residual target when it has one. */
-function reluGateOf(orig: Graph, name: string, res: ResidualTarget | undefined): ReluGate | undefined {
-  const n = orig.nodes.find((x) => x.name === name)!;
-  const t = orig.types.get(n.outputs[0]!);
-  const dims = t?.kind === 'tensor' ? t.shape : undefined;
-  if (!dims) return undefined;
-  const axis = n.op.startsWith('Conv') ? 1 : dims.length - 1, size = dims[axis];
-  return typeof size === 'number' ? reluGate(orig, n, axis, size, res) : undefined;
-}
-
-/** A calibration row kept for the ReLU-aware fit: features, the target z and per output the bound below which
- *  (above, for a < 0) any value does (NaN: the original's Relu passes it, z itself is the target). */
-interface GatedRow { readonly f: Float32Array; readonly z: Float64Array; readonly tau: Float64Array; readonly up: Uint8Array }
-
-function gatedRow(f: Float64Array, z: Float64Array, other: Float64Array | undefined, gate: ReluGate, kept: readonly number[] | undefined): GatedRow {
-  const M = z.length, tau = new Float64Array(M), up = new Uint8Array(M);
-  for (let m = 0; m < M; m++) {
-    const c = kept ? kept[m]! : m, a = gate.a[c]!, b = gate.b[c]!, o = other ? other[m]! : 0;
-    // the Relu's input in the original: a·z + b + other (other: the pruned operand, which the target already absorbed)
-    tau[m] = a * z[m]! + b + o <= 0 ? (-b - o) / a : NaN;
-    up[m] = a > 0 ? 1 : 0;
-  }
-  return { f: Float32Array.from(f), z, tau, up };
-}
-
-/** Iterations of the ReLU-aware fit. */
-const RELU_ITERS = 4;
-
-/** The ReLU-aware re-fit: targets where the original Relu zeroes become min(prediction, bound), re-solved a few times
- *  with the same normal matrix and ridge; errors (relative, ReLU-aware) of the prior and the result. */
-function reluFit(rows: readonly GatedRow[], all: { xtx: Float64Array }, prior: Float64Array, start: Float64Array, ridge: number):
-  { theta: Float64Array; before: number; after: number } {
-  const F = rows[0]!.f.length, M = rows[0]!.z.length;
-  const pred = new Float64Array(M);
-  const predict = (th: Float64Array, f: Float32Array): void => {
-    pred.fill(0);
-    for (let a = 0; a < F; a++) { const x = f[a]!; if (x !== 0) for (let m = 0; m < M; m++) pred[m]! += x * th[a * M + m]!; }
-  };
-  const want = (r: GatedRow, m: number): number => {
-    const t = r.tau[m]!;
-    return Number.isNaN(t) ? r.z[m]! : r.up[m] ? Math.min(pred[m]!, t) : Math.max(pred[m]!, t);
-  };
-  let norm = 0;
-  for (const r of rows) for (let m = 0; m < M; m++) norm += Number.isNaN(r.tau[m]!) ? r.z[m]! ** 2 : 0;
-  const error = (th: Float64Array): number => {
-    let e = 0;
-    for (const r of rows) { predict(th, r.f); for (let m = 0; m < M; m++) e += (pred[m]! - want(r, m)) ** 2; }
-    return norm > 0 ? e / norm : e;
-  };
-  let theta = start;
-  for (let it = 0; it < RELU_ITERS; it++) {
-    const xty = new Float64Array(F * M);
-    for (const r of rows) {
-      predict(theta, r.f);
-      for (let m = 0; m < M; m++) pred[m] = want(r, m);
-      for (let a = 0; a < F; a++) { const x = r.f[a]!; if (x !== 0) for (let m = 0; m < M; m++) xty[a * M + m]! += x * pred[m]!; }
-    }
-    theta = ridgeSolve(all.xtx, xty, prior, F, M, ridge);
-  }
-  return { theta, before: error(prior), after: error(theta) };
 }
 
 /** (sum - other - b) / a per kept channel: what the layer's own output should be for the sum to match. */
