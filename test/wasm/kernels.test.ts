@@ -83,8 +83,7 @@ const cases: Case[] = [
   single('ReduceMean axes', [[3, 5, 7]], (b, [x]) => b.op('ReduceMean', [x!, b.weight('a', i64([0, 2]))], { keepdims: 1 })),
   single('ReduceSum all', [[3, 1023]], (b, [x]) => b.op('ReduceSum', [x!], { keepdims: 0 }), 1e-4),
   single('ReduceMax last', [[3, 5]], (b, [x]) => b.op('ReduceMax', [x!, b.weight('a', i64([-1]))], { keepdims: 0 })),
-  // [4, 256] and [3, 24]: rows of whole vector pairs (two accumulators, norm.ts rowSum)
-  ...[[2, 5], [3, 1023], [2, 3, 4], [4, 256], [3, 24]].map((s) => single(`LayerNormalization [${s}]`, [s], (b, [x]) => b.op('LayerNormalization', [x!, b.weight('g', randTensor([s.at(-1)!], 2)), b.weight('bb', randTensor([s.at(-1)!], 3))], { axis: -1, epsilon: 1e-5 }))),
+  ...[[2, 5], [3, 1023], [2, 3, 4]].map((s) => single(`LayerNormalization [${s}]`, [s], (b, [x]) => b.op('LayerNormalization', [x!, b.weight('g', randTensor([s.at(-1)!], 2)), b.weight('bb', randTensor([s.at(-1)!], 3))], { axis: -1, epsilon: 1e-5 }))),
   single('BatchNormalization', [[2, 3, 5]], (b, [x]) => b.op('BatchNormalization', [x!, b.weight('s', randTensor([3], 1)), b.weight('bb', randTensor([3], 2)), b.weight('m', randTensor([3], 3)), b.weight('v', fromValues('float32', [3], [0.5, 1, 2]))])),
   single('Clip run-time bounds', [[1023], [], []], (b, [x, lo, hi]) => b.op('Clip', [x!, lo!, hi!])),
   single('LayerNormalization with Mean/InvStdDev', [[3, 4, 5]], (b, [x]) => {
@@ -92,7 +91,6 @@ const cases: Case[] = [
     return b.op('Add', [b.op('Add', [y!, mu!]), inv!]);
   }),
   single('RMSNormalization', [[3, 7]], (b, [x]) => b.op('RMSNormalization', [x!, b.weight('g', randTensor([7], 2))], { axis: -1 })),
-  single('RMSNormalization over whole vector pairs', [[3, 16]], (b, [x]) => b.op('RMSNormalization', [x!, b.weight('g', randTensor([16], 2))], { axis: -1 })),
   single('ArgMax/ArgMin', [[3, 5, 4]], (b, [x]) => b.op('Cast', [b.op('Add', [b.op('ArgMax', [x!], { axis: 1 }), b.op('ArgMin', [x!], { axis: 2, keepdims: 1, select_last_index: 1 })])], { to: 1 })),
   single('Swish', [[1023]], (b, [x]) => b.op('Swish', [x!], { alpha: 1.5 })),
   binary('Mod', [3, 5], [5], 'int64'),

@@ -6,7 +6,6 @@ import { makeTensor, toNumbers } from '../../../ir/tensor.js';
 import type { Expr, Fn, Local } from '../fn.js';
 import { expNegV, logV } from '../math.js';
 import { hmax, hsum, LANES, vectorLoop, viaVector } from '../simd.js';
-import { genericDims } from '../dims-mode.js';
 import type { KernelGen } from './types.js';
 import { attrNum, input, normAxis, output, prod, requireDType, unsupported, withDTypes } from './util.js';
 
@@ -76,16 +75,7 @@ const layerNormOf = (rms: boolean): KernelGen => ({
     const at = (): Expr => m.i32.shl(m.i32.add(fn.get(base), fn.get(i)), fn.c32(2));
     const pi = (): Expr => m.i32.shl(fn.get(i), fn.c32(2));
     const X = (): Expr => fn.load('float32', { base: x.ptr.base, dyn: at() });
-    const XV = (off = 0): Expr => fn.loadV({ base: x.ptr.base + off * 4, dyn: at() });
-    // a row's sum of f(x) over vectors: two accumulators when whole pairs of vectors cover it (the adds of one
-    // chain no longer wait on each other: LayerNorm over 256 took 8.3 us per 64 rows with one), else one plus a
-    // scalar tail in lane 0
-    const acc2 = fn.v128();
-    const rowSum = (f: (v: Expr) => Expr, s: () => Expr): Expr[] => (L % (2 * LANES) === 0 && !genericDims()
-      ? [fn.set(acc, V.splat(fn.cf32(0))), fn.set(acc2, V.splat(fn.cf32(0))),
-        fn.loop(i, 0, L, () => [fn.set(acc, V.add(fn.get(acc), f(XV()))), fn.set(acc2, V.add(fn.get(acc2), f(XV(LANES))))], 2 * LANES),
-        fn.set(acc, V.add(fn.get(acc), fn.get(acc2)))]
-      : [fn.set(acc, V.splat(fn.cf32(0))), vectorLoop(fn, i, { n: L, vector: () => [fn.set(acc, V.add(fn.get(acc), f(XV())))], scalar: () => [lane0((a) => m.f32.add(a, s()))] })]);
+    const XV = (): Expr => fn.loadV({ base: x.ptr.base, dyn: at() });
     const lane0 = (f: (a: Expr) => Expr): Expr => fn.set(acc, m.f32x4.replace_lane(fn.get(acc), 0, f(m.f32x4.extract_lane(fn.get(acc), 0))));
     const affineV = (v: Expr): Expr => {
       const s = V.mul(v, fn.loadV({ base: scale.ptr.base, dyn: pi() }));
@@ -97,10 +87,15 @@ const layerNormOf = (rms: boolean): KernelGen => ({
     };
     return fn.loop(r, 0, rows, (rv) => [
       fn.set(base, m.i32.mul(rv(), fn.c32(L))),
-      ...(rms ? [] : rowSum((v) => v, X)),
+      fn.set(acc, V.splat(fn.cf32(0))),
+      vectorLoop(fn, i, { n: L, vector: () => [fn.set(acc, V.add(fn.get(acc), XV()))], scalar: () => [lane0((a) => m.f32.add(a, X()))] }),
       fn.set(mean, rms ? fn.cf32(0) : m.f32.div(hsum(fn, acc), fn.cf32(L))),
-      ...rowSum((v) => { const t = fn.v128(); return m.block(null, [fn.set(t, V.sub(v, V.splat(fn.get(mean)))), V.mul(fn.get(t), fn.get(t))], binaryen.v128); },
-        () => m.block(null, [fn.set(d, m.f32.sub(X(), fn.get(mean))), m.f32.mul(fn.get(d), fn.get(d))], binaryen.f32)),
+      fn.set(acc, V.splat(fn.cf32(0))),
+      vectorLoop(fn, i, {
+        n: L,
+        vector: () => [fn.set(acc, V.add(fn.get(acc), V.mul(V.sub(XV(), V.splat(fn.get(mean))), V.sub(XV(), V.splat(fn.get(mean))))))],
+        scalar: () => [fn.set(d, m.f32.sub(X(), fn.get(mean))), lane0((a) => m.f32.add(a, m.f32.mul(fn.get(d), fn.get(d))))],
+      }),
       fn.set(inv, m.f32.div(fn.cf32(1), m.f32.sqrt(m.f32.add(m.f32.div(hsum(fn, acc), fn.cf32(L)), fn.cf32(eps))))),
       stat(meanOut, mean), stat(invOut, inv),
       vectorLoop(fn, i, {
