@@ -1,5 +1,6 @@
 // The models a benchmark runs: the folders of shared/models (found via $ONNXC_SHARED, default ../shared beside
-// the repository), each with its .onnx file and the inputs of its first test data set, read in the model's order.
+// the repository), each with its .onnx file and the inputs of its first test data set, read in the model's order,
+// and the models built in models/bench-models.ts (written to out/bench-models/NAME when asked for).
 
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -46,9 +47,16 @@ export function sharedModels(): BenchModel[] {
   });
 }
 
+/** The names of the models built in models/bench-models.ts: the bench models, then the held-out proxies. */
+export const BUILT_MODELS: readonly string[] = [...Object.keys(BENCH_MODELS), ...Object.keys(HELD_OUT_PROXIES)];
+
+/** What a bare `npm run bench` runs: every shared model (none when the folder is absent), then every built model. */
+export function defaultModels(): BenchModel[] {
+  return [...sharedModels(), ...BUILT_MODELS.map((n) => resolveModel(n)!)];
+}
+
 /** Resolve a model argument: a shared model's folder name, a model built in models/bench-models.ts
- *  (conv_autoencoder, lstm_forecaster, vit_tiny, dbnet_head: written to out/bench-models/NAME), a folder, or an
- *  .onnx file. */
+ *  (BUILT_MODELS: written to out/bench-models/NAME), a folder, or an .onnx file. */
 export function resolveModel(arg: string): BenchModel | undefined {
   const built = BENCH_MODELS[arg] ?? HELD_OUT_PROXIES[arg];
   if (built) {

@@ -1,5 +1,5 @@
 // `npm run bench [-- MODEL… | --json]`: onnxc wasm against onnxruntime-web (wasm) and onnxruntime-node (CPU) on
-// the shared real models, plus the GEMM kernel microbenchmark. Exits 0 with a message when the data is absent.
+// the shared real models and the built bench models (models/bench-models.ts), plus the GEMM kernel microbenchmark.
 
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { engineByName, ENGINES } from './engines/index.js';
 import { onnxcWasmEngine } from './engines/onnxc-wasm.js';
 import type { Engine } from './engines/types.js';
-import { resolveModel, sharedModels, sharedRoot, type BenchModel } from './models.js';
+import { BUILT_MODELS, defaultModels, resolveModel, sharedModels, sharedRoot, type BenchModel } from './models.js';
 import { formatReport } from './report.js';
 import { DEFAULT_OPTIONS, runSuite } from './suite.js';
 
@@ -21,8 +21,8 @@ const USAGE = `usage: npm run bench -- [MODEL...] [--json] [--iterations N] [--w
 --profile: after the report, each model's per-kernel profile (bench/perf-kernels.ts: time per op and top kernels)
 --isolate-compile: compile each model in a child process (survives a Binaryen abort; ~10 s slower per model)
 --json: machine-readable report on stdout (use 'npm run -s bench -- --json' to keep npm's banner out of it)
-MODEL: a folder name under $ONNXC_SHARED/models, conv_autoencoder, lstm_forecaster, vit_tiny or dbnet_head (models/bench-models.ts),
-       a model folder, or an .onnx file (default: every shared model)`;
+MODEL: a folder name under $ONNXC_SHARED/models, one of ${BUILT_MODELS.join(', ')} (models/bench-models.ts),
+       a model folder, or an .onnx file (default: every shared model, then every built model)`;
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -54,11 +54,8 @@ async function main(): Promise<number> {
         return m;
       });
     } else {
-      models = sharedModels();
-      if (models.length === 0) {
-        console.log(`no shared models at ${sharedRoot()}/models (set ONNXC_SHARED to the shared folder): nothing to benchmark`);
-        return 0;
-      }
+      if (sharedModels().length === 0) console.log(`no shared models at ${sharedRoot()}/models (set ONNXC_SHARED to the shared folder): only the built models`);
+      models = defaultModels();
     }
   }
   const log = values.json ? (l: string): void => { process.stderr.write(`${l}\n`); } : (l: string): void => { console.log(l); };

@@ -167,15 +167,123 @@ export function dbnetHead(seed = 23, size = 320): Model {
   return b.model({ source: 'dbnet_head', docString: 'onnxc bench model: a DBNet-style text detector as PyTorch exports it' });
 }
 
+export interface SvtrOptions {
+  readonly height: number; readonly width: number;
+  /** Channels, blocks and heads of the three stages (head size dims/heads). */
+  readonly dims: readonly [number, number, number]; readonly depth: readonly [number, number, number]; readonly heads: readonly [number, number, number];
+  /** The first `locals` blocks mix locally (windowed attention), the rest globally. */
+  readonly locals: number;
+  readonly window: readonly [number, number];
+  /** Channels of the 1x1 Conv before the CTC head, and its classes. */
+  readonly outChannels: number; readonly classes: number;
+}
+
+/** SVTR-Tiny at 32x320 (PaddleOCR's rec_svtr_tiny: [64, 128, 256] channels, [3, 6, 3] blocks, [2, 4, 8] heads, 6 local
+ *  then 6 global mixers, a 7x11 window) with a 6625-class CTC head (PaddleOCR's Chinese dictionary). */
+export const SVTR_TINY: SvtrOptions = {
+  height: 32, width: 320, dims: [64, 128, 256], depth: [3, 6, 3], heads: [2, 4, 8], locals: 6, window: [7, 11], outChannels: 192, classes: 6625,
+};
+
+/** 1x3xHxW -> SVTR text recogniser -> [1, W/4, classes] CTC probabilities, as paddle2onnx writes PaddleOCR's SVTRNet
+ *  (prenorm off, Conv merging) + Im2Seq + CTCHead: a patch embedding of two 3x3 stride-2 Conv + BatchNormalization +
+ *  GELU (erf form) to [1, C, H/4, W/4], flatten + transpose to tokens, a position Add; blocks of LayerNorm (written out
+ *  as ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add: paddle2onnx below opset 17), attention with the
+ *  qkv split by Reshape [0,-1,3,heads,hd] / Transpose [2,0,3,1,4] / Slice + Squeeze, q Mul by the scale, MatMul,
+ *  the local mixer's constant -inf window mask Add (its own copy per block, as each layer holds one), Softmax,
+ *  MatMul, Transpose, Reshape; an MLP with GELU; between stages a 3x3 Conv of stride (2, 1) with a LayerNorm; after
+ *  the last, LayerNorm, AveragePool over the remaining rows, a 1x1 Conv, HardSwish, Squeeze + Transpose to columns
+ *  and the linear CTC head with its Softmax. */
+export function svtrTiny(seed = 29, o: SvtrOptions = SVTR_TINY): Model {
+  const rand = prng(seed);
+  const b = new GraphBuilder('svtr_tiny');
+  const i64 = (name: string, v: number[], dims = [v.length]): string => b.weight(name, fromValues('int64', dims, v.map(BigInt)));
+  const x = b.input('x', 'float32', [1, 3, o.height, o.width]);
+  const bn = (name: string, v: string, c: number): string => b.op('BatchNormalization', [v,
+    b.weight(`${name}.weight`, aroundOne([c], rand, 0.2)), b.weight(`${name}.bias`, seededWeights([c], rand, 0.1)),
+    b.weight(`${name}.mean`, seededWeights([c], rand, 0.1)), b.weight(`${name}.variance`, aroundOne([c], rand, 0.2))], { epsilon: 1e-5 });
+  const sqrt2 = b.weight('sqrt2', scalar(Math.SQRT2)), one = b.weight('one', scalar(1)), half = b.weight('half', scalar(0.5));
+  const gelu = (v: string): string => b.op('Mul', [b.op('Mul', [v, b.op('Add', [b.op('Erf', [b.op('Div', [v, sqrt2])]), one])]), half]);
+  const conv = (name: string, v: string, cin: number, cout: number, k: number, stride: [number, number], bias: boolean): string => {
+    const fan = cin * k * k, p = (k - 1) / 2;
+    return b.op('Conv', [v, b.weight(`${name}.weight`, weights([cout, cin, k, k], rand, fan)), ...(bias ? [b.weight(`${name}.bias`, weights([cout], rand, fan))] : [])],
+      { kernel_shape: [k, k], strides: stride, pads: [p, p, p, p] });
+  };
+  // patch embedding: two Conv + BN + GELU of stride 2
+  let h = gelu(bn('patch.0.bn', conv('patch.0.conv', x, 3, o.dims[0] / 2, 3, [2, 2], false), o.dims[0] / 2));
+  h = gelu(bn('patch.1.bn', conv('patch.1.conv', h, o.dims[0] / 2, o.dims[0], 3, [2, 2], false), o.dims[0]));
+  let rows = o.height / 4;
+  const cols = o.width / 4;
+  const tokens = (c: number): string => b.op('Transpose', [b.op('Reshape', [h, i64(`flat${c}`, [0, c, -1])])], { perm: [0, 2, 1] });
+  h = b.op('Add', [tokens(o.dims[0]), b.weight('pos_embed', seededWeights([1, rows * cols, o.dims[0]], rand, 0.02))]);
+  const axesLast = i64('axes_last', [-1]), two = b.weight('two', scalar(2)), eps = b.weight('ln_eps', scalar(1e-6));
+  const ln = (name: string, v: string, c: number): string => {
+    const d = b.op('Sub', [v, b.op('ReduceMean', [v, axesLast])]);
+    const n = b.op('Div', [d, b.op('Sqrt', [b.op('Add', [b.op('ReduceMean', [b.op('Pow', [d, two]), axesLast]), eps])])]);
+    return b.op('Add', [b.op('Mul', [n, b.weight(`${name}.weight`, aroundOne([c], rand, 0.1))]), b.weight(`${name}.bias`, seededWeights([c], rand, 0.02))]);
+  };
+  const linear = (name: string, v: string, k: number, n: number): string =>
+    b.op('Add', [b.op('MatMul', [v, b.weight(`${name}.weight`, weights([k, n], rand, k))]), b.weight(`${name}.bias`, weights([n], rand, k))]);
+  /** PaddleOCR's local mixer mask: 0 where key (kh, kw) lies in the window centred on query (qh, qw), else -inf. */
+  const windowMask = (name: string, hh: number, ww: number): string => {
+    const n = hh * ww, t = fromValues('float32', [1, 1, n, n], new Array<number>(n * n).fill(-Infinity));
+    const [wh, wk] = o.window;
+    for (let q = 0; q < n; q++) {
+      for (let k = 0; k < n; k++) {
+        const dh = Math.floor(k / ww) - Math.floor(q / ww), dw = (k % ww) - (q % ww);
+        if (Math.abs(dh) <= (wh - 1) / 2 && Math.abs(dw) <= (wk - 1) / 2) t.data[q * n + k] = 0;
+      }
+    }
+    return b.weight(name, t);
+  };
+  const starts = [0, 1, 2].map((k) => i64(`qkv_start${k}`, [k])), ends = [1, 2, 3].map((k) => i64(`qkv_end${k}`, [k])), axis0 = i64('axis0', [0]);
+  let block = 0;
+  for (let s = 0; s < 3; s++) {
+    const dim = o.dims[s]!, heads = o.heads[s]!, hd = dim / heads;
+    const qkvShape = i64(`stage${s}.qkv_shape`, [0, -1, 3, heads, hd]), outShape = i64(`stage${s}.out_shape`, [0, -1, dim]);
+    const attnScale = b.weight(`stage${s}.scale`, scalar(hd ** -0.5));
+    for (let l = 0; l < o.depth[s]!; l++, block++) {
+      const p = `blocks.${block}`;
+      const mask = block < o.locals ? windowMask(`${p}.mixer.mask`, rows, cols) : undefined;
+      let qkv = linear(`${p}.mixer.qkv`, ln(`${p}.norm1`, h, dim), dim, 3 * dim);
+      qkv = b.op('Transpose', [b.op('Reshape', [qkv, qkvShape])], { perm: [2, 0, 3, 1, 4] });
+      const [q, k, v] = [0, 1, 2].map((i) => b.op('Squeeze', [b.op('Slice', [qkv, starts[i]!, ends[i]!, axis0]), axis0]));
+      let scores = b.op('MatMul', [b.op('Mul', [q!, attnScale]), b.op('Transpose', [k!], { perm: [0, 1, 3, 2] })]);
+      if (mask) scores = b.op('Add', [scores, mask]);
+      let a = b.op('MatMul', [b.op('Softmax', [scores], { axis: -1 }), v!]);
+      a = b.op('Reshape', [b.op('Transpose', [a], { perm: [0, 2, 1, 3] }), outShape]);
+      h = b.op('Add', [h, linear(`${p}.mixer.proj`, a, dim, dim)]);
+      const f = gelu(linear(`${p}.mlp.fc1`, ln(`${p}.norm2`, h, dim), dim, 4 * dim));
+      h = b.op('Add', [h, linear(`${p}.mlp.fc2`, f, 4 * dim, dim)]);
+    }
+    if (s < 2) {
+      // SubSample: tokens back to [1, C, H, W], Conv 3x3 stride (2, 1), flatten + transpose, LayerNorm
+      h = b.op('Reshape', [b.op('Transpose', [h], { perm: [0, 2, 1] }), i64(`stage${s}.grid`, [0, dim, rows, cols])]);
+      h = conv(`merge${s}`, h, dim, o.dims[s + 1]!, 3, [2, 1], true);
+      rows /= 2;
+      h = ln(`merge${s}.norm`, tokens(o.dims[s + 1]!), o.dims[s + 1]!);
+    }
+  }
+  const last = o.dims[2];
+  h = ln('norm', h, last);
+  h = b.op('Reshape', [b.op('Transpose', [h], { perm: [0, 2, 1] }), i64('last_grid', [0, last, rows, cols])]);
+  h = b.op('AveragePool', [h], { kernel_shape: [rows, 1], strides: [rows, 1] });
+  h = b.op('HardSwish', [b.op('Conv', [h, b.weight('last_conv.weight', weights([o.outChannels, last, 1, 1], rand, last))], { kernel_shape: [1, 1] })]);
+  h = b.op('Transpose', [b.op('Squeeze', [h, i64('axis2', [2])])], { perm: [0, 2, 1] });
+  const logits = linear('head.fc', h, o.outChannels, o.classes);
+  b.output(b.node('Softmax', [logits], { axis: 2 }, 1, 'probs')[0]!);
+  return b.model({ source: 'svtr_tiny', docString: 'onnxc bench model: an SVTR-Tiny text recogniser as paddle2onnx exports it' });
+}
+
 export const BENCH_MODELS: Readonly<Record<string, () => Model>> = { conv_autoencoder: convAutoencoder, lstm_forecaster: lstmForecaster };
 
 /** Stand-ins for held-out model families (bench only: `npx tsx bench/run.ts vit_tiny dbnet_head`). */
-export const HELD_OUT_PROXIES: Readonly<Record<string, () => Model>> = { vit_tiny: () => vitTiny(), dbnet_head: () => dbnetHead() };
+export const HELD_OUT_PROXIES: Readonly<Record<string, () => Model>> = { vit_tiny: () => vitTiny(), dbnet_head: () => dbnetHead(), svtr_tiny: () => svtrTiny() };
 
 /** Every bench model at sizes the reference interpreter checks in a second (tests): the ViT at 64x64, 2 blocks of
- *  64 hidden, the detector at 96x96. */
+ *  64 hidden, the detector at 96x96, the recogniser at 32x64 with one block per stage past a local one (50 classes). */
 export const BENCH_MODELS_SMALL: Readonly<Record<string, () => Model>> = {
   ...BENCH_MODELS, vit_tiny: () => vitTiny(19, 2, 64, 2, 128, 64, 16, 10), dbnet_head: () => dbnetHead(23, 96),
+  svtr_tiny: () => svtrTiny(29, { ...SVTR_TINY, width: 64, dims: [32, 64, 96], depth: [1, 2, 1], heads: [2, 4, 6], locals: 2, outChannels: 48, classes: 50 }),
 };
 
 /** `dir`/model.onnx and `dir`/test_data_set_0/input_K.pb (seeded inputs); returns the model's path. */
