@@ -45,7 +45,7 @@ function nhwcPath(g: ConvGeom): 'depthwise' | 'direct' | 'im2col' {
   return g.direct ? 'direct' : 'im2col';
 }
 
-/** Whether this node runs as Winograd F(2x2, 3x3) (conv-winograd.ts): a constant float32 weight, a residual (if
+/** Whether this node runs as Winograd (conv-winograd.ts: 3x3, 5x1, 1x5): a constant float32 weight, a residual (if
  *  any) contiguous or broadcast over channels. */
 function winograd(ctx: Ctx): boolean {
   const w = input(ctx, 1);
