@@ -1,13 +1,15 @@
 // Attention's float32 path on the GEMM core (kernels/attention-gemm.ts): 4-D and 3-D heads, grouped-query heads,
 // causal, bool and additive masks (broadcast, shorter than the keys, -inf and -3.4e38), a fully masked row,
 // past/present caches or K/V read in place, key lengths under one vector and with a tail, row blocks that stop at
-// their last visible key (causal, constant causal/banded masks), against the reference interpreter (f64) with
-// Binaryen's optimiser on and off.
+// their last visible key (causal, constant causal/banded masks), constant window masks computed over only the keys
+// each block of queries sees (attention-gather.ts: SVTR's local mixer), against the reference interpreter (f64)
+// with Binaryen's optimiser on and off.
 
 import { describe, expect, it } from 'vitest';
 import { fromValues } from '../../ir/tensor.js';
 import { GraphBuilder } from '../../models/builder.js';
 import { keyBlocks, type AttnGeo } from '../../backends/wasm/kernels/attention-gemm.js';
+import { gatherPlan } from '../../backends/wasm/kernels/attention-gather.js';
 import type { PlanContext } from '../../backends/wasm/kernels/types.js';
 import { randTensor, singleCase, worstError, type KernelCase } from './helpers.js';
 
@@ -54,7 +56,68 @@ const cases: KernelCase[] = [
     for (let i = 0; i < 33; i++) for (let j = 0; j < 33; j++) bias.data[i * 33 + j] = j > i || i === 20 ? -Infinity : bias.data[i * 33 + j]!;
     return b.op('Attention', [...xs, b.weight('m', bias)], {});
   }),
+  // constant window masks (SVTR's local mixer: 0 in a wh x ww window of the H x W token grid, -inf elsewhere): the
+  // keys each block of queries sees gathered (attention-gather.ts)
+  single('4-D SVTR window 3x5 on a 6x16 grid, 2 heads of 16 (K gathered by 4x4 shuffles)', [[1, 2, 96, 16], [1, 2, 96, 16], [1, 2, 96, 16]], (b, xs) =>
+    b.op('Attention', [...xs, b.weight('m', fromValues('float32', [1, 1, 96, 96], [...windowMask(6, 16, 3, 5, 0)]))], { scale: 0.25 })),
+  single('3-D GQA in place, head 6 (K one by one, V with a tail), window 1x5 on 3x15 with random visible values: a tail block', [[2, 45, 24], [2, 45, 12], [2, 45, 12]], (b, xs) =>
+    b.op('Attention', [...xs, b.weight('m', fromValues('float32', [45, 45], [...windowMask(3, 15, 1, 5, 11)]))], { q_num_heads: 4, kv_num_heads: 2 })),
+  single('bool padding mask [1, 64] hiding all but 9 keys (every row the same)', [[1, 2, 40, 8], [1, 2, 64, 8], [1, 2, 64, 12]], (b, xs) =>
+    b.op('Attention', [...xs, b.weight('m', fromValues('bool', [1, 64], Array.from({ length: 64 }, (_, j) => (j % 7 === 3 ? 1 : 0))))], {})),
 ];
+
+/** A window mask over an H x W token grid (row-major tokens): visible keys get 0, or seeded values in +-1 when
+ *  `seed` is non-zero, hidden ones -inf (-3.4e38 on odd diagonals). */
+function windowMask(H: number, W: number, wh: number, ww: number, seed: number): Float32Array {
+  const n = H * W, vals = randTensor([n * n], seed || 1).data, t = new Float32Array(n * n);
+  for (let q = 0; q < n; q++) {
+    for (let k = 0; k < n; k++) {
+      const inside = Math.abs(Math.floor(k / W) - Math.floor(q / W)) <= (wh - 1) / 2 && Math.abs((k % W) - (q % W)) <= (ww - 1) / 2;
+      t[q * n + k] = inside ? (seed ? vals[q * n + k]! : 0) : (q + k) % 2 ? -3.4e38 : -Infinity;
+    }
+  }
+  return t;
+}
+
+describe('gatherPlan: the keys each block of queries gathers under a constant mask', () => {
+  const geo = (qs: number, dk = 32): AttnGeo => ({ B: 1, qh: 2, kvh: 2, qs, kvs: qs, dk, dv: dk, past: 0, total: qs, rank: 4 });
+  const ctx = (dims: number[], data: Float32Array, causal = 0): PlanContext => ({
+    attrs: { is_causal: causal },
+    inputs: [undefined, undefined, undefined, { name: 'm', dtype: 'float32', dims, size: data.length, ptr: { base: 0 }, constant: { dtype: 'float32', dims, data } }],
+  }) as unknown as PlanContext;
+  it('SVTR-Tiny at 32x320: 8 queries over 128 of 640 keys (8x80 grid), 72 of 320 (4x80)', () => {
+    const p = gatherPlan(ctx([1, 1, 640, 640], windowMask(8, 80, 7, 11, 0)), geo(640))!;
+    expect([p.R, p.N, p.blocks]).toEqual([8, 128, 80]);
+    // block 0 (row 0, columns 0-7) sees rows 0-3, columns 0-12: 52 keys, then padding (the last key, bias -inf)
+    expect([...p.keys.slice(0, 14)]).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 80]);
+    expect(p.keys[52]).toBe(3 * 80 + 12);
+    // query 0 sees columns 0-5 of its rows, query 7 columns 2-12; slot 52 on is padding
+    expect([p.bias[0], p.bias[5], p.bias[6], p.bias[7 * 128 + 12], p.bias[7 * 128 + 1], p.bias[52], p.bias[127]]).toEqual([0, 0, -Infinity, 0, -Infinity, -Infinity, -Infinity]);
+    const p2 = gatherPlan(ctx([1, 1, 320, 320], windowMask(4, 80, 7, 11, 0)), geo(320))!;
+    expect([p2.R, p2.N, p2.blocks]).toEqual([8, 72, 40]);
+  });
+  it('is not taken when the window covers most keys, a row sees none, the mask is causal (keyBlocks) or soft, or varies by head', () => {
+    expect(gatherPlan(ctx([1, 1, 200, 200], windowMask(8, 25, 7, 11, 0)), geo(200))).toBeUndefined();
+    const none = windowMask(4, 24, 3, 5, 0);
+    none.fill(-Infinity, 10 * 96, 11 * 96);
+    expect(gatherPlan(ctx([96, 96], none), geo(96))).toBeUndefined();
+    const causal = Float32Array.from({ length: 96 * 96 }, (_, x) => (x % 96 > Math.floor(x / 96) ? -Infinity : 0));
+    expect(gatherPlan(ctx([96, 96], causal), geo(96))).toBeUndefined();
+    const soft = windowMask(4, 24, 3, 5, 0).map((v) => (v < 0 ? -1e4 : v));
+    expect(gatherPlan(ctx([96, 96], soft), geo(96))).toBeUndefined();
+    const twoHeads = new Float32Array(2 * 96 * 96);
+    twoHeads.set(windowMask(4, 24, 3, 5, 0)); twoHeads.set(windowMask(4, 24, 3, 5, 0), 96 * 96);
+    expect(gatherPlan(ctx([1, 2, 96, 96], twoHeads), geo(96))).toBeUndefined();
+    expect(gatherPlan(ctx([96, 96], windowMask(4, 24, 3, 5, 0), 1), geo(96))).toBeUndefined();
+    // on 4x24 a 3x5 window leaves little to gain over keyBlocks' cut at each block's last visible key
+    expect(gatherPlan(ctx([96, 96], windowMask(4, 24, 3, 5, 0)), geo(96, 16))).toBeUndefined();
+    // the numeric cases above take it
+    expect(gatherPlan(ctx([1, 1, 96, 96], windowMask(6, 16, 3, 5, 0)), geo(96, 16))?.N).toBe(32);
+    expect(gatherPlan(ctx([45, 45], windowMask(3, 15, 1, 5, 11)), { ...geo(45, 6), qh: 4 })?.N).toBe(12);
+    const pad = Float32Array.from({ length: 64 }, (_, j) => (j % 7 === 3 ? 0 : -Infinity));
+    expect(gatherPlan(ctx([1, 64], pad), { ...geo(40, 8), kvs: 64, total: 64 })?.N).toBe(12);
+  });
+});
 
 describe('keyBlocks: the keys each row block of queries computes', () => {
   const geo = (qs: number, total: number): AttnGeo => ({ B: 1, qh: 2, kvh: 2, qs, kvs: total, dk: 8, dv: 8, past: 0, total, rank: 4 });

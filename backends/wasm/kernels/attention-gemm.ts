@@ -6,7 +6,7 @@
 // blocks whose products stop at the block's last visible key (keyBlocks). The general kernel (attention.ts: f64
 // loops) keeps softcap, nonpad_kv_seqlen and the qk output.
 
-import type { Expr, Local, Ptr } from '../fn.js';
+import type { Expr, Fn, Local, Ptr } from '../fn.js';
 import { expNegV } from '../math.js';
 import { hmax, hsum, LANES, viaVector } from '../simd.js';
 import { gemm } from './gemm-core.js';
@@ -43,7 +43,7 @@ export function emitGemmAttention(ctx: KernelContext, g: AttnGeo, kv: { k: KvVie
   const kt = scratch.base, sc = kt + g.dk * g.total * 4;
   const b = fn.i32(), h = fn.i32(), hk = fn.i32(), i = fn.i32(), j = fn.i32(), d = fn.i32();
   const la = fn.i32(), lb = fn.i32(), lc = fn.i32(), rowP = fn.i32(), mrow = fn.i32();
-  const v = fn.f32(), mx = fn.f32(), sum = fn.f32(), e = fn.v128(), sumV = fn.v128();
+  const v = fn.f32(), mx = fn.f32(), e = fn.v128(), sumV = fn.v128();
   const V = m.f32x4, t4 = g.total - (g.total % LANES);
   const G = (l: Local) => (): Expr => fn.get(l);
   const off = pastOffset(g);
@@ -96,28 +96,7 @@ export function emitGemmAttention(ctx: KernelContext, g: AttnGeo, kv: { k: KvVie
       fn.set(mx, hmax(fn, e)),
       scalarBias(n4, n),
     ];
-    return [
-      fn.set(rowP, m.i32.mul(fn.get(i), fn.c32(g.total * 4))),
-      ...biasPass,
-      // a row with nothing to attend to (max -inf) gets all-zero weights (a zero output), never NaN: exp(-inf - x)
-      // is 0 for every key then, and 1/sum is replaced by 0
-      fn.set(mx, m.select(m.f32.eq(fn.get(mx), fn.cf32(-Infinity)), fn.cf32(0), fn.get(mx))),
-      fn.set(sumV, V.splat(fn.cf32(0))),
-      fn.loop(j, 0, n4, () => [
-        fn.set(e, expNegV(fn, V.sub(fn.loadV(at()), V.splat(fn.get(mx))))),
-        fn.storeV(at(), fn.get(e)),
-        fn.set(sumV, V.add(fn.get(sumV), fn.get(e))),
-      ], LANES),
-      fn.set(sum, hsum(fn, sumV)),
-      fn.loop(j, n4, n, () => [
-        fn.set(v, viaVector(fn, (x) => expNegV(fn, x), m.f32.sub(fn.load('float32', at()), fn.get(mx)))),
-        fn.store('float32', at(), fn.get(v)),
-        fn.set(sum, m.f32.add(fn.get(sum), fn.get(v))),
-      ]),
-      fn.set(sum, m.select(m.f32.gt(fn.get(sum), fn.cf32(0)), m.f32.div(fn.cf32(1), fn.get(sum)), fn.cf32(0))),
-      fn.loop(j, 0, n4, () => [fn.storeV(at(), V.mul(fn.loadV(at()), V.splat(fn.get(sum))))], LANES),
-      fn.loop(j, n4, n, () => [fn.store('float32', at(), m.f32.mul(fn.load('float32', at()), fn.get(sum)))]),
-    ];
+    return [fn.set(rowP, m.i32.mul(fn.get(i), fn.c32(g.total * 4))), ...biasPass, ...normaliseRow(fn, at, j, n, mx)];
   };
   // Q and Y rows of head h: [B, heads, seq, d] (rank 4) or [B, seq, heads*d] (rank 3)
   const qRow = g.rank === 4 ? g.dk : g.qh * g.dk, yRow = g.rank === 4 ? g.dv : g.qh * g.dv;
@@ -141,12 +120,38 @@ export function emitGemmAttention(ctx: KernelContext, g: AttnGeo, kv: { k: KvVie
   ])]);
 }
 
+/** The softmax of a row of n scores at `at()` (the score of key j, the loop local) whose max is in `mx`:
+ *  exp(s - max) in f32 vectors, then scaled to sum 1. A row with nothing to attend to (max -inf) gets all-zero
+ *  weights (a zero output), never NaN: exp(-inf - x) is 0 for every key then, and 1/sum is replaced by 0. */
+export function normaliseRow(fn: Fn, at: () => Ptr, j: Local, n: number, mx: Local): Expr[] {
+  const m = fn.m, V = m.f32x4, n4 = n - (n % LANES);
+  const v = fn.f32(), sum = fn.f32(), e = fn.v128(), sumV = fn.v128();
+  return [
+    fn.set(mx, m.select(m.f32.eq(fn.get(mx), fn.cf32(-Infinity)), fn.cf32(0), fn.get(mx))),
+    fn.set(sumV, V.splat(fn.cf32(0))),
+    fn.loop(j, 0, n4, () => [
+      fn.set(e, expNegV(fn, V.sub(fn.loadV(at()), V.splat(fn.get(mx))))),
+      fn.storeV(at(), fn.get(e)),
+      fn.set(sumV, V.add(fn.get(sumV), fn.get(e))),
+    ], LANES),
+    fn.set(sum, hsum(fn, sumV)),
+    fn.loop(j, n4, n, () => [
+      fn.set(v, viaVector(fn, (x) => expNegV(fn, x), m.f32.sub(fn.load('float32', at()), fn.get(mx)))),
+      fn.store('float32', at(), fn.get(v)),
+      fn.set(sum, m.f32.add(fn.get(sum), fn.get(v))),
+    ]),
+    fn.set(sum, m.select(m.f32.gt(fn.get(sum), fn.cf32(0)), m.f32.div(fn.cf32(1), fn.get(sum)), fn.cf32(0))),
+    fn.loop(j, 0, n4, () => [fn.storeV(at(), V.mul(fn.loadV(at()), V.splat(fn.get(sum))))], LANES),
+    fn.loop(j, n4, n, () => [fn.store('float32', at(), m.f32.mul(fn.load('float32', at()), fn.get(sum)))]),
+  ];
+}
+
 /** Queries r0..r1-1 and the keys 0..n-1 they see. */
 export interface KeyBlock { readonly r0: number; readonly r1: number; readonly n: number }
 
 /** A masked score: at or below this (or -inf, or a false bool) it adds nothing to a row with a visible key, as
  *  exp(score + mask - max) is 0 in f32 for any score under 1e29 in magnitude (expNegV flushes below e^-87). */
-const HIDDEN = -1e30;
+export const HIDDEN = -1e30;
 /** Queries per row block (a multiple of the GEMM core's row tiles), more past MAX_BLOCKS blocks: each block emits
  *  its own two products, so a long sequence must not multiply the code (a causal mask in 8 blocks still skips 44%). */
 const BLOCK_ROWS = 16, MAX_BLOCKS = 8;

@@ -1,6 +1,8 @@
-// Attention (opset 23/24): float32 on the GEMM core (attention-gemm.ts), everything else as scalar loops in f64: 3-D or 4-D Q/K/V, grouped-query heads, bool or additive masks
-// (broadcast by static strides), causal masking, softcap, KV cache (past -> present), nonpad_kv_seqlen and the
-// qk_matmul_output modes. The present K/V go to their outputs, or to scratch when those are not asked for.
+// Attention (opset 23/24): float32 on the GEMM core (attention-gemm.ts; under a constant mask that hides most
+// keys, only the keys each block of queries sees: attention-gather.ts), everything else as scalar loops in f64:
+// 3-D or 4-D Q/K/V, grouped-query heads, bool or additive masks (broadcast by static strides), causal masking,
+// softcap, KV cache (past -> present), nonpad_kv_seqlen and the qk_matmul_output modes. The present K/V go to their
+// outputs, or to scratch when those are not asked for.
 
 import type { Expr, Ptr } from '../fn.js';
 import { elemBytes } from '../fn.js';
@@ -9,6 +11,7 @@ import type { KernelContext, KernelGen, PlanContext, TensorRef } from './types.j
 import { expF, f64c, ldF, ldI, lin, stF, tanhF, type Ix } from './scalar.js';
 import { attrNum, input, strides, unsupported } from './util.js';
 import { emitGemmAttention, gemmAttentionOk, gemmAttentionScratch, type KvView } from './attention-gemm.js';
+import { emitGathered, gatherPlan, gatherPrepack, gatherScratch, type GatherPlan } from './attention-gather.js';
 
 interface Geo { B: number; qh: number; kvh: number; qs: number; kvs: number; dk: number; dv: number; past: number; total: number; rank: number }
 
@@ -29,15 +32,22 @@ const align8 = (n: number): number => Math.ceil(n / 8) * 8;
 /** The GEMM path reads K and V in place: no cache to prepend and no present output to fill. */
 const inPlace = (ctx: PlanContext, g: Geo): boolean => gemmAttentionOk(ctx, g) && !ctx.inputs[4] && !ctx.outputs[1] && !ctx.outputs[2];
 
+/** K and V read in place under a constant mask that hides most keys: only the keys each block of queries sees
+ *  (attention-gather.ts). */
+const gathered = (ctx: PlanContext, g: Geo): GatherPlan | undefined => (inPlace(ctx, g) ? gatherPlan(ctx, g) : undefined);
+
 function scratchLayout(ctx: PlanContext): { pk: number; pv: number; row: number; bytes: number } {
-  const g = geometry(ctx), eb = elemBytes(input(ctx, 0).dtype), direct = inPlace(ctx, g);
+  const g = geometry(ctx), eb = elemBytes(input(ctx, 0).dtype), direct = inPlace(ctx, g), gp = gathered(ctx, g);
   const pk = ctx.outputs[1] || direct ? 0 : align8(g.B * g.kvh * g.total * g.dk * eb), pv = ctx.outputs[2] || direct ? 0 : align8(g.B * g.kvh * g.total * g.dv * eb);
-  const fast = gemmAttentionOk(ctx, g) ? gemmAttentionScratch(g) : 0;
+  const fast = gp ? gatherScratch(g, gp) : gemmAttentionOk(ctx, g) ? gemmAttentionScratch(g) : 0;
   return { pk, pv, row: g.total * 8, bytes: pk + pv + g.total * 8 + fast };
 }
 
 export const ATTENTION: KernelGen = {
   scratch: (ctx) => scratchLayout(ctx).bytes,
+  // the gathered form reads its key table and compact bias instead of the mask
+  prepack: (ctx) => { const gp = gathered(ctx, geometry(ctx)); return gp ? gatherPrepack(gp) : []; },
+  unread: (ctx) => (gathered(ctx, geometry(ctx)) ? [3] : []),
   emit(ctx: KernelContext) {
     const { fn, m } = ctx;
     const Q = input(ctx, 0), K = input(ctx, 1), V = input(ctx, 2), y = ctx.outputs[0]!;
@@ -72,6 +82,8 @@ export const ATTENTION: KernelGen = {
       if (inPlace(ctx, g)) {
         // [B, heads, seq, d] or [B, seq, heads*d]
         const view = (t: TensorRef, d: number): KvView => (g.rank === 4 ? { t, sb: g.kvh * g.kvs * d, sh: g.kvs * d, ss: d } : { t, sb: g.kvs * g.kvh * d, sh: d, ss: g.kvh * d });
+        const gp = gathered(ctx, g);
+        if (gp) return emitGathered(ctx, g, gp, { k: view(K, g.dk), v: view(V, g.dv) }, fast);
         return emitGemmAttention(ctx, g, { k: view(K, g.dk), v: view(V, g.dv) }, fast);
       }
       const present = (t: TensorRef, d: number): KvView => ({ t, sb: g.kvh * g.total * d, sh: g.total * d, ss: d });
