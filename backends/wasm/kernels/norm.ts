@@ -6,6 +6,7 @@ import { makeTensor, toNumbers } from '../../../ir/tensor.js';
 import type { Expr, Fn, Local } from '../fn.js';
 import { expNegV, logV } from '../math.js';
 import { hmax, hsum, LANES, vectorLoop, viaVector } from '../simd.js';
+import { floorTo, genericDims, guardedLoop } from '../dims-mode.js';
 import type { KernelGen } from './types.js';
 import { attrNum, input, normAxis, output, prod, requireDType, unsupported, withDTypes } from './util.js';
 
@@ -59,6 +60,31 @@ function softmax(log: boolean): KernelGen {
   };
 }
 
+/** acc = the sum of f(x) over a row of n floats, in one order whatever n is and whether it is known statically (a
+ *  dynamic-dims build emits the bounds as run-time arithmetic on n): pairs of vectors into two accumulators (one
+ *  dependent add chain held a 256-float LayerNorm row to the add's latency), a last single vector into the first,
+ *  the last n % 4 floats into its lane 0, then the two added. A static and a dynamic build must sum alike:
+ *  minilm_l6_dyn's dynamic quantisation turned a last-bit difference between them into 0.012
+ *  (test/wasm/dyn-models.test.ts). `vec(off)`: f of the vector at element i + off; `scalar()`: f of element i. */
+function rowSum(fn: Fn, i: Local, n: number, acc: Local, acc2: Local, vec: (off: number) => Expr, scalar: () => Expr): Expr[] {
+  const m = fn.m, V = m.f32x4, P = 2 * LANES;
+  /** A bound: its static value and its generic-build expression. */
+  type Bound = readonly [number, () => Expr];
+  const zero: Bound = [0, () => fn.c32(0)], pairs: Bound = [n - (n % P), floorTo(fn, n, P)];
+  const vecs: Bound = [n - (n % LANES), floorTo(fn, n, LANES)], end: Bound = [n, () => fn.c32(n)];
+  const loop = (from: Bound, to: Bound, step: number, body: () => Expr[]): Expr => (genericDims()
+    ? guardedLoop(fn, i, from[1], to[1], body, step)
+    : fn.loop(i, from[0], to[0], body, step));
+  const add = (a: Local, v: Expr): Expr => fn.set(a, V.add(fn.get(a), v));
+  return [
+    fn.set(acc, V.splat(fn.cf32(0))), fn.set(acc2, V.splat(fn.cf32(0))),
+    loop(zero, pairs, P, () => [add(acc, vec(0)), add(acc2, vec(LANES))]),
+    loop(pairs, vecs, LANES, () => [add(acc, vec(0))]),
+    loop(vecs, end, 1, () => [fn.set(acc, V.replace_lane(fn.get(acc), 0, m.f32.add(V.extract_lane(fn.get(acc), 0), scalar())))]),
+    add(acc, fn.get(acc2)),
+  ];
+}
+
 /** LayerNormalization, or RMSNormalization (no mean subtraction, no bias) when `rms`. */
 const layerNormOf = (rms: boolean): KernelGen => ({
   emit(ctx) {
@@ -70,13 +96,15 @@ const layerNormOf = (rms: boolean): KernelGen => ({
     const rows = prod(x.dims.slice(0, axis)), L = prod(x.dims.slice(axis));
     if (scale.size !== L || (bias && bias.size !== L)) unsupported(ctx, 'with scale/bias that broadcast (they must cover the normalised axes)');
     if (x.size === 0) return m.nop();
-    const r = fn.i32(), i = fn.i32(), base = fn.i32(), acc = fn.v128(), mean = fn.f32(), inv = fn.f32(), d = fn.f32();
+    const r = fn.i32(), i = fn.i32(), base = fn.i32(), acc = fn.v128(), acc2 = fn.v128(), mean = fn.f32(), inv = fn.f32(), d = fn.f32();
     const stat = (t: typeof meanOut, v: Local): Expr => (t ? fn.store('float32', { base: t.ptr.base, dyn: m.i32.shl(fn.get(r), fn.c32(2)) }, fn.get(v)) : m.nop());
     const at = (): Expr => m.i32.shl(m.i32.add(fn.get(base), fn.get(i)), fn.c32(2));
     const pi = (): Expr => m.i32.shl(fn.get(i), fn.c32(2));
     const X = (): Expr => fn.load('float32', { base: x.ptr.base, dyn: at() });
-    const XV = (): Expr => fn.loadV({ base: x.ptr.base, dyn: at() });
-    const lane0 = (f: (a: Expr) => Expr): Expr => fn.set(acc, m.f32x4.replace_lane(fn.get(acc), 0, f(m.f32x4.extract_lane(fn.get(acc), 0))));
+    const XV = (off = 0): Expr => fn.loadV({ base: x.ptr.base + 4 * off, dyn: at() });
+    // (x - mean)^2 of a vector and of a scalar, through a temporary
+    const sqV = (off: number): Expr => { const t = fn.v128(); return m.block(null, [fn.set(t, V.sub(XV(off), V.splat(fn.get(mean)))), V.mul(fn.get(t), fn.get(t))], binaryen.v128); };
+    const sqS = (): Expr => m.block(null, [fn.set(d, m.f32.sub(X(), fn.get(mean))), m.f32.mul(fn.get(d), fn.get(d))], binaryen.f32);
     const affineV = (v: Expr): Expr => {
       const s = V.mul(v, fn.loadV({ base: scale.ptr.base, dyn: pi() }));
       return bias ? V.add(s, fn.loadV({ base: bias.ptr.base, dyn: pi() })) : s;
@@ -87,15 +115,9 @@ const layerNormOf = (rms: boolean): KernelGen => ({
     };
     return fn.loop(r, 0, rows, (rv) => [
       fn.set(base, m.i32.mul(rv(), fn.c32(L))),
-      fn.set(acc, V.splat(fn.cf32(0))),
-      vectorLoop(fn, i, { n: L, vector: () => [fn.set(acc, V.add(fn.get(acc), XV()))], scalar: () => [lane0((a) => m.f32.add(a, X()))] }),
-      fn.set(mean, rms ? fn.cf32(0) : m.f32.div(hsum(fn, acc), fn.cf32(L))),
-      fn.set(acc, V.splat(fn.cf32(0))),
-      vectorLoop(fn, i, {
-        n: L,
-        vector: () => [fn.set(acc, V.add(fn.get(acc), V.mul(V.sub(XV(), V.splat(fn.get(mean))), V.sub(XV(), V.splat(fn.get(mean))))))],
-        scalar: () => [fn.set(d, m.f32.sub(X(), fn.get(mean))), lane0((a) => m.f32.add(a, m.f32.mul(fn.get(d), fn.get(d))))],
-      }),
+      // (RMSNormalization: no mean to sum, it is 0)
+      ...(rms ? [fn.set(mean, fn.cf32(0))] : [...rowSum(fn, i, L, acc, acc2, XV, X), fn.set(mean, m.f32.div(hsum(fn, acc), fn.cf32(L)))]),
+      ...rowSum(fn, i, L, acc, acc2, sqV, sqS),
       fn.set(inv, m.f32.div(fn.cf32(1), m.f32.sqrt(m.f32.add(m.f32.div(hsum(fn, acc), fn.cf32(L)), fn.cf32(eps))))),
       stat(meanOut, mean), stat(invOut, inv),
       vectorLoop(fn, i, {
@@ -145,4 +167,3 @@ const batchNorm: KernelGen = {
 
 export const NORM: Readonly<Record<string, KernelGen>> = withDTypes(['float32'], {
   Softmax: softmax(false), LogSoftmax: softmax(true), LayerNormalization: layerNormOf(false), RMSNormalization: layerNormOf(true), BatchNormalization: batchNorm,});
-void binaryen; void LANES;
