@@ -13,6 +13,7 @@ import { elementwise as engine, type Args, type ElemOp } from './elementwise.js'
 import type { KernelContext, KernelGen, TensorRef } from './types.js';
 import { attrNum, attrStr } from './util.js';
 import { valType as valTypeOf } from '../fn.js';
+import { isF32Storage } from '../half.js';
 
 /** An op's formula: made per node from its attributes and constant inputs. */
 export interface Formula {
@@ -147,9 +148,11 @@ const eluV = (fn: Fn, x: () => Expr, alpha: number): Expr =>
   fn.m.v128.bitselect(x(), V(fn).mul(splatF32(fn, alpha), V(fn).sub(expV(fn, x()), splatF32(fn, 1))), V(fn).gt(x(), splatF32(fn, 0)));
 
 function castOp(ctx: FormulaContext): ElemOp {
-  const to = ctx.outputs?.[0]?.dtype;
+  const to = ctx.outputs?.[0]?.dtype, from = ctx.inputs[0]?.dtype;
   if (to === undefined) return {};
   return {
+    // between float32 and the 16-bit floats the engine's loads widen and its stores round: the value passes through
+    vec: from !== undefined && isF32Storage(from) && isF32Storage(to) ? (_fn, a) => a[0]!() : undefined,
     scalar: (fn, a, t, d) => {
       const m = fn.m, x = a[0]!, from = d[0]!, u = unsignedT(from);
       if (to === 'bool') {

@@ -1,11 +1,13 @@
 // The elementwise engine: any n-ary op over broadcast inputs, as a loop nest whose inner dim runs as a
-// 4-lane SIMD loop (float32 ops with a vector formula) with a scalar tail, or as a scalar loop otherwise.
+// 4-lane SIMD loop (float32 ops with a vector formula, float16/bfloat16 data widened and rounded four at a time)
+// with a scalar tail, or as a scalar loop otherwise.
 
 import binaryen from '../binaryen.js';
 import type { DType } from '../../../ir/dtype.js';
 import { UnsupportedTypeError } from '../../../ir/errors.js';
 import type { Expr, Local, ValType } from '../fn.js';
 import { elemBytes, Fn, valType } from '../fn.js';
+import { isF32Storage, loadF32V, storeF32V } from '../half.js';
 import { broadcastStrides, collapse, nest } from '../layout.js';
 import { vectorLoop, viaVector } from '../simd.js';
 import type { KernelContext, KernelGen, PlanContext, TensorRef } from './types.js';
@@ -57,8 +59,7 @@ function emitElementwise(ctx: KernelContext, op: ElemOp, arity?: number): Expr {
   const n = arity ?? ctx.inputs.length;
   for (let i = 0; i < n; i++) ins.push(input(ctx, i));
   if (out.size === 0) return m.nop();
-  const allF32 = out.dtype === 'float32' && ins.every((t) => t.dtype === 'float32');
-  const useVec = allF32 && op.vec !== undefined;
+  const useVec = op.vec !== undefined && isF32Storage(out.dtype) && ins.every((t) => isF32Storage(t.dtype));
   // 16-bit floats compute in f32 (loads widen, stores round), so scalar f32 formulas serve them too
   const allF32Val = valType(out.dtype) === 'f32' && ins.every((t) => valType(t.dtype) === 'f32');
   const allF64Val = valType(out.dtype) === 'f64' && ins.every((t) => valType(t.dtype) === 'f64');
@@ -115,13 +116,13 @@ function emitElementwise(ctx: KernelContext, op: ElemOp, arity?: number): Expr {
     const splats = ins.map((t, j) => (innerStride[j + 1] === 0 ? fn.v128() : undefined));
     const hoist = ins.flatMap((t, j) => {
       const s = splats[j];
-      return s ? [fn.set(s, m.f32x4.splat(fn.load('float32', fn.elem(t.ptr, getOff(j + 1), 4))))] : [];
+      return s ? [fn.set(s, m.f32x4.splat(fn.load(t.dtype, fn.elem(t.ptr, getOff(j + 1), elemBytes(t.dtype)))))] : [];
     });
     return [...pre, ...hoist, vectorLoop(fn, i, {
       n: innerN,
-      vector: () => [fn.storeV(fn.elem(out.ptr, atIdx(0, () => fn.get(i)), 4), op.vec!(fn, ins.map((t, j) => {
+      vector: () => [storeF32V(fn, out.dtype, fn.elem(out.ptr, atIdx(0, () => fn.get(i)), elemBytes(out.dtype)), op.vec!(fn, ins.map((t, j) => {
         const s = splats[j];
-        return s ? () => fn.get(s) : () => fn.loadV(fn.elem(t.ptr, atIdx(j + 1, () => fn.get(i)), 4));
+        return s ? () => fn.get(s) : () => loadF32V(fn, t.dtype, fn.elem(t.ptr, atIdx(j + 1, () => fn.get(i)), elemBytes(t.dtype)));
       })))],
       scalar: () => scalarBody(() => fn.get(i)),
     })];
