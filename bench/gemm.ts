@@ -21,7 +21,8 @@ export interface GemmShape {
 
 /** super-resolution-10's 3x3 convs run as Winograd F(4x4, 3x3) (conv-winograd.ts): 36 GEMMs per block of tiles
  *  (M = tiles a block, K = in channels, N = out channels); other 3x3 convs (strided, channels not whole vectors)
- *  as im2col blocks of ~192 KiB (fused-conv.ts), at super-res's channel counts here. */
+ *  as im2col blocks of ~192 KiB (fused-conv.ts), at super-res's channel counts here. magika's 5x1 conv runs as the
+ *  one-axis F(4, 5): 8 GEMMs per block of 64 tiles. */
 export const GEMM_SHAPES: readonly GemmShape[] = [
   { label: 'square 256', M: 256, N: 256, K: 256 },
   { label: 'square 256 (B unpacked)', M: 256, N: 256, K: 256, unpacked: true },
@@ -45,6 +46,7 @@ export const GEMM_SHAPES: readonly GemmShape[] = [
   { label: 'im2col 3x3 (64->64), block', M: 84, N: 64, K: 576 },
   { label: 'im2col 3x3 (64->32), block', M: 84, N: 32, K: 576 },
   { label: 'im2col 3x3 (32->9), block', M: 168, N: 9, K: 288 },
+  { label: 'magika Conv_0 5x1 Winograd GEMM (256->512)', M: 64, N: 512, K: 256 },
 ];
 
 export interface GemmRow extends GemmShape {
@@ -208,8 +210,11 @@ const planLabel = (s: GemmShape, relaxed: boolean): string => {
 };
 
 /** Passes over every figure (peaks, shapes, ceilings); each keeps its best, so a burst of load from another
- *  process during one pass does not stand as the figure (the box is shared). */
-const ROUNDS = 2;
+ *  process during one pass does not stand as the figure (the box is shared). Three: with two, a shape disturbed in
+ *  both passes read far under its plan (mobilenet_v2 expand @56 at 71% in one full bench, 86-91% of the same pass's
+ *  peak in 3 interleaved passes at load 10, as the other 1x1 shapes; no plan ran it faster: K unrolled 2-24 at
+ *  22-72%, 2x16 84-90%, 6x8 67-78%). */
+const ROUNDS = 3;
 
 export function runGemmBench(shapes: readonly GemmShape[] = GEMM_SHAPES, log: (l: string) => void = () => {}): GemmReport {
   const relaxed = relaxedSimdAvailable();
