@@ -7,7 +7,6 @@
 
 import { makeTensor, type Tensor } from '../../../ir/tensor.js';
 import type { Expr, Local, Ptr } from '../fn.js';
-import { genericDims } from '../dims-mode.js';
 import { hmax, LANES } from '../simd.js';
 import { gemm } from './gemm-core.js';
 import { HIDDEN, keyBlocks, normaliseRow, type AttnGeo, type KvView } from './attention-gemm.js';
@@ -32,10 +31,13 @@ const WORTH = 0.6;
 const plans = new WeakMap<object, Map<string, GatherPlan | null>>();
 
 /** The gathered form's plan, or undefined when the mask is not constant, varies over batch or heads, leaves a row
- *  with nothing visible, or hides too little to pay for the gathering. */
+ *  with nothing visible, or hides too little to pay for the gathering. Not asked whether the emission is generic
+ *  (dims-mode.ts): memory is planned outside that mode, and the plan decides what is laid out (the mask or the
+ *  table), so it must be the same answer at emission; a dynamic-dims compile whose samples gather differently is
+ *  refused by the generalisation (fuse-attention is off there, so only a model's own Attention can get here). */
 export function gatherPlan(ctx: PlanContext, g: AttnGeo): GatherPlan | undefined {
   const mask = ctx.inputs[3];
-  if (!mask?.constant || genericDims() || attrNum(ctx, 'is_causal') !== 0 || g.past !== 0 || g.qs < 2 * ROWS[0]!) return undefined;
+  if (!mask?.constant || attrNum(ctx, 'is_causal') !== 0 || g.past !== 0 || g.qs < 2 * ROWS[0]!) return undefined;
   const md = mask.dims, r = md.length;
   if (r === 0 || md.at(-1) !== g.total || md.slice(0, -2).some((d) => d !== 1)) return undefined;
   const key = `${g.qs},${g.total},${g.dk},${g.dv}`;
