@@ -177,8 +177,8 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
       if (ops.some((op) => op.kind === 'expand')) addExpand(m);
       if (ops.some((op) => op.kind === 'int4')) addInt4Expand(m);
       if (ops.some((op) => op.kind === 'f16')) addF16Expand(m);
-      if (cscOps.some((c) => c.src === undefined)) addCscBuild(m);
-      if (cscOps.some((c) => c.src !== undefined)) addCscMask(m);
+      if (cscOps.some((c) => c.src === undefined)) addCsc(m, false);
+      if (cscOps.some((c) => c.src !== undefined)) addCsc(m, true);
       const body = ops.map((op) => op.kind === 'copy'
         ? m.memory.copy(m.i32.const(base + op.dst), m.i32.const(offset + op.src), m.i32.const(op.bytes))
         : op.kind === 'dup'
@@ -203,80 +203,54 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
 
 const EXPAND = 'sparse_expand', INIT = 'weights_init', READY = 'weights_ready', CSC_BUILD = 'csc_build', CSC_MASK = 'csc_mask';
 
-/** csc_mask(starts, idx, vals, src, K, N): csc_build's result read straight from B by column in the bitmask form at
- *  src (compressWords: ceil(N*K/32) masks, then the non-zero words in order), K a multiple of 32: per column n its
- *  K/32 masks; each set bit (lowest first, via ctz) is input index 32g + bit and the next stored value, kept unless
- *  it is -0 (a non-zero word, but not a weight packCsc keeps); branch-free like csc_build. */
-function addCscMask(m: binaryen.Module): void {
+/** csc_build(starts, idx, vals, src, K, N) and csc_mask (same parameters): B by column into the CSC kernel's form,
+ *  as packCsc builds it at compile time: per column n, starts[n], then each weight that is not zero (f32.ne: -0 is
+ *  zero, NaN kept) as its u16 input index and value; starts[N] = the count. csc_build reads B expanded at src
+ *  ([N][K] float32); csc_mask reads it in the bitmask form at src (compressWords: ceil(N*K/32) masks, then the
+ *  non-zero words in order), K a multiple of 32 so that a mask group lies inside one column: each set bit (lowest
+ *  first, via ctz) is input index 32g + bit and the next stored value. Both branch-free (about half the weights are
+ *  zero, in no order): every candidate is written at p, and p moves on past the kept ones only (the placeholders
+ *  hold one slot more than the count for the last dropped one's write). */
+function addCsc(m: binaryen.Module, fromMask: boolean): void {
   const i32 = binaryen.i32, f32 = binaryen.f32;
-  const [starts, idx, vals, src, K, N, n, g, p, q, mask, mp, gEnd] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], v = 13;
+  // mp: the next word of B (csc_build) or the next mask (csc_mask); q: csc_mask's next stored value; k: the input
+  // index (csc_mask: of the mask group's first bit)
+  const [starts, idx, vals, src, K, N, n, p, k, mp, q, mask] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], v = 12;
   const get = (l: number): binaryen.ExpressionRef => m.local.get(l, i32);
   const c = (x: number): binaryen.ExpressionRef => m.i32.const(x);
+  const add = (l: number, x: number): binaryen.ExpressionRef => m.local.set(l, m.i32.add(get(l), c(x)));
+  const loop = (name: string, exit: binaryen.ExpressionRef, body: binaryen.ExpressionRef[]): binaryen.ExpressionRef =>
+    m.block(`${name}_done`, [m.loop(name, m.block(null, [m.br(`${name}_done`, exit), ...body, m.br(name)]))]);
+  // one candidate: input index `at`, its value in v
+  const entry = (at: binaryen.ExpressionRef): binaryen.ExpressionRef[] => [
+    m.i32.store16(0, 2, m.i32.add(get(idx), m.i32.shl(get(p), c(1))), at),
+    m.f32.store(0, 4, m.i32.add(get(vals), m.i32.shl(get(p), c(2))), m.local.get(v, f32)),
+    m.local.set(p, m.i32.add(get(p), m.f32.ne(m.local.get(v, f32), m.f32.const(0)))),
+  ];
+  const column = fromMask
+    ? loop('groups', m.i32.ge_u(get(k), get(K)), [
+      m.local.set(mask, m.i32.load(0, 4, get(mp))),
+      loop('bits', m.i32.eqz(get(mask)), [
+        m.local.set(v, m.f32.load(0, 4, get(q))),
+        ...entry(m.i32.add(get(k), m.i32.ctz(get(mask)))),
+        add(q, 4),
+        m.local.set(mask, m.i32.and(get(mask), m.i32.sub(get(mask), c(1)))),
+      ]),
+      add(mp, 4), add(k, 32),
+    ])
+    : loop('rows', m.i32.ge_u(get(k), get(K)), [m.local.set(v, m.f32.load(0, 4, get(mp))), ...entry(get(k)), add(mp, 4), add(k, 1)]);
   const body = m.block(null, [
-    // q: the values, after the masks; mp: the next mask; g: the group's first input index within the column
-    m.local.set(q, m.i32.add(get(src), m.i32.shl(m.i32.shr_u(m.i32.add(m.i32.mul(get(N), get(K)), c(31)), c(5)), c(2)))),
-    m.local.set(mp, get(src)), m.local.set(p, c(0)), m.local.set(n, c(0)),
-    m.block('cols_done', [m.loop('cols', m.block(null, [
-      m.br('cols_done', m.i32.ge_u(get(n), get(N))),
+    m.local.set(mp, get(src)),
+    // csc_mask: the values follow the masks
+    ...(fromMask ? [m.local.set(q, m.i32.add(get(src), m.i32.shl(m.i32.shr_u(m.i32.add(m.i32.mul(get(N), get(K)), c(31)), c(5)), c(2))))] : []),
+    m.local.set(p, c(0)), m.local.set(n, c(0)),
+    loop('cols', m.i32.ge_u(get(n), get(N)), [
       m.i32.store(0, 4, m.i32.add(get(starts), m.i32.shl(get(n), c(2))), get(p)),
-      m.local.set(g, c(0)), m.local.set(gEnd, get(K)),
-      m.block('groups_done', [m.loop('groups', m.block(null, [
-        m.br('groups_done', m.i32.ge_u(get(g), get(gEnd))),
-        m.local.set(mask, m.i32.load(0, 4, get(mp))),
-        m.block('bits_done', [m.loop('bits', m.block(null, [
-          m.br('bits_done', m.i32.eqz(get(mask))),
-          m.local.set(v, m.f32.load(0, 4, get(q))),
-          m.i32.store16(0, 2, m.i32.add(get(idx), m.i32.shl(get(p), c(1))), m.i32.add(get(g), m.i32.ctz(get(mask)))),
-          m.f32.store(0, 4, m.i32.add(get(vals), m.i32.shl(get(p), c(2))), m.local.get(v, f32)),
-          m.local.set(p, m.i32.add(get(p), m.f32.ne(m.local.get(v, f32), m.f32.const(0)))),
-          m.local.set(q, m.i32.add(get(q), c(4))),
-          m.local.set(mask, m.i32.and(get(mask), m.i32.sub(get(mask), c(1)))),
-          m.br('bits'),
-        ]))]),
-        m.local.set(mp, m.i32.add(get(mp), c(4))),
-        m.local.set(g, m.i32.add(get(g), c(32))),
-        m.br('groups'),
-      ]))]),
-      m.local.set(n, m.i32.add(get(n), c(1))),
-      m.br('cols'),
-    ]))]),
+      m.local.set(k, c(0)), column, add(n, 1),
+    ]),
     m.i32.store(0, 4, m.i32.add(get(starts), m.i32.shl(get(N), c(2))), get(p)),
   ]);
-  m.addFunction(CSC_MASK, binaryen.createType([i32, i32, i32, i32, i32, i32]), binaryen.none, [i32, i32, i32, i32, i32, i32, i32, f32], body);
-}
-
-/** csc_build(starts, idx, vals, b, K, N): B by column (b: [N][K] float32) into the CSC kernel's form, as packCsc
- *  builds it at compile time: per column n, starts[n], then each weight that is not zero (f32.ne: -0 is zero, NaN
- *  kept) as its u16 input index and value; starts[N] = the count. */
-function addCscBuild(m: binaryen.Module): void {
-  const i32 = binaryen.i32;
-  const [starts, idx, vals, b, K, N, n, k, p, src] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], v = 10;
-  const get = (l: number): binaryen.ExpressionRef => m.local.get(l, i32);
-  const c = (x: number): binaryen.ExpressionRef => m.i32.const(x);
-  const body = m.block(null, [
-    m.local.set(p, c(0)), m.local.set(n, c(0)), m.local.set(src, get(b)),
-    m.block('cols_done', [m.loop('cols', m.block(null, [
-      m.br('cols_done', m.i32.ge_u(get(n), get(N))),
-      m.i32.store(0, 4, m.i32.add(get(starts), m.i32.shl(get(n), c(2))), get(p)),
-      m.local.set(k, c(0)),
-      m.block('rows_done', [m.loop('rows', m.block(null, [
-        m.br('rows_done', m.i32.ge_u(get(k), get(K))),
-        // branch-free (about half the weights are zero, in no order): every weight is written at p, and p moves on
-        // past the kept ones only (the placeholders hold one slot more than the count for the last zero's write)
-        m.local.set(v, m.f32.load(0, 4, get(src))),
-        m.i32.store16(0, 2, m.i32.add(get(idx), m.i32.shl(get(p), c(1))), get(k)),
-        m.f32.store(0, 4, m.i32.add(get(vals), m.i32.shl(get(p), c(2))), m.local.get(v, binaryen.f32)),
-        m.local.set(p, m.i32.add(get(p), m.f32.ne(m.local.get(v, binaryen.f32), m.f32.const(0)))),
-        m.local.set(src, m.i32.add(get(src), c(4))),
-        m.local.set(k, m.i32.add(get(k), c(1))),
-        m.br('rows'),
-      ]))]),
-      m.local.set(n, m.i32.add(get(n), c(1))),
-      m.br('cols'),
-    ]))]),
-    m.i32.store(0, 4, m.i32.add(get(starts), m.i32.shl(get(N), c(2))), get(p)),
-  ]);
-  m.addFunction(CSC_BUILD, binaryen.createType([i32, i32, i32, i32, i32, i32]), binaryen.none, [i32, i32, i32, i32, binaryen.f32], body);
+  m.addFunction(fromMask ? CSC_MASK : CSC_BUILD, binaryen.createType([i32, i32, i32, i32, i32, i32]), binaryen.none, [i32, i32, i32, i32, i32, i32, f32], body);
 }
 
 /** sparse_expand(dst, src, words): for each group of 32 words, its mask's set bits (lowest first, via ctz) say
