@@ -3,10 +3,12 @@
 // inputs, the artifact's weights.bin against the dense one, which layers the compiler stored sparse, and latency.
 //
 //   npx tsx bench/prune-weights.ts MODEL [--samples N] [--eval N] [--seq N] [--embeddings | --emb-sparsity S [--global] | --emb-fp16]
-//                                  [--runs N] [--modes 50,2:4,90] [--threads 1,2]
+//                                  [--emb-score reads|magnitude] [--exclude NODE,..] [--zipf] [--runs N] [--modes 50,2:4,90] [--threads 1,2]
 // --emb-sparsity S prunes the embedding tables at S (unstructured, also in 2:4 mode); --global then raises the
 // layers' sparsity so that the overall sparsity is the mode's. --emb-fp16 rounds the tables to float16 values
-// instead (stored at half the bytes by the compiler). After each variant, compile's sparse-weights report: per layer
+// instead (stored at half the bytes by the compiler). --emb-score: how the tables are ranked (default: by row reads
+// on the calibration samples, weights-gather.ts). --zipf: token ids Zipf-distributed (as text), in calibration and
+// held-out samples alike; uniform otherwise. After each variant, compile's sparse-weights report: per layer
 // the kernel (N:M, CSC or dense) and the measured ratio that chose it (backends/wasm/kernels/sparse-cost.ts).
 
 import { writeFileSync } from 'node:fs';
@@ -21,6 +23,7 @@ import type { Graph, Model } from '../ir/graph.js';
 import { makeTensor, type Tensor } from '../ir/tensor.js';
 import { isTensor, type RuntimeValue } from '../ir/value.js';
 import { pruneWeights, pruneWeightsInputs, type PruneWeightsOptions } from '../passes/prune/weights.js';
+import type { CalibrationData } from '../passes/pass.js';
 import { createSessionSync } from '../runtime/wasm/session.js';
 import { createSession } from '../runtime/wasm/index.js';
 import { toTensorValue } from '../compiler/compile.js';
@@ -31,7 +34,7 @@ const flag = (f: string): boolean => args.includes(f);
 const opt = (f: string, d: string): string => { const i = args.indexOf(f); return i >= 0 ? args[i + 1]! : d; };
 const path = args[0]!;
 const nCal = Number(opt('--samples', '32')), nEval = Number(opt('--eval', '32')), seq = Number(opt('--seq', '16'));
-const runs = Number(opt('--runs', '20'));
+const runs = Number(opt('--runs', '20')), zipf = flag('--zipf');
 // straight to V8's optimising tier (as bench/sparse-kernels.ts): no timed run is in the baseline tier; every function
 // compiled when the module is, so that a session's first run is the weights' expansion plus one run, no compiling
 setFlagsFromString('--no-liftoff');
@@ -43,6 +46,16 @@ function samples(g: Graph, n: number, seed: number): Sample[] {
   let vocab = 2;
   for (const node of g.nodes) { const t = node.op === 'Gather' ? g.initializers.get(node.inputs[0]!) : undefined; if (t && t.dims.length === 2) vocab = Math.max(vocab, t.dims[0]!); }
   const rand = prng(seed);
+  // --zipf: token ids drawn with P(id) ~ 1 / (id + 1), as word frequencies in text are (uniform otherwise)
+  const cdf = new Float64Array(vocab);
+  for (let v = 0, s = 0; v < vocab; v++) { s += 1 / (v + 1); cdf[v] = s; }
+  const token = (r: number): number => {
+    if (!zipf) return Math.floor(r * vocab);
+    const x = r * cdf[vocab - 1]!;
+    let lo = 0, hi = vocab - 1;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (cdf[mid]! < x) lo = mid + 1; else hi = mid; }
+    return lo;
+  };
   return Array.from({ length: n }, () => g.inputs.map((name) => {
     const t = g.types.get(name)!;
     if (t.kind !== 'tensor' || !t.shape) throw new Error(`input ${name}: not a tensor`);
@@ -50,7 +63,7 @@ function samples(g: Graph, n: number, seed: number): Sample[] {
     const x = makeTensor(t.dtype, dims);
     for (let i = 0; i < x.data.length; i++) {
       const r = rand();
-      if (t.dtype === 'int64') (x.data as BigInt64Array)[i] = BigInt(/mask/.test(name) ? 1 : /type/.test(name) ? Math.floor(r * 2) : Math.floor(r * vocab));
+      if (t.dtype === 'int64') (x.data as BigInt64Array)[i] = BigInt(/mask/.test(name) ? 1 : /type/.test(name) ? Math.floor(r * 2) : token(r));
       else (x.data as Float32Array)[i] = r * 2 - 1;
     }
     return x as Tensor;
@@ -119,8 +132,10 @@ const model = loadModel(path);
 const g = model.graph;
 const cal = samples(g, nCal, 1), held = samples(g, nEval, 1000);
 const embS = opt('--emb-sparsity', '');
+const embScore = opt('--emb-score', ''), exclude = opt('--exclude', '');
 const base: Omit<PruneWeightsOptions, 'sparsity' | 'reconstruct'> = {
   embeddings: flag('--embeddings') || embS !== '', ...(embS ? { embeddingSparsity: Number(embS) } : {}), ...(flag('--emb-fp16') ? { embeddingFp16: true } : {}),
+  ...(embScore ? { embeddingScore: embScore as 'reads' | 'magnitude' } : {}), ...(exclude ? { exclude: exclude.split(',') } : {}),
 };
 // --global: the layers' sparsity chosen so that all the pruned weights (tables at --emb-sparsity, layers) are the
 // mode's sparsity overall; the params of the Gather tables and of the MatMul/Gemm weights, from the graph
@@ -133,6 +148,12 @@ const stats = calibrate(model, cal, { secondMoment: gram }).stats;
 console.log(`${path}: calibrated on ${nCal} seeded samples (seq ${seq}) in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${stats.backend}`);
 const run = runner(model);
 const want = held.map((s) => run(s));
+// the calibration samples and a runner, for what the pass reads from runs (a table's row reads: weights-gather.ts)
+const runners = new WeakMap<Graph, (s: Sample) => RuntimeValue[]>();
+const data: CalibrationData = {
+  samples: cal,
+  run: (graph, inputs) => { let r = runners.get(graph); if (!r) runners.set(graph, (r = runner({ ...model, graph }))); return r(inputs); },
+};
 const dense = await compileAndTime(model, held[0]!);
 const latHead = threadList.map((t) => `latency ${t} thread${t > 1 ? 's' : ''} min / median of ${runs}${t === 1 ? ' (a fresh session\'s first run, least of 5)' : ''}`).join(' | ');
 const rows: string[] = [`| variant | pruned layers | weights.bin | vs dense | drift (max over outputs) | relative L2 error | argmax agreement | sparse storage | ${latHead} |`, `|---|---|---|---|---|---|---|---|${threadList.map(() => '---|').join('')}`];
@@ -143,7 +164,7 @@ for (const mode of modes) {
   for (const reconstruct of [false, true]) {
     const o: PruneWeightsOptions = { ...base, sparsity: mode.includes(':') ? 0.5 : layerSparsity(Number(mode) / 100), reconstruct, ...(mode.includes(':') ? { pattern: mode as '2:4' | '4:8' } : {}) };
     const t1 = performance.now();
-    const r = pruneWeights(g, o, stats, path);
+    const r = pruneWeights(g, o, stats, path, data);
     const pruneS = (performance.now() - t1) / 1000;
     const pruned: Model = { ...model, graph: r.graph };
     const runP = runner(pruned);

@@ -7,7 +7,7 @@ import { collect, existingDir, parseNumber, parseDims } from './cli-args.js';
 
 interface PruneCliOptions {
   output: string; calibration: string; mode: string; sparsity?: string; maxDrift?: string; exclude?: string[];
-  eval?: string; json?: boolean; refit: boolean; criterion?: string; dim?: string[];
+  eval?: string; json?: boolean; refit: boolean; criterion?: string; dim?: string[]; embeddings?: string;
 }
 
 export function registerPrune(program: Command): void {
@@ -22,6 +22,7 @@ export function registerPrune(program: Command): void {
     .option('--exclude <list>', 'op types or node names to leave whole (comma-separated, repeatable)', collect)
     .option('--eval <dir>', 'held-out set for the report, same layout; with output_K.pb files, top-1 accuracy against them too (an integer output_K.pb holds class labels, one per row; a float one, expected scores)')
     .addOption(new Option('--criterion <c>', 'channel importance (default: reconstruction, chosen for the next layer\'s least-squares fit, where it can be measured, else activation)').choices(['l1', 'l2', 'activation', 'reconstruction']))
+    .option('--embeddings <s>', 'weights and 2:4 modes: prune the embedding (Gather) tables too, S of their weights (ranked by how often the calibration reads each row), or fp16: round them to float16 instead; default dense')
     .option('--no-refit', 'do not re-fit the remaining weights on the calibration set')
     .option('--dim <name=value>', 'size of a symbolic dim (repeatable)', collect)
     .option('--json', 'print the report as JSON')
@@ -39,7 +40,7 @@ export function registerPrune(program: Command): void {
         ...(opts.sparsity !== undefined ? { sparsity: parseNumber('--sparsity', opts.sparsity, { min: 0, max: 0.99 }) } : {}),
         ...(opts.maxDrift !== undefined ? { maxDrift: parseNumber('--max-drift', opts.maxDrift, { min: 0 }) } : {}),
         exclude: (opts.exclude ?? []).flatMap((e) => e.split(',')).map((s) => s.trim()).filter(Boolean),
-        ...(opts.criterion ? { criterion: opts.criterion } : {}),
+        ...(opts.criterion ? { criterion: opts.criterion } : {}), ...(opts.embeddings ? { embeddings: opts.embeddings } : {}),
         progress: ttyProgress('calibrating'),
       }, evalSet);
       writeFileSync(opts.output, r.bytes);

@@ -31,6 +31,8 @@ export interface PruneOptions {
   /** Re-fit (channels) / reconstruct (weights) on the calibration set; default true. */
   readonly refit?: boolean;
   readonly criterion?: string;
+  /** Weights modes: prune-weights' prune-embeddings value (a sparsity for the Gather tables, or fp16). */
+  readonly embeddings?: string;
   readonly progress?: (done: number, total: number) => void;
 }
 
@@ -91,6 +93,7 @@ export function pruneModel(model: Model, samples: readonly Sample[], opts: Prune
   if (opts.exclude?.length) base.set('prune-exclude', opts.exclude.join(','));
   if (opts.criterion) base.set('prune-criterion', opts.criterion);
   if (opts.mode === '2:4') base.set('prune-pattern', '2:4');
+  if (opts.embeddings) base.set('prune-embeddings', opts.embeddings);
   const ctxWith = (extra: Record<string, string>): PassContext => defaultContext({
     source, options: new Map([...base, ...Object.entries(extra)]), calibration: cal.stats, calibrationData: calibrationData(samples, source),
   });

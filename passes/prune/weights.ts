@@ -7,11 +7,15 @@
 //
 // Options (PassContext.options, strings; `pruneWeightsOptions` reads them, `pruneWeights` takes them typed):
 //   prune-sparsity=S (0..1; unstructured), prune-pattern=2:4|4:8 (N:M; sparsity M-N/M), prune-reconstruct=1,
-//   prune-exclude=OP|NODE,..., prune-conv=1 (Conv weights too), prune-embeddings=1 (Gather tables too, by
-//   magnitude per row: a lookup's input is one-hot, so Wanda's score is |W|; off by default, as in Wanda and
-//   SparseGPT: on bert-tiny at 50% it raises the output error about tenfold; prune-embeddings=0.3: the tables at
-//   their own unstructured sparsity; prune-embeddings=fp16: the tables rounded to float16 values instead, which the
-//   compiler stores at half the bytes), prune-damp=X (reconstruction's lambda as a fraction of mean diag(X^T X), default 0.01).
+//   prune-exclude=OP|NODE,..., prune-conv=1 (Conv weights too), prune-embeddings=1 (Gather tables too, at the
+//   layers' sparsity, unstructured also under N:M; off by default: the tables' error goes straight into the
+//   residual stream, and on bert-tiny the tables at 35% give 3-5x the relative L2 error of the layers alone at 50%
+//   or 2:4, argmax agreement 1-1.5 points lower (gpt2_tiny: no measurable change)), prune-embeddings=0.35: the
+//   tables at their own sparsity; ranked, when the caller gives calibration runs (PassContext.calibrationData), all
+//   tables together by |W| times sqrt(1 + how often the calibration reads the row) (weights-gather.ts; Wanda's
+//   score for a one-hot input), else by magnitude per row (prune-embeddings-score=magnitude forces that);
+//   prune-embeddings=fp16: the tables rounded to float16 values instead, which the compiler stores at half the
+//   bytes), prune-damp=X (reconstruction's lambda as a fraction of mean diag(X^T X), default 0.01).
 // Without prune-sparsity or prune-pattern the pass does nothing.
 
 import { OnnxcError, UsageError } from '../../ir/errors.js';
@@ -24,6 +28,7 @@ import { definePass, type CalibrationData, type PassContext } from '../pass.js';
 import { ValueAccumulator, type CalibrationStats, type SecondMoment } from '../quant/calibration.js';
 import { satisfies, wandaMask, type PruneTarget, type RowView } from './weights-mask.js';
 import { obsPrune } from './weights-obs.js';
+import { rowReads, tableMasks } from './weights-gather.js';
 
 export interface PruneWeightsOptions {
   /** Fraction of each row removed (unstructured); ignored when `pattern` is set (N:M removes (M-N)/M). */
@@ -34,17 +39,22 @@ export interface PruneWeightsOptions {
   /** Op types or node names left alone. */
   readonly exclude?: readonly string[];
   readonly conv?: boolean;
-  /** Gather tables (embeddings) too, by magnitude per row; default false. They hold 40% and 26% of gpt2_tiny's and
-   *  bert-tiny's weights (so a 50% artifact shrinks to 0.53x with them, 0.72x / 0.65x without), but pruning them
-   *  costs bert-tiny about ten times the output error: an opt-in trade. */
+  /** Gather tables (embeddings) too; default false. They hold 40% and 26% of gpt2_tiny's and bert-tiny's weights
+   *  (weights.bin 0.72x / 0.65x of dense at 50% or 2:4 with them dense, 0.594x / 0.572x with them at 35%), but on
+   *  bert-tiny that raises the relative L2 error 3-5x (bench/prune-weights.ts): an opt-in trade. */
   readonly embeddings?: boolean;
   /** With `embeddings`: the Gather tables' own sparsity, unstructured whatever the pattern (a lookup gains nothing
-   *  from N:M), so that the tables the drift is most sensitive to can be pruned less than the layers. */
+   *  from N:M), so that the tables the output is most sensitive to can be pruned less than the layers; default the
+   *  layers' (N:M: (M-N)/M). With row reads it is the share of all the tables' weights (ranked together). */
   readonly embeddingSparsity?: number;
   /** Instead of pruning the Gather tables, round them to float16 values (relative error <= 2^-11 per weight), which
    *  the compiler then stores as float16 bits at half the bytes (lowering/f16-weights.ts): the tables shrink without
    *  the drift that pruning them costs. Pruning composed with a quantisation, reported as such. */
   readonly embeddingFp16?: boolean;
+  /** How the tables' weights are ranked: 'reads' (default when the caller gives calibration runs: all tables
+   *  together by |W| times sqrt(1 + how often the calibration reads the row), weights-gather.ts) or 'magnitude'
+   *  (|W| per row, each row at the tables' sparsity). */
+  readonly embeddingScore?: 'reads' | 'magnitude';
   readonly damp?: number;
 }
 
@@ -179,20 +189,33 @@ export function pruneWeights(g: Graph, o: PruneWeightsOptions, cal?: Calibration
     const missing = [...new Set(uses.filter((u) => u.x && !u.conv && !moments.has(u.x)).map((u) => u.x!))];
     if (missing.length) for (const [x, m] of secondMoments(g, missing, data)) moments.set(x, m);
   }
+  // the tables: unstructured whatever the pattern (a lookup gains nothing from N:M), ranked together by |W| and how
+  // often the calibration reads each row when it was run (weights-gather.ts), else by magnitude per row
+  const tableSparsity = o.embeddingSparsity ?? (layerTarget.kind === 'nm' ? 1 - layerTarget.nm.n / layerTarget.nm.m : o.sparsity);
+  const tables = uses.filter((u) => u.node.op === 'Gather');
+  let tableKeep: Map<string, Uint8Array> | undefined;
+  if (data && tables.length && o.embeddingScore !== 'magnitude') {
+    const reads = rowReads(g, tables.map((u) => u.node), data);
+    const ts = tables.map((u) => { const t = g.initializers.get(u.weight)!; return { w: t.data as Float32Array, H: t.dims[1]!, reads: reads.get(u.node.name)! }; });
+    const masks = tableMasks(ts, tableSparsity);
+    tableKeep = new Map(tables.map((u, i) => [u.weight, masks[i]!]));
+  }
   const inits = new Map(g.initializers);
   const layers: PrunedLayer[] = [];
   for (const u of uses) {
     const t = g.initializers.get(u.weight)!;
     const w = t.data as Float32Array;
-    const target = u.node.op === 'Gather' && o.embeddingSparsity !== undefined ? { kind: 'unstructured' as const, sparsity: o.embeddingSparsity } : layerTarget;
+    const target: PruneTarget = u.node.op === 'Gather' ? { kind: 'unstructured', sparsity: tableSparsity } : layerTarget;
+    const joint = tableKeep?.get(u.weight);
     if (target.kind === 'nm' && u.view.K % target.nm.m !== 0) {
       skipped.push({ node: u.node.name, weight: u.weight, reason: `${u.view.K} inputs are not a multiple of ${target.nm.m}` });
       continue;
     }
-    if (satisfies(w, u.view, target)) continue;
-    const norm = activationNorm(u, g, cal);
-    let out: Float32Array | undefined, method: PrunedLayer['method'] = norm ? 'wanda' : 'magnitude', note: string | undefined;
-    if (o.reconstruct) {
+    if (!joint && satisfies(w, u.view, target)) continue;
+    const norm = joint ? undefined : activationNorm(u, g, cal);
+    let out: Float32Array | undefined, method: PrunedLayer['method'] = norm || joint ? 'wanda' : 'magnitude', note: string | undefined;
+    if (joint) { out = w.map((v, i) => (joint[i] ? v : 0)); note = 'ranked with the other tables by |W| and row reads'; }
+    else if (o.reconstruct) {
       const m = u.x && !u.conv ? moments.get(u.x) : undefined;
       if (m && m.size === u.view.K) {
         try {
@@ -236,10 +259,13 @@ export function pruneWeightsOptions(ctx: PassContext): PruneWeightsOptions | und
   if (damp !== undefined && !(damp > 0)) throw new UsageError(`option prune-damp=${get('damp')}: expected a positive number`);
   // prune-embeddings=1: the tables as the layers; a fraction below 1 (0.3): the tables at that sparsity
   const e = get('embeddings'), embeddingSparsity = e !== undefined && /^0?\.\d+$|^0$/.test(e) ? Number(e) : undefined;
+  if (e !== undefined && embeddingSparsity === undefined && !/^(1|0|true|false|yes|no|fp16)$/.test(e)) throw new UsageError(`option prune-embeddings=${e}: expected a sparsity in [0, 1), 1 (the layers'), or fp16`);
+  const score = get('embeddings-score');
+  if (score !== undefined && score !== 'reads' && score !== 'magnitude') throw new UsageError(`option prune-embeddings-score=${score}: expected reads or magnitude`);
   const exclude = (get('exclude') ?? '').split(',').map((x) => x.trim()).filter(Boolean);
   return {
     sparsity, reconstruct: flag('reconstruct'), conv: flag('conv'), embeddings: flag('embeddings') || embeddingSparsity !== undefined,
-    ...(e === 'fp16' ? { embeddingFp16: true } : {}),
+    ...(e === 'fp16' ? { embeddingFp16: true } : {}), ...(score ? { embeddingScore: score } : {}),
     ...(embeddingSparsity !== undefined ? { embeddingSparsity } : {}),
     ...(p ? { pattern: p } : {}), ...(exclude.length ? { exclude } : {}), ...(damp !== undefined ? { damp } : {}),
   };

@@ -22,6 +22,7 @@ import { ValueAccumulator } from '../../passes/quant/calibration.js';
 import { wandaMask } from '../../passes/prune/weights-mask.js';
 import { obsPrune } from '../../passes/prune/weights-obs.js';
 import { pruneWeights, pruneWeightsInputs, type PruneWeightsOptions } from '../../passes/prune/weights.js';
+import { pruneModel } from '../../compiler/prune-model.js';
 import { createSessionSync } from '../../runtime/wasm/session.js';
 
 const RUNS = Number(process.env['PASS_PROPERTY_RUNS'] ?? 25);
@@ -45,6 +46,22 @@ function layers(M: number, K: number, N: number, N2: number, seed: number): { g:
 function rowsOf(t: Tensor, transB: boolean): number[][] {
   const [a, b] = t.dims as [number, number], d = t.data as Float32Array;
   return transB ? Array.from({ length: a }, (_, r) => Array.from(d.subarray(r * b, r * b + b))) : Array.from({ length: b }, (_, c) => Array.from({ length: a }, (_, k) => d[k * b + c]!));
+}
+
+/** Three tables whose lookups are added (as bert's embeddings): a word table read through an input (rows 0..3 only
+ *  in the samples), a 2-row type table read by every token, a position table read through constant indices (rows
+ *  0..3 of 16); then a MatMul. */
+function tables3(): { g: Graph; samples: Tensor[][] } {
+  const b = new GraphBuilder('tables');
+  const ids = b.input('ids', 'int64', [1, 4]), types = b.input('types', 'int64', [1, 4]);
+  const pos = b.weight('pos_ids', makeTensor('int64', [1, 4], BigInt64Array.from([0n, 1n, 2n, 3n])));
+  const sum = b.op('Add', [b.op('Add', [b.op('Gather', [b.weight('word', rand([64, 8], 21)), ids]), b.op('Gather', [b.weight('type', rand([2, 8], 22)), types])]),
+    b.op('Gather', [b.weight('pos', rand([16, 8], 23)), pos])]);
+  b.output(b.op('MatMul', [sum, b.weight('w', rand([8, 4], 24))]));
+  const g = b.model({ source: 'tables' }).graph;
+  const r = prng(25), int = (n: number): Tensor => makeTensor('int64', [1, 4], BigInt64Array.from({ length: 4 }, () => BigInt(Math.floor(r() * n))));
+  const samples = Array.from({ length: 8 }, () => [int(4), int(2)]);
+  return { g, samples };
 }
 
 const config = fc.record({
@@ -132,9 +149,58 @@ describe('prune-weights properties', () => {
     expect(f16Form(new Uint8Array(after.buffer.slice(0)))).toBeDefined();
   });
 
+  it('with calibration runs, the tables are ranked together by |W| and row reads: fewer lookups lose weights than by magnitude per row', () => {
+    const { g, samples } = tables3();
+    const data = { samples, run: (graph: Graph, inputs: readonly unknown[]) => runGraph(graph, inputs as Tensor[]) };
+    const opts = (score: string): Map<string, string> => new Map([['prune-sparsity', '0.5'], ['prune-embeddings', '0.3'], ['prune-embeddings-score', score]]);
+    const byReads = getPass('prune-weights')!.run(g, defaultContext({ options: opts('reads'), calibrationData: data }));
+    const byMagnitude = getPass('prune-weights')!.run(g, defaultContext({ options: opts('magnitude'), calibrationData: data }));
+    const tables = ['word', 'type', 'pos'], data32 = (gr: Graph, n: string): Float32Array => gr.initializers.get(n)!.data as Float32Array;
+    const zeros = (gr: Graph, n: string): number => data32(gr, n).filter((v) => v === 0).length;
+    // round(0.3 * (512 + 16 + 128)) in all by reads; by magnitude round(0.3 * 8) = 2 in each of the 82 rows
+    expect(tables.reduce((s, n) => s + zeros(byReads, n), 0)).toBe(197);
+    expect(tables.reduce((s, n) => s + zeros(byMagnitude, n), 0)).toBe(164);
+    // the squared error of the looked-up rows over the calibration's lookups, which the ranking minimises: under half
+    // magnitude's with more weights pruned
+    const lookups = (gr: Graph): number => samples.reduce((e, [id, ty]) => {
+      let sq = 0;
+      for (let t = 0; t < 4; t++) {
+        for (const [n, row] of [['word', Number(id!.data[t])], ['type', Number(ty!.data[t])], ['pos', t]] as const) {
+          for (let h = 0; h < 8; h++) sq += (data32(g, n)[row * 8 + h]! - data32(gr, n)[row * 8 + h]!) ** 2;
+        }
+      }
+      return e + sq;
+    }, 0);
+    expect(lookups(byReads)).toBeLessThan(0.5 * lookups(byMagnitude));
+    // rows never read lose more than rows read: the type table (every token) loses under 30%, the word table's
+    // unread rows 4..63 more
+    expect(zeros(byReads, 'type')).toBeLessThan(0.3 * 16);
+    expect(data32(byReads, 'word').subarray(32).filter((v) => v === 0).length).toBeGreaterThan(0.3 * 480);
+    // the layers as before; idempotent
+    expect(Array.from(data32(byReads, 'w'))).toEqual(Array.from(data32(byMagnitude, 'w')));
+    const again = getPass('prune-weights')!.run(byReads, defaultContext({ options: opts('reads'), calibrationData: data }));
+    for (const n of tables) expect(Array.from(data32(again, n))).toEqual(Array.from(data32(byReads, n)));
+    // the pruned table is stored compressed and densified at load: the compiled model computes what the graph says
+    const a = compileWasm(byReads, { embedLimit: 0 }), feeds = { ids: toTensorValue(samples[0]![0]!), types: toTensorValue(samples[0]![1]!) };
+    expect((a.manifest as { sparseWeights?: (readonly [string, number, number, string])[] }).sparseWeights?.some((e) => e[0].startsWith('word') && e[3] === 'densified')).toBe(true);
+    const got = createSessionSync({ wasm: a.wasm, manifest: a.manifest, weights: a.weights }).runSync(feeds)[g.outputs[0]!]!.data as Float32Array;
+    const want = (runGraph(byReads, samples[0]!) as Tensor[])[0]!.data as Float32Array;
+    got.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
+  });
+
+  it('onnxc prune --embeddings S: the tables pruned with the layers, ranked by row reads', () => {
+    const { g, samples } = tables3();
+    const model = { graph: g, info: { source: 'tables' } };
+    const zeros = (gr: Graph, n: string): number => (gr.initializers.get(n)!.data as Float32Array).filter((v) => v === 0).length;
+    const r = pruneModel(model, samples, { mode: 'weights', sparsity: 0.5, refit: false, embeddings: '0.3' });
+    expect(['word', 'type', 'pos'].reduce((s, n) => s + zeros(r.model.graph, n), 0)).toBe(197);
+    expect(zeros(r.model.graph, 'w')).toBe(16);
+    expect(zeros(pruneModel(model, samples, { mode: '2:4', refit: false }).model.graph, 'word')).toBe(0);
+  });
+
   it('refuses malformed options with a usage error', () => {
     const { g } = layers(1, 8, 4, 2, 1);
-    for (const [k, v] of [['prune-pattern', '3:4'], ['prune-sparsity', '1.5'], ['prune-damp', '-1']] as const) {
+    for (const [k, v] of [['prune-pattern', '3:4'], ['prune-sparsity', '1.5'], ['prune-damp', '-1'], ['prune-embeddings', '35%'], ['prune-embeddings-score', 'l1']] as const) {
       const options = new Map([['prune-sparsity', '0.5'], [k, v]]);
       expect(() => getPass('prune-weights')!.run(g, defaultContext({ options }))).toThrow(new RegExp(`option ${k}`));
     }
