@@ -160,4 +160,19 @@ describe('GEMM core against a float64 reference over random shapes', () => {
     ];
     shapes.forEach((c, i) => check(c, 100 + i, false));
   });
+  // the last M % 4 rows in one tile as wide as their own plan (1x24, 2x16), inside chunks of that width (wide B) or
+  // over every column (tall A); strict and relaxed (a one-row tile multiplies then adds, others fuse), threaded cuts
+  it('tail rows on their own wider tiles (M % 4 of 1 and 2, wide and tall, a tile wider than N)', () => {
+    const base = { aT: false, bias: 'col', residual: false, relu: false, alpha: 1, beta: 1 } as const;
+    const shapes: Case[] = [
+      { ...base, M: 49, N: 120, K: 20, b: 'panels' },                       // mobilenet_v2's last 1x1 in small: 5 chunks of 24
+      { ...base, M: 6, N: 70, K: 9, b: 'rows', residual: true },            // 2 tail rows, 2x16 chunks, 4 columns after them, 2 dot columns
+      { ...base, M: 13, N: 44, K: 7, b: 'panels', bias: 'row', relu: true }, // one chunk of 24, then 20 columns as before
+      { ...base, M: 41, N: 24, K: 16, b: 'panels', bias: 'full' },          // tall: the tail row as one 1x24 tile
+      { ...base, M: 21, N: 12, K: 5, b: 'panels', alpha: 0.5 },             // tall, a 1x24 tail tile over 12 columns (3 vectors)
+      { ...base, M: 30, N: 17, K: 13, b: 'strided' },                       // tall, 2 tail rows, unpacked strided B
+    ];
+    const modes = relaxedSimdAvailable() ? [false, true] : [false];
+    for (const relaxed of modes) shapes.forEach((c, i) => check(c, 200 + i, relaxed));
+  });
 });

@@ -108,22 +108,31 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
   const bOff = (u: number, j: number): number => (panels
     ? Math.floor(j / perPanel) * K * NR * 4 + (j % perPanel) * LANES * 4 + u * NR * 4
     : 4 * (u * b.rs + j * LANES));
-  const mi = fn.i32(), ni = fn.i32(), ki = fn.i32();
+  // the last M % mr rows: a tile as wide as tilePlan gives that many rows, when whole main tiles fill it (a one-row
+  // tile of 2 vectors is 2 add chains, bound by the add's latency; 1x24 has six): mobilenet_v2's 49x1280x320 spent
+  // ~6% of its time in its 49th row's 1x8 tiles
+  const tailM = M % mr;
+  const tnv = ((): number => {
+    if (!tailM || s.plan) return nv;
+    const t = tilePlan(tailM, Nm, K, isRelaxed(fn), panels).nv;
+    return t > nv && t % nv === 0 && (!panels || (t * LANES) % NR === 0) ? t : nv;
+  })();
+  const mi = fn.i32(), ni = fn.i32(), ki = fn.i32(), nc = fn.i32(), nj = fn.i32();
   const pa = fn.i32(), pb = fn.i32(), pc = fn.i32(), pbias = fn.i32(), pres = fn.i32();
-  const acc = Array.from({ length: mr }, () => Array.from({ length: nv }, () => fn.v128()));
-  const bv = Array.from({ length: nv }, () => fn.v128()), av = fn.v128(), out = fn.v128();
+  const acc = Array.from({ length: mr }, () => Array.from({ length: Math.max(nv, tnv) }, () => fn.v128()));
+  const bv = Array.from({ length: Math.max(nv, tnv) }, () => fn.v128()), av = fn.v128(), out = fn.v128();
   const gi = (l: Local) => (): Expr => fn.get(l);
   const bRow = panels ? NR : b.rs;
 
   /** One micro-tile of `rows` x `vecs` vectors at (mi, ni), both already set; the last vector holds `lastLanes`
-   *  valid columns (fewer than 4 only in a panel-packed B's zero-padded tail). */
-  const tile = (rows: number, vecs: number, lastLanes = LANES): Expr[] => {
+   *  valid columns (fewer than 4 only in a panel-packed B's zero-padded tail); `w`: the column step ni moves by. */
+  const tile = (rows: number, vecs: number, lastLanes = LANES, w = W): Expr[] => {
     const st: Expr[] = [];
     // pointers: A at row mi, B at column ni, C/bias/residual at (mi, ni)
     st.push(fn.set(pa, dynPlus(fn, a, mulC(fn, gi(mi), a.rs * 4))));
     // panels: column ni starts panel ni/NR (K*NR floats each), at ni % NR within it
     const bCol = panels
-      ? (W % NR === 0 ? mulC(fn, gi(ni), 4 * K) : m.i32.add(m.i32.mul(m.i32.shr_u(fn.get(ni), fn.c32(Math.log2(NR))), fn.c32(4 * K * NR)), m.i32.shl(m.i32.and(fn.get(ni), fn.c32(NR - 1)), fn.c32(2))))
+      ? (w % NR === 0 ? mulC(fn, gi(ni), 4 * K) : m.i32.add(m.i32.mul(m.i32.shr_u(fn.get(ni), fn.c32(Math.log2(NR))), fn.c32(4 * K * NR)), m.i32.shl(m.i32.and(fn.get(ni), fn.c32(NR - 1)), fn.c32(2))))
       : mulC(fn, gi(ni), 4);
     st.push(fn.set(pb, dynPlus(fn, b, bCol)));
     st.push(fn.set(pc, dynPlus(fn, c, byteOff(fn, c, gi(mi), gi(ni)))));
@@ -189,28 +198,43 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
     return st;
   };
 
-  // columns: full tiles of W, then one narrower tile; a panel-packed B also covers N % 4 (its padding is zero),
+  // columns: full tiles of w, then one narrower tile; a panel-packed B also covers N % 4 (its padding is zero),
   // an unpacked one leaves the last N % 4 columns to the plain loop
-  const nW = Nm - (Nm % W), tailCols = panels ? Nm - nW : (Nm - nW) - ((Nm - nW) % LANES);
-  const tailVecs = Math.ceil(tailCols / LANES), tailLanes = tailCols % LANES || LANES;
-  const mFull = M - (M % mr);
+  const colsOf = (w: number): { nW: number; tailCols: number; tailVecs: number; tailLanes: number } => {
+    const nW = Nm - (Nm % w), tailCols = panels ? Nm - nW : (Nm - nW) - ((Nm - nW) % LANES);
+    return { nW, tailCols, tailVecs: Math.ceil(tailCols / LANES), tailLanes: tailCols % LANES || LANES };
+  };
+  const { nW, tailCols, tailVecs, tailLanes } = colsOf(W);
+  const mFull = M - tailM;
   const rowsOf = (vecs: number, lanes: number): Expr[] => [
     fn.loop(mi, 0, mFull, () => tile(mr, vecs, lanes), mr),
-    ...(M % mr ? [fn.set(mi, fn.c32(mFull)), ...tile(M % mr, vecs, lanes)] : []),
+    ...(tailM ? [fn.set(mi, fn.c32(mFull)), ...tile(tailM, vecs, lanes)] : []),
   ];
-  const columnsOf = (rows: number): Expr[] => [
-    fn.loop(ni, 0, nW, () => tile(rows, nv), W),
-    ...(tailVecs ? [fn.set(ni, fn.c32(nW)), ...tile(rows, tailVecs, tailLanes)] : []),
-  ];
+  /** Every column for `rows` rows from mi, in tiles of `vecs` vectors. */
+  const columnsOf = (rows: number, vecs: number): Expr[] => {
+    const w = vecs * LANES, t = colsOf(w);
+    return [
+      fn.loop(ni, 0, t.nW, () => tile(rows, vecs, LANES, w), w),
+      ...(t.tailVecs ? [fn.set(ni, fn.c32(t.nW)), ...tile(rows, t.tailVecs, t.tailLanes, w)] : []),
+    ];
+  };
   const body: Expr[] = [];
   if (Nm === 0) { /* every column is a dot column */ } else if (Nm > M) {
     // wide B (a classifier, a transformer projection): keep one K x W panel of B hot and stream the rows of A past it
-    body.push(fn.loop(ni, 0, nW, () => rowsOf(nv, LANES), W));
+    // (with wider tail-row tiles: chunks of their width, the tail rows' tile after the main rows while it is hot)
+    const Wt = tnv * LANES, nT = tnv === nv ? 0 : Nm - (Nm % Wt);
+    if (nT > 0) {
+      body.push(fn.loop(nc, 0, nT, () => [
+        fn.loop(nj, 0, Wt, () => [fn.set(ni, m.i32.add(fn.get(nc), fn.get(nj))), fn.loop(mi, 0, mFull, () => tile(mr, nv), mr)], W),
+        fn.set(ni, fn.get(nc)), fn.set(mi, fn.c32(mFull)), ...tile(tailM, tnv, LANES, Wt),
+      ], Wt));
+    }
+    body.push(fn.loop(ni, nT, nW, () => rowsOf(nv, LANES), W));
     if (tailVecs) body.push(fn.set(ni, fn.c32(nW)), ...rowsOf(tailVecs, tailLanes));
   } else {
     // tall A (pixels x channels): keep mr rows of A hot and sweep B, which is small
-    body.push(fn.loop(mi, 0, mFull, () => columnsOf(mr), mr));
-    if (M % mr) body.push(fn.set(mi, fn.c32(mFull)), ...columnsOf(M % mr));
+    body.push(fn.loop(mi, 0, mFull, () => columnsOf(mr, nv), mr));
+    if (tailM) body.push(fn.set(mi, fn.c32(mFull)), ...columnsOf(tailM, tnv));
   }
   const covered = nW + tailCols;
   if (covered < Nm) body.push(plain(fn, s, covered, Nm));

@@ -23,6 +23,9 @@ export interface TilePlan {
  *    accumulators chain every K step through the add latency; six independent chains do not). One-row tiles
  *    multiply then add in relaxed modules too (gemm-core.ts): six fused chains of 4-cycle latency ran 36-41.
  *  - M = 2: 2x16 at 54 against 45.
+ *  - The last M % mr rows take the plan of that many rows (gemm-core.ts: 1x24, 2x16) when whole main tiles fill it,
+ *    inside chunks of its width while those panels are hot (wide B): 5x1280x320 77 -> 84% of peak, 9x768x256
+ *    83 -> 90%, 6x1024x256 88 -> 93%, mobilenet_v2's 49x1280x320 88 -> 90% (interleaved, best of 6 passes, load 12).
  *  - N = 11 on panels: one 2x12 tile over every column (3x12 and 4x12 spill: 16-21). N % 4 = 1 or 2 on panels
  *    and every N % 4 of an unpacked B leave those last columns to dot products along K (gemm-core.ts dotColumns),
  *    so the tile here is planned for N - N % 4: super-resolution-10's 9-channel convs went from a 2x12 tile (a
