@@ -4,7 +4,7 @@
 //
 //   npx tsx bench/prune-weights.ts MODEL [--samples N] [--eval N] [--seq N] [--embeddings | --emb-sparsity S [--global] | --emb-fp16]
 //                                  [--emb-score reads|magnitude] [--exclude NODE,..] [--zipf] [--runs N] [--modes 50,2:4,90] [--threads 1,2]
-// --emb-sparsity S prunes the embedding tables at S (unstructured, also in 2:4 mode); --global then raises the
+// --emb-sparsity S prunes S of the embedding tables' weights (unstructured, also in 2:4 mode); --global then raises the
 // layers' sparsity so that the overall sparsity is the mode's. --emb-fp16 rounds the tables to float16 values
 // instead (stored at half the bytes by the compiler). --emb-score: how the tables are ranked (default: by row reads
 // on the calibration samples, weights-gather.ts). --zipf: token ids Zipf-distributed (as text), in calibration and

@@ -1,16 +1,16 @@
 // prune-weights on Gather tables (embeddings), activation-aware: a lookup is a MatMul of one-hot rows by the table,
 // so the "input norm" Wanda weighs a weight by is how often its row is read. All the tables are ranked together by
 // |W_vh| * sqrt(reads_v + 1) and the lowest fraction of their weights pruned, which minimises the squared error of
-// the looked-up rows summed over the calibration's lookups (tables whose lookups are added, as bert's word, position
-// and token-type embeddings are, add their errors): rows read often (frequent tokens; the positions every run reads;
-// a 2-row token-type table) keep their weights, rarely read rows lose more. A per-column count, as for a MatMul,
-// would round 30% of a 2-row table up to one row in two. The +1 (a read prior) keeps rows the calibration never
-// read from being emptied on the evidence of a small set alone.
+// the looked-up rows summed over the calibration's lookups plus one of every row (tables whose lookups are added, as
+// bert's word, position and token-type embeddings are, add their errors): rows read often (frequent tokens; the
+// positions every run reads; a 2-row token-type table) keep their weights, rarely read rows lose more. A per-column
+// count, as for a MatMul, would round 30% of a 2-row table up to one row in two. The +1 (a read prior) keeps rows
+// the calibration never read from being emptied on the evidence of a small set alone; still, positions past the
+// calibration's sequence length lose more than the rest (calibrate at the longest length a model will run at).
 
 import type { Graph, Node } from '../../ir/graph.js';
 import { isTensor, type RuntimeValue } from '../../ir/value.js';
 import type { CalibrationData } from '../pass.js';
-import type { RowView } from './weights-mask.js';
 
 /** Reads of each row of each Gather's table over the calibration samples, by node name: the indices come from the
  *  samples (a graph input), the initializers (a constant), or one run of the graph with them as outputs. */
