@@ -140,6 +140,7 @@ for (const name of names.length ? names : Object.keys(MODELS)) {
       const r = quantizeModel(model, calib, { mode, ...(bs !== undefined ? { blockSize: bs } : {}), exclude });
       console.log(`  ${mode}${bs !== undefined ? ` block ${bs}` : ''}: ONNX ${mb(r.bytes.length)} (${(onnxFile / r.bytes.length).toFixed(2)}x the file as given, `
         + `${(onnxRe / r.bytes.length).toFixed(2)}x the file as onnxc writes it)`);
+      if (r.report.layerBits) console.log(`    measured layer widths (quant-layer-bits): ${r.report.layerBits}`);
       for (const at of atLength) {
         // the ONNX file as written, read back: what a user ships and compiles
         const q = importModel(r.bytes, { dims: spec.dims(at.S), source: `${name}-${mode}.onnx` });

@@ -1,4 +1,4 @@
-// onnxc.DequantMatMul: Y = act(A @ DequantizeLinear(B_q, scale) (+ bias)), B a constant [K, N] int8/int4 weight with
+// onnxc.DequantMatMul: Y = act(A @ DequantizeLinear(B_q, scale) (+ bias)), B a constant [K, N] int8/int4/int2 weight with
 // symmetric per-column scales [N] (block_size 0) or per-block scales [ceil(K / block_size), N] along K. Made by
 // passes/quant/fuse-dequant-matmul.ts so a backend can keep the weight integer and dequantise in its kernel.
 // Reference: exactly DequantizeLinear, MatMul, Add, activation, each rounding where the unfused ops do.
@@ -30,7 +30,7 @@ export const dequantMatMulOp = defineOp({
   infer(ctx) {
     const a = inType(ctx, 0), b = inType(ctx, 1), s = inType(ctx, 2), bias = optInType(ctx, 3);
     expectDType(a, ['float32'], 'A');
-    expectDType(b, ['int8', 'uint8', 'int4'], 'B');
+    expectDType(b, ['int8', 'uint8', 'int4', 'int2'], 'B');
     expectDType(s, ['float32'], 'scale');
     if (!b.shape || b.shape.length !== 2) throw new ShapeError('B must be a 2-D [K, N] weight');
     const [K, N] = b.shape;

@@ -31,7 +31,7 @@ function transpose2(t: Tensor): Tensor {
 /** DQ's weight in [K, N] form when `transposed` says B is [N, K]; undefined for forms the op does not take. */
 function weightOf(g: Graph, dq: Node, transposed: boolean, producer: ReadonlyMap<string, Node>): Weight | undefined {
   const q = g.initializers.get(dq.inputs[0]!), s = constScale(g, dq.inputs[1]!, producer), zp = dq.inputs[2] ? g.initializers.get(dq.inputs[2]) : undefined;
-  if (!q || !s || (q.dtype !== 'int8' && q.dtype !== 'uint8' && q.dtype !== 'int4') || s.dtype !== 'float32' || q.dims.length !== 2) return undefined;
+  if (!q || !s || (q.dtype !== 'int8' && q.dtype !== 'uint8' && q.dtype !== 'int4' && q.dtype !== 'int2') || s.dtype !== 'float32' || q.dims.length !== 2) return undefined;
   if (dq.inputs[2] && (!zp || Array.from(zp.data as ArrayLike<number>).some((v) => v !== 0))) return undefined;
   if (q.dtype === 'uint8') return undefined; // unsigned without a zero point is [0, 255]: no symmetric form
   if (num(dq, 'output_dtype', 0) !== 0) return undefined;

@@ -94,7 +94,7 @@ function layout(w: Tensor, qw: QuantizedWeight, channelAxis: number) {
     : kAxis === 0 ? (k: number, n: number): number => Math.floor(k / bs) * N + n
       : (k: number, n: number): number => n * nb + Math.floor(k / bs);
   const blockOf = bs === 0 ? (): number => 0 : (k: number): number => Math.floor(k / bs);
-  const qmax = qw.q.dtype === 'int4' ? 7 : 127;
+  const qmax = qw.q.dtype === 'int4' ? 7 : qw.q.dtype === 'int2' ? 1 : 127;
   return { K, N, at, slot, nb, blockOf, qmax };
 }
 

@@ -21,8 +21,12 @@
 // TABLE=FORM items (passes/quant/tables.ts), quant-signed-scales=0|1 (default 1 at 4 bits for MatMul/Gemm: a block may
 // take a negative scale so its largest weight lands on -8, weight-quant.ts; bert-tiny relative L2 6.50e-3 / 6.64e-3 ->
 // 6.18e-3 / 6.37e-3 at seq 32 / 128, no bytes; onnxruntime runs them, fuse-dequant-matmul's kernel multiplies by them),
-// quant-exclude=OP|NODE,... Conv weights are always int8 per channel (4 bits loses too much on small kernels).
+// quant-exclude=OP|NODE,..., quant-layer-bits=NODE=8|4|2[/BLOCK],... (one MatMul/Gemm layer's width and block size:
+// 2 bits is int2, four per byte in ONNX and in the wasm kernel; `onnxc quantize --mode weights-int4` fills it from
+// measurements, passes/quant/allocate.ts). Conv weights are always int8 per channel (4 bits loses too much on small
+// kernels).
 
+import { UsageError } from '../../ir/errors.js';
 import type { Graph, Node } from '../../ir/graph.js';
 import { makeTensor, type Tensor } from '../../ir/tensor.js';
 import { onnxCode } from '../../ir/dtype.js';
@@ -50,8 +54,11 @@ export function quantizeWeights(graph: Graph, ctx: PassContext): Graph {
   if (uses.size === 0) return graph;
   const forms = tableForms(graph, uses, bits, ctx);
   /** A MatMul/Gemm weight in `bs` blocks (0: per channel), GPTQ-rounded on `gram` when given. */
+  const layerBits = namedBits(ctx);
   const linear = (t: Tensor, u: WeightUse, bs: number, gram: Float64Array | undefined): QuantizedWeight => {
-    let qw = quantizeWeight(t, { bits, channelAxis: u.channelAxis, blockSize: bs >= t.dims[u.blockAxis]! ? 0 : bs, blockAxis: u.blockAxis, f16Scales, signedScales: signed && bits === 4 && u.node.op !== 'Gather' });
+    const lb = layerBits.get(u.node.name), b = lb?.bits ?? bits;
+    if (lb?.block !== undefined) bs = lb.block;
+    let qw = quantizeWeight(t, { bits: b, channelAxis: u.channelAxis, blockSize: bs >= t.dims[u.blockAxis]! ? 0 : bs, blockAxis: u.blockAxis, f16Scales, signedScales: signed && b !== 8 && u.node.op !== 'Gather' });
     if (!gram) return qw;
     qw = refineGptq(t, qw, u.channelAxis, gram);
     for (let i = 0; i < refit; i++) qw = refineGptq(t, refitScales(t, qw, u.channelAxis, gram, f16Scales), u.channelAxis, gram);
@@ -131,12 +138,24 @@ export function coarsenLayers(graph: Graph, uses: ReadonlyMap<string, readonly W
     out.set(w, qw);
     err.set(w, outputError(t, qw, u.channelAxis, gram));
   }
-  const worst = Math.max(0, ...err.values());
+  // the worst among layers at the default width: a 2-bit layer (quant-layer-bits) is far worse by choice
+  const worst = Math.max(0, ...[...err].filter(([w]) => out.get(w)!.q.dtype !== 'int2').map(([, e]) => e));
   for (const [w, gram] of grams) {
     const t = graph.initializers.get(w)!, u = uses.get(w)![0]!;
     if (out.get(w)!.blockSize === 0 || err.get(w)! > worst / 4) continue;
     const pc = linear(t, u, 0, gram);
     if (outputError(t, pc, u.channelAxis, gram) <= worst / 2) out.set(w, pc);
+  }
+  return out;
+}
+
+/** quant-layer-bits=NODE=BITS,...: a width per MatMul/Gemm node. */
+function namedBits(ctx: PassContext): Map<string, { bits: 8 | 4 | 2; block?: number }> {
+  const out = new Map<string, { bits: 8 | 4 | 2; block?: number }>();
+  for (const it of (ctx.options.get('quant-layer-bits') ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+    const eq = it.lastIndexOf('='), [b, bs] = it.slice(eq + 1).split('/').map(Number);
+    if (eq < 0 || (b !== 8 && b !== 4 && b !== 2)) throw new UsageError(`option quant-layer-bits=${it}: expected NODE=8|4|2[/BLOCK]`);
+    out.set(it.slice(0, eq), { bits: b, ...(bs !== undefined ? { block: bs } : {}) });
   }
   return out;
 }

@@ -6,8 +6,8 @@ import { makeTensor, type Tensor } from '../../ir/tensor.js';
 import { f16Scale } from './f16-store.js';
 
 export interface WeightQuantSpec {
-  /** 8 or 4: the integer range is [-2^(bits-1), 2^(bits-1) - 1]; the scale maps |w|max to 2^(bits-1) - 1. */
-  readonly bits: 8 | 4;
+  /** 8, 4 or 2: the integer range is [-2^(bits-1), 2^(bits-1) - 1]; the scale maps |w|max to 2^(bits-1) - 1. */
+  readonly bits: WeightBits;
   /** The output-channel axis: one scale per index along it. */
   readonly channelAxis: number;
   /** 0: one scale per channel; else blocks of this many elements along `blockAxis`. */
@@ -21,9 +21,17 @@ export interface WeightQuantSpec {
   readonly signedScales?: boolean;
 }
 
+export type WeightBits = 8 | 4 | 2;
+
+/** The integer range of a weight width. */
+export const qRange = (bits: WeightBits): { qmin: number; qmax: number } => ({ qmin: -(2 ** (bits - 1)), qmax: 2 ** (bits - 1) - 1 });
+
+/** The integer dtype of a weight width. */
+export const qDType = (bits: WeightBits): 'int8' | 'int4' | 'int2' => (bits === 8 ? 'int8' : bits === 4 ? 'int4' : 'int2');
+
 export interface QuantizedWeight {
-  /** int8, or int4 for 4 bits (a byte each in the IR; packed two per byte in ONNX and by the backends). */
-  readonly q: Tensor<'int8' | 'int4'>;
+  /** int8, int4 or int2 (a byte each in the IR; packed two or four per byte in ONNX and by the backends). */
+  readonly q: Tensor<'int8' | 'int4' | 'int2'>;
   /** float32, DequantizeLinear's layout: [C] per channel (axis = channelAxis), or the weight's dims with
    *  blockAxis divided by blockSize (axis = blockAxis, block_size). */
   readonly scale: Tensor<'float32'>;
@@ -34,10 +42,11 @@ export interface QuantizedWeight {
 
 /** Scale candidates tried per group, as fractions of the absmax scale. */
 const SHRINK = [1, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7];
+const SHRINK2 = [1, 0.9, 0.8, 0.7, 0.6, 0.55, 0.5, 0.45, 0.4, 0.35, 0.3];
 
 export function quantizeWeight(w: Tensor, spec: WeightQuantSpec): QuantizedWeight {
   const data = w.data as Float32Array, dims = w.dims;
-  const qmax = spec.bits === 8 ? 127 : 7, qmin = -qmax - 1;
+  const { qmin, qmax } = qRange(spec.bits);
   const strides = dims.map((_, i) => dims.slice(i + 1).reduce((a, b) => a * b, 1));
   const blocked = spec.blockSize > 0;
   const axis = blocked ? spec.blockAxis : spec.channelAxis;
@@ -62,21 +71,23 @@ export function quantizeWeight(w: Tensor, spec: WeightQuantSpec): QuantizedWeigh
     scale[g] = best;
     for (const i of idx) q[i] = Math.min(qmax, Math.max(qmin, Math.round(data[i]! / best)));
   });
-  return { q: makeTensor(spec.bits === 4 ? 'int4' : 'int8', dims, q), scale: makeTensor('float32', scaleDims, scale), axis, blockSize: spec.blockSize };
+  return { q: makeTensor(qDType(spec.bits), dims, q), scale: makeTensor('float32', scaleDims, scale), axis, blockSize: spec.blockSize };
 }
 
 /** The scale of one group: the absmax scale shrunk by the SHRINK fraction with the least squared error (1 for an
  *  all-zero group), rounded to float16 when `f16` (where that keeps it normal). */
-export function groupScale(vals: ArrayLike<number>, bits: 8 | 4, f16: boolean, signed = false): number {
-  const qmax = bits === 8 ? 127 : 7, qmin = -qmax - 1;
+export function groupScale(vals: ArrayLike<number>, bits: WeightBits, f16: boolean, signed = false): number {
+  const { qmin, qmax } = qRange(bits);
   let absMax = 0, dom = 0;
   for (let i = 0; i < vals.length; i++) if (Math.abs(vals[i]!) > absMax) { absMax = Math.abs(vals[i]!); dom = vals[i]!; }
   if (absMax === 0) return 1;
   const round = (x: number): number => (f16 ? f16Scale(Math.fround(x)) : Math.fround(x));
   let best = round(absMax / qmax), bestErr = Infinity;
   // candidates: the absmax scale shrunk; with `signed`, also the scale that maps the dominant weight to qmin
-  const cands = SHRINK.map((f) => (absMax * f) / qmax);
-  if (signed) for (const f of SHRINK) cands.push((-Math.sign(dom) * absMax * f) / -qmin);
+  // 2 bits: the least-error grid of a bell-shaped group clips far more (4 levels)
+  const shrink = bits === 2 ? SHRINK2 : SHRINK;
+  const cands = shrink.map((f) => (absMax * f) / qmax);
+  if (signed) for (const f of shrink) cands.push((-Math.sign(dom) * absMax * f) / -qmin);
   for (const c of cands) {
     const s = round(c);
     let err = 0;

@@ -1,5 +1,6 @@
-// onnxc.DequantMatMul: Y = act(A @ dequant(B_q) (+ bias)) with the integer weight kept integer in memory: int8, or int4
-// packed two per byte (an int4 weight, as quantize-weights' 4-bit mode makes, or int8 whose values all fit [-8, 7]).
+// onnxc.DequantMatMul: Y = act(A @ dequant(B_q) (+ bias)) with the integer weight kept integer in memory: int8, int4
+// packed two per byte (an int4 weight, as quantize-weights' 4-bit mode makes, or int8 whose values all fit [-8, 7]), or
+// 2 bits, four per byte (values all in [-2, 1]: quantize-weights' 2-bit layers).
 // B is packed once into panels of 8 columns; the micro-kernel (4 rows x 8 columns of f32x4 accumulators, like
 // gemm-core's) widens each K step's 8 weights to f32 in registers. Per-column scales are applied once in the
 // epilogue; block-wise scales multiply the widened weights of their block.
@@ -14,26 +15,44 @@ import { activationOf } from './fused-activation.js';
 /** Rows per micro-tile and columns per panel (two f32x4), as gemm-core. */
 const MR = 4, NR = 8;
 
-interface Layout { readonly K: number; readonly N: number; readonly P: number; readonly int4: boolean; readonly bs: number; readonly nb: number }
+interface Layout { readonly K: number; readonly N: number; readonly P: number; readonly bits: 8 | 4 | 2; readonly bs: number; readonly nb: number }
 
 function layout(ctx: PlanContext): Layout {
   const b = input(ctx, 1), [K, N] = b.dims as [number, number];
   const q = b.constant!.data as Int8Array;
-  let int4 = true;
-  for (let i = 0; i < q.length && int4; i++) if (q[i]! < -8 || q[i]! > 7) int4 = false;
+  let lo = 0, hi = 0;
+  for (let i = 0; i < q.length; i++) { lo = Math.min(lo, q[i]!); hi = Math.max(hi, q[i]!); }
+  const bits = lo >= -2 && hi <= 1 ? 2 : lo >= -8 && hi <= 7 ? 4 : 8;
   const bs = attrNum(ctx, 'block_size');
-  return { K, N, P: Math.ceil(N / NR), int4, bs, nb: bs > 0 ? Math.ceil(K / bs) : 1 };
+  return { K, N, P: Math.ceil(N / NR), bits, bs, nb: bs > 0 ? Math.ceil(K / bs) : 1 };
 }
 
-/** Panels of NR columns, K rows each: 8 bytes a row (int8), or 4 (int4: byte j = column j | column j+4 << 4). */
+/** Bytes of one K row of a panel: 8 (int8), 4 (int4), 2 (2 bits). */
+const rowBytesOf = (L: Layout): number => (NR * L.bits) / 8;
+
+/** Panels of NR columns, K rows each: 8 bytes a row (int8), 4 (int4: byte j = column j | column j+4 << 4), or 2 (2 bits:
+ *  column j in bits 2j, 2j+1 of the row's little-endian 16-bit word; 2 bytes of padding after the last row, which the
+ *  kernel's 4-byte load reads past). */
 function packB(q: Int8Array, L: Layout): Tensor {
-  const rowBytes = L.int4 ? NR / 2 : NR, out = new Int8Array(L.P * L.K * rowBytes);
+  const rowBytes = rowBytesOf(L), out = new Int8Array(L.P * L.K * rowBytes + (L.bits === 2 ? 2 : 0));
+  if (L.bits === 2) {
+    for (let p = 0; p < L.P; p++) {
+      for (let k = 0; k < L.K; k++) {
+        let word = 0;
+        for (let j = 0; j < NR; j++) { const n = p * NR + j; word |= ((n < L.N ? q[k * L.N + n]! : 0) & 3) << (2 * j); }
+        const at = (p * L.K + k) * 2;
+        out[at] = (word & 0xff) << 24 >> 24;
+        out[at + 1] = (word >> 8) << 24 >> 24;
+      }
+    }
+    return makeTensor('int8', [out.length], out);
+  }
   for (let p = 0; p < L.P; p++) {
     for (let k = 0; k < L.K; k++) {
       const at = (p * L.K + k) * rowBytes;
       for (let j = 0; j < NR; j++) {
         const n = p * NR + j, v = n < L.N ? q[k * L.N + n]! : 0;
-        if (!L.int4) out[at + j] = v;
+        if (L.bits === 8) out[at + j] = v;
         else if (j < NR / 2) out[at + j] = (out[at + j]! & 0xf0) | (v & 0x0f);
         else out[at + j - NR / 2] = ((out[at + j - NR / 2]! & 0x0f) | ((v & 0x0f) << 4)) << 24 >> 24;
       }
@@ -54,7 +73,7 @@ function padColumns(src: Float32Array, rows: number, N: number, P: number): Tens
 const WIDEN_ONCE_ROWS = 2 * MR;
 
 export const dequantMatMul: KernelGen = {
-  dtypes: ['float32', 'int8', 'int4'],
+  dtypes: ['float32', 'int8', 'int4', 'int2'],
   scratch: (ctx) => (input(ctx, 0).size / input(ctx, 1).dims[0]! >= WIDEN_ONCE_ROWS ? input(ctx, 1).dims[0]! * NR * 4 : 0),
   constInputs: [1, 2, 3],
   unread: (ctx) => [1, 2, ...(ctx.inputs[3] ? [3] : [])],
@@ -71,11 +90,18 @@ export const dequantMatMul: KernelGen = {
   },
 };
 
+/** v128 bytes of the i32x4 multipliers 2^(30 - 2(4h + l)), l = 0..3. */
+function laneShifts(h: number): number[] {
+  const out: number[] = [];
+  for (let l = 0; l < 4; l++) { const v = 2 ** (30 - 2 * (4 * h + l)); out.push(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff); }
+  return out;
+}
+
 function emitDequantMatMul(ctx: KernelContext, L: Layout, MT: number, aBase: number, yBase: number): Expr {
   const { fn, m } = ctx, V = m.f32x4;
   const [bP, sP, biasP] = ctx.packed;
   const act = activationOf(ctx);
-  const rowBytes = L.int4 ? NR / 2 : NR, panelBytes = L.K * rowBytes, sRow = L.P * NR * 4;
+  const rowBytes = rowBytesOf(L), panelBytes = L.K * rowBytes, sRow = L.P * NR * 4;
   const pi = fn.i32(), mi = fn.i32(), ki = fn.i32(), kb = fn.i32(), pa = fn.i32(), pb = fn.i32(), ps = fn.i32();
   const acc = Array.from({ length: MR }, () => [fn.v128(), fn.v128()] as const);
   const bv = [fn.v128(), fn.v128()] as const, sv = [fn.v128(), fn.v128()] as const, raw = fn.v128(), av = fn.v128();
@@ -85,7 +111,12 @@ function emitDequantMatMul(ctx: KernelContext, L: Layout, MT: number, aBase: num
   /** B's 8 weights at pb as two f32x4 (times the block scales when blocked). */
   const loadB = (): Expr[] => {
     const out: Expr[] = [];
-    if (!L.int4) {
+    if (L.bits === 2) {
+      // the row's 16-bit word in every i32 lane; lane l of half h times 2^(30 - 2(4h + l)) puts column 4h + l's two
+      // bits on top, an arithmetic shift by 30 brings them back sign-extended
+      out.push(fn.set(raw, m.v128.load32_splat(bP!.ptr.base, 1, g(pb))));
+      for (let h = 0; h < 2; h++) out.push(fn.set(bv[h]!, V.convert_i32x4_s(m.i32x4.shr_s(m.i32x4.mul(g(raw), m.v128.const(laneShifts(h))), c(30)))));
+    } else if (L.bits === 8) {
       out.push(fn.set(raw, m.v128.load8x8_s(bP!.ptr.base, 1, g(pb))));
       out.push(fn.set(bv[0], V.convert_i32x4_s(m.i32x4.extend_low_i16x8_s(g(raw)))));
       out.push(fn.set(bv[1], V.convert_i32x4_s(m.i32x4.extend_high_i16x8_s(g(raw)))));
