@@ -11,6 +11,7 @@ import type { Graph } from '../../ir/graph.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { GraphBuilder, type AttrInput } from '../../models/builder.js';
 import { createSessionSync } from '../../runtime/wasm/session.js';
+import { rowSegments, type ConvTGeom } from '../../backends/wasm/kernels/conv-transpose-gemm.js';
 import { randTensor, worstError } from './helpers.js';
 
 interface Spec {
@@ -70,6 +71,13 @@ const specs: Spec[] = [
   { x: [2, 1, 5], m: 2, k: [3], dilations: [2] },
   // wide: many columns (panel-packed B, several vector chunks and a tail)
   { x: [1, 16, 3, 3], m: 23, k: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1] },
+  // edge rows on their own GEMMs (rowSegments: KW * Mg a multiple of 8): pads, dilations, groups, output_padding,
+  // and an input row none of whose taps reach the output (pads 2 over a 2-row kernel)
+  { x: [1, 5, 4, 3], m: 8, k: [4, 4], strides: [2, 2], pads: [1, 1, 1, 1] },
+  { x: [2, 3, 5, 2], m: 8, k: [3, 2], strides: [2, 2], dilations: [2, 1], pads: [2, 0, 1, 1] },
+  { x: [1, 4, 4, 3], m: 16, k: [3, 2], group: 2, strides: [2, 1], pads: [1, 0, 1, 1], output_padding: [1, 0] },
+  { x: [1, 3, 6, 3], m: 4, k: [2, 2], pads: [2, 0, 2, 1] },
+  { x: [1, 3, 5, 4], m: 8, k: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1], bias: false },
 ];
 
 describe('ConvTranspose on the GEMM core matches the reference', () => {
@@ -103,6 +111,26 @@ describe('ConvTranspose on the GEMM core matches the reference', () => {
     const b = new GraphBuilder();
     b.output(b.op('ConvTranspose', [b.input('x', 'float32', [1, 2, 3, 3]), b.input('w', 'float32', [2, 3, 2, 2])], { strides: [2, 2] }));
     expect(worstError(b.build(), [randTensor([1, 2, 3, 3], 1), randTensor([2, 3, 2, 2], 2)])).toBeLessThanOrEqual(1e-5);
+  });
+});
+
+describe('rowSegments', () => {
+  const geom = (o: Partial<ConvTGeom>): ConvTGeom => ({
+    N: 1, C: 8, H: 4, W: 4, M: 8, OH: 8, OW: 8, G: 1, Cg: 8, Mg: 8, KH: 4, KW: 4, sh: 2, sw: 2, dh: 1, dw: 1, pt: 1, pl: 1,
+    cols: 128, channelsLast: true, ...o,
+  });
+  it('splits off the edge rows whose first or last kernel row lands in the padding', () => {
+    // DCGAN 4x4 s2 p1: row 0's kh 0 reaches output row -1, row 3's kh 3 output row 8
+    expect(rowSegments(geom({}))).toEqual([{ i0: 0, i1: 1, c0: 32, c1: 128 }, { i0: 1, i1: 3, c0: 0, c1: 128 }, { i0: 3, i1: 4, c0: 0, c1: 96 }]);
+  });
+  it('drops the rows with no taps in the output', () => {
+    // 6 rows, 2x2 kernel, stride 1, pads 2: row i reaches output rows i - 2 + kh of [0, 3); rows 0 and 5 reach none
+    expect(rowSegments(geom({ H: 6, KH: 2, KW: 2, sh: 1, pt: 2, OH: 3, cols: 32 }))).toEqual([
+      { i0: 1, i1: 2, c0: 16, c1: 32 }, { i0: 2, i1: 4, c0: 0, c1: 32 }, { i0: 4, i1: 5, c0: 0, c1: 16 }]);
+  });
+  it('keeps one GEMM when a split would fall inside a panel, or nothing is skipped', () => {
+    expect(rowSegments(geom({ Mg: 3, M: 3, cols: 48 }))).toEqual([{ i0: 0, i1: 4, c0: 0, c1: 48 }]);
+    expect(rowSegments(geom({ pt: 0, pl: 0, OH: 10, OW: 10 }))).toEqual([{ i0: 0, i1: 4, c0: 0, c1: 128 }]);
   });
 });
 

@@ -12,6 +12,7 @@ import type { Expr, Local } from '../fn.js';
 import { LANES } from '../simd.js';
 import { gemm, type VecEpilogue } from './gemm-core.js';
 import { packPanels, panelable, panelSize } from './gemm-pack.js';
+import { NR } from './gemm-plan.js';
 import type { KernelContext, PlanContext } from './types.js';
 import { attrInts, attrNum, attrStr, input, output } from './util.js';
 
@@ -84,6 +85,28 @@ function phaseTaps(r: number, pad: number, K: number, d: number, s: number): { k
   return taps;
 }
 
+/** Input rows [i0, i1) and the GEMM columns [c0, c1) their taps need: kernel rows kh whose output row
+ *  i*sh - pt + kh*dh falls inside [0, OH) (a contiguous run of kh, so of tap-major columns). Rows with equal runs
+ *  share one GEMM. The whole product in one segment unless every split column sits on a panel boundary. */
+export function rowSegments(g: ConvTGeom): { i0: number; i1: number; c0: number; c1: number }[] {
+  const whole = [{ i0: 0, i1: g.H, c0: 0, c1: g.cols }];
+  const span = g.KW * g.Mg, segs: { i0: number; i1: number; c0: number; c1: number }[] = [];
+  for (let i = 0; i < g.H; i++) {
+    let lo = g.KH, hi = -1;
+    for (let kh = 0; kh < g.KH; kh++) {
+      const oh = i * g.sh - g.pt + kh * g.dh;
+      if (oh >= 0 && oh < g.OH) { lo = Math.min(lo, kh); hi = kh; }
+    }
+    const c0 = hi < 0 ? 0 : lo * span, c1 = hi < 0 ? 0 : (hi + 1) * span;
+    const last = segs[segs.length - 1];
+    if (last && last.c0 === c0 && last.c1 === c1) last.i1 = i + 1;
+    else segs.push({ i0: i, i1: i + 1, c0, c1 });
+  }
+  const aligned = (c: number): boolean => c % NR === 0 || c === g.cols;
+  if (!panelsFor(g) || !segs.every((sg) => aligned(sg.c0) && aligned(sg.c1))) return whole;
+  return segs.filter((sg) => sg.c1 > sg.c0);
+}
+
 export function emitConvTGemm(ctx: KernelContext, g: ConvTGeom, wBase: number, act?: VecEpilogue): Expr {
   const { fn, m } = ctx, V = m.f32x4;
   const x = input(ctx, 0), y = output(ctx), bias = ctx.inputs[2], z = ctx.inputs[3];
@@ -95,12 +118,19 @@ export function emitConvTGemm(ctx: KernelContext, g: ConvTGeom, wBase: number, a
   const c32 = (v: number): Expr => fn.c32(v);
   const add = (a: Expr, b: Expr): Expr => m.i32.add(a, b), mul = (a: Expr, k: number): Expr => (k === 1 ? a : m.i32.mul(a, c32(k)));
 
-  const product = gemm(fn, {
-    M: HW, N: g.cols, K: g.Cg,
-    a: g.channelsLast ? { base: x.ptr.base, dyn: la, rs: g.C, cs: 1 } : { base: x.ptr.base, dyn: la, rs: 1, cs: HW },
-    b: { base: wBase, dyn: lw, rs: g.cols, cs: 1, ...(panelsFor(g) ? { panels: true } : {}) },
-    c: { base: colsAt, rs: g.cols, cs: 1 },
-  });
+  // one GEMM per run of input rows whose taps reach the same output rows (rowSegments): a row at the top or bottom
+  // edge skips the columns of the taps that land in the padding, which the gather never reads
+  const product = fn.block(rowSegments(g).map((sg) => {
+    const p0 = sg.i0 * g.W, rows = (sg.i1 - sg.i0) * g.W;
+    return gemm(fn, {
+      M: rows, N: sg.c1 - sg.c0, K: g.Cg,
+      a: g.channelsLast ? { base: x.ptr.base + p0 * g.C * 4, dyn: la, rs: g.C, cs: 1 } : { base: x.ptr.base + p0 * 4, dyn: la, rs: 1, cs: HW },
+      b: panelsFor(g)
+        ? { base: wBase + (sg.c0 / NR) * NR * g.Cg * 4, dyn: lw, rs: g.cols, cs: 1, panels: true }
+        : { base: wBase + sg.c0 * 4, dyn: lw, rs: g.cols, cs: 1 },
+      c: { base: colsAt + (p0 * g.cols + sg.c0) * 4, rs: g.cols, cs: 1 },
+    });
+  }));
 
   // Y element (n, g*Mg + m, pixel): byte offset from y's base = yPix*4 + m*mStride*4, yPix holding the rest
   const mStride = g.channelsLast ? 1 : OHW;
