@@ -1,7 +1,8 @@
 // prune-channels: structured pruning. Whole output channels of Conv/ConvTranspose/Gemm/MatMul layers go, with
 // everything that depends on them (groups.ts finds the tied channel spaces, slice.ts cuts every weight), ranked by
 // importance.ts, and the layers that lost input channels are re-fitted by least squares against the original
-// model's activations (refit.ts) when the context carries calibration data. It does nothing unless told how much
+// model's activations (refit.ts) when the context carries calibration data, then the whole pruned model is distilled
+// towards the original's outputs (distil.ts; with prune-sparsity, prune-distil=0 turns it off). It does nothing unless told how much
 // to prune: prune-sparsity=S (S of the prunable channels in all: with calibration data spread over the spaces by
 // their measured sensitivity, allocate.ts; prune-allocation=uniform, or without data: S of every space) or
 // prune-ratios=SPACE=R;... (per space, what the drift budget of `onnxc prune` hands it).
@@ -15,6 +16,7 @@ import { channelScores, CRITERIA, keepCount, lostShare, topChannels, type Criter
 import { refitLayers, type RefitReport, type RefitTarget } from './refit.js';
 import { reconstructionScores } from './select-obs.js';
 import { applySelection, keptOf } from './slice.js';
+import { distil, DISTIL_DEFAULTS, type DistilReport } from './distil.js';
 
 export interface SpacePlan {
   readonly name: string;
@@ -37,6 +39,8 @@ export interface ChannelPruneResult {
   /** With prune-allocation=sensitivity (the default with calibration data and one prune-sparsity): the measured
    *  cost curves and the kept counts they chose. */
   readonly allocation?: AllocationResult;
+  /** The whole-model correction after the re-fit (prune-distil, distil.ts), when it ran. */
+  readonly distil?: DistilReport;
 }
 
 function criterionOf(ctx: PassContext): Criterion {
@@ -117,14 +121,28 @@ export function pruneChannels(g: Graph, ctx: PassContext): ChannelPruneResult {
     allocation = allocateBySensitivity(g, cg, sparsity, multiple, ctx.calibrationData, (k, data) => pruneKept(k, refit ? data : undefined).graph);
     if (allocation) keep = allocation.kept;
   }
-  const { graph, sel, refits } = pruneKept(keep, ctx.calibrationData);
+  const kept = pruneKept(keep, ctx.calibrationData);
+  const { sel, refits } = kept;
+  let graph = kept.graph, distilled: DistilReport | undefined;
+  // the whole-model correction runs on the final selection only (not on the allocation's single-space probes)
+  // by default with prune-sparsity; prune-ratios (what `onnxc prune --max-drift` searches over, one prune per try)
+  // distils only when asked (prune-distil=1)
+  const distilOn = (ctx.options.get('prune-distil') ?? (ratios.size === 0 ? '1' : '0')) !== '0';
+  if (refit && ctx.calibrationData && graph !== g && distilOn) {
+    const d = distil(g, graph, ctx.calibrationData, {
+      epochs: numberOption(ctx, 'prune-distil-epochs', DISTIL_DEFAULTS.epochs),
+      rate: numberOption(ctx, 'prune-distil-rate', DISTIL_DEFAULTS.rate),
+      seed: numberOption(ctx, 'prune-seed', DISTIL_DEFAULTS.seed),
+    });
+    graph = d.graph; distilled = d.report;
+  }
   const spaces: SpacePlan[] = cg.spaces.map((s: Space) => {
     const base = { name: s.name, size: s.size, producers: s.producers.map((p) => p.name) };
     if (s.blocked) return { ...base, kept: s.size, lost: 0, blocked: s.blocked };
     const kept = sel.get(s.id) ?? Array.from({ length: s.size }, (_, i) => i);
     return { ...base, kept: kept.length, lost: lostShare(scores.get(s.id)!, kept) };
   });
-  return { graph, spaces, refits, criterion, channels: cg, selection: sel, ...(allocation ? { allocation } : {}) };
+  return { graph, spaces, refits, criterion, channels: cg, selection: sel, ...(allocation ? { allocation } : {}), ...(distilled ? { distil: distilled } : {}) };
 }
 
 export const pruneChannelsPass = definePass({
