@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from '../ir/errors.js';
+import type { Graph } from '../ir/graph.js';
 import type { RuntimeValue } from '../ir/value.js';
 import { isTensor } from '../ir/value.js';
 import { outputDir, parseNumber, parseSeed } from './cli-args.js';
@@ -36,9 +37,25 @@ export async function runCommand(path: string, opts: InputOpts & { backend: stri
   });
 }
 
-export async function checkCommand(path: string, opts: InputOpts & { backend: string; tolerance: string; exported?: boolean }): Promise<void> {
+/** `check`'s tolerance for `output` when --tolerance is not given, relative to the output's max |value|: 1e-4 for
+ *  float32 results; where the output is a 16-bit float, or a float computed from 16-bit floats somewhere in the
+ *  graph (a float16 model with float32 outputs), about that format's epsilon: 1e-3 for float16 (2^-10), 1e-2 for
+ *  bfloat16 (2^-7). Other outputs (integers, bool) compare at 1e-4, which only exact values meet in practice. */
+export function defaultTolerance(graph: Graph, output: string): number {
+  const TOL: Readonly<Record<string, number>> = { bfloat16: 1e-2, float16: 1e-3 };
+  const t = graph.types.get(output);
+  const dtype = t?.kind === 'tensor' ? t.dtype : undefined;
+  if (dtype && TOL[dtype]) return TOL[dtype]!;
+  if (dtype !== 'float32' && dtype !== 'float64') return 1e-4;
+  const inside = new Set<string>();
+  for (const v of graph.types.values()) if (v.kind === 'tensor') inside.add(v.dtype);
+  for (const w of graph.initializers.values()) inside.add(w.dtype);
+  return inside.has('bfloat16') ? TOL['bfloat16']! : inside.has('float16') ? TOL['float16']! : 1e-4;
+}
+
+export async function checkCommand(path: string, opts: InputOpts & { backend: string; tolerance?: string; exported?: boolean }): Promise<void> {
   parseSeed(opts.seed);
-  const tol = parseNumber('--tolerance', opts.tolerance, { min: 0 });
+  const given = opts.tolerance === undefined ? undefined : parseNumber('--tolerance', opts.tolerance, { min: 0 });
   const { runOrt } = await import('./ort.js');
   const model = load(path, opts);
   const inputs = modelInputs(model, opts);
@@ -53,7 +70,7 @@ export async function checkCommand(path: string, opts: InputOpts & { backend: st
     const d = compareValues(a, e, { rtol: 0, atol: Infinity });
     if (d.mismatch) { console.log(`${name}: ${d.mismatch}`); bad++; return; }
     const err = tensorError(a, e);
-    const limit = tol * Math.max(err.maxExpected, 1e-30);
+    const limit = (given ?? defaultTolerance(model.graph, name)) * Math.max(err.maxExpected, 1e-30);
     const ok = err.maxAbs <= limit;
     if (!ok) bad++;
     console.log(`${name}: max abs ${err.maxAbs.toExponential(3)}  max rel ${err.maxRel.toExponential(3)}  (|max| ${err.maxExpected.toExponential(3)})  ${ok ? 'ok' : `ABOVE TOLERANCE ${limit.toExponential(3)}`}`);

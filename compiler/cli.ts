@@ -101,7 +101,7 @@ export function buildProgram(): Command {
     .addOption(backendOption('onnxc backend'))
     .option('--inputs <dir>', 'folder with input_K.pb; default: seeded random inputs')
     .option('--dim <name=value>', 'size of a symbolic dim (repeatable)', collect)
-    .option('--tolerance <x>', 'max abs error allowed, relative to the output\'s max |value|', '1e-4')
+    .option('--tolerance <x>', 'max abs error allowed, relative to the output\'s max |value| (default: 1e-4; 1e-3 where the output or, for a float output, the values it is computed from are float16, 1e-2 for bfloat16)')
     .option('--exported', 'give onnxruntime the model as onnxc exports it (checks the exporter too)'))
     .action(async (path: string, opts) => (await import('./cli-run.js')).checkCommand(path, opts));
 

@@ -33,7 +33,9 @@ export interface WasmManifest {
   readonly model: string;
   /** Linear memory size in 64 KiB pages (fixed: the module never grows memory). */
   readonly pages: number;
-  /** Weights region: embedded as an active data segment, or in `file` (copied to `offset` before the first run). */
+  /** Weights region: embedded as an active data segment, or in `file` (copied to `offset` before the first run). Stored
+   *  compressed, it may start inside the arena or the dense weights it expands into on the first run (it avoids the
+   *  inputs' slots; kernels/sparse-init.ts), so it is written once, before the first run, never again. */
   readonly weights: { readonly offset: number; readonly bytes: number; readonly file?: string };
   readonly arena: { readonly offset: number; readonly bytes: number; readonly lowerBoundBytes: number; readonly totalBytes: number };
   readonly inputs: readonly WasmIoSpec[];

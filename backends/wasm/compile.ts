@@ -18,7 +18,7 @@ import { KERNELS } from './kernels/index.js';
 import type { KernelGen, TensorRef } from './kernels/types.js';
 import { checkMemoryBytes, WASM_MAX_BYTES } from './limits.js';
 import { markRelaxed, type SimdMode } from './relaxed.js';
-import { storeWeights } from './kernels/sparse-init.js';
+import { storeWeights, type StoredPlacement } from './kernels/sparse-init.js';
 import { withSparseKernels } from './kernels/sparse-matmul.js';
 import { allowParallel, withThreadScratch } from './parallel.js';
 import { addThreadedEntries, type ThreadStep } from './parallel-entries.js';
@@ -39,6 +39,10 @@ export interface WasmCompileOptions extends ShapeOptions {
   readonly sparseWeights?: boolean;
   /** Build for this many threads (shared memory, atomics; parallel.ts): the runtime starts N-1 workers. Default 1. */
   readonly threads?: number;
+  /** Where the stored form of compressed weights goes: 'reused' (default) in memory the arena and the dense weights
+   *  take over once run()'s first call has expanded it, so linear memory is what a dense build needs; 'apart' after
+   *  the dense region, resident for good (a dynamic-dims compile, whose checks read every address in the code). */
+  readonly storedWeights?: 'reused' | 'apart';
 }
 
 export interface WasmArtifact {
@@ -105,11 +109,19 @@ export function emitWasm(plan: LoweringPlan<TensorRef, KernelGen>, opts: WasmCom
   try {
     m.setFeatures((threads > 1 ? binaryen.Features.Atomics : 0) | binaryen.Features.SIMD128 | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt | binaryen.Features.NontrappingFPToInt | binaryen.Features.SignExt | binaryen.Features.MutableGlobals | (opts.simd === 'relaxed' ? binaryen.Features.RelaxedSIMD : 0));
     if (opts.simd === 'relaxed') markRelaxed(m);
-    // sparse tensors (pruned layers) are stored compressed after the dense region and expanded by run()'s first call
-    const stored = storeWeights(plan, weightsBase, opts.sparseWeights ?? true);
+    // sparse tensors (pruned layers), float16 and int4 forms are stored compressed and expanded by run()'s first call,
+    // the stored copy in the arena (bar the inputs, written before that call) and the dense region where it fits
+    const live = prepared.inputs.filter((n) => !prepared.fixed[n]).map((n) => [addrOf(n), addrOf(n) + bytesOf(n)] as const);
+    const place: StoredPlacement | undefined = (opts.storedWeights ?? 'reused') === 'reused' ? { lowest: ARENA_BASE, live } : undefined;
+    const enabled = opts.sparseWeights ?? true, embedLimit = opts.embedLimit ?? 1 << 20;
+    let stored = storeWeights(plan, weightsBase, enabled, place);
+    // an embedded data segment is written again by every instantiation: a threaded module's workers instantiate it on
+    // the shared memory, and must never find the arena or dense weights in its way (the runtime starts them before
+    // the first run, but nothing in the module could tell)
+    if (threads > 1 && place && stored.bytes.length <= embedLimit) stored = storeWeights(plan, weightsBase, enabled);
     const weights = stored.bytes;
     const wEnd = stored.end;
-    const embed = weights.length <= (opts.embedLimit ?? 1 << 20);
+    const embed = weights.length <= embedLimit;
     checkMemoryBytes(wEnd, source);
     const pages = Math.max(1, Math.ceil(wEnd / 65536));
     m.setMemory(pages, pages, 'memory', embed && weights.length ? [{ offset: m.i32.const(stored.offset), data: weights, passive: false }] : [], threads > 1);

@@ -65,13 +65,13 @@ export function compileDynamic(graph: Graph, opts: WasmCompileOptions, ranges: r
   try {
     samples.forEach((s, j) => {
       const plan = s.plan === hi.plan ? hi.plan : onTopPlan(hi.plan, s.plan);
-      const a = withGenericDims(() => emitWasm(plan, { ...opts, optimize: false, embedLimit: 0 }));
+      const a = withGenericDims(() => emitWasm(plan, { ...opts, optimize: false, embedLimit: 0, storedWeights: 'apart' }));
       artifacts.push(a);
       if (s === hi) hiArtifact = a;
       texts.push(moduleFields(a.wasm));
       // the static form too: a kernel whose static code is the same at every size keeps it (gemm-core's plan for
       // M = 1, a vector loop without a tail), since nothing in it depends on the dims
-      statics.push(moduleFields(emitWasm(plan, { ...opts, optimize: false, embedLimit: 0 }).wasm));
+      statics.push(moduleFields(emitWasm(plan, { ...opts, optimize: false, embedLimit: 0, storedWeights: 'apart' }).wasm));
       void j;
     });
   } finally {

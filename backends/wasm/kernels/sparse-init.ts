@@ -2,6 +2,9 @@
 // data segment) holds the dense runs and the compressed tensors; run() first calls an init function, once, that
 // copies the runs and expands the compressed tensors into the dense region at the offsets the kernels were
 // planned with. The runtime's loader is unchanged: it copies weights.bin to manifest.weights.offset as before.
+// That stored copy is dead once expanded, so it is placed where memory is reused (placeStored): in the arena
+// (free before the first run but for the inputs) and inside the dense region itself, each piece where the
+// expansion reads it before writing over it; memory is then the arena and the dense region, as for a dense build.
 // Float32 tensors that are exactly int4 blocks times a scale (a constant-folded int4 DequantizeLinear) are stored
 // packed the same way and dequantised by the init function (lowering/int4-weights.ts, int4-init.ts); float32 tensors
 // float16 holds exactly (a float16 model's weights) as float16 bits, widened by it (lowering/f16-weights.ts, f16-init.ts).
@@ -11,6 +14,7 @@ import { alignUp } from '../../../lowering/buffer-plan.js';
 import type { LoweringPlan, PackedRef } from '../../../lowering/plan.js';
 import { tensorBytes } from '../../../lowering/weights.js';
 import { compressWords, worthCompressing } from '../../../lowering/sparse-weights.js';
+import { assertNever } from '../../../ir/errors.js';
 import { sizeOf } from '../../../ir/tensor.js';
 import { isSparsePacking, sparseDecision, type SparseDecision } from './sparse-matmul.js';
 import { swizzleTable, TABLE_BYTES } from './sparse-nm.js';
@@ -32,7 +36,7 @@ export interface SparseEntry {
 export interface StoredWeights {
   /** What weights.bin (or the data segment) holds. */
   readonly bytes: Uint8Array;
-  /** Where `bytes` go in linear memory (manifest.weights.offset). */
+  /** Where `bytes` go in linear memory (manifest.weights.offset): possibly inside the arena or the dense region. */
   readonly offset: number;
   /** End of everything the weights take in memory. */
   readonly end: number;
@@ -42,6 +46,41 @@ export interface StoredWeights {
 }
 
 const STORED_ALIGN = 16;
+
+/** Where the stored copy may go besides after the dense region: the lowest address it may take (the arena's start)
+ *  and the address ranges [lo, hi) written before the first run (the inputs), which it must not overlap. */
+export interface StoredPlacement {
+  readonly lowest: number;
+  readonly live: readonly (readonly [number, number])[];
+}
+
+/** One piece of the stored form: at `src` (from the stored region's start), `len` bytes (padding included). Init
+ *  may read it in place from `lower` (an absolute address: its own expansion reads every byte before writing over
+ *  it, and every earlier one writes below it) up to `upper` (its end; unbounded when absent). */
+export interface Piece { readonly src: number; readonly len: number; readonly lower: number; readonly upper?: number }
+/** A piece while the stored form is built: its bytes, and its place once the pieces are ordered. */
+interface Stored extends Piece { readonly bytes: Uint8Array; src: number; readonly outOfPlace: boolean }
+
+/** The lowest 16-aligned address of the stored region at which every piece lies in the arena (below `base`, clear
+ *  of the live ranges), past the dense region (from `apart`, where init writes nothing), or in place (within its
+ *  bounds); `apart` when no lower one does. The feasible addresses of each piece are a union of intervals, so the
+ *  lowest feasible one is the left end of one of them: each is tried in order. */
+export function placeStored(pieces: readonly Piece[], base: number, apart: number, place: StoredPlacement): number {
+  const lowest = alignUp(place.lowest, STORED_ALIGN);
+  const inArena = (a: number, z: number): boolean => a >= lowest && z <= base && place.live.every(([lo, hi]) => z <= lo || a >= hi);
+  const fits = (x: number): boolean => pieces.every((p) => {
+    const a = x + p.src, z = a + p.len;
+    return a >= apart || (a >= p.lower && z <= (p.upper ?? Infinity)) || inArena(a, z);
+  });
+  const starts = [lowest, apart, ...place.live.map(([, hi]) => alignUp(hi, STORED_ALIGN))];
+  const candidates = new Set<number>([lowest]);
+  for (const p of pieces) {
+    candidates.add(alignUp(p.lower, STORED_ALIGN) - p.src);
+    for (const s of starts) candidates.add(s - p.src);
+  }
+  for (const x of [...candidates].filter((x) => x >= lowest && x < apart).sort((a, b) => a - b)) if (fits(x)) return x;
+  return apart;
+}
 
 /** Labels of placed tensors by dense offset: a node's pre-packed operand by the node, a constant by its name. */
 function labels(plan: LoweringPlan<never, unknown>): Map<number, string> {
@@ -57,9 +96,10 @@ function labels(plan: LoweringPlan<never, unknown>): Map<number, string> {
   return out;
 }
 
-/** The stored form of `plan`'s weights region placed at `base`; `enabled: false` (or nothing sparse) stores it as is. */
+/** The stored form of `plan`'s weights region placed at `base`; `enabled: false` (or nothing sparse) stores it as is.
+ *  With `place`, the stored copy goes where placeStored finds room; without, just past the dense region. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled: boolean): StoredWeights {
+export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled: boolean, place?: StoredPlacement): StoredWeights {
   const layout = plan.weights;
   const dense = layout.contents();
   const placed = layout.placed();
@@ -78,9 +118,9 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
   // CSC forms built at load (sparse-matmul.ts cscAtLoad): starts, indices, values stored as zeros (masks only in the
   // bitmask form), B by column stored compressed; csc_build fills them once everything is expanded. Subgraph
   // bodies share the weights region, so their nodes count too.
-  /** `src`: where B by column is stored in the bitmask form (stored-region offset), when csc_mask reads it there
-   *  instead of B being expanded first (K a multiple of 32: a mask group lies inside one column). */
-  const cscOps: { starts: number; idx: number; vals: number; b: number; K: number; N: number; src?: number }[] = [];
+  /** `piece`: B by column in the bitmask form, when csc_mask reads it there instead of B being expanded first (K a
+   *  multiple of 32: a mask group lies inside one column). */
+  const cscOps: { starts: number; idx: number; vals: number; b: number; K: number; N: number; piece?: Stored }[] = [];
   const atLoad = new Set<number>();
   /** The placeholders csc_build fills: the dense region is fresh (zeroed) memory, so they are not stored at all. */
   const zeros = new Set<number>();
@@ -107,20 +147,17 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
   }));
   if (!sparse.some(Boolean) && !int4.some(Boolean) && !half.some(Boolean) && !dup.some((d) => d !== undefined) && !cscOps.length) return { bytes: dense, offset: base, end: base + dense.length, entries: kernelEntries, emitInit: () => undefined };
   // runs of dense tensors are stored as the dense bytes between them (padding included), copied with one memory.copy
-  const chunks: Uint8Array[] = [];
-  const ops: ({ kind: 'copy'; dst: number; src: number; bytes: number } | { kind: 'expand'; dst: number; src: number; words: number }
-    | { kind: 'int4'; dst: number; src: number; form: Int4Form } | { kind: 'f16'; dst: number; src: number; count: number }
-    | { kind: 'dup'; dst: number; from: number; bytes: number })[] = [];
+  const ops: ({ kind: 'copy'; dst: number; piece: Stored; bytes: number } | { kind: 'expand'; dst: number; piece: Stored; words: number }
+    | { kind: 'int4'; dst: number; piece: Stored; form: Int4Form } | { kind: 'f16'; dst: number; piece: Stored; count: number }
+    | { kind: 'dup'; dst: number; from: number; bytes: number } | { kind: 'zero'; dst: number; bytes: number })[] = [];
   const entries: SparseEntry[] = [...kernelEntries];
   const name = labels(plan);
-  let at = 0;
-  const put = (b: Uint8Array): number => {
-    const here = at;
-    chunks.push(b);
-    const pad = alignUp(b.length, STORED_ALIGN) - b.length;
-    if (pad) chunks.push(new Uint8Array(pad));
-    at += b.length + pad;
-    return here;
+  const pieces: Stored[] = [];
+  // where init may read the piece in place, relative to base (see Piece); its place in the stored form comes later
+  const put = (b: Uint8Array, lower: number, upper?: number, outOfPlace = false): Stored => {
+    const p: Stored = { bytes: b, src: 0, len: alignUp(b.length, STORED_ALIGN), lower: base + lower, outOfPlace: outOfPlace || upper !== undefined, ...(upper === undefined ? {} : { upper: base + upper }) };
+    pieces.push(p);
+    return p;
   };
   for (let i = 0; i < placed.length;) {
     const e = placed[i]!;
@@ -133,29 +170,38 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
     }
     const f = int4[i];
     if (f) {
-      ops.push({ kind: 'int4', dst: e.offset, src: put(f.bytes), form: f });
+      // read while its elements are written, out of place: above its own dense bytes
+      ops.push({ kind: 'int4', dst: e.offset, piece: put(f.bytes, e.offset + e.bytes.length, undefined, true), form: f });
       entries.push({ label: `${name.get(e.offset) ?? `weights@${e.offset}`} (int4 blocks of ${f.block})`, denseBytes: e.bytes.length, storedBytes: f.bytes.length, use: 'densified' });
       i++;
       continue;
     }
     const h = half[i];
     if (h) {
-      ops.push({ kind: 'f16', dst: e.offset, src: put(new Uint8Array(h.buffer)), count: h.length });
+      // widened front to back: element i's four bytes land below the halves not read yet when the stored halves end
+      // at or past the dense tensor's end (f16-init.ts)
+      ops.push({ kind: 'f16', dst: e.offset, piece: put(new Uint8Array(h.buffer), e.offset + h.byteLength), count: h.length });
       entries.push({ label: `${name.get(e.offset) ?? `weights@${e.offset}`} (float16)`, denseBytes: e.bytes.length, storedBytes: h.byteLength, use: 'densified' });
       i++;
       continue;
     }
-    if (placeholder[i]) { i++; continue; }
+    if (placeholder[i]) {
+      // csc_build/csc_mask write it whole (its last slot included) once zeroed
+      ops.push({ kind: 'zero', dst: e.offset, bytes: e.bytes.length });
+      i++;
+      continue;
+    }
     const direct = sparse[i] ? cscOps.find((c) => c.b === e.offset && c.K % 32 === 0) : undefined;
     if (direct) {
-      // B by column stays in its stored form: csc_mask reads the masks and values there (no expansion)
-      direct.src = put(compressWords(e.bytes));
+      // B by column stays in its stored form: csc_mask reads the masks and values there (no expansion), after every
+      // expansion, so in place only within B's own dense bytes, which nothing else writes
+      direct.piece = put(compressWords(e.bytes), e.offset, e.offset + e.bytes.length);
       i++;
       continue;
     }
     if (sparse[i]) {
       const c = compressWords(e.bytes);
-      ops.push({ kind: 'expand', dst: e.offset, src: put(c), words: e.bytes.length / 4 });
+      ops.push({ kind: 'expand', dst: e.offset, piece: put(c, e.offset + e.bytes.length, undefined, true), words: e.bytes.length / 4 });
       // a CSC-at-load layer's parts are counted in its sparse-kernel entry
       if (!atLoad.has(e.offset)) entries.push({ label: name.get(e.offset) ?? `weights@${e.offset}`, denseBytes: e.bytes.length, storedBytes: c.length, use: 'densified' });
       i++;
@@ -164,36 +210,73 @@ export function storeWeights(plan: LoweringPlan<any, any>, base: number, enabled
     let j = i;
     while (j < placed.length && !sparse[j] && !int4[j] && !half[j] && dup[j] === undefined) j++;
     const from = e.offset, to = placed[j - 1]!.offset + placed[j - 1]!.bytes.length;
-    ops.push({ kind: 'copy', dst: from, src: put(dense.subarray(from, to)), bytes: to - from });
+    // memory.copy moves overlapping bytes correctly when the source is at or above the destination
+    ops.push({ kind: 'copy', dst: from, piece: put(dense.subarray(from, to), from), bytes: to - from });
     i = j;
   }
-  const bytes = new Uint8Array(at);
-  let o = 0;
-  for (const c of chunks) { bytes.set(c, o); o += c.length; }
-  const offset = alignUp(base + dense.length, STORED_ALIGN);
+  // in the order of their bounds, so that each can lie in place; or those read only out of place (expansions other
+  // than float16's) first, for the arena, when that ends lower
+  const apart = alignUp(base + dense.length, STORED_ALIGN);
+  const byLower = [...pieces].sort((a, b) => a.lower - b.lower);
+  const orders = [byLower, [...byLower.filter((p) => p.outOfPlace), ...byLower.filter((p) => !p.outOfPlace)]];
+  const laidOut = (order: readonly Stored[]): number => {
+    let at = 0;
+    for (const p of order) { p.src = at; at += p.len; }
+    const x = place ? placeStored(order, base, apart, place) : apart;
+    return Math.max(apart, x + at) * 2 + (x < apart ? 0 : 1);
+  };
+  const best = place && pieces.some((p) => p.outOfPlace) && laidOut(orders[1]!) < laidOut(orders[0]!) ? orders[1]! : orders[0]!;
+  laidOut(best);
+  const offset = place ? placeStored(best, base, apart, place) : apart;
+  const bytes = new Uint8Array(best.reduce((n, p) => n + p.len, 0));
+  for (const p of best) bytes.set(p.bytes, p.src);
+  // after init, memory must read as if the stored copy had never been there: the dense bytes no op writes (padding,
+  // the CSC placeholders, B read from its stored form, a sparse tensor's zeros) and the arena are zeroed where it lay
+  const span: [number, number] = [offset, offset + bytes.length];
+  const clip = (lo: number, hi: number): [number, number] | undefined => {
+    const a = Math.max(lo, span[0]), z = Math.min(hi, span[1]);
+    return a < z ? [a, z] : undefined;
+  };
+  const written = ops.map((op) => [op.dst, op.dst + (op.kind === 'f16' ? 4 * op.count : op.kind === 'int4' ? 4 * op.form.elements : op.kind === 'expand' ? 4 * op.words : op.bytes)] as const)
+    .sort((a, b) => a[0] - b[0]);
+  const unwritten: [number, number][] = [];
+  let next = 0;
+  for (const [lo, hi] of [...written, [dense.length, dense.length] as const]) {
+    const r = lo > next ? clip(base + next, base + lo) : undefined;
+    if (r) unwritten.push(r);
+    next = Math.max(next, hi);
+  }
+  const arenaPart = clip(span[0], base);
   return {
-    bytes, offset, end: offset + bytes.length, entries,
+    bytes, offset, end: Math.max(base + dense.length, offset + bytes.length), entries,
     emitInit(m) {
       if (ops.some((op) => op.kind === 'expand')) addExpand(m);
       if (ops.some((op) => op.kind === 'int4')) addInt4Expand(m);
       if (ops.some((op) => op.kind === 'f16')) addF16Expand(m);
-      if (cscOps.some((c) => c.src === undefined)) addCsc(m, false);
-      if (cscOps.some((c) => c.src !== undefined)) addCsc(m, true);
-      const body = ops.map((op) => op.kind === 'copy'
-        ? m.memory.copy(m.i32.const(base + op.dst), m.i32.const(offset + op.src), m.i32.const(op.bytes))
-        : op.kind === 'dup'
-          ? m.memory.copy(m.i32.const(base + op.dst), m.i32.const(base + op.from), m.i32.const(op.bytes))
-        : op.kind === 'f16'
-          ? m.call(F16_EXPAND, [base + op.dst, offset + op.src, op.count].map((v) => m.i32.const(v)), binaryen.none)
-          : op.kind === 'int4'
-          ? m.call(INT4_EXPAND, [base + op.dst, offset + op.src, offset + op.src + op.form.scalesAt, op.form.elements, Math.log2(op.form.block)].map((v) => m.i32.const(v)), binaryen.none)
-          : m.call(EXPAND, [m.i32.const(base + op.dst), m.i32.const(offset + op.src), m.i32.const(op.words)], binaryen.none));
+      if (cscOps.some((c) => c.piece === undefined)) addCsc(m, false);
+      if (cscOps.some((c) => c.piece !== undefined)) addCsc(m, true);
+      const fill = (r: readonly [number, number] | undefined): binaryen.ExpressionRef[] => (r ? [m.memory.fill(m.i32.const(r[0]), m.i32.const(0), m.i32.const(r[1] - r[0]))] : []);
+      const body = ops.flatMap((op): binaryen.ExpressionRef[] => {
+        const dst = base + op.dst;
+        switch (op.kind) {
+          case 'copy': return [m.memory.copy(m.i32.const(dst), m.i32.const(offset + op.piece.src), m.i32.const(op.bytes))];
+          case 'dup': return [m.memory.copy(m.i32.const(dst), m.i32.const(base + op.from), m.i32.const(op.bytes))];
+          case 'f16': return [m.call(F16_EXPAND, [dst, offset + op.piece.src, op.count].map((v) => m.i32.const(v)), binaryen.none)];
+          case 'int4': return [m.call(INT4_EXPAND, [dst, offset + op.piece.src, offset + op.piece.src + op.form.scalesAt, op.form.elements, Math.log2(op.form.block)].map((v) => m.i32.const(v)), binaryen.none)];
+          // sparse_expand writes the non-zero words only
+          case 'expand': return [...fill(clip(dst, dst + 4 * op.words)), m.call(EXPAND, [dst, offset + op.piece.src, op.words].map((v) => m.i32.const(v)), binaryen.none)];
+          case 'zero': return fill(clip(dst, dst + op.bytes));
+          default: return assertNever(op);
+        }
+      });
       // after every expansion: B by column is in place
       for (const c of cscOps) {
-        body.push(c.src === undefined
+        body.push(c.piece === undefined
           ? m.call(CSC_BUILD, [base + c.starts, base + c.idx, base + c.vals, base + c.b, c.K, c.N].map((x) => m.i32.const(x)), binaryen.none)
-          : m.call(CSC_MASK, [base + c.starts, base + c.idx, base + c.vals, offset + c.src, c.K, c.N].map((x) => m.i32.const(x)), binaryen.none));
+          : m.call(CSC_MASK, [base + c.starts, base + c.idx, base + c.vals, offset + c.piece.src, c.K, c.N].map((x) => m.i32.const(x)), binaryen.none));
       }
+      // then the rest, csc_mask's stored B included
+      body.push(...unwritten.flatMap(fill), ...fill(arenaPart));
       m.addGlobal(READY, binaryen.i32, true, m.i32.const(0));
       m.addFunction(INIT, binaryen.none, binaryen.none, [], m.block(null, [...body, m.global.set(READY, m.i32.const(1))]));
       return m.if(m.i32.eqz(m.global.get(READY, binaryen.i32)), m.call(INIT, [], binaryen.none));
