@@ -1,5 +1,5 @@
-// Decompositions of normalisations (LayerNormalization, RMSNormalization, LogSoftmax) into reductions and
-// elementwise ai.onnx ops, for backends that lack them.
+// Decompositions of normalisations (LayerNormalization, RMSNormalization, LogSoftmax, InstanceNormalization) into
+// reductions and elementwise ai.onnx ops, for backends that lack them.
 
 import { attrInt, type Attr, type Node } from '../../ir/graph.js';
 import { Emitter, floatInput, type DecomposeRule } from './emitter.js';
@@ -73,4 +73,26 @@ const rmsNorm: DecomposeRule = {
   },
 };
 
-export const NORMALIZATION_DECOMPOSITIONS: readonly DecomposeRule[] = [layerNorm, logSoftmax, rmsNorm];
+/** (x - mean) / sqrt(var + eps) * scale + B over each (image, channel)'s spatial axes [2, rank), scale and B
+ *  (length C) unsqueezed to [C, 1, ...] to broadcast; for backends without an InstanceNormalization kernel. */
+const instanceNorm: DecomposeRule = {
+  op: 'InstanceNormalization',
+  build(node, ctx, facts) {
+    const f = floatInput(node, facts);
+    // rank 2 has no spatial axes (ReduceMean over none would reduce all): left to a kernel
+    if (!f || f.rank === undefined || f.rank < 3) return undefined;
+    const e = new Emitter(node, ctx, f.dtype);
+    const [x, scale, bias] = node.inputs;
+    const axes = trailingAxes(e, 2, f.rank);
+    const perChannel = (v: string, hint: string): string => e.op('Unsqueeze', [v, e.ints([...Array(f.rank! - 2).keys()].map((k) => k + 1), hint)]);
+    const mean = e.op('ReduceMean', [x!, axes], { keepdims: attrInt(1) });
+    const d = e.op('Sub', [x!, mean]);
+    const variance = e.op('ReduceMean', [e.op('Mul', [d, d]), axes], { keepdims: attrInt(1) });
+    const std = e.op('Sqrt', [e.op('Add', [variance, e.scalar(floatAttr(node, 'epsilon', 1e-5), 'eps')])]);
+    const scaled = e.op('Mul', [e.op('Div', [d, std]), perChannel(scale!, 'scale_axes')]);
+    e.op('Add', [scaled, perChannel(bias!, 'bias_axes')], {}, node.outputs[0]);
+    return e.nodes;
+  },
+};
+
+export const NORMALIZATION_DECOMPOSITIONS: readonly DecomposeRule[] = [layerNorm, logSoftmax, rmsNorm, instanceNorm];

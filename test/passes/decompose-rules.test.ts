@@ -60,6 +60,50 @@ describe('decompose rules match the reference kernels', () => {
     });
   }
 
+  // window and per-channel forms the generic CASES cannot express (kernel_shape lists, scale of length C)
+  const windowed: [string, number[], (b: GraphBuilder, x: string) => string][] = [
+    ['InstanceNormalization rank 3', [2, 3, 4], (b, x) => b.op('InstanceNormalization', [x, b.weight('s', randomTensor([3], 5)), b.weight('bias', randomTensor([3], 6))])],
+    ['InstanceNormalization rank 5', [1, 2, 3, 2, 3], (b, x) => b.op('InstanceNormalization', [x, b.weight('s', randomTensor([2], 5)), b.weight('bias', randomTensor([2], 6))], { epsilon: 1e-2 })],
+    ['Conv 3-D grouped padded strided dilated', [1, 4, 6, 5, 5], (b, x) => b.op('Conv', [x, b.weight('w', randomTensor([2, 2, 2, 3, 2], 5)), b.weight('bias', randomTensor([2], 6))], { group: 2, pads: [1, 1, 0, 0, 1, 1], strides: [2, 1, 1], dilations: [2, 1, 2] })],
+    ['LRN size 3', [2, 5, 3, 2], (b, x) => b.op('LRN', [x], { size: 3, alpha: 0.02, beta: 0.6, bias: 1.5 })],
+    ['LRN size 4 rank 3', [1, 6, 4], (b, x) => b.op('LRN', [x], { size: 4 })],
+    ['LpPool p=1 1-D strided', [2, 3, 9], (b, x) => b.op('LpPool', [x], { kernel_shape: [3], strides: [2], p: 1 })],
+    ['LpPool p=2 2-D pads', [1, 2, 5, 6], (b, x) => b.op('LpPool', [x], { kernel_shape: [3, 2], pads: [1, 0, 1, 1] })],
+    ['LpPool p=3 2-D dilated SAME_UPPER', [1, 2, 7, 6], (b, x) => b.op('LpPool', [x], { kernel_shape: [3, 2], p: 3, dilations: [2, 1], auto_pad: 'SAME_UPPER' })],
+    ['LpPool p=2 3-D', [1, 1, 4, 3, 5], (b, x) => b.op('LpPool', [x], { kernel_shape: [2, 2, 3], strides: [1, 2, 1] })],
+  ];
+  for (const [name, dims, make] of windowed) {
+    it(name, () => {
+      const sem = decomposePass.properties.semantics;
+      if (sem.kind !== 'tolerance') throw new Error('decompose declares a tolerance');
+      const op = name.split(' ')[0]!;
+      const b = new GraphBuilder();
+      b.output(make(b, b.input('x', 'float32', dims)));
+      const g = b.build();
+      const out = decomposePass.run(g, defaultContext({ options: new Map([['decompose', op]]) }));
+      verifyAfter(decomposePass, g, out);
+      // the node itself is gone (a 3-D Conv becomes 2-D Convs, so the op may remain)
+      expect(out.nodes.some((n) => n.op === op && n.outputs[0] === g.outputs[0])).toBe(false);
+      for (const seed of [1, 2, 3]) {
+        const x = randomTensor(dims, seed, 4);
+        expectClose(run(out, [x]), run(g, [x]), sem.rtol, sem.atol);
+      }
+    });
+  }
+
+  it('keeps LpPool with ceil_mode, InstanceNormalization of rank 2 and a 2-D Conv (no rule for those forms)', () => {
+    const forms = [['LpPool', [1, 1, 5], { kernel_shape: [2], strides: [2], ceil_mode: 1 }], ['InstanceNormalization', [2, 3], {}], ['Conv', [1, 3, 4, 4], {}]] as const;
+    for (const [op, dims, attrs] of forms) {
+      const b = new GraphBuilder();
+      const x = b.input('x', 'float32', [...dims]);
+      const extra = op === 'InstanceNormalization' ? [b.weight('s', randomTensor([3], 5)), b.weight('bias', randomTensor([3], 6))]
+        : op === 'Conv' ? [b.weight('w', randomTensor([2, 3, 3, 3], 5))] : [];
+      b.output(b.op(op, [x, ...extra], attrs));
+      const g = b.build();
+      expect(decomposePass.run(g, defaultContext({ options: new Map([['decompose', op]]) }))).toBe(g);
+    }
+  });
+
   it('leaves a non-float input alone (the rule declines, the node stays)', () => {
     const b = new GraphBuilder();
     const x = b.input('x', 'float16', [4]);

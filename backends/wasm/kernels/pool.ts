@@ -1,4 +1,4 @@
-// Pooling: MaxPool/AveragePool (1-D/2-D windows with pads, strides, dilations, ceil_mode via the output
+// Pooling: MaxPool/AveragePool (1-D/2-D/3-D windows with pads, strides, dilations, ceil_mode via the output
 // shape) as scalar loops with bounds checks, and GlobalAverage/GlobalMax pooling as SIMD row reductions. The
 // channels-last forms (onnxc.NhwcMaxPool, ...) run 4 channels per f32x4, contiguous in memory.
 
@@ -138,6 +138,8 @@ function globalPoolNhwc(kind: 'max' | 'avg'): KernelGen {
   };
 }
 
+/** Channels-first Max/AveragePool over 1-3 spatial axes, held as (D, H, W) with 1 for the missing leading axes; the
+ *  depth loops are emitted only for 3-D windows, so 1-D/2-D code is as before. */
 function pool(kind: 'max' | 'avg'): KernelGen {
   return {
     emit(ctx: KernelContext) {
@@ -145,40 +147,55 @@ function pool(kind: 'max' | 'avg'): KernelGen {
       requireDType(ctx, x, ['float32']);
       if (ctx.outputs[1]) unsupported(ctx, 'with the Indices output');
       const sp = x.dims.length - 2;
-      if (sp !== 1 && sp !== 2) unsupported(ctx, `with ${sp} spatial dims (1 or 2 are handled)`);
+      if (sp < 1 || sp > 3) unsupported(ctx, `with ${sp} spatial dims (1, 2 or 3 are handled)`);
       const win = makeWindow(attrInts(ctx, 'kernel_shape')!, {
         strides: attrInts(ctx, 'strides'), dilations: attrInts(ctx, 'dilations'), pads: attrInts(ctx, 'pads'),
         auto_pad: attrStr(ctx, 'auto_pad'), ceil_mode: attrNum(ctx, 'ceil_mode'),
       });
       const ax = x.dims.slice(2).map((d, i) => windowAxis(win, i, d));
-      const two = <T>(v: readonly T[], one: T): [T, T] => (sp === 1 ? [one, v[0]!] : [v[0]!, v[1]!]);
-      const [H, W] = two(x.dims.slice(2), 1), [OH, OW] = two(y.dims.slice(2), 1);
-      const [KH, KW] = two(win.kernel, 1), [sh, sw] = two(win.strides, 1), [dh, dw] = two(win.dilations, 1);
-      const [pt, pl] = two(ax.map((a) => a.padBegin), 0), [pb, pr] = two(ax.map((a) => a.padEnd), 0);
+      const three = <T>(v: readonly T[], one: T): [T, T, T] => [...Array<T>(3 - sp).fill(one), ...v.slice(0, sp)] as [T, T, T];
+      const [D, H, W] = three(x.dims.slice(2), 1), [OD, OH, OW] = three(y.dims.slice(2), 1);
+      const [KD, KH, KW] = three(win.kernel, 1), [sd, sh, sw] = three(win.strides, 1), [dd, dh, dw] = three(win.dilations, 1);
+      const [pf, pt, pl] = three(ax.map((a) => a.padBegin), 0), [pk, pb, pr] = three(ax.map((a) => a.padEnd), 0);
+      const deep = sp === 3;
       const includePad = kind === 'avg' && attrNum(ctx, 'count_include_pad') !== 0; // an AveragePool attribute
       const nc = fn.i32(), oh = fn.i32(), ow = fn.i32(), kh = fn.i32(), kw = fn.i32(), ih = fn.i32(), iw = fn.i32();
+      const od = deep ? fn.i32() : undefined, kd = deep ? fn.i32() : undefined, id = deep ? fn.i32() : undefined;
       const acc = fn.f32(), cnt = fn.i32(), cntPad = fn.i32();
-      const inH = (): Expr => m.i32.and(m.i32.ge_s(fn.get(ih), fn.c32(0)), m.i32.lt_s(fn.get(ih), fn.c32(H)));
-      const inW = (): Expr => m.i32.and(m.i32.ge_s(fn.get(iw), fn.c32(0)), m.i32.lt_s(fn.get(iw), fn.c32(W)));
-      const xv = (): Expr => fn.load('float32', { base: x.ptr.base, dyn: m.i32.shl(m.i32.add(m.i32.mul(m.i32.add(m.i32.mul(fn.get(nc), fn.c32(H)), fn.get(ih)), fn.c32(W)), fn.get(iw)), fn.c32(2)) });
+      const inside = (v: Local, n: number): Expr => m.i32.and(m.i32.ge_s(fn.get(v), fn.c32(0)), m.i32.lt_s(fn.get(v), fn.c32(n)));
+      // (nc * D + id) * H + ih: the input row; 2-D windows have D = 1 and id = 0
+      const plane = (): Expr => (id ? m.i32.add(m.i32.mul(fn.get(nc), fn.c32(D)), fn.get(id)) : fn.get(nc));
+      const outPlane = (): Expr => (od ? m.i32.add(m.i32.mul(fn.get(nc), fn.c32(OD)), fn.get(od)) : fn.get(nc));
+      const xv = (): Expr => fn.load('float32', { base: x.ptr.base, dyn: m.i32.shl(m.i32.add(m.i32.mul(m.i32.add(m.i32.mul(plane(), fn.c32(H)), fn.get(ih)), fn.c32(W)), fn.get(iw)), fn.c32(2)) });
+      const padOk = (): Expr => {
+        const hw = m.i32.and(m.i32.lt_s(fn.get(ih), fn.c32(H + pb)), m.i32.lt_s(fn.get(iw), fn.c32(W + pr)));
+        return id ? m.i32.and(m.i32.lt_s(fn.get(id), fn.c32(D + pk)), hw) : hw;
+      };
+      const valid = (): Expr => {
+        const hw = m.i32.and(inside(ih, H), inside(iw, W));
+        return id ? m.i32.and(inside(id, D), hw) : hw;
+      };
       const inner = fn.loop(kw, 0, KW, () => [
         fn.set(iw, m.i32.add(m.i32.sub(m.i32.mul(fn.get(ow), fn.c32(sw)), fn.c32(pl)), m.i32.mul(fn.get(kw), fn.c32(dw)))),
-        m.if(m.i32.and(m.i32.lt_s(fn.get(ih), fn.c32(H + pb)), m.i32.lt_s(fn.get(iw), fn.c32(W + pr))), fn.set(cntPad, m.i32.add(fn.get(cntPad), fn.c32(1)))),
-        m.if(m.i32.and(inH(), inW()), fn.block([
+        m.if(padOk(), fn.set(cntPad, m.i32.add(fn.get(cntPad), fn.c32(1)))),
+        m.if(valid(), fn.block([
           fn.set(acc, kind === 'max' ? m.f32.max(fn.get(acc), xv()) : m.f32.add(fn.get(acc), xv())),
           fn.set(cnt, m.i32.add(fn.get(cnt), fn.c32(1))),
         ])),
       ]);
+      const rows = fn.loop(kh, 0, KH, () => [fn.set(ih, m.i32.add(m.i32.sub(m.i32.mul(fn.get(oh), fn.c32(sh)), fn.c32(pt)), m.i32.mul(fn.get(kh), fn.c32(dh)))), inner]);
+      const taps = od && kd && id
+        ? fn.loop(kd, 0, KD, () => [fn.set(id, m.i32.add(m.i32.sub(m.i32.mul(fn.get(od), fn.c32(sd)), fn.c32(pf)), m.i32.mul(fn.get(kd), fn.c32(dd)))), rows])
+        : rows;
       const result = kind === 'max' ? fn.get(acc) : m.f32.div(fn.get(acc), m.f32.convert_s.i32(fn.get(includePad ? cntPad : cnt)));
-      return fn.loop(nc, 0, prod(x.dims.slice(0, 2)), () => [
-        fn.loop(oh, 0, OH, () => [
-          fn.loop(ow, 0, OW, () => [
-            fn.set(acc, fn.cf32(kind === 'max' ? -Infinity : 0)), fn.set(cnt, fn.c32(0)), fn.set(cntPad, fn.c32(0)),
-            fn.loop(kh, 0, KH, () => [fn.set(ih, m.i32.add(m.i32.sub(m.i32.mul(fn.get(oh), fn.c32(sh)), fn.c32(pt)), m.i32.mul(fn.get(kh), fn.c32(dh)))), inner]),
-            fn.store('float32', { base: y.ptr.base, dyn: m.i32.shl(m.i32.add(m.i32.mul(m.i32.add(m.i32.mul(fn.get(nc), fn.c32(OH)), fn.get(oh)), fn.c32(OW)), fn.get(ow)), fn.c32(2)) }, result),
-          ]),
+      const image = (): Expr => fn.loop(oh, 0, OH, () => [
+        fn.loop(ow, 0, OW, () => [
+          fn.set(acc, fn.cf32(kind === 'max' ? -Infinity : 0)), fn.set(cnt, fn.c32(0)), fn.set(cntPad, fn.c32(0)),
+          taps,
+          fn.store('float32', { base: y.ptr.base, dyn: m.i32.shl(m.i32.add(m.i32.mul(m.i32.add(m.i32.mul(outPlane(), fn.c32(OH)), fn.get(oh)), fn.c32(OW)), fn.get(ow)), fn.c32(2)) }, result),
         ]),
       ]);
+      return fn.loop(nc, 0, prod(x.dims.slice(0, 2)), () => [od ? fn.loop(od, 0, OD, () => [image()]) : image()]);
     },
   };
 }
