@@ -2,6 +2,8 @@
 // float32 words from n float16 bit patterns, all finite. The magnitude bits shifted into float32 position and
 // multiplied by 2^112 rebias the exponent exactly (a float16 subnormal lands on the float32 value mant * 2^-24 too);
 // the sign is ored back. Four a step on SIMD128, the rest one by one. Called once by weights_init.
+// Front to back, each step's loads before its store: sparse-init.ts relies on it to widen in place, with the halves
+// ending at or past the float32 words' end (src >= dst + 2n), where no store reaches a half not yet read.
 
 import binaryen from '../binaryen.js';
 
