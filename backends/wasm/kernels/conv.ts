@@ -6,6 +6,7 @@ import { makeWindow, windowAxis } from '../../../ops/conv-window.js';
 import type { Expr } from '../fn.js';
 import { broadcastStrides } from '../layout.js';
 import { gemm, type MatOperand, type VecEpilogue } from './gemm-core.js';
+import type { Refusal } from '../../../lowering/protocol.js';
 import type { KernelContext, KernelGen, PlanContext, TensorRef } from './types.js';
 import { attrInts, attrNum, attrStr, input, output, requireDType, unsupported, withDTypes } from './util.js';
 
@@ -145,7 +146,14 @@ export function emitConvNchw(ctx: KernelContext, g: ConvGeom, wBase: number, epi
     ]);
 }
 
+/** 3-D Convs (5-D inputs) are refused as a form, so the decompose pass rewrites them as 2-D Convs over depth
+ *  (ops/decompose/conv3d.ts; a FusedConv is first split into its Conv and epilogue). */
+export function refuse3d(ctx: PlanContext): Refusal | undefined {
+  return (ctx.inputs[0]?.dims.length ?? 0) === 5 ? { reason: 'form', detail: '3 spatial dims (1 or 2 are handled)' } : undefined;
+}
+
 const conv: KernelGen = {
+  refuse: refuse3d,
   scratch: (ctx: PlanContext) => nchwScratch(geometry(ctx)),
   emit(ctx) {
     const w = input(ctx, 1);

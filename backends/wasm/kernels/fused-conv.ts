@@ -6,7 +6,7 @@
 import { permuteList, layoutToStandard, standardLayout, standardToLayout, transposeTensor } from '../../../ops/fused/permute.js';
 import { makeTensor, type Tensor } from '../../../ir/tensor.js';
 import type { Expr } from '../fn.js';
-import { emitConvNchw, geometry, nchwScratch, residualStrides, type ConvEpilogue, type ConvGeom } from './conv.js';
+import { emitConvNchw, geometry, nchwScratch, refuse3d, residualStrides, type ConvEpilogue, type ConvGeom } from './conv.js';
 import { activationOf } from './fused-activation.js';
 import { emitDepthwiseNhwc } from './fused-conv-dw.js';
 import { emitWinogradNhwc, winogradFits, winogradScratch, winogradWeights } from './conv-winograd.js';
@@ -75,6 +75,8 @@ function relaid(ctx: Ctx): Tensor | undefined {
 
 /** Forms the paths below do not handle, declared before lowering so the driver decomposes such a node. */
 function refuse(ctx: PlanContext): Refusal | undefined {
+  const flat = refuse3d(ctx);
+  if (flat) return flat;
   const from = storedLayout(ctx), to = wantedLayout(ctx);
   if (from !== to && !input(ctx, 1).constant) return { reason: 'form', detail: `a run-time weight in layout ${from} (this path reads ${to})` };
   const z = ctx.inputs[3];
