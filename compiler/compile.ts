@@ -127,7 +127,6 @@ export const makeWasmBackend = (name: string, summary: string, pipeline: Pipelin
         g.inputs.forEach((name, i) => {
           const v = inputs[i];
           if (v === undefined) throw new KernelError(`input '${name}' has no value`, { model: source });
-          feeds[name] = toFeedValue(v);
           if (isTensor(v)) shapes[name] = v.dims;
           else structures[name] = structureOf(v);
         });
@@ -139,6 +138,8 @@ export const makeWasmBackend = (name: string, summary: string, pipeline: Pipelin
           s = createSessionSync({ wasm: a.wasm, manifest: a.manifest });
           sessions.set(key, s);
         }
+        // converted after the compile, so that a model the backend refuses (string tensors) is named with its node
+        g.inputs.forEach((name, i) => { feeds[name] = toFeedValue(inputs[i]!); });
         let outs;
         try { outs = s.runValuesSync(feeds); } catch (e) { throw fromRuntimeError(e, source); }
         return g.outputs.map((name) => fromRunValue(outs[name]!, g.types.get(name)));

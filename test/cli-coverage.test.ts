@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../compiler/cli.js';
 import { coverageReport } from '../compiler/cli-coverage.js';
+import { wasmBackend } from '../compiler/compile.js';
+import { loadModel } from '../compiler/onnx/import.js';
+import { fromValues } from '../ir/tensor.js';
 import { exportModel } from '../compiler/onnx/export.js';
 import { buildExamples } from '../models/build-examples.js';
 import { GraphBuilder } from '../models/builder.js';
@@ -48,5 +51,12 @@ describe('onnxc coverage', () => {
     const json = JSON.parse(out.join('\n')) as { nodes: number; supported: number; unsupported: unknown[] };
     expect(json.unsupported).toEqual([]);
     expect(json.supported).toBe(json.nodes);
+  });
+
+  it('running such a model on the wasm backend names the model and the node, not the feed', () => {
+    const path = mixedModel();
+    const run = wasmBackend.prepare(loadModel(path)).run;
+    expect(() => run([fromValues('string', [3], ['a', 'B', 'c']), fromValues('float32', [2, 2], [1, -2, 3, -4])]))
+      .toThrow(/cannot be lowered by the wasm backend[^]*node 'lower_it' \(StringNormalizer\)/);
   });
 });
