@@ -13,6 +13,7 @@ import { defaultContext, type CalibrationData, type PassContext } from '../passe
 import { analyseChannels, pruneChannels, type SpacePlan } from '../passes/prune/index.js';
 import { keepCount, lostShare, topChannels } from '../passes/prune/importance.js';
 import type { RefitReport } from '../passes/prune/refit.js';
+import type { DistilReport } from '../passes/prune/distil.js';
 import { calibrate } from './calibrate.js';
 import type { Sample } from './calibrate-data.js';
 import { compareSets, runner, type SetReport } from './calibrate-quantize.js';
@@ -49,6 +50,8 @@ export interface PruneReport {
   readonly layers: readonly LayerRow[];
   readonly spaces?: readonly SpacePlan[];
   readonly refits?: readonly RefitReport[];
+  /** The whole-model distillation after the re-fit (channels), when it was tried. */
+  readonly distil?: DistilReport;
   readonly calibrationSet: SetReport;
   readonly evalSet?: SetReport & { readonly accuracyBefore?: Record<string, number>; readonly accuracyAfter?: Record<string, number> };
   /** With --max-drift: the cost threshold reached and the drift it gave. */
@@ -99,10 +102,12 @@ export function pruneModel(model: Model, samples: readonly Sample[], opts: Prune
   });
   const measure = (g: Graph): SetReport => compareSets(g, cal.outputs, samples.map(runner({ ...model, graph: g })));
   let graph: Graph, spaces: readonly SpacePlan[] | undefined, refits: readonly RefitReport[] | undefined, budget: PruneReport['budget'];
+  let distil: DistilReport | undefined;
   if (opts.mode === 'channels') {
     const run = (extra: Record<string, string>): Graph => {
       const r = pruneChannels(g0, ctxWith(extra));
       ({ spaces, refits } = r);
+      distil = r.distil;
       return r.graph;
     };
     if (opts.sparsity !== undefined) graph = run({ 'prune-sparsity': String(opts.sparsity) });
@@ -140,7 +145,7 @@ export function pruneModel(model: Model, samples: readonly Sample[], opts: Prune
       mode: opts.mode, refit, bytesBefore: exportModel(model).length, bytesAfter: bytes.length,
       paramsBefore: paramCount(g0), paramsAfter: paramCount(graph), flopsBefore: totalFlops(g0), flopsAfter: totalFlops(graph),
       calibration: { samples: cal.stats.samples, backend: cal.stats.backend, ms: cal.ms },
-      layers: layerRows(g0, graph), ...(spaces ? { spaces } : {}), ...(refits ? { refits } : {}),
+      layers: layerRows(g0, graph), ...(spaces ? { spaces } : {}), ...(refits ? { refits } : {}), ...(distil ? { distil } : {}),
       calibrationSet: rep, ...(evalRep ? { evalSet: evalRep } : {}), ...(budget ? { budget } : {}),
     },
   };
@@ -187,6 +192,11 @@ export function formatPruneReport(r: PruneReport): string {
   for (const f of r.refits ?? []) {
     const held = f.heldOut ? `; held-out ${f.heldOut.before.toExponential(2)} -> ${f.heldOut.after.toExponential(2)}, ${f.ridge === undefined ? 'sliced weights kept' : `ridge ${f.ridge}`}` : '';
     lines.push(f.skipped ? `re-fit ${f.node}: skipped (${f.skipped})` : `re-fit ${f.node}: ${f.rows} rows x ${f.features} features, relative error ${f.errorBefore.toExponential(2)} -> ${f.errorAfter.toExponential(2)}${held}`);
+  }
+  const d = r.distil;
+  if (d) {
+    lines.push(d.skipped ? `distillation: skipped (${d.skipped})`
+      : `distillation: ${d.epochs} epochs over ${d.params} parameters, held-out logit error ${d.before!.toExponential(2)} after the re-fit -> ${d.after!.toExponential(2)}${d.kept ? ` (epoch ${d.kept} kept)` : ' (the re-fit kept: no epoch did better)'}`);
   }
   const set = (label: string, s: SetReport): void => {
     for (const [o, d] of Object.entries(s.drift)) lines.push(`${label} (${s.samples} samples) ${o}: drift ${d.toExponential(2)} of range${s.top1[o] !== undefined ? `, top-1 agreement ${pct(s.top1[o]!)}` : ''}`);
