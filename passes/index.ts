@@ -10,6 +10,7 @@ import {
 } from './fusion/index.js';
 import { inlineIf } from './inline-if.js';
 import { layoutNhwc, layoutPackWeights } from './layout/index.js';
+import { oneHotGather } from './one-hot.js';
 import { removeNoopsPass } from './remove-noops.js';
 import { upcastFloat16Pass } from './upcast-float16.js';
 import { PRUNE_PASSES } from './prune/index.js';
@@ -34,6 +35,7 @@ const BUILTIN: readonly Pass[] = [
   inlineIf,
   layoutNhwc,
   layoutPackWeights,
+  oneHotGather,
   removeNoopsPass,
   upcastFloat16Pass,
   ...QUANT_PASSES,
