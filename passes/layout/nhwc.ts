@@ -195,7 +195,7 @@ class LayoutRewriter {
     if (ranks.some((r) => r === undefined)) { this.plain(node); return; }
     const rank = Math.max(...(ranks as number[]));
     const p = data.map((i) => this.layoutOf(node.inputs[i] ?? '')).find((s) => s !== undefined && s.perm.length === rank && !isIdentityPerm(s.perm))?.perm;
-    const rw = p && rule.rewrite(node, p, { constant: (n) => this.constants.get(n) });
+    const rw = p && rule.rewrite(node, p, { constant: (n) => this.constants.get(n), shape: (n) => this.type(n)?.shape });
     if (!p || !rw) { this.plain(node); return; }
     const inputs: (string | undefined)[] = node.inputs.map((x, i) => {
       const param = rw.params?.get(i);

@@ -6,13 +6,17 @@
 import type { Attr, Node } from '../../ir/graph.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { fromValues, toNumbers } from '../../ir/tensor.js';
+import type { Dim } from '../../ir/types.js';
 import type { Perm } from './perm.js';
-import { dropAxes, permuteList, storedAxis } from './perm.js';
+import { dropAxes, invertPerm, permuteList, samePerm, storedAxis } from './perm.js';
+import { toChannelsLast } from '../../ops/fused/permute.js';
 import { allOps } from '../../ops/index.js';
 
 export interface RuleFacts {
   /** The value of a constant input (initializer or Constant node), else undefined. */
   constant(name: string): Tensor | undefined;
+  /** A value's logical shape, when its type records one. */
+  shape?(name: string): readonly Dim[] | undefined;
 }
 
 export interface LayoutRewrite {
@@ -157,7 +161,94 @@ export const LAYOUT_RULES: readonly LayoutRule[] = [
       return { params: new Map([[1, like(facts.constant(node.inputs[1]!)!, permuteList(reps, p))]]), outputPerms: [p] };
     },
   },
+  { ops: ['Squeeze'], dataInputs: first, rewrite: (node, p, facts) => squeezeRule(node, p, facts) },
+  { ops: ['Unsqueeze'], dataInputs: first, rewrite: (node, p, facts) => unsqueezeRule(node, p, facts) },
+  { ops: ['Reshape'], dataInputs: first, rewrite: (node, p, facts) => reshapeRule(node, p, facts) },
 ];
+
+/** Squeeze's output layout: the squeezed (size-1) axes dropped from p. */
+function squeezeRule(node: Node, p: Perm, facts: RuleFacts): LayoutRewrite | undefined {
+  const axes = constInput(node, 1, facts);
+  if (!axes || axes.length === 0) return undefined;
+  const logical = axes.map((a) => (a < 0 ? a + p.length : a));
+  const t = facts.constant(node.inputs[1]!)!;
+  return { params: new Map([[1, like(t, logical.map((a) => storedAxis(a, p)))]]), outputPerms: [dropAxes(p, new Set(logical))] };
+}
+
+/** Unsqueeze's output layout: p with the new size-1 axes placed where they make a channels-last layout when one
+ *  can be had (magika: [N,C,L] stored NLC, unsqueezed to [N,C,L,1], is NHWC), else each before its logical
+ *  successor. Stored order of the old axes is kept, so the stored Unsqueeze moves no data. */
+export function unsqueezePerm(p: Perm, axes: readonly number[]): number[] | undefined {
+  const rank = p.length + axes.length;
+  const added = axes.map((a) => (a < 0 ? a + rank : a)).sort((x, y) => x - y);
+  if (new Set(added).size !== added.length || added.some((a) => a < 0 || a >= rank)) return undefined;
+  const isNew = new Set(added);
+  // output logical axis of each input logical axis
+  const outAxis: number[] = [];
+  for (let o = 0; o < rank; o++) if (!isNew.has(o)) outAxis.push(o);
+  const oldOrder = p.map((a) => outAxis[a]!);
+  const cl = toChannelsLast(rank);
+  if (samePerm(cl.filter((a) => !isNew.has(a)), oldOrder)) return cl;
+  const q = [...oldOrder];
+  for (const a of added) {
+    const next = q.indexOf(a + 1);
+    const prev = q.indexOf(a - 1);
+    q.splice(next >= 0 ? next : prev + 1, 0, a);
+  }
+  return q;
+}
+
+function unsqueezeRule(node: Node, p: Perm, facts: RuleFacts): LayoutRewrite | undefined {
+  const axes = constInput(node, 1, facts);
+  if (!axes || axes.length === 0) return undefined;
+  const q = unsqueezePerm(p, axes);
+  if (!q) return undefined;
+  const rank = q.length;
+  const stored = axes.map((a) => (a < 0 ? a + rank : a)).sort((x, y) => x - y).map((a) => q.indexOf(a));
+  return { params: new Map([[1, like(facts.constant(node.inputs[1]!)!, stored)]]), outputPerms: [q] };
+}
+
+/** For a Reshape that only merges runs of adjacent axes, the input axes of each output axis; undefined for any other
+ *  Reshape (splits, reorders, unit axes coming or going, sizes it cannot prove equal). */
+export function mergeGroups(from: readonly Dim[], to: readonly Dim[]): number[][] | undefined {
+  const groups: number[][] = [];
+  let i = 0;
+  for (const d of to) {
+    if (i >= from.length) return undefined;
+    if (typeof d !== 'number') {
+      if (from[i] !== d) return undefined;
+      groups.push([i++]);
+      continue;
+    }
+    const g: number[] = [];
+    let prod = 1;
+    while (i < from.length && typeof from[i] === 'number' && (g.length === 0 || prod < d)) {
+      prod *= from[i] as number;
+      g.push(i++);
+    }
+    // a trailing unit axis after an exact product would be a unit axis dropped: not a pure merge
+    if (prod !== d || g.length === 0) return undefined;
+    groups.push(g);
+  }
+  return i === from.length ? groups : undefined;
+}
+
+/** A Reshape merging runs of axes that lie side by side, in order, in storage too: the stored data is the
+ *  merged tensor in a permuted layout (Conv -> Reshape [N, C, H*W] -> Transpose in ViT/SVTR patch embeddings). */
+function reshapeRule(node: Node, p: Perm, facts: RuleFacts): LayoutRewrite | undefined {
+  const inShape = facts.shape?.(node.inputs[0]!), outShape = facts.shape?.(node.outputs[0]!);
+  const target = facts.constant(node.inputs[1] ?? '');
+  if (!inShape || !outShape || !target || intAttr(node, 'allowzero') === 1) return undefined;
+  const groups = mergeGroups(inShape, outShape);
+  if (!groups) return undefined;
+  const pos = invertPerm(p);
+  if (!groups.every((g) => g.every((a, k) => k === 0 || pos[a] === pos[g[k - 1]!]! + 1))) return undefined;
+  const q = groups.map((g, j) => [pos[g[0]!]!, j] as const).sort((x, y) => x[0] - y[0]).map(([, j]) => j);
+  const dims = q.map((j) => outShape[j]!);
+  const symbolic = dims.filter((d) => typeof d !== 'number').length;
+  if (symbolic > 1 || dims.some((d) => d === 0)) return undefined;
+  return { params: new Map([[1, like(target, dims.map((d) => (typeof d === 'number' ? d : -1)))]]), outputPerms: [q] };
+}
 
 const BY_OP = new Map<string, LayoutRule>();
 for (const r of LAYOUT_RULES) for (const op of r.ops) BY_OP.set(op, r);
