@@ -10,7 +10,7 @@ import { dawnDevice } from '../../backends/webgpu/dawn.js';
 import { ENGINES } from '../../bench/engines/index.js';
 import { onnxcWasm } from '../../bench/engines/onnxc-wasm.js';
 import { ortNode } from '../../bench/engines/ort-node.js';
-import { gemmGflops } from '../../bench/gemm.js';
+import { gemmGflops, runGemmBench } from '../../bench/gemm.js';
 import { benchModel, DEFAULT_OPTIONS, timedStepDown, warmupSettled } from '../../bench/harness.js';
 import { resolveModel, sharedRoot } from '../../bench/models.js';
 import { formatReport, type BenchReport } from '../../bench/report.js';
@@ -53,6 +53,29 @@ describe('gemm microbenchmark', () => {
     expect(r.gflops).toBeGreaterThan(0);
     expect(r.medianMs).toBeGreaterThan(0);
   });
+
+  it('times peaks and shapes in every pass and reports each figure as its best pass with the spread', () => {
+    const g = runGemmBench([{ label: 'square 16', M: 16, N: 16, K: 16 }, { label: 'row 1', M: 1, N: 24, K: 8 }], () => {}, 2);
+    expect(g.passes).toBe(2);
+    for (const s of [g.peakSpread, ...g.rows.map((r) => r.spread)]) {
+      expect(s.passes).toHaveLength(2);
+      expect(s.min).toBeLessThanOrEqual(s.median);
+      expect(s.median).toBeLessThanOrEqual(s.max);
+    }
+    // the figure is the best pass, for the peak and for each shape alike (same statistic), and % peak is their ratio
+    expect(g.peakGflops).toBeCloseTo(g.peakSpread.max, 1);
+    const [sq, row] = g.rows;
+    expect(sq!.gflops).toBeCloseTo(sq!.spread.max, 1);
+    expect(sq!.ofPeak).toBeCloseTo(sq!.gflops / g.peakGflops, 6);
+    expect(sq!.ceilingGflops).toBeUndefined();
+    expect(row!.ceilingGflops).toBeGreaterThan(0); // M = 1 on packed B: its read ceiling timed every pass too
+    const text = formatReport({
+      machine: { cpu: 'test', cores: 1, node: process.version, platform: 'test', loadAvg: [0] },
+      settings: { iterations: 1, warmup: 0, warmupMs: 0, budgetMs: 1, memory: false }, engines: [], models: [], gemm: g, notes: [],
+    });
+    expect(text).toMatch(/passes min\/med\/max/);
+    expect(text).toMatch(/^square 16 .* \d+\.\d\/\d+\.\d\/\d+\.\d /m);
+  }, 60_000);
 });
 
 describe.skipIf(!mnist)(`bench harness on mnist (needs ${sharedRoot()}/models/mnist)`, () => {
