@@ -11,6 +11,7 @@ import {
 import { inlineIf } from './inline-if.js';
 import { layoutNhwc, layoutPackWeights } from './layout/index.js';
 import { oneHotGather } from './one-hot.js';
+import { foldPadConv } from './fold-pad.js';
 import { removeNoopsPass } from './remove-noops.js';
 import { upcastFloat16Pass } from './upcast-float16.js';
 import { PRUNE_PASSES } from './prune/index.js';
@@ -23,6 +24,7 @@ const BUILTIN: readonly Pass[] = [
   csePass,
   dce,
   decomposePass,
+  foldPadConv,
   fuseAttention,
   fuseBatchnorm,
   fuseConvEpilogue,
