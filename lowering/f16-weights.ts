@@ -5,15 +5,22 @@
 
 import { f16BitsToNumber, numberToF16Bits } from '../ir/float16.js';
 
-/** Smallest tensor worth it (bytes of float32): each one stored in half costs an f16_expand call and a manifest
- *  entry (~150 bytes together) and saves half its bytes. At 1024 (was 4096) a --mode fp16 mobilenet_v2's biases
- *  and small layers take it too: its artifact (weights.bin, manifest.json, model.wasm) 7.166 -> 7.137 MB. */
-export const F16_MIN_BYTES = 1024;
+/** Smallest tensor worth it (bytes of float32): each one stored in half costs an f16_expand call in the init
+ *  function and a manifest entry, and saves half its bytes. Measured on bert-tiny weights-int4 (7 vectors of 128
+ *  float16-exact values: per-channel scales, LayerNorm's ones and zeros) going from 1024 to 256: weights.bin -1792 B,
+ *  model.wasm +155 B, manifest.json +569 B, about 100 B of overhead per entry; at 512 each entry saves at least ~150 B
+ *  of the whole artifact. (At 1024, down from 4096, a --mode fp16 mobilenet_v2's biases and small layers took it:
+ *  its artifact 7.166 -> 7.137 MB.) */
+export const F16_MIN_BYTES = 512;
 
-/** The float16 bits of `b`'s words when every word is a finite float32 that float16 holds exactly; else undefined. */
+/** The float16 bits of `b`'s words when every word is a finite float32 that float16 holds exactly and not every
+ *  word is +0; else undefined. */
 export function f16Form(b: Uint8Array): Uint16Array | undefined {
   if (b.length < F16_MIN_BYTES || b.length % 4 !== 0) return undefined;
   const words = new Uint32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
+  // all zeros: left to the sparse form, or to the copy of the dense bytes around it (the CSC placeholders csc_build
+  // fills at load are such, and would otherwise be widened from halves only to be written over)
+  if (words.every((w) => w === 0)) return undefined;
   const x = new Float32Array(words.buffer), out = new Uint16Array(words.length);
   const back = new Float32Array(1), backBits = new Uint32Array(back.buffer);
   for (let i = 0; i < words.length; i++) {

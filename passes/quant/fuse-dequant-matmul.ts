@@ -2,7 +2,8 @@
 // onnxc.DequantMatMul, so the weight stays integer through lowering (constant folding would otherwise widen it to
 // float32) and a backend's kernel dequantises it on the fly. A following Add of a constant [N] bias joins it.
 // Taken: symmetric weights (no zero point, or an all-zero one), per tensor, per output column, or in blocks along
-// K; Gemm only with alpha = beta = 1 and no transA (transB is undone by transposing the integer weight once).
+// K; Gemm only with alpha = beta = 1 and no transA (transB is undone by transposing the integer weight once). A bias
+// of zeros joins but is dropped, so the artifact stores nothing for it.
 
 import type { Graph, Node } from '../../ir/graph.js';
 import { attrInt } from '../../ir/graph.js';
@@ -59,6 +60,9 @@ function constScale(g: Graph, name: string, producer: ReadonlyMap<string, Node>)
   return makeTensor('float32', src.dims, Float32Array.from(src.data as Float32Array));
 }
 
+/** Every element 0 (or -0). */
+const isZeros = (t: Tensor | undefined): boolean => t !== undefined && t.dtype === 'float32' && (t.data as Float32Array).every((v) => v === 0);
+
 /** A node's output 0 computed from constant inputs with its reference run. */
 function evalNode(n: Node, g: Graph): Tensor | undefined {
   const def = getOp(n.op)!;
@@ -107,6 +111,10 @@ export function fuseDequantMatmul(graph: Graph, source?: string): Graph {
       out = add.outputs[0]!;
       replace.set(add, null);
     }
+    // an all-zero bias (a random-initialised model's, often one initializer shared by every layer) is absorbed but not
+    // kept: the kernel would otherwise pack and store a copy per layer to add nothing (x + 0 is x; only a -0 output
+    // would read +0, which compares equal)
+    if (bias && isZeros(inits.get(bias))) bias = undefined;
     const q = names.fresh(`${dq.inputs[0]}_kn`), s = names.fresh(`${dq.inputs[1]}_kn`);
     inits.set(q, w.q);
     inits.set(s, w.scale);

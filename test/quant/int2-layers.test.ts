@@ -54,8 +54,9 @@ describe('quantize-weights per-layer widths', () => {
     const a = compileWasmGraph(back.graph, { source: 'mlp-int2.onnx' }, { level: 3 }).artifact;
     expect(a.manifest.kernels?.filter(([, op]) => op === 'onnxc.DequantMatMul')).toHaveLength(2);
     const all4 = compileWasmGraph(quantize(model.graph, {}), { source: 'mlp-int4' }, { level: 3 }).artifact;
-    // w1's 8192 weights: 4096 bytes at 4 bits, 2048 at 2
-    expect(all4.weights.length - a.weights.length).toBeGreaterThanOrEqual(2048 - 256);
+    // w1's 8192 weights: 4096 bytes at 4 bits, 2048 at 2; its 2-bit blocks of 32 take 128 more float16 scales than
+    // its 4-bit ones per column (256 bytes), and the stored pieces' 16-byte alignment moves a few bytes
+    expect(all4.weights.length - a.weights.length).toBeGreaterThanOrEqual(2048 - 256 - 32);
   });
 
   it('a named layer takes its own block size; a malformed item is refused', () => {
