@@ -2,7 +2,7 @@
 // SAME padding of strided convs this way, paddle2onnx its `padding` layers, some PyTorch exports ZeroPad2d: each
 // Pad is a full copy of the activation (7% of a three-conv stack here) that the conv's border handling does for free.
 //
-//   y = Conv(Pad(x, pads=[0, 0, t, l, 0, 0, b, r]), W)   ->   y = Conv(x, W) {pads += [t, l, b, r]}
+//   y = Conv(Pad(x, pads=[0, 0, t, l, 0, 0, b, r]), W)   ->   y = Conv(x, W) {pads += [t, l, b, r]}   (Pad removed)
 //
 // Exact: the padded taps multiply zeros, which add nothing to the sum; so only with a constant W free of infinities
 // and NaNs (0 * inf is NaN), mode `constant` with value 0, no padding of the batch or channel axes, pads >= 0, and
@@ -87,13 +87,15 @@ function run(graph: Graph): Graph {
   const g = mapAllSubgraphs(graph, run);
   const f = new Facts(g);
   let changed = g !== graph;
+  // the folded Pads, read by nothing now: dropped here, not left for dce, so the value they read has its true
+  // reader count for the fusions that follow
+  const folded = new Set<Node>();
   const nodes = g.nodes.map((n) => {
     const m = fold(n, f);
-    if (m) changed = true;
+    if (m) { changed = true; folded.add(f.producer.get(n.inputs[0]!)!); }
     return m ?? n;
   });
-  // the Pad itself is left for dce
-  return changed ? rebuild(g, nodes) : graph;
+  return changed ? rebuild(g, nodes.filter((n) => !folded.has(n))) : graph;
 }
 
 export const foldPadConv = definePass({

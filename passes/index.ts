@@ -12,6 +12,7 @@ import { inlineIf } from './inline-if.js';
 import { layoutNhwc, layoutPackWeights } from './layout/index.js';
 import { oneHotGather } from './one-hot.js';
 import { foldPadConv } from './fold-pad.js';
+import { canonicalHardActivations } from './hard-activations.js';
 import { removeNoopsPass } from './remove-noops.js';
 import { upcastFloat16Pass } from './upcast-float16.js';
 import { PRUNE_PASSES } from './prune/index.js';
@@ -20,6 +21,7 @@ import { pruneWeightsPass } from './prune/weights.js';
 import type { Pass } from './pass.js';
 
 const BUILTIN: readonly Pass[] = [
+  canonicalHardActivations,
   constantFold,
   csePass,
   dce,

@@ -24,14 +24,15 @@ const LEVELS: Record<OptLevel, readonly string[]> = {
   // inline-if right after folding, which is what makes an If's condition constant (a shape test, a fixed input);
   // it folds what the inlined branches compute itself, so nested conditions are decided in the same pass.
   // fuse-dequant-matmul and fuse-qdq-conv before any folding: folding would widen a quantised weight back to float32.
-  // one-hot-gather and fold-pad-conv before fusion, which would take the MatMul / Conv they rewrite into an epilogue.
-  2: ['fuse-dequant-matmul', 'fuse-qdq-conv', 'constant-fold', 'inline-if', 'remove-noops', 'cse', 'one-hot-gather', 'fold-pad-conv', ...FUSION, 'dce'],
+  // one-hot-gather, fold-pad-conv and canonical-hard-activations before fusion, which would take the MatMul / Conv
+  // they rewrite into an epilogue, and which knows HardSigmoid/HardSwish as conv epilogues.
+  2: ['fuse-dequant-matmul', 'fuse-qdq-conv', 'constant-fold', 'inline-if', 'remove-noops', 'cse', 'one-hot-gather', 'fold-pad-conv', 'canonical-hard-activations', ...FUSION, 'dce'],
   // Fusion and layout passes join here as they land (passes/fusion, passes/layout).
   // layout-nhwc after fusion: it turns the fused (channels-first) FusedConvs channels-last.
   // fuse-elementwise after layout-nhwc, which moves through the plain elementwise ops it would hide.
   // fuse-convtranspose-epilogue stays out of -O3: layout-nhwc makes ConvTranspose channels-last, which it cannot do
   // to a fused one.
-  3: ['fuse-dequant-matmul', 'fuse-qdq-conv', 'constant-fold', 'inline-if', 'remove-noops', 'cse', 'one-hot-gather', 'fold-pad-conv', ...FUSION.filter((p) => p !== 'fuse-elementwise' && p !== 'fuse-convtranspose-epilogue'),
+  3: ['fuse-dequant-matmul', 'fuse-qdq-conv', 'constant-fold', 'inline-if', 'remove-noops', 'cse', 'one-hot-gather', 'fold-pad-conv', 'canonical-hard-activations', ...FUSION.filter((p) => p !== 'fuse-elementwise' && p !== 'fuse-convtranspose-epilogue'),
     'layout-nhwc', 'fuse-elementwise', 'dce'],
 };
 
