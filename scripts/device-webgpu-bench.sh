@@ -26,9 +26,13 @@ stage() {
   local N=node_modules S=${ONNXC_SHARED:-../shared} a=$D/rt/app/node_modules
   grep -qx '/.devbench/' .git/info/exclude 2>/dev/null || echo /.devbench/ >>.git/info/exclude
   mkdir -p $a/webgpu $a/onnxruntime-node $a/onnxruntime-common
-  npx esbuild bench/webgpu.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
-    --external:webgpu --external:onnxruntime-node --outfile=$D/rt/app/webgpu-bench.mjs \
-    --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
+  local b
+  for b in webgpu:webgpu-bench webgpu-profile:webgpu-profile; do
+    npx esbuild bench/${b%%:*}.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
+      --external:webgpu --external:onnxruntime-node --outfile=$D/rt/app/${b##*:}.mjs \
+      --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
+    xz -T0 -9 -f $D/rt/app/${b##*:}.mjs  # 1.3 MB each plain: rt + mB would pass the 64 MiB carry limit
+  done
   cp $N/webgpu/{package.json,index.js} $a/webgpu/
   cp -r $N/onnxruntime-node/{package.json,dist} $a/onnxruntime-node/
   cp -r $N/onnxruntime-common/{package.json,dist} $a/onnxruntime-common/
@@ -51,36 +55,47 @@ stage() {
 
 unxz_to() { xz -dc "$1" >"$2" 2>/dev/null || python3 -c 'import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$1" "$2"; }
 
-run() {
-  local runs=30 W=/tmp/devbench
-  [ "${1:-}" = --runs ] && runs=$2
+# /tmp/devbench from what was carried (the binaries once per machine; the bundles and models every time), the
+# Vulkan loader where the machine has none; sets W and have (the models carried) and prints the adapter
+unpack() {
+  W=/tmp/devbench
   OUT=${OUT:-$PWD/$D/out}; mkdir -p "$OUT"
-  exec > >(tee "$OUT/device-webgpu-bench.log") 2>&1
   date -u; uname -m
   if ! ldconfig -p | grep -q 'libvulkan.so.1 '; then for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig; fi
   local icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
   [ -f $icd ] && export VK_DRIVER_FILES=$icd __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
   command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-  rm -rf $W && mkdir -p $W/shared/models && cp -r $D/rt/app/. $W/
   local g=$W/node_modules/webgpu/dist/linux-x64 o=$W/node_modules/onnxruntime-node/bin/napi-v6/linux/x64
-  mkdir -p $g $o
-  unxz_to $D/rt/node.xz $W/node && chmod +x $W/node
-  unxz_to $D/rt/dawn.node.xz $g/dawn.node
-  unxz_to $D/rt/libonnxruntime.so.1.xz $o/libonnxruntime.so.1
+  if [ ! -x $W/node ]; then
+    rm -rf $W && mkdir -p $W/shared/models $g $o
+    unxz_to $D/rt/node.xz $W/node && chmod +x $W/node
+    unxz_to $D/rt/dawn.node.xz $g/dawn.node
+    unxz_to $D/rt/libonnxruntime.so.1.xz $o/libonnxruntime.so.1
+  fi
+  rm -rf $W/shared/models $W/*.mjs && mkdir -p $W/shared/models
+  cp -r $D/rt/app/. $W/
+  for f in $W/*.mjs.xz; do unxz_to "$f" "${f%.xz}" && rm "$f"; done
   cp $D/rt/onnxruntime_binding.node $o/
   for s in $D/m*/models; do [ -d "$s" ] && cp -r "$s/." $W/shared/models/; done
   find $W/shared/models -name '*.xz' | while read -r f; do unxz_to "$f" "${f%.xz}" && rm "$f"; done
-  local have=() m
+  have=()
+  local m
   for m in "${MODELS[@]}"; do [ -d $W/shared/models/$m ] && have+=("$m"); done
   echo "node $($W/node --version), models: ${have[*]}"
-
   # the adapter Dawn picks by default (the one dawnDevice() and so onnxc gets)
   (cd $W && timeout 60 ./node --input-type=module -e "
     const { create, globals } = await import('webgpu'); Object.assign(globalThis, globals);
     globalThis.g = create([]); const a = await g.requestAdapter();
     const i = a?.info; console.log('adapter: ' + (i ? [i.vendor, i.architecture, i.device, i.description].join(' | ') + (a.features.has('subgroups') ? ' (subgroups)' : '') : 'none'));
     process.exit(0);") | tee $OUT/adapter.txt
+}
 
+run() {
+  local runs=30 W have
+  [ "${1:-}" = --runs ] && runs=$2
+  OUT=${OUT:-$PWD/$D/out}; mkdir -p "$OUT"
+  exec > >(tee "$OUT/device-webgpu-bench.log") 2>&1
+  unpack
   (cd $W && ONNXC_SHARED=$W/shared timeout 200 ./node webgpu-bench.mjs --runs "$runs" "${have[@]}") | tee $OUT/bench.txt
   echo "bench exit ${PIPESTATUS[0]}"
 
@@ -126,8 +141,20 @@ PY
   sleep 1  # let tee flush
 }
 
+# per-dispatch GPU time (bench/webgpu-profile.ts: timestamp queries where the adapter has them) of the models carried
+profile() {
+  local W have
+  OUT=${OUT:-$PWD/$D/out}; mkdir -p "$OUT"
+  exec > >(tee "$OUT/device-webgpu-profile.log") 2>&1
+  unpack
+  (cd $W && ONNXC_SHARED=$W/shared timeout 200 ./node webgpu-profile.mjs "$@" "${have[@]}")
+  echo "profile exit $?"
+  sleep 1  # let tee flush
+}
+
 case "${1:-}" in
   stage) stage ;;
   run) shift; run "$@" ;;
-  *) echo "usage: $0 stage | run [--runs N]" >&2; exit 2 ;;
+  profile) shift; profile "$@" ;;
+  *) echo "usage: $0 stage | run [--runs N] | profile [--reps N] [--top N] [--alone]" >&2; exit 2 ;;
 esac

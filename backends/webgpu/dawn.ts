@@ -18,7 +18,20 @@ export function dawnDevice(): Promise<DawnDevice | string> {
   return cached;
 }
 
-async function open(): Promise<DawnDevice | string> {
+/** A second device of its own that has `extra` features besides what dawnDevice asks for, where the adapter offers
+ *  them, from a GPU object made with Dawn's command-line `flags` (bench/webgpu-profile.ts: 'timestamp-query' and
+ *  'disable-dawn-features=timestamp_quantization', without which Dawn rounds timestamps to 65.5 us). */
+export async function dawnDeviceWith(extra: readonly GPUFeatureName[], flags: readonly string[] = []): Promise<DawnDevice | string> {
+  const first = await dawnDevice(); // the globals, and the reason where there is no adapter
+  if (typeof first === 'string') return first;
+  const mod = await import('webgpu') as { create(flags: string[]): GPU };
+  const g = globalThis as { __onnxcDawnGpuWith?: GPU[] };
+  const gpu = mod.create([...flags]);
+  (g.__onnxcDawnGpuWith ??= []).push(gpu); // pinned, as dawnDevice's
+  return open(extra, gpu);
+}
+
+async function open(extra: readonly GPUFeatureName[] = [], given?: GPU): Promise<DawnDevice | string> {
   let mod: { create(flags: string[]): GPU; globals: object };
   try {
     mod = await import('webgpu') as typeof mod;
@@ -28,12 +41,12 @@ async function open(): Promise<DawnDevice | string> {
   Object.assign(globalThis, mod.globals);
   const g = globalThis as { __onnxcDawnGpu?: GPU };
   g.__onnxcDawnGpu ??= mod.create([]);
-  const adapter = await g.__onnxcDawnGpu.requestAdapter();
+  const adapter = await (given ?? g.__onnxcDawnGpu).requestAdapter();
   if (!adapter) return NO_ADAPTER;
   const l = adapter.limits;
   const device = await adapter.requestDevice({
     // subgroups (where the adapter has them) let runtime/webgpu take the faster GEMM form
-    requiredFeatures: adapter.features.has('subgroups') ? ['subgroups' as GPUFeatureName] : [],
+    requiredFeatures: [...(adapter.features.has('subgroups') ? ['subgroups' as GPUFeatureName] : []), ...extra.filter((f) => adapter.features.has(f))],
     requiredLimits: {
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize, maxBufferSize: l.maxBufferSize,
       maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage, maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,

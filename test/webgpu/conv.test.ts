@@ -1,10 +1,12 @@
 // Conv on WebGPU against the reference interpreter, through Dawn: channel-blocked (pre-packed weights) and
 // per-channel forms, depthwise and grouped, strides, dilations, asymmetric pads, auto_pad, 1-D, bias or none,
-// run-time weights, and awkward sizes (0, 1, 3, 5 and a 1023-wide row).
+// run-time weights, awkward sizes (0, 1, 3, 5 and a 1023-wide row), and the split form (input channels in slices).
 
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../models/builder.js';
 import { randTensor } from '../wasm/helpers.js';
+import { convSlices } from '../../backends/webgpu/kernels/conv.js';
+import type { Window2d } from '../../backends/webgpu/kernels/window.js';
 import { gpu, REQUIRE_WEBGPU, skipReason, worstError } from './helpers.js';
 
 const run = gpu !== undefined || REQUIRE_WEBGPU;
@@ -23,7 +25,20 @@ const CASES: Record<string, Case> = {
   'width 1023': { x: [1, 1, 1, 1023], w: [4, 1, 1, 5], attrs: { pads: [0, 2, 0, 2] }, bias: true },
   '1x1 image, 1 channel': { x: [1, 1, 1, 1], w: [1, 1, 1, 1] },
   'empty batch': { x: [0, 3, 4, 4], w: [4, 3, 3, 3] },
+  // few outputs, many input channels: the split form (input channels in slices summed through workgroup memory)
+  'split 1x1 blocked, 7x7, 64 channels': { x: [1, 64, 7, 7], w: [20, 64, 1, 1], bias: true },
+  'split 3x3 grouped per-channel, batch 2': { x: [2, 32, 5, 6], w: [6, 16, 3, 3], attrs: { group: 2, pads: [1, 0, 1, 2] }, bias: true },
 };
+/** Window geometry of the split cases above: each must take the split form, or the cases test nothing new. */
+const SPLIT_GEOMETRY: [string, Window2d, number, number, boolean][] = [
+  ['1x1 blocked', { N: 1, C: 64, H: 7, W: 7, OH: 7, OW: 7, kH: 1, kW: 1, sH: 1, sW: 1, dH: 1, dW: 1, pT: 0, pL: 0, pB: 0, pR: 0 }, 20, 1, true],
+  ['3x3 grouped', { N: 2, C: 32, H: 5, W: 6, OH: 5, OW: 6, kH: 3, kW: 3, sH: 1, sW: 1, dH: 1, dW: 1, pT: 1, pL: 0, pB: 1, pR: 2 }, 6, 2, false],
+  ['fused 3x3', { N: 1, C: 32, H: 5, W: 5, OH: 5, OW: 5, kH: 3, kW: 3, sH: 1, sW: 1, dH: 1, dW: 1, pT: 1, pL: 1, pB: 1, pR: 1 }, 8, 1, true],
+];
+
+describe('webgpu Conv split form', () => {
+  for (const [name, g, M, groups, blocked] of SPLIT_GEOMETRY) it(`${name} is split`, () => expect(convSlices(g, M, groups, blocked)).toBeGreaterThan(1));
+});
 
 describe.skipIf(!run)(`webgpu Conv${run ? '' : ` (skipped: ${skipReason})`}`, () => {
   for (const [name, c] of Object.entries(CASES)) {
@@ -49,4 +64,12 @@ describe.skipIf(!run)(`webgpu Conv${run ? '' : ` (skipped: ${skipReason})`}`, ()
     b.output(...outs);
     expect(await worstError(b.build(), [randTensor([1, 4, 5, 5], 1), randTensor([1, 8, 5, 5], 5), randTensor([1, 4, 3, 3], 6)])).toBeLessThan(1e-5);
   }, 300_000);
+
+  it('onnxc.FusedConv in the split form: bias, residual, Clip', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'float32', [1, 32, 5, 5]), z = b.input('z', 'float32', [1, 8, 5, 5]);
+    const w = b.weight('w', randTensor([8, 32, 3, 3], 2)), bias = b.weight('b', randTensor([8], 4));
+    b.output(b.op('onnxc.FusedConv', [x, w, bias, z], { pads: [1, 1, 1, 1], activation: 'Clip', activation_params: { floats: [-1, 1] } }));
+    expect(await worstError(b.build(), [randTensor([1, 32, 5, 5], 1), randTensor([1, 8, 5, 5], 5)])).toBeLessThan(1e-5);
+  }, 120_000);
 });

@@ -72,6 +72,11 @@ export class Body {
     return { at: (i) => ({ type: elem, node: { kind: 'index', base: { kind: 'ref', name }, index: i.node }, lvalue: true }) };
   }
 
+  /** `workgroupBarrier();` (in uniform control flow only: the shader compiler refuses it elsewhere). */
+  barrier(): void {
+    this.stmts.push({ kind: 'call', call: { kind: 'call', fn: 'workgroupBarrier', args: [] } });
+  }
+
   /** A call whose result is not used (atomics). */
   call(e: Expr): void {
     this.stmts.push({ kind: 'call', call: e.node });
@@ -134,6 +139,13 @@ export class ShaderBuilder {
         if (value) b.call(expr('u32', { kind: 'call', fn: 'atomicStore', args: [{ kind: 'lit', text: `&${name}[1]` }, { kind: 'call', fn: 'bitcast<u32>', args: [value.node] }] }));
       },
     };
+  }
+
+  /** A workgroup-shared array of `length` elements (`var<workgroup>`); element access. */
+  workgroupArray<T extends WType>(hint: string, elem: T, length: number): { at(i: Expr<'u32'>): LValue<T> } {
+    const name = this.names.fresh(hint);
+    this.decls.push(`var<workgroup> ${name}: array<${elem}, ${Math.max(1, length)}>;`);
+    return { at: (i) => ({ type: elem, node: { kind: 'index', base: { kind: 'ref', name }, index: i.node }, lvalue: true }) };
   }
 
   /** A module-scope `const`. */
