@@ -2,6 +2,7 @@
 // shapes the shared models run, as they run them (constant B panel-packed, convs channels-last: M = pixels,
 // N = out channels, K = KH*KW*C), strict and relaxed SIMD, against this machine's measured wasm SIMD peak.
 
+import { loadavg } from 'node:os';
 import binaryen from '../backends/wasm/binaryen.js';
 import { Fn } from '../backends/wasm/fn.js';
 import { dotTail, gemm } from '../backends/wasm/kernels/gemm-core.js';
@@ -63,6 +64,8 @@ export interface GemmReport {
   readonly relaxedPeakGflops?: number; readonly relaxedPeakSpread?: Spread;
   /** Passes over every figure. */
   readonly passes: number;
+  /** The 1-minute load average when the passes started and when they ended (the box is shared). */
+  readonly load: readonly [number, number];
   readonly peakMethod: string;
   readonly rows: readonly GemmRow[];
 }
@@ -276,7 +279,7 @@ class Figure {
 const ROUNDS = 9;
 
 export function runGemmBench(shapes: readonly GemmShape[] = GEMM_SHAPES, log: (l: string) => void = () => {}, passes = ROUNDS): GemmReport {
-  const relaxed = relaxedSimdAvailable();
+  const relaxed = relaxedSimdAvailable(), load0 = loadavg()[0]!;
   const peak = new Figure(peakLoops(false)), relaxedPeak = relaxed ? new Figure(peakLoops(true)) : undefined;
   const figs = shapes.map((s) => ({
     strict: new Figure([gemmModule(s, false)]),
@@ -303,7 +306,7 @@ export function runGemmBench(shapes: readonly GemmShape[] = GEMM_SHAPES, log: (l
     };
   });
   return {
-    peakGflops, peakSpread: peak.spread, passes,
+    peakGflops, peakSpread: peak.spread, passes, load: [load0, loadavg()[0]!],
     ...(relaxedPeak && relaxedPeakGflops ? { relaxedPeakGflops, relaxedPeakSpread: relaxedPeak.spread } : {}),
     peakMethod: `the faster of ${CHAINS} independent f32x4 mul+add chains and ${PRODUCTS(false)} (relaxed ${PRODUCTS(true)}) accumulators of splat x vector products, in registers; relaxed % against the relaxed peak; M=1 rows also against the read-bandwidth ceiling of their packed B (2 flops per 4 bytes); ${passes} passes, peaks and shapes interleaved, each pass timing every figure as its fastest of ${SAMPLES} ~${BATCH_MS}-${2 * BATCH_MS} ms batches; every figure (peaks too) is its best pass, min/med/max the spread of its passes (ms column: median batch of the best pass)`,
     rows,

@@ -85,7 +85,8 @@ export function formatReport(r: BenchReport): string {
     // the spread of a figure's passes (each pass's fastest batch): min/median/max, GFLOP/s
     const spread = (s?: { min: number; median: number; max: number }): string => (s ? `${f1(s.min)}/${f1(s.median)}/${f1(s.max)}` : '-');
     const relaxedPeak = g0.relaxedPeakGflops ? `, relaxed-SIMD madd ${g0.relaxedPeakGflops.toFixed(1)} (passes ${spread(g0.relaxedPeakSpread)})` : '';
-    out.push('', `GEMM kernel (onnxc wasm gemm core), GFLOP/s; peak ${g0.peakGflops.toFixed(1)} (passes min/med/max ${spread(g0.peakSpread)})${relaxedPeak} (${g0.peakMethod})`);
+    const load = g0.load ? `, load ${g0.load.map((x) => x.toFixed(1)).join(' -> ')}` : '';
+    out.push('', `GEMM kernel (onnxc wasm gemm core${load}), GFLOP/s; peak ${g0.peakGflops.toFixed(1)} (passes min/med/max ${spread(g0.peakSpread)})${relaxedPeak} (${g0.peakMethod})`);
     const pct = (x?: number): string => (x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
     out.push(...table(['shape', 'M', 'N', 'K', 'tile', 'ms', 'GFLOP/s', 'passes min/med/max', '% peak', 'relaxed GFLOP/s', 'relaxed passes', 'relaxed % peak', 'bw ceiling', '% ceiling'], g0.rows.map((g) => [
       g.label, String(g.M), String(g.N), String(g.K), g.plan ?? '-', ms(g.medianMs), g.gflops.toFixed(2), spread(g.spread), pct(g.ofPeak),
