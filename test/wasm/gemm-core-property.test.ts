@@ -175,4 +175,20 @@ describe('GEMM core against a float64 reference over random shapes', () => {
     const modes = relaxedSimdAvailable() ? [false, true] : [false];
     for (const relaxed of modes) shapes.forEach((c, i) => check(c, 200 + i, relaxed));
   });
+  // strict from 16 columns on: 2x16 tiles for any M (gemm-plan.ts WIDE_MIN_N), the K loop run to A's end pointer
+  // (one trip, two, A transposed so its pointer steps by M floats), odd M's last row alone, 8-column threaded chunks
+  // planned 4x8 giving the same bits; relaxed keeps 4x8 on the same shapes
+  it('2x16 tiles from 16 columns (strict), the K loop counted by A\'s pointer', () => {
+    const base = { aT: false, bias: 'col', residual: false, relu: false, alpha: 1, beta: 1 } as const;
+    const shapes: Case[] = [
+      { ...base, M: 64, N: 768, K: 2, b: 'panels' },                        // gpt2_tiny's QKV width, a two-trip K loop
+      { ...base, M: 7, N: 16, K: 1, b: 'panels', residual: true },          // one tile wide, one K step (no loop)
+      { ...base, M: 9, N: 40, K: 37, b: 'panels', aT: true, relu: true },   // A transposed, 2 tiles + an 8-column one
+      { ...base, M: 5, N: 18, K: 9, b: 'rows', bias: 'full' },              // 16 + 2 dot columns, unpacked B
+      { ...base, M: 33, N: 20, K: 3, b: 'strided', alpha: -1.25 },          // tall A, 16 + 4 columns
+      { ...base, M: 3, N: 17, K: 64, b: 'panels', bias: 'row' },            // a 2-row and a 1-row tile, 16 + 1 dot column
+    ];
+    const modes = relaxedSimdAvailable() ? [false, true] : [false];
+    for (const relaxed of modes) shapes.forEach((c, i) => check(c, 300 + i, relaxed));
+  });
 });

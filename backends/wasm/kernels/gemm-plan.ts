@@ -16,7 +16,8 @@ export interface TilePlan {
 
 /** The tile for C[M,N] = A[M,K] B[K,N], strict or relaxed (fused madd) SIMD.
  *  Measured (bench/gemm.ts shapes, fastest of 40 batches, Zen 5 under V8, GFLOP/s against a ~53-56 peak):
- *  - M >= 3: 4x8 (8 accumulators) at 48-55 on every model shape, strict and relaxed alike; 5x8 and 6x8 (10-12
+ *  - M >= 3: 4x8 (8 accumulators) at 48-55 on every model shape, strict and relaxed alike (since the K loop lost
+ *    its trip count, strict takes 2x16 from 16 columns on: WIDE_MIN_N); 5x8 and 6x8 (10-12
  *    accumulators, 15-16 registers with B and the A splat) ran 24-47, 3x8 and 2x8 a few percent under 4x8, 8x4
  *    and 4x4 under 40; unrolling K (ku 2) lost 10-25% (V8 hoists the unrolled loads and spills).
  *  - M = 1 (classifier heads, decoder steps): 1x24 at 36-43 against 27-29 for the 4x8 plan's one-row tail (two
@@ -42,9 +43,24 @@ export interface TilePlan {
  *    (onnxc bench --profile); one dropped 32-bit load of the next column tile's panels per K step (a software
  *    prefetch) did not change it. 5x8 and 6x8 spill on relaxed too (31-46 against 43-53 for 4x8). */
 export function tilePlan(M: number, N: number, K: number, relaxed: boolean, panels: boolean): TilePlan {
-  void K; void relaxed;
+  void K;
   if (M === 1) return { mr: 1, nv: 6, ku: 1 };
   if (panels && N > 8 && N < 12) return { mr: 2, nv: 3, ku: 1 };
-  if (M === 2) return { mr: 2, nv: 4, ku: 1 };
+  if (M === 2 || (!relaxed && N >= WIDE_MIN_N)) return { mr: 2, nv: 4, ku: 1 };
   return { mr: 4, nv: 2, ku: 1 };
 }
+
+/** Strict SIMD, M >= 3: 2x16 from this many columns (below it, its 16-wide tile would be partly padding).
+ *  Measured on Zen 4 (AMD EPYC, 2 cores; in-process A/B, best of 3-5 passes, load 6-7, GFLOP/s against a 58-59
+ *  peak), with the core's K loop counted by A's pointer (gemm-core.ts): a strict K step is all the front end's
+ *  (mul and add apart, V8 does not fold the loads), and 2x16 issues 25 instructions for 8 multiply-adds where
+ *  4x8 issues 26 (four A splats for two, four B loads for two). 4x8 -> 2x16, B hot: gpt2_tiny 64x768x256 48.5 ->
+ *  51.1, 64x1024x256 48.2 -> 50.9, 64x256x1024 48.4 -> 51.1, 256^3 49.9 -> 51.2, mobilenet_v2 stem 12544x32x27
+ *  47.1 -> 49.3, 3136x144x24 46.8 -> 49.5, 196x384x64 47.9 -> 51.3, 49x1280x320 48.2 -> 50.1, Winograd 8x64x64
+ *  48.3 -> 51.0, 12x32x64 48.7 -> 51.1, im2col 84x64x576 49.2 -> 49.0, attention QK^T 16x64x64 (B unpacked)
+ *  49.0 -> 51.2; with gpt2_tiny's B cold (each call the next of 64 copies, as in a model): 64x768x256 43.8 ->
+ *  46.7, 64x256x1024 44.0 -> 48.3 (the first row tile of a column block brings B from memory; 2x16 has 32 row
+ *  tiles over each block, 4x8 16). N = 9 (28x9x32, 168x9x288: 8 columns on tiles) 41.8 -> 33.7, hence the bound.
+ *  Relaxed: 54.3-55.1 with either tile on these shapes, so relaxed modules keep 4x8, whose single-row tiles (they
+ *  multiply then add) are then the same rows as in a threaded split's 8-column chunks (parallel.ts). */
+const WIDE_MIN_N = 16;
