@@ -32,7 +32,7 @@ export const ONNX_OP_NAMES = [
 /** onnxc's own ops (made by passes: fusion, layout), domain `onnxc`. */
 export const ONNXC_OP_NAMES = [
   'onnxc.DequantMatMul', 'onnxc.FusedConv', 'onnxc.FusedConvTranspose', 'onnxc.FusedElementwise', 'onnxc.FusedGemm', 'onnxc.FusedMatMul',
-  'onnxc.NhwcAveragePool', 'onnxc.NhwcBatchNormalization', 'onnxc.NhwcConvTranspose', 'onnxc.NhwcGlobalAveragePool',
+  'onnxc.NhwcAveragePool', 'onnxc.NhwcBatchNormalization', 'onnxc.NhwcConvTranspose', 'onnxc.NhwcFusedConvTranspose', 'onnxc.NhwcGlobalAveragePool',
   'onnxc.NhwcGlobalLpPool', 'onnxc.NhwcGlobalMaxPool', 'onnxc.NhwcInstanceNormalization', 'onnxc.NhwcLRN',
   'onnxc.NhwcLpPool', 'onnxc.NhwcMaxPool', 'onnxc.QConv', 'onnxc.QLinearAdd',
 ] as const;

@@ -30,9 +30,8 @@ const LEVELS: Record<OptLevel, readonly string[]> = {
   // Fusion and layout passes join here as they land (passes/fusion, passes/layout).
   // layout-nhwc after fusion: it turns the fused (channels-first) FusedConvs channels-last.
   // fuse-elementwise after layout-nhwc, which moves through the plain elementwise ops it would hide.
-  // fuse-convtranspose-epilogue stays out of -O3: layout-nhwc makes ConvTranspose channels-last, which it cannot do
-  // to a fused one.
-  3: ['fuse-dequant-matmul', 'fuse-qdq-conv', 'constant-fold', 'inline-if', 'remove-noops', 'cse', 'one-hot-gather', 'fold-pad-conv', 'canonical-hard-activations', ...FUSION.filter((p) => p !== 'fuse-elementwise' && p !== 'fuse-convtranspose-epilogue'),
+  // fuse-convtranspose-epilogue before layout-nhwc, which makes the fused node onnxc.NhwcFusedConvTranspose.
+  3: ['fuse-dequant-matmul', 'fuse-qdq-conv', 'constant-fold', 'inline-if', 'remove-noops', 'cse', 'one-hot-gather', 'fold-pad-conv', 'canonical-hard-activations', ...FUSION.filter((p) => p !== 'fuse-elementwise'),
     'layout-nhwc', 'fuse-elementwise', 'dce'],
 };
 

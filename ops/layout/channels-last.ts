@@ -7,20 +7,22 @@ import { ShapeError } from '../../ir/errors.js';
 import type { TensorType, ValueType } from '../../ir/types.js';
 import { isTensor, type RuntimeValue } from '../../ir/value.js';
 import { convOps } from '../conv.js';
+import { fusedConvTransposeOps } from '../fused/conv-transpose.js';
 import { permuteList, toChannelsFirst, toChannelsLast, transposeTensor } from '../fused/permute.js';
 import { normalizationOps } from '../normalization.js';
 import { poolOps } from '../pool.js';
 import { attr, type AnyOpDef, type ImportNode, type InferContext, type RunContext } from '../schema.js';
 
-/** The onnxc op name of the channels-last form of a standard op. */
-export const channelsLastName = (op: string): string => `onnxc.Nhwc${op}`;
+/** The onnxc op name of the channels-last form of a standard op (or of an onnxc one: onnxc.NhwcFusedConvTranspose). */
+export const channelsLastName = (op: string): string => `onnxc.Nhwc${op.replace(/^onnxc\./, '')}`;
 
-/** Standard ops that have a channels-last form, with where they come from. */
-const BASES: readonly [readonly AnyOpDef[], string][] = [
+/** Ops that have a channels-last form, with where they come from, and their inputs stored channels-last besides X
+ *  (FusedConvTranspose's residual Z, shaped as Y). */
+const BASES: readonly [readonly AnyOpDef[], string, number[]?][] = [
   [poolOps, 'MaxPool'], [poolOps, 'AveragePool'], [poolOps, 'LpPool'],
   [poolOps, 'GlobalAveragePool'], [poolOps, 'GlobalMaxPool'], [poolOps, 'GlobalLpPool'],
   [normalizationOps, 'BatchNormalization'], [normalizationOps, 'InstanceNormalization'], [normalizationOps, 'LRN'],
-  [convOps, 'ConvTranspose'],
+  [convOps, 'ConvTranspose'], [fusedConvTransposeOps, 'onnxc.FusedConvTranspose', [3]],
 ];
 
 const permType = (t: ValueType | undefined, perm: (rank: number) => number[]): ValueType | undefined =>
@@ -29,8 +31,10 @@ const permType = (t: ValueType | undefined, perm: (rank: number) => number[]): V
 const permValue = (v: RuntimeValue | undefined, perm: (rank: number) => number[]): RuntimeValue | undefined =>
   v !== undefined && isTensor(v) ? transposeTensor(v, perm(v.dims.length)) : v;
 
-/** The channels-last form of `base`: input 0 and output 0 permuted, everything else as `base`. */
-export function channelsLastOp(base: AnyOpDef): AnyOpDef {
+/** The channels-last form of `base`: input 0 (and the inputs `more`) and output 0 permuted, everything else as
+ *  `base`. */
+export function channelsLastOp(base: AnyOpDef, more: readonly number[] = []): AnyOpDef {
+  const permuted = (i: number): boolean => i === 0 || more.includes(i);
   return {
     op: channelsLastName(base.op),
     // `rank`: the rank of X and Y, so the exporter knows the transposes without types.
@@ -39,16 +43,16 @@ export function channelsLastOp(base: AnyOpDef): AnyOpDef {
     // Only output 0 has a layout (MaxPool's Indices and BatchNormalization's training outputs do not fit).
     outputs: [base.outputs[0], 1],
     infer(ctx) {
-      const inputs = ctx.inputs.map((t, i) => (i === 0 ? permType(t, toChannelsFirst) : t));
+      const inputs = ctx.inputs.map((t, i) => (permuted(i) ? permType(t, toChannelsFirst) : t));
       const inner: InferContext<typeof ctx.attrs> = {
         ...ctx, inputs,
-        constant: (i) => { const c = ctx.constant(i); return i === 0 && c ? transposeTensor(c, toChannelsFirst(c.dims.length)) : c; },
-        shapeValue: (i) => (i === 0 ? undefined : ctx.shapeValue(i)),
+        constant: (i) => { const c = ctx.constant(i); return permuted(i) && c ? transposeTensor(c, toChannelsFirst(c.dims.length)) : c; },
+        shapeValue: (i) => (permuted(i) ? undefined : ctx.shapeValue(i)),
       };
       return base.infer(inner).map((t, i) => (i === 0 ? permType(t, toChannelsLast)! : t));
     },
     run(ctx) {
-      const inputs = ctx.inputs.map((v, i) => (i === 0 ? permValue(v, toChannelsFirst) : v));
+      const inputs = ctx.inputs.map((v, i) => (permuted(i) ? permValue(v, toChannelsFirst) : v));
       const outputTypes = ctx.outputTypes.map((t, i) => (i === 0 ? permType(t, toChannelsFirst) : t));
       const inner: RunContext<typeof ctx.attrs> = { ...ctx, inputs, outputTypes };
       return base.run(inner).slice(0, ctx.numOutputs).map((v, i) => (i === 0 ? permValue(v, toChannelsLast)! : v));
@@ -59,9 +63,15 @@ export function channelsLastOp(base: AnyOpDef): AnyOpDef {
       const xt = fresh('nchw');
       const yt = fresh('y_nchw');
       const perm = (p: number[]): ImportNode['attrs'] => ({ perm: { kind: 'ints', value: p } });
+      const extra = more.filter((i) => (node.inputs[i] ?? '') !== '').map((i) => ({ i, name: fresh(`in${i}_nchw`) }));
+      const inputs = node.inputs.map((x, i) => (i === 0 ? xt : extra.find((e) => e.i === i)?.name ?? x));
+      const inner: ImportNode = { name: node.name, op: base.op, inputs, outputs: [yt], attrs: withoutRank(node.attrs) };
+      // an onnxc base (FusedConvTranspose) is no ONNX op either: its own decomposition, in the same round
+      const core = base.op.startsWith('onnxc.') && base.decompose ? base.decompose(inner as Node, ctx) : undefined;
       return [
         { name: fresh('to_nchw'), op: 'Transpose', inputs: [node.inputs[0]!], outputs: [xt], attrs: perm(toChannelsFirst(rank)) },
-        { name: node.name, op: base.op, inputs: [xt, ...node.inputs.slice(1)], outputs: [yt], attrs: withoutRank(node.attrs) },
+        ...extra.map(({ i, name }) => ({ name: fresh(`in${i}_to_nchw`), op: 'Transpose', inputs: [node.inputs[i]!], outputs: [name], attrs: perm(toChannelsFirst(rank)) })),
+        ...(core ?? [inner]),
         { name: fresh('to_nhwc'), op: 'Transpose', inputs: [yt], outputs: [node.outputs[0]!], attrs: perm(toChannelsLast(rank)) },
       ];
     },
@@ -80,8 +90,8 @@ function withoutRank(attrs: Node['attrs']): ImportNode['attrs'] {
   return { ...rest };
 }
 
-export const channelsLastOps: AnyOpDef[] = BASES.map(([list, name]) => {
+export const channelsLastOps: AnyOpDef[] = BASES.map(([list, name, more]) => {
   const def = list.find((d) => d.op === name);
   if (!def) throw new Error(`channels-last: no base op ${name}`);
-  return channelsLastOp(def);
+  return channelsLastOp(def, more);
 });

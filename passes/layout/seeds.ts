@@ -26,7 +26,9 @@ export interface ChannelsLastForm {
 const FUSED_CONV = 'onnxc.FusedConv';
 const CONV_ATTRS = ['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides'];
 const CHANNEL_OPS = new Set(['MaxPool', 'AveragePool', 'LpPool', 'GlobalAveragePool', 'GlobalMaxPool', 'GlobalLpPool',
-  'BatchNormalization', 'InstanceNormalization', 'LRN', 'ConvTranspose']);
+  'BatchNormalization', 'InstanceNormalization', 'LRN', 'ConvTranspose', 'onnxc.FusedConvTranspose']);
+/** Channels-last seeds among them: converted whatever their input's layout, like Conv. */
+const SEEDS = new Set(['ConvTranspose', 'onnxc.FusedConvTranspose']);
 
 const extraOutputsUnused = (node: Node, f: SeedFacts): boolean => node.outputs.slice(1).every((o) => o === '' || !f.used(o));
 
@@ -67,7 +69,9 @@ export function channelsLastForm(node: Node, f: SeedFacts): ChannelsLastForm | u
     const tm = node.attrs['training_mode'];
     if (tm?.kind === 'int' && tm.value !== 0) return undefined;
     const attrs = { ...node.attrs, rank: { kind: 'int', value: rank } as Attr };
-    return { node: { ...node, op, attrs, outputs: node.outputs.slice(0, 1) }, dataInputs: [0], seed: node.op === 'ConvTranspose' };
+    // FusedConvTranspose's residual Z is shaped as Y: channels-last too
+    const dataInputs = node.op === 'onnxc.FusedConvTranspose' && (node.inputs[3] ?? '') !== '' ? [0, 3] : [0];
+    return { node: { ...node, op, attrs, outputs: node.outputs.slice(0, 1) }, dataInputs, seed: SEEDS.has(node.op) };
   }
   return undefined;
 }

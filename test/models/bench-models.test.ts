@@ -26,7 +26,7 @@ describe('bench models', () => {
       expect(back.graph.nodes.map((n) => n.op)).toEqual(g.nodes.map((n) => n.op));
       const inputs = randomInputs(g, {}, 42);
       const { artifact, graph } = compileWasmGraph(g, { inputShapes: Object.fromEntries(g.inputs.map((n, i) => [n, inputs[i]!.dims])), embedLimit: Infinity }, { level: 3 });
-      if (name === 'conv_autoencoder') expect(graph.nodes.filter((n) => n.op === 'onnxc.NhwcConvTranspose').length).toBe(2);
+      if (name === 'conv_autoencoder') expect(graph.nodes.filter((n) => n.op === 'onnxc.NhwcFusedConvTranspose').length).toBe(2);
       if (name === 'vit_tiny') expect(graph.nodes.filter((n) => n.op === 'Erf')).toEqual([]);
       if (name === 'dbnet_head') expect(graph.nodes.filter((n) => n.op === 'Resize').length).toBe(6);
       if (name === 'svtr_tiny') {

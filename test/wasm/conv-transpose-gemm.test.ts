@@ -1,6 +1,7 @@
 // ConvTranspose on the GEMM core (kernels/conv-transpose-gemm.ts) against the reference interpreter at awkward
 // sizes: strides, dilations, groups, pads, output_padding, output_shape, auto_pad, 1-D, odd and tiny channel
-// counts, empty and 1-pixel images; onnxc.FusedConvTranspose (NCHW, residual + activations) and
+// counts, empty and 1-pixel images; onnxc.FusedConvTranspose and onnxc.NhwcFusedConvTranspose (residual +
+// activations; fewer than 4 output channels take the activation pass after the gather) and
 // onnxc.NhwcConvTranspose; Binaryen's optimiser on and off; and -O3 graphs (layout-nhwc) through compileWasmGraph.
 
 import { describe, expect, it } from 'vitest';
@@ -99,6 +100,15 @@ describe('ConvTranspose on the GEMM core matches the reference', () => {
       const z = i % 2 ? b.input('z', 'float32', yd) : undefined;
       b.output(convT(b, s, x, 'onnxc.FusedConvTranspose', { activation: act, activation_params: { floats: params } }, z));
       const inputs = [randTensor(s.x, 7), ...(z ? [randTensor(yd, 8)] : [])];
+      for (const optimize of [false, true]) expect(worstError(b.build(), inputs, optimize), `optimize=${optimize}`).toBeLessThanOrEqual(1e-5);
+    });
+    it(`NhwcFusedConvTranspose ${act || 'none'}${i % 2 ? '' : ' +Z'} ${label(s)}`, () => {
+      const b = new GraphBuilder();
+      const yd = toLast(outDims(s));
+      const x = b.input('x', 'float32', toLast(s.x));
+      const z = i % 2 ? undefined : b.input('z', 'float32', yd);
+      b.output(convT(b, s, x, 'onnxc.NhwcFusedConvTranspose', { rank: s.x.length, activation: act, activation_params: { floats: params } }, z));
+      const inputs = [randTensor(toLast(s.x), 7), ...(z ? [randTensor(yd, 8)] : [])];
       for (const optimize of [false, true]) expect(worstError(b.build(), inputs, optimize), `optimize=${optimize}`).toBeLessThanOrEqual(1e-5);
     });
     it(`NhwcConvTranspose ${label(s)}`, () => {

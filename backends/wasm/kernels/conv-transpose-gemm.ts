@@ -107,8 +107,12 @@ export function rowSegments(g: ConvTGeom): { i0: number; i1: number; c0: number;
   return segs.filter((sg) => sg.c1 > sg.c0);
 }
 
-export function emitConvTGemm(ctx: KernelContext, g: ConvTGeom, wBase: number, act?: VecEpilogue): Expr {
+export function emitConvTGemm(ctx: KernelContext, g: ConvTGeom, wBase: number, epilogue?: VecEpilogue): Expr {
   const { fn, m } = ctx, V = m.f32x4;
+  // Fewer than 4 output channels per group (an image decoder's last layer, 16 -> 1): every output is a scalar tail,
+  // where the activation would run on a whole vector per value. Then it runs once over Y afterwards, 4 at a time.
+  const vectorChannels = g.Mg - (g.Mg % LANES) > 0;
+  const act = vectorChannels ? epilogue : undefined, actAfter = vectorChannels ? undefined : epilogue;
   const x = input(ctx, 0), y = output(ctx), bias = ctx.inputs[2], z = ctx.inputs[3];
   if (y.size === 0) return m.nop();
   const HW = g.H * g.W, OHW = g.OH * g.OW, zeroAt = ctx.scratch.base, colsAt = ctx.scratch.base + zeroBytes(g);
@@ -204,6 +208,14 @@ export function emitConvTGemm(ctx: KernelContext, g: ConvTGeom, wBase: number, a
   const per = groupFloats(g) * 4;
   // the row out-of-range taps read (scratch is shared with other kernels, so it is zeroed on every run)
   const zero = m.memory.fill(c32(zeroAt), c32(0), c32(zeroBytes(g)));
+  const after: Expr[] = [];
+  if (actAfter) {
+    const vecEnd = (y.size - (y.size % LANES)) * 4;
+    after.push(fn.loop(i, 0, vecEnd, () => [m.v128.store(y.ptr.base, 4, fn.get(i), actAfter(fn, m.v128.load(y.ptr.base, 4, fn.get(i))))], 16));
+    for (let e = y.size - (y.size % LANES); e < y.size; e++) {
+      after.push(m.f32.store(y.ptr.base + e * 4, 4, c32(0), V.extract_lane(actAfter(fn, V.splat(m.f32.load(y.ptr.base + e * 4, 4, c32(0)))), 0)));
+    }
+  }
   return fn.block([zero, fn.loop(n, 0, g.N, () => [
     fn.loop(gi, 0, g.G, () => [
       fn.set(la, g.channelsLast ? add(mul(fn.get(n), HW * g.C * 4), mul(fn.get(gi), g.Cg * 4)) : mul(add(mul(fn.get(n), g.C), mul(fn.get(gi), g.Cg)), HW * 4)),
@@ -211,5 +223,5 @@ export function emitConvTGemm(ctx: KernelContext, g: ConvTGeom, wBase: number, a
       product,
       ...phases,
     ]),
-  ])]);
+  ]), ...after]);
 }

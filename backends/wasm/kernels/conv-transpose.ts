@@ -1,5 +1,5 @@
-// ConvTranspose, onnxc.FusedConvTranspose (bias + residual + activation) and onnxc.NhwcConvTranspose (channels-last,
-// made by layout-nhwc). float32 with a constant weight and 1-2 spatial dims run on the GEMM core
+// ConvTranspose, onnxc.FusedConvTranspose (bias + residual + activation) and onnxc.NhwcConvTranspose /
+// onnxc.NhwcFusedConvTranspose (channels-last, made by layout-nhwc). float32 with a constant weight and 1-2 spatial dims run on the GEMM core
 // (conv-transpose-gemm.ts); everything else (any rank, other dtypes, run-time weights) is the scatter the
 // reference uses: the output starts as the bias, and every input element adds itself times each kernel tap at
 // position in*stride - padBegin + k*dilation, in scalar loops. The fused and channels-last ops have no scalar
@@ -14,8 +14,8 @@ import type { KernelContext, KernelGen } from './types.js';
 import { f64c, ldF, lin, stF } from './scalar.js';
 import { attrInts, attrNum, attrStr, input, output, prod, strides, unsupported } from './util.js';
 
-function convTranspose(kind: 'plain' | 'fused' | 'nhwc'): KernelGen {
-  const geo = (ctx: Parameters<typeof convTGeometry>[0]) => convTGeometry(ctx, kind === 'nhwc');
+function convTranspose(kind: 'plain' | 'fused' | 'nhwc' | 'nhwc-fused'): KernelGen {
+  const geo = (ctx: Parameters<typeof convTGeometry>[0]) => convTGeometry(ctx, kind === 'nhwc' || kind === 'nhwc-fused');
   return {
     // the fused and channels-last forms have no scalar kernel: declared up front so the driver decomposes them
     refuse: (ctx) => (kind === 'plain' || geo(ctx) ? undefined
@@ -25,7 +25,7 @@ function convTranspose(kind: 'plain' | 'fused' | 'nhwc'): KernelGen {
     scratch: (ctx) => { const g = geo(ctx); return g ? convTScratch(g) : 0; },
     emit(ctx) {
       const g = geo(ctx);
-      if (g) return emitConvTGemm(ctx, g, ctx.packed[0]!.ptr.base, kind === 'fused' ? activationOf(ctx) : undefined);
+      if (g) return emitConvTGemm(ctx, g, ctx.packed[0]!.ptr.base, kind === 'fused' || kind === 'nhwc-fused' ? activationOf(ctx) : undefined);
       if (kind !== 'plain') unsupported(ctx, 'other than float32 with a constant weight and 1 or 2 spatial dims');
       return emitScalar(ctx);
     },
@@ -80,4 +80,5 @@ export const CONV_TRANSPOSE: Readonly<Record<string, KernelGen>> = {
   ConvTranspose: convTranspose('plain'),
   'onnxc.FusedConvTranspose': convTranspose('fused'),
   'onnxc.NhwcConvTranspose': convTranspose('nhwc'),
+  'onnxc.NhwcFusedConvTranspose': convTranspose('nhwc-fused'),
 };
