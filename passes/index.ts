@@ -12,6 +12,7 @@ import { inlineIf } from './inline-if.js';
 import { layoutNhwc, layoutPackWeights } from './layout/index.js';
 import { oneHotGather } from './one-hot.js';
 import { foldPadConv } from './fold-pad.js';
+import { foldConvAffine } from './fold-conv-affine.js';
 import { canonicalHardActivations } from './hard-activations.js';
 import { removeNoopsPass } from './remove-noops.js';
 import { upcastFloat16Pass } from './upcast-float16.js';
@@ -26,6 +27,7 @@ const BUILTIN: readonly Pass[] = [
   csePass,
   dce,
   decomposePass,
+  foldConvAffine,
   foldPadConv,
   fuseAttention,
   fuseBatchnorm,
