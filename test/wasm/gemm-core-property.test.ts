@@ -13,6 +13,8 @@ import { gemm, type GemmSpec, type MatOperand, type VecEpilogue } from '../../ba
 import { packPanels, panelSize } from '../../backends/wasm/kernels/gemm-pack.js';
 import { gemmItem, splitGemm } from '../../backends/wasm/parallel.js';
 import { markRelaxed, vmax } from '../../backends/wasm/relaxed.js';
+import { activationV } from '../../backends/wasm/kernels/fused-activation.js';
+import type { Activation } from '../../ops/fused/activation.js';
 import { relaxedSimdAvailable } from '../../bench/relaxed-probe.js';
 import { prng } from '../../ir/random.js';
 
@@ -56,7 +58,7 @@ function spec(c: Case, L: ReturnType<typeof layout>, relu: VecEpilogue | undefin
 }
 
 /** Runs the core on `c` (serially, or as the chunks of a threaded split) and returns C and the memory. */
-function run(c: Case, relaxed: boolean, data: { A: Float32Array; B: Float32Array; bias: Float32Array; res: Float32Array }, threads = 0): { C: Float32Array; mem: Float32Array } | undefined {
+function run(c: Case, relaxed: boolean, data: { A: Float32Array; B: Float32Array; bias: Float32Array; res: Float32Array }, threads = 0, act?: VecEpilogue): { C: Float32Array; mem: Float32Array } | undefined {
   const L = layout(c);
   const m = new binaryen.Module();
   try {
@@ -65,7 +67,7 @@ function run(c: Case, relaxed: boolean, data: { A: Float32Array; B: Float32Array
     const pages = Math.ceil((L.end * 4) / 65536) + 1;
     m.setMemory(pages, pages, 'memory');
     const fn = new Fn(m);
-    const s = spec(c, L, c.relu ? (f, v) => vmax(f, v, f.m.f32x4.splat(f.cf32(0))) : undefined);
+    const s = spec(c, L, act ?? (c.relu ? (f, v) => vmax(f, v, f.m.f32x4.splat(f.cf32(0))) : undefined));
     let body;
     if (threads) {
       const split = splitGemm(c.M, c.N, c.K, 2, threads);
@@ -190,5 +192,37 @@ describe('GEMM core against a float64 reference over random shapes', () => {
     ];
     const modes = relaxedSimdAvailable() ? [false, true] : [false];
     for (const relaxed of modes) shapes.forEach((c, i) => check(c, 300 + i, relaxed));
+  });
+  // a heavy activation (GELU, sigmoid, ...) on a wide B runs in a pass over C after the products (actPass): the
+  // same bits as the formula in the tiles' epilogues, serial and in the threaded cuts (whose narrow chunks keep it
+  // in the tiles); a tall A keeps it in the tiles
+  it('heavy activations after the products give the bits of the in-tile epilogue', () => {
+    const base = { aT: false, bias: 'col', residual: false, relu: false, alpha: 1, beta: 1 } as const;
+    const shapes: Case[] = [
+      { ...base, M: 9, N: 64, K: 33, b: 'panels' },                          // wide B: the pass
+      { ...base, M: 1, N: 52, K: 16, b: 'panels', residual: true },          // one row (1x24 tiles), 52 columns
+      { ...base, M: 3, N: 40, K: 7, b: 'rows', bias: 'full', alpha: 0.5 },   // unpacked B
+      { ...base, M: 30, N: 24, K: 5, b: 'panels' },                          // tall A: in the tiles
+      { ...base, M: 5, N: 18, K: 9, b: 'panels' },                           // 2 dot columns: in the tiles
+    ];
+    const acts: Activation[] = ['GeluTanh', 'Gelu', 'SiLU', 'Sigmoid', 'Tanh'];
+    shapes.forEach((c, i) => {
+      const r = prng(400 + i), rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => 4 * r() - 2);
+      const L = layout(c);
+      const data = { A: rand(c.M * c.K), B: rand(c.K * c.N), bias: rand(L.biasFloats), res: rand(c.residual ? c.M * c.N : 0) };
+      for (const name of acts) {
+        const heavy = activationV(name, [])!;
+        expect(heavy.heavy, name).toBe(true);
+        const light: VecEpilogue = (f, v) => heavy(f, v);
+        const want = run(c, false, data, 0, light)!.C;
+        const label = `${JSON.stringify(c)} ${name}`;
+        expect(want.every(Number.isFinite), label).toBe(true);
+        expect(Buffer.from(run(c, false, data, 0, heavy)!.C.buffer).equals(Buffer.from(want.buffer)), label).toBe(true);
+        for (const items of [2, 3]) {
+          const t = run(c, false, data, items, heavy);
+          if (t) expect(Buffer.from(t.C.buffer).equals(Buffer.from(want.buffer)), `${label} split into ${items} items`).toBe(true);
+        }
+      }
+    });
   });
 });

@@ -43,7 +43,7 @@ export function activationV(act: Activation, p: readonly number[]): VecEpilogue 
   // a relaxed module clamps with one maxps/minps (relaxed.ts vmax); NaN and -0 inputs are the engine's choice there
   const clamp = act === 'Relu' ? { lo: 0 } : act === 'Clip' ? { lo: p[0]!, hi: p[1]! } : undefined;
   // the formula may read its argument more than once: through a local, so the argument expression is used once
-  return (fn, v) => {
+  const apply = (fn: Fn, v: Expr): Expr => {
     if (clamp && isRelaxed(fn)) {
       const lo = vmax(fn, v, splatF32(fn, clamp.lo));
       return clamp.hi === undefined ? lo : vmin(fn, lo, splatF32(fn, clamp.hi));
@@ -51,4 +51,8 @@ export function activationV(act: Activation, p: readonly number[]): VecEpilogue 
     const t = fn.v128();
     return fn.m.block(null, [fn.set(t, v), f(fn, () => fn.get(t))], binaryen.v128);
   };
+  return Object.assign(apply, { heavy: HEAVY.has(act) });
 }
+
+/** The activations the GEMM core applies in a pass after the products (gemm-core.ts actPass), not in its tiles. */
+const HEAVY: ReadonlySet<Activation> = new Set<Activation>(['GeluTanh', 'Gelu', 'SiLU', 'Sigmoid', 'Tanh']);
