@@ -5,7 +5,9 @@
 // bert's last_hidden_state split into real and padding tokens), drift (max |q - f| / max |f|) and relative L2 error,
 // on seeded inputs other than the calibration ones; and onnxruntime-node on the quantised ONNX against its artifact.
 //   npx tsx scripts/quant-int4-figures.ts [--modes weights-int4,dynamic] [--blocks 64] [--samples 128] [--calib 64]
-//     [--ort 8] [--exclude OP,...] [--seqs 32,128] [model ...]   (models: bert, gpt2)
+//     [--ort 8] [--exclude OP,...] [--seqs 32,128] [--sizes] [model ...]   (models: bert, gpt2)
+// Each artifact's weights.bin is also given by storage form (as is, float16, int4 blocks, sparse); --sizes lists
+// every tensor of the weights region with its dense and stored bytes.
 // bert is quantised once, calibrated on its test_data_set and on --calib seeded inputs spread over the --seqs lengths,
 // and evaluated at each length (--samples inputs each). bert inputs are sentence-like: [CLS] tokens [SEP] tokens [SEP]
 // then padding (attention mask 0), a random length of 1/4..1 of the sequence, token types 0 then 1 after the first [SEP].
@@ -14,7 +16,14 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { compareSets, quantizeModel, type QuantMode } from '../compiler/calibrate-quantize.js';
 import { readCalibrationSet, type Sample } from '../compiler/calibrate-data.js';
-import { compileWasmGraph, toTensorValue } from '../compiler/compile.js';
+import { toTensorValue } from '../compiler/compile.js';
+import { compileFor } from '../lowering/compile-for.js';
+import type { LoweringPlan, PackedRef } from '../lowering/plan.js';
+import { compressWords, worthCompressing } from '../lowering/sparse-weights.js';
+import { int4Form } from '../lowering/int4-weights.js';
+import { f16Form } from '../lowering/f16-weights.js';
+import { WASM_BACKEND } from '../backends/wasm/compile.js';
+import { withThreadScratch } from '../backends/wasm/parallel.js';
 import { importModel, loadModel } from '../compiler/onnx/import.js';
 import { exportModel } from '../compiler/onnx/export.js';
 import type { Model } from '../ir/graph.js';
@@ -31,7 +40,8 @@ const blocks = opt('--blocks', '').split(',').filter(Boolean).map(Number);
 const nEval = Number(opt('--samples', '128')), nCalib = Number(opt('--calib', '64')), nOrt = Number(opt('--ort', '8'));
 const exclude = opt('--exclude', '').split(',').filter(Boolean);
 const SEQS = opt('--seqs', opt('--seq', '32,128')).split(',').map(Number);
-const names = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
+const sizes = args.includes('--sizes');
+const names = args.filter((a, i) => !a.startsWith('--') && !(args[i - 1]?.startsWith('--') && args[i - 1] !== '--sizes'));
 
 /** Seeded LCG in [0, 1). */
 function lcg(seed: number): () => number {
@@ -73,14 +83,43 @@ const MODELS: Record<string, Spec> = {
   gpt2: { dir: 'models/gpt2_tiny', file: 'model.onnx', lengths: [64], dims: () => ({}), sample: gpt2Sample },
 };
 
+/** Each placed tensor of the weights region in the form weights.bin stores it (the order of storeWeights' choice:
+ *  sparse, int4 blocks, float16, else as it is): [label, dense bytes, stored bytes, form]. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function storedForms(plan: LoweringPlan<any, any>): [string, number, number, string][] {
+  const label = new Map<number, string>();
+  for (const p of plan.nodes) for (const t of p.packed as readonly PackedRef[]) label.set(t.offset, `${p.node.name} (packed ${t.dtype} [${t.dims}])`);
+  for (const [name, t] of plan.prepared.constants) {
+    const o = plan.weights.offsetOf(name);
+    if (o !== undefined && !label.has(o)) label.set(o, `${name} ${t.dtype} [${t.dims}]`);
+  }
+  return plan.weights.placed().map(({ offset, bytes: b }) => {
+    const i4 = worthCompressing(b) ? undefined : int4Form(b), h = worthCompressing(b) || i4 ? undefined : f16Form(b);
+    const [stored, form] = worthCompressing(b) ? [compressWords(b).length, 'sparse'] : i4 ? [i4.bytes.length, `int4/${i4.block}`] : h ? [h.byteLength, 'float16'] : [b.length, 'as is'];
+    return [label.get(offset) ?? `@${offset}`, b.length, stored, form];
+  });
+}
+
 function artifactOf(model: Model, dims: Record<string, number>) {
-  const { artifact } = compileWasmGraph(model.graph, { source: model.info.source, dims, embedLimit: 0 }, { level: 3 });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  let plan: LoweringPlan<any, any> | undefined;
+  const backend = withThreadScratch(WASM_BACKEND, 1);
+  const { artifact } = compileFor({ ...backend, emit: (p: Parameters<typeof backend.emit>[0], o: Parameters<typeof backend.emit>[1]) => { plan = p; return backend.emit(p, o); } },
+    model.graph, { source: model.info.source, dims, embedLimit: 0 }, { level: 3 });
   const s = createSessionSync({ wasm: artifact.wasm, manifest: artifact.manifest, weights: artifact.weights });
   const run = (x: Sample): RuntimeValue[] => {
     const outs = s.runSync(Object.fromEntries(model.graph.inputs.map((n, i) => [n, toTensorValue(x[i] as Tensor)])));
     return model.graph.outputs.map((n) => ({ dtype: outs[n]!.type, dims: outs[n]!.dims, data: outs[n]!.data }) as Tensor);
   };
-  return { weights: artifact.weights.length, run };
+  return { weights: artifact.weights.length, forms: storedForms(plan!), run };
+}
+
+/** weights.bin by storage form (stored bytes and tensors, alignment padding aside); with --sizes, one line per tensor. */
+function formsLine(forms: readonly [string, number, number, string][], indent: string, title = ''): string {
+  const by = new Map<string, [number, number]>();
+  for (const [, , st, f] of forms) { const e = by.get(f) ?? [0, 0]; by.set(f, [e[0] + st, e[1] + 1]); }
+  const head = `${indent}${title}weights.bin by form: ${[...by].map(([f, [b, n]]) => `${f} ${b} B (${n})`).join(', ')}`;
+  return sizes ? [head, ...forms.map(([l, d, st, f]) => `${indent}  ${String(d).padStart(7)} -> ${String(st).padStart(7)} ${f.padEnd(8)} ${l}`)].join('\n') : head;
 }
 
 /** Per output: sqrt(sum (q - f)^2 / sum f^2) over every sample. */
@@ -135,6 +174,7 @@ for (const name of names.length ? names : Object.keys(MODELS)) {
   });
   console.log(`${name}: fp32 ONNX ${mb(onnxFile)} (re-exported ${mb(onnxRe)}), artifact weights ${atLength.map((a) => `${mb(a.fp.weights)} at ${a.S}`).join(', ')}; `
     + `${calib.length} calibration inputs (test_data_set ${own.length}, seeded ${nCalib} at ${L.join('/')}), ${nEval} eval inputs per length`);
+  for (const at of atLength) console.log(formsLine(at.fp.forms, '    ', `fp32 seq ${at.S}: `));
   for (const mode of modes) {
     for (const bs of mode === 'weights-int4' && blocks.length ? blocks : [undefined]) {
       const r = quantizeModel(model, calib, { mode, ...(bs !== undefined ? { blockSize: bs } : {}), exclude });
@@ -149,9 +189,10 @@ for (const name of names.length ? names : Object.keys(MODELS)) {
         const rep = compareSets(at.fixed.graph, at.want, got);
         const agree = Object.entries(rep.top1).map(([o, v]) => `${o} ${(100 * v).toFixed(2)}% of ${rowsOf(at.want, at.fixed.graph.outputs.indexOf(o))} rows`).join(', ');
         const drift = Object.entries(rep.drift).map(([o, v]) => `${o} ${v.toExponential(2)}`).join(', ');
-        console.log(`    seq ${at.S}: artifact weights ${mb(a.weights)} (${(at.fp.weights / a.weights).toFixed(2)}x); agreement ${agree}`
+        console.log(`    seq ${at.S}: artifact weights ${mb(a.weights)} (${a.weights} B against fp32's ${at.fp.weights} B: ${(at.fp.weights / a.weights).toFixed(3)}x); agreement ${agree}`
           + `${spec.mask !== undefined ? ` (${at.fixed.graph.outputs[0]}: ${maskedAgreement(at.evalSet, spec.mask, at.want, got)})` : ''}`);
         console.log(`      drift ${drift}; relative L2 ${relL2(at.fixed.graph.outputs, at.want, got)}`);
+        console.log(formsLine(a.forms, '      '));
         // onnxruntime-node runs the quantised ONNX; its outputs against the quantised artifact's, over each output's range
         const worst = await ortVsArtifact(r.bytes, model.graph, at.evalSet, got, Math.min(nOrt, nEval));
         console.log(`      onnxruntime-node on the quantised ONNX vs its wasm artifact: max |diff| ${worst.toExponential(2)} of the output range (${Math.min(nOrt, nEval)} inputs)`);
