@@ -6,8 +6,10 @@ import type { Pass } from './pass.js';
 
 export type OptLevel = 0 | 1 | 2 | 3;
 
+// sink-squeeze after fuse-gelu (a Squeeze cannot pass the diamond of an unfused Gelu) and before the conv epilogue,
+// which then finds the bias and activation right after the conv.
 const FUSION = [
-  'fuse-batchnorm', 'fuse-gelu', 'fuse-layernorm', 'fuse-rmsnorm', 'fuse-attention', 'fuse-conv-epilogue', 'fuse-convtranspose-epilogue',
+  'fuse-batchnorm', 'fuse-gelu', 'fuse-layernorm', 'fuse-rmsnorm', 'fuse-attention', 'sink-squeeze', 'fuse-conv-epilogue', 'fuse-convtranspose-epilogue',
   'fuse-matmul-epilogue', 'fuse-dequant-epilogue',
   'fuse-elementwise',
 ];
