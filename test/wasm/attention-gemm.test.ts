@@ -47,6 +47,8 @@ const cases: KernelCase[] = [
     return b.op('Attention', [...xs, b.weight('m', bias)], { q_num_heads: 2, kv_num_heads: 2, scale: 0.125 });
   }),
   single('4-D is_causal, 37 queries x 42 keys, dk 8, dv 12', [[1, 2, 37, 8], [1, 2, 42, 8], [1, 2, 42, 12]], (b, xs) => b.op('Attention', xs, { is_causal: 1 })),
+  // ViT-style: no mask, keys not whole vectors (K^T and the scores on rows padded to 24 floats, 20 keys by blocks)
+  single('4-D no mask, 23 queries x 23 keys, dk 8 (rows padded to whole vectors)', [[1, 3, 23, 8], [1, 3, 23, 8], [1, 3, 23, 8]], (b, xs) => b.op('Attention', xs, {})),
   single('4-D banded bool mask [qs, total] (a window of 5 keys), 35 queries', [[2, 1, 35, 4], [2, 1, 35, 4], [2, 1, 35, 4]], (b, xs) => {
     const band = Array.from({ length: 35 * 35 }, (_, x) => { const i = Math.floor(x / 35), j = x % 35; return j <= i && j > i - 5 ? 1 : 0; });
     return b.op('Attention', [...xs, b.weight('m', fromValues('bool', [35, 35], band))], {});

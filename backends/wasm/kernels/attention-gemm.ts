@@ -30,8 +30,13 @@ export function gemmAttentionOk(ctx: PlanContext, g: AttnGeo): boolean {
   return Number.isInteger(g.dk) && Number.isInteger(g.dv) && g.qh % g.kvh === 0;
 }
 
-/** Scratch bytes past the general kernel's: K^T of one head and the scores of one head. */
-export const gemmAttentionScratch = (g: AttnGeo): number => (g.dk * g.total + g.qs * g.total) * 4;
+/** Row stride (floats) of K^T and of the scores in scratch: the keys rounded up to whole vectors, so every row
+ *  starts 16-byte aligned and the core's vector loads never straddle a cache line (ViT's 197 keys). */
+export const scoreStride = (g: AttnGeo): number => Math.ceil(g.total / LANES) * LANES;
+
+/** Scratch bytes past the general kernel's: K^T of one head and the scores of one head (16-byte aligned rows from
+ *  an aligned base). */
+export const gemmAttentionScratch = (g: AttnGeo): number => (g.dk + g.qs) * scoreStride(g) * 4;
 
 /** The product, softmax and weighted sum, reading K/V through their views. */
 export function emitGemmAttention(ctx: KernelContext, g: AttnGeo, kv: { k: KvView; v: KvView }, scratch: Ptr): Expr {
@@ -40,7 +45,7 @@ export function emitGemmAttention(ctx: KernelContext, g: AttnGeo, kv: { k: KvVie
   // scale has no schema default: 1/sqrt(head size) when absent
   const given = ctx.attrs['scale'], scale = typeof given === 'number' ? given : 1 / Math.sqrt(g.dk);
   const causal = attrNum(ctx, 'is_causal') !== 0, group = g.qh / g.kvh;
-  const kt = scratch.base, sc = kt + g.dk * g.total * 4;
+  const T = scoreStride(g), kt = scratch.base, sc = kt + g.dk * T * 4;
   const b = fn.i32(), h = fn.i32(), hk = fn.i32(), i = fn.i32(), j = fn.i32(), d = fn.i32();
   const la = fn.i32(), lb = fn.i32(), lc = fn.i32(), rowP = fn.i32(), mrow = fn.i32();
   const v = fn.f32(), mx = fn.f32(), e = fn.v128(), sumV = fn.v128();
@@ -49,11 +54,15 @@ export function emitGemmAttention(ctx: KernelContext, g: AttnGeo, kv: { k: KvVie
   const off = pastOffset(g);
   const K = kv.k, Vv = kv.v;
   const kAt = (jj: Ix, dd: Ix): Expr => m.i32.shl(lin(fn, [[G(b), K.sb], [G(hk), K.sh], [jj, K.ss], [dd, 1]]), fn.c32(2));
-  // K^T[d, j] = K[b, hk, j, d]: 4x4 blocks through shuffles when both sides are whole vectors, else one by one
-  const transposeK = g.total % LANES === 0 && g.dk % LANES === 0 ? transpose4(ctx, g, K, kAt, kt, j, d)
-    : fn.loop(j, 0, g.total, () => [fn.loop(d, 0, g.dk, () => [
-      m.f32.store(kt, 4, m.i32.shl(lin(fn, [[G(d), g.total], [G(j), 1]]), fn.c32(2)), m.f32.load(K.t.ptr.base, 4, kAt(G(j), G(d)))),
-    ])]);
+  // K^T[d, j] = K[b, hk, j, d]: 4x4 blocks through shuffles over the whole vectors of keys when the head size is
+  // whole vectors, the rest one by one
+  const k4 = g.dk % LANES === 0 ? t4 : 0;
+  const transposeK = fn.block([
+    ...(k4 > 0 ? [transpose4(ctx, g, K, kAt, kt, j, d, T, k4)] : []),
+    fn.loop(j, k4, g.total, () => [fn.loop(d, 0, g.dk, () => [
+      m.f32.store(kt, 4, m.i32.shl(lin(fn, [[G(d), T], [G(j), 1]]), fn.c32(2)), m.f32.load(K.t.ptr.base, 4, kAt(G(j), G(d)))),
+    ])]),
+  ]);
   // the mask read as [B, qh, qs, total] by broadcast strides; a short last axis counts as masked beyond its end
   let maskBias: (() => Expr) | undefined;
   const maskTerms: [Ix, number][] = [];
@@ -96,7 +105,7 @@ export function emitGemmAttention(ctx: KernelContext, g: AttnGeo, kv: { k: KvVie
       fn.set(mx, hmax(fn, e)),
       scalarBias(n4, n),
     ];
-    return [fn.set(rowP, m.i32.mul(fn.get(i), fn.c32(g.total * 4))), ...biasPass, ...normaliseRow(fn, at, j, n, mx)];
+    return [fn.set(rowP, m.i32.mul(fn.get(i), fn.c32(T * 4))), ...biasPass, ...normaliseRow(fn, at, j, n, mx)];
   };
   // Q and Y rows of head h: [B, heads, seq, d] (rank 4) or [B, seq, heads*d] (rank 3)
   const qRow = g.rank === 4 ? g.dk : g.qh * g.dk, yRow = g.rank === 4 ? g.dv : g.qh * g.dv;
@@ -106,9 +115,9 @@ export function emitGemmAttention(ctx: KernelContext, g: AttnGeo, kv: { k: KvVie
   // per row block: S = scale Q K^T over the block's visible keys, their softmax, Y = P V over the same keys
   const blocks = keyBlocks(ctx, g, causal);
   const block = ({ r0, r1, n }: KeyBlock): Expr[] => [
-    gemm(fn, { M: r1 - r0, N: n, K: g.dk, alpha: scale, a: { base: Q.ptr.base + r0 * qRow * 4, dyn: la, rs: qRow, cs: 1 }, b: { base: kt, rs: g.total, cs: 1 }, c: { base: sc + r0 * g.total * 4, rs: g.total, cs: 1 } }),
+    gemm(fn, { M: r1 - r0, N: n, K: g.dk, alpha: scale, a: { base: Q.ptr.base + r0 * qRow * 4, dyn: la, rs: qRow, cs: 1 }, b: { base: kt, rs: T, cs: 1 }, c: { base: sc + r0 * T * 4, rs: T, cs: 1 } }),
     fn.loop(i, r0, r1, () => softmaxRow(n)),
-    gemm(fn, { M: r1 - r0, N: g.dv, K: n, a: { base: sc + r0 * g.total * 4, rs: g.total, cs: 1 }, b: { base: Vv.t.ptr.base, dyn: lb, rs: Vv.ss, cs: 1 }, c: { base: y.ptr.base + r0 * yRow * 4, dyn: lc, rs: yRow, cs: 1 } }),
+    gemm(fn, { M: r1 - r0, N: g.dv, K: n, a: { base: sc + r0 * T * 4, rs: T, cs: 1 }, b: { base: Vv.t.ptr.base, dyn: lb, rs: Vv.ss, cs: 1 }, c: { base: y.ptr.base + r0 * yRow * 4, dyn: lc, rs: yRow, cs: 1 } }),
   ];
   return fn.loop(b, 0, g.B, () => [fn.loop(h, 0, g.qh, () => [
     fn.set(hk, m.i32.div_u(fn.get(h), fn.c32(group))),
@@ -196,17 +205,17 @@ export function keyBlocks(ctx: PlanContext, g: AttnGeo, causal: boolean): KeyBlo
   return blocks.every((bl) => bl.n === g.total) ? whole : blocks;
 }
 
-/** K^T (dk x total, row-major at `dst`) from K's view, a 4x4 block at a time: four row loads, eight shuffles, four
- *  column stores. */
-function transpose4(ctx: KernelContext, g: AttnGeo, K: KvView, kAt: (j: Ix, d: Ix) => Expr, dst: number, j: Local, d: Local): Expr {
+/** K^T (dk x `keys`, rows `stride` floats apart at `dst`) from K's view, a 4x4 block at a time: four row loads,
+ *  eight shuffles, four column stores. */
+function transpose4(ctx: KernelContext, g: AttnGeo, K: KvView, kAt: (j: Ix, d: Ix) => Expr, dst: number, j: Local, d: Local, stride: number, keys: number): Expr {
   const { fn, m } = ctx;
   const src = fn.i32(), out = fn.i32(), r = [0, 1, 2, 3].map(() => fn.v128()), t = [0, 1, 2, 3].map(() => fn.v128());
   // lanes 0-3 from the first operand, 4-7 from the second
   const sh = (a: Local, b2: Local, lanes: number[]): Expr => m.i8x16.shuffle(fn.get(a), fn.get(b2), lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
-  const kRow = g.total * 4;
-  return fn.loop(j, 0, g.total, () => [fn.loop(d, 0, g.dk, () => [
+  const kRow = stride * 4;
+  return fn.loop(j, 0, keys, () => [fn.loop(d, 0, g.dk, () => [
     fn.set(src, kAt(() => fn.get(j), () => fn.get(d))),
-    fn.set(out, m.i32.shl(lin(fn, [[() => fn.get(d), g.total], [() => fn.get(j), 1]]), fn.c32(2))),
+    fn.set(out, m.i32.shl(lin(fn, [[() => fn.get(d), stride], [() => fn.get(j), 1]]), fn.c32(2))),
     // rows j..j+3 of K, columns d..d+3 (a row is ss elements after the previous)
     ...r.map((x, q) => fn.set(x, m.v128.load(K.t.ptr.base + q * 4 * K.ss, 4, fn.get(src)))),
     fn.set(t[0]!, sh(r[0]!, r[1]!, [0, 4, 1, 5])), fn.set(t[1]!, sh(r[2]!, r[3]!, [0, 4, 1, 5])),

@@ -27,7 +27,8 @@ function geometry(ctx: PlanContext): Geo {
   };
 }
 
-const align8 = (n: number): number => Math.ceil(n / 8) * 8;
+/** 16 bytes: the GEMM path's K^T and scores start vector-aligned after the copies and the f64 row (attention-gemm.ts). */
+const align16 = (n: number): number => Math.ceil(n / 16) * 16;
 
 /** The GEMM path reads K and V in place: no cache to prepend and no present output to fill. */
 const inPlace = (ctx: PlanContext, g: Geo): boolean => gemmAttentionOk(ctx, g) && !ctx.inputs[4] && !ctx.outputs[1] && !ctx.outputs[2];
@@ -38,9 +39,10 @@ const gathered = (ctx: PlanContext, g: Geo): GatherPlan | undefined => (inPlace(
 
 function scratchLayout(ctx: PlanContext): { pk: number; pv: number; row: number; bytes: number } {
   const g = geometry(ctx), eb = elemBytes(input(ctx, 0).dtype), direct = inPlace(ctx, g), gp = gathered(ctx, g);
-  const pk = ctx.outputs[1] || direct ? 0 : align8(g.B * g.kvh * g.total * g.dk * eb), pv = ctx.outputs[2] || direct ? 0 : align8(g.B * g.kvh * g.total * g.dv * eb);
+  const pk = ctx.outputs[1] || direct ? 0 : align16(g.B * g.kvh * g.total * g.dk * eb), pv = ctx.outputs[2] || direct ? 0 : align16(g.B * g.kvh * g.total * g.dv * eb);
   const fast = gp ? gatherScratch(g, gp) : gemmAttentionOk(ctx, g) ? gemmAttentionScratch(g) : 0;
-  return { pk, pv, row: g.total * 8, bytes: pk + pv + g.total * 8 + fast };
+  const row = align16(g.total * 8);
+  return { pk, pv, row, bytes: pk + pv + row + fast };
 }
 
 export const ATTENTION: KernelGen = {
