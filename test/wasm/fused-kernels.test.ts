@@ -47,8 +47,9 @@ function convCase(s: ConvSpec): Case {
 
 const convSpecs: ConvSpec[] = [];
 for (const cl of [true, false]) {
-  // depthwise: MobileNet's 3x3 stride 1 and 2, odd channel counts (vector + tail), tiny images (all border)
-  for (const [C, H, W, st] of [[8, 7, 9, 1], [5, 6, 5, 2], [13, 1, 1, 1], [4, 3, 3, 2], [1, 4, 4, 1]] as const) {
+  // depthwise: MobileNet's 3x3 stride 1 and 2, odd channel counts (vector + tail), tiny images (all border), rows
+  // wide enough for several 4-pixel interior blocks and a remainder
+  for (const [C, H, W, st] of [[8, 7, 9, 1], [5, 6, 5, 2], [13, 1, 1, 1], [4, 3, 3, 2], [1, 4, 4, 1], [6, 5, 19, 1], [9, 4, 21, 2]] as const) {
     convSpecs.push({ x: [1, C, H, W], oc: C, k: [3, 3], group: C, strides: [st, st], pads: [1, 1, 1, 1], cl, act: 2, residual: st === 1 && C > 4 });
   }
   convSpecs.push({ x: [2, 6, 5, 7], oc: 6, k: [3, 3], group: 6, pads: [0, 1, 2, 1], dilations: [2, 1], cl, act: 3, layout: 'HWIO' });

@@ -1,5 +1,6 @@
 // Depthwise conv in NHWC (group == C == OC, MobileNet's 3x3 stride 1/2): per output pixel, 4 channels at a time,
-// every tap unrolled with static offsets, bias/residual/activation in registers before the store. Weights are
+// every tap unrolled with static offsets, bias/residual/activation in registers before the store; interior pixels
+// 4 along the row at once, so each weight vector is loaded once per 4 pixels. Weights are
 // HWIO ([KH, KW, 1, C]: each tap a contiguous run of channels). Pixels whose window lies inside the image take a
 // branch-free body; border pixels test each tap.
 
@@ -9,7 +10,7 @@ import { claimGrid, itemsFor, parallelOf } from '../parallel.js';
 import { residualStrides, type ConvEpilogue, type ConvGeom } from './conv.js';
 import type { KernelContext } from './types.js';
 import { input, output, unsupported } from './util.js';
-import { interiorRows, windowRow, windowRows } from './window.js';
+import { interior, interiorRows, windowRow, windowRows } from './window.js';
 
 export function emitDepthwiseNhwc(ctx: KernelContext, g: ConvGeom, wBase: number, epi: ConvEpilogue): Expr {
   const x = input(ctx, 0), y = output(ctx), b = ctx.inputs[2], fn = ctx.fn, m = ctx.m, V = m.f32x4;
@@ -59,8 +60,55 @@ export function emitDepthwiseNhwc(ctx: KernelContext, g: ConvGeom, wBase: number
     fn.loop(c, 0, full, () => channels(true, checked), LANES),
     fn.loop(c, full, C, () => channels(false, checked)),
   ];
+  // P interior pixels of a row at once (ow .. ow+P-1): each weight vector is loaded once for all P, the pixels'
+  // inputs and outputs at static offsets from the first's (sw*C and C floats apart)
+  const P = 4;
+  const accs = Array.from({ length: P }, (_, k) => (k === 0 ? acc : fn.v128()));
+  const wv = fn.v128();
+  const group = (vec: boolean): Expr[] => {
+    const ld = (off: number, p: Expr): Expr => (vec ? m.v128.load(off, 4, p) : m.v128.load32_splat(off, 4, p));
+    const body: Expr[] = [fn.set(pc, cBytes())];
+    for (const a of accs) body.push(fn.set(a, b ? ld(b.ptr.base, fn.get(pc)) : V.splat(fn.cf32(0))));
+    for (let kh = 0; kh < g.KH; kh++) {
+      for (let kw = 0; kw < g.KW; kw++) {
+        body.push(fn.set(wv, ld(wBase + (kh * g.KW + kw) * C * 4, fn.get(pc))));
+        accs.forEach((a, k) => {
+          const xOff = x.ptr.base + (kh * g.dh * g.W + kw * g.dw + k * g.sw) * C * 4;
+          body.push(fn.set(a, V.add(fn.get(a), V.mul(ld(xOff, m.i32.add(fn.get(px), fn.get(pc))), fn.get(wv)))));
+        });
+      }
+    }
+    accs.forEach((a, k) => {
+      let v: Expr = fn.get(a);
+      if (zs && epi.residual) {
+        const zp = m.i32.add(fn.get(pz), zs.c === 1 ? fn.get(pc) : fn.c32(0)), zOff = epi.residual.ptr.base + k * zs.p * 4;
+        v = V.add(v, zs.c === 1 ? ld(zOff, zp) : m.v128.load32_splat(zOff, 4, zp));
+      }
+      if (epi.act) v = epi.act(fn, v);
+      const dst = m.i32.add(fn.get(py), fn.get(pc)), yOff = y.ptr.base + k * C * 4;
+      body.push(vec ? m.v128.store(yOff, 4, dst, v) : m.f32.store(yOff, 4, dst, V.extract_lane(v, 0)));
+    });
+    return body;
+  };
+  const pixels = (): Expr[] => [
+    fn.set(iw, m.i32.sub(m.i32.mul(fn.get(ow), fn.c32(g.sw)), fn.c32(g.pl))),
+    fn.set(px, m.i32.add(fn.get(xImg), m.i32.mul(m.i32.add(m.i32.mul(fn.get(ih), fn.c32(g.W)), fn.get(iw)), fn.c32(C * 4)))),
+    fn.set(py, m.i32.mul(m.i32.add(m.i32.mul(m.i32.add(m.i32.mul(fn.get(n), fn.c32(g.OH)), fn.get(oh)), fn.c32(g.OW)), fn.get(ow)), fn.c32(C * 4))),
+    ...(zs ? [fn.set(pz, m.i32.mul(m.i32.add(m.i32.add(m.i32.mul(fn.get(n), fn.c32(zs.n)), m.i32.mul(fn.get(oh), fn.c32(zs.p * g.OW))), m.i32.mul(fn.get(ow), fn.c32(zs.p))), fn.c32(4)))] : []),
+    fn.loop(c, 0, full, () => group(true), LANES),
+    fn.loop(c, full, C, () => group(false)),
+  ];
   const [h0, h1] = interiorRows(g);
-  const row = windowRow(fn, g, oh, ow, ih, pixel);
+  const [w0, w1] = interior(g.OW, g.W, g.sw, g.pl, (g.KW - 1) * g.dw);
+  const wP = w0 + Math.floor((w1 - w0) / P) * P;
+  // an interior row: the border columns checked, the interior ones P at a time, the rest one by one
+  const row = (checked: boolean): Expr[] => (checked ? windowRow(fn, g, oh, ow, ih, pixel)(true) : [
+    fn.set(ih, m.i32.sub(m.i32.mul(fn.get(oh), fn.c32(g.sh)), fn.c32(g.pt))),
+    fn.loop(ow, 0, w0, () => pixel(true)),
+    fn.loop(ow, w0, wP, () => pixels(), P),
+    fn.loop(ow, wP, w1, () => pixel(false)),
+    fn.loop(ow, w1, g.OW, () => pixel(true)),
+  ]);
   const par = parallelOf(ctx), R = g.N * g.OH;
   const items = par ? Math.min(R, itemsFor(R * g.OW * C * g.KH * g.KW, par.threads)) : 1;
   if (par && items >= 2) {
