@@ -25,7 +25,7 @@ export interface MatOperand {
 }
 
 /** An f32x4 formula applied to the result before it is stored (an activation); it may read its argument once.
- *  `heavy`: a long formula (GELU, sigmoid), which blocked() applies in a pass over C after the products. */
+ *  `heavy`: a long formula (GELU), which blocked() applies in a pass over C after the products. */
 export interface VecEpilogue {
   (fn: Fn, v: Expr): Expr;
   readonly heavy?: boolean;
@@ -122,12 +122,16 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
     return t > nv && t % nv === 0 && (!panels || (t * LANES) % NR === 0) ? t : nv;
   })();
   const mi = fn.i32(), ni = fn.i32(), ki = fn.i32(), nc = fn.i32(), nj = fn.i32(), kend = fn.i32();
-  // a heavy activation on a wide B (a transformer's MLP up-projection), whole vectors: in a pass over C after the
-  // products (actPass), not in the tiles' epilogues, where V8 interleaves a formula per accumulator and spills
-  // their temporaries and constants. 64x1024x256 (50.8 GFLOP/s without an activation), in the tiles -> after them:
-  // GeluTanh 43.9 -> 46.2, Gelu 39.4 -> 41.7, Tanh 37.4 -> 39.6, SiLU 42.6 -> 43.4, Sigmoid 42.9 -> 43.8. Not on a
-  // tall A (pixels x channels, small K), where the pass lost: 3136x144x24 SiLU 21.4 -> 18.2, GeluTanh 26.5 -> 24.9
-  const actAfter = s.act?.heavy === true && Nm > M && dotCols === 0 && Nm % LANES === 0;
+  // wide B, or a B past L1 (attention's K^T and V, ViT's MLP down-projection): keep one K x W panel of B hot and
+  // stream A's rows past it, instead of every row band sweeping all of B from L2 (see WIDE_B_BYTES)
+  const wideOrder = Nm > M || K * Nm * 4 > WIDE_B_BYTES;
+  // a heavy activation (VecEpilogue.heavy: GELU) in the wide order, whole vectors: in a pass over C after the
+  // products (actPass), not in the tiles' epilogues, where V8 interleaves a formula per accumulator and spills their
+  // temporaries and constants. In the tiles -> after them, GFLOP/s (50.8 without an activation at 64x1024x256):
+  // GeluTanh 43.9 -> 46.2 (196x384x64 37.0 -> 37.1), Gelu 39.3 -> 41.8 (196x384x64 25.8 -> 27.5, ViT's 197x768x192
+  // 37.0 -> 39.6). Not taken: SiLU, Sigmoid, Tanh (+1-2% at K 192-256, -3..-6% at 196x384x64) and a tall A
+  // (3136x144x24 SiLU 21.4 -> 18.2, GeluTanh 26.5 -> 24.9)
+  const actAfter = s.act?.heavy === true && wideOrder && dotCols === 0 && Nm % LANES === 0;
   const pa = fn.i32(), pb = fn.i32(), pc = fn.i32(), pbias = fn.i32(), pres = fn.i32();
   const acc = Array.from({ length: mr }, () => Array.from({ length: Math.max(nv, tnv) }, () => fn.v128()));
   const bv = Array.from({ length: Math.max(nv, tnv) }, () => fn.v128()), av = fn.v128(), out = fn.v128();
@@ -240,7 +244,7 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
     ];
   };
   const body: Expr[] = [];
-  if (Nm === 0) { /* every column is a dot column */ } else if (Nm > M) {
+  if (Nm === 0) { /* every column is a dot column */ } else if (wideOrder) {
     // wide B (a classifier, a transformer projection): keep one K x W panel of B hot and stream the rows of A past it
     // (with wider tail-row tiles: chunks of their width, the tail rows' tile after the main rows while it is hot)
     const Wt = tnv * LANES, nT = tnv === nv ? 0 : Nm - (Nm % Wt);
@@ -265,6 +269,14 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
   for (let n0 = Nm; n0 < N; n0 += 2) body.push(dotColumns(fn, s, n0, Math.min(2, N - n0)));
   return fn.block(body);
 }
+
+/** B bytes (K x N floats) past which the core takes the wide order for any M: A's rows streamed past one K x W
+ *  panel of B held in L1 (32 KiB here), rather than each row band sweeping a B that L1 cannot hold. In-process A/B,
+ *  strict, best of 3-4 passes (load 13), tall -> wide order, GFLOP/s: ViT attention (197 keys, B unpacked) Q K^T
+ *  197x197x64 40.1 -> 47.5, P V 197x64x197 36.8 -> 46.5; im2col 84x64x576 49.0 -> 51.3; ViT MLP down 197x192x768
+ *  48.3 -> 50.3 (B cold: 48.2 -> 49.1), 197x192x192 50.7 -> 51.3; 196x64x384 51.1 both; B under it stays tall
+ *  (3136x144x24 49.5 / 49.6 either way). */
+const WIDE_B_BYTES = 32 * 1024;
 
 /** C[m, 0..n) = act(C[m, 0..n)) for every row, n a multiple of 4, C's rows contiguous: one vector a trip, the loop
  *  run to the row's end pointer (the formula's constants stay in registers across it). The value stored before is
