@@ -48,7 +48,10 @@ const specs: Spec[] = [
   { x: [1, 41, 3, 16], oc: 12, k: [5, 1], pads: [2, 0, 2, 0] }, // 5x1: a 1-row tile at the bottom, padded border tiles
   { x: [1, 4, 37, 20], oc: 9, k: [1, 5], pads: [0, 1, 0, 2], residual: 'full' }, // 1x5: asymmetric pads, 1-lane tail
   { x: [2, 130, 1, 16], oc: 8, k: [5, 1], pads: [0, 0, 0, 0], bias: false, residual: 'per-pixel', act: '' }, // magika's form (W 1)
-  { x: [1, 1044, 1, 16], oc: 240, k: [5, 1], pads: [0, 0, 0, 0] }, // 5x1 in two blocks, the second padded past the image
+  // heavy activations (GELU) run as one pass over Y after the transform (one thread): a 1-lane tail, a residual
+  { x: [1, 110, 1, 16], oc: 13, k: [5, 1], pads: [0, 0, 0, 0], act: 'GeluTanh' }, // magika's conv + bias + GELU
+  { x: [1, 17, 23, 16], oc: 9, residual: 'full', act: 'Gelu' },
+  { x: [1, 1044, 1, 16], oc: 240, k: [5, 1], pads: [0, 0, 0, 0] }, // 5x1 in two blocks, the second padded past the image (last: read below)
 ];
 
 describe('Winograd NHWC convs match the reference interpreter', () => {

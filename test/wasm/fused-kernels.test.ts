@@ -121,6 +121,9 @@ const cases: Case[] = [
   poolCase('AveragePool', [1, 12, 12, 5], { kernel_shape: [2, 3], strides: [1, 2] }),
   poolCase('GlobalAveragePool', [2, 5, 7, 6], {}),
   poolCase('GlobalMaxPool', [1, 1, 1, 1023], {}),
+  // rank 3 (magika's 1-D conv output, NLC), several pixels and images, a channel tail
+  poolCase('GlobalMaxPool', [2, 17, 13], {}),
+  poolCase('GlobalAveragePool', [2, 31, 9], {}),
 ];
 
 describe('fused and channels-last wasm kernels match the reference interpreter', () => {

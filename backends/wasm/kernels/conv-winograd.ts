@@ -143,6 +143,11 @@ export function emitWinogradNhwc(ctx: KernelContext, g: ConvGeom, uBase: number,
   const blocks = Math.ceil(tiles / T);
   const vBase = ctx.scratch.base, mBase = vBase + X * T * C * 4, slotBytes = winogradScratch(g);
   const zs = epi.residual ? residualStrides(epi.residual, y.dims, true) : undefined;
+  const par = parallelOf(ctx);
+  const items = par ? itemsFor(g.N * tiles * X * C * OC, par.threads) : 1;
+  // a heavy activation (GELU) written out SH*SW times in the output transform made magika's 5x1 conv 1.4 ms slower
+  // than conv + a Gelu pass: on one thread it runs as one pass over Y at the end instead
+  const actAfter = epi.act?.heavy === true && !(par && items >= 2 && g.N * blocks >= 2);
   const n = fn.i32(), blk = fn.i32(), t = fn.i32(), idx = fn.i32(), ty = fn.i32(), tx = fn.i32(), iy = fn.i32(), ix = fn.i32();
   const cv = fn.i32(), px = fn.i32(), pv = fn.i32(), slot = fn.i32(), xi = fn.i32(), la = fn.i32(), lw = fn.i32(), lc = fn.i32();
   const pm = fn.i32(), py = fn.i32(), pz = fn.i32(), ok = fn.i32();
@@ -235,7 +240,7 @@ export function emitWinogradNhwc(ctx: KernelContext, g: ConvGeom, uBase: number,
           const zOff = epi.residual.ptr.base + (r * OW + c) * zs.p * 4;
           v = V.add(v, zs.c === 0 ? V.splat(m.f32.load(zOff, 4, fn.get(pz))) : partial(zOff, () => m.i32.add(fn.get(pz), ovBytes()), lanes));
         }
-        if (epi.act) v = epi.act(fn, v);
+        if (epi.act && !actAfter) v = epi.act(fn, v);
         const yOff = y.ptr.base + (r * OW + c) * OC * 4, yAt = (): Expr => m.i32.add(fn.get(py), ovBytes());
         const store = lanes === LANES ? m.v128.store(yOff, 4, yAt(), v)
           : fn.block([fn.set(out, v), ...Array.from({ length: lanes }, (_, l) => m.f32.store(yOff + 4 * l, 4, yAt(), V.extract_lane(fn.get(out), l)))]);
@@ -260,15 +265,22 @@ export function emitWinogradNhwc(ctx: KernelContext, g: ConvGeom, uBase: number,
   ]);
 
   const block = (): Expr[] => [inputBlock(), gemms(), outputBlock()];
-  const par = parallelOf(ctx);
-  const items = par ? itemsFor(g.N * tiles * X * C * OC, par.threads) : 1;
   if (par && items >= 2 && g.N * blocks >= 2) {
     par.used = true;
     // items: (image, block); each thread transforms and multiplies in its own scratch slot
     return claimGrid(fn, [g.N, blocks], ([ni, bi]) => [fn.set(n, ni!()), fn.set(blk, bi!()), fn.set(slot, threadSlot(fn, slotBytes)), ...block()]);
   }
+  const after: Expr[] = [];
+  if (actAfter && epi.act) {
+    const act = epi.act, vecEnd = (y.size - (y.size % LANES)) * 4, e = fn.i32();
+    after.push(fn.loop(e, 0, vecEnd, () => [m.v128.store(y.ptr.base, 4, fn.get(e), act(fn, m.v128.load(y.ptr.base, 4, fn.get(e))))], 16));
+    for (let k = y.size - (y.size % LANES); k < y.size; k++) {
+      after.push(m.f32.store(y.ptr.base + k * 4, 4, fn.c32(0), V.extract_lane(act(fn, V.splat(m.f32.load(y.ptr.base + k * 4, 4, fn.c32(0)))), 0)));
+    }
+  }
   return fn.block([
     fn.set(slot, fn.c32(0)),
     fn.loop(n, 0, g.N, () => [fn.loop(blk, 0, blocks, () => block())]),
+    ...after,
   ]);
 }

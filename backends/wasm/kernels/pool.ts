@@ -117,23 +117,36 @@ function globalPoolNhwc(kind: 'max' | 'avg'): KernelGen {
       const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m, V = m.f32x4;
       requireDType(ctx, x, ['float32']);
       const N = x.dims[0]!, C = x.dims[x.dims.length - 1]!, L = prod(x.dims.slice(1, -1));
-      const n = fn.i32(), c = fn.i32(), p = fn.i32(), pc = fn.i32(), acc = fn.v128();
-      const channels = (vec: boolean): Expr[] => {
-        const ld = (q: Expr): Expr => (vec ? m.v128.load(x.ptr.base, 4, q) : m.v128.load32_splat(x.ptr.base, 4, q));
-        const v = kind === 'max' ? fn.get(acc) : V.div(fn.get(acc), V.splat(fn.cf32(L)));
-        const dst = m.i32.shl(m.i32.add(m.i32.mul(fn.get(n), fn.c32(C)), fn.get(c)), fn.c32(2));
-        return [
-          fn.set(acc, V.splat(fn.cf32(kind === 'max' ? -Infinity : 0))),
-          fn.set(pc, m.i32.shl(m.i32.add(m.i32.mul(fn.get(n), fn.c32(L * C)), fn.get(c)), fn.c32(2))),
-          fn.loop(p, 0, L, () => [
-            fn.set(acc, kind === 'max' ? vmax(fn, fn.get(acc), ld(fn.get(pc))) : V.add(fn.get(acc), ld(fn.get(pc)))),
-            fn.set(pc, m.i32.add(fn.get(pc), fn.c32(C * 4))),
-          ]),
-          vec ? m.v128.store(y.ptr.base, 4, dst, v) : m.f32.store(y.ptr.base, 4, dst, V.extract_lane(v, 0)),
-        ];
-      };
+      const n = fn.i32(), c = fn.i32(), p = fn.i32(), px = fn.i32(), py = fn.i32();
+      // Y's row is the accumulator (it stays in L1) and X is read once, pixel by pixel, in storage order: a channel
+      // group walked down the pixels would touch one 16-byte vector per C*4-byte row (magika: 512 channels x 508).
+      // Each channel still sums its pixels in order, as before.
       const full = C - (C % LANES);
-      return fn.loop(n, 0, N, () => [fn.loop(c, 0, full, () => channels(true), LANES), fn.loop(c, full, C, () => channels(false))]);
+      const step = (f: (v: Expr, q: Expr) => Expr, vec: boolean): Expr => {
+        const at = (): Expr => m.i32.add(fn.get(py), m.i32.shl(fn.get(c), fn.c32(2)));
+        const cur = vec ? m.v128.load(y.ptr.base, 4, at()) : m.v128.load32_splat(y.ptr.base, 4, at());
+        const xv = (): Expr => m.i32.add(fn.get(px), m.i32.shl(fn.get(c), fn.c32(2)));
+        const v = f(cur, xv());
+        return vec ? m.v128.store(y.ptr.base, 4, at(), v) : m.f32.store(y.ptr.base, 4, at(), V.extract_lane(v, 0));
+      };
+      const channels = (f: (v: Expr, q: Expr) => Expr): Expr[] => [
+        fn.loop(c, 0, full, () => [step(f, true)], LANES),
+        fn.loop(c, full, C, () => [step(f, false)]),
+      ];
+      const ldx = (vec: boolean) => (q: Expr): Expr => (vec ? m.v128.load(x.ptr.base, 4, q) : m.v128.load32_splat(x.ptr.base, 4, q));
+      const init = (): Expr[] => channels(() => V.splat(fn.cf32(kind === 'max' ? -Infinity : 0)));
+      const accumulate = (): Expr[] => [
+        fn.loop(c, 0, full, () => [step((v, q) => (kind === 'max' ? vmax(fn, v, ldx(true)(q)) : V.add(v, ldx(true)(q))), true)], LANES),
+        fn.loop(c, full, C, () => [step((v, q) => (kind === 'max' ? vmax(fn, v, ldx(false)(q)) : V.add(v, ldx(false)(q))), false)]),
+      ];
+      const finish = kind === 'avg' ? channels((v) => V.div(v, V.splat(fn.cf32(L)))) : [];
+      return fn.loop(n, 0, N, () => [
+        fn.set(py, m.i32.mul(fn.get(n), fn.c32(C * 4))),
+        ...init(),
+        fn.set(px, m.i32.mul(fn.get(n), fn.c32(L * C * 4))),
+        fn.loop(p, 0, L, () => [...accumulate(), fn.set(px, m.i32.add(fn.get(px), fn.c32(C * 4)))]),
+        ...finish,
+      ]);
     },
   };
 }
