@@ -131,7 +131,15 @@ describe('the shipped loader.js', () => {
     for (let i = 0; i < 10_000; i++) await session.run(good());
     gc();
     const m1 = process.memoryUsage();
-    expect((m1.rss - m0.rss) / m0.rss, `RSS ${(m0.rss / 2 ** 20).toFixed(1)} -> ${(m1.rss / 2 ** 20).toFixed(1)} MiB`).toBeLessThan(0.05);
+    // RSS also moves by one-off growth (code space, heap pages after the collector's resizing: 140.0 -> 147.3 MiB seen
+    // once in a CI run under load, with the heap check below passing), so a second batch of 10,000 must not grow it
+    // further: a leak grows both batches alike
+    for (let i = 0; i < 10_000; i++) await session.run(good());
+    gc();
+    const m2 = process.memoryUsage();
+    const mib = (m: NodeJS.MemoryUsage): string => (m.rss / 2 ** 20).toFixed(1);
+    expect((m1.rss - m0.rss) / m0.rss, `RSS ${mib(m0)} -> ${mib(m1)} MiB`).toBeLessThan(0.1);
+    expect((m2.rss - m1.rss) / m1.rss, `RSS ${mib(m1)} -> ${mib(m2)} MiB over the second 10,000 runs`).toBeLessThan(0.03);
     // and what the runs keep alive on the JS heap and in ArrayBuffers: under 200 bytes a run
     const kept = m1.heapUsed + m1.arrayBuffers - m0.heapUsed - m0.arrayBuffers;
     expect(kept, `${kept} bytes kept over 10,000 runs`).toBeLessThan(2_000_000);
