@@ -38,6 +38,16 @@ describe.skipIf(!run)(`webgpu logic kernels${run ? '' : ` (skipped: ${skipReason
     expect(await worstError(b.build(), inputs)).toBe(0);
   }, 300_000);
 
+  it('Clip of int32 values: constant bounds, one bound, bounds fed at run time, and float32 Clip beside it', async () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', 'int32', [7]), lo = b.input('lo', 'int32', []), hi = b.input('hi', 'int32', []), f = b.input('f', 'float32', [8]);
+    const c = (v: number): string => b.weight(`c${v}`, { dtype: 'int32', dims: [], data: Int32Array.from([v]) });
+    b.output(b.op('Clip', [x, c(-1), c(4)]), b.op('Clip', [x, c(0)]), b.op('Clip', [x, '', c(2)]), b.op('Clip', [x, lo, hi]),
+      b.op('Clip', [f, b.weight('flo', { dtype: 'float32', dims: [], data: Float32Array.from([-0.25]) })]));
+    const xs = i32([7], [-7, -1, 0, 3, 4, 5, 2 ** 31 - 1]);
+    expect(await worstError(b.build(), [xs, i32([], [-2]), i32([], [3]), coarse([8], 5)])).toBe(0);
+  }, 300_000);
+
   it('And, Or, Xor, Not, Where (bool and float branches), Cast to and from bool, on bool sizes 1, 5, 1023', async () => {
     const b = new GraphBuilder();
     const outs: string[] = [];

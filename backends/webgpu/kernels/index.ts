@@ -11,7 +11,7 @@ import { INDEX_MAP_KERNELS } from './index-map.js';
 import { MOVEMENT_KERNELS } from './movement.js';
 import { POOL_KERNELS } from './pool.js';
 import { BATCHNORM_KERNELS, REDUCE_KERNELS } from './reduce.js';
-import { SCALAR_MAP_KERNELS } from './scalar-map.js';
+import { clipKernel, SCALAR_MAP_KERNELS } from './scalar-map.js';
 import { ATTENTION_KERNELS } from './attention.js';
 import { STATE_KERNELS } from './state-ops.js';
 import { RESIZE_KERNELS } from './resize.js';
@@ -36,6 +36,7 @@ const elementwise = Object.fromEntries(Object.keys(ELEMENTWISE).map((op) => [op,
 export const WEBGPU_KERNELS: KernelTableOf<WgKernel> = {
   ...MODEL_INDEX_MAP_KERNELS,
   ...elementwise,
+  Clip: clipKernel,
   MatMul: matmulKernel,
   Gemm: gemmKernel,
   Conv: convKernel,

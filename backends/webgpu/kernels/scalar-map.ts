@@ -5,11 +5,12 @@
 
 import type { PlanContext, Refusal } from '../../../lowering/protocol.js';
 import {
-  add, band, bitcast, bool, convert, div, expr, f32, i32, lt, math, mul, ne, select, shl, shr, sub, u32,
+  add, band, bitcast, bool, convert, div, expr, f32, i32, lt, math, max, min, mul, ne, select, shl, shr, sub, u32,
   type Expr, type LValue, type Scalar,
 } from '../wgsl/ast.js';
 import { ShaderBuilder, type Body } from '../wgsl/module.js';
 import { broadcastStrides, coords, grid1d, main1d, offsetOf, prod } from './common.js';
+import { elementwiseKernel } from './elementwise.js';
 import { firstSharing, input, output, type KernelDispatch, type WgKernel } from './types.js';
 
 export type Elem = 'f32' | 'i32' | 'u32' | 'bool';
@@ -180,3 +181,26 @@ export const scalarMapKernel = (opFor: (ctx: PlanContext) => MapOp | Refusal, ta
 });
 
 export const SCALAR_MAP_KERNELS = Object.fromEntries(Object.keys(SCALAR_MAP).map((op) => [op, scalarMapKernel(opOf, TAKES[op])])) as Readonly<Record<keyof typeof SCALAR_MAP, WgKernel>>;
+
+/** Clip of int32/uint32 values (an index clamped by a rewrite such as passes/one-hot-gather.ts); bounds constant or
+ *  bound like x. Only the first of two bounds that cross wins here as in the reference: max(x, lo) then min(., hi). */
+const intClipOp = (ctx: PlanContext): MapOp => {
+  const present = [1, 2].filter((i) => ctx.inputs[i] !== undefined);
+  return {
+    inputs: [0, ...present],
+    formula: (xs) => {
+      let y = xs[0] as Expr<'i32'>;
+      present.forEach((i, k) => { const b = xs[1 + k] as Expr<'i32'>; y = i === 1 ? max(y, b) : min(y, b); });
+      return y;
+    },
+  };
+};
+const intClipKernel = scalarMapKernel(intClipOp, ['i32', 'u32']);
+const isIntClip = (ctx: PlanContext): boolean => ['int32', 'uint32'].includes(ctx.inputs[0]?.dtype ?? '');
+
+/** Clip: float32 through the elementwise formulas (vec4, constant bounds folded), int32/uint32 through the map above. */
+export const clipKernel: WgKernel = {
+  dtypes: ['float32', 'int32', 'uint32'],
+  refuse: (ctx) => (isIntClip(ctx) ? intClipKernel.refuse?.(ctx) : elementwiseKernel.refuse?.(ctx)),
+  lower: (ctx) => (isIntClip(ctx) ? intClipKernel.lower(ctx) : elementwiseKernel.lower(ctx)),
+};
