@@ -7,7 +7,7 @@ import { GraphBuilder } from '../../models/builder.js';
 import { randTensor } from '../wasm/helpers.js';
 import { convSlices } from '../../backends/webgpu/kernels/conv.js';
 import type { Window2d } from '../../backends/webgpu/kernels/window.js';
-import { gpu, REQUIRE_WEBGPU, skipReason, worstError } from './helpers.js';
+import { gpu, REQUIRE_WEBGPU, skipReason, worstError, worstErrorBothForms } from './helpers.js';
 
 const run = gpu !== undefined || REQUIRE_WEBGPU;
 
@@ -49,7 +49,8 @@ describe.skipIf(!run)(`webgpu Conv${run ? '' : ` (skipped: ${skipReason})`}`, ()
       const ins = [x, w, ...(c.bias ? [b.weight('b', randTensor([c.w[0]!], 3))] : [])];
       b.output(b.op('Conv', ins, c.attrs ?? {}));
       const inputs = [randTensor(c.x, 1), ...(c.runtimeW ? [randTensor(c.w, 2)] : [])];
-      expect(await worstError(b.build(), inputs)).toBeLessThan(1e-5);
+      // the split cases on a device without subgroups too (lavapipe's 8-lane subgroups take the unsplit path)
+      expect(await (name.startsWith('split') ? worstErrorBothForms : worstError)(b.build(), inputs)).toBeLessThan(1e-5);
     }, 120_000);
   }
 
@@ -70,6 +71,6 @@ describe.skipIf(!run)(`webgpu Conv${run ? '' : ` (skipped: ${skipReason})`}`, ()
     const x = b.input('x', 'float32', [1, 32, 5, 5]), z = b.input('z', 'float32', [1, 8, 5, 5]);
     const w = b.weight('w', randTensor([8, 32, 3, 3], 2)), bias = b.weight('b', randTensor([8], 4));
     b.output(b.op('onnxc.FusedConv', [x, w, bias, z], { pads: [1, 1, 1, 1], activation: 'Clip', activation_params: { floats: [-1, 1] } }));
-    expect(await worstError(b.build(), [randTensor([1, 32, 5, 5], 1), randTensor([1, 8, 5, 5], 5)])).toBeLessThan(1e-5);
+    expect(await worstErrorBothForms(b.build(), [randTensor([1, 32, 5, 5], 1), randTensor([1, 8, 5, 5], 5)])).toBeLessThan(1e-5);
   }, 120_000);
 });

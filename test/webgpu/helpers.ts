@@ -50,10 +50,10 @@ export function compileWebGpu(g: Graph, inputs: readonly Tensor[]): WebGpuArtifa
   return webgpuBackend.emit(planLowering(webgpuBackend, prepareForLowering(g, { inputShapes, source: g.name })), undefined);
 }
 
-/** Run `g` compiled for WebGPU on `inputs` (positional). */
-export async function runWebGpu(g: Graph, inputs: readonly Tensor[]): Promise<Tensor[]> {
+/** Run `g` compiled for WebGPU on `inputs` (positional), on the shared device or on `on`. */
+export async function runWebGpu(g: Graph, inputs: readonly Tensor[], on?: GPUDevice): Promise<Tensor[]> {
   const art = compileWebGpu(g, inputs);
-  return scoped(async (device) => {
+  const run = async (device: GPUDevice): Promise<Tensor[]> => {
     const s = await createSession(art, { device });
     try {
       const feeds = Object.fromEntries(g.inputs.map((n, i) => [n, { type: inputs[i]!.dtype, dims: inputs[i]!.dims, data: inputs[i]!.data }]));
@@ -62,7 +62,20 @@ export async function runWebGpu(g: Graph, inputs: readonly Tensor[]): Promise<Te
     } finally {
       s.release();
     }
-  });
+  };
+  return on ? run(on) : scoped(run);
+}
+
+/** worstError on this device and on one without subgroups (where a kernel's subgroup shader is not its portable
+ *  one, each form is checked: on lavapipe's 8-lane subgroups the subgroup shaders take their CPU path). */
+export async function worstErrorBothForms(g: Graph, inputs: readonly Tensor[]): Promise<number> {
+  const ref = runGraph(g, inputs) as Tensor[];
+  const plain = await deviceWithoutSubgroups();
+  try {
+    return Math.max(worstRelativeError(await runWebGpu(g, inputs), ref), worstRelativeError(await runWebGpu(g, inputs, plain!), ref));
+  } finally {
+    plain?.destroy();
+  }
 }
 
 /** Worst error of every output against the reference interpreter, relative to max(1, max |expected|). */

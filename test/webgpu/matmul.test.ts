@@ -1,13 +1,15 @@
 // MatMul and Gemm on the register-blocked WebGPU core against the reference interpreter, through Dawn: awkward
 // sizes (0, 1, 3, 4, 5 and a 1023 dimension), vec4 and scalar paths, batching with broadcast, 1-D operands,
 // Gemm's transposes, alpha/beta and C broadcasting, and the pre-packed constant B; the subgroup form (M >= 8, A in
-// vec4 rows) and the portable form of the same artifact, each on a device that takes it.
+// vec4 rows) and the portable form of the same artifact, each on a device that takes it; the split form (few tiles
+// over a long K).
 
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../models/builder.js';
 import { randTensor } from '../wasm/helpers.js';
 import { runGraph } from '../../backends/reference/interpreter.js';
 import type { Tensor } from '../../ir/tensor.js';
+import { gemmSlices } from '../../backends/webgpu/kernels/gemm-core.js';
 import { createSession } from '../../runtime/webgpu/session.js';
 import { worstRelativeError } from '../helpers/worst-error.js';
 import { compileWebGpu, deviceWithoutSubgroups, gpu, REQUIRE_WEBGPU, scoped, skipReason, worstError } from './helpers.js';
@@ -91,6 +93,34 @@ describe.skipIf(!run)(`webgpu MatMul/Gemm${run ? '' : ` (skipped: ${skipReason})
     b.output(b.op('Gemm', [b.input('a', 'float32', [3, 1023]), b.weight('w', randTensor([1023, 1023], 2)), b.weight('c', randTensor([1023], 3))], { transB: 1 }));
     expect(await worstError(b.build(), [randTensor([3, 1023], 1)])).toBeLessThan(1e-5);
   }, 120_000);
+
+  it('the split form (K in slices summed through workgroup memory) and its subgroup shader (on lavapipe\'s 8-lane subgroups: the unsplit forms\' work) match the reference', async () => {
+    const b = new GraphBuilder();
+    const a = b.input('a', 'float32', [3, 5, 256]), c = b.input('c', 'float32', [256, 12]), x = b.input('x', 'float32', [6, 512]), y = b.input('y', 'float32', [20, 300]);
+    b.output(b.op('MatMul', [a, c]), b.op('Gemm', [x, b.weight('w', randTensor([40, 512], 2)), b.weight('bias', randTensor([40], 3))], { transB: 1, alpha: 0.5, beta: 2 }),
+      b.op('MatMul', [y, b.weight('v', randTensor([300, 9], 7))]));
+    const g = b.build(), inputs = [randTensor([3, 5, 256], 4), randTensor([256, 12], 5), randTensor([6, 512], 6), randTensor([20, 300], 8)];
+    const art = compileWebGpu(g, inputs);
+    // each split dispatch: the portable split shader and the subgroup one (M >= 8 with vec4 A: the subgroup form's
+    // work, [6, 512] and [20, 300]: the plain form's)
+    expect(art.manifest.shaders.filter((t) => t.includes('workgroupBarrier')).length, 'shaders in the split form').toBe(6);
+    expect(gemmSlices({ M: 5, N: 12, K: 256, batchDims: [3], a: { batch: [1280], outer: 256, inner: 1 }, b: { batch: [0], outer: 12, inner: 1 } })).toBe(8);
+    const ref = runGraph(g, inputs) as Tensor[];
+    const feeds = Object.fromEntries(g.inputs.map((n, i) => [n, { type: inputs[i]!.dtype, dims: inputs[i]!.dims, data: inputs[i]!.data }]));
+    const runOn = async (device: GPUDevice): Promise<Tensor[]> => {
+      const s = await createSession(art, { device });
+      const outs = await s.run(feeds);
+      s.release();
+      return g.outputs.map((n) => ({ dtype: outs[n]!.type, dims: outs[n]!.dims, data: outs[n]!.data }) as Tensor);
+    };
+    expect(worstRelativeError(await scoped(runOn), ref), 'this device\'s form').toBeLessThan(1e-5);
+    const plain = await deviceWithoutSubgroups();
+    try {
+      expect(worstRelativeError(await runOn(plain!), ref), 'portable split form').toBeLessThan(1e-5);
+    } finally {
+      plain!.destroy();
+    }
+  }, 300_000);
 
   it('MatMul(x, x) and Gemm(x, x) read one buffer through one binding', async () => {
     const b = new GraphBuilder();

@@ -55,7 +55,7 @@ export function convSlices(g: Window2d, M: number, groups: number, isBlocked: bo
   return S;
 }
 
-export function convShader(g: Window2d, M: number, groups: number, isBlocked: boolean, hasBias: boolean, epi: ConvEpilogue = {}): { shader: string; workgroups: [number, number, number] } {
+export function convShader(g: Window2d, M: number, groups: number, isBlocked: boolean, hasBias: boolean, epi: ConvEpilogue = {}, withSubgroups = false): { shader: string; workgroups: [number, number, number] } {
   const Cg = g.C / groups, Mg = M / groups, CB = isBlocked ? CONV_CHANNELS : 1;
   const colBlocks = Math.ceil(g.OW / CONV_COLS), pixels = g.OH * colBlocks;
   // few pixel blocks and many channel blocks (squeezenet's 13x13 classifier, 512 -> 1000): channel blocks along a
@@ -76,18 +76,9 @@ export function convShader(g: Window2d, M: number, groups: number, isBlocked: bo
   const wid = S > 1 ? s.builtin('workgroup_id', 'vec3<u32>') : undefined;
   const nAcc = isBlocked ? CONV_COLS : 1;
   const red = S > 1 ? s.workgroupArray('partial', 'vec4<f32>', CONV_SPLIT_THREADS * nAcc) : undefined;
-  s.main([S > 1 ? CONV_SPLIT_THREADS : WORKGROUP_SIZE, 1, 1], (b, gid) => {
-    let xi: Expr<'u32'>, yi: Expr<'u32'>, n: Expr<'u32'>, slice: Expr<'u32'> | undefined, t: Expr<'u32'> | undefined, valid: Expr<'bool'> | undefined;
-    if (S === 1) {
-      b.if(ge(gid.x, u32(xCount)), (r) => r.return());
-      xi = gid.x; yi = gid.y; n = gid.z;
-    } else {
-      // no early return: every invocation reaches the barrier; those past the edge compute the last block again
-      slice = b.let('slice', div(li!, T)); t = b.let('t', modu(li!, T));
-      const xr = b.let('xr', add(mul(lane(wid!, 0), u32(T)), t));
-      valid = b.let('valid', lt(xr, u32(xCount)));
-      xi = b.let('xi', min(xr, u32(xCount - 1))); yi = lane(wid!, 1); n = lane(wid!, 2);
-    }
+  // the output block (xi, yi, image n) over input channels c = from, from + step, ...: its accumulators, and the
+  // epilogue that stores them
+  const block = (b: Body, xi: Expr<'u32'>, yi: Expr<'u32'>, n: Expr<'u32'>, from: Expr<'u32'>, step: number): { acc: LValue<'vec4<f32>'>[]; store: (ob: Body) => void } => {
     const pix = chanMajor ? yi : xi, blk = chanMajor ? xi : yi;
     const oy = b.let('oy', div(pix, colBlocks)), ox0 = b.let('ox0', mul(modu(pix, colBlocks), u32(CONV_COLS)));
     const m0 = b.let('m0', mul(blk, u32(CB)));
@@ -97,7 +88,7 @@ export function convShader(g: Window2d, M: number, groups: number, isBlocked: bo
     const acc: LValue<'vec4<f32>'>[] = Array.from({ length: nAcc }, (_, p) => b.var(`acc${p}`, vec4('f32', f32(0))));
     const iy0 = b.let('iy0', sub(convert('i32', mul(oy, u32(g.sH))), i32(g.pT)));
     const ix0 = b.let('ix0', sub(convert('i32', mul(ox0, u32(g.sW))), i32(g.pL)));
-    b.for('c', slice ?? u32(0), u32(Cg), (cb, c) => {
+    b.for('c', from, u32(Cg), (cb, c) => {
       const xc = cb.let('xc', add(xBase, mul(c, u32(g.H * g.W))));
       cb.for('ky', u32(0), u32(g.kH), (kb, ky) => {
         const iy = kb.let('iy', add(iy0, convert('i32', mul(ky, u32(g.dH)))));
@@ -122,7 +113,7 @@ export function convShader(g: Window2d, M: number, groups: number, isBlocked: bo
           });
         });
       });
-    }, S);
+    }, step);
     const ohw = g.OH * g.OW;
     const store = (ob: Body): void => {
       for (let p = 0; p < CONV_COLS; p++) {
@@ -140,12 +131,38 @@ export function convShader(g: Window2d, M: number, groups: number, isBlocked: bo
         });
       }
     };
-    if (S === 1) { store(b); return; }
+    return { acc, store };
+  };
+  s.main([S > 1 ? CONV_SPLIT_THREADS : WORKGROUP_SIZE, 1, 1], (b, gid) => {
+    if (S === 1) {
+      b.if(ge(gid.x, u32(xCount)), (r) => r.return());
+      const { store } = block(b, gid.x, gid.y, gid.z, u32(0), 1);
+      store(b);
+      return;
+    }
+    if (withSubgroups) {
+      // subgroups under 16 lanes (CPU adapters: lavapipe's 8, where the split form ran mobilenet_v2 ~1.9x slower):
+      // invocation x of the grid does the unsplit form's block x; no return inside (the barrier below must stay
+      // under uniform control flow), whole subgroups skip past the last block
+      s.diagnosticOff('subgroup_uniformity');
+      const size = s.builtin('subgroup_size', 'u32');
+      b.if(lt(size, u32(16)), (cb) => {
+        const x = cb.let('x', add(mul(lane(wid!, 0), u32(CONV_SPLIT_THREADS)), li!));
+        cb.if(lt(x, u32(xCount)), (wb) => block(wb, x, lane(wid!, 1), lane(wid!, 2), u32(0), 1).store(wb));
+        cb.return();
+      });
+    }
+    // no early return: every invocation reaches the barrier; those past the edge compute the last block again
+    const slice = b.let('slice', div(li!, T)), t = b.let('t', modu(li!, T));
+    const xr = b.let('xr', add(mul(lane(wid!, 0), u32(T)), t));
+    const valid = b.let('valid', lt(xr, u32(xCount)));
+    const xi = b.let('xi', min(xr, u32(xCount - 1)));
+    const { acc, store } = block(b, xi, lane(wid!, 1), lane(wid!, 2), slice, S);
     // partial sums of slice q at [(q * T + t) * nAcc + p]; slice 0 adds the others' and stores
     acc.forEach((a, p) => b.set(red!.at(add(mul(li!, u32(nAcc)), u32(p))), a));
     b.barrier();
-    b.if(and(eq(slice!, u32(0)), valid!), (sb) => {
-      for (let q = 1; q < S; q++) acc.forEach((a, p) => sb.set(a, add(a, red!.at(add(mul(add(u32(q * T), t!), u32(nAcc)), u32(p))) as Expr<'vec4<f32>'>)));
+    b.if(and(eq(slice, u32(0)), valid), (sb) => {
+      for (let q = 1; q < S; q++) acc.forEach((a, p) => sb.set(a, add(a, red!.at(add(mul(add(u32(q * T), t), u32(nAcc)), u32(p))) as Expr<'vec4<f32>'>)));
       store(sb);
     });
   });
@@ -172,7 +189,8 @@ export const convKernel: WgKernel = {
     const g = window2d(ctx, ctx.inputs[1]!.dims.slice(2)) as Window2d;
     const M = ctx.inputs[1]!.dims[0]!, isBlocked = blocked(ctx), hasBias = ctx.inputs[2] !== undefined;
     const { shader, workgroups } = convShader(g, M, groupsOf(ctx), isBlocked, hasBias);
-    return [{ shader, operands: [input(0), isBlocked ? packed(0) : input(1), ...(hasBias ? [input(2)] : []), output(0)], workgroups }];
+    const sg = convSlices(g, M, groupsOf(ctx), isBlocked) > 1 ? { subgroups: convShader(g, M, groupsOf(ctx), isBlocked, hasBias, {}, true) } : {};
+    return [{ shader, operands: [input(0), isBlocked ? packed(0) : input(1), ...(hasBias ? [input(2)] : []), output(0)], workgroups, ...sg }];
   },
 };
 
@@ -196,6 +214,7 @@ export const fusedConvKernel: WgKernel = {
     const M = ctx.inputs[1]!.dims[0]!, isBlocked = blocked(ctx), hasBias = ctx.inputs[2] !== undefined, residual = ctx.inputs[3] !== undefined;
     const activation = activationFormula(String(ctx.attrs['activation'] ?? ''), (ctx.attrs['activation_params'] as number[] | undefined) ?? [])!;
     const { shader, workgroups } = convShader(g, M, groupsOf(ctx), isBlocked, hasBias, { residual, activation });
-    return [{ shader, operands: [input(0), isBlocked ? packed(0) : input(1), ...(hasBias ? [input(2)] : []), ...(residual ? [input(3)] : []), output(0)], workgroups }];
+    const sg = convSlices(g, M, groupsOf(ctx), isBlocked) > 1 ? { subgroups: convShader(g, M, groupsOf(ctx), isBlocked, hasBias, { residual, activation }, true) } : {};
+    return [{ shader, operands: [input(0), isBlocked ? packed(0) : input(1), ...(hasBias ? [input(2)] : []), ...(residual ? [input(3)] : []), output(0)], workgroups, ...sg }];
   },
 };

@@ -1,11 +1,13 @@
 // Pooling: MaxPool and AveragePool (1-D and 2-D windows here, more through pool-nd.ts; pads, strides, dilations, ceil_mode, count_include_pad)
-// with one invocation per output element, and GlobalAveragePool / GlobalMaxPool with one per (image, channel).
+// with one invocation per output element, and GlobalAveragePool / GlobalMaxPool with one per (image, channel), or a
+// group of lanes per (image, channel) for planes of 16+ elements (row-group.ts).
 // Taps in the padding are skipped (MaxPool, AveragePool without count_include_pad) or counted as zeros.
 
 import type { PlanContext } from '../../../lowering/protocol.js';
-import { add, and, convert, div, f32, ge, i32, lt, max, mul, sub, u32, type Expr, type LValue } from '../wgsl/ast.js';
-import { ShaderBuilder } from '../wgsl/module.js';
+import { add, and, convert, div, eq, f32, ge, i32, lt, max, mul, sub, u32, type Expr, type LValue } from '../wgsl/ast.js';
+import { ShaderBuilder, type Body } from '../wgsl/module.js';
 import { coords, grid1d, main1d, prod, refuseNonFloat } from './common.js';
+import { rowGroupGrid, rowGroupMain, rowLanes } from './row-group.js';
 import { input, output, type KernelDispatch, type WgKernel } from './types.js';
 import { window2d, type Window2d } from './window.js';
 import { ndPoolKernel } from './pool-nd.js';
@@ -54,18 +56,29 @@ export function poolShader(g: Window2d, isMax: boolean, countPad: boolean): stri
 }
 const minI = (a: Expr<'i32'>, b: Expr<'i32'>): Expr<'i32'> => ({ type: 'i32', node: { kind: 'call', fn: 'min', args: [a.node, b.node] } });
 
-export function globalPoolShader(nc: number, hw: number, isMax: boolean): string {
+export function globalPoolShader(nc: number, hw: number, isMax: boolean, withSubgroups = false): string {
   const s = new ShaderBuilder();
   const X = s.buffer('x', 'f32', 'read'), Y = s.buffer('y', 'f32', 'read_write');
-  main1d(s, nc, (b, i) => {
+  const pool = (b: Body, i: Expr<'u32'>, from: Expr<'u32'>, step: number): Expr<'f32'> => {
     const base = b.let('base', mul(i, u32(hw)));
     const acc = b.var('acc', f32(isMax ? -Infinity : 0));
-    b.for('k', u32(0), u32(hw), (lb, k) => {
+    b.for('k', from, u32(hw), (lb, k) => {
       const v = X.at(add(base, k)) as Expr<'f32'>;
       lb.set(acc, isMax ? max(acc, v) : add(acc, v));
-    });
-    b.set(Y.at(i) as LValue<'f32'>, isMax ? acc : div(acc, f32(hw)));
-  });
+    }, step);
+    return acc;
+  };
+  const result = (acc: Expr<'f32'>): Expr<'f32'> => (isMax ? acc : div(acc, f32(hw)));
+  // planes of 16+ elements: a group of lanes per (image, channel) (row-group.ts; squeezenet1_1's 1000 planes of 169)
+  const L = rowLanes(nc, hw);
+  if (L > 1) {
+    rowGroupMain(s, nc, L, (b, g) => {
+      const total = g.combine(b, pool(b, g.row, g.lane, L), isMax ? 'max' : 'sum', 'total');
+      b.if(and(g.valid, eq(g.lane, u32(0))), (sb) => sb.set(Y.at(g.row) as LValue<'f32'>, result(total)));
+    }, withSubgroups ? (b, row) => b.set(Y.at(row) as LValue<'f32'>, result(pool(b, row, u32(0), 1))) : undefined);
+  } else {
+    main1d(s, nc, (b, i) => b.set(Y.at(i) as LValue<'f32'>, result(pool(b, i, u32(0), 1))));
+  }
   return s.print();
 }
 
@@ -100,7 +113,10 @@ const globalPool = (isMax: boolean): WgKernel => ({
     const x = ctx.inputs[0]!.dims;
     const nc = x[0]! * x[1]!, hw = prod(x.slice(2));
     if (nc === 0) return [];
-    return [{ shader: globalPoolShader(nc, hw, isMax), operands: [input(0), output(0)], workgroups: grid1d(nc) }];
+    const L = rowLanes(nc, hw);
+    if (L === 1) return [{ shader: globalPoolShader(nc, hw, isMax), operands: [input(0), output(0)], workgroups: grid1d(nc) }];
+    const workgroups = rowGroupGrid(nc, L);
+    return [{ shader: globalPoolShader(nc, hw, isMax), operands: [input(0), output(0)], workgroups, subgroups: { shader: globalPoolShader(nc, hw, isMax, true), workgroups } }];
   },
 });
 

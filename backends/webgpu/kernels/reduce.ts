@@ -1,15 +1,16 @@
 // Reductions (ReduceSum/Mean/Max/Min/Prod/L1/L2/SumSquare/LogSum/LogSumExp over constant axes, keepdims,
 // noop_with_empty_axes) with one invocation per output element walking its reduced sub-space, and
-// LayerNormalization (one invocation per normalised row, two passes: mean, then variance). float32; empty
+// LayerNormalization (two passes: mean, then variance; a workgroup per row of 64+, else an invocation). float32; empty
 // reductions give the reference's values (0, 1, NaN for Mean, -inf for LogSum/LogSumExp/Max, +inf for Min).
 
 import { toNumbers } from '../../../ir/tensor.js';
 import type { PlanContext, Refusal } from '../../../lowering/protocol.js';
-import { abs, add, div, f32, math, max, min, mul, sub, u32, type Expr, type LValue } from '../wgsl/ast.js';
-import { ShaderBuilder, type Body } from '../wgsl/module.js';
+import { abs, add, div, eq, f32, lane, lt, math, max, min, mul, sub, u32, type Expr, type LValue } from '../wgsl/ast.js';
+import { MAX_WORKGROUPS_PER_DIM, ShaderBuilder, type Body } from '../wgsl/module.js';
 import { coords, grid1d, main1d, offsetOf, prod, refuseNonFloat, stridesOf } from './common.js';
 import { input, output, type KernelDispatch, type WgKernel } from './types.js';
 import { batchNormTrainingDispatch } from './misc-ops.js';
+import { cpuRows } from './row-group.js';
 
 type Kind = 'sum' | 'mean' | 'max' | 'min' | 'prod' | 'l1' | 'l2' | 'sumsquare' | 'logsum' | 'logsumexp';
 
@@ -75,8 +76,15 @@ const reduce = (kind: Kind): WgKernel => ({
   },
 });
 
-/** `stats`: also write each row's mean and 1/sqrt(var + eps) (LayerNormalization's optional outputs 1 and 2). */
-export function layerNormShader(rows: number, n: number, eps: number, scaleN: number, biasN: number | undefined, stats: { mean: boolean; invStd: boolean } = { mean: false, invStd: false }): string {
+/** Invocations of the workgroup-per-row LayerNormalization form, and the rows x length above which it is taken. */
+export const LN_WG = 64;
+const LN_ROW_MIN = 64;
+
+/** `stats`: also write each row's mean and 1/sqrt(var + eps) (LayerNormalization's optional outputs 1 and 2).
+ *  Rows of LN_ROW_MIN+ elements (and at most 65535 rows) take a workgroup each: its LN_WG invocations stride over
+ *  the row and sum through workgroup memory (gpt2_tiny's 64 rows of 256 on an H200: 86 us a node as one
+ *  invocation per row, a lone workgroup); shorter rows keep one invocation per row. */
+export function layerNormShader(rows: number, n: number, eps: number, scaleN: number, biasN: number | undefined, stats: { mean: boolean; invStd: boolean } = { mean: false, invStd: false }, withSubgroups = false): string {
   const s = new ShaderBuilder();
   const X = s.buffer('x', 'f32', 'read'), G = s.buffer('scale', 'f32', 'read');
   const B = biasN !== undefined ? s.buffer('bias', 'f32', 'read') : undefined;
@@ -85,7 +93,19 @@ export function layerNormShader(rows: number, n: number, eps: number, scaleN: nu
   const INV = stats.invStd ? s.buffer('inv_std_out', 'f32', 'read_write') : undefined;
   // scale and bias broadcast over the normalised row: an element's offset modulo their size
   const bcast = (j: Expr<'u32'>, size: number): Expr<'u32'> => (size === n ? j : size === 1 ? u32(0) : { type: 'u32', node: { kind: 'bin', op: '%', a: j.node, b: u32(size).node } });
-  main1d(s, rows, (b, i) => {
+  const write = (b: Body, base: Expr<'u32'>, row: Expr<'u32'>, mean: Expr<'f32'>, inv: Expr<'f32'>, from: Expr<'u32'>, step: number, first: Expr<'bool'> | undefined): void => {
+    const st = (sb: Body): void => {
+      if (MEAN) sb.set(MEAN.at(row) as LValue<'f32'>, mean);
+      if (INV) sb.set(INV.at(row) as LValue<'f32'>, inv);
+    };
+    if (first) b.if(first, st); else st(b);
+    b.for('j', from, u32(n), (lb, j) => {
+      let v: Expr<'f32'> = mul(mul(sub(X.at(add(base, j)) as Expr<'f32'>, mean), inv), G.at(bcast(j, scaleN)) as Expr<'f32'>);
+      if (B) v = add(v, B.at(bcast(j, biasN!)) as Expr<'f32'>);
+      lb.set(Y.at(add(base, j)) as LValue<'f32'>, v);
+    }, step);
+  };
+  const serialRow = (b: Body, i: Expr<'u32'>): void => {
     const base = b.let('base', mul(i, u32(n)));
     const sum = b.var('sum', f32(0));
     b.for('j', u32(0), u32(n), (lb, j) => lb.set(sum, add(sum, X.at(add(base, j)) as Expr<'f32'>)));
@@ -93,16 +113,43 @@ export function layerNormShader(rows: number, n: number, eps: number, scaleN: nu
     const sq = b.var('sq', f32(0));
     b.for('j', u32(0), u32(n), (lb, j) => { const d = lb.let('d', sub(X.at(add(base, j)) as Expr<'f32'>, mean)); lb.set(sq, add(sq, mul(d, d))); });
     const inv = b.let('inv', div(f32(1), math('sqrt', add(div(sq, f32(n)), f32(eps)))));
-    if (MEAN) b.set(MEAN.at(i) as LValue<'f32'>, mean);
-    if (INV) b.set(INV.at(i) as LValue<'f32'>, inv);
-    b.for('j', u32(0), u32(n), (lb, j) => {
-      let v: Expr<'f32'> = mul(mul(sub(X.at(add(base, j)) as Expr<'f32'>, mean), inv), G.at(bcast(j, scaleN)) as Expr<'f32'>);
-      if (B) v = add(v, B.at(bcast(j, biasN!)) as Expr<'f32'>);
-      lb.set(Y.at(add(base, j)) as LValue<'f32'>, v);
+    write(b, base, i, mean, inv, u32(0), 1, undefined);
+  };
+  if (n >= LN_ROW_MIN && rows <= MAX_WORKGROUPS_PER_DIM) {
+    const lid = s.builtin('local_invocation_index', 'u32'), wid = s.builtin('workgroup_id', 'vec3<u32>');
+    const red = s.workgroupArray('partial', 'f32', LN_WG);
+    s.main([LN_WG, 1, 1], (b) => {
+      // devices with subgroups under 16 lanes (CPU adapters): one row per invocation, as below (row-group.ts)
+      if (withSubgroups) cpuRows(s, b, rows, lid, wid, serialRow);
+      const row = b.let('row', lane(wid, 0));
+      const base = b.let('base', mul(row, u32(n)));
+      // the workgroup's sum of f over the row: strided partial sums, then a tree in workgroup memory
+      const rowSum = (hint: string, f: (lb: Body, v: Expr<'f32'>) => Expr<'f32'>): Expr<'f32'> => {
+        const acc = b.var(hint, f32(0));
+        b.for('j', lid, u32(n), (lb, j) => lb.set(acc, add(acc, f(lb, X.at(add(base, j)) as Expr<'f32'>))), LN_WG);
+        b.set(red.at(lid), acc);
+        b.barrier();
+        for (let h = LN_WG / 2; h >= 1; h /= 2) {
+          b.if(lt(lid, u32(h)), (tb) => tb.set(red.at(lid), add(red.at(lid), red.at(add(lid, u32(h)))) as Expr<'f32'>));
+          b.barrier();
+        }
+        const total = b.let(`${hint}_total`, red.at(u32(0)) as Expr<'f32'>);
+        b.barrier(); // everyone has read red[0] before it is written again
+        return total;
+      };
+      const mean = b.let('mean', div(rowSum('sum', (_lb, v) => v), f32(n)));
+      const sq = rowSum('sq', (lb, v) => { const d = lb.let('d', sub(v, mean)); return mul(d, d); });
+      const inv = b.let('inv', div(f32(1), math('sqrt', add(div(sq, f32(n)), f32(eps)))));
+      write(b, base, row, mean, inv, lid, LN_WG, eq(lid, u32(0)));
     });
-  });
+    return s.print();
+  }
+  main1d(s, rows, serialRow);
   return s.print();
 }
+
+/** Workgroup counts of layerNormShader's form for these rows. */
+const layerNormGrid = (rows: number, n: number): readonly [number, number, number] => (n >= LN_ROW_MIN && rows <= MAX_WORKGROUPS_PER_DIM ? [rows, 1, 1] : grid1d(rows));
 
 const layerNormAxis = (ctx: PlanContext): number => { const r = ctx.inputs[0]!.dims.length, a = Number(ctx.attrs['axis'] ?? -1); return a < 0 ? a + r : a; };
 
@@ -122,9 +169,12 @@ export const layerNormKernel: WgKernel = {
     if (rows * n === 0) return [];
     const bias = ctx.inputs[2];
     const stats = { mean: ctx.outputs[1] !== undefined, invStd: ctx.outputs[2] !== undefined };
+    const shader = (sg: boolean): string => layerNormShader(rows, n, Number(ctx.attrs['epsilon'] ?? 1e-5), ctx.inputs[1]!.size, bias?.size, stats, sg);
+    const workgroups = layerNormGrid(rows, n), grouped = n >= LN_ROW_MIN && rows <= MAX_WORKGROUPS_PER_DIM;
     return [{
-      shader: layerNormShader(rows, n, Number(ctx.attrs['epsilon'] ?? 1e-5), ctx.inputs[1]!.size, bias?.size, stats),
-      operands: [input(0), input(1), ...(bias ? [input(2)] : []), output(0), ...(stats.mean ? [output(1)] : []), ...(stats.invStd ? [output(2)] : [])], workgroups: grid1d(rows),
+      shader: shader(false),
+      operands: [input(0), input(1), ...(bias ? [input(2)] : []), output(0), ...(stats.mean ? [output(1)] : []), ...(stats.invStd ? [output(2)] : [])], workgroups,
+      ...(grouped ? { subgroups: { shader: shader(true), workgroups } } : {}),
     }];
   },
 };

@@ -114,6 +114,7 @@ export class ShaderBuilder {
   /** Built-ins the entry point takes besides the global invocation id (`@builtin(name) param: type`). */
   private readonly builtins = new Map<string, { param: string; type: WType }>();
   private usesSubgroups = false;
+  private readonly diagnostics: string[] = [];
 
   constructor() {
     for (const n of ['main', 'gid', SPECIAL_F32]) this.names.fresh(n);
@@ -169,6 +170,7 @@ export class ShaderBuilder {
 
   /** An entry-point built-in other than the global invocation id (declared once, however often asked for). */
   builtin<T extends 'u32' | 'vec3<u32>'>(name: 'workgroup_id' | 'local_invocation_index' | 'subgroup_invocation_id' | 'subgroup_size', type: T): Expr<T> {
+    if (name.startsWith('subgroup_')) this.usesSubgroups = true;
     let b = this.builtins.get(name);
     if (!b) { b = { param: this.names.fresh(name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())), type }; this.builtins.set(name, b); }
     return expr(type, { kind: 'ref', name: b.param });
@@ -182,6 +184,13 @@ export class ShaderBuilder {
       lane: this.builtin('subgroup_invocation_id', 'u32'),
       broadcast: (v, from) => expr(v.type, { kind: 'call', fn: 'subgroupBroadcast', args: [v.node, u32(from).node] }),
     };
+  }
+
+  /** `diagnostic(off, rule);` for the module: 'subgroup_uniformity' where a subgroup operation runs under a branch
+   *  the uniformity analysis cannot prove subgroup-uniform but the kernel makes so (whole subgroups take it). */
+  diagnosticOff(rule: 'subgroup_uniformity'): this {
+    if (!this.diagnostics.includes(rule)) this.diagnostics.push(rule);
+    return this;
   }
 
   /** The entry point `main`; `body` gets the global invocation id's x (flattened over y when the dispatch
@@ -202,6 +211,7 @@ export class ShaderBuilder {
     const params = ['@builtin(global_invocation_id) gid: vec3<u32>', ...[...this.builtins].map(([n, b]) => `@builtin(${n}) ${b.param}: ${b.type}`)];
     return [
       ...(this.usesSubgroups ? ['enable subgroups;'] : []),
+      ...this.diagnostics.map((r) => `diagnostic(off, ${r});`),
       ...special,
       ...this.bindings, ...(this.decls.length ? ['', ...this.decls] : []), ...(this.helpers.length ? ['', ...this.helpers] : []), '',
       `@compute @workgroup_size(${this.entry.size.join(', ')})`,
