@@ -91,8 +91,9 @@ describe('Winograd NHWC convs match the reference interpreter', () => {
 });
 
 describe('Winograd convs on threads', () => {
-  // 3x3 in many blocks; 5x1 in two blocks (magika's form)
-  it.each<Spec>([{ x: [1, 30, 34, 32], oc: 24, k: [3, 3], residual: 'full' }, { x: [1, 1044, 1, 16], oc: 240, k: [5, 1], pads: [0, 0, 0, 0] }])('2 threads give the 1-thread bits: x[$x] k $k', async (spec) => {
+  // 3x3 in many blocks; 5x1 in two blocks (magika's form), also with its GELU (the main thread's pass after the grid)
+  it.each<Spec>([{ x: [1, 30, 34, 32], oc: 24, k: [3, 3], residual: 'full' }, { x: [1, 1044, 1, 16], oc: 240, k: [5, 1], pads: [0, 0, 0, 0] },
+    { x: [1, 1044, 1, 16], oc: 240, k: [5, 1], pads: [0, 0, 0, 0], act: 'GeluTanh' }])('2 threads give the 1-thread bits: x[$x] k $k', async (spec) => {
     const c = convCase(spec);
     const feeds = Object.fromEntries(c.g.inputs.map((n, i) => [n, toTensorValue(c.inputs[i]!)]));
     const shapes = Object.fromEntries(c.g.inputs.map((n, i) => [n, c.inputs[i]!.dims]));

@@ -15,7 +15,7 @@
 
 import type { Expr, Local } from '../fn.js';
 import { LANES } from '../simd.js';
-import { claimGrid, itemsFor, parallelOf, threadSlot } from '../parallel.js';
+import { claimGrid, itemsFor, parallelOf, threadId, threadSlot } from '../parallel.js';
 import { residualStrides, type ConvEpilogue, type ConvGeom } from './conv.js';
 import { gemm } from './gemm-core.js';
 import { packPanels, panelSize } from './gemm-pack.js';
@@ -146,8 +146,9 @@ export function emitWinogradNhwc(ctx: KernelContext, g: ConvGeom, uBase: number,
   const par = parallelOf(ctx);
   const items = par ? itemsFor(g.N * tiles * X * C * OC, par.threads) : 1;
   // a heavy activation (GELU) written out SH*SW times in the output transform made magika's 5x1 conv 1.4 ms slower
-  // than conv + a Gelu pass: on one thread it runs as one pass over Y at the end instead
-  const actAfter = epi.act?.heavy === true && !(par && items >= 2 && g.N * blocks >= 2);
+  // than conv + a Gelu pass: it runs as one pass over Y at the end instead (threaded: by the main thread, once every
+  // item is done)
+  const actAfter = epi.act?.heavy === true;
   const n = fn.i32(), blk = fn.i32(), t = fn.i32(), idx = fn.i32(), ty = fn.i32(), tx = fn.i32(), iy = fn.i32(), ix = fn.i32();
   const cv = fn.i32(), px = fn.i32(), pv = fn.i32(), slot = fn.i32(), xi = fn.i32(), la = fn.i32(), lw = fn.i32(), lc = fn.i32();
   const pm = fn.i32(), py = fn.i32(), pz = fn.i32(), ok = fn.i32();
@@ -265,11 +266,6 @@ export function emitWinogradNhwc(ctx: KernelContext, g: ConvGeom, uBase: number,
   ]);
 
   const block = (): Expr[] => [inputBlock(), gemms(), outputBlock()];
-  if (par && items >= 2 && g.N * blocks >= 2) {
-    par.used = true;
-    // items: (image, block); each thread transforms and multiplies in its own scratch slot
-    return claimGrid(fn, [g.N, blocks], ([ni, bi]) => [fn.set(n, ni!()), fn.set(blk, bi!()), fn.set(slot, threadSlot(fn, slotBytes)), ...block()]);
-  }
   const after: Expr[] = [];
   if (actAfter && epi.act) {
     const act = epi.act, vecEnd = (y.size - (y.size % LANES)) * 4, e = fn.i32();
@@ -277,6 +273,12 @@ export function emitWinogradNhwc(ctx: KernelContext, g: ConvGeom, uBase: number,
     for (let k = y.size - (y.size % LANES); k < y.size; k++) {
       after.push(m.f32.store(y.ptr.base + k * 4, 4, fn.c32(0), V.extract_lane(act(fn, V.splat(m.f32.load(y.ptr.base + k * 4, 4, fn.c32(0)))), 0)));
     }
+  }
+  if (par && items >= 2 && g.N * blocks >= 2) {
+    par.used = true;
+    // items: (image, block); each thread transforms and multiplies in its own scratch slot
+    const grid = claimGrid(fn, [g.N, blocks], ([ni, bi]) => [fn.set(n, ni!()), fn.set(blk, bi!()), fn.set(slot, threadSlot(fn, slotBytes)), ...block()]);
+    return after.length ? fn.block([grid, m.if(m.i32.eqz(threadId(fn)), fn.block(after))]) : grid;
   }
   return fn.block([
     fn.set(slot, fn.c32(0)),
