@@ -14,6 +14,7 @@ import { oneHotGather } from './one-hot.js';
 import { foldPadConv } from './fold-pad.js';
 import { foldConvAffine } from './fold-conv-affine.js';
 import { canonicalHardActivations } from './hard-activations.js';
+import { preluLeakyRelu } from './prelu-leaky.js';
 import { sinkSqueeze } from './sink-squeeze.js';
 import { removeNoopsPass } from './remove-noops.js';
 import { upcastFloat16Pass } from './upcast-float16.js';
@@ -43,6 +44,7 @@ const BUILTIN: readonly Pass[] = [
   layoutNhwc,
   layoutPackWeights,
   oneHotGather,
+  preluLeakyRelu,
   removeNoopsPass,
   sinkSqueeze,
   upcastFloat16Pass,

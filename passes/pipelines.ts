@@ -27,13 +27,14 @@ const LEVELS: Record<OptLevel, readonly string[]> = {
   // it folds what the inlined branches compute itself, so nested conditions are decided in the same pass.
   // fuse-dequant-matmul and fuse-qdq-conv before any folding: folding would widen a quantised weight back to float32.
   // one-hot-gather, fold-pad-conv, fold-conv-affine and canonical-hard-activations before fusion, which would take
-  // the MatMul / Conv they rewrite into an epilogue, and which knows HardSigmoid/HardSwish as conv epilogues.
-  2: ['fuse-dequant-matmul', 'fuse-qdq-conv', 'constant-fold', 'inline-if', 'remove-noops', 'cse', 'one-hot-gather', 'fold-pad-conv', 'fold-conv-affine', 'canonical-hard-activations', ...FUSION, 'dce'],
+  // the MatMul / Conv they rewrite into an epilogue, and which knows HardSigmoid/HardSwish as conv epilogues;
+  // prelu-leaky-relu before fusion too, which takes LeakyRelu (not PRelu) into an epilogue.
+  2: ['fuse-dequant-matmul', 'fuse-qdq-conv', 'constant-fold', 'inline-if', 'remove-noops', 'cse', 'one-hot-gather', 'fold-pad-conv', 'fold-conv-affine', 'canonical-hard-activations', 'prelu-leaky-relu', ...FUSION, 'dce'],
   // Fusion and layout passes join here as they land (passes/fusion, passes/layout).
   // layout-nhwc after fusion: it turns the fused (channels-first) FusedConvs channels-last.
   // fuse-elementwise after layout-nhwc, which moves through the plain elementwise ops it would hide.
   // fuse-convtranspose-epilogue before layout-nhwc, which makes the fused node onnxc.NhwcFusedConvTranspose.
-  3: ['fuse-dequant-matmul', 'fuse-qdq-conv', 'constant-fold', 'inline-if', 'remove-noops', 'cse', 'one-hot-gather', 'fold-pad-conv', 'fold-conv-affine', 'canonical-hard-activations', ...FUSION.filter((p) => p !== 'fuse-elementwise'),
+  3: ['fuse-dequant-matmul', 'fuse-qdq-conv', 'constant-fold', 'inline-if', 'remove-noops', 'cse', 'one-hot-gather', 'fold-pad-conv', 'fold-conv-affine', 'canonical-hard-activations', 'prelu-leaky-relu', ...FUSION.filter((p) => p !== 'fuse-elementwise'),
     'layout-nhwc', 'fuse-elementwise', 'dce'],
 };
 
