@@ -34,6 +34,8 @@ export function activationV(act: Activation, p: readonly number[]): VecEpilogue 
     // Sigmoid, then Mul by x: the pair the fusion replaced
     const sig = formula('Sigmoid', {}), mul = formula('Mul', {});
     f = (fn, x) => mul(fn, [x, () => sig(fn, [x])]);
+  } else if (act === 'LeakyRelu' && p[0]! > 0) {
+    f = leakyPositive(p[0]!);
   } else {
     const s = standardActivation(act, p);
     const attrs = Object.fromEntries(Object.entries(s.attrs).map(([k, a]) => [k, 'value' in a ? a.value : undefined]));
@@ -57,3 +59,17 @@ export function activationV(act: Activation, p: readonly number[]): VecEpilogue 
 /** The activations the GEMM core applies in a pass after the products (gemm-core.ts actPass), not in its tiles:
  *  the GELUs gained 5-7% there; SiLU, Sigmoid and Tanh gained 1-2% or lost (measured in gemm-core.ts). */
 const HEAVY: ReadonlySet<Activation> = new Set<Activation>(['GeluTanh', 'Gelu']);
+
+/** LeakyRelu with alpha > 0 as one multiply and one pmax (alpha <= 1) or pmin (alpha >= 1), one maxps/minps each in
+ *  V8, where the table's formula (x > 0 ? x : alpha * x, elementwise-ops.ts) is a compare and a bitselect: the same
+ *  bits. pmax(alpha*x, x) is x when alpha*x < x, else alpha*x; with 0 < alpha <= 1, alpha*x < x exactly when x > 0
+ *  (x > 0: alpha*x <= x, equal only where the formula's two sides agree; x <= 0 or NaN: not less, alpha*x as the
+ *  formula takes; a tiny x rounding alpha*x to a zero keeps x's sign, as the formula's product does). alpha >= 1 is
+ *  the mirror with pmin. alpha = 0 is left to the formula (0 * inf is NaN where the formula keeps +inf). Inside a
+ *  conv's output transform the compare and bitselect made the fused LeakyRelu dearer than a separate pass. */
+function leakyPositive(alpha: number): (fn: Fn, x: () => Expr) => Expr {
+  return (fn, x) => {
+    const ax = fn.m.f32x4.mul(x(), splatF32(fn, alpha));
+    return alpha <= 1 ? fn.m.f32x4.pmax(ax, x()) : fn.m.f32x4.pmin(ax, x());
+  };
+}
