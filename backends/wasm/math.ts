@@ -3,7 +3,7 @@
 // error against Math.* is checked in test/wasm/math.test.ts.
 
 import binaryen from './binaryen.js';
-import type { Expr, Fn } from './fn.js';
+import type { Expr, Fn, Local } from './fn.js';
 
 function k(fn: Fn, x: number): Expr { return fn.m.f32x4.splat(fn.m.f32.const(x)); }
 function ki(fn: Fn, x: number): Expr { return fn.m.i32x4.splat(fn.m.i32.const(x | 0)); }
@@ -16,10 +16,46 @@ function horner(fn: Fn, x: () => Expr, c: readonly number[]): Expr {
   return acc;
 }
 
+/** The same polynomial as horner (c highest degree first) by Estrin's scheme: pairs c[i] x + c[i+1] combined with
+ *  x^2, those pairs with x^4, ...: about log2(n) multiply-add steps deep instead of n - 1, so the steps of
+ *  neighbouring vectors need not wait in line (the rounding differs from Horner's by about an ulp of the small
+ *  terms). pow(0) is x, pow(1) x^2, pow(2) x^4, ...: getters of locals the caller fills (an Expr is used once). */
+function estrin(fn: Fn, pow: (level: number) => Expr, c: readonly number[]): Expr {
+  const m = fn.m;
+  // terms lowest degree first: each level folds pairs (t[2i] + t[2i+1] x^(2^level))
+  let t: Expr[] = c.slice().reverse().map((ci) => k(fn, ci));
+  for (let level = 0; t.length > 1; level++) {
+    const next: Expr[] = [];
+    for (let i = 0; i < t.length; i += 2) next.push(i + 1 < t.length ? m.f32x4.add(t[i]!, m.f32x4.mul(t[i + 1]!, pow(level))) : t[i]!);
+    t = next;
+  }
+  return t[0]!;
+}
+
+/** Locals x^2, x^4, ... up to x^(2^levels) of the vector in local x, and their getter for estrin. */
+function powers(fn: Fn, x: Local, levels: number): { init: Expr[]; pow: (level: number) => Expr } {
+  const v = fn.m.f32x4, ps: Local[] = [x], init: Expr[] = [];
+  for (let l = 1; l <= levels; l++) { const p = fn.v128(); init.push(fn.set(p, v.mul(fn.get(ps[l - 1]!), fn.get(ps[l - 1]!)))); ps.push(p); }
+  return { init, pow: (level) => fn.get(ps[level]!) };
+}
+
+/** Cephes expf's polynomial: e^r = 1 + r + r^2 P(r) on |r| <= ln2 / 2. */
+const EXP_P = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
+
+/** 1 + r + r^2 P(r), P by Estrin's scheme on pw (r, r^2, r^4: powers(fn, r, 2)); r^2 P + r is summed before the 1
+ *  so that its rounding stays relative to the small part. Against Horner (9 dependent steps after r, 6 now): over
+ *  a 1 MiB buffer expV 13% and expNegV 11% faster, max error over 2^20 points 0.674 and 0.680 ulps (Horner 0.685
+ *  and 0.681). */
+function expPoly(fn: Fn, r: Local, pw: { pow: (level: number) => Expr }): Expr {
+  const v = fn.m.f32x4;
+  return v.add(v.add(v.mul(estrin(fn, pw.pow, EXP_P), pw.pow(1)), fn.get(r)), k(fn, 1));
+}
+
 /** e^x, about 1 ulp on the normal range; overflows to inf, underflows through subnormals to 0, NaN stays NaN. */
 export function expV(fn: Fn, x: Expr): Expr {
   const m = fn.m, v = m.f32x4, xl = fn.v128(), tm = fn.v128(), n = fn.v128(), r = fn.v128(), ni = fn.v128(), n1 = fn.v128();
   const g = fn.get.bind(fn);
+  const pw = powers(fn, r, 2);
   const scale = (e: Expr): Expr => m.i32x4.shl(m.i32x4.add(e, ki(fn, 127)), m.i32.const(23));
   // 1.5 * 2^23: adding it rounds |t| < 2^22 to the nearest integer (ties to even, as f32x4.nearest) and leaves that
   // integer in the low mantissa bits, so n and its i32 come from one add and one subtract each; V8 lowers
@@ -32,11 +68,12 @@ export function expV(fn: Fn, x: Expr): Expr {
     fn.set(n, v.sub(g(tm), k(fn, magic))),
     // x - n ln2 in two steps (ln2 split so n*hi is exact)
     fn.set(r, v.sub(v.sub(g(xl), v.mul(g(n), k(fn, 0.693359375))), v.mul(g(n), k(fn, -2.12194440e-4)))),
+    ...pw.init,
     fn.set(ni, m.i32x4.sub(g(tm), ki(fn, 0x4b400000))),
     fn.set(n1, m.i32x4.shr_s(g(ni), m.i32.const(1))),
     // 2^n as two factors so n in [-150, 128] never leaves the normal exponent range
     v.mul(v.mul(
-      v.add(v.add(v.mul(v.mul(horner(fn, () => g(r), [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]), g(r)), g(r)), g(r)), k(fn, 1)),
+      expPoly(fn, r, pw),
       scale(g(n1))), scale(m.i32x4.sub(g(ni), g(n1)))),
   ], binaryen.v128);
 }
@@ -47,7 +84,7 @@ export function expV(fn: Fn, x: Expr): Expr {
  *  inputs -inf or -3.4e38. The error this adds is below 1.2e-38 absolute. NaN stays NaN. */
 export function expNegV(fn: Fn, x: Expr): Expr {
   const m = fn.m, v = m.f32x4, g = fn.get.bind(fn);
-  const x0 = fn.v128(), xc = fn.v128(), tm = fn.v128(), n = fn.v128(), r = fn.v128();
+  const x0 = fn.v128(), xc = fn.v128(), tm = fn.v128(), n = fn.v128(), r = fn.v128(), pw = powers(fn, r, 2);
   const magic = 12582912 + 127; // as in geluTanhV: tm's low bits are n + 127
   return m.block(null, [
     fn.set(x0, x),
@@ -56,9 +93,10 @@ export function expNegV(fn: Fn, x: Expr): Expr {
     fn.set(tm, v.add(v.mul(g(xc), k(fn, Math.LOG2E)), k(fn, magic))),
     fn.set(n, v.sub(g(tm), k(fn, magic))),
     fn.set(r, v.sub(v.sub(g(xc), v.mul(g(n), k(fn, 0.693359375))), v.mul(g(n), k(fn, -2.12194440e-4)))),
+    ...pw.init,
     // tm << 23 is 2^n (see geluTanhV); the lanes below -87 are cleared
     m.v128.andnot(v.mul(
-      v.add(v.add(v.mul(v.mul(horner(fn, () => g(r), [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1]), g(r)), g(r)), g(r)), k(fn, 1)),
+      expPoly(fn, r, pw),
       m.i32x4.shl(g(tm), m.i32.const(23))), v.lt(g(x0), k(fn, -87))),
   ], binaryen.v128);
 }
@@ -109,19 +147,22 @@ const ERF_LARGE_Q = [0.005836975295096636, -0.0003004330792464316, 0.22709634900
  *  float32; also +-inf), the sign copied from x (so erf(-0) = -0); NaN stays NaN (it fails both compares and
  *  propagates through the polynomials). Error over every float32 in [2^-30, 4) (test/wasm/math.test.ts samples
  *  it): at most 1.06e-7 absolute, about 1 ulp; below 2^-30, a + 0.128 a. About 40 vector ops; the exp-based
- *  erfc form it replaced took about 70. */
+ *  erfc form it replaced took about 70. The second piece's degree-5 polynomials go by Estrin's scheme (about 5%
+ *  faster over a buffer; its error over every float32 in [1.1, 3.92) 8.57e-8 against Horner's 8.28e-8, under the
+ *  first piece's maximum), the first piece's short ones by Horner (Estrin there raised the maximum). */
 export function erfV(fn: Fn, x: Expr): Expr {
   const m = fn.m, v = m.f32x4, g = fn.get.bind(fn);
   const x0 = fn.v128(), a = fn.v128(), z = fn.v128(), small = fn.v128(), r = fn.v128();
-  const poly = (c: readonly number[]): Expr => horner(fn, () => g(z), c);
+  const pw = powers(fn, z, 2), poly = (c: readonly number[]): Expr => estrin(fn, pw.pow, c);
   return m.block(null, [
     fn.set(x0, x),
     fn.set(a, v.abs(g(x0))),
     fn.set(z, v.mul(g(a), g(a))),
     fn.set(small, v.lt(g(a), k(fn, ERF_SPLIT))),
+    ...pw.init,
     fn.set(r, v.div(
-      m.v128.bitselect(v.mul(g(a), poly(ERF_SMALL_P)), poly(ERF_LARGE_P), g(small)),
-      m.v128.bitselect(poly(ERF_SMALL_Q), poly(ERF_LARGE_Q), g(small)))),
+      m.v128.bitselect(v.mul(g(a), horner(fn, () => g(z), ERF_SMALL_P)), poly(ERF_LARGE_P), g(small)),
+      m.v128.bitselect(horner(fn, () => g(z), ERF_SMALL_Q), poly(ERF_LARGE_Q), g(small)))),
     fn.set(r, v.add(m.v128.bitselect(g(a), k(fn, 1), g(small)), g(r))),
     copySign(fn, m.v128.bitselect(k(fn, 1), g(r), v.ge(g(a), k(fn, ERF_ONE))), g(x0)),
   ], binaryen.v128);

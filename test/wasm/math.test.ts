@@ -1,7 +1,11 @@
 // Accuracy of the vector transcendental approximations (backends/wasm/math.ts), measured in float32 ulps
-// against Math.* in float64 over wide ranges, through compiled single-op graphs.
+// against Math.* in float64 over wide ranges, through compiled single-op graphs, and the functions on their own
+// (one f32x4 loop per module) over dense sweeps.
 
 import { describe, expect, it } from 'vitest';
+import binaryen from '../../backends/wasm/binaryen.js';
+import { Fn } from '../../backends/wasm/fn.js';
+import { erfV, expNegV, expV } from '../../backends/wasm/math.js';
 import { GraphBuilder } from '../../models/builder.js';
 import { runWasm } from './helpers.js';
 
@@ -166,4 +170,60 @@ describe('wasm math approximations', () => {
     const t = run('Tanh', [50, -50, 1e-6]);
     expect(t[0]).toBe(1); expect(t[1]).toBe(-1); expect(t[2]).toBeCloseTo(1e-6, 12);
   });
+
+  // The functions themselves over 2^18 evenly spaced points plus edges, one module each (expNegV has no op of its
+  // own). Their polynomials go by Estrin's scheme; the maxima measured over 2^20 points of the same ranges
+  // (expV 0.674 ulps, expNegV 0.680, erfV 9.905e-8 absolute; Horner gave 0.685, 0.681, 9.905e-8) leave these
+  // bounds a little room.
+  const sweep = (lo: number, hi: number, n: number): number[] => span(lo, hi, n);
+  const edgesOf = (lo: number, hi: number): number[] => [0, -0, 1e-30, -1e-30, 2 ** -149, -(2 ** -149), 1e-7, -1e-7].filter((x) => x >= lo && x <= hi).concat([lo, hi]);
+  const direct: [string, typeof expV, number, number, (x: number) => number, 'ulps' | 'abs', number][] = [
+    ['expV', expV, -87, 88, Math.exp, 'ulps', 0.75],
+    ['expNegV', expNegV, -87, 0, Math.exp, 'ulps', 0.75],
+    ['erfV', erfV, -4.5, 4.5, erf, 'abs', 1.0e-7],
+  ];
+  for (const [name, f, lo, hi, exact, kind, bound] of direct) {
+    it(`${name} on its own: within ${bound} ${kind === 'ulps' ? 'ulps' : 'absolute'} over 2^18 points of [${lo}, ${hi}]`, () => {
+      const xs = [...sweep(lo, hi, 1 << 18), ...edgesOf(lo, hi)];
+      const got = applyVec(f, xs);
+      let worst = 0, at = 0;
+      xs.forEach((x, i) => {
+        const e = exact(x), d = kind === 'ulps' ? ulps(got[i]!, e) : Math.abs(got[i]! - e);
+        if (d > worst) { worst = d; at = x; }
+      });
+      expect(worst, `worst at x=${at}`).toBeLessThanOrEqual(bound);
+      expect(worst, 'the sweep measured something').toBeGreaterThan(0);
+    });
+  }
+
+  it('expV and expNegV special values on their own', () => {
+    expect(Array.from(applyVec(expV, [Infinity, -Infinity, NaN, 100, -110, 0]))).toEqual([Infinity, 0, NaN, Infinity, 0, 1]);
+    // expNegV: below -87 flushed to 0 (the -inf and -3.4e38 of masks included), NaN stays NaN
+    expect(Array.from(applyVec(expNegV, [-Infinity, -3.4e38, -87.5, NaN, 0, -0]))).toEqual([0, 0, 0, NaN, 1, 1]);
+  });
 });
+
+interface Instance { readonly exports: Readonly<Record<string, unknown>> }
+const WA = (globalThis as unknown as { WebAssembly: { Instance: new (m: object, i: object) => Instance; Module: new (b: Uint8Array) => object } }).WebAssembly;
+
+/** f applied lane-wise to xs (padded to a multiple of 4) by a module of its own: a loop of f32x4 loads, f, stores. */
+function applyVec(f: (fn: Fn, x: binaryen.ExpressionRef) => binaryen.ExpressionRef, xs: readonly number[]): Float32Array {
+  const n = Math.ceil(xs.length / 4) * 4, bytes = n * 4, m = new binaryen.Module();
+  try {
+    m.setFeatures(binaryen.Features.SIMD128);
+    const pages = Math.ceil((2 * bytes) / 65536);
+    m.setMemory(pages, pages, 'memory');
+    const fn = new Fn(m), i = fn.i32();
+    m.addFunction('f', binaryen.none, binaryen.none, fn.vars, fn.loop(i, 0, bytes, (iv) => [m.v128.store(bytes, 16, iv(), f(fn, m.v128.load(0, 16, iv())))], 16));
+    m.addFunctionExport('f', 'f');
+    if (!m.validate()) throw new Error('module failed validation');
+    m.optimize();
+    const inst = new WA.Instance(new WA.Module(m.emitBinary()), {});
+    const buf = (inst.exports['memory'] as { buffer: ArrayBuffer }).buffer;
+    new Float32Array(buf, 0, xs.length).set(xs);
+    (inst.exports['f'] as () => void)();
+    return new Float32Array(buf, bytes, xs.length).slice();
+  } finally {
+    m.dispose();
+  }
+}
