@@ -12,33 +12,9 @@
 import type { Graph, Node } from '../ir/graph.js';
 import { getNumber, makeTensor, type Tensor } from '../ir/tensor.js';
 import type { ValueType } from '../ir/types.js';
-import { NameSource, allNames, mapAllSubgraphs, namesRead, rebuild } from './graph-util.js';
+import { GraphFacts } from './graph-facts.js';
+import { NameSource, allNames, mapAllSubgraphs, rebuild } from './graph-util.js';
 import { definePass } from './pass.js';
-
-class Facts {
-  readonly producer = new Map<string, Node>();
-  readonly readers = new Map<string, Node[]>();
-  constructor(readonly graph: Graph) {
-    for (const n of graph.nodes) {
-      for (const o of n.outputs) if (o !== '') this.producer.set(o, n);
-      for (const i of namesRead(n)) this.readers.set(i, [...(this.readers.get(i) ?? []), n]);
-    }
-  }
-  constant(name: string | undefined): Tensor | undefined {
-    if (name === undefined || name === '' || this.graph.inputs.includes(name)) return undefined;
-    return this.graph.initializers.get(name);
-  }
-  /** The one node reading `name` (once), when `name` is no graph output. */
-  soleReader(name: string): Node | undefined {
-    const rs = this.readers.get(name) ?? [];
-    if (this.graph.outputs.includes(name) || rs.length !== 1 || rs[0]!.inputs.filter((i) => i === name).length !== 1) return undefined;
-    return rs[0];
-  }
-  rank(name: string): number | undefined {
-    const t = this.graph.types.get(name);
-    return t?.kind === 'tensor' ? t.shape?.length : undefined;
-  }
-}
 
 /** Per-output-channel values of a constant broadcast against a rank-`rank` conv output with `m` channels: every
  *  dim 1 but the channel dim (1 or m). Undefined for anything else or a non-finite value. */
@@ -55,17 +31,17 @@ const other = (n: Node, name: string): string | undefined => (n.inputs.length !=
 
 interface Fold { conv: Node; last: Node; removed: Node[]; w: Tensor; b?: Tensor }
 
-function match(conv: Node, f: Facts): Fold | undefined {
+function match(conv: Node, f: GraphFacts): Fold | undefined {
   if (conv.op !== 'Conv' || conv.outputs.length !== 1) return undefined;
-  const w = f.constant(conv.inputs[1]), b0 = conv.inputs[2] ? f.constant(conv.inputs[2]) : undefined;
+  const w = f.initializer(conv.inputs[1]), b0 = conv.inputs[2] ? f.initializer(conv.inputs[2]) : undefined;
   const rank = f.rank(conv.outputs[0]!);
   if (!w || w.dtype !== 'float32' || (conv.inputs[2] && (!b0 || b0.dtype !== 'float32')) || rank === undefined) return undefined;
   const m = w.dims[0]!;
   const mul = f.soleReader(conv.outputs[0]!);
-  const s = mul?.op === 'Mul' ? perChannel(f.constant(other(mul, conv.outputs[0]!)), rank, m) : undefined;
+  const s = mul?.op === 'Mul' ? perChannel(f.initializer(other(mul, conv.outputs[0]!)), rank, m) : undefined;
   if (!mul || !s) return undefined;
   const add = f.soleReader(mul.outputs[0]!);
-  const t = add?.op === 'Add' ? perChannel(f.constant(other(add, mul.outputs[0]!)), rank, m) : undefined;
+  const t = add?.op === 'Add' ? perChannel(f.initializer(other(add, mul.outputs[0]!)), rank, m) : undefined;
   const per = w.data.length / m;
   const wd = new Float32Array(w.data.length);
   for (let i = 0; i < wd.length; i++) wd[i] = (w.data as Float32Array)[i]! * s[Math.floor(i / per)]!;
@@ -78,7 +54,7 @@ function match(conv: Node, f: Facts): Fold | undefined {
 
 function run(graph: Graph): Graph {
   const g = mapAllSubgraphs(graph, run);
-  const f = new Facts(g);
+  const f = new GraphFacts(g);
   const names = new NameSource(allNames(g));
   const inits = new Map(g.initializers);
   const folds = new Map<Node, Fold>();

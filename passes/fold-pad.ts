@@ -9,49 +9,25 @@
 // a Conv without auto_pad (or VALID, which is pads of 0).
 
 import type { Attr, Graph, Node } from '../ir/graph.js';
-import type { Tensor } from '../ir/tensor.js';
 import { toNumbers } from '../ir/tensor.js';
-import { mapAllSubgraphs, namesRead, rebuild } from './graph-util.js';
+import { GraphFacts } from './graph-facts.js';
+import { mapAllSubgraphs, rebuild } from './graph-util.js';
 import { EXACT, definePass } from './pass.js';
-
-class Facts {
-  readonly producer = new Map<string, Node>();
-  readonly reads = new Map<string, number>();
-  constructor(readonly graph: Graph) {
-    for (const n of graph.nodes) {
-      for (const o of n.outputs) if (o !== '') this.producer.set(o, n);
-      for (const i of namesRead(n)) this.reads.set(i, (this.reads.get(i) ?? 0) + 1);
-    }
-    for (const o of graph.outputs) this.reads.set(o, (this.reads.get(o) ?? 0) + 1);
-  }
-  constant(name: string): Tensor | undefined {
-    if (name === '' || this.graph.inputs.includes(name)) return undefined;
-    const t = this.graph.initializers.get(name);
-    if (t) return t;
-    const n = this.producer.get(name);
-    const v = n?.op === 'Constant' ? n.attrs['value'] : undefined;
-    return v?.kind === 'tensor' ? v.value : undefined;
-  }
-  rank(name: string): number | undefined {
-    const t = this.graph.types.get(name);
-    return t?.kind === 'tensor' ? t.shape?.length : undefined;
-  }
-}
 
 const ints = (a: Attr | undefined): readonly number[] | undefined => (a?.kind === 'ints' ? a.value : undefined);
 
 /** The per-axis [begins, ends] of a zero constant Pad over a rank-`rank` tensor, or undefined. */
-function zeroPads(pad: Node, rank: number, f: Facts): { begin: number[]; end: number[] } | undefined {
+function zeroPads(pad: Node, rank: number, f: GraphFacts): { begin: number[]; end: number[] } | undefined {
   const mode = pad.attrs['mode'];
   if (mode !== undefined && !(mode.kind === 'string' && mode.value === 'constant')) return undefined;
-  const padsT = f.constant(pad.inputs[1] ?? '');
+  const padsT = f.fixed(pad.inputs[1]);
   if (!padsT) return undefined;
-  const value = pad.inputs[2] ? f.constant(pad.inputs[2]) : undefined;
+  const value = pad.inputs[2] ? f.fixed(pad.inputs[2]) : undefined;
   if (pad.inputs[2] && (!value || !toNumbers(value).every((v) => v === 0))) return undefined;
   const raw = toNumbers(padsT);
   let axes = Array.from({ length: rank }, (_, i) => i);
   if (pad.inputs[3]) {
-    const a = f.constant(pad.inputs[3]);
+    const a = f.fixed(pad.inputs[3]);
     if (!a) return undefined;
     axes = toNumbers(a).map((x) => (x < 0 ? x + rank : x));
   }
@@ -61,12 +37,12 @@ function zeroPads(pad: Node, rank: number, f: Facts): { begin: number[]; end: nu
   return begin.every((v) => v >= 0) && end.every((v) => v >= 0) ? { begin, end } : undefined;
 }
 
-function fold(conv: Node, f: Facts): Node | undefined {
+function fold(conv: Node, f: GraphFacts): Node | undefined {
   if (conv.op !== 'Conv') return undefined;
   const pad = f.producer.get(conv.inputs[0]!);
-  if (pad?.op !== 'Pad' || f.reads.get(conv.inputs[0]!) !== 1) return undefined;
+  if (pad?.op !== 'Pad' || !f.singleUse(conv.inputs[0]!)) return undefined;
   const rank = f.rank(pad.inputs[0]!);
-  const w = f.constant(conv.inputs[1] ?? '');
+  const w = f.fixed(conv.inputs[1]);
   if (rank === undefined || rank < 3 || !w || !(w.dtype === 'float32' || w.dtype === 'float64')) return undefined;
   if (!(w.data as Float32Array | Float64Array).every((v) => Number.isFinite(v))) return undefined;
   const auto = conv.attrs['auto_pad'];
@@ -85,7 +61,7 @@ function fold(conv: Node, f: Facts): Node | undefined {
 
 function run(graph: Graph): Graph {
   const g = mapAllSubgraphs(graph, run);
-  const f = new Facts(g);
+  const f = new GraphFacts(g);
   let changed = g !== graph;
   // the folded Pads, read by nothing now: dropped here, not left for dce, so the value they read has its true
   // reader count for the fusions that follow

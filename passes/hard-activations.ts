@@ -13,35 +13,19 @@
 
 import type { Graph, Node } from '../ir/graph.js';
 import { getNumber } from '../ir/tensor.js';
-import { mapAllSubgraphs, namesRead, rebuild } from './graph-util.js';
+import { GraphFacts } from './graph-facts.js';
+import { mapAllSubgraphs, rebuild } from './graph-util.js';
 import { definePass } from './pass.js';
 
-class Facts {
-  readonly producer = new Map<string, Node>();
-  readonly reads = new Map<string, number>();
+/** GraphFacts with the scalars these patterns compare against and the nodes a match consumes. */
+class Facts extends GraphFacts {
   /** Nodes of matched patterns, read only inside them: removed with the rewrite. */
   readonly used = new Set<Node>();
-  constructor(readonly graph: Graph) {
-    for (const n of graph.nodes) {
-      for (const o of n.outputs) if (o !== '') this.producer.set(o, n);
-      for (const i of namesRead(n)) this.reads.set(i, (this.reads.get(i) ?? 0) + 1);
-    }
-    for (const o of graph.outputs) this.reads.set(o, (this.reads.get(o) ?? 0) + 1);
-  }
-  /** A one-element float constant's value. */
-  scalar(name: string | undefined): number | undefined {
-    if (name === undefined || name === '' || this.graph.inputs.includes(name)) return undefined;
-    let t = this.graph.initializers.get(name);
-    const n = this.producer.get(name);
-    const v = n?.op === 'Constant' ? n.attrs['value'] : undefined;
-    if (!t && v?.kind === 'tensor') t = v.value;
+  /** A one-element float value fixed at compile time. */
+  fixedScalar(name: string | undefined): number | undefined {
+    const t = this.fixed(name);
     if (!t || t.data.length !== 1 || !['float32', 'float64', 'float16'].includes(t.dtype)) return undefined;
     return getNumber(t, 0);
-  }
-  /** The node making `name` when it has op `op` and `name` is read only once (so it can go). */
-  only(name: string | undefined, op: string): Node | undefined {
-    const n = name === undefined ? undefined : this.producer.get(name);
-    return n?.op === op && this.reads.get(name!) === 1 ? n : undefined;
   }
   /** Mark the single-read nodes of a match as consumed (`nodes` only once the whole pattern matched). */
   take(...nodes: (Node | undefined)[]): void { for (const n of nodes) if (n) this.used.add(n); }
@@ -54,20 +38,20 @@ interface Relu6 { readonly x: string; readonly nodes: readonly Node[] }
 /** The x of Clip(Add(x, 3), 0, 6) made by `name` (read once at each step), with the Clip and Add. */
 function relu6Plus3(name: string | undefined, f: Facts): Relu6 | undefined {
   const clip = f.only(name, 'Clip');
-  if (!clip || f.scalar(clip.inputs[1]) !== 0 || f.scalar(clip.inputs[2]) !== 6) return undefined;
+  if (!clip || f.fixedScalar(clip.inputs[1]) !== 0 || f.fixedScalar(clip.inputs[2]) !== 6) return undefined;
   const add = f.only(clip.inputs[0], 'Add');
   if (!add) return undefined;
-  if (f.scalar(add.inputs[1]) === 3) return { x: add.inputs[0]!, nodes: [clip, add] };
-  if (f.scalar(add.inputs[0]) === 3) return { x: add.inputs[1]!, nodes: [clip, add] };
+  if (f.fixedScalar(add.inputs[1]) === 3) return { x: add.inputs[0]!, nodes: [clip, add] };
+  if (f.fixedScalar(add.inputs[0]) === 3) return { x: add.inputs[1]!, nodes: [clip, add] };
   return undefined;
 }
 
 /** The x when `node` computes relu6(x + 3) / 6 (Div by 6, or Mul by 1/6 either side). */
 function hardSigmoidOf(node: Node, f: Facts): string | undefined {
   let r: Relu6 | undefined;
-  if (node.op === 'Div' && f.scalar(node.inputs[1]) === 6) r = relu6Plus3(node.inputs[0], f);
-  else if (node.op === 'Mul' && near(f.scalar(node.inputs[1]), 1 / 6)) r = relu6Plus3(node.inputs[0], f);
-  else if (node.op === 'Mul' && near(f.scalar(node.inputs[0]), 1 / 6)) r = relu6Plus3(node.inputs[1], f);
+  if (node.op === 'Div' && f.fixedScalar(node.inputs[1]) === 6) r = relu6Plus3(node.inputs[0], f);
+  else if (node.op === 'Mul' && near(f.fixedScalar(node.inputs[1]), 1 / 6)) r = relu6Plus3(node.inputs[0], f);
+  else if (node.op === 'Mul' && near(f.fixedScalar(node.inputs[0]), 1 / 6)) r = relu6Plus3(node.inputs[1], f);
   if (r) f.take(...r.nodes);
   return r?.x;
 }
@@ -75,7 +59,7 @@ function hardSigmoidOf(node: Node, f: Facts): string | undefined {
 /** The x when `node` computes x * h_sigmoid(x), h_sigmoid the ONNX op or one rewritten to it just before
  *  (`absorbed`: that rewritten node's output, which goes). */
 function hardSwishOf(node: Node, f: Facts, made: ReadonlyMap<string, string>): { x: string; absorbed?: string } | undefined {
-  if (node.op === 'Div' && f.scalar(node.inputs[1]) === 6) {
+  if (node.op === 'Div' && f.fixedScalar(node.inputs[1]) === 6) {
     // x * relu6(x + 3) / 6
     const mul = f.only(node.inputs[0], 'Mul');
     if (!mul) return undefined;
@@ -88,7 +72,7 @@ function hardSwishOf(node: Node, f: Facts, made: ReadonlyMap<string, string>): {
   if (node.op !== 'Mul' || node.inputs.length !== 2) return undefined;
   for (const [a, b] of [[0, 1], [1, 0]] as const) {
     const x = node.inputs[a]!, s = node.inputs[b]!;
-    if (f.reads.get(s) !== 1) continue;
+    if (!f.singleUse(s)) continue;
     if (made.get(s) === x) return { x, absorbed: s };
     const hs = f.producer.get(s);
     if (hs?.op === 'HardSigmoid' && hs.inputs[0] === x && near(attrF(hs, 'alpha', 0.2), 1 / 6) && attrF(hs, 'beta', 0.5) === 0.5) {

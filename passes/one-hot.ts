@@ -12,36 +12,13 @@ import type { Graph, Node } from '../ir/graph.js';
 import type { Tensor } from '../ir/tensor.js';
 import { fromValues, makeTensor, toNumbers } from '../ir/tensor.js';
 import type { ValueType } from '../ir/types.js';
+import { GraphFacts } from './graph-facts.js';
 import { NameSource, allNames, allNodeNames, mapAllSubgraphs, rebuild } from './graph-util.js';
 import { EXACT, definePass } from './pass.js';
 
 const FLOAT32 = 1;
 
 interface Match { readonly x: string; readonly k: number; readonly w: Tensor }
-
-class Facts {
-  readonly producer = new Map<string, Node>();
-  constructor(readonly graph: Graph) {
-    for (const n of graph.nodes) for (const o of n.outputs) if (o !== '') this.producer.set(o, n);
-  }
-  /** A constant's value: an initializer that is not also a graph input (those can be fed), or a Constant node. */
-  constant(name: string): Tensor | undefined {
-    if (this.graph.inputs.includes(name)) return undefined;
-    const t = this.graph.initializers.get(name);
-    if (t) return t;
-    const n = this.producer.get(name);
-    const v = n?.op === 'Constant' ? n.attrs['value'] : undefined;
-    return v?.kind === 'tensor' ? v.value : undefined;
-  }
-  shape(name: string): readonly (number | string)[] | undefined {
-    const t = this.graph.types.get(name);
-    return t?.kind === 'tensor' ? t.shape : undefined;
-  }
-  dtype(name: string): string | undefined {
-    const t = this.graph.types.get(name);
-    return t?.kind === 'tensor' ? t.dtype : undefined;
-  }
-}
 
 /** K when `t` is arange(K) laid along its last axis (every other dim 1). */
 function arangeLength(t: Tensor): number | undefined {
@@ -51,9 +28,9 @@ function arangeLength(t: Tensor): number | undefined {
   return v.every((x, i) => x === i) ? k : undefined;
 }
 
-function match(mm: Node, f: Facts): Match | undefined {
+function match(mm: Node, f: GraphFacts): Match | undefined {
   if (mm.op !== 'MatMul' || mm.inputs.length !== 2) return undefined;
-  const w = f.constant(mm.inputs[1]!);
+  const w = f.fixed(mm.inputs[1]!);
   if (!w || w.dtype !== 'float32' || w.dims.length !== 2) return undefined;
   const cast = f.producer.get(mm.inputs[0]!);
   const to = cast?.attrs['to'];
@@ -61,9 +38,9 @@ function match(mm: Node, f: Facts): Match | undefined {
   const eq = f.producer.get(cast.inputs[0]!);
   if (eq?.op !== 'Equal') return undefined;
   for (const [xi, ci] of [[0, 1], [1, 0]] as const) {
-    const x = eq.inputs[xi]!, c = f.constant(eq.inputs[ci]!);
-    const xs = f.shape(x);
-    if (!c || f.dtype(x) !== 'int32' || c.dtype !== 'int32' || f.constant(x) !== undefined) continue;
+    const x = eq.inputs[xi]!, c = f.fixed(eq.inputs[ci]!);
+    const xs = f.type(x)?.shape;
+    if (!c || f.type(x)?.dtype !== 'int32' || c.dtype !== 'int32' || f.fixed(x) !== undefined) continue;
     const k = arangeLength(c);
     // x [..., 1] against arange [1, .., 1, K] of no greater rank: Equal's output is x's shape with K last
     if (k === undefined || !xs || xs.length < c.dims.length || xs[xs.length - 1] !== 1 || w.dims[0] !== k) continue;
@@ -83,7 +60,7 @@ function withZeroRow(w: Tensor): Tensor {
 
 function rewrite(graph: Graph): Graph {
   const g = mapAllSubgraphs(graph, rewrite);
-  const f = new Facts(g);
+  const f = new GraphFacts(g);
   const values = new NameSource(allNames(g));
   const nodeNames = new NameSource(allNodeNames(g));
   const inits = new Map(g.initializers);
@@ -94,7 +71,7 @@ function rewrite(graph: Graph): Graph {
     const m = match(node, f);
     if (!m) { nodes.push(node); continue; }
     changed = true;
-    const xs = f.shape(m.x)!;
+    const xs = f.type(m.x)!.shape!;
     const name = (hint: string) => values.fresh(`${node.outputs[0]}_${hint}`);
     const axes = name('axes'), idx = name('index'), lo = name('lo'), hi = name('hi'), clipped = name('clipped'), table = name('table');
     inits.set(axes, fromValues('int64', [1], [xs.length - 1]));

@@ -12,43 +12,25 @@ import type { Graph, Node } from '../ir/graph.js';
 import { makeTensor, toNumbers, type Tensor } from '../ir/tensor.js';
 import type { TensorType, ValueType } from '../ir/types.js';
 import { isElementwise } from '../ops/traits.js';
-import { NameSource, allNames, mapAllSubgraphs, namesRead, rebuild } from './graph-util.js';
+import { GraphFacts } from './graph-facts.js';
+import { NameSource, allNames, mapAllSubgraphs, rebuild } from './graph-util.js';
 import { EXACT, definePass } from './pass.js';
-
-class Facts {
-  readonly producer = new Map<string, Node>();
-  readonly reads = new Map<string, number>();
-  constructor(readonly graph: Graph) {
-    for (const n of graph.nodes) {
-      for (const o of n.outputs) if (o !== '') this.producer.set(o, n);
-      for (const i of namesRead(n)) this.reads.set(i, (this.reads.get(i) ?? 0) + 1);
-    }
-    for (const o of graph.outputs) this.reads.set(o, (this.reads.get(o) ?? 0) + 1);
-  }
-  constant(name: string): Tensor | undefined {
-    return this.graph.inputs.includes(name) ? undefined : this.graph.initializers.get(name);
-  }
-  type(name: string): TensorType | undefined {
-    const t = this.graph.types.get(name);
-    return t?.kind === 'tensor' ? t : undefined;
-  }
-}
 
 const sameShape = (a: readonly (number | string)[] | undefined, b: readonly (number | string)[] | undefined): boolean =>
   a !== undefined && b !== undefined && a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** One step: the first elementwise node reading a single-use Squeeze swaps with it. */
 function step(g: Graph): Graph | undefined {
-  const f = new Facts(g);
+  const f = new GraphFacts(g);
   for (const op of g.nodes) {
     if (!isElementwise(op.op) || op.outputs.length !== 1 || op.inputs.length === 0 || op.inputs.length > 2) continue;
     const si = op.inputs.findIndex((i) => f.producer.get(i)?.op === 'Squeeze');
     if (si < 0) continue;
     const sq = f.producer.get(op.inputs[si]!)!;
     const s = sq.outputs[0]!, x = sq.inputs[0]!;
-    const axesT = f.constant(sq.inputs[1] ?? '');
+    const axesT = f.initializer(sq.inputs[1]);
     const xt = f.type(x), st = f.type(s), yt = f.type(op.outputs[0]!);
-    if (f.reads.get(s) !== 1 || op.inputs.filter((i) => i === s).length !== 1 || !axesT || !xt?.shape || !st?.shape || !yt?.shape) continue;
+    if (!f.singleUse(s) || op.inputs.filter((i) => i === s).length !== 1 || !axesT || !xt?.shape || !st?.shape || !yt?.shape) continue;
     // the output keeps the squeezed shape: the other operand only broadcasts into it
     if (!sameShape(st.shape, yt.shape)) continue;
     const r = xt.shape.length;
@@ -59,7 +41,7 @@ function step(g: Graph): Graph | undefined {
     const inputs = [...op.inputs];
     inputs[si] = x;
     if (op.inputs.length === 2) {
-      const c = f.constant(op.inputs[1 - si]!);
+      const c = f.initializer(op.inputs[1 - si]!);
       if (!c) continue;
       // c broadcast against the squeezed rank, then the squeezed axes put back as 1s
       const padded = [...new Array<number>(st.shape.length - c.dims.length).fill(1), ...c.dims];
