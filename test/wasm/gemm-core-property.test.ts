@@ -11,6 +11,7 @@ import binaryen from '../../backends/wasm/binaryen.js';
 import { Fn } from '../../backends/wasm/fn.js';
 import { gemm, type GemmSpec, type MatOperand, type VecEpilogue } from '../../backends/wasm/kernels/gemm-core.js';
 import { packPanels, panelSize } from '../../backends/wasm/kernels/gemm-pack.js';
+import { PEEL_MAX_K } from '../../backends/wasm/kernels/gemm-plan.js';
 import { gemmItem, splitGemm } from '../../backends/wasm/parallel.js';
 import { markRelaxed, vmax } from '../../backends/wasm/relaxed.js';
 import { activationV } from '../../backends/wasm/kernels/fused-activation.js';
@@ -195,6 +196,23 @@ describe('GEMM core against a float64 reference over random shapes', () => {
     ];
     const modes = relaxedSimdAvailable() ? [false, true] : [false];
     for (const relaxed of modes) shapes.forEach((c, i) => check(c, 300 + i, relaxed));
+  });
+  // a short K starts each tile's accumulators with the first K step's products (no zeroing, gemm-plan.ts PEEL_MAX_K):
+  // K of 0 (zeroed, the epilogue alone), 1 (no loop), 2 and 3 (one and two steps after the peeled one), the bound and
+  // one past it (zeroed) on each tile form: strict 2x16, 4x8 under 16 columns and in relaxed modules, 1x24 (M = 1,
+  // A's offset as the loop counter), 2x12 on panels, A transposed
+  it('the first K step peeled on every tile form (K = 0, 1, 2, 3, PEEL_MAX_K, PEEL_MAX_K + 1)', () => {
+    const base = { aT: false, bias: 'none', residual: false, relu: false, alpha: 1, beta: 1 } as const;
+    const forms: Omit<Case, 'K'>[] = [
+      { ...base, M: 6, N: 37, b: 'panels' },                       // 2x16 strict / 4x8 relaxed, a 1x24-wide tail, a dot column
+      { ...base, M: 7, N: 12, b: 'rows', bias: 'col' },            // 4x8 + one vector, the last 3 rows
+      { ...base, M: 1, N: 50, b: 'panels', residual: true },       // 1x24, 2 dot columns
+      { ...base, M: 5, N: 10, b: 'panels', relu: true },           // 2x12 over every column
+      { ...base, M: 9, N: 24, b: 'strided', aT: true, alpha: -1.25 },
+    ];
+    const modes = relaxedSimdAvailable() ? [false, true] : [false];
+    const ks = [0, 1, 2, 3, PEEL_MAX_K, PEEL_MAX_K + 1];
+    for (const relaxed of modes) for (const K of ks) forms.forEach((f, i) => check({ ...f, K }, 500 + 100 * i + K, relaxed));
   });
   // a heavy activation (the GELUs) on a wide B runs in a pass over C after the products (actPass): the
   // same bits as the formula in the tiles' epilogues, serial and in the threaded cuts (whose narrow chunks keep it

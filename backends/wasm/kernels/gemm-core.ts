@@ -7,7 +7,7 @@ import type { Expr, Fn, Local } from '../fn.js';
 import { LANES } from '../simd.js';
 import { splatF32 } from '../math.js';
 import { isRelaxed, madd } from '../relaxed.js';
-import { NR, tilePlan, type TilePlan } from './gemm-plan.js';
+import { NR, PEEL_MAX_K, tilePlan, type TilePlan } from './gemm-plan.js';
 import { genericDims } from '../dims-mode.js';
 import { gemmDyn } from './gemm-dyn.js';
 
@@ -152,27 +152,41 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
     st.push(fn.set(pc, dynPlus(fn, c, byteOff(fn, c, gi(mi), gi(ni)))));
     if (s.bias) st.push(fn.set(pbias, dynPlus(fn, s.bias, byteOff(fn, s.bias, gi(mi), gi(ni)))));
     if (s.residual) st.push(fn.set(pres, dynPlus(fn, s.residual, byteOff(fn, s.residual, gi(mi), gi(ni)))));
-    for (let r = 0; r < rows; r++) for (let j = 0; j < vecs; j++) st.push(fn.set(acc[r]![j]!, V.splat(fn.cf32(0))));
-    // one K step at static offset u (elements along K from the pointers): the B vectors once, then per row one
-    // A splat and a multiply-accumulate into each of the row's accumulators
     // one row of a static A (M = 1): the loop counter is A's byte offset, one pointer less to step
     const aByK = M === 1 && !a.dyn;
     // a one-row tile multiplies then adds even in a relaxed module: a fused madd's 4-cycle latency on each of
     // the 1x24 tile's six chains bounded it, where only the add's is on the chain here. (By tile, not by M: a
     // threaded row split's last chunk of one row must give the serial tail row's bits.)
-    const mac = (x: Expr, y: Expr, acc: Expr): Expr => (rows === 1 ? V.add(acc, V.mul(x, y)) : madd(fn, x, y, acc));
-    const step = (u: number, aPtr: () => Expr = () => fn.get(pa), aU = u): Expr[] => {
+    // `first`: the tile's first K step starts the accumulators with its products (acc = a*b: 0 + a*b and
+    // fma(a, b, 0) but for a zero product's sign, -0 where zeroed accumulators gave +0), no zeroing and no add
+    const mac = (x: Expr, y: Expr, acc: Expr, first: boolean): Expr => {
+      if (first) return V.mul(x, y);
+      return rows === 1 ? V.add(acc, V.mul(x, y)) : madd(fn, x, y, acc);
+    };
+    // one K step at static offset u (elements along K from the pointers): the B vectors once, then per row one
+    // A splat and a multiply-accumulate into each of the row's accumulators
+    const step = (u: number, aPtr: () => Expr = () => fn.get(pa), aU = u, first = false): Expr[] => {
       const e: Expr[] = [];
       for (let j = 0; j < vecs; j++) e.push(fn.set(bv[j]!, m.v128.load(b.base + bOff(u, j), 4, fn.get(pb))));
       for (let r = 0; r < rows; r++) {
         e.push(fn.set(av, m.v128.load32_splat(a.base + 4 * (r * a.rs + aU * a.cs), 4, aPtr())));
-        for (let j = 0; j < vecs; j++) e.push(fn.set(acc[r]![j]!, mac(fn.get(av), fn.get(bv[j]!), fn.get(acc[r]![j]!))));
+        for (let j = 0; j < vecs; j++) e.push(fn.set(acc[r]![j]!, mac(fn.get(av), fn.get(bv[j]!), fn.get(acc[r]![j]!), first)));
       }
       return e;
     };
-    const kFull = K - (K % ku);
+    // a short K (PEEL_MAX_K) peels its first step, then steps the pointers past it (a static A: the loop's counter
+    // starts one step on); K = 0 or a longer K zeroes the accumulators
+    const peeled = K > 0 && K <= PEEL_MAX_K ? 1 : 0;
+    if (peeled) {
+      st.push(...step(0, aByK ? () => fn.c32(0) : undefined, 0, true));
+      if (K > 1 && !aByK) st.push(fn.set(pa, m.i32.add(fn.get(pa), fn.c32(4 * a.cs))));
+      if (K > 1) st.push(fn.set(pb, m.i32.add(fn.get(pb), fn.c32(4 * bRow))));
+    } else {
+      for (let r = 0; r < rows; r++) for (let j = 0; j < vecs; j++) st.push(fn.set(acc[r]![j]!, V.splat(fn.cf32(0))));
+    }
+    const kRest = K - peeled, kFull = kRest - (kRest % ku);
     if (kFull > 0 && aByK) {
-      st.push(fn.loop(ki, 0, 4 * kFull * a.cs, () => [
+      st.push(fn.loop(ki, 4 * peeled * a.cs, 4 * (peeled + kFull) * a.cs, () => [
         ...Array.from({ length: ku }, (_, u) => step(u, () => fn.get(ki))).flat(),
         fn.set(pb, m.i32.add(fn.get(pb), fn.c32(4 * ku * bRow))),
       ], 4 * ku * a.cs));
@@ -195,7 +209,7 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
       ], ku));
     }
     // (a static A past the loop: its offset from 0, B's from where the loop left pb)
-    for (let u = 0; u < K % ku; u++) st.push(...(aByK ? step(u, () => fn.c32(0), kFull + u) : step(u)));
+    for (let u = 0; u < kRest % ku; u++) st.push(...(aByK ? step(u, () => fn.c32(0), peeled + kFull + u) : step(u)));
     for (let r = 0; r < rows; r++) {
       for (let j = 0; j < vecs; j++) {
         const lanes = j === vecs - 1 ? lastLanes : LANES;

@@ -64,3 +64,12 @@ export function tilePlan(M: number, N: number, K: number, relaxed: boolean, pane
  *  Relaxed: 54.3-55.1 with either tile on these shapes, so relaxed modules keep 4x8, whose single-row tiles (they
  *  multiply then add) are then the same rows as in a threaded split's 8-column chunks (parallel.ts). */
 const WIDE_MIN_N = 16;
+
+/** K up to which a tile starts its accumulators with the first K step's products (acc = a*b) instead of zeroing them
+ *  and adding (gemm-core.ts): the step saved is a fixed few instructions a tile, a share of its work only at a short
+ *  K. Zen 4, bench/gemm.ts (best of 9 passes), two runs interleaved with the zeroed tiles (load 2-3), % of the 59.1
+ *  GFLOP/s peak strict / relaxed: mobilenet_v2 stem 12544x32x27 83.8 -> 85.6-85.7 / 93.6 -> 94.5, expand @56
+ *  3136x144x24 83.7 -> 85.1-85.2 / 93.6 -> 94.2-94.6, super-res 12544x64x25 83.6-83.7 -> 85.7-85.9 / 94.0 ->
+ *  94.7-94.8. Peeled at every K, a longer K gained nothing measurable and im2col's 84x64x576 lost (86.4-86.7 ->
+ *  85.7-85.9 strict, the K loop's code unchanged: a code-layout effect), hence the bound. */
+export const PEEL_MAX_K = 32;
