@@ -24,7 +24,7 @@ MODELS=(mnist squeezenet1_1 mobilenet_v2 gpt2_tiny)
 stage() {
   set -e
   local N=node_modules S=${ONNXC_SHARED:-../shared} a=$D/rt/app/node_modules
-  grep -qx '/.devbench/' .git/info/exclude 2>/dev/null || echo /.devbench/ >>.git/info/exclude
+  mkdir -p .git/info; grep -qx '/.devbench/' .git/info/exclude 2>/dev/null || echo /.devbench/ >>.git/info/exclude
   mkdir -p $a/webgpu $a/onnxruntime-node $a/onnxruntime-common
   local b
   for b in webgpu:webgpu-bench webgpu-profile:webgpu-profile; do
