@@ -1,6 +1,6 @@
 // What the local rewrite passes outside fusion (fold-pad-conv, fold-conv-affine, sink-squeeze, one-hot-gather,
-// canonical-hard-activations) ask of a graph: the fusion passes' GraphIndex (producers, readers, single use) plus the
-// values fixed at compile time and the values' types.
+// prelu-leaky-relu, canonical-hard-activations) ask of a graph: the fusion passes' GraphIndex (producers, readers,
+// single use) plus the values fixed at compile time and the values' types.
 
 import type { Node } from '../ir/graph.js';
 import type { Tensor } from '../ir/tensor.js';

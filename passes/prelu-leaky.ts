@@ -7,21 +7,13 @@
 // integer x (LeakyRelu is floats only), a slope that a float32 attribute cannot hold exactly (float64), mixed
 // 0 / -0 or NaN elements, and a slope of a dimension > 1 that x's (symbolic) dimension might broadcast up.
 
-import type { Graph, Node } from '../ir/graph.js';
+import type { Graph } from '../ir/graph.js';
 import { getNumber, type Tensor } from '../ir/tensor.js';
+import { GraphFacts } from './graph-facts.js';
 import { mapAllSubgraphs, rebuild } from './graph-util.js';
 import { EXACT, definePass } from './pass.js';
 
 const FLOAT_TYPES = new Set(['float32', 'float16', 'bfloat16', 'float64']);
-
-/** The constant tensor `name` names (an initializer that is not also a graph input, or a Constant node's value). */
-function constantOf(g: Graph, producers: ReadonlyMap<string, Node>, name: string | undefined): Tensor | undefined {
-  if (name === undefined || name === '' || g.inputs.includes(name)) return undefined;
-  const t = g.initializers.get(name);
-  if (t) return t;
-  const v = producers.get(name)?.op === 'Constant' ? producers.get(name)!.attrs['value'] : undefined;
-  return v?.kind === 'tensor' ? v.value : undefined;
-}
 
 /** The one value every element of the slope holds, when it is a float a float32 attribute holds exactly. */
 function uniformSlope(t: Tensor): number | undefined {
@@ -34,9 +26,9 @@ function uniformSlope(t: Tensor): number | undefined {
 
 /** True when a slope of this shape cannot broadcast x up: each slope dimension other than 1 meets the same known
  *  dimension of x. */
-function fitsX(g: Graph, x: string, slope: Tensor): boolean {
-  const xt = g.types.get(x);
-  if (!xt || xt.kind !== 'tensor' || xt.shape === undefined || !FLOAT_TYPES.has(xt.dtype)) return false;
+function fitsX(f: GraphFacts, x: string, slope: Tensor): boolean {
+  const xt = f.type(x);
+  if (xt?.shape === undefined || !FLOAT_TYPES.has(xt.dtype)) return false;
   const xs = xt.shape, ss = slope.dims;
   if (ss.length > xs.length) return false;
   return ss.every((d, i) => d === 1 || d === xs[xs.length - ss.length + i]);
@@ -44,13 +36,12 @@ function fitsX(g: Graph, x: string, slope: Tensor): boolean {
 
 function run(graph: Graph): Graph {
   const g = mapAllSubgraphs(graph, run);
-  const producers = new Map<string, Node>();
-  for (const n of g.nodes) for (const o of n.outputs) if (o !== '') producers.set(o, n);
+  const f = new GraphFacts(g);
   let changed = g !== graph;
   const nodes = g.nodes.map((n) => {
     if (n.op !== 'PRelu' || n.inputs.length !== 2) return n;
-    const slope = constantOf(g, producers, n.inputs[1]);
-    const alpha = slope && fitsX(g, n.inputs[0]!, slope) ? uniformSlope(slope) : undefined;
+    const slope = f.fixed(n.inputs[1]);
+    const alpha = slope && fitsX(f, n.inputs[0]!, slope) ? uniformSlope(slope) : undefined;
     if (alpha === undefined) return n;
     changed = true;
     return { name: n.name, op: 'LeakyRelu', inputs: [n.inputs[0]!], outputs: [...n.outputs], attrs: { alpha: { kind: 'float' as const, value: alpha } } };

@@ -2,6 +2,8 @@
 // compare with the reference interpreter.
 
 import { runGraph } from '../../backends/reference/interpreter.js';
+import binaryen from '../../backends/wasm/binaryen.js';
+import { Fn } from '../../backends/wasm/fn.js';
 import { compileWasm } from '../../backends/wasm/compile.js';
 import { worstRelativeError } from '../helpers/worst-error.js';
 import type { Graph } from '../../ir/graph.js';
@@ -51,4 +53,31 @@ export function singleCase(
       return { g: b.build(), inputs: shapes.map((s, i) => randTensor(s, seed + i)) };
     },
   };
+}
+
+interface Instance { readonly exports: Readonly<Record<string, unknown>> }
+const WA = (globalThis as unknown as { WebAssembly: { Instance: new (m: object, i: object) => Instance; Module: new (b: Uint8Array) => object } }).WebAssembly;
+
+/** `f` on f32x4 applied lane-wise to `xs` (a multiple of 4 floats, copied in bit for bit) by a module of its own: a
+ *  loop of vector loads, f, stores. For sweeping a vector formula (math.ts, rnn-act.ts) without a graph around it. */
+export function applyLanewise(f: (fn: Fn, x: binaryen.ExpressionRef) => binaryen.ExpressionRef, xs: Float32Array): Float32Array {
+  const n = xs.length, bytes = n * 4, m = new binaryen.Module();
+  if (n % 4 !== 0) throw new Error(`applyLanewise: ${n} floats, not a multiple of 4`);
+  try {
+    m.setFeatures(binaryen.Features.SIMD128);
+    const pages = Math.max(1, Math.ceil((2 * bytes) / 65536));
+    m.setMemory(pages, pages, 'memory');
+    const fn = new Fn(m), i = fn.i32();
+    m.addFunction('f', binaryen.none, binaryen.none, fn.vars, fn.loop(i, 0, bytes, (iv) => [m.v128.store(bytes, 16, iv(), f(fn, m.v128.load(0, 16, iv())))], 16));
+    m.addFunctionExport('f', 'f');
+    if (!m.validate()) throw new Error('module failed validation');
+    m.optimize();
+    const inst = new WA.Instance(new WA.Module(m.emitBinary()), {});
+    const buf = (inst.exports['memory'] as { buffer: ArrayBuffer }).buffer;
+    new Float32Array(buf, 0, n).set(xs);
+    (inst.exports['f'] as () => void)();
+    return new Float32Array(buf, bytes, n).slice();
+  } finally {
+    m.dispose();
+  }
 }

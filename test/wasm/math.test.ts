@@ -3,11 +3,9 @@
 // (one f32x4 loop per module) over dense sweeps.
 
 import { describe, expect, it } from 'vitest';
-import binaryen from '../../backends/wasm/binaryen.js';
-import { Fn } from '../../backends/wasm/fn.js';
 import { erfV, expNegV, expV } from '../../backends/wasm/math.js';
 import { GraphBuilder } from '../../models/builder.js';
-import { runWasm } from './helpers.js';
+import { applyLanewise, runWasm } from './helpers.js';
 
 /** ulp distance of float32 a from the exact value e (rounded to float32), 0 for equal specials. */
 function ulps(a: number, e: number): number {
@@ -203,27 +201,9 @@ describe('wasm math approximations', () => {
   });
 });
 
-interface Instance { readonly exports: Readonly<Record<string, unknown>> }
-const WA = (globalThis as unknown as { WebAssembly: { Instance: new (m: object, i: object) => Instance; Module: new (b: Uint8Array) => object } }).WebAssembly;
-
-/** f applied lane-wise to xs (padded to a multiple of 4) by a module of its own: a loop of f32x4 loads, f, stores. */
-function applyVec(f: (fn: Fn, x: binaryen.ExpressionRef) => binaryen.ExpressionRef, xs: readonly number[]): Float32Array {
-  const n = Math.ceil(xs.length / 4) * 4, bytes = n * 4, m = new binaryen.Module();
-  try {
-    m.setFeatures(binaryen.Features.SIMD128);
-    const pages = Math.ceil((2 * bytes) / 65536);
-    m.setMemory(pages, pages, 'memory');
-    const fn = new Fn(m), i = fn.i32();
-    m.addFunction('f', binaryen.none, binaryen.none, fn.vars, fn.loop(i, 0, bytes, (iv) => [m.v128.store(bytes, 16, iv(), f(fn, m.v128.load(0, 16, iv())))], 16));
-    m.addFunctionExport('f', 'f');
-    if (!m.validate()) throw new Error('module failed validation');
-    m.optimize();
-    const inst = new WA.Instance(new WA.Module(m.emitBinary()), {});
-    const buf = (inst.exports['memory'] as { buffer: ArrayBuffer }).buffer;
-    new Float32Array(buf, 0, xs.length).set(xs);
-    (inst.exports['f'] as () => void)();
-    return new Float32Array(buf, bytes, xs.length).slice();
-  } finally {
-    m.dispose();
-  }
+/** f applied lane-wise to xs (padded to a multiple of 4). */
+function applyVec(f: Parameters<typeof applyLanewise>[0], xs: readonly number[]): Float32Array {
+  const padded = new Float32Array(Math.ceil(xs.length / 4) * 4);
+  padded.set(xs);
+  return applyLanewise(f, padded).slice(0, xs.length);
 }

@@ -52,7 +52,11 @@ export function compileWebGpu(g: Graph, inputs: readonly Tensor[]): WebGpuArtifa
 
 /** Run `g` compiled for WebGPU on `inputs` (positional), on the shared device or on `on`. */
 export async function runWebGpu(g: Graph, inputs: readonly Tensor[], on?: GPUDevice): Promise<Tensor[]> {
-  const art = compileWebGpu(g, inputs);
+  return runArtifact(compileWebGpu(g, inputs), g, inputs, on);
+}
+
+/** Run `art`, compiled from `g`, on `inputs` (positional), on the shared device (in error scopes) or on `on`. */
+export async function runArtifact(art: WebGpuArtifact, g: Graph, inputs: readonly Tensor[], on?: GPUDevice): Promise<Tensor[]> {
   const run = async (device: GPUDevice): Promise<Tensor[]> => {
     const s = await createSession(art, { device });
     try {

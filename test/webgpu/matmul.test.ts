@@ -10,9 +10,8 @@ import { randTensor } from '../wasm/helpers.js';
 import { runGraph } from '../../backends/reference/interpreter.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { gemmSlices } from '../../backends/webgpu/kernels/gemm-core.js';
-import { createSession } from '../../runtime/webgpu/session.js';
 import { worstRelativeError } from '../helpers/worst-error.js';
-import { compileWebGpu, deviceWithoutSubgroups, gpu, REQUIRE_WEBGPU, scoped, skipReason, worstError } from './helpers.js';
+import { compileWebGpu, deviceWithoutSubgroups, gpu, REQUIRE_WEBGPU, runArtifact, skipReason, worstError } from './helpers.js';
 
 const run = gpu !== undefined || REQUIRE_WEBGPU;
 
@@ -50,18 +49,11 @@ describe.skipIf(!run)(`webgpu MatMul/Gemm${run ? '' : ` (skipped: ${skipReason})
     const art = compileWebGpu(g, inputs);
     expect(art.manifest.dispatches.filter((d) => d.subgroups).length, 'dispatches with a subgroup form').toBe(4);
     const ref = runGraph(g, inputs) as Tensor[];
-    const feeds = Object.fromEntries(g.inputs.map((n, i) => [n, { type: inputs[i]!.dtype, dims: inputs[i]!.dims, data: inputs[i]!.data }]));
-    const runOn = async (device: GPUDevice): Promise<Tensor[]> => {
-      const s = await createSession(art, { device });
-      const outs = await s.run(feeds);
-      s.release();
-      return g.outputs.map((n) => ({ dtype: outs[n]!.type, dims: outs[n]!.dims, data: outs[n]!.data }) as Tensor);
-    };
-    expect(worstRelativeError(await scoped(runOn), ref), 'this device\'s form (subgroup where it has subgroups)').toBeLessThan(1e-5);
+    expect(worstRelativeError(await runArtifact(art, g, inputs), ref), 'this device\'s form (subgroup where it has subgroups)').toBeLessThan(1e-5);
     const plain = await deviceWithoutSubgroups();
     expect(plain?.features.has('subgroups')).toBe(false);
     try {
-      expect(worstRelativeError(await runOn(plain!), ref), 'portable form').toBeLessThan(1e-5);
+      expect(worstRelativeError(await runArtifact(art, g, inputs, plain!), ref), 'portable form').toBeLessThan(1e-5);
     } finally {
       plain!.destroy();
     }
@@ -106,17 +98,10 @@ describe.skipIf(!run)(`webgpu MatMul/Gemm${run ? '' : ` (skipped: ${skipReason})
     expect(art.manifest.shaders.filter((t) => t.includes('workgroupBarrier')).length, 'shaders in the split form').toBe(6);
     expect(gemmSlices({ M: 5, N: 12, K: 256, batchDims: [3], a: { batch: [1280], outer: 256, inner: 1 }, b: { batch: [0], outer: 12, inner: 1 } })).toBe(8);
     const ref = runGraph(g, inputs) as Tensor[];
-    const feeds = Object.fromEntries(g.inputs.map((n, i) => [n, { type: inputs[i]!.dtype, dims: inputs[i]!.dims, data: inputs[i]!.data }]));
-    const runOn = async (device: GPUDevice): Promise<Tensor[]> => {
-      const s = await createSession(art, { device });
-      const outs = await s.run(feeds);
-      s.release();
-      return g.outputs.map((n) => ({ dtype: outs[n]!.type, dims: outs[n]!.dims, data: outs[n]!.data }) as Tensor);
-    };
-    expect(worstRelativeError(await scoped(runOn), ref), 'this device\'s form').toBeLessThan(1e-5);
+    expect(worstRelativeError(await runArtifact(art, g, inputs), ref), 'this device\'s form').toBeLessThan(1e-5);
     const plain = await deviceWithoutSubgroups();
     try {
-      expect(worstRelativeError(await runOn(plain!), ref), 'portable split form').toBeLessThan(1e-5);
+      expect(worstRelativeError(await runArtifact(art, g, inputs, plain!), ref), 'portable split form').toBeLessThan(1e-5);
     } finally {
       plain!.destroy();
     }
