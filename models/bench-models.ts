@@ -12,10 +12,10 @@ import { randomInputs } from '../compiler/random-inputs.js';
 import type { Model } from '../ir/graph.js';
 import { fromValues, type Tensor } from '../ir/tensor.js';
 import { prng } from '../ir/random.js';
+import { aroundOne, scalar, weights } from './bench-weights.js';
 import { GraphBuilder, seededWeights } from './builder.js';
+import { convNext, efficientNetB0, yolov8n } from './held-out-cnns.js';
 
-/** Uniform weights in ±1/sqrt(fanIn) (PyTorch's default initialisation scale). */
-const weights = (dims: number[], rand: () => number, fanIn: number): Tensor<'float32'> => seededWeights(dims, rand, 1 / Math.sqrt(fanIn));
 
 /** 1x1x64x64 -> Conv 1->16 s2 -> Conv 16->32 s2 (LeakyRelu) -> ConvTranspose 32->16 s2 (LeakyRelu) -> ConvTranspose
  *  16->1 s2 -> Sigmoid: 1x1x64x64. */
@@ -62,14 +62,6 @@ export function lstmForecaster(seed = 17, seq = 48, features = 8, hidden = 64, h
   return b.model({ source: 'lstm_forecaster', docString: 'onnxc bench model: a 2-layer LSTM forecaster' });
 }
 
-/** 1 + seeded weights in ±`scale` (normalisation gains, variances). */
-const aroundOne = (dims: number[], rand: () => number, scale: number): Tensor<'float32'> => {
-  const t = seededWeights(dims, rand, scale);
-  for (let i = 0; i < t.data.length; i++) t.data[i] = 1 + t.data[i]!;
-  return t;
-};
-
-const scalar = (v: number): Tensor<'float32'> => fromValues('float32', [], [v]);
 
 /** 1x3x224x224 -> ViT-tiny (patch 16, 192 hidden, 3 heads, MLP 768) with `layers` pre-norm blocks -> [1, 1000], as
  *  torch.onnx.export (opset 17+) writes timm's VisionTransformer: the patch embedding as a 16x16 stride-16 Conv,
@@ -277,13 +269,26 @@ export function svtrTiny(seed = 29, o: SvtrOptions = SVTR_TINY): Model {
 export const BENCH_MODELS: Readonly<Record<string, () => Model>> = { conv_autoencoder: convAutoencoder, lstm_forecaster: lstmForecaster };
 
 /** Stand-ins for held-out model families (bench only: `npx tsx bench/run.ts vit_tiny dbnet_head`). */
-export const HELD_OUT_PROXIES: Readonly<Record<string, () => Model>> = { vit_tiny: () => vitTiny(), dbnet_head: () => dbnetHead(), svtr_tiny: () => svtrTiny() };
+export const HELD_OUT_PROXIES: Readonly<Record<string, () => Model>> = {
+  vit_tiny: () => vitTiny(), dbnet_head: () => dbnetHead(), svtr_tiny: () => svtrTiny(),
+  efficientnet_b0: () => efficientNetB0(), yolov8n: () => yolov8n(), convnext: () => convNext(),
+};
+
+/** The convolutional proxies at test sizes: EfficientNet at 64x64 with one block per stage kind (3x3 and 5x5,
+ *  stride 1 and 2, with and without expansion), YOLOv8-n at 64x64 at half width, ConvNeXt at 64x64 with one block
+ *  per stage (two in the third); 10 classes. */
+export const HELD_OUT_CNNS_SMALL: Readonly<Record<string, () => Model>> = {
+  efficientnet_b0: () => efficientNetB0(31, 64, [[1, 3, 1, 16, 1], [6, 3, 2, 24, 2], [6, 5, 2, 40, 1], [4, 5, 1, 40, 1]], 64, 10),
+  yolov8n: () => yolov8n(37, 64, [8, 16, 32, 64, 128], 10),
+  convnext: () => convNext(41, 64, [16, 32, 48, 64], [1, 1, 2, 1], 10),
+};
 
 /** Every bench model at sizes the reference interpreter checks in a second (tests): the ViT at 64x64, 2 blocks of
  *  64 hidden, the detector at 96x96, the recogniser at 32x64 with one block per stage past a local one (50 classes). */
 export const BENCH_MODELS_SMALL: Readonly<Record<string, () => Model>> = {
   ...BENCH_MODELS, vit_tiny: () => vitTiny(19, 2, 64, 2, 128, 64, 16, 10), dbnet_head: () => dbnetHead(23, 96),
   svtr_tiny: () => svtrTiny(29, { ...SVTR_TINY, width: 64, dims: [32, 64, 96], depth: [1, 2, 1], heads: [2, 4, 6], locals: 2, outChannels: 48, classes: 50 }),
+  ...HELD_OUT_CNNS_SMALL,
 };
 
 /** `dir`/model.onnx and `dir`/test_data_set_0/input_K.pb (seeded inputs); returns the model's path. */
