@@ -1,10 +1,14 @@
 // Reductions over any set of axes: a loop nest over kept axes around a loop nest over reduced axes. float32
-// accumulates in f32; every other dtype accumulates in f64 (converted on load and store).
+// accumulates in f32; every other dtype accumulates in f64 (converted on load and store). A float32 reduction whose
+// last reduced axis is not the innermost (ReduceMean over C of NCHW, magika's LayerNorm over its middle axis) runs
+// down the contiguous kept axes after it instead, four columns to a vector: each output still sums its inputs in
+// the scalar loop's order, so the answers are the same bits.
 
-import type { Expr } from '../fn.js';
+import type { Expr, Fn, Local } from '../fn.js';
 import { collapse, nest } from '../layout.js';
 import { expV, logV } from '../math.js';
-import { viaVector } from '../simd.js';
+import { floorTo, genericDims, guardedLoop } from '../dims-mode.js';
+import { LANES, viaVector } from '../simd.js';
 import type { KernelGen } from './types.js';
 import { attrNum, constInts, input, normAxis, output, requireDType, strides, withDTypes } from './util.js';
 import { expF, ldF, logF, stF } from './scalar.js';
@@ -50,6 +54,9 @@ function reduce(kind: Kind): KernelGen {
           default: return a;
         }
       };
+      if (f32 && red.length > 0 && red[red.length - 1]! < rank - 1) {
+        return columns(fn, kind, { x: x.ptr.base, y: y.ptr.base, dims: x.dims, red, kept, outStrides, count });
+      }
       const ko = collapse(keptDims, [outStrides, kept.map((i) => xs[i]!)]);
       const ro = collapse(red.map((a) => x.dims[a]!), [red.map((a) => xs[a]!)]);
       const base = fn.i32();
@@ -65,6 +72,79 @@ function reduce(kind: Kind): KernelGen {
       ]);
     },
   };
+}
+
+/** Vectors of accumulators per column block: four keep the adds' latency hidden (one dependent chain per vector). */
+const BLOCK = 4;
+
+interface Columns {
+  readonly x: number; readonly y: number; readonly dims: readonly number[]; readonly red: readonly number[];
+  readonly kept: readonly number[]; readonly outStrides: readonly number[]; readonly count: number;
+}
+
+/** A float32 reduction whose kept axes after the last reduced one are `inner` contiguous columns in x and in y: for
+ *  each combination of the kept axes before it, BLOCK vectors of columns, then single vectors, then single columns,
+ *  each accumulated over the reduced axes in the scalar loop's order with the scalar formula applied lanewise. */
+function columns(fn: Fn, kind: Kind, c: Columns): Expr {
+  const m = fn.m, V = m.f32x4, xs = strides(c.dims), last = c.red[c.red.length - 1]!;
+  const inner = c.dims.slice(last + 1).reduce((a, b) => a * b, 1);
+  const outer = c.kept.filter((i) => i < last);
+  const ko = collapse(outer.map((i) => c.dims[i]!), [outer.map((_, k) => c.outStrides[k]!), outer.map((i) => xs[i]!)]);
+  const ro = collapse(c.red.map((a) => c.dims[a]!), [c.red.map((a) => xs[a]!)]);
+  const init = kind === 'max' ? -Infinity : kind === 'min' ? Infinity : kind === 'prod' ? 1 : 0;
+  const step = (a: Expr, b: () => Expr): Expr => {
+    switch (kind) {
+      case 'sum': case 'mean': case 'logsum': return V.add(a, b());
+      case 'max': return V.max(a, b());
+      case 'min': return V.min(a, b());
+      case 'prod': return V.mul(a, b());
+      case 'sumsq': case 'l2': return V.add(a, V.mul(b(), b()));
+      case 'l1': return V.add(a, V.abs(b()));
+      case 'logsumexp': return V.add(a, expV(fn, b()));
+    }
+  };
+  const finish = (a: Expr): Expr => {
+    switch (kind) {
+      case 'mean': return V.div(a, V.splat(fn.cf32(c.count)));
+      case 'l2': return V.sqrt(a);
+      case 'logsumexp': case 'logsum': return logV(fn, a);
+      default: return a;
+    }
+  };
+  const xBase = fn.i32(), yBase = fn.i32(), j = fn.i32(), at = fn.i32();
+  const accs: Local[] = Array.from({ length: BLOCK }, () => fn.v128()), vals: Local[] = Array.from({ length: BLOCK }, () => fn.v128());
+  // `width` vectors of columns from j (width 0: the one column j, in lane 0)
+  const run = (width: number): Expr[] => {
+    const n = Math.max(width, 1);
+    const col = (): Expr => m.i32.add(fn.get(xBase), fn.get(j));
+    const load = (k: number): Expr => (width === 0
+      ? V.splat(fn.load('float32', { base: c.x, dyn: fn.get(at) }))
+      : fn.loadV({ base: c.x + 16 * k, dyn: fn.get(at) }));
+    const dst = (): Expr => m.i32.shl(m.i32.add(fn.get(yBase), fn.get(j)), fn.c32(2));
+    return [
+      ...accs.slice(0, n).map((a) => fn.set(a, V.splat(fn.cf32(init)))),
+      nest(fn, ro.dims, ro.sets, ([r]) => [
+        fn.set(at, m.i32.shl(m.i32.add(col(), r!), fn.c32(2))),
+        ...accs.slice(0, n).flatMap((a, k) => [fn.set(vals[k]!, load(k)), fn.set(a, step(fn.get(a), () => fn.get(vals[k]!)))]),
+      ]),
+      ...accs.slice(0, n).map((a, k) => (width === 0
+        ? fn.store('float32', { base: c.y, dyn: dst() }, V.extract_lane(finish(fn.get(a)), 0))
+        : fn.storeV({ base: c.y + 16 * k, dyn: dst() }, finish(fn.get(a))))),
+    ];
+  };
+  const W = BLOCK * LANES;
+  const loop = (from: [number, () => Expr], to: [number, () => Expr], stepBy: number, body: () => Expr[]): Expr => (genericDims()
+    ? guardedLoop(fn, j, from[1], to[1], body, stepBy)
+    : fn.loop(j, from[0], to[0], body, stepBy));
+  const blocks: [number, () => Expr] = [inner - (inner % W), floorTo(fn, inner, W)];
+  const vecs: [number, () => Expr] = [inner - (inner % LANES), floorTo(fn, inner, LANES)];
+  return nest(fn, ko.dims, ko.sets, ([oOff, xOff]) => [
+    fn.set(yBase, oOff!),
+    fn.set(xBase, xOff!),
+    loop([0, () => fn.c32(0)], blocks, W, () => run(BLOCK)),
+    loop(blocks, vecs, LANES, () => run(1)),
+    loop(vecs, [inner, () => fn.c32(inner)], 1, () => run(0)),
+  ]);
 }
 
 export const REDUCE: Readonly<Record<string, KernelGen>> = {
