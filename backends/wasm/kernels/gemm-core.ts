@@ -125,13 +125,19 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
   // wide B, or a B past L1 (attention's K^T and V, ViT's MLP down-projection): keep one K x W panel of B hot and
   // stream A's rows past it, instead of every row band sweeping all of B from L2 (see WIDE_B_BYTES)
   const wideOrder = Nm > M || K * Nm * 4 > WIDE_B_BYTES;
-  // a heavy activation (VecEpilogue.heavy: GELU) in the wide order, whole vectors: in a pass over C after the
-  // products (actPass), not in the tiles' epilogues, where V8 interleaves a formula per accumulator and spills their
-  // temporaries and constants. In the tiles -> after them, GFLOP/s (50.8 without an activation at 64x1024x256):
-  // GeluTanh 43.9 -> 46.2 (196x384x64 37.0 -> 37.1), Gelu 39.3 -> 41.8 (196x384x64 25.8 -> 27.5, ViT's 197x768x192
-  // 37.0 -> 39.6). Not taken: SiLU, Sigmoid, Tanh (+1-2% at K 192-256, -3..-6% at 196x384x64) and a tall A
-  // (3136x144x24 SiLU 21.4 -> 18.2, GeluTanh 26.5 -> 24.9)
-  const actAfter = s.act?.heavy === true && wideOrder && dotCols === 0 && Nm % LANES === 0;
+  // the wide order's epilogue (bias, residual, activation; not alpha) in a pass over C after the products (epiPass),
+  // when it has an addend or a heavy activation (VecEpilogue.heavy: GELU) and C is whole vectors: the tiles store
+  // their sums and nothing else. The same K loop came out of V8 with and without a bias, yet a bias added in the tiles
+  // cost 7% at 64x768x256 wherever the bias lay (51.3 -> 47.7 GFLOP/s). Tiles -> pass, modules built as bench/gemm.ts
+  // does with gpt2_tiny's epilogues, best of 2 passes, load 8.4-8.7, hot B / B cold (each call the next of 24
+  // copies): 64x768x256 + bias 47.4-48.1 -> 50.4 / 43.2-44.3 -> 45.3-46.4; 64x1024x256 + bias, GeluTanh 43.2-43.3
+  // -> 46.2-46.3 / 40.3 -> 42.0-42.7; 64x256x1024 + bias, residual 47.4-47.6 -> 50.8-50.9 / 45.3-45.7 -> 48.0-48.3;
+  // 64x256x256 + bias, residual 47.7-47.8 -> 50.7-50.9 / 45.5-45.7 -> 47.7-49.9. (A GELU alone had moved to a pass
+  // before: in the tiles V8 interleaved a formula per accumulator and spilled; 64x1024x256 GeluTanh 43.9 -> 46.2,
+  // Gelu 39.3 -> 41.8, ViT's 197x768x192 Gelu 37.0 -> 39.6. Not taken for SiLU, Sigmoid, Tanh alone, +1-2% at K
+  // 192-256 and -3..-6% at 196x384x64, nor for a tall A: 3136x144x24 SiLU 21.4 -> 18.2, GeluTanh 26.5 -> 24.9.)
+  const epiAfter = wideOrder && dotCols === 0 && Nm % LANES === 0 && (s.act?.heavy === true || s.bias !== undefined || s.residual !== undefined)
+    && s.residual?.base !== c.base;
   const pa = fn.i32(), pb = fn.i32(), pc = fn.i32(), pbias = fn.i32(), pres = fn.i32();
   const acc = Array.from({ length: mr }, () => Array.from({ length: Math.max(nv, tnv) }, () => fn.v128()));
   const bv = Array.from({ length: Math.max(nv, tnv) }, () => fn.v128()), av = fn.v128(), out = fn.v128();
@@ -150,8 +156,8 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
       : mulC(fn, gi(ni), 4);
     st.push(fn.set(pb, dynPlus(fn, b, bCol)));
     st.push(fn.set(pc, dynPlus(fn, c, byteOff(fn, c, gi(mi), gi(ni)))));
-    if (s.bias) st.push(fn.set(pbias, dynPlus(fn, s.bias, byteOff(fn, s.bias, gi(mi), gi(ni)))));
-    if (s.residual) st.push(fn.set(pres, dynPlus(fn, s.residual, byteOff(fn, s.residual, gi(mi), gi(ni)))));
+    if (s.bias && !epiAfter) st.push(fn.set(pbias, dynPlus(fn, s.bias, byteOff(fn, s.bias, gi(mi), gi(ni)))));
+    if (s.residual && !epiAfter) st.push(fn.set(pres, dynPlus(fn, s.residual, byteOff(fn, s.residual, gi(mi), gi(ni)))));
     // one row of a static A (M = 1): the loop counter is A's byte offset, one pointer less to step
     const aByK = M === 1 && !a.dyn;
     // a one-row tile multiplies then adds even in a relaxed module: a fused madd's 4-cycle latency on each of
@@ -225,7 +231,7 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
             return v;
           };
         };
-        const v = epilogueV(fn, s, fn.get(acc[r]![j]!), addend(s.bias, pbias), addend(s.residual, pres), actAfter);
+        const v = epiAfter ? epilogueV(fn, s, fn.get(acc[r]![j]!), undefined, undefined, true) : epilogueV(fn, s, fn.get(acc[r]![j]!), addend(s.bias, pbias), addend(s.residual, pres));
         const cOff = c.base + 4 * (r * c.rs + j * LANES);
         if (lanes === LANES) st.push(m.v128.store(cOff, 4, fn.get(pc), v));
         else {
@@ -278,7 +284,7 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
   const covered = nW + tailCols;
   // (whole vectors of N leave no columns to the plain loop, which would apply the activation itself)
   if (covered < Nm) body.push(plain(fn, s, covered, Nm));
-  if (actAfter) body.push(actPass(fn, s, Nm));
+  if (epiAfter) body.push(epiPass(fn, s, Nm));
   // dot columns two at a time (4 rows x 2 columns: 8 accumulators, 2 B vectors, the A vector)
   for (let n0 = Nm; n0 < N; n0 += 2) body.push(dotColumns(fn, s, n0, Math.min(2, N - n0)));
   return fn.block(body);
@@ -292,18 +298,25 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
  *  (3136x144x24 49.5 / 49.6 either way). */
 const WIDE_B_BYTES = 32 * 1024;
 
-/** C[m, 0..n) = act(C[m, 0..n)) for every row, n a multiple of 4, C's rows contiguous: one vector a trip, the loop
- *  run to the row's end pointer (the formula's constants stay in registers across it). The value stored before is
- *  the f32 the tile's epilogue would have given the formula, so the bits are the same. */
-function actPass(fn: Fn, s: GemmSpec, n: number): Expr {
-  const m = fn.m, c = s.c, act = s.act!;
-  const mi = fn.i32(), p = fn.i32(), end = fn.i32(), label = `A${fn.label()}`;
+/** C[m, 0..n) = act(C[m, 0..n) + beta*bias + residual) for every row (alpha was applied by the tiles), n a multiple of
+ *  4, C's rows contiguous: one vector a trip, the loop run to the row's end pointer (the formula's constants stay in
+ *  registers across it). The tiles stored the f32 their epilogue would have added to, and the pass adds and applies
+ *  in the same order, so the bits are the same. Needs C apart from the residual (a residual read after C's store). */
+function epiPass(fn: Fn, s: GemmSpec, n: number): Expr {
+  const m = fn.m, V = m.f32x4, c = s.c;
+  const mi = fn.i32(), p = fn.i32(), end = fn.i32(), pbias = fn.i32(), pres = fn.i32(), label = `E${fn.label()}`;
+  const ld = (op: MatOperand, pl: Local) => (): Expr => (op.cs === 0 ? V.splat(m.f32.load(op.base, 4, fn.get(pl))) : m.v128.load(op.base, 4, fn.get(pl)));
+  const step = (op: MatOperand | undefined, pl: Local): Expr[] => (op && op.cs !== 0 ? [fn.set(pl, m.i32.add(fn.get(pl), fn.c32(4 * LANES)))] : []);
+  const noAlpha = { ...s, alpha: 1 };
   return fn.loop(mi, 0, s.M, () => [
     fn.set(p, dynPlus(fn, c, mulC(fn, () => fn.get(mi), 4 * c.rs))),
+    ...(s.bias ? [fn.set(pbias, dynPlus(fn, s.bias, mulC(fn, () => fn.get(mi), 4 * s.bias.rs)))] : []),
+    ...(s.residual ? [fn.set(pres, dynPlus(fn, s.residual, mulC(fn, () => fn.get(mi), 4 * s.residual.rs)))] : []),
     fn.set(end, m.i32.add(fn.get(p), fn.c32(4 * n))),
     m.loop(label, fn.block([
-      m.v128.store(c.base, 4, fn.get(p), act(fn, m.v128.load(c.base, 4, fn.get(p)))),
+      m.v128.store(c.base, 4, fn.get(p), epilogueV(fn, noAlpha, m.v128.load(c.base, 4, fn.get(p)), s.bias ? ld(s.bias, pbias) : undefined, s.residual ? ld(s.residual, pres) : undefined)),
       fn.set(p, m.i32.add(fn.get(p), fn.c32(4 * LANES))),
+      ...step(s.bias, pbias), ...step(s.residual, pres),
       m.br_if(label, m.i32.lt_u(fn.get(p), fn.get(end))),
     ])),
   ]);

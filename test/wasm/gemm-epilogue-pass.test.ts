@@ -1,0 +1,134 @@
+// The GEMM core's epilogue pass (gemm-core.ts epiPass): in the wide order (B wider than A is tall, or past L1) the
+// tiles store alpha * sum and a pass over C adds beta * bias and the residual and applies the activation. It must give
+// the bits of the same f32 operations in the same order as the tiles did before: alpha * sum, + beta * bias,
+// + residual, activation, each rounded to f32. Checked exactly here against the core's own sums (the same GEMM with no
+// epilogue) and Math.fround per operation, for every bias kind, alpha/beta, a GELU (the pass's heavy case) and a tall
+// shape (the tiles' own epilogue), strict and threaded cuts.
+
+import { describe, expect, it } from 'vitest';
+import binaryen from '../../backends/wasm/binaryen.js';
+import { Fn } from '../../backends/wasm/fn.js';
+import { gemm, type GemmSpec, type MatOperand, type VecEpilogue } from '../../backends/wasm/kernels/gemm-core.js';
+import { packPanels, panelSize } from '../../backends/wasm/kernels/gemm-pack.js';
+import { activationV } from '../../backends/wasm/kernels/fused-activation.js';
+import { gemmItem, splitGemm } from '../../backends/wasm/parallel.js';
+import { prng } from '../../ir/random.js';
+
+type BiasKind = 'none' | 'col' | 'row' | 'full';
+interface Case { M: number; N: number; K: number; bias: BiasKind; residual: boolean; alpha: number; beta: number; gelu: boolean }
+
+interface Instance { readonly exports: Readonly<Record<string, unknown>> }
+const WA = (globalThis as unknown as { WebAssembly: { Instance: new (m: object, i: object) => Instance; Module: new (b: Uint8Array) => object } }).WebAssembly;
+
+/** Runs C = epilogue(A B) (B panel-packed) and returns C; `threads`: as the chunks of a 2-thread split. */
+function run(c: Case, data: { A: Float32Array; B: Float32Array; bias: Float32Array; res: Float32Array }, epilogue: boolean, threads = 0): Float32Array | undefined {
+  const { M, N, K } = c;
+  const a = 16, b = a + M * K + 16, bias = b + panelSize(K, N) + 16, res = bias + M * N + 16, cc = res + M * N + 16, end = cc + M * N + 16;
+  const op = (base: number, rs: number, cs: number, extra: Partial<MatOperand> = {}): MatOperand => ({ base: base * 4, rs, cs, ...extra });
+  const biasOp = c.bias === 'col' ? op(bias, 0, 1) : c.bias === 'row' ? op(bias, 1, 0) : c.bias === 'full' ? op(bias, N, 1) : undefined;
+  const act: VecEpilogue | undefined = c.gelu ? activationV('GeluTanh', []) : undefined;
+  const m = new binaryen.Module();
+  try {
+    m.setFeatures(binaryen.Features.SIMD128);
+    const pages = Math.ceil((end * 4) / 65536) + 1;
+    m.setMemory(pages, pages, 'memory');
+    const fn = new Fn(m);
+    const s: GemmSpec = {
+      M, N, K, a: op(a, K, 1), b: op(b, N, 1, { panels: true }), c: op(cc, N, 1),
+      ...(epilogue ? { alpha: c.alpha, beta: c.beta, ...(biasOp ? { bias: biasOp } : {}), ...(c.residual ? { residual: op(res, N, 1) } : {}), ...(act ? { act } : {}) } : {}),
+    };
+    let body;
+    if (threads) {
+      const split = splitGemm(M, N, K, 2, threads);
+      if (!split) return undefined;
+      body = fn.block(Array.from({ length: split.count }, (_, i) => gemmItem(fn, s, split, () => fn.c32(i))));
+    } else body = gemm(fn, s);
+    m.addFunction('f', binaryen.none, binaryen.none, fn.vars, body);
+    m.addFunctionExport('f', 'f');
+    if (!m.validate()) throw new Error('module failed validation');
+    m.optimize();
+    const inst = new WA.Instance(new WA.Module(m.emitBinary()), {});
+    const mem = new Float32Array((inst.exports['memory'] as { buffer: ArrayBuffer }).buffer);
+    mem.set(data.A, a);
+    mem.set(packPanels(data.B, K, N, N, 1), b);
+    mem.set(data.bias, bias);
+    mem.set(data.res, res);
+    (inst.exports['f'] as () => void)();
+    return mem.slice(cc, cc + M * N);
+  } finally {
+    m.dispose();
+  }
+}
+
+/** The activation alone over a vector of inputs (the same formula the epilogue applies). */
+function geluOf(xs: Float32Array): Float32Array {
+  const m = new binaryen.Module();
+  try {
+    m.setFeatures(binaryen.Features.SIMD128);
+    m.setMemory(Math.ceil((xs.length * 8 + 64) / 65536) + 1, Math.ceil((xs.length * 8 + 64) / 65536) + 1, 'memory');
+    const fn = new Fn(m), i = fn.i32(), act = activationV('GeluTanh', [])!;
+    const n = Math.ceil(xs.length / 4) * 4;
+    m.addFunction('f', binaryen.none, binaryen.none, fn.vars, fn.loop(i, 0, n * 4, () => [
+      m.v128.store(0, 4, fn.get(i), act(fn, m.v128.load(0, 4, fn.get(i)))),
+    ], 16));
+    m.addFunctionExport('f', 'f');
+    m.optimize();
+    const inst = new WA.Instance(new WA.Module(m.emitBinary()), {});
+    const mem = new Float32Array((inst.exports['memory'] as { buffer: ArrayBuffer }).buffer);
+    mem.set(xs, 0);
+    (inst.exports['f'] as () => void)();
+    return mem.slice(0, xs.length);
+  } finally {
+    m.dispose();
+  }
+}
+
+function check(c: Case, seed: number): void {
+  const r = prng(seed), rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => r() * 2 - 1);
+  const { M, N } = c;
+  const data = { A: rand(M * c.K), B: rand(c.K * N), bias: rand(M * N), res: rand(M * N) };
+  const sums = run(c, data, false)!, got = run(c, data, true)!;
+  const f = Math.fround;
+  const pre = new Float32Array(M * N);
+  for (let i = 0; i < M; i++) {
+    for (let n = 0; n < N; n++) {
+      let v = c.alpha === 1 ? sums[i * N + n]! : f(c.alpha * sums[i * N + n]!);
+      const bv = c.bias === 'col' ? data.bias[n] : c.bias === 'row' ? data.bias[i] : c.bias === 'full' ? data.bias[i * N + n] : undefined;
+      if (bv !== undefined) v = f(v + (c.beta === 1 ? bv : f(c.beta * bv)));
+      if (c.residual) v = f(v + data.res[i * N + n]!);
+      pre[i * N + n] = v;
+    }
+  }
+  const want = c.gelu ? geluOf(pre) : pre;
+  const name = JSON.stringify(c);
+  for (let k = 0; k < M * N; k++) {
+    if (!Object.is(got[k], want[k])) expect.fail(`${name}: C[${Math.floor(k / N)},${k % N}] = ${got[k]}, want ${want[k]}`);
+  }
+  for (const items of [2, 3, 4]) {
+    const t = run(c, data, true, items);
+    if (t) expect(Buffer.from(t.buffer).equals(Buffer.from(got.buffer)), `${name} split into ${items} items`).toBe(true);
+  }
+}
+
+describe('GEMM epilogue: the pass over C gives the tiles\' bits', () => {
+  const base = { bias: 'col', residual: false, alpha: 1, beta: 1, gelu: false } as const;
+  it('wide order (the pass): gpt2_tiny-like shapes, every bias kind, residual, alpha/beta, GELU', () => {
+    const cases: Case[] = [
+      { ...base, M: 8, N: 96, K: 32 },                                           // c_attn: bias alone
+      { ...base, M: 8, N: 128, K: 32, gelu: true },                              // c_fc: bias, GELU
+      { ...base, M: 10, N: 32, K: 300, residual: true },                         // c_proj: B past L1, bias + residual
+      { ...base, M: 6, N: 40, K: 16, bias: 'row', alpha: 0.5, beta: -2 },
+      { ...base, M: 5, N: 44, K: 9, bias: 'full', residual: true, alpha: -1.25, beta: 2, gelu: true },
+      { ...base, M: 3, N: 64, K: 7, bias: 'none', residual: true },
+      { ...base, M: 2, N: 20, K: 5, bias: 'none', gelu: true },
+    ];
+    cases.forEach((c, i) => check(c, 10 + i));
+  });
+  it('tall order and columns left to dot products (the tiles\' own epilogue)', () => {
+    const cases: Case[] = [
+      { ...base, M: 40, N: 16, K: 24, residual: true, gelu: true },
+      { ...base, M: 7, N: 30, K: 11, bias: 'full', residual: true, alpha: 0.5 },  // N % 4 = 2: dot columns
+    ];
+    cases.forEach((c, i) => check(c, 30 + i));
+  });
+});
