@@ -15,6 +15,7 @@ import type { Perm } from './perm.js';
 import { identityPerm, isIdentityPerm, invertPerm, permBetween, permKey, permShape, permuteBroadcastConstant, samePerm } from './perm.js';
 import { layoutRule } from './rules.js';
 import { channelsLastForm } from './seeds.js';
+import { softmaxAfterTranspose } from './softmax-transpose.js';
 import { unitTransposesToReshapes } from './unit-transpose.js';
 
 interface Stored { readonly name: string; readonly perm: Perm }
@@ -223,8 +224,8 @@ export function toChannelsLastGraph(graph: Graph, ctx: PassContext): Graph {
   const readBefore = new Set<string>(graph.outputs);
   for (const n of graph.nodes) for (const name of namesRead(n)) readBefore.add(name);
   const inits = new Map([...rw.inits].filter(([k]) => read.has(k) || graph.inputs.includes(k) || !readBefore.has(k)));
-  const g = rebuild(graph, rw.nodes, inits, rw.types);
-  return unitTransposesToReshapes(g, rw.made);
+  const moved = softmaxAfterTranspose(rebuild(graph, rw.nodes, inits, rw.types), rw.made);
+  return unitTransposesToReshapes(moved.graph, new Set([...rw.made, ...moved.made]));
 }
 
 export const layoutNhwc = definePass({

@@ -86,6 +86,35 @@ describe('layout-nhwc: properties over generated graphs', () => {
   });
 });
 
+describe('layout-nhwc: a Softmax before a channels-last conv (YOLOv8 DFL)', () => {
+  // [1,A,B,C] -> optional model Transpose -> Softmax(axis) (or LogSoftmax) -> Conv 1x1 (and sometimes a second reader):
+  // exact on the reference, idempotent, and the row op ends up on the last axis exactly when the conv's transpose
+  // put its axis last and nothing else reads it
+  it('moves the Softmax after the transpose only where that makes its axis the last, bit for bit', () => {
+    const perms = [[0, 1, 2, 3], [0, 2, 1, 3], [0, 3, 2, 1], [0, 1, 3, 2]];
+    fc.assert(fc.property(fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 })),
+      fc.constantFrom(...perms), fc.integer({ min: -3, max: 3 }), fc.constantFrom('Softmax', 'LogSoftmax'), fc.boolean(), fc.integer({ min: 1, max: 1000 }),
+      (dims, perm, axis, op, shared, seed) => {
+        const shape = [1, ...dims];
+        const t = perm.every((a, i) => a === i) ? '' : `  t = Transpose(x) @t {perm=[${perm.join(', ')}]}\n`;
+        const c = shape[perm[1]!]!;
+        const text = `graph g (x: float32[${shape.join(',')}]) -> (y${shared ? ', s' : ''}) {\n` +
+          `  const w: float32[2,${c},1,1] = [${Array.from({ length: 2 * c }, (_, i) => (i % 5) - 2).join(', ')}]\n` + t +
+          `  s = ${op}(${t ? 't' : 'x'}) @sm {axis=${axis}}\n  y = Conv(s, w) @conv {auto_pad="NOTSET", group=1, kernel_shape=[1, 1]}\n}`;
+        const g = inferGraph(parseGraph(text));
+        const out = layoutNhwc.run(g, ctx);
+        verifyAfter(layoutNhwc, g, out);
+        const inputs = inputsFor(g, seed);
+        expectSameBits(runGraph(g, inputs), runGraph(out, inputs));
+        expect(layoutNhwc.run(out, ctx)).toBe(out);
+        const a = (axis + 4) % 4, row = out.nodes.find((n) => n.op === op)!;
+        const last = row.attrs['axis']?.kind === 'int' && (row.attrs['axis'].value + 4) % 4 === 3;
+        // the conv's NHWC transpose puts logical axis 1 of s last
+        expect(last).toBe(a === 3 || (a === 1 && !shared));
+      }), { numRuns: 60 });
+  });
+});
+
 /** Transposes left after the pass; none may sit between two channels-last ops (an inverse pair that survived). */
 function interiorTransposes(g: Graph): number {
   const producer = new Map(g.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
