@@ -1,4 +1,4 @@
-// Normalisations: Softmax/LogSoftmax along one axis, LayerNormalization over trailing axes, and inference
+// Normalisations: Softmax/LogSoftmax along one axis (a non-last one four columns to a vector), LayerNormalization over trailing axes, and inference
 // BatchNormalization folded at compile time into a per-channel scale and shift.
 
 import binaryen from '../binaryen.js';
@@ -55,7 +55,32 @@ function softmax(log: boolean): KernelGen {
               (at) => [fn.store('float32', { base: y.ptr.base, dyn: at() }, m.f32.mul(fn.load('float32', { base: y.ptr.base, dyn: at() }), fn.get(sum)))], base),
           ]),
       ];
-      return fn.loop(o, 0, outer, () => [fn.loop(j, 0, inner, body)]);
+      // a non-last axis: four neighbouring columns at a time, one to a lane, each through the steps of the row loop
+      // above in its order (the max, then the sum from lane 0, then 1/sum or mx + log(sum)): the same bits
+      const cv = fn.v128(), cs = fn.v128(), t = fn.v128();
+      const colAt = (i: () => Expr): Expr => m.i32.shl(m.i32.add(fn.get(base), m.i32.mul(i(), fn.c32(inner))), fn.c32(2));
+      const XC = (i: () => Expr): Expr => fn.loadV({ base: x.ptr.base, dyn: colAt(i) });
+      const columns = (): Expr[] => [
+        fn.set(base, m.i32.add(m.i32.mul(fn.get(o), fn.c32(L * inner)), fn.get(j))),
+        fn.set(cv, V.splat(fn.cf32(-Infinity))),
+        fn.loop(i, 0, L, (iv) => [fn.set(cv, V.max(fn.get(cv), XC(iv)))]),
+        fn.set(cs, V.splat(fn.cf32(0))),
+        fn.loop(i, 0, L, (iv) => [
+          fn.set(t, expNegV(fn, V.sub(XC(iv), fn.get(cv)))),
+          ...(log ? [] : [fn.storeV({ base: y.ptr.base, dyn: colAt(iv) }, fn.get(t))]),
+          fn.set(cs, V.add(fn.get(cs), fn.get(t))),
+        ]),
+        log
+          ? fn.block([
+            fn.set(cs, V.add(fn.get(cv), logV(fn, fn.get(cs)))),
+            fn.loop(i, 0, L, (iv) => [fn.storeV({ base: y.ptr.base, dyn: colAt(iv) }, V.sub(XC(iv), fn.get(cs)))]),
+          ])
+          : fn.block([
+            fn.set(cs, V.div(V.splat(fn.cf32(1)), fn.get(cs))),
+            fn.loop(i, 0, L, (iv) => [fn.storeV({ base: y.ptr.base, dyn: colAt(iv) }, V.mul(fn.loadV({ base: y.ptr.base, dyn: colAt(iv) }), fn.get(cs)))]),
+          ]),
+      ];
+      return fn.loop(o, 0, outer, () => [vectorLoop(fn, j, { n: inner, vector: columns, scalar: body })]);
     },
   };
 }
