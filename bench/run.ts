@@ -1,4 +1,4 @@
-// `npm run bench [-- MODEL… | --json]`: onnxc wasm against onnxruntime-web (wasm) and onnxruntime-node (CPU) on
+// `npm run bench [-- MODEL… | --json]`: onnxc wasm (strict and relaxed SIMD) against onnxruntime-web (wasm) and onnxruntime-node (CPU) on
 // the shared real models and the built bench models (models/bench-models.ts), plus the GEMM kernel microbenchmark.
 
 import { spawnSync } from 'node:child_process';
@@ -15,7 +15,10 @@ import { DEFAULT_OPTIONS, runSuite } from './suite.js';
 
 const USAGE = `usage: npm run bench -- [MODEL...] [--json] [--iterations N] [--warmup N] [--warmup-max SECONDS] [--budget SECONDS]
                           [--engines a,b,c] [--no-memory] [--no-gemm] [--gemm-only] [--gemm-filter RE]
-                          [--isolate-compile] [--profile]
+                          [--passes N] [--pass-gap SECONDS] [--isolate-compile] [--profile]
+--passes N: the timed runs in N passes (default ${DEFAULT_OPTIONS.passes}; the iterations rounded up to whole passes), the memory probes
+           between them (else a --pass-gap pause, default ${DEFAULT_OPTIONS.passGapMs / 1000} s); each engine's figure is its fastest pass's median
+           (bench/harness.ts BenchOptions.passes: slow spells from outside the VM); --passes 1 is one median over all runs
 --warmup N: at least N untimed runs per model and engine, each engine alone (default ${DEFAULT_OPTIONS.warmup}), and ${DEFAULT_OPTIONS.warmupMs / 1000} s, then on until it gets no
            faster (no new fastest run in N/3 runs: V8's background tier-up done), at most --warmup-max seconds (default ${(DEFAULT_OPTIONS.warmupMaxMs ?? 0) / 1000})
 --profile: after the report, each model's per-kernel profile (bench/perf-kernels.ts: time per op and top kernels)
@@ -30,7 +33,7 @@ async function main(): Promise<number> {
     options: {
       json: { type: 'boolean' }, iterations: { type: 'string' }, warmup: { type: 'string' }, 'warmup-max': { type: 'string' }, budget: { type: 'string' },
       engines: { type: 'string' }, 'no-memory': { type: 'boolean' }, 'no-gemm': { type: 'boolean' }, 'gemm-only': { type: 'boolean' },
-      'gemm-filter': { type: 'string' }, 'isolate-compile': { type: 'boolean' }, profile: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'gemm-filter': { type: 'string' }, passes: { type: 'string' }, 'pass-gap': { type: 'string' }, 'isolate-compile': { type: 'boolean' }, profile: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) { console.log(USAGE); return 0; }
@@ -63,7 +66,8 @@ async function main(): Promise<number> {
     ...DEFAULT_OPTIONS,
     iterations: num(values.iterations, DEFAULT_OPTIONS.iterations), warmup: num(values.warmup, DEFAULT_OPTIONS.warmup),
     warmupMaxMs: num(values['warmup-max'], (DEFAULT_OPTIONS.warmupMaxMs ?? 0) / 1000) * 1000,
-    budgetMs: num(values.budget, DEFAULT_OPTIONS.budgetMs / 1000) * 1000, memory: !values['no-memory'], engines, log,
+    budgetMs: num(values.budget, DEFAULT_OPTIONS.budgetMs / 1000) * 1000,
+    passes: Math.max(1, Math.round(num(values.passes, DEFAULT_OPTIONS.passes))), passGapMs: num(values['pass-gap'], DEFAULT_OPTIONS.passGapMs / 1000) * 1000, memory: !values['no-memory'], engines, log,
     gemm: values['no-gemm'] ? false : values['gemm-filter'] ?? true,
   });
   if (values.json) process.stdout.write(`${JSON.stringify(report, null, 1)}\n`);

@@ -22,8 +22,10 @@ export const NOTES = [
   'compile: onnxc import + compile + write of the artifact (in this process, after Binaryen is loaded; in a child process with --isolate-compile)',
   'code: model.wasm compiled with every weight moved to weights.bin; loader: loader.js written beside it',
   'linear mem: the onnxc module\'s fixed memory (arena + weights); it never grows',
-  'memory: per engine, a child process (--expose-gc) loads the model after a GC and runs it twice; retained = RSS after (GC) minus RSS before loading (GC), sampled peak = largest RSS seen after the load and after each run minus RSS before; small models sit within GC noise (a few MiB); both include the engine\'s own wasm/native runtime start-up where that happens at first load',
+  'memory: per engine, run in the gaps between the timed passes, a child process (--expose-gc) loads the model after a GC and runs it twice; retained = RSS after (GC) minus RSS before loading (GC), sampled peak = largest RSS seen after the load and after each run minus RSS before; small models sit within GC noise (a few MiB); both include the engine\'s own wasm/native runtime start-up where that happens at first load',
   'agreement: the last run\'s outputs against ort-node-cpu\'s, max |a - b| over all outputs',
+  'passes: JSON has each engine\'s runs per pass (passSamplesMs) and, under paired, the median of per-iteration ratios (the two runs of one iteration back to back) beside the figures\' ratios',
+  'relaxed/strict: onnxc-wasm-relaxed is the same model compiled with --simd relaxed (f32x4.relaxed_madd in the GEMM/conv cores; Node 20 runs it behind --experimental-wasm-relaxed-simd, set by the engine); no memory probe of its own (the strict build\'s buffers)',
 ];
 
 export async function runSuite(models: readonly BenchModel[], opts: SuiteOptions): Promise<BenchReport> {
@@ -42,7 +44,7 @@ export async function runSuite(models: readonly BenchModel[], opts: SuiteOptions
   const c = cpus();
   return {
     machine: { cpu: c[0]?.model.trim() ?? 'unknown', cores: c.length, node: process.version, platform: `${process.platform}-${process.arch}`, loadAvg: loadavg() },
-    settings: { iterations: opts.iterations, warmup: opts.warmup, warmupMs: opts.warmupMs, ...(opts.warmupMaxMs !== undefined ? { warmupMaxMs: opts.warmupMaxMs } : {}), budgetMs: opts.budgetMs, memory: opts.memory },
+    settings: { iterations: opts.iterations, warmup: opts.warmup, warmupMs: opts.warmupMs, ...(opts.warmupMaxMs !== undefined ? { warmupMaxMs: opts.warmupMaxMs } : {}), budgetMs: opts.budgetMs, memory: opts.memory, passes: opts.passes, passGapMs: opts.passGapMs },
     engines: opts.engines.map((e) => ({ name: e.name, summary: e.summary })),
     models: results,
     ...(gemm ? { gemm } : {}),

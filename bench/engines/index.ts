@@ -8,13 +8,11 @@ import { onnxcWebGpu } from './onnxc-webgpu.js';
 import { ortNodeWebGpu } from './ort-webgpu.js';
 import type { Engine, EngineName } from './types.js';
 
-/** onnxc-webgpu and ort-node-webgpu run on the same adapter, one after the other in each iteration; the 2-thread
- *  builds (onnxc compile --threads 2, onnxruntime-web numThreads 2) likewise. */
-export const ENGINES: readonly Engine[] = [onnxcWasm, ortWeb, onnxcWasm2t, ortWeb2t, ortNode, onnxcWebGpu, ortNodeWebGpu];
-
-/** Engines run only when --engines names them: onnxc's relaxed-SIMD build. */
-export const OPTIONAL_ENGINES: readonly Engine[] = [onnxcWasmRelaxed];
+/** onnxc-wasm and ort-web-wasm run back to back in each iteration, then onnxc's relaxed-SIMD build (the
+ *  relaxed/strict figure); onnxc-webgpu and ort-node-webgpu run on the same adapter, one after the other; the
+ *  2-thread builds (onnxc compile --threads 2, onnxruntime-web numThreads 2) likewise. */
+export const ENGINES: readonly Engine[] = [onnxcWasm, ortWeb, onnxcWasmRelaxed, onnxcWasm2t, ortWeb2t, ortNode, onnxcWebGpu, ortNodeWebGpu];
 
 export function engineByName(name: string): Engine | undefined {
-  return [...ENGINES, ...OPTIONAL_ENGINES].find((e) => e.name === (name as EngineName));
+  return ENGINES.find((e) => e.name === (name as EngineName));
 }
