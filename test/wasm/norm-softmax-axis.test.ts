@@ -1,7 +1,8 @@
 // Softmax/LogSoftmax over a non-last axis (kernels/norm.ts: four neighbouring columns to a vector) give the bits of
 // the scalar strided loop they replace. A slab of fewer than four columns still runs that loop (all of it is the
 // scalar tail), so each run of three columns of a wide input is checked against the same columns alone, with
-// Object.is; and every output against the reference interpreter within 1e-5, optimiser on and off.
+// Object.is; and every output against the reference interpreter within 1e-5, optimiser on and off. Rows shorter
+// than four (a lane per row) likewise against runs of three rows alone.
 
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../../ir/tensor.js';
@@ -51,6 +52,28 @@ describe('wasm Softmax over a non-last axis', () => {
       for (const [dims, axis] of cases) {
         for (const optimize of [true, false]) {
           expect(worstError(softmax(op, dims, axis), [randTensor(dims, 9)], optimize), `${dims} axis ${axis}`).toBeLessThan(1e-5);
+        }
+      }
+    });
+  }
+
+  for (const op of ['Softmax', 'LogSoftmax']) {
+    it(`${op} over rows shorter than a vector: the scalar loop's bits, three rows at a time`, () => {
+      for (const [rows, L] of [[4, 1], [5, 2], [7, 3], [13, 2], [8, 3]] as const) {
+        const x = randTensor([rows, L], rows * L);
+        x.data[L] = Number.NaN; // row 1 all NaN
+        for (const optimize of [true, false]) {
+          const [y] = runWasm(softmax(op, [rows, L], -1), [x], optimize);
+          for (let r0 = 0; r0 < rows; r0 += 3) {
+            const n = Math.min(3, rows - r0);
+            const part: Tensor<'float32'> = { dtype: 'float32', dims: [n, L], data: x.data.slice(r0 * L, (r0 + n) * L) };
+            const [want] = runWasm(softmax(op, [n, L], -1), [part], optimize);
+            for (let i = 0; i < n * L; i++) {
+              const g = (y!.data as Float32Array)[r0 * L + i], w = (want!.data as Float32Array)[i];
+              if (!Object.is(g, w)) expect.fail(`[${rows},${L}] rows ${r0}+${n} opt ${optimize}: ${i}: ${g} != ${w}`);
+            }
+          }
+          expect(worstError(softmax(op, [rows, L], -1), [randTensor([rows, L], 3)], optimize)).toBeLessThan(1e-5);
         }
       }
     });

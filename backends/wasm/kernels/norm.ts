@@ -1,4 +1,5 @@
-// Normalisations: Softmax/LogSoftmax along one axis (a non-last one four columns to a vector), LayerNormalization over trailing axes, and inference
+// Normalisations: Softmax/LogSoftmax along one axis (a non-last one four columns to a vector, rows shorter than a
+// vector four rows to a vector), LayerNormalization over trailing axes, and inference
 // BatchNormalization folded at compile time into a per-channel scale and shift.
 
 import binaryen from '../binaryen.js';
@@ -55,30 +56,43 @@ function softmax(log: boolean): KernelGen {
               (at) => [fn.store('float32', { base: y.ptr.base, dyn: at() }, m.f32.mul(fn.load('float32', { base: y.ptr.base, dyn: at() }), fn.get(sum)))], base),
           ]),
       ];
-      // a non-last axis: four neighbouring columns at a time, one to a lane, each through the steps of the row loop
-      // above in its order (the max, then the sum from lane 0, then 1/sum or mx + log(sum)): the same bits
+      // Four rows at a time, one to a lane, each through the steps of the row loop above in its order (the max, then
+      // the sum from lane 0, then 1/sum or mx + log(sum)): the same bits. `ld(p, i)`: the vector of the rows' element
+      // i in tensor p; `st(p, i, v)` stores one.
       const cv = fn.v128(), cs = fn.v128(), t = fn.v128();
-      const colAt = (i: () => Expr): Expr => m.i32.shl(m.i32.add(fn.get(base), m.i32.mul(i(), fn.c32(inner))), fn.c32(2));
-      const XC = (i: () => Expr): Expr => fn.loadV({ base: x.ptr.base, dyn: colAt(i) });
-      const columns = (): Expr[] => [
-        fn.set(base, m.i32.add(m.i32.mul(fn.get(o), fn.c32(L * inner)), fn.get(j))),
+      type Ld = (p: number, i: () => Expr) => Expr;
+      const lanes = (ld: Ld, st: (p: number, i: () => Expr, v: Expr) => Expr[]): Expr[] => [
         fn.set(cv, V.splat(fn.cf32(-Infinity))),
-        fn.loop(i, 0, L, (iv) => [fn.set(cv, V.max(fn.get(cv), XC(iv)))]),
+        fn.loop(i, 0, L, (iv) => [fn.set(cv, V.max(fn.get(cv), ld(x.ptr.base, iv)))]),
         fn.set(cs, V.splat(fn.cf32(0))),
         fn.loop(i, 0, L, (iv) => [
-          fn.set(t, expNegV(fn, V.sub(XC(iv), fn.get(cv)))),
-          ...(log ? [] : [fn.storeV({ base: y.ptr.base, dyn: colAt(iv) }, fn.get(t))]),
+          fn.set(t, expNegV(fn, V.sub(ld(x.ptr.base, iv), fn.get(cv)))),
+          ...(log ? [] : st(y.ptr.base, iv, fn.get(t))),
           fn.set(cs, V.add(fn.get(cs), fn.get(t))),
         ]),
         log
           ? fn.block([
             fn.set(cs, V.add(fn.get(cv), logV(fn, fn.get(cs)))),
-            fn.loop(i, 0, L, (iv) => [fn.storeV({ base: y.ptr.base, dyn: colAt(iv) }, V.sub(XC(iv), fn.get(cs)))]),
+            fn.loop(i, 0, L, (iv) => st(y.ptr.base, iv, V.sub(ld(x.ptr.base, iv), fn.get(cs)))),
           ])
           : fn.block([
             fn.set(cs, V.div(V.splat(fn.cf32(1)), fn.get(cs))),
-            fn.loop(i, 0, L, (iv) => [fn.storeV({ base: y.ptr.base, dyn: colAt(iv) }, V.mul(fn.loadV({ base: y.ptr.base, dyn: colAt(iv) }), fn.get(cs)))]),
+            fn.loop(i, 0, L, (iv) => st(y.ptr.base, iv, V.mul(ld(y.ptr.base, iv), fn.get(cs)))),
           ]),
+      ];
+      if (inner === 1 && L < LANES && !genericDims()) {
+        // rows shorter than a vector (ultraface's two-class scores) would run all scalar: a lane per row instead,
+        // gathered and scattered (a static choice only: a dynamic build keeps one shape for every L)
+        const el = (k: number, i: () => Expr): Expr => m.i32.shl(m.i32.add(m.i32.add(fn.get(base), fn.c32(k * L)), i()), fn.c32(2));
+        const ld: Ld = (p, i) => [1, 2, 3].reduce((v, k) => V.replace_lane(v, k, fn.load('float32', { base: p, dyn: el(k, i) })), V.splat(fn.load('float32', { base: p, dyn: el(0, i) })));
+        const st = (p: number, i: () => Expr, v: Expr): Expr[] => [fn.set(t, v), ...[0, 1, 2, 3].map((k) => fn.store('float32', { base: p, dyn: el(k, i) }, V.extract_lane(fn.get(t), k)))];
+        return vectorLoop(fn, o, { n: outer, vector: () => [fn.set(base, m.i32.mul(fn.get(o), fn.c32(L))), ...lanes(ld, st)], scalar: () => [fn.set(j, fn.c32(0)), ...body()] });
+      }
+      // a non-last axis: four neighbouring columns at a time
+      const colAt = (i: () => Expr): Expr => m.i32.shl(m.i32.add(fn.get(base), m.i32.mul(i(), fn.c32(inner))), fn.c32(2));
+      const columns = (): Expr[] => [
+        fn.set(base, m.i32.add(m.i32.mul(fn.get(o), fn.c32(L * inner)), fn.get(j))),
+        ...lanes((p, i) => fn.loadV({ base: p, dyn: colAt(i) }), (p, i, v) => [fn.storeV({ base: p, dyn: colAt(i) }, v)]),
       ];
       return fn.loop(o, 0, outer, () => [vectorLoop(fn, j, { n: inner, vector: columns, scalar: body })]);
     },
