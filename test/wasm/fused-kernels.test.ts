@@ -53,6 +53,11 @@ for (const cl of [true, false]) {
     convSpecs.push({ x: [1, C, H, W], oc: C, k: [3, 3], group: C, strides: [st, st], pads: [1, 1, 1, 1], cl, act: 2, residual: st === 1 && C > 4 });
   }
   convSpecs.push({ x: [2, 6, 5, 7], oc: 6, k: [3, 3], group: 6, pads: [0, 1, 2, 1], dilations: [2, 1], cl, act: 3, layout: 'HWIO' });
+  // the interior blocks' shared input columns: ConvNeXt's 7x7 and EfficientNet's 5x5 stride 2 on rows of several
+  // blocks, and a dilation along the row (columns k*sw + kw*dw)
+  convSpecs.push({ x: [1, 6, 9, 23], oc: 6, k: [7, 7], group: 6, pads: [3, 3, 3, 3], cl, act: 0, residual: true });
+  convSpecs.push({ x: [1, 5, 8, 25], oc: 5, k: [5, 5], group: 5, strides: [2, 2], pads: [2, 2, 2, 2], cl, act: 5 });
+  convSpecs.push({ x: [1, 4, 5, 19], oc: 4, k: [3, 3], group: 4, pads: [1, 2, 1, 2], dilations: [1, 2], cl, act: 1 });
   // 1x1 (a GEMM over pixels), residual and activations
   for (const [C, OC, act] of [[3, 5, 1], [16, 24, 0], [7, 1023, 4], [1, 1, 5]] as const) convSpecs.push({ x: [1, C, 5, 3], oc: OC, k: [1, 1], cl, act, residual: OC !== 1023 });
   // general: stem-like 3x3 stride 2 with padding, 3 channels; odd sizes; grouped; no bias
