@@ -8,7 +8,7 @@ import type { Expr, Fn, Local } from '../fn.js';
 import { collapse, nest } from '../layout.js';
 import { expV, logV } from '../math.js';
 import { floorTo, genericDims, guardedLoop } from '../dims-mode.js';
-import { LANES, viaVector } from '../simd.js';
+import { LANES, vectorLoop, viaVector } from '../simd.js';
 import type { KernelGen } from './types.js';
 import { attrNum, constInts, input, normAxis, output, requireDType, strides, withDTypes } from './util.js';
 import { expF, ldF, logF, stF } from './scalar.js';
@@ -152,7 +152,7 @@ export const REDUCE: Readonly<Record<string, KernelGen>> = {
   ReduceSumSquare: reduce('sumsq'), ReduceL1: reduce('l1'), ReduceL2: reduce('l2'), ReduceLogSumExp: reduce('logsumexp'), ReduceLogSum: reduce('logsum'),
 };
 
-/** ArgMax/ArgMin along one axis (float32 or int32 input), int64 indices. */
+/** ArgMax/ArgMin along one axis (float32 or int32 input), int64 indices; a non-last axis four columns at a time. */
 function argExt(isMax: boolean): KernelGen {
   return {
     emit(ctx) {
@@ -169,11 +169,32 @@ function argExt(isMax: boolean): KernelGen {
         if (f) return isMax ? (last ? m.f32.ge(a, b) : m.f32.gt(a, b)) : (last ? m.f32.le(a, b) : m.f32.lt(a, b));
         return isMax ? (last ? m.i32.ge_s(a, b) : m.i32.gt_s(a, b)) : (last ? m.i32.le_s(a, b) : m.i32.lt_s(a, b));
       };
-      return fn.loop(o, 0, outer, () => [fn.loop(j, 0, inner, () => [
+      const column = (): Expr[] => [
         fn.set(i, fn.c32(0)), fn.set(best, X()), fn.set(at, fn.c32(0)),
         fn.loop(i, 1, L, () => [fn.set(v, X()), m.if(better(), fn.block([fn.set(best, fn.get(v)), fn.set(at, fn.get(i))]))]),
         fn.store('int64', { base: y.ptr.base, dyn: m.i32.shl(m.i32.add(m.i32.mul(fn.get(o), fn.c32(inner)), fn.get(j)), fn.c32(3)) }, m.i64.extend_s(fn.get(at))),
-      ])]);
+      ];
+      // four neighbouring columns to a vector (a non-last axis: ArgMax over the classes of a segmentation map), each
+      // lane taking the scalar loop's comparison at every step: the same indices, NaN and ties included
+      const vb = fn.v128(), vv = fn.v128(), va = fn.v128(), mask = fn.v128();
+      const XV = (): Expr => fn.loadV({ base: x.ptr.base, dyn: m.i32.shl(m.i32.add(m.i32.mul(m.i32.add(m.i32.mul(fn.get(o), fn.c32(L)), fn.get(i)), fn.c32(inner)), fn.get(j)), fn.c32(2)) });
+      const betterV = (): Expr => {
+        const a = fn.get(vv), b = fn.get(vb), F = m.f32x4, I = m.i32x4;
+        if (f) return isMax ? (last ? F.ge(a, b) : F.gt(a, b)) : (last ? F.le(a, b) : F.lt(a, b));
+        return isMax ? (last ? I.ge_s(a, b) : I.gt_s(a, b)) : (last ? I.le_s(a, b) : I.lt_s(a, b));
+      };
+      const out = (): Expr => m.i32.shl(m.i32.add(m.i32.mul(fn.get(o), fn.c32(inner)), fn.get(j)), fn.c32(3));
+      const columns = (): Expr[] => [
+        fn.set(i, fn.c32(0)), fn.set(vb, XV()), fn.set(va, m.i32x4.splat(fn.c32(0))),
+        fn.loop(i, 1, L, () => [
+          fn.set(vv, XV()), fn.set(mask, betterV()),
+          fn.set(vb, m.v128.bitselect(fn.get(vv), fn.get(vb), fn.get(mask))),
+          fn.set(va, m.v128.bitselect(m.i32x4.splat(fn.get(i)), fn.get(va), fn.get(mask))),
+        ]),
+        fn.storeV({ base: y.ptr.base, dyn: out() }, m.i64x2.extend_low_i32x4_s(fn.get(va))),
+        fn.storeV({ base: y.ptr.base + 16, dyn: out() }, m.i64x2.extend_high_i32x4_s(fn.get(va))),
+      ];
+      return fn.loop(o, 0, outer, () => [vectorLoop(fn, j, { n: inner, vector: columns, scalar: column })]);
     },
   };
 }
