@@ -1,9 +1,10 @@
 // The GEMM core's epilogue pass (gemm-core.ts epiPass): in the wide order (B wider than A is tall, or past L1) the
 // tiles store alpha * sum and a pass over C adds beta * bias and the residual and applies the activation. It must give
 // the bits of the same f32 operations in the same order as the tiles did before: alpha * sum, + beta * bias,
-// + residual, activation, each rounded to f32. Checked exactly here against the core's own sums (the same GEMM with no
-// epilogue) and Math.fround per operation, for every bias kind, alpha/beta, a GELU (the pass's heavy case) and a tall
-// shape (the tiles' own epilogue), strict and threaded cuts.
+// + residual, activation, each rounded to f32; so must the tall order's pass over each band of rows (an activation over
+// 32+ columns). Checked exactly here against the core's own sums (the same GEMM with no epilogue) and Math.fround per
+// operation, then the activation's own formula, for every bias kind, alpha/beta, GeluTanh, Relu and Clip, and
+// threaded cuts.
 
 import { describe, expect, it } from 'vitest';
 import binaryen from '../../backends/wasm/binaryen.js';
@@ -15,7 +16,7 @@ import { gemmItem, splitGemm } from '../../backends/wasm/parallel.js';
 import { prng } from '../../ir/random.js';
 
 type BiasKind = 'none' | 'col' | 'row' | 'full';
-interface Case { M: number; N: number; K: number; bias: BiasKind; residual: boolean; alpha: number; beta: number; gelu: boolean }
+interface Case { M: number; N: number; K: number; bias: BiasKind; residual: boolean; alpha: number; beta: number; act?: 'GeluTanh' | 'Relu' | 'Clip' }
 
 interface Instance { readonly exports: Readonly<Record<string, unknown>> }
 const WA = (globalThis as unknown as { WebAssembly: { Instance: new (m: object, i: object) => Instance; Module: new (b: Uint8Array) => object } }).WebAssembly;
@@ -26,7 +27,7 @@ function run(c: Case, data: { A: Float32Array; B: Float32Array; bias: Float32Arr
   const a = 16, b = a + M * K + 16, bias = b + panelSize(K, N) + 16, res = bias + M * N + 16, cc = res + M * N + 16, end = cc + M * N + 16;
   const op = (base: number, rs: number, cs: number, extra: Partial<MatOperand> = {}): MatOperand => ({ base: base * 4, rs, cs, ...extra });
   const biasOp = c.bias === 'col' ? op(bias, 0, 1) : c.bias === 'row' ? op(bias, 1, 0) : c.bias === 'full' ? op(bias, N, 1) : undefined;
-  const act: VecEpilogue | undefined = c.gelu ? activationV('GeluTanh', []) : undefined;
+  const act: VecEpilogue | undefined = c.act ? activationV(c.act, c.act === 'Clip' ? [0, 6] : []) : undefined;
   const m = new binaryen.Module();
   try {
     m.setFeatures(binaryen.Features.SIMD128);
@@ -61,12 +62,12 @@ function run(c: Case, data: { A: Float32Array; B: Float32Array; bias: Float32Arr
 }
 
 /** The activation alone over a vector of inputs (the same formula the epilogue applies). */
-function geluOf(xs: Float32Array): Float32Array {
+function actOf(name: 'GeluTanh' | 'Relu' | 'Clip', xs: Float32Array): Float32Array {
   const m = new binaryen.Module();
   try {
     m.setFeatures(binaryen.Features.SIMD128);
     m.setMemory(Math.ceil((xs.length * 8 + 64) / 65536) + 1, Math.ceil((xs.length * 8 + 64) / 65536) + 1, 'memory');
-    const fn = new Fn(m), i = fn.i32(), act = activationV('GeluTanh', [])!;
+    const fn = new Fn(m), i = fn.i32(), act = activationV(name, name === 'Clip' ? [0, 6] : [])!;
     const n = Math.ceil(xs.length / 4) * 4;
     m.addFunction('f', binaryen.none, binaryen.none, fn.vars, fn.loop(i, 0, n * 4, () => [
       m.v128.store(0, 4, fn.get(i), act(fn, m.v128.load(0, 4, fn.get(i)))),
@@ -99,7 +100,7 @@ function check(c: Case, seed: number): void {
       pre[i * N + n] = v;
     }
   }
-  const want = c.gelu ? geluOf(pre) : pre;
+  const want = c.act ? actOf(c.act, pre) : pre;
   const name = JSON.stringify(c);
   for (let k = 0; k < M * N; k++) {
     if (!Object.is(got[k], want[k])) expect.fail(`${name}: C[${Math.floor(k / N)},${k % N}] = ${got[k]}, want ${want[k]}`);
@@ -111,22 +112,25 @@ function check(c: Case, seed: number): void {
 }
 
 describe('GEMM epilogue: the pass over C gives the tiles\' bits', () => {
-  const base = { bias: 'col', residual: false, alpha: 1, beta: 1, gelu: false } as const;
+  const base = { bias: 'col', residual: false, alpha: 1, beta: 1 } as const;
   it('wide order (the pass): gpt2_tiny-like shapes, every bias kind, residual, alpha/beta, GELU', () => {
     const cases: Case[] = [
       { ...base, M: 8, N: 96, K: 32 },                                           // c_attn: bias alone
-      { ...base, M: 8, N: 128, K: 32, gelu: true },                              // c_fc: bias, GELU
+      { ...base, M: 8, N: 128, K: 32, act: 'GeluTanh' },                              // c_fc: bias, GELU
       { ...base, M: 10, N: 32, K: 300, residual: true },                         // c_proj: B past L1, bias + residual
       { ...base, M: 6, N: 40, K: 16, bias: 'row', alpha: 0.5, beta: -2 },
-      { ...base, M: 5, N: 44, K: 9, bias: 'full', residual: true, alpha: -1.25, beta: 2, gelu: true },
+      { ...base, M: 5, N: 44, K: 9, bias: 'full', residual: true, alpha: -1.25, beta: 2, act: 'GeluTanh' },
       { ...base, M: 3, N: 64, K: 7, bias: 'none', residual: true },
-      { ...base, M: 2, N: 20, K: 5, bias: 'none', gelu: true },
+      { ...base, M: 2, N: 20, K: 5, bias: 'none', act: 'GeluTanh' },
     ];
     cases.forEach((c, i) => check(c, 10 + i));
   });
-  it('tall order and columns left to dot products (the tiles\' own epilogue)', () => {
+  it('tall order: a pass per band of rows (an activation, 32+ columns), else the tiles\' own epilogue', () => {
     const cases: Case[] = [
-      { ...base, M: 40, N: 16, K: 24, residual: true, gelu: true },
+      { ...base, M: 41, N: 40, K: 20, bias: 'full', residual: true, alpha: 0.5, beta: -2, act: 'GeluTanh' }, // bands, a tail row
+      { ...base, M: 90, N: 48, K: 24, act: 'Clip' },                              // mobilenet_v2's expand: bias, Clip(0, 6)
+      { ...base, M: 66, N: 32, K: 9, bias: 'row', act: 'Relu' },
+      { ...base, M: 40, N: 16, K: 24, residual: true, act: 'GeluTanh' },          // 16 columns: in the tiles
       { ...base, M: 7, N: 30, K: 11, bias: 'full', residual: true, alpha: 0.5 },  // N % 4 = 2: dot columns
     ];
     cases.forEach((c, i) => check(c, 30 + i));

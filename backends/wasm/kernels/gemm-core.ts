@@ -136,8 +136,11 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
   // before: in the tiles V8 interleaved a formula per accumulator and spilled; 64x1024x256 GeluTanh 43.9 -> 46.2,
   // Gelu 39.3 -> 41.8, ViT's 197x768x192 Gelu 37.0 -> 39.6. Not taken for SiLU, Sigmoid, Tanh alone, +1-2% at K
   // 192-256 and -3..-6% at 196x384x64, nor for a tall A: 3136x144x24 SiLU 21.4 -> 18.2, GeluTanh 26.5 -> 24.9.)
-  const epiAfter = wideOrder && dotCols === 0 && Nm % LANES === 0 && (s.act?.heavy === true || s.bias !== undefined || s.residual !== undefined)
-    && s.residual?.base !== c.base;
+  // In the tall order, an activation over 32 columns or more: the same pass over each band of mr rows after its tiles
+  // (the band's C still in L1; TALL_EPI_MIN_N).
+  const epiAfter = dotCols === 0 && Nm % LANES === 0 && s.residual?.base !== c.base && (wideOrder
+    ? s.act?.heavy === true || s.bias !== undefined || s.residual !== undefined
+    : s.act !== undefined && Nm >= TALL_EPI_MIN_N);
   const pa = fn.i32(), pb = fn.i32(), pc = fn.i32(), pbias = fn.i32(), pres = fn.i32();
   const acc = Array.from({ length: mr }, () => Array.from({ length: Math.max(nv, tnv) }, () => fn.v128()));
   const bv = Array.from({ length: Math.max(nv, tnv) }, () => fn.v128()), av = fn.v128(), out = fn.v128();
@@ -278,13 +281,13 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
     if (tailVecs) body.push(fn.set(ni, fn.c32(nW)), ...rowsOf(tailVecs, tailLanes));
   } else {
     // tall A (pixels x channels): keep mr rows of A hot and sweep B, which is small
-    body.push(fn.loop(mi, 0, mFull, () => columnsOf(mr, nv), mr));
-    if (tailM) body.push(fn.set(mi, fn.c32(mFull)), ...columnsOf(tailM, tnv));
+    body.push(fn.loop(mi, 0, mFull, () => [...columnsOf(mr, nv), ...(epiAfter ? [epiPass(fn, s, Nm, { first: mi, count: mr })] : [])], mr));
+    if (tailM) body.push(fn.set(mi, fn.c32(mFull)), ...columnsOf(tailM, tnv), ...(epiAfter ? [epiPass(fn, s, Nm, { first: mi, count: tailM })] : []));
   }
   const covered = nW + tailCols;
   // (whole vectors of N leave no columns to the plain loop, which would apply the activation itself)
   if (covered < Nm) body.push(plain(fn, s, covered, Nm));
-  if (epiAfter) body.push(epiPass(fn, s, Nm));
+  if (epiAfter && wideOrder) body.push(epiPass(fn, s, Nm));
   // dot columns two at a time (4 rows x 2 columns: 8 accumulators, 2 B vectors, the A vector)
   for (let n0 = Nm; n0 < N; n0 += 2) body.push(dotColumns(fn, s, n0, Math.min(2, N - n0)));
   return fn.block(body);
@@ -298,20 +301,35 @@ function blocked(fn: Fn, s: GemmSpec): Expr {
  *  (3136x144x24 49.5 / 49.6 either way). */
 const WIDE_B_BYTES = 32 * 1024;
 
-/** C[m, 0..n) = act(C[m, 0..n) + beta*bias + residual) for every row (alpha was applied by the tiles), n a multiple of
+/** Columns from which the tall order applies an activation epilogue (with the bias and residual) in a pass over each
+ *  band of rows after its tiles instead of in them. Strict SIMD's f32x4.max/min (Relu, Clip) are 8-9 instructions
+ *  each in V8, and in the tiles they interleave with the next tile's K loop. Zen 4, modules as bench/gemm.ts builds
+ *  them with a bias and the activation, best of 2 passes, two runs interleaved (load 7-10), tiles -> band pass,
+ *  GFLOP/s: 3136x144x24 Relu 37.2 -> 40.1-40.2, GeluTanh 19.4-19.5 -> 23.9, SiLU 16.8 -> 17.9, Clip(0, 6) 30.7 ->
+ *  33.8-34.2; 12544x64x25 Relu 37.0-37.1 -> 39.9-40.0, GeluTanh 20.0 -> 23.8-23.9; 784x32x144 Relu 45.9 -> 49.2;
+ *  1024x36x20 Relu 32.0 -> 35.1, GeluTanh 16.5 -> 19.6-19.7. Not taken: 16 columns (12544x16x32 Relu 39.0-39.3 ->
+ *  39.2, GeluTanh 23.3-23.4 -> 22.9-23.0), 24 (3136x24x144 Relu 42.3 -> 41.8-42.2), nor a bias or residual alone
+ *  (3136x144x24 bias 46.2-46.4 -> 45.3-45.6, + residual 44.2-44.5 -> 43.5-43.7). mobilenet_v2 (onnxc bench --profile,
+ *  two interleaved rounds, load 6): its expand convs (bias, Clip 0..6) 1.460 -> 1.337 ms at 112x112, 0.703 -> 0.637 at
+ *  56x56, 0.284 -> 0.265 at 28x28; the sum of kernels 17.01 -> 16.62 ms. */
+const TALL_EPI_MIN_N = 32;
+
+/** C[m, 0..n) = act(C[m, 0..n) + beta*bias + residual) for every row, or `rows.count` rows from row `rows.first` (a
+ *  tall order's band), alpha applied by the tiles, n a multiple of
  *  4, C's rows contiguous: one vector a trip, the loop run to the row's end pointer (the formula's constants stay in
  *  registers across it). The tiles stored the f32 their epilogue would have added to, and the pass adds and applies
  *  in the same order, so the bits are the same. Needs C apart from the residual (a residual read after C's store). */
-function epiPass(fn: Fn, s: GemmSpec, n: number): Expr {
+function epiPass(fn: Fn, s: GemmSpec, n: number, rows?: { readonly first: Local; readonly count: number }): Expr {
   const m = fn.m, V = m.f32x4, c = s.c;
-  const mi = fn.i32(), p = fn.i32(), end = fn.i32(), pbias = fn.i32(), pres = fn.i32(), label = `E${fn.label()}`;
+  const ri = fn.i32(), row = (): Expr => (rows ? m.i32.add(fn.get(rows.first), fn.get(ri)) : fn.get(ri));
+  const p = fn.i32(), end = fn.i32(), pbias = fn.i32(), pres = fn.i32(), label = `E${fn.label()}`;
   const ld = (op: MatOperand, pl: Local) => (): Expr => (op.cs === 0 ? V.splat(m.f32.load(op.base, 4, fn.get(pl))) : m.v128.load(op.base, 4, fn.get(pl)));
   const step = (op: MatOperand | undefined, pl: Local): Expr[] => (op && op.cs !== 0 ? [fn.set(pl, m.i32.add(fn.get(pl), fn.c32(4 * LANES)))] : []);
   const noAlpha = { ...s, alpha: 1 };
-  return fn.loop(mi, 0, s.M, () => [
-    fn.set(p, dynPlus(fn, c, mulC(fn, () => fn.get(mi), 4 * c.rs))),
-    ...(s.bias ? [fn.set(pbias, dynPlus(fn, s.bias, mulC(fn, () => fn.get(mi), 4 * s.bias.rs)))] : []),
-    ...(s.residual ? [fn.set(pres, dynPlus(fn, s.residual, mulC(fn, () => fn.get(mi), 4 * s.residual.rs)))] : []),
+  return fn.loop(ri, 0, rows ? rows.count : s.M, () => [
+    fn.set(p, dynPlus(fn, c, mulC(fn, row, 4 * c.rs))),
+    ...(s.bias ? [fn.set(pbias, dynPlus(fn, s.bias, mulC(fn, row, 4 * s.bias.rs)))] : []),
+    ...(s.residual ? [fn.set(pres, dynPlus(fn, s.residual, mulC(fn, row, 4 * s.residual.rs)))] : []),
     fn.set(end, m.i32.add(fn.get(p), fn.c32(4 * n))),
     m.loop(label, fn.block([
       m.v128.store(c.base, 4, fn.get(p), epilogueV(fn, noAlpha, m.v128.load(c.base, 4, fn.get(p)), s.bias ? ld(s.bias, pbias) : undefined, s.residual ? ld(s.residual, pres) : undefined)),
