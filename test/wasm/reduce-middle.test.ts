@@ -1,5 +1,6 @@
 // Float32 reductions whose kept axes end the shape (kernels/reduce.ts columns: vectors of columns accumulated down
-// the reduced axes) against a float32 model of the scalar loop, in its order: the same bits (Object.is on every
+// the reduced axes) and over trailing axes (rows: a lane per row) against a float32 model of the scalar loop, in
+// its order: the same bits (Object.is on every
 // output, NaN and -0 included) for column counts that fill blocks, single vectors and the scalar tail, with the
 // optimiser on and off. The exp/log reductions use the vector formulas the scalar loop also used, checked against
 // the reference interpreter within 1e-5 (relative to the largest output).
@@ -71,6 +72,8 @@ const SHAPES: [number[], number[]][] = [
   [[2, 5, 1], [1]], [[2, 5, 3], [1]], [[1, 7, 4], [1]], [[2, 5, 5], [1]], [[3, 16], [0]], [[2, 9, 17], [1]],
   [[1, 6, 37], [1]], [[2, 3, 1023], [1]], [[2, 3, 4, 5], [0, 2]], [[2, 3, 4, 5], [0, 1]], [[3, 2, 4, 6], [1, 2]],
   [[2, 0, 5], [1]],
+  // trailing axes: rows 1, 4, 5, 7 (vectors and a tail), several trailing axes, empty rows
+  [[1, 5], [1]], [[4, 9], [1]], [[5, 3], [1]], [[7, 3, 5], [2]], [[9, 4, 3], [1, 2]], [[6, 1023], [1]], [[5, 0], [1]],
 ];
 
 describe('wasm reductions over middle axes', () => {

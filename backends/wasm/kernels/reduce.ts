@@ -2,7 +2,8 @@
 // accumulates in f32; every other dtype accumulates in f64 (converted on load and store). A float32 reduction whose
 // last reduced axis is not the innermost (ReduceMean over C of NCHW, magika's LayerNorm over its middle axis) runs
 // down the contiguous kept axes after it instead, four columns to a vector: each output still sums its inputs in
-// the scalar loop's order, so the answers are the same bits.
+// the scalar loop's order, so the answers are the same bits. One over trailing axes takes four rows at a time, a
+// lane each, for the same reason.
 
 import type { Expr, Fn, Local } from '../fn.js';
 import { collapse, nest } from '../layout.js';
@@ -57,6 +58,9 @@ function reduce(kind: Kind): KernelGen {
       if (f32 && red.length > 0 && red[red.length - 1]! < rank - 1) {
         return columns(fn, kind, { x: x.ptr.base, y: y.ptr.base, dims: x.dims, red, kept, outStrides, count });
       }
+      if (f32 && kept.length > 0 && red.length > 0 && red[0] === kept.length && kept.every((a, k) => a === k)) {
+        return rows(fn, kind, x.ptr.base, y.ptr.base, keptDims.reduce((a, b) => a * b, 1), count);
+      }
       const ko = collapse(keptDims, [outStrides, kept.map((i) => xs[i]!)]);
       const ro = collapse(red.map((a) => x.dims[a]!), [red.map((a) => xs[a]!)]);
       const base = fn.i32();
@@ -72,6 +76,33 @@ function reduce(kind: Kind): KernelGen {
       ]);
     },
   };
+}
+
+/** A reduction's formula on vectors: each lane the scalar loop's f32 arithmetic (exp and log the formulas the scalar
+ *  loop applies through a splat). */
+function vectorFormula(fn: Fn, kind: Kind, count: number): { init: number; step: (a: Expr, b: () => Expr) => Expr; finish: (a: Expr) => Expr } {
+  const V = fn.m.f32x4;
+  const init = kind === 'max' ? -Infinity : kind === 'min' ? Infinity : kind === 'prod' ? 1 : 0;
+  const step = (a: Expr, b: () => Expr): Expr => {
+    switch (kind) {
+      case 'sum': case 'mean': case 'logsum': return V.add(a, b());
+      case 'max': return V.max(a, b());
+      case 'min': return V.min(a, b());
+      case 'prod': return V.mul(a, b());
+      case 'sumsq': case 'l2': return V.add(a, V.mul(b(), b()));
+      case 'l1': return V.add(a, V.abs(b()));
+      case 'logsumexp': return V.add(a, expV(fn, b()));
+    }
+  };
+  const finish = (a: Expr): Expr => {
+    switch (kind) {
+      case 'mean': return V.div(a, V.splat(fn.cf32(count)));
+      case 'l2': return V.sqrt(a);
+      case 'logsumexp': case 'logsum': return logV(fn, a);
+      default: return a;
+    }
+  };
+  return { init, step, finish };
 }
 
 /** Vectors of accumulators per column block: four keep the adds' latency hidden (one dependent chain per vector). */
@@ -91,26 +122,7 @@ function columns(fn: Fn, kind: Kind, c: Columns): Expr {
   const outer = c.kept.filter((i) => i < last);
   const ko = collapse(outer.map((i) => c.dims[i]!), [outer.map((_, k) => c.outStrides[k]!), outer.map((i) => xs[i]!)]);
   const ro = collapse(c.red.map((a) => c.dims[a]!), [c.red.map((a) => xs[a]!)]);
-  const init = kind === 'max' ? -Infinity : kind === 'min' ? Infinity : kind === 'prod' ? 1 : 0;
-  const step = (a: Expr, b: () => Expr): Expr => {
-    switch (kind) {
-      case 'sum': case 'mean': case 'logsum': return V.add(a, b());
-      case 'max': return V.max(a, b());
-      case 'min': return V.min(a, b());
-      case 'prod': return V.mul(a, b());
-      case 'sumsq': case 'l2': return V.add(a, V.mul(b(), b()));
-      case 'l1': return V.add(a, V.abs(b()));
-      case 'logsumexp': return V.add(a, expV(fn, b()));
-    }
-  };
-  const finish = (a: Expr): Expr => {
-    switch (kind) {
-      case 'mean': return V.div(a, V.splat(fn.cf32(c.count)));
-      case 'l2': return V.sqrt(a);
-      case 'logsumexp': case 'logsum': return logV(fn, a);
-      default: return a;
-    }
-  };
+  const { init, step, finish } = vectorFormula(fn, kind, c.count);
   const xBase = fn.i32(), yBase = fn.i32(), j = fn.i32(), at = fn.i32();
   const accs: Local[] = Array.from({ length: BLOCK }, () => fn.v128()), vals: Local[] = Array.from({ length: BLOCK }, () => fn.v128());
   // `width` vectors of columns from j (width 0: the one column j, in lane 0)
@@ -144,6 +156,60 @@ function columns(fn: Fn, kind: Kind, c: Columns): Expr {
     loop([0, () => fn.c32(0)], blocks, W, () => run(BLOCK)),
     loop(blocks, vecs, LANES, () => run(1)),
     loop(vecs, [inner, () => fn.c32(inner)], 1, () => run(0)),
+  ]);
+}
+
+/** A float32 reduction over trailing axes: `outer` rows of `count` floats, four rows at a time with a lane each
+ *  (gathered), so four sums run in parallel where the scalar loop waited on one add chain; each lane the scalar
+ *  loop's steps in its order, so the same bits. The outer % 4 last rows take the same formula in lane 0. */
+function rows(fn: Fn, kind: Kind, x: number, y: number, outer: number, count: number): Expr {
+  const m = fn.m, V = m.f32x4;
+  if (kind === 'max' || kind === 'min') return extremes(fn, kind, x, y, outer, count);
+  const { init, step, finish } = vectorFormula(fn, kind, count);
+  const o = fn.i32(), r = fn.i32(), at = fn.i32(), acc = fn.v128(), v = fn.v128();
+  // byte address of row o + k's element r, as arithmetic (no row-dependent static offsets in a dynamic build)
+  const el = (k: number): Expr => (k === 0 ? fn.get(at) : m.i32.add(fn.get(at), fn.c32(4 * k * count)));
+  const ld = (k: number): Expr => fn.load('float32', { base: x, dyn: el(k) });
+  const body = (lanes: number): Expr[] => [
+    fn.set(acc, V.splat(fn.cf32(init))),
+    fn.loop(r, 0, count, (rv) => [
+      fn.set(at, m.i32.shl(m.i32.add(m.i32.mul(fn.get(o), fn.c32(count)), rv()), fn.c32(2))),
+      fn.set(v, Array.from({ length: lanes - 1 }, (_, k) => k + 1).reduce((w, k) => V.replace_lane(w, k, ld(k)), V.splat(ld(0)))),
+      fn.set(acc, step(fn.get(acc), () => fn.get(v))),
+    ]),
+    lanes === LANES
+      ? fn.storeV({ base: y, dyn: m.i32.shl(fn.get(o), fn.c32(2)) }, finish(fn.get(acc)))
+      : fn.store('float32', { base: y, dyn: m.i32.shl(fn.get(o), fn.c32(2)) }, V.extract_lane(finish(fn.get(acc)), 0)),
+  ];
+  return vectorLoop(fn, o, { n: outer, vector: () => body(LANES), scalar: () => body(1) });
+}
+
+/** Max/min over trailing axes, contiguous vectors along each row: the extreme of a set is the same in any order (a
+ *  NaN anywhere gives NaN, +0 beats -0 for max and -0 wins for min either way round), so the same answers as the
+ *  scalar loop. Two accumulators (the vector max is several instructions deep in V8), then one vector, then the last
+ *  count % 4 floats into lane 0, then across the lanes. */
+function extremes(fn: Fn, kind: 'max' | 'min', x: number, y: number, outer: number, count: number): Expr {
+  const m = fn.m, V = m.f32x4, P = 2 * LANES;
+  const pick = (a: Expr, b: Expr): Expr => (kind === 'max' ? V.max(a, b) : V.min(a, b));
+  const pickS = (a: Expr, b: Expr): Expr => (kind === 'max' ? m.f32.max(a, b) : m.f32.min(a, b));
+  const o = fn.i32(), r = fn.i32(), row = fn.i32(), a0 = fn.v128(), a1 = fn.v128();
+  const at = (off: number): Expr => m.i32.shl(m.i32.add(fn.get(row), off === 0 ? fn.get(r) : m.i32.add(fn.get(r), fn.c32(off))), fn.c32(2));
+  type Bound = readonly [number, () => Expr];
+  const loop = (from: Bound, to: Bound, by: number, body: () => Expr[]): Expr => (genericDims()
+    ? guardedLoop(fn, r, from[1], to[1], body, by)
+    : fn.loop(r, from[0], to[0], body, by));
+  const pairs: Bound = [count - (count % P), floorTo(fn, count, P)], vecs: Bound = [count - (count % LANES), floorTo(fn, count, LANES)];
+  const lane = (k: number): Expr => V.extract_lane(fn.get(a0), k);
+  return fn.loop(o, 0, outer, (ov) => [
+    fn.set(row, m.i32.mul(ov(), fn.c32(count))),
+    fn.set(a0, V.splat(fn.cf32(kind === 'max' ? -Infinity : Infinity))), fn.set(a1, fn.get(a0)),
+    loop([0, () => fn.c32(0)], pairs, P, () => [
+      fn.set(a0, pick(fn.get(a0), fn.loadV({ base: x, dyn: at(0) }))), fn.set(a1, pick(fn.get(a1), fn.loadV({ base: x, dyn: at(LANES) }))),
+    ]),
+    loop(pairs, vecs, LANES, () => [fn.set(a0, pick(fn.get(a0), fn.loadV({ base: x, dyn: at(0) })))]),
+    loop(vecs, [count, () => fn.c32(count)], 1, () => [fn.set(a0, V.replace_lane(fn.get(a0), 0, pickS(lane(0), fn.load('float32', { base: x, dyn: at(0) }))))]),
+    fn.set(a0, pick(fn.get(a0), fn.get(a1))),
+    fn.store('float32', { base: y, dyn: m.i32.shl(ov(), fn.c32(2)) }, pickS(pickS(lane(0), lane(1)), pickS(lane(2), lane(3)))),
   ]);
 }
 
