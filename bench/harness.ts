@@ -39,11 +39,15 @@ export interface BenchOptions {
   /** The timed iterations (all engines, interleaved, in a fixed order) in this many passes, spread out in time: the
    *  memory probes run in the gaps between them (an idle `passGapMs` where there are none), each pass after the first
    *  starts with an untimed run of each engine (of those under 200 ms a run), and each engine's figure is its fastest
-   *  pass's median; while a CPU engine has no clean pass (see CLEAN_PASS), every engine gets another pass. Why: the VM
-   *  (2 vCPUs) has slow spells of a second or more from outside it (everything 1.5-2x slower; see bench/gemm.ts),
-   *  longer than a fast model's whole timed phase; one median over back-to-back runs read gpt2_tiny 0.67x in a full
-   *  run and 0.58-0.61x alone right after. Every engine gets the same passes, so a spell inside one pass hits them all
-   *  there, and a pass clear of spells sets every figure. The raw p10-p90 over all runs still shows the spells. */
+   *  run (the GEMM microbenchmark's rule: each pass's fastest batch, the best pass); while a CPU engine has no clean
+   *  pass (see CLEAN_PASS), every engine gets another pass. Why: the VM (2 vCPUs) has slow spells of a second or more
+   *  from outside it (everything 1.5-2x slower; see bench/gemm.ts), longer than a fast model's whole timed phase; one
+   *  median over back-to-back runs read gpt2_tiny 0.67x in a full run and 0.58-0.61x alone right after. Every engine
+   *  gets the same passes, so a spell inside one pass hits them all there, and a clear window sets every figure.
+   *  Measured with a process burning both cores 1 s every 2-4 s on top of other processes' load (7-12), six runs of
+   *  gpt2_tiny with all engines: onnxc / ort-web by fastest run 0.572-0.587, by the fastest pass's median 0.425-0.549,
+   *  by one median over all runs 0.263-0.393, by the median of per-iteration paired ratios 0.42-0.51; alone and
+   *  quiet 0.58-0.61. The raw median and p10-p90 over all runs still show the spells. */
   readonly passes: number;
   readonly passGapMs: number;
   /** Measure memory in a child process per engine (slower). */
@@ -92,7 +96,7 @@ export interface ModelResult {
   readonly passes?: { readonly count: number; readonly extra: number };
   /** Each engine's warm-up times, ms, in run order (with ONNXC_BENCH_WARMUP_TRACE=1 only). */
   readonly warmupTrace?: Readonly<Record<string, readonly number[]>>;
-  /** Figure (fastest pass's median) onnxc-wasm / ort-web-wasm (below 1: onnxc is faster). */
+  /** Figure (fastest run) onnxc-wasm / ort-web-wasm (below 1: onnxc is faster). */
   readonly onnxcOverOrtWeb?: number;
   /** Figure onnxc-webgpu / ort-node-webgpu, on the same adapter. */
   readonly webgpuOverOrtWebGpu?: number;

@@ -41,9 +41,9 @@ export function formatReport(r: BenchReport): string {
   out.push(`onnxc benchmark: ${r.machine.cpu} x${r.machine.cores}, node ${r.machine.node}, load average ${r.machine.loadAvg.map((x) => x.toFixed(2)).join(' ')}`);
   const passes = s.passes ?? 1;
   out.push(`${s.iterations} timed runs per engine${passes > 1 ? ` in ${passes} passes of ${Math.ceil(s.iterations / passes)}` : ''} (fewer past ${s.budgetMs / 1000} s), after >= ${s.warmup} warm-up runs and ${s.warmupMs / 1000} s, on until every engine stops getting faster${s.warmupMaxMs !== undefined ? ` (at most ${s.warmupMaxMs / 1000} s)` : ''}; engines interleaved per iteration`);
-  if (passes > 1) out.push(`Passes: every engine runs in every pass; the passes are spread out (the memory probes run between them, else a pause of ${(s.passGapMs ?? 0) / 1000} s), each after the first opens with an untimed run of each engine under 200 ms a run; an engine's figure is its fastest pass's median, so a slow spell from outside the VM (1.5-2x for a second or more) must cover every pass to move it; p10..p90 are over all runs, spells included; a pass is added for every engine (twice at most, within the time budget) while a CPU engine has no clean pass (none with its median within 1.1x of its fastest run)`);
+  if (passes > 1) out.push(`Passes: every engine runs in every pass; the passes are spread out (the memory probes run between them, else a pause of ${(s.passGapMs ?? 0) / 1000} s), each after the first opens with an untimed run of each engine under 200 ms a run; an engine's figure is its fastest run (interference only adds time), so a slow spell from outside the VM (1.5-2x for a second or more) must cover every pass to move it; the median and p10..p90 are over all runs, spells included; a pass is added for every engine (twice at most, within the time budget) while a CPU engine has no clean pass (none with its median within 1.1x of its fastest run)`);
   for (const e of r.engines) out.push(`  ${e.name}: ${e.summary}`);
-  out.push('', `Latency, ms: ${passes > 1 ? 'figure (fastest pass\'s median)' : 'median'} [p10 .. p90 of all runs]; warm-up = untimed runs (fewest of any engine, each warmed alone) / time of the whole warm-up, (cap) when not settled, (+N) passes added; ratio = onnxc-wasm / ort-web-wasm, 2t ratio = onnxc-wasm-2t / ort-web-wasm-2t, 2t speedup = onnxc-wasm / onnxc-wasm-2t, gpu ratio = onnxc-webgpu / ort-node-webgpu (below 1: onnxc faster), relaxed/strict = onnxc-wasm-relaxed / onnxc-wasm (below 1: relaxed faster); ratios are of figures`);
+  out.push('', `Latency, ms: ${passes > 1 ? 'figure (fastest run)' : 'median'} [p10 .. p90 of all runs]; warm-up = untimed runs (fewest of any engine, each warmed alone) / time of the whole warm-up, (cap) when not settled, (+N) passes added; ratio = onnxc-wasm / ort-web-wasm, 2t ratio = onnxc-wasm-2t / ort-web-wasm-2t, 2t speedup = onnxc-wasm / onnxc-wasm-2t, gpu ratio = onnxc-webgpu / ort-node-webgpu (below 1: onnxc faster), relaxed/strict = onnxc-wasm-relaxed / onnxc-wasm (below 1: relaxed faster); ratios are of figures`);
   const med = (m: ModelResult, n: EngineName): number | undefined => { const e = engineOf(m, n); return e?.ok ? figure(e) : undefined; };
   const over = (a: number | undefined, b: number | undefined): string => (a !== undefined && b ? `${(a / b).toFixed(2)}x` : '-');
   const warm = (m: ModelResult): string => (m.warmup ? `${m.warmup.runs} / ${(m.warmup.ms / 1000).toFixed(1)} s${m.warmup.settled ? '' : ' (cap)'}${m.passes?.extra ? ` (+${m.passes.extra})` : ''}` : '-');
@@ -63,12 +63,12 @@ export function formatReport(r: BenchReport): string {
     over(med(m, 'onnxc-wasm-relaxed'), med(m, 'onnxc-wasm')),
   ])));
   if (passes > 1) {
-    out.push('', 'Passes: each engine\'s pass medians, ms, min/median/max (the figure is the min; a wide spread is a slow spell)');
+    out.push('', 'Passes: each engine\'s median of all runs | pass medians min/median/max, ms (a wide spread: a slow spell)');
     out.push(...table(['model', ...names], r.models.map((m) => [m.model, ...names.map((n) => {
       const p = engineOf(m, n)?.latency?.passMediansMs;
       if (!p?.length) return '-';
       const s = [...p].sort((a, b) => a - b);
-      return `${ms(s[0])}/${ms(quantile(s, 0.5))}/${ms(s[s.length - 1])}`;
+      return `${ms(engineOf(m, n)?.latency?.medianMs)} | ${ms(s[0])}/${ms(quantile(s, 0.5))}/${ms(s[s.length - 1])}`;
     })])));
   }
   out.push('', 'onnxc artifact: compile time, code (model.wasm, weights moved out), loader.js, weights, linear memory');

@@ -17,8 +17,8 @@ const USAGE = `usage: npm run bench -- [MODEL...] [--json] [--iterations N] [--w
                           [--engines a,b,c] [--no-memory] [--no-gemm] [--gemm-only] [--gemm-filter RE]
                           [--passes N] [--pass-gap SECONDS] [--isolate-compile] [--profile]
 --passes N: the timed runs in N passes (default ${DEFAULT_OPTIONS.passes}; the iterations rounded up to whole passes), the memory probes
-           between them (else a --pass-gap pause, default ${DEFAULT_OPTIONS.passGapMs / 1000} s); each engine's figure is its fastest pass's median
-           (bench/harness.ts BenchOptions.passes: slow spells from outside the VM); --passes 1 is one median over all runs
+           between them (else a --pass-gap pause, default ${DEFAULT_OPTIONS.passGapMs / 1000} s); each engine's figure is its fastest run
+           (bench/harness.ts BenchOptions.passes: slow spells from outside the VM); --passes 1: one pass (figure still the fastest run)
 --warmup N: at least N untimed runs per model and engine, each engine alone (default ${DEFAULT_OPTIONS.warmup}), and ${DEFAULT_OPTIONS.warmupMs / 1000} s, then on until it gets no
            faster (no new fastest run in N/3 runs: V8's background tier-up done), at most --warmup-max seconds (default ${(DEFAULT_OPTIONS.warmupMaxMs ?? 0) / 1000})
 --profile: after the report, each model's per-kernel profile (bench/perf-kernels.ts: time per op and top kernels)

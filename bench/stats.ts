@@ -1,5 +1,5 @@
 // Summary statistics of latency samples: median and percentiles by linear interpolation between order statistics,
-// and the model bench's figure over passes (each pass's median; the figure is the fastest of them).
+// and the model bench's runs taken in passes (the figure: the fastest run of all passes).
 
 export interface LatencyStats {
   readonly runs: number;
@@ -26,9 +26,13 @@ export function latencyStats(samples: readonly number[]): LatencyStats {
 }
 
 /** Timed runs taken in passes: the raw statistics over every run (`medianMs`, p10/p90: the whole spread, slow
- *  spells included), each pass's median, and the figure, the fastest pass's median. */
+ *  spells included), each pass's median, and the figure, the fastest run (`minMs`). Interference only ever adds
+ *  time to a run, so the fastest run is the one least disturbed; on this 2-vCPU VM under other processes' load
+ *  (load 7-12) and simulated spells it was the one statistic that repeated (gpt2_tiny onnxc / ort-web 0.57-0.59
+ *  over six runs where the fastest pass's median read 0.43-0.55 and one median over all runs 0.26-0.39; see
+ *  BenchOptions.passes). */
 export interface PassedLatency extends LatencyStats {
-  /** The median of the fastest pass: the engine's figure (ratios are of figures). */
+  /** The fastest run: the engine's figure (ratios are of figures). */
   readonly figureMs: number;
   readonly passMediansMs: readonly number[];
   /** Each pass's runs, ms, in run order (a run's index is its iteration within the pass, the same for every engine). */
@@ -39,7 +43,7 @@ export function passStats(passes: readonly (readonly number[])[]): PassedLatency
   const done = passes.filter((p) => p.length > 0);
   const medians = done.map((p) => quantile([...p].sort((a, b) => a - b), 0.5));
   return {
-    ...latencyStats(done.flat()), figureMs: medians.length ? Math.min(...medians) : NaN,
+    ...latencyStats(done.flat()), figureMs: done.length ? Math.min(...done.flat()) : NaN,
     passMediansMs: medians.map(round3), passSamplesMs: done.map((p) => p.map(round3)),
   };
 }
