@@ -8,7 +8,8 @@
 // - `--alone`: each dispatch timed by itself (its own submit, host clock), subgroup and portable forms interleaved;
 //   on a GPU that adds the submit's round trip (~0.1 ms on an H200 through Dawn) to every dispatch, on a CPU
 //   adapter (lavapipe) it is what a dispatch costs anyway.
-//   npx tsx bench/webgpu-profile.ts [--alone] [--reps N] [--top N] [-O0..-O3] MODEL...   (models from ../shared/models)
+// The kernel forms (runtime/webgpu/forms.ts) are the adapter's unless `--forms gpu|cpu` says which.
+//   npx tsx bench/webgpu-profile.ts [--alone] [--reps N] [--top N] [--forms auto|gpu|cpu] [-O0..-O3] MODEL...   (models from ../shared/models)
 
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ import { compileWebGpuModel } from '../backends/webgpu/compile.js';
 import { loadModel } from '../compiler/onnx/import.js';
 import { readValueFile } from '../compiler/onnx/tensor-proto.js';
 import type { Tensor } from '../ir/tensor.js';
+import { chooseForms, formsFromEnv, type AdapterFacts, type FormsChoice } from '../runtime/webgpu/forms.js';
 import type { DispatchSpec, WebGpuManifest } from '../runtime/webgpu/types.js';
 import { SHARED } from '../test/helpers/shared.js';
 
@@ -24,7 +26,8 @@ const args = process.argv.slice(2);
 const opt = (name: string, dflt: number): number => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : dflt; };
 const reps = opt('--reps', 5), top = opt('--top', 12);
 const level = Number(args.find((a) => /^-O[0-3]$/.test(a))?.slice(2) ?? 3) as 0 | 1 | 2 | 3;
-const names = args.filter((a, i) => !a.startsWith('-') && !['--reps', '--top'].includes(args[i - 1] ?? ''));
+const formsArg = args.includes('--forms') ? args[args.indexOf('--forms') + 1] as FormsChoice : undefined;
+const names = args.filter((a, i) => !a.startsWith('-') && !['--reps', '--top', '--forms'].includes(args[i - 1] ?? ''));
 
 const gpu = await dawnDevice();
 if (typeof gpu === 'string') { console.error(`bench/webgpu-profile: ${gpu}`); process.exit(1); }
@@ -33,9 +36,10 @@ const useTimestamps = !args.includes('--alone') && gpu.adapter.features.has('tim
 const ts = useTimestamps ? await dawnDeviceWith(['timestamp-query' as GPUFeatureName], ['disable-dawn-features=timestamp_quantization']) : gpu;
 if (typeof ts === 'string') { console.error(`bench/webgpu-profile: ${ts}`); process.exit(1); }
 const { device } = ts;
-const info = (device as { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
+const info = (device as { adapterInfo?: AdapterFacts & { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
 const sgOk = device.features.has('subgroups') && (info?.subgroupMinSize ?? 0) >= 8;
-console.log(`profile: ${useTimestamps ? 'timestamp queries, one command buffer' : 'each dispatch alone'}, -O${level}, ${reps} reps; subgroups ${sgOk ? `${info?.subgroupMinSize}-${info?.subgroupMaxSize} lanes` : 'not used'}`);
+const forms = chooseForms(info, formsArg ?? formsFromEnv());
+console.log(`profile: ${useTimestamps ? 'timestamp queries, one command buffer' : 'each dispatch alone'}, -O${level}, ${reps} reps; ${forms} forms; subgroups ${sgOk ? `${info?.subgroupMinSize}-${info?.subgroupMaxSize} lanes` : 'not used'}`);
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 interface Row { node: string; op: string; ms: number; portableMs?: number; wg: readonly number[]; shader: number }
@@ -46,7 +50,8 @@ for (const name of names) {
   const ds = join(dir, readdirSync(dir).find((f) => f.startsWith('test_data_set'))!);
   const inputs = model.graph.inputs.map((_, k) => readValueFile(join(ds, `input_${k}.pb`)) as Tensor);
   const { artifact } = compileWebGpuModel(model.graph, { inputShapes: Object.fromEntries(model.graph.inputs.map((n, i) => [n, inputs[i]!.dims])), source: name }, { level });
-  const m = artifact.manifest;
+  // each dispatch in the chosen forms (a CPU form in place of the dispatch's own where it has one)
+  const m: WebGpuManifest = { ...artifact.manifest, dispatches: artifact.manifest.dispatches.map(({ cpu, subgroups, ...d }) => (forms === 'cpu' && cpu ? { ...d, ...cpu } : { ...d, ...(subgroups ? { subgroups } : {}) })) };
   const S = GPUBufferUsage.STORAGE, CD = GPUBufferUsage.COPY_DST;
   const bufs = {
     arena: device.createBuffer({ size: Math.max(m.arena.bytes, 256), usage: S | CD }),

@@ -1,12 +1,12 @@
 // The WebGPU backend's emit: a lowering plan -> the artifact runtime/webgpu loads. Each node's kernel returns its
 // dispatches; operands (input j, output j, packed constant j, status) become buffer ranges from the plan; equal
-// shader sources are stored once. Fixed inputs are not fed (the artifact was specialised on them).
+// shader sources are stored once (the CPU forms' last). Fixed inputs are not fed (the artifact was specialised on them).
 
 import { OnnxcError } from '../../ir/errors.js';
 import { elementBytes, type LoweringPlan } from '../../lowering/plan.js';
 import type { ValueRef } from '../../lowering/protocol.js';
 import type { BindingRange, DispatchSpec, WebGpuArtifact, WebGpuIo } from '../../runtime/webgpu/types.js';
-import type { Operand, WgKernel } from './kernels/types.js';
+import type { KernelForm, Operand, ShaderGrid, WgKernel } from './kernels/types.js';
 
 const STATUS_SLOT = 256;
 /** A vec4 array binding must hold one element; every range is 256-byte aligned and padded, so 16 always fits. */
@@ -18,7 +18,14 @@ export function emitWebGpu(plan: LoweringPlan<ValueRef, WgKernel>): WebGpuArtifa
   const shaders: string[] = [];
   const shaderIndex = new Map<string, number>();
   const dispatches: DispatchSpec[] = [];
+  const cpuForms: { at: number; form: KernelForm }[] = [];
   let statusSlots = 0;
+
+  const indexOf = (src: string): number => {
+    let si = shaderIndex.get(src);
+    if (si === undefined) { si = shaders.length; shaders.push(src); shaderIndex.set(src, si); }
+    return si;
+  };
 
   const range = (name: string): BindingRange => {
     const p = plan.placeOf(name);
@@ -54,15 +61,16 @@ export function emitWebGpu(plan: LoweringPlan<ValueRef, WgKernel>): WebGpuArtifa
           return { region: 'status', offset: slot * STATUS_SLOT, bytes: STATUS_SLOT };
       }
     };
-    const indexOf = (src: string): number => {
-      let si = shaderIndex.get(src);
-      if (si === undefined) { si = shaders.length; shaders.push(src); shaderIndex.set(src, si); }
-      return si;
-    };
     for (const d of out) {
       const sg = d.subgroups ? { subgroups: { shader: indexOf(d.subgroups.shader), workgroups: [...d.subgroups.workgroups] as [number, number, number] } } : {};
+      if (d.cpu) cpuForms.push({ at: dispatches.length, form: d.cpu });
       dispatches.push({ node: n.name, op: n.op, shader: indexOf(d.shader), bindings: d.operands.map(resolve), workgroups: [...d.workgroups] as [number, number, number], ...sg });
     }
+  }
+  // the CPU forms' shaders after every other, so the rest of the manifest is what it would be without them
+  for (const { at, form } of cpuForms) {
+    const grid = (g: ShaderGrid): { shader: number; workgroups: [number, number, number] } => ({ shader: indexOf(g.shader), workgroups: [...g.workgroups] as [number, number, number] });
+    dispatches[at] = { ...dispatches[at]!, cpu: { ...grid(form), ...(form.subgroups ? { subgroups: grid(form.subgroups) } : {}) } };
   }
 
   const io = (name: string, as = name): WebGpuIo => {

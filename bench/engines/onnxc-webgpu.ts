@@ -15,7 +15,7 @@ import type { Engine } from './types.js';
 
 export const onnxcWebGpu: Engine = {
   name: 'onnxc-webgpu',
-  summary: 'onnxc ahead-of-time WGSL (-O3), shapes fixed to the data set, run by runtime/webgpu on Dawn (the adapter ort-node-webgpu uses)',
+  summary: 'onnxc ahead-of-time WGSL (-O3), shapes fixed to the data set, run by runtime/webgpu on Dawn (the adapter ort-node-webgpu uses; its kernel forms, or ONNXC_WEBGPU_FORMS\'s)',
   async prepare(model, inputs, workDir) {
     const gpu = await dawnDevice();
     if (typeof gpu === 'string') throw new Error(gpu);

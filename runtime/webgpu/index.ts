@@ -5,8 +5,9 @@ import { createSession, type WebGpuSession, type WebGpuSessionOptions } from './
 
 export { createSession, type WebGpuSession, type WebGpuSessionOptions, type WebGpuFeed } from './session.js';
 export { loadArtifact, type LoadOptions, type WebGpuSource } from './load.js';
+export { chooseForms, formsFromEnv, isCpuAdapter, type AdapterFacts, type FormsChoice, type KernelForms } from './forms.js';
 export type { GpuTensor } from './gpu-tensor.js';
-export type { WebGpuArtifact, WebGpuManifest, WebGpuIo, DispatchSpec, BindingRange } from './types.js';
+export type { WebGpuArtifact, WebGpuManifest, WebGpuIo, DispatchSpec, DispatchForm, BindingRange } from './types.js';
 export type { TensorValue } from '../wasm/types.js';
 export { OnnxcRuntimeError } from '../wasm/errors.js';
 

@@ -7,6 +7,7 @@
 import { OnnxcRuntimeError } from '../wasm/errors.js';
 import { checkFeeds } from '../wasm/feeds.js';
 import type { TensorValue, WasmManifest } from '../wasm/types.js';
+import { chooseForms, formsFromEnv, type AdapterFacts, type FormsChoice, type KernelForms } from './forms.js';
 import { align4, gpuTensor, isGpuTensor, typedOf, type GpuTensor } from './gpu-tensor.js';
 import type { WebGpuArtifact, WebGpuIo, WebGpuManifest } from './types.js';
 
@@ -15,6 +16,9 @@ export type { GpuTensor } from './gpu-tensor.js';
 export interface WebGpuSessionOptions {
   /** The device to run on; by default one from navigator.gpu (browsers). */
   readonly device?: GPUDevice;
+  /** Kernel forms (forms.ts): 'gpu' the split forms, 'cpu' one invocation per tile or row, 'auto' (the default, or
+   *  ONNXC_WEBGPU_FORMS where set) 'cpu' on CPU adapters (lavapipe, SwiftShader) and 'gpu' elsewhere. */
+  readonly forms?: FormsChoice;
 }
 
 /** A feed: a tensor {type, dims, data} as the wasm runtime takes it, or a GpuTensor another session produced. */
@@ -25,6 +29,8 @@ export interface WebGpuSession {
   readonly device: GPUDevice;
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  /** The kernel forms this session runs (WebGpuSessionOptions.forms). */
+  readonly forms: KernelForms;
   run(feeds: Readonly<Record<string, WebGpuFeed>>): Promise<Record<string, TensorValue>>;
   /** Run, leaving every output on the GPU in its own buffer (the caller destroys them). */
   runOnGpu(feeds: Readonly<Record<string, WebGpuFeed>>): Promise<Record<string, GpuTensor>>;
@@ -63,10 +69,11 @@ export async function createSession(artifact: WebGpuArtifact, options: WebGpuSes
   const w = new Uint8Array(align4(m.weights.bytes));
   w.set(artifact.weights.subarray(0, m.weights.bytes));
   if (w.byteLength) device.queue.writeBuffer(buffers.weights, 0, w);
-  // each dispatch in the form this device runs (subgroup shaders only where the device has them), and only the
-  // shaders those forms use are compiled
+  // each dispatch in the forms this device runs (CPU forms on CPU adapters, subgroup shaders only where the device
+  // has them), and only the shaders those forms use are compiled
+  const forms = chooseForms((device as { adapterInfo?: AdapterFacts }).adapterInfo, options.forms ?? formsFromEnv());
   const sg = subgroupsUsable(device);
-  const chosen = m.dispatches.map((d) => (sg && d.subgroups ? d.subgroups : d));
+  const chosen = m.dispatches.map((d0) => { const d = (forms === 'cpu' && d0.cpu) || d0; return sg && d.subgroups ? d.subgroups : d; });
   const pipelines = new Map<number, Promise<GPUComputePipeline>>();
   for (const c of chosen) {
     if (pipelines.has(c.shader)) continue;
@@ -227,7 +234,7 @@ export async function createSession(artifact: WebGpuArtifact, options: WebGpuSes
   }
 
   return {
-    manifest: m, device, inputNames: m.inputs.map((i) => i.name), outputNames: m.outputs.map((o) => o.name), run, runOnGpu,
+    manifest: m, device, forms, inputNames: m.inputs.map((i) => i.name), outputNames: m.outputs.map((o) => o.name), run, runOnGpu,
     release() { released = true; for (const b of Object.values(buffers)) b.destroy(); readback.destroy(); },
   };
 }

@@ -47,6 +47,17 @@ export interface DispatchSpec {
   /** The same dispatch for devices with the `subgroups` feature and subgroups of at least 8 lanes (its shader
    *  enables WGSL's subgroups extension); the runtime takes it there, `shader` elsewhere. */
   readonly subgroups?: { readonly shader: number; readonly workgroups: readonly [number, number, number] };
+  /** Where the dispatch above splits its work for big GPUs (K or input channels in slices, lane groups per row):
+   *  the one-invocation-per-tile/row form, which CPU adapters (lavapipe, SwiftShader) run faster; same bindings,
+   *  its own shader, grid and subgroup form. The runtime picks the forms per device (forms.ts). */
+  readonly cpu?: DispatchForm;
+}
+
+/** A dispatch's shader and grid, with its subgroup variant. */
+export interface DispatchForm {
+  readonly shader: number;
+  readonly workgroups: readonly [number, number, number];
+  readonly subgroups?: { readonly shader: number; readonly workgroups: readonly [number, number, number] };
 }
 
 /** An artifact in memory: the manifest and the weights' bytes. */

@@ -10,6 +10,7 @@ import type { Graph } from '../../ir/graph.js';
 import type { Tensor } from '../../ir/tensor.js';
 import { planLowering } from '../../lowering/plan.js';
 import { prepareForLowering } from '../../lowering/prepare.js';
+import type { FormsChoice } from '../../runtime/webgpu/forms.js';
 import { createSession } from '../../runtime/webgpu/session.js';
 import type { WebGpuArtifact } from '../../runtime/webgpu/types.js';
 
@@ -50,15 +51,16 @@ export function compileWebGpu(g: Graph, inputs: readonly Tensor[]): WebGpuArtifa
   return webgpuBackend.emit(planLowering(webgpuBackend, prepareForLowering(g, { inputShapes, source: g.name })), undefined);
 }
 
-/** Run `g` compiled for WebGPU on `inputs` (positional), on the shared device or on `on`. */
-export async function runWebGpu(g: Graph, inputs: readonly Tensor[], on?: GPUDevice): Promise<Tensor[]> {
-  return runArtifact(compileWebGpu(g, inputs), g, inputs, on);
+/** Run `g` compiled for WebGPU on `inputs` (positional), on the shared device or on `on`, in the kernel forms the
+ *  session picks (runtime/webgpu/forms.ts: on lavapipe the CPU forms, or ONNXC_WEBGPU_FORMS's) or `forms`. */
+export async function runWebGpu(g: Graph, inputs: readonly Tensor[], on?: GPUDevice, forms?: FormsChoice): Promise<Tensor[]> {
+  return runArtifact(compileWebGpu(g, inputs), g, inputs, on, forms);
 }
 
 /** Run `art`, compiled from `g`, on `inputs` (positional), on the shared device (in error scopes) or on `on`. */
-export async function runArtifact(art: WebGpuArtifact, g: Graph, inputs: readonly Tensor[], on?: GPUDevice): Promise<Tensor[]> {
+export async function runArtifact(art: WebGpuArtifact, g: Graph, inputs: readonly Tensor[], on?: GPUDevice, forms?: FormsChoice): Promise<Tensor[]> {
   const run = async (device: GPUDevice): Promise<Tensor[]> => {
-    const s = await createSession(art, { device });
+    const s = await createSession(art, { device, ...(forms ? { forms } : {}) });
     try {
       const feeds = Object.fromEntries(g.inputs.map((n, i) => [n, { type: inputs[i]!.dtype, dims: inputs[i]!.dims, data: inputs[i]!.data }]));
       const outs = await s.run(feeds);
@@ -70,13 +72,19 @@ export async function runArtifact(art: WebGpuArtifact, g: Graph, inputs: readonl
   return on ? run(on) : scoped(run);
 }
 
-/** worstError on this device and on one without subgroups (where a kernel's subgroup shader is not its portable
- *  one, each form is checked: on lavapipe's 8-lane subgroups the subgroup shaders take their CPU path). */
-export async function worstErrorBothForms(g: Graph, inputs: readonly Tensor[]): Promise<number> {
+/** worstError of every form: the GPU forms (split, grouped) and the CPU forms (one invocation per tile or row), each
+ *  on this device and on one without subgroups (where a kernel's subgroup shader is not its portable one; on
+ *  lavapipe's 8-lane subgroups the split forms' subgroup shaders take their CPU path). */
+export async function worstErrorAllForms(g: Graph, inputs: readonly Tensor[]): Promise<number> {
   const ref = runGraph(g, inputs) as Tensor[];
+  const art = compileWebGpu(g, inputs);
   const plain = await deviceWithoutSubgroups();
   try {
-    return Math.max(worstRelativeError(await runWebGpu(g, inputs), ref), worstRelativeError(await runWebGpu(g, inputs, plain!), ref));
+    let worst = 0;
+    for (const forms of ['gpu', 'cpu'] as const) {
+      for (const on of [undefined, plain!]) worst = Math.max(worst, worstRelativeError(await runArtifact(art, g, inputs, on, forms), ref));
+    }
+    return worst;
   } finally {
     plain?.destroy();
   }

@@ -97,11 +97,16 @@ describe.skipIf(!run)(`webgpu MatMul/Gemm${run ? '' : ` (skipped: ${skipReason})
     // work, [6, 512] and [20, 300]: the plain form's)
     expect(art.manifest.shaders.filter((t) => t.includes('workgroupBarrier')).length, 'shaders in the split form').toBe(6);
     expect(gemmSlices({ M: 5, N: 12, K: 256, batchDims: [3], a: { batch: [1280], outer: 256, inner: 1 }, b: { batch: [0], outer: 12, inner: 1 } })).toBe(8);
+    // and for CPU adapters the unsplit forms: the plain shader, and the subgroup form where it applies
+    expect(art.manifest.dispatches.map((d) => (d.cpu ? [art.manifest.shaders[d.cpu.shader]!.includes('workgroupBarrier'), d.cpu.subgroups !== undefined] : undefined)), 'CPU forms')
+      .toEqual([[false, false], [false, false], [false, true]]);
     const ref = runGraph(g, inputs) as Tensor[];
-    expect(worstRelativeError(await runArtifact(art, g, inputs), ref), 'this device\'s form').toBeLessThan(1e-5);
     const plain = await deviceWithoutSubgroups();
     try {
-      expect(worstRelativeError(await runArtifact(art, g, inputs, plain!), ref), 'portable split form').toBeLessThan(1e-5);
+      for (const forms of ['gpu', 'cpu'] as const) {
+        expect(worstRelativeError(await runArtifact(art, g, inputs, undefined, forms), ref), `${forms} forms on this device`).toBeLessThan(1e-5);
+        expect(worstRelativeError(await runArtifact(art, g, inputs, plain!, forms), ref), `${forms} forms, portable shaders`).toBeLessThan(1e-5);
+      }
     } finally {
       plain!.destroy();
     }

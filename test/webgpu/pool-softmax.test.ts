@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../models/builder.js';
 import { randTensor } from '../wasm/helpers.js';
-import { gpu, REQUIRE_WEBGPU, skipReason, worstError, worstErrorBothForms } from './helpers.js';
+import { gpu, REQUIRE_WEBGPU, skipReason, worstError, worstErrorAllForms } from './helpers.js';
 
 const run = gpu !== undefined || REQUIRE_WEBGPU;
 
@@ -14,7 +14,7 @@ const run = gpu !== undefined || REQUIRE_WEBGPU;
 async function check(shape: number[], build: (b: GraphBuilder, x: string) => string[], both = false) {
   const b = new GraphBuilder();
   b.output(...build(b, b.input('x', 'float32', shape)));
-  return (both ? worstErrorBothForms : worstError)(b.build(), [randTensor(shape, 5)]);
+  return (both ? worstErrorAllForms : worstError)(b.build(), [randTensor(shape, 5)]);
 }
 
 describe.skipIf(!run)(`webgpu pooling and Softmax${run ? '' : ` (skipped: ${skipReason})`}`, () => {

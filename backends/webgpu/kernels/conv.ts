@@ -6,7 +6,8 @@
 // Where that leaves few invocations with long channel loops (1x1 convs over 576-960 channels at 14x14 or 7x7), the
 // split form has S invocations of one workgroup each take every S-th input channel of the same output block and
 // sums their partial results through workgroup memory: on an H200 (Dawn, Vulkan) mobilenet_v2's GPU time in one
-// pass went 2.8 -> 0.57 ms and its 1x1 projections 0.13-0.26 -> 0.02 ms each (bench/webgpu-profile.ts).
+// pass went 2.8 -> 0.57 ms and its 1x1 projections 0.13-0.26 -> 0.02 ms each (bench/webgpu-profile.ts). Such a
+// dispatch also carries the unsplit form, which CPU adapters run (runtime/webgpu/forms.ts).
 
 import type { Tensor } from '../../../ir/tensor.js';
 import type { PlanContext } from '../../../lowering/protocol.js';
@@ -14,7 +15,7 @@ import { add, and, convert, eq, expr, f32, fma, ge, i32, lane, lt, min, mul, sel
 import { ShaderBuilder, WORKGROUP_SIZE, type Body } from '../wgsl/module.js';
 import { refuseNonFloat } from './common.js';
 import { activationFormula, type Formula } from './elementwise-ops.js';
-import { input, output, packed, type KernelDispatch, type WgKernel } from './types.js';
+import { input, output, packed, type KernelDispatch, type KernelForm, type WgKernel } from './types.js';
 import { window2d, type Window2d } from './window.js';
 
 /** Output columns per invocation. */
@@ -55,7 +56,8 @@ export function convSlices(g: Window2d, M: number, groups: number, isBlocked: bo
   return S;
 }
 
-export function convShader(g: Window2d, M: number, groups: number, isBlocked: boolean, hasBias: boolean, epi: ConvEpilogue = {}, withSubgroups = false): { shader: string; workgroups: [number, number, number] } {
+/** `S`: slices of the input channels (convSlices' by default; 1 the unsplit form). */
+export function convShader(g: Window2d, M: number, groups: number, isBlocked: boolean, hasBias: boolean, epi: ConvEpilogue = {}, withSubgroups = false, S = convSlices(g, M, groups, isBlocked)): { shader: string; workgroups: [number, number, number] } {
   const Cg = g.C / groups, Mg = M / groups, CB = isBlocked ? CONV_CHANNELS : 1;
   const colBlocks = Math.ceil(g.OW / CONV_COLS), pixels = g.OH * colBlocks;
   // few pixel blocks and many channel blocks (squeezenet's 13x13 classifier, 512 -> 1000): channel blocks along a
@@ -65,7 +67,7 @@ export function convShader(g: Window2d, M: number, groups: number, isBlocked: bo
   const xCount = chanMajor ? M / CB : pixels, yCount = chanMajor ? pixels : M / CB;
   // split form (few invocations, long channel loops: mobilenet_v2's 1x1 projections at 14x14 and 7x7): S slices of
   // the input channels per output block, in one workgroup, summed through workgroup memory before the epilogue
-  const S = convSlices(g, M, groups, isBlocked), T = S > 1 ? CONV_SPLIT_THREADS / S : WORKGROUP_SIZE;
+  const T = S > 1 ? CONV_SPLIT_THREADS / S : WORKGROUP_SIZE;
   const s = new ShaderBuilder();
   const X = s.buffer('x', 'f32', 'read');
   const Wb = isBlocked ? s.buffer('w', 'vec4<f32>', 'read') : s.buffer('w', 'f32', 'read');
@@ -169,6 +171,14 @@ export function convShader(g: Window2d, M: number, groups: number, isBlocked: bo
   const wg: [number, number, number] = S > 1 ? [Math.ceil(xCount / T), yCount, g.N] : [Math.ceil(xCount / WORKGROUP_SIZE), yCount, g.N];
   return { shader: s.print(), workgroups: wg };
 }
+
+/** The dispatch's forms: the unsplit shader alone, or the split one with its subgroup shader and, for CPU adapters,
+ *  the unsplit one. */
+function convForms(g: Window2d, M: number, groups: number, isBlocked: boolean, hasBias: boolean, epi: ConvEpilogue): KernelForm & { cpu?: KernelForm } {
+  const main = convShader(g, M, groups, isBlocked, hasBias, epi);
+  if (convSlices(g, M, groups, isBlocked) === 1) return main;
+  return { ...main, subgroups: convShader(g, M, groups, isBlocked, hasBias, epi, true), cpu: convShader(g, M, groups, isBlocked, hasBias, epi, false, 1) };
+}
 const div = (a: Expr<'u32'>, k: number): Expr<'u32'> => (k === 1 ? a : expr('u32', { kind: 'bin', op: '/', a: a.node, b: u32(k).node }));
 const modu = (a: Expr<'u32'>, k: number): Expr<'u32'> => (k === 1 ? u32(0) : expr('u32', { kind: 'bin', op: '%', a: a.node, b: u32(k).node }));
 
@@ -188,9 +198,7 @@ export const convKernel: WgKernel = {
     if (ctx.outputs[0]!.size === 0) return [];
     const g = window2d(ctx, ctx.inputs[1]!.dims.slice(2)) as Window2d;
     const M = ctx.inputs[1]!.dims[0]!, isBlocked = blocked(ctx), hasBias = ctx.inputs[2] !== undefined;
-    const { shader, workgroups } = convShader(g, M, groupsOf(ctx), isBlocked, hasBias);
-    const sg = convSlices(g, M, groupsOf(ctx), isBlocked) > 1 ? { subgroups: convShader(g, M, groupsOf(ctx), isBlocked, hasBias, {}, true) } : {};
-    return [{ shader, operands: [input(0), isBlocked ? packed(0) : input(1), ...(hasBias ? [input(2)] : []), output(0)], workgroups, ...sg }];
+    return [{ operands: [input(0), isBlocked ? packed(0) : input(1), ...(hasBias ? [input(2)] : []), output(0)], ...convForms(g, M, groupsOf(ctx), isBlocked, hasBias, {}) }];
   },
 };
 
@@ -213,8 +221,6 @@ export const fusedConvKernel: WgKernel = {
     const g = window2d(ctx, ctx.inputs[1]!.dims.slice(2)) as Window2d;
     const M = ctx.inputs[1]!.dims[0]!, isBlocked = blocked(ctx), hasBias = ctx.inputs[2] !== undefined, residual = ctx.inputs[3] !== undefined;
     const activation = activationFormula(String(ctx.attrs['activation'] ?? ''), (ctx.attrs['activation_params'] as number[] | undefined) ?? [])!;
-    const { shader, workgroups } = convShader(g, M, groupsOf(ctx), isBlocked, hasBias, { residual, activation });
-    const sg = convSlices(g, M, groupsOf(ctx), isBlocked) > 1 ? { subgroups: convShader(g, M, groupsOf(ctx), isBlocked, hasBias, { residual, activation }, true) } : {};
-    return [{ shader, operands: [input(0), isBlocked ? packed(0) : input(1), ...(hasBias ? [input(2)] : []), ...(residual ? [input(3)] : []), output(0)], workgroups, ...sg }];
+    return [{ operands: [input(0), isBlocked ? packed(0) : input(1), ...(hasBias ? [input(2)] : []), ...(residual ? [input(3)] : []), output(0)], ...convForms(g, M, groupsOf(ctx), isBlocked, hasBias, { residual, activation }) }];
   },
 };

@@ -44,6 +44,8 @@ export interface GemmShaders {
   readonly workgroups: [number, number, number];
   /** The subgroup form, where it applies (runtime/webgpu uses it on devices with subgroups of 8+ lanes). */
   readonly subgroups?: { readonly shader: string; readonly workgroups: [number, number, number] };
+  /** Where the shaders above are the split form: the unsplit forms, for CPU adapters. */
+  readonly cpu?: Omit<GemmShaders, 'cpu'>;
 }
 
 /** Rows of C per subgroup-form workgroup (two A loads per lane per four k), and its width in lanes. */
@@ -107,10 +109,12 @@ export function gemmShader(spec: GemmSpec): GemmShaders {
   // few tiles over a long K (gpt2_tiny's 64 x 256 x 1024 c_proj, mobilenet_v2's 1 x 1000 x 1280 classifier): the
   // split form; for devices with subgroups a shader that takes the split form where subgroups are 16+ lanes (GPUs)
   // and the unsplit forms' work, virtually mapped, below that (lavapipe's 8: the split form ran gpt2_tiny 4x slower)
-  const S = gemmSlices(spec);
-  if (S > 1) return { ...splitGemm(spec, S, false), subgroups: splitGemm(spec, S, true) };
+  // CPU adapters get the unsplit forms (`cpu`: the runtime picks per device)
   const sg = subgroupGemm(spec);
-  return { ...plainGemm(spec), ...(sg ? { subgroups: sg } : {}) };
+  const unsplit = { ...plainGemm(spec), ...(sg ? { subgroups: sg } : {}) };
+  const S = gemmSlices(spec);
+  if (S > 1) return { ...splitGemm(spec, S, false), subgroups: splitGemm(spec, S, true), cpu: unsplit };
+  return unsplit;
 }
 
 /** Invocations per workgroup of the split form. */

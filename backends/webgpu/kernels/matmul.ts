@@ -35,13 +35,13 @@ export const matmulKernel: WgKernel = {
     if (ctx.outputs[0]!.size === 0) return [];
     const { M, K, N, aBatch, bBatch, batch } = matmulShape(ctx.inputs[0]!.dims, ctx.inputs[1]!.dims);
     const sameAB = ctx.inputRoots[0] === ctx.inputRoots[1];
-    const { shader, workgroups, subgroups } = gemmShader({
+    const { shader, workgroups, subgroups, cpu } = gemmShader({
       M, N, K, batchDims: batch,
       a: { batch: batchStrides(aBatch, batch, M * K), outer: K, inner: 1 },
       b: { batch: batchStrides(bBatch, batch, K * N), outer: N, inner: 1 },
       sameAB,
     });
-    return [{ shader, operands: [input(0), ...(sameAB ? [] : [input(1)]), output(0)], workgroups, ...(subgroups ? { subgroups } : {}) }];
+    return [{ shader, operands: [input(0), ...(sameAB ? [] : [input(1)]), output(0)], workgroups, ...(subgroups ? { subgroups } : {}), ...(cpu ? { cpu } : {}) }];
   },
 };
 
@@ -78,7 +78,7 @@ export const gemmKernel: WgKernel = {
     // Gemm(x, x) reads one buffer twice; a C in the same buffer as A or B is not merged: the device refuses the run
     // with its aliasing error (an OnnxcRuntimeError 'kernel', never a wrong answer)
     const sameAB = !prepacked && ctx.inputRoots[0] === ctx.inputRoots[1];
-    const { shader, workgroups, subgroups } = gemmShader({ M, N, K, batchDims: [], a, b, alpha, sameAB, ...(bias ? { bias } : {}) });
-    return [{ shader, operands: [input(0), ...(sameAB ? [] : [prepacked ? packed(0) : input(1)]), ...(bias ? [input(2)] : []), output(0)], workgroups, ...(subgroups ? { subgroups } : {}) }];
+    const { shader, workgroups, subgroups, cpu } = gemmShader({ M, N, K, batchDims: [], a, b, alpha, sameAB, ...(bias ? { bias } : {}) });
+    return [{ shader, operands: [input(0), ...(sameAB ? [] : [prepacked ? packed(0) : input(1)]), ...(bias ? [input(2)] : []), output(0)], workgroups, ...(subgroups ? { subgroups } : {}), ...(cpu ? { cpu } : {}) }];
   },
 };

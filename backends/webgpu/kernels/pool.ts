@@ -56,7 +56,8 @@ export function poolShader(g: Window2d, isMax: boolean, countPad: boolean): stri
 }
 const minI = (a: Expr<'i32'>, b: Expr<'i32'>): Expr<'i32'> => ({ type: 'i32', node: { kind: 'call', fn: 'min', args: [a.node, b.node] } });
 
-export function globalPoolShader(nc: number, hw: number, isMax: boolean, withSubgroups = false): string {
+/** `L`: lanes per (image, channel) (rowLanes' by default; 1 one invocation each, the form for CPU adapters). */
+export function globalPoolShader(nc: number, hw: number, isMax: boolean, withSubgroups = false, L = rowLanes(nc, hw)): string {
   const s = new ShaderBuilder();
   const X = s.buffer('x', 'f32', 'read'), Y = s.buffer('y', 'f32', 'read_write');
   const pool = (b: Body, i: Expr<'u32'>, from: Expr<'u32'>, step: number): Expr<'f32'> => {
@@ -70,7 +71,6 @@ export function globalPoolShader(nc: number, hw: number, isMax: boolean, withSub
   };
   const result = (acc: Expr<'f32'>): Expr<'f32'> => (isMax ? acc : div(acc, f32(hw)));
   // planes of 16+ elements: a group of lanes per (image, channel) (row-group.ts; squeezenet1_1's 1000 planes of 169)
-  const L = rowLanes(nc, hw);
   if (L > 1) {
     rowGroupMain(s, nc, L, (b, g) => {
       const total = g.combine(b, pool(b, g.row, g.lane, L), isMax ? 'max' : 'sum', 'total');
@@ -114,9 +114,10 @@ const globalPool = (isMax: boolean): WgKernel => ({
     const nc = x[0]! * x[1]!, hw = prod(x.slice(2));
     if (nc === 0) return [];
     const L = rowLanes(nc, hw);
-    if (L === 1) return [{ shader: globalPoolShader(nc, hw, isMax), operands: [input(0), output(0)], workgroups: grid1d(nc) }];
+    const serial = { shader: globalPoolShader(nc, hw, isMax, false, 1), workgroups: grid1d(nc) };
+    if (L === 1) return [{ ...serial, operands: [input(0), output(0)] }];
     const workgroups = rowGroupGrid(nc, L);
-    return [{ shader: globalPoolShader(nc, hw, isMax), operands: [input(0), output(0)], workgroups, subgroups: { shader: globalPoolShader(nc, hw, isMax, true), workgroups } }];
+    return [{ shader: globalPoolShader(nc, hw, isMax), operands: [input(0), output(0)], workgroups, subgroups: { shader: globalPoolShader(nc, hw, isMax, true), workgroups }, cpu: serial }];
   },
 });
 

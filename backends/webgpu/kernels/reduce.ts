@@ -83,8 +83,9 @@ const LN_ROW_MIN = 64;
 /** `stats`: also write each row's mean and 1/sqrt(var + eps) (LayerNormalization's optional outputs 1 and 2).
  *  Rows of LN_ROW_MIN+ elements (and at most 65535 rows) take a workgroup each: its LN_WG invocations stride over
  *  the row and sum through workgroup memory (gpt2_tiny's 64 rows of 256 on an H200: 86 us a node as one
- *  invocation per row, a lone workgroup); shorter rows keep one invocation per row. */
-export function layerNormShader(rows: number, n: number, eps: number, scaleN: number, biasN: number | undefined, stats: { mean: boolean; invStd: boolean } = { mean: false, invStd: false }, withSubgroups = false): string {
+ *  invocation per row, a lone workgroup); shorter rows keep one invocation per row, as every row does with
+ *  `grouped` false (the form for CPU adapters). */
+export function layerNormShader(rows: number, n: number, eps: number, scaleN: number, biasN: number | undefined, stats: { mean: boolean; invStd: boolean } = { mean: false, invStd: false }, withSubgroups = false, grouped = layerNormGrouped(rows, n)): string {
   const s = new ShaderBuilder();
   const X = s.buffer('x', 'f32', 'read'), G = s.buffer('scale', 'f32', 'read');
   const B = biasN !== undefined ? s.buffer('bias', 'f32', 'read') : undefined;
@@ -115,7 +116,7 @@ export function layerNormShader(rows: number, n: number, eps: number, scaleN: nu
     const inv = b.let('inv', div(f32(1), math('sqrt', add(div(sq, f32(n)), f32(eps)))));
     write(b, base, i, mean, inv, u32(0), 1, undefined);
   };
-  if (n >= LN_ROW_MIN && rows <= MAX_WORKGROUPS_PER_DIM) {
+  if (grouped) {
     const lid = s.builtin('local_invocation_index', 'u32'), wid = s.builtin('workgroup_id', 'vec3<u32>');
     const red = s.workgroupArray('partial', 'f32', LN_WG);
     s.main([LN_WG, 1, 1], (b) => {
@@ -148,8 +149,8 @@ export function layerNormShader(rows: number, n: number, eps: number, scaleN: nu
   return s.print();
 }
 
-/** Workgroup counts of layerNormShader's form for these rows. */
-const layerNormGrid = (rows: number, n: number): readonly [number, number, number] => (n >= LN_ROW_MIN && rows <= MAX_WORKGROUPS_PER_DIM ? [rows, 1, 1] : grid1d(rows));
+/** Whether layerNormShader takes a workgroup per row for these rows. */
+const layerNormGrouped = (rows: number, n: number): boolean => n >= LN_ROW_MIN && rows <= MAX_WORKGROUPS_PER_DIM;
 
 const layerNormAxis = (ctx: PlanContext): number => { const r = ctx.inputs[0]!.dims.length, a = Number(ctx.attrs['axis'] ?? -1); return a < 0 ? a + r : a; };
 
@@ -169,13 +170,13 @@ export const layerNormKernel: WgKernel = {
     if (rows * n === 0) return [];
     const bias = ctx.inputs[2];
     const stats = { mean: ctx.outputs[1] !== undefined, invStd: ctx.outputs[2] !== undefined };
-    const shader = (sg: boolean): string => layerNormShader(rows, n, Number(ctx.attrs['epsilon'] ?? 1e-5), ctx.inputs[1]!.size, bias?.size, stats, sg);
-    const workgroups = layerNormGrid(rows, n), grouped = n >= LN_ROW_MIN && rows <= MAX_WORKGROUPS_PER_DIM;
-    return [{
-      shader: shader(false),
-      operands: [input(0), input(1), ...(bias ? [input(2)] : []), output(0), ...(stats.mean ? [output(1)] : []), ...(stats.invStd ? [output(2)] : [])], workgroups,
-      ...(grouped ? { subgroups: { shader: shader(true), workgroups } } : {}),
-    }];
+    const shader = (sg: boolean, grouped: boolean): string => layerNormShader(rows, n, Number(ctx.attrs['epsilon'] ?? 1e-5), ctx.inputs[1]!.size, bias?.size, stats, sg, grouped);
+    const operands = [input(0), input(1), ...(bias ? [input(2)] : []), output(0), ...(stats.mean ? [output(1)] : []), ...(stats.invStd ? [output(2)] : [])];
+    const serial = { shader: shader(false, false), workgroups: grid1d(rows) };
+    if (!layerNormGrouped(rows, n)) return [{ ...serial, operands }];
+    const workgroups: [number, number, number] = [rows, 1, 1];
+    // CPU adapters: one invocation per row (runtime/webgpu/forms.ts)
+    return [{ shader: shader(false, true), operands, workgroups, subgroups: { shader: shader(true, true), workgroups }, cpu: serial }];
   },
 };
 

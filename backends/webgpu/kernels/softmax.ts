@@ -8,7 +8,8 @@ import { coords, grid1d, main1d, prod, refuseNonFloat } from './common.js';
 import { rowGroupGrid, rowGroupMain, rowLanes } from './row-group.js';
 import { input, output, type KernelDispatch, type WgKernel } from './types.js';
 
-export function softmaxShader(outer: number, axis: number, inner: number, log: boolean, withSubgroups = false): string {
+/** `L`: lanes per row (rowLanes' by default; 1 one invocation per row, the form for CPU adapters). */
+export function softmaxShader(outer: number, axis: number, inner: number, log: boolean, withSubgroups = false, L = rowLanes(outer * inner, axis)): string {
   const s = new ShaderBuilder();
   const X = s.buffer('x', 'f32', 'read'), Y = s.buffer('y', 'f32', 'read_write');
   // the three passes over a row: lanes `from`, `from + step`, ...; `combine` joins the lanes' partial results
@@ -29,7 +30,6 @@ export function softmaxShader(outer: number, axis: number, inner: number, log: b
     }, step);
     if (valid) b.if(valid, write); else write(b);
   };
-  const L = rowLanes(outer * inner, axis);
   if (L > 1) {
     rowGroupMain(s, outer * inner, L, (b, g) => passes(b, g.row, g.lane, L, (v, op, hint) => g.combine(b, v, op, hint), g.valid),
       withSubgroups ? (b, row) => passes(b, row, u32(0), 1, (v) => v) : undefined);
@@ -48,9 +48,10 @@ const softmax = (log: boolean): WgKernel => ({
     const r = d.length, a0 = Number(ctx.attrs['axis'] ?? -1), a = a0 < 0 ? a0 + r : a0;
     const outer = prod(d.slice(0, a)), axis = d[a] ?? 1, inner = prod(d.slice(a + 1));
     const L = rowLanes(outer * inner, axis);
-    if (L === 1) return [{ shader: softmaxShader(outer, axis, inner, log), operands: [input(0), output(0)], workgroups: grid1d(outer * inner) }];
+    const serial = { shader: softmaxShader(outer, axis, inner, log, false, 1), workgroups: grid1d(outer * inner) };
+    if (L === 1) return [{ ...serial, operands: [input(0), output(0)] }];
     const workgroups = rowGroupGrid(outer * inner, L);
-    return [{ shader: softmaxShader(outer, axis, inner, log), operands: [input(0), output(0)], workgroups, subgroups: { shader: softmaxShader(outer, axis, inner, log, true), workgroups } }];
+    return [{ shader: softmaxShader(outer, axis, inner, log), operands: [input(0), output(0)], workgroups, subgroups: { shader: softmaxShader(outer, axis, inner, log, true), workgroups }, cpu: serial }];
   },
 });
 

@@ -11,13 +11,21 @@ export type Operand =
   /** The node's status slot (kernels that check indices). */
   | { readonly kind: 'status' };
 
-export interface KernelDispatch {
-  readonly shader: string;
+/** A shader and the grid it runs on. */
+export interface ShaderGrid { readonly shader: string; readonly workgroups: readonly [number, number, number] }
+
+/** A dispatch's shader and grid, and the same computation for devices with subgroups of 8+ lanes (same operands),
+ *  where faster there. */
+export interface KernelForm extends ShaderGrid {
+  readonly subgroups?: ShaderGrid;
+}
+
+export interface KernelDispatch extends KernelForm {
   /** One per shader binding, in binding order. */
   readonly operands: readonly Operand[];
-  readonly workgroups: readonly [number, number, number];
-  /** The same computation for devices with subgroups of 8+ lanes (same operands), where faster there. */
-  readonly subgroups?: { readonly shader: string; readonly workgroups: readonly [number, number, number] };
+  /** Where the form above splits its work for big GPUs (slices of K or input channels, lane groups per row): the
+   *  one-invocation-per-tile/row form CPU adapters run faster (same operands; runtime/webgpu/forms.ts). */
+  readonly cpu?: KernelForm;
 }
 
 export interface LowerContext extends PlanContext {
