@@ -15,7 +15,9 @@
 #       the machine's python3 onnxruntime (CUDA EP asked for; the H200 image's 1.30 has only the CPU EP, and
 #       the table names the EP that ran) as a reference from another API, and ends with a markdown table.
 #       Full log under $OUT (or .devbench/out). Measured: 11 s and 9 s of command time per set, warm.
-#       Rehearse here with the same command: lavapipe stands in for the GPU (scripts/ci-webgpu-setup.sh).
+#       Rehearse here with the same command: lavapipe stands in for the GPU (scripts/ci-webgpu-setup.sh); it gets the
+#       CPU kernel forms (runtime/webgpu/forms.ts), so rehearse with ONNXC_WEBGPU_FORMS=gpu for what a GPU runs.
+#       The bench lines say which forms ran ('| gpu forms, ...').
 set -uo pipefail
 cd "$(dirname "$0")/.."
 D=.devbench
@@ -86,7 +88,7 @@ unpack() {
   (cd $W && timeout 60 ./node --input-type=module -e "
     const { create, globals } = await import('webgpu'); Object.assign(globalThis, globals);
     globalThis.g = create([]); const a = await g.requestAdapter();
-    const i = a?.info; console.log('adapter: ' + (i ? [i.vendor, i.architecture, i.device, i.description].join(' | ') + (a.features.has('subgroups') ? ' (subgroups)' : '') : 'none'));
+    const i = a?.info; console.log('adapter: ' + (i ? [i.vendor, i.architecture, i.device, i.description].join(' | ') + (a.features.has('subgroups') ? ' (subgroups)' : '') + (i.isFallbackAdapter ? ' (fallback)' : '') : 'none'));
     process.exit(0);") | tee $OUT/adapter.txt
 }
 
