@@ -4,6 +4,7 @@
 
 import type { Expr } from '../fn.js';
 import { elemBytes } from '../fn.js';
+import { genericDims } from '../dims-mode.js';
 import { broadcastStrides, stridedCopy } from '../layout.js';
 import { indexReader } from './bounds.js';
 import { DROPOUT } from './dropout.js';
@@ -18,10 +19,64 @@ const transpose: KernelGen = {
     const x = input(ctx, 0), y = output(ctx);
     const rank = x.dims.length;
     const perm = attrInts(ctx, 'perm') ?? Array.from({ length: rank }, (_, i) => rank - 1 - i);
+    // not in a dynamic-dims compile, whose code may differ between sizes only in constants (dims-mode.ts)
+    const brc = elemBytes(x.dtype) === 4 && !genericDims() && x.ptr.dyn === undefined && y.ptr.dyn === undefined ? asBatched2d(x.dims, perm) : undefined;
+    if (brc && (brc[1] >= 4 || brc[1] === 3) && brc[2] >= 8) return transpose2d(ctx, brc);
     const xs = strides(x.dims);
     return stridedCopy(ctx.fn, y.dims, { ptr: y.ptr, strides: strides(y.dims) }, { ptr: x.ptr, strides: perm.map((p) => xs[p]!) }, elemBytes(x.dtype));
   },
 };
+
+/** [B, R, C] when the transpose is a batch of 2-D ones, x [B, R, C] -> y [B, C, R], once unit axes are dropped and
+ *  axes that stay side by side are merged: NCHW <-> NHWC ([N, C, HW] <-> [N, HW, C]), [1, A, C] -> [1, C, A]. */
+export function asBatched2d(dims: readonly number[], perm: readonly number[]): [number, number, number] | undefined {
+  const keep = perm.filter((a) => dims[a] !== 1), kept = [...keep].sort((a, b) => a - b);
+  const groups: number[][] = [];
+  for (const a of keep.map((k) => kept.indexOf(k))) {
+    const last = groups[groups.length - 1];
+    if (last && last[last.length - 1]! + 1 === a) last.push(a);
+    else groups.push([a]);
+  }
+  const inOrder = [...groups].sort((g, h) => g[0]! - h[0]!), q = groups.map((g) => inOrder.indexOf(g));
+  const sizes = inOrder.map((g) => g.reduce((n, a) => n * dims[kept[a]!]!, 1));
+  if (q.length === 2 && q[0] === 1) return [1, sizes[0]!, sizes[1]!];
+  if (q.length === 3 && q[0] === 0 && q[1] === 2) return [sizes[0]!, sizes[1]!, sizes[2]!];
+  return undefined;
+}
+
+/** x [B, R, C] -> y [B, C, R] for 4-byte elements in 4x4 blocks: four row loads, the 4x4 transpose by eight
+ *  shuffles, four row stores; the rows and columns past the blocks one element at a time. R = 3 (an RGB image to
+ *  NHWC) takes blocks of 4 columns too, the third row standing in for a fourth: each 16-byte store writes an output
+ *  row and the first element of the next, which the next store (or the tail) writes again, so the blocks stop
+ *  before the last column. */
+function transpose2d(ctx: KernelContext, [B, R, C]: [number, number, number]): Expr {
+  const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m;
+  const bi = fn.i32(), r = fn.i32(), c = fn.i32(), xp = fn.i32(), yp = fn.i32(), v = [fn.v128(), fn.v128(), fn.v128(), fn.v128()];
+  const t = [fn.v128(), fn.v128(), fn.v128(), fn.v128()];
+  const sh = (a: Expr, b: Expr, lanes: number[]): Expr => m.i8x16.shuffle(a, b, lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
+  const rows = Math.min(R, 4), R4 = R === 3 ? 3 : R - (R % 4), C4 = R === 3 ? 4 * Math.floor((C - 1) / 4) : C - (C % 4);
+  // byte offsets of x[b, r, c] and y[b, c, r]
+  const xAt = (rr: Expr, cc: Expr): Expr => m.i32.shl(m.i32.add(m.i32.mul(m.i32.add(m.i32.mul(fn.get(bi), fn.c32(R)), rr), fn.c32(C)), cc), fn.c32(2));
+  const yAt = (cc: Expr, rr: Expr): Expr => m.i32.shl(m.i32.add(m.i32.mul(m.i32.add(m.i32.mul(fn.get(bi), fn.c32(C)), cc), fn.c32(R)), rr), fn.c32(2));
+  const one = (rr: () => Expr, cc: () => Expr): Expr => m.i32.store(y.ptr.base, 4, yAt(cc(), rr()), m.i32.load(x.ptr.base, 4, xAt(rr(), cc())));
+  const block = (): Expr[] => [
+    fn.set(xp, xAt(fn.get(r), fn.get(c))), fn.set(yp, yAt(fn.get(c), fn.get(r))),
+    ...v.map((vk, k) => fn.set(vk, m.v128.load(x.ptr.base + Math.min(k, rows - 1) * C * 4, 4, fn.get(xp)))),
+    fn.set(t[0]!, sh(fn.get(v[0]!), fn.get(v[1]!), [0, 4, 1, 5])), fn.set(t[1]!, sh(fn.get(v[0]!), fn.get(v[1]!), [2, 6, 3, 7])),
+    fn.set(t[2]!, sh(fn.get(v[2]!), fn.get(v[3]!), [0, 4, 1, 5])), fn.set(t[3]!, sh(fn.get(v[2]!), fn.get(v[3]!), [2, 6, 3, 7])),
+    m.v128.store(y.ptr.base, 4, fn.get(yp), sh(fn.get(t[0]!), fn.get(t[2]!), [0, 1, 4, 5])),
+    m.v128.store(y.ptr.base + R * 4, 4, fn.get(yp), sh(fn.get(t[0]!), fn.get(t[2]!), [2, 3, 6, 7])),
+    m.v128.store(y.ptr.base + 2 * R * 4, 4, fn.get(yp), sh(fn.get(t[1]!), fn.get(t[3]!), [0, 1, 4, 5])),
+    m.v128.store(y.ptr.base + 3 * R * 4, 4, fn.get(yp), sh(fn.get(t[1]!), fn.get(t[3]!), [2, 3, 6, 7])),
+  ];
+  return fn.loop(bi, 0, B, () => [
+    fn.loop(r, 0, R4, () => [
+      fn.loop(c, 0, C4, () => block(), 4),
+      fn.loop(c, C4, C, () => Array.from({ length: rows }, (_, k) => one(() => m.i32.add(fn.get(r), fn.c32(k)), () => fn.get(c)))),
+    ], rows),
+    fn.loop(r, R4, R, () => [fn.loop(c, 0, C, () => [one(() => fn.get(r), () => fn.get(c))])]),
+  ]);
+}
 
 const expand: KernelGen = {
   emit(ctx) {
