@@ -45,7 +45,8 @@ export async function createSession(artifact: WebGpuArtifact, options: WebGpuSes
   const fail = (msg: string): never => { throw new OnnxcRuntimeError(`onnxc: ${m.model}: ${msg}`, 'artifact'); };
   if (m.format !== 'onnxc-webgpu/1') fail(`not a WebGPU artifact (format ${String(m.format)})`);
   if (artifact.weights.byteLength < m.weights.bytes) fail(`weights have ${artifact.weights.byteLength} bytes, the manifest needs ${m.weights.bytes}`);
-  const device = options.device ?? await defaultDevice(fail);
+  const own = options.device ? undefined : await defaultDevice(fail);
+  const device = options.device ?? own!.device;
   const lim = device.limits;
   for (const d of m.dispatches) {
     for (const b of d.bindings) {
@@ -71,7 +72,8 @@ export async function createSession(artifact: WebGpuArtifact, options: WebGpuSes
   if (w.byteLength) device.queue.writeBuffer(buffers.weights, 0, w);
   // each dispatch in the forms this device runs (CPU forms on CPU adapters, subgroup shaders only where the device
   // has them), and only the shaders those forms use are compiled
-  const forms = chooseForms((device as { adapterInfo?: AdapterFacts }).adapterInfo, options.forms ?? formsFromEnv());
+  // what the adapter says of itself: device.adapterInfo, else (browsers before it, the default device) the adapter's
+  const forms = chooseForms((device as { adapterInfo?: AdapterFacts }).adapterInfo ?? own?.info, options.forms ?? formsFromEnv());
   const sg = subgroupsUsable(device);
   const chosen = m.dispatches.map((d0) => { const d = (forms === 'cpu' && d0.cpu) || d0; return sg && d.subgroups ? d.subgroups : d; });
   const pipelines = new Map<number, Promise<GPUComputePipeline>>();
@@ -278,13 +280,17 @@ function subgroupsUsable(device: GPUDevice): boolean {
   return device.features.has('subgroups') && (info?.subgroupMinSize ?? 0) >= 8;
 }
 
-async function defaultDevice(fail: (msg: string) => never): Promise<GPUDevice> {
+async function defaultDevice(fail: (msg: string) => never): Promise<{ device: GPUDevice; info?: AdapterFacts }> {
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (!gpu) return fail('WebGPU is not available here (no navigator.gpu); pass { device }');
   const adapter = await gpu.requestAdapter();
   if (!adapter) return fail('no WebGPU adapter was found');
-  return adapter.requestDevice({
+  // adapter.info's fields are getters (a spread copies none); GPUAdapter.isFallbackAdapter where browsers had it first
+  const a = adapter as { info?: AdapterFacts; isFallbackAdapter?: boolean }, i = a.info;
+  const info: AdapterFacts = { isFallbackAdapter: i?.isFallbackAdapter ?? a.isFallbackAdapter, vendor: i?.vendor, architecture: i?.architecture, device: i?.device, description: i?.description };
+  const device = await adapter.requestDevice({
     requiredFeatures: adapter.features.has('subgroups') ? ['subgroups' as GPUFeatureName] : [],
     requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize },
   });
+  return { device, info };
 }

@@ -130,4 +130,21 @@ describe.skipIf(!run)(`kernel forms on this device${run ? '' : ` (skipped: ${ski
       await expect(formsOf(device)).rejects.toThrow(/ONNXC_WEBGPU_FORMS must be one of/);
     });
   }, 120_000);
+
+  it('a session on its own device (navigator.gpu, as in browsers) reads the adapter the same way', async () => {
+    delete process.env['ONNXC_WEBGPU_FORMS'];
+    const g = globalThis as { navigator?: { gpu?: GPU }; __onnxcDawnGpu?: GPU };
+    const saved = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu: g.__onnxcDawnGpu }, configurable: true, writable: true });
+    try {
+      const art = compileWebGpuModel(splitKernelsModel().graph, { source: 'split_kernels' }, { level: 0 }).artifact;
+      const s = await createSession(art);
+      const info = (s.device as { adapterInfo?: AdapterFacts }).adapterInfo;
+      expect(s.forms).toBe(isCpuAdapter(info) ? 'cpu' : 'gpu');
+      s.release();
+      s.device.destroy();
+    } finally {
+      if (saved) Object.defineProperty(globalThis, 'navigator', saved); else delete g.navigator;
+    }
+  }, 120_000);
 });
