@@ -40,7 +40,7 @@ export interface BenchOptions {
    *  memory probes run in the gaps between them (an idle `passGapMs` where there are none), each pass after the first
    *  starts with an untimed run of each engine (of those under 200 ms a run), and each engine's figure is its fastest
    *  run (the GEMM microbenchmark's rule: each pass's fastest batch, the best pass); while a CPU engine has no clean
-   *  pass (see CLEAN_PASS), every engine gets another pass. Why: the VM (2 vCPUs) has slow spells of a second or more
+   *  pass (stats.ts CLEAN_PASS), every engine gets another pass. Why: the VM (2 vCPUs) has slow spells of a second or more
    *  from outside it (everything 1.5-2x slower; see bench/gemm.ts), longer than a fast model's whole timed phase; one
    *  median over back-to-back runs read gpt2_tiny 0.67x in a full run and 0.58-0.61x alone right after. Every engine
    *  gets the same passes, so a spell inside one pass hits them all there, and a clear window sets every figure.
@@ -112,8 +112,6 @@ interface Live { engine: Engine; prepared?: PreparedEngine; error?: string; samp
  *  relaxed build (the strict build's memory: same buffers, other instructions). */
 const NO_MEMORY_PROBE = /webgpu|relaxed/;
 const MAX_EXTRA_PASSES = 2;
-/** A pass is clean when its median is within this factor of the engine's fastest run (quiet runs: 1.02-1.03). */
-const CLEAN_PASS = 1.1;
 const REWARM_UNDER_MS = 200;
 
 /** Whether warm-up times `t` have settled: the last `w` runs set no new low (their fastest is within 3% of the
@@ -261,10 +259,7 @@ export async function benchModel(model: BenchModel, opts: BenchOptions = DEFAULT
     // late tier-up): another pass for every engine, twice at most and within the time budget. WebGPU on a CPU
     // adapter (lavapipe's threads on the same 2 cores) is that noisy by itself and does not ask for one.
     let extraPasses = 0;
-    const unclean = (l: Live): boolean => {
-      const m = l.samples.filter((s) => s.length).map((s) => quantile([...s].sort((a, b) => a - b), 0.5));
-      return m.length > 0 && Math.min(...m) > CLEAN_PASS * Math.min(...l.samples.flat());
-    };
+    const unclean = (l: Live): boolean => l.samples.some((s) => s.length) && !passStats(l.samples).clean;
     while (extraPasses < MAX_EXTRA_PASSES && performance.now() - timed0 < opts.budgetMs) {
       const hit = live.filter((l) => l.error === undefined && l.prepared && !l.engine.name.endsWith('webgpu') && unclean(l)).map((l) => l.engine.name);
       if (!hit.length) break;

@@ -43,9 +43,13 @@ export function formatReport(r: BenchReport): string {
   out.push(`${s.iterations} timed runs per engine${passes > 1 ? ` in ${passes} passes of ${Math.ceil(s.iterations / passes)}` : ''} (fewer past ${s.budgetMs / 1000} s), after >= ${s.warmup} warm-up runs and ${s.warmupMs / 1000} s, on until every engine stops getting faster${s.warmupMaxMs !== undefined ? ` (at most ${s.warmupMaxMs / 1000} s)` : ''}; engines interleaved per iteration`);
   if (passes > 1) out.push(`Passes: every engine runs in every pass; the passes are spread out (the memory probes run between them, else a pause of ${(s.passGapMs ?? 0) / 1000} s), each after the first opens with an untimed run of each engine under 200 ms a run; an engine's figure is its fastest run (interference only adds time), so a slow spell from outside the VM (1.5-2x for a second or more) must cover every pass to move it; the median and p10..p90 are over all runs, spells included; a pass is added for every engine (twice at most, within the time budget) while a CPU engine has no clean pass (none with its median within 1.1x of its fastest run)`);
   for (const e of r.engines) out.push(`  ${e.name}: ${e.summary}`);
-  out.push('', `Latency, ms: ${passes > 1 ? 'figure (fastest run)' : 'median'} [p10 .. p90 of all runs]; warm-up = untimed runs (fewest of any engine, each warmed alone) / time of the whole warm-up, (cap) when not settled, (+N) passes added; ratio = onnxc-wasm / ort-web-wasm, 2t ratio = onnxc-wasm-2t / ort-web-wasm-2t, 2t speedup = onnxc-wasm / onnxc-wasm-2t, gpu ratio = onnxc-webgpu / ort-node-webgpu (below 1: onnxc faster), relaxed/strict = onnxc-wasm-relaxed / onnxc-wasm (below 1: relaxed faster); ratios are of figures`);
+  out.push('', `Latency, ms: ${passes > 1 ? 'figure (fastest run)' : 'median'} [p10 .. p90 of all runs]; warm-up = untimed runs (fewest of any engine, each warmed alone) / time of the whole warm-up, (cap) when not settled, (+N) passes added; ratio = onnxc-wasm / ort-web-wasm, 2t ratio = onnxc-wasm-2t / ort-web-wasm-2t, 2t speedup = onnxc-wasm / onnxc-wasm-2t, gpu ratio = onnxc-webgpu / ort-node-webgpu (below 1: onnxc faster), relaxed/strict = onnxc-wasm-relaxed / onnxc-wasm (below 1: relaxed faster); ratios are of figures; * = no clean pass (no pass's median within 1.1x of the fastest run: the figure is a lone run, not a steady speed), on the figure and its ratios`);
   const med = (m: ModelResult, n: EngineName): number | undefined => { const e = engineOf(m, n); return e?.ok ? figure(e) : undefined; };
-  const over = (a: number | undefined, b: number | undefined): string => (a !== undefined && b ? `${(a / b).toFixed(2)}x` : '-');
+  const unclean = (m: ModelResult, n: EngineName): boolean => engineOf(m, n)?.latency?.clean === false;
+  const ratio = (m: ModelResult, x: EngineName, y: EngineName): string => {
+    const a = med(m, x), b = med(m, y);
+    return a !== undefined && b ? `${(a / b).toFixed(2)}x${unclean(m, x) || unclean(m, y) ? '*' : ''}` : '-';
+  };
   const warm = (m: ModelResult): string => (m.warmup ? `${m.warmup.runs} / ${(m.warmup.ms / 1000).toFixed(1)} s${m.warmup.settled ? '' : ' (cap)'}${m.passes?.extra ? ` (+${m.passes.extra})` : ''}` : '-');
   out.push(...table(['model', 'warm-up', ...names, 'ratio', '2t ratio', '2t speedup', 'gpu ratio', 'relaxed/strict'], r.models.map((m) => [
     m.model,
@@ -54,13 +58,13 @@ export function formatReport(r: BenchReport): string {
       const e = engineOf(m, n);
       if (!e) return '-';
       if (!e.ok || !e.latency) return 'failed';
-      return `${ms(figure(e))} [${ms(e.latency.p10Ms)} .. ${ms(e.latency.p90Ms)}]`;
+      return `${ms(figure(e))}${e.latency.clean === false ? '*' : ''} [${ms(e.latency.p10Ms)} .. ${ms(e.latency.p90Ms)}]`;
     }),
-    over(med(m, 'onnxc-wasm'), med(m, 'ort-web-wasm')),
-    over(med(m, 'onnxc-wasm-2t'), med(m, 'ort-web-wasm-2t')),
-    over(med(m, 'onnxc-wasm'), med(m, 'onnxc-wasm-2t')),
-    over(med(m, 'onnxc-webgpu'), med(m, 'ort-node-webgpu')),
-    over(med(m, 'onnxc-wasm-relaxed'), med(m, 'onnxc-wasm')),
+    ratio(m, 'onnxc-wasm', 'ort-web-wasm'),
+    ratio(m, 'onnxc-wasm-2t', 'ort-web-wasm-2t'),
+    ratio(m, 'onnxc-wasm', 'onnxc-wasm-2t'),
+    ratio(m, 'onnxc-webgpu', 'ort-node-webgpu'),
+    ratio(m, 'onnxc-wasm-relaxed', 'onnxc-wasm'),
   ])));
   if (passes > 1) {
     out.push('', 'Passes: each engine\'s median of all runs | pass medians min/median/max, ms (a wide spread: a slow spell)');

@@ -35,15 +35,22 @@ export interface PassedLatency extends LatencyStats {
   /** The fastest run: the engine's figure (ratios are of figures). */
   readonly figureMs: number;
   readonly passMediansMs: readonly number[];
+  /** Some pass held a steady speed near the figure: its median within CLEAN_PASS of the fastest run. False: every
+   *  pass met interference, and the figure is a lone run. */
+  readonly clean: boolean;
   /** Each pass's runs, ms, in run order (a run's index is its iteration within the pass, the same for every engine). */
   readonly passSamplesMs: readonly (readonly number[])[];
 }
 
+/** A pass is clean when its median is within this factor of the engine's fastest run (quiet runs: 1.02-1.03). */
+export const CLEAN_PASS = 1.1;
+
 export function passStats(passes: readonly (readonly number[])[]): PassedLatency {
   const done = passes.filter((p) => p.length > 0);
   const medians = done.map((p) => quantile([...p].sort((a, b) => a - b), 0.5));
+  const fastest = done.length ? Math.min(...done.flat()) : NaN;
   return {
-    ...latencyStats(done.flat()), figureMs: done.length ? Math.min(...done.flat()) : NaN,
+    ...latencyStats(done.flat()), figureMs: fastest, clean: medians.some((m) => m <= CLEAN_PASS * fastest),
     passMediansMs: medians.map(round3), passSamplesMs: done.map((p) => p.map(round3)),
   };
 }

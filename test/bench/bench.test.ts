@@ -40,7 +40,10 @@ describe('bench stats', () => {
     expect(s.runs).toBe(15);
     expect(s.medianMs).toBeCloseTo(10.5); // the old statistic, dragged up by the spell
     expect(s.p90Ms).toBeGreaterThan(20);
+    expect(s.clean).toBe(true);
     expect(passStats([[3], []]).passMediansMs).toEqual([3]); // an empty pass (budget, failure) is left out
+    // every pass hit: the fastest run is a lone one, not backed by a pass's median within 1.1x
+    expect(passStats([[20, 10, 21], [19, 22, 20]]).clean).toBe(false);
   });
 
   it('pairs runs of the same iteration for the paired ratio', () => {
