@@ -41,7 +41,13 @@ export interface TilePlan {
  *  - In a model a weight comes from L3 or memory, not L2 as here: with each call reading the next of 40 copies of
  *    B (31 MB), gpt2_tiny's 64x768x256 ran ~45 against 48-53 hot, which is most of the gap to its in-model 41-49
  *    (onnxc bench --profile); one dropped 32-bit load of the next column tile's panels per K step (a software
- *    prefetch) did not change it. 5x8 and 6x8 spill on relaxed too (31-46 against 43-53 for 4x8). */
+ *    prefetch) did not change it. The rest of that gap was the epilogue in the tiles (a bias alone cost 7%), now a
+ *    pass over C (gemm-core.ts epiAfter): cold B with gpt2_tiny's epilogues then reads 45-48 (42-43 with the GELU)
+ *    against 50-51 hot. Neither of two more tries moved the cold figures beyond noise (load 9-12): a streaming read
+ *    of each column block's panels before its row tiles (independent loads, 8 a trip), and 16-column panels (one
+ *    B stream per 2x16 tile, not two): 64x768x256 cold 45.6-46.4 -> 46.8-47.2, 64x1024x256 45.6-46.1 -> 46.4-46.7,
+ *    but 64x256x1024 47.6-48.5 -> 46.6-47.2 (hot too: 50.7-51.1 -> 50.2-50.3). 5x8 and 6x8 spill on relaxed too
+ *    (31-46 against 43-53 for 4x8). */
 export function tilePlan(M: number, N: number, K: number, relaxed: boolean, panels: boolean): TilePlan {
   void K;
   if (M === 1) return { mr: 1, nv: 6, ku: 1 };
@@ -71,5 +77,9 @@ const WIDE_MIN_N = 16;
  *  GFLOP/s peak strict / relaxed: mobilenet_v2 stem 12544x32x27 83.8 -> 85.6-85.7 / 93.6 -> 94.5, expand @56
  *  3136x144x24 83.7 -> 85.1-85.2 / 93.6 -> 94.2-94.6, super-res 12544x64x25 83.6-83.7 -> 85.7-85.9 / 94.0 ->
  *  94.7-94.8. Peeled at every K, a longer K gained nothing measurable and im2col's 84x64x576 lost (86.4-86.7 ->
- *  85.7-85.9 strict, the K loop's code unchanged: a code-layout effect), hence the bound. */
+ *  85.7-85.9 strict, the K loop's code unchanged: a code-layout effect), hence the bound. At 3136x144x24 (23 steps
+ *  after the peel; V8 unrolls the loop twice, leaving by its middle branch) more steps outside the loop lost, strict,
+ *  best of 3 passes, three interleaved runs (load 8-10): a second peeled step (22 in the loop) 50.3-50.4 -> 48.8-49.3
+ *  GFLOP/s, the odd step after the loop 50.3-50.4 -> 47.5-47.7, and the whole K in one trip (ku = 23) spills: 11.9.
+ *  C's pointer set after the K loop instead of before: 50.2-50.3 both. */
 export const PEEL_MAX_K = 32;
