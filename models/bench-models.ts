@@ -1,8 +1,8 @@
 // Benchmark models built with the project's own GraphBuilder (seeded weights, trained-net scales): a small conv
 // autoencoder (Conv stride 2 + LeakyRelu, ConvTranspose stride 2 + LeakyRelu/Sigmoid, 1x64x64) and a 2-layer LSTM
 // forecaster, the shapes issue 13 measured, and stand-ins for held-out model families, written the way PyTorch
-// exports them: a ViT-tiny encoder and a DBNet-style text detector. `writeBenchModel` lays one out as a shared
-// model folder.
+// exports them: a ViT-tiny encoder, a DBNet-style text detector and an SVTR recogniser here, EfficientNet-B0,
+// YOLOv8-n and ConvNeXt in held-out-cnns.ts. `writeBenchModel` lays one out as a shared model folder.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -268,7 +268,7 @@ export function svtrTiny(seed = 29, o: SvtrOptions = SVTR_TINY): Model {
 
 export const BENCH_MODELS: Readonly<Record<string, () => Model>> = { conv_autoencoder: convAutoencoder, lstm_forecaster: lstmForecaster };
 
-/** Stand-ins for held-out model families (bench only: `npx tsx bench/run.ts vit_tiny dbnet_head`). */
+/** Stand-ins for held-out model families (bench only: `npx tsx bench/run.ts vit_tiny yolov8n`). */
 export const HELD_OUT_PROXIES: Readonly<Record<string, () => Model>> = {
   vit_tiny: () => vitTiny(), dbnet_head: () => dbnetHead(), svtr_tiny: () => svtrTiny(),
   efficientnet_b0: () => efficientNetB0(), yolov8n: () => yolov8n(), convnext: () => convNext(),
