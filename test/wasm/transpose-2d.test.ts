@@ -5,11 +5,16 @@
 
 import { describe, expect, it } from 'vitest';
 import { runGraph } from '../../backends/reference/interpreter.js';
-import { asBatched2d } from '../../backends/wasm/kernels/movement.js';
+import binaryen from '../../backends/wasm/binaryen.js';
+import { Fn } from '../../backends/wasm/fn.js';
+import { asBatched2d, transpose2d } from '../../backends/wasm/kernels/movement.js';
 import type { DType } from '../../ir/dtype.js';
 import { makeTensor, type Tensor } from '../../ir/tensor.js';
 import { GraphBuilder } from '../../models/builder.js';
 import { runWasm } from './helpers.js';
+
+interface Instance { readonly exports: Readonly<Record<string, unknown>> }
+const WA = (globalThis as unknown as { WebAssembly: { Instance: new (m: object, i: object) => Instance; Module: new (b: Uint8Array) => object } }).WebAssembly;
 
 function check(dtype: DType, dims: number[], perm: number[]): void {
   const b = new GraphBuilder('t');
@@ -51,6 +56,44 @@ describe('wasm Transpose as batched 2-D blocks', () => {
     it(`[${dims}] perm [${perm}]: float32 and int32 bit for bit`, () => {
       check('float32', dims, perm);
       check('int32', dims, perm);
+    });
+  }
+});
+
+/** transpose2d alone in one memory: x, then y, each followed by NaN guards, so a read past x (a NaN in y) or a write
+ *  past y (a guard changed) fails, which the model tests above cannot see: the R = 3 blocks' last 16-byte store
+ *  writes one element past its output row, and only the blocks' bound keeps that inside y. */
+describe('wasm Transpose 2-D blocks stay inside their operands', () => {
+  const GUARD = 8;
+  function run(brc: [number, number, number]): { y: Float32Array; after: Float32Array } {
+    const [B, R, C] = brc, n = B * R * C, x0 = 16, y0 = x0 + n + GUARD;
+    const m = new binaryen.Module();
+    try {
+      m.setFeatures(binaryen.Features.SIMD128);
+      const pages = Math.ceil(((y0 + n + GUARD) * 4) / 65536) + 1;
+      m.setMemory(pages, pages, 'memory');
+      const fn = new Fn(m);
+      m.addFunction('f', binaryen.none, binaryen.none, fn.vars, transpose2d(fn, x0 * 4, y0 * 4, brc));
+      m.addFunctionExport('f', 'f');
+      if (!m.validate()) throw new Error('module failed validation');
+      const inst = new WA.Instance(new WA.Module(m.emitBinary()), {});
+      const mem = new Float32Array((inst.exports['memory'] as { buffer: ArrayBuffer }).buffer);
+      mem.fill(NaN);
+      for (let i = 0; i < n; i++) mem[x0 + i] = i + 0.5;
+      (inst.exports['f'] as () => void)();
+      return { y: mem.slice(y0, y0 + n), after: mem.slice(y0 + n, y0 + n + GUARD) };
+    } finally {
+      m.dispose();
+    }
+  }
+  // R = 3 with C a multiple of 4 is the case where a block running to the last column would spill
+  for (const brc of [[1, 3, 8], [1, 3, 12], [2, 3, 16], [1, 3, 9], [1, 4, 8], [2, 5, 12], [1, 8, 9]] as [number, number, number][]) {
+    it(`[${brc}]: y = x transposed, nothing written past y`, () => {
+      const [B, R, C] = brc, { y, after } = run(brc);
+      const want = new Float32Array(B * R * C);
+      for (let b = 0; b < B; b++) for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) want[(b * C + c) * R + r] = (b * R + r) * C + c + 0.5;
+      expect(Array.from(y)).toEqual(Array.from(want));
+      expect(Array.from(after).every(Number.isNaN), `guards after y: ${Array.from(after)}`).toBe(true);
     });
   }
 });

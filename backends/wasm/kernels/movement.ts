@@ -9,7 +9,7 @@ import { broadcastStrides, collapse, nest, stridedCopy, type Strided } from '../
 import { indexReader } from './bounds.js';
 import { DROPOUT } from './dropout.js';
 import { emitPadModes, padTables } from './pad-modes.js';
-import type { KernelContext, KernelGen } from './types.js';
+import type { KernelGen } from './types.js';
 import { attrInts, attrNum, attrStr, constInts, input, normAxis, output, prod, strides, unsupported } from './util.js';
 
 const view: KernelGen = { alias: true, emit: (ctx) => ctx.m.nop() };
@@ -21,7 +21,7 @@ const transpose: KernelGen = {
     const perm = attrInts(ctx, 'perm') ?? Array.from({ length: rank }, (_, i) => rank - 1 - i);
     // not in a dynamic-dims compile, whose code may differ between sizes only in constants (dims-mode.ts)
     const brc = elemBytes(x.dtype) === 4 && !genericDims() && x.ptr.dyn === undefined && y.ptr.dyn === undefined ? asBatched2d(x.dims, perm) : undefined;
-    if (brc && (brc[1] >= 4 || brc[1] === 3) && brc[2] >= 8) return transpose2d(ctx, brc);
+    if (brc && (brc[1] >= 4 || brc[1] === 3) && brc[2] >= 8) return transpose2d(ctx.fn, x.ptr.base, y.ptr.base, brc);
     const xs = strides(x.dims);
     return stridedCopy(ctx.fn, y.dims, { ptr: y.ptr, strides: strides(y.dims) }, { ptr: x.ptr, strides: perm.map((p) => xs[p]!) }, elemBytes(x.dtype));
   },
@@ -48,9 +48,9 @@ export function asBatched2d(dims: readonly number[], perm: readonly number[]): [
  *  shuffles, four row stores; the rows and columns past the blocks one element at a time. R = 3 (an RGB image to
  *  NHWC) takes blocks of 4 columns too, the third row standing in for a fourth: each 16-byte store writes an output
  *  row and the first element of the next, which the next store (or the tail) writes again, so the blocks stop
- *  before the last column. */
-function transpose2d(ctx: KernelContext, [B, R, C]: [number, number, number]): Expr {
-  const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m;
+ *  before the last column. xBase, yBase: the byte addresses of x and y (static; exported for the guard test). */
+export function transpose2d(fn: Fn, xBase: number, yBase: number, [B, R, C]: [number, number, number]): Expr {
+  const m = fn.m, x = { ptr: { base: xBase } }, y = { ptr: { base: yBase } };
   const bi = fn.i32(), r = fn.i32(), c = fn.i32(), xp = fn.i32(), yp = fn.i32(), v = [fn.v128(), fn.v128(), fn.v128(), fn.v128()];
   const t = [fn.v128(), fn.v128(), fn.v128(), fn.v128()];
   const sh = (a: Expr, b: Expr, lanes: number[]): Expr => m.i8x16.shuffle(a, b, lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
