@@ -65,7 +65,9 @@ describe('kernel forms per adapter (runtime/webgpu/forms.ts)', () => {
 });
 
 /** GPU-form hashes of the artifacts bfdd6b7 emitted (test/webgpu/gpu-forms.ts; -O0: the pass pipeline, which other
- *  changes move, is left out). A change here must come from a deliberate change of the GPU kernels. */
+ *  changes move, is left out). A change here must come from a deliberate change of the GPU kernels; split_kernels
+ *  depends on nothing else, while the shared models also go through the importer and prepareForLowering: where those
+ *  change the graphs, re-pin from a tree whose backends/webgpu matches this one. */
 const GPU_FORMS_AT_BFDD6B7: Record<string, string> = {
   split_kernels: 'ad997c8a172958fcda13c2a53f519425d6e6331396f4e6bfe955748c45a1b6fd',
   mnist: 'b458ae063a61eef4d89461f5093bb0800ef673a0a300ebd281b1420e4b1b48a1',
