@@ -9,6 +9,8 @@ import { Fn } from '../../backends/wasm/fn.js';
 import { activationV } from '../../backends/wasm/kernels/fused-activation.js';
 import { vectorFormula } from '../../backends/wasm/kernels/elementwise-ops.js';
 import { prng } from '../../ir/random.js';
+import { fromValues } from '../../ir/tensor.js';
+import type { TensorRef } from '../../backends/wasm/kernels/types.js';
 
 interface Instance { readonly exports: Readonly<Record<string, unknown>> }
 const WA = (globalThis as unknown as { WebAssembly: { Instance: new (m: object, i: object) => Instance; Module: new (b: Uint8Array) => object } }).WebAssembly;
@@ -61,6 +63,63 @@ describe('fused LeakyRelu epilogue', () => {
         const x = xs[k]!, e = Math.fround(x < 0 ? a * x : x);
         if (!Number.isNaN(e)) expect(Object.is(want[k], e) || (x === 0 && want[k] === 0), `x = ${x}`).toBe(true);
       }
+    });
+  }
+});
+
+/** `formula` and `reference` over `xs` in one module: [formula out, reference out]. */
+function runPair(formula: (fn: Fn, x: () => binaryen.ExpressionRef) => binaryen.ExpressionRef, reference: (fn: Fn, x: () => binaryen.ExpressionRef) => binaryen.ExpressionRef, xs: Float32Array): [Float32Array, Float32Array] {
+  const m = new binaryen.Module();
+  try {
+    m.setFeatures(binaryen.Features.SIMD128);
+    const n = xs.length, bytes = n * 4, pages = Math.ceil((3 * bytes) / 65536) + 1;
+    m.setMemory(pages, pages, 'memory');
+    const fn = new Fn(m), i = fn.i32();
+    const load = (): binaryen.ExpressionRef => m.v128.load(0, 4, fn.get(i));
+    m.addFunction('f', binaryen.none, binaryen.none, fn.vars, fn.loop(i, 0, bytes, () => [
+      m.v128.store(bytes, 4, fn.get(i), formula(fn, load)),
+      m.v128.store(2 * bytes, 4, fn.get(i), reference(fn, load)),
+    ], 16));
+    m.addFunctionExport('f', 'f');
+    if (!m.validate()) throw new Error('module failed validation');
+    m.optimize();
+    const inst = new WA.Instance(new WA.Module(m.emitBinary()), {});
+    const mem = new Float32Array((inst.exports['memory'] as { buffer: ArrayBuffer }).buffer);
+    mem.set(xs, 0);
+    (inst.exports['f'] as () => void)();
+    return [mem.slice(n, 2 * n), mem.slice(2 * n, 3 * n)];
+  } finally {
+    m.dispose();
+  }
+}
+
+// Relu and Clip with constant bounds (the table's formulas, hence every fused Relu/Clip epilogue) take pmax/pmin,
+// one maxps/minps each, where f32x4.max/min are long sequences in V8: the bits of f32x4.max/min, NaN-ness for NaN,
+// zeros of both signs and bounds of both signs included (a -0 or NaN bound keeps max/min).
+describe('Relu and constant-bound Clip formulas: the bits of f32x4.max / min', () => {
+  const r = prng(9);
+  const edges = [0, -0, 1, -1, 6, -6, 0.5, -0.5, 1e-45, -1e-45, 1.2e-38, -1.2e-38, 3.4e38, -3.4e38, Infinity, -Infinity, NaN, -NaN];
+  const xs = Float32Array.from([...edges, ...Array.from({ length: 1022 }, () => (r() - 0.5) * 20)]);
+  const bits = (a: Float32Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const expectSame = (got: Float32Array, want: Float32Array): void => {
+    const g = bits(got), w = bits(want);
+    for (let k = 0; k < xs.length; k++) {
+      if (Number.isNaN(want[k]!) ? !Number.isNaN(got[k]!) : g[k] !== w[k]) expect.fail(`x = ${xs[k]}: ${got[k]} vs ${want[k]}`);
+    }
+  };
+  const splat = (fn: Fn, v: number): binaryen.ExpressionRef => fn.m.f32x4.splat(fn.m.f32.const(v));
+  it('Relu', () => {
+    const relu = vectorFormula('Relu', { attrs: {}, inputs: [undefined] })!;
+    const [got, want] = runPair((fn, x) => relu(fn, [x]), (fn, x) => fn.m.f32x4.max(x(), splat(fn, 0)), xs);
+    expectSame(got, want);
+    expect(Object.is(got[1], 0) && got[0] === 0, 'Relu(-0) is +0').toBe(true);
+  });
+  const bound = (v: number): TensorRef => ({ name: 'b', dtype: 'float32', dims: [], size: 1, ptr: { base: 0 }, constant: fromValues('float32', [], [v]) });
+  for (const [lo, hi] of [[0, 6], [-1, 1], [0.5, 2], [-0, 6], [0, 0], [-1, -0], [-1, 0], [NaN, 1], [0, NaN], [2, 1], [-Infinity, Infinity]] as [number, number][]) {
+    it(`Clip(${Object.is(lo, -0) ? '-0' : lo}, ${Object.is(hi, -0) ? '-0' : hi})`, () => {
+      const clip = vectorFormula('Clip', { attrs: {}, inputs: [undefined, bound(lo), bound(hi)] })!;
+      const [got, want] = runPair((fn, x) => clip(fn, [x]), (fn, x) => fn.m.f32x4.min(fn.m.f32x4.max(x(), splat(fn, lo)), splat(fn, hi)), xs);
+      expectSame(got, want);
     });
   }
 });
