@@ -9,39 +9,21 @@ import { Fn } from '../../backends/wasm/fn.js';
 import { activationV } from '../../backends/wasm/kernels/fused-activation.js';
 import { vectorFormula } from '../../backends/wasm/kernels/elementwise-ops.js';
 import { prng } from '../../ir/random.js';
+import { applyLanewise } from './helpers.js';
 import { fromValues } from '../../ir/tensor.js';
 import type { TensorRef } from '../../backends/wasm/kernels/types.js';
 
-interface Instance { readonly exports: Readonly<Record<string, unknown>> }
-const WA = (globalThis as unknown as { WebAssembly: { Instance: new (m: object, i: object) => Instance; Module: new (b: Uint8Array) => object } }).WebAssembly;
+/** A formula reading its argument through a thunk (possibly more than once) as a function of one expression. */
+const once = (f: (fn: Fn, x: () => binaryen.ExpressionRef) => binaryen.ExpressionRef) => (fn: Fn, v: binaryen.ExpressionRef): binaryen.ExpressionRef => {
+  const t = fn.v128();
+  return fn.m.block(null, [fn.set(t, v), f(fn, () => fn.get(t))], binaryen.v128);
+};
 
 /** The epilogue and the table formula over `xs` (a multiple of 4 floats): [epilogue out, formula out]. */
 function run(alpha: number, xs: Float32Array): [Float32Array, Float32Array] {
-  const m = new binaryen.Module();
-  try {
-    m.setFeatures(binaryen.Features.SIMD128);
-    const n = xs.length, bytes = n * 4, pages = Math.ceil((3 * bytes) / 65536) + 1;
-    m.setMemory(pages, pages, 'memory');
-    const fn = new Fn(m), i = fn.i32();
-    const epi = activationV('LeakyRelu', [alpha])!;
-    const formula = vectorFormula('LeakyRelu', { attrs: { alpha }, inputs: [undefined] })!;
-    const load = (): binaryen.ExpressionRef => m.v128.load(0, 4, fn.get(i));
-    const body = fn.loop(i, 0, bytes, () => [
-      m.v128.store(bytes, 4, fn.get(i), epi(fn, load())),
-      m.v128.store(2 * bytes, 4, fn.get(i), formula(fn, [load])),
-    ], 16);
-    m.addFunction('f', binaryen.none, binaryen.none, fn.vars, body);
-    m.addFunctionExport('f', 'f');
-    if (!m.validate()) throw new Error('module failed validation');
-    m.optimize();
-    const inst = new WA.Instance(new WA.Module(m.emitBinary()), {});
-    const mem = new Float32Array((inst.exports['memory'] as { buffer: ArrayBuffer }).buffer);
-    mem.set(xs, 0);
-    (inst.exports['f'] as () => void)();
-    return [mem.slice(n, 2 * n), mem.slice(2 * n, 3 * n)];
-  } finally {
-    m.dispose();
-  }
+  const epi = activationV('LeakyRelu', [alpha])!;
+  const formula = vectorFormula('LeakyRelu', { attrs: { alpha }, inputs: [undefined] })!;
+  return [applyLanewise((fn, v) => epi(fn, v), xs), applyLanewise(once((fn, x) => formula(fn, [x])), xs)];
 }
 
 describe('fused LeakyRelu epilogue', () => {
@@ -67,31 +49,9 @@ describe('fused LeakyRelu epilogue', () => {
   }
 });
 
-/** `formula` and `reference` over `xs` in one module: [formula out, reference out]. */
-function runPair(formula: (fn: Fn, x: () => binaryen.ExpressionRef) => binaryen.ExpressionRef, reference: (fn: Fn, x: () => binaryen.ExpressionRef) => binaryen.ExpressionRef, xs: Float32Array): [Float32Array, Float32Array] {
-  const m = new binaryen.Module();
-  try {
-    m.setFeatures(binaryen.Features.SIMD128);
-    const n = xs.length, bytes = n * 4, pages = Math.ceil((3 * bytes) / 65536) + 1;
-    m.setMemory(pages, pages, 'memory');
-    const fn = new Fn(m), i = fn.i32();
-    const load = (): binaryen.ExpressionRef => m.v128.load(0, 4, fn.get(i));
-    m.addFunction('f', binaryen.none, binaryen.none, fn.vars, fn.loop(i, 0, bytes, () => [
-      m.v128.store(bytes, 4, fn.get(i), formula(fn, load)),
-      m.v128.store(2 * bytes, 4, fn.get(i), reference(fn, load)),
-    ], 16));
-    m.addFunctionExport('f', 'f');
-    if (!m.validate()) throw new Error('module failed validation');
-    m.optimize();
-    const inst = new WA.Instance(new WA.Module(m.emitBinary()), {});
-    const mem = new Float32Array((inst.exports['memory'] as { buffer: ArrayBuffer }).buffer);
-    mem.set(xs, 0);
-    (inst.exports['f'] as () => void)();
-    return [mem.slice(n, 2 * n), mem.slice(2 * n, 3 * n)];
-  } finally {
-    m.dispose();
-  }
-}
+/** `formula` and `reference` over `xs`: [formula out, reference out]. */
+const runPair = (formula: (fn: Fn, x: () => binaryen.ExpressionRef) => binaryen.ExpressionRef, reference: (fn: Fn, x: () => binaryen.ExpressionRef) => binaryen.ExpressionRef, xs: Float32Array): [Float32Array, Float32Array] =>
+  [applyLanewise(once(formula), xs), applyLanewise(once(reference), xs)];
 
 // Relu and Clip with constant bounds (the table's formulas, hence every fused Relu/Clip epilogue) take pmax/pmin,
 // one maxps/minps each, where f32x4.max/min are long sequences in V8: the bits of f32x4.max/min, NaN-ness for NaN,
