@@ -9,20 +9,17 @@ import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import binaryen from '../../backends/wasm/binaryen.js';
 import { Fn } from '../../backends/wasm/fn.js';
-import { gemm, type GemmSpec, type MatOperand, type VecEpilogue } from '../../backends/wasm/kernels/gemm-core.js';
+import { type GemmSpec, type MatOperand, type VecEpilogue } from '../../backends/wasm/kernels/gemm-core.js';
 import { packPanels, panelSize } from '../../backends/wasm/kernels/gemm-pack.js';
 import { PEEL_MAX_K } from '../../backends/wasm/kernels/gemm-plan.js';
-import { gemmItem, splitGemm } from '../../backends/wasm/parallel.js';
 import { markRelaxed, vmax } from '../../backends/wasm/relaxed.js';
 import { activationV } from '../../backends/wasm/kernels/fused-activation.js';
 import type { Activation } from '../../ops/fused/activation.js';
 import { relaxedSimdAvailable } from '../../bench/relaxed-probe.js';
 import { prng } from '../../ir/random.js';
+import { gemmBody, instantiate } from './helpers.js';
 
 if (!relaxedSimdAvailable()) setFlagsFromString('--experimental-wasm-relaxed-simd');
-
-interface Instance { readonly exports: Readonly<Record<string, unknown>> }
-const WA = (globalThis as unknown as { WebAssembly: { Instance: new (m: object, i: object) => Instance; Module: new (b: Uint8Array) => object } }).WebAssembly;
 
 type BLayout = 'panels' | 'rows' | 'strided';
 type BiasKind = 'none' | 'col' | 'row' | 'full';
@@ -69,24 +66,15 @@ function run(c: Case, relaxed: boolean, data: { A: Float32Array; B: Float32Array
     m.setMemory(pages, pages, 'memory');
     const fn = new Fn(m);
     const s = spec(c, L, act ?? (c.relu ? (f, v) => vmax(f, v, f.m.f32x4.splat(f.cf32(0))) : undefined));
-    let body;
-    if (threads) {
-      const split = splitGemm(c.M, c.N, c.K, 2, threads);
-      if (!split) return undefined;
-      body = fn.block(Array.from({ length: split.count }, (_, i) => gemmItem(fn, s, split, () => fn.c32(i))));
-    } else body = gemm(fn, s);
-    m.addFunction('f', binaryen.none, binaryen.none, fn.vars, body);
-    m.addFunctionExport('f', 'f');
-    if (!m.validate()) throw new Error('module failed validation');
-    m.optimize();
-    const inst = new WA.Instance(new WA.Module(m.emitBinary()), {});
-    const mem = new Float32Array((inst.exports['memory'] as { buffer: ArrayBuffer }).buffer);
+    const body = gemmBody(fn, s, threads);
+    if (body === undefined) return undefined;
+    const { mem, run: f } = instantiate(m, fn, body);
     mem.fill(NaN);
     mem.set(data.A, L.a);
     mem.set(c.b === 'panels' ? packPanels(data.B, c.K, c.N, c.N, 1) : c.b === 'rows' ? data.B : transpose(data.B, c.K, c.N), L.b);
     mem.set(data.bias, L.bias);
     mem.set(data.res, L.res);
-    (inst.exports['f'] as () => void)();
+    f();
     return { C: mem.slice(L.c, L.c + c.M * c.N), mem };
   } finally {
     m.dispose();

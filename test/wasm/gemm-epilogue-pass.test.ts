@@ -9,17 +9,15 @@
 import { describe, expect, it } from 'vitest';
 import binaryen from '../../backends/wasm/binaryen.js';
 import { Fn } from '../../backends/wasm/fn.js';
-import { gemm, type GemmSpec, type MatOperand, type VecEpilogue } from '../../backends/wasm/kernels/gemm-core.js';
+import { type GemmSpec, type MatOperand, type VecEpilogue } from '../../backends/wasm/kernels/gemm-core.js';
 import { packPanels, panelSize } from '../../backends/wasm/kernels/gemm-pack.js';
 import { activationV } from '../../backends/wasm/kernels/fused-activation.js';
-import { gemmItem, splitGemm } from '../../backends/wasm/parallel.js';
 import { prng } from '../../ir/random.js';
+import { applyLanewise, gemmBody, instantiate } from './helpers.js';
 
 type BiasKind = 'none' | 'col' | 'row' | 'full';
 interface Case { M: number; N: number; K: number; bias: BiasKind; residual: boolean; alpha: number; beta: number; act?: 'GeluTanh' | 'Relu' | 'Clip' }
 
-interface Instance { readonly exports: Readonly<Record<string, unknown>> }
-const WA = (globalThis as unknown as { WebAssembly: { Instance: new (m: object, i: object) => Instance; Module: new (b: Uint8Array) => object } }).WebAssembly;
 
 /** Runs C = epilogue(A B) (B panel-packed) and returns C; `threads`: as the chunks of a 2-thread split. */
 function run(c: Case, data: { A: Float32Array; B: Float32Array; bias: Float32Array; res: Float32Array }, epilogue: boolean, threads = 0): Float32Array | undefined {
@@ -38,23 +36,14 @@ function run(c: Case, data: { A: Float32Array; B: Float32Array; bias: Float32Arr
       M, N, K, a: op(a, K, 1), b: op(b, N, 1, { panels: true }), c: op(cc, N, 1),
       ...(epilogue ? { alpha: c.alpha, beta: c.beta, ...(biasOp ? { bias: biasOp } : {}), ...(c.residual ? { residual: op(res, N, 1) } : {}), ...(act ? { act } : {}) } : {}),
     };
-    let body;
-    if (threads) {
-      const split = splitGemm(M, N, K, 2, threads);
-      if (!split) return undefined;
-      body = fn.block(Array.from({ length: split.count }, (_, i) => gemmItem(fn, s, split, () => fn.c32(i))));
-    } else body = gemm(fn, s);
-    m.addFunction('f', binaryen.none, binaryen.none, fn.vars, body);
-    m.addFunctionExport('f', 'f');
-    if (!m.validate()) throw new Error('module failed validation');
-    m.optimize();
-    const inst = new WA.Instance(new WA.Module(m.emitBinary()), {});
-    const mem = new Float32Array((inst.exports['memory'] as { buffer: ArrayBuffer }).buffer);
+    const body = gemmBody(fn, s, threads);
+    if (body === undefined) return undefined;
+    const { mem, run: f } = instantiate(m, fn, body);
     mem.set(data.A, a);
     mem.set(packPanels(data.B, K, N, N, 1), b);
     mem.set(data.bias, bias);
     mem.set(data.res, res);
-    (inst.exports['f'] as () => void)();
+    f();
     return mem.slice(cc, cc + M * N);
   } finally {
     m.dispose();
@@ -63,25 +52,9 @@ function run(c: Case, data: { A: Float32Array; B: Float32Array; bias: Float32Arr
 
 /** The activation alone over a vector of inputs (the same formula the epilogue applies). */
 function actOf(name: 'GeluTanh' | 'Relu' | 'Clip', xs: Float32Array): Float32Array {
-  const m = new binaryen.Module();
-  try {
-    m.setFeatures(binaryen.Features.SIMD128);
-    m.setMemory(Math.ceil((xs.length * 8 + 64) / 65536) + 1, Math.ceil((xs.length * 8 + 64) / 65536) + 1, 'memory');
-    const fn = new Fn(m), i = fn.i32(), act = activationV(name, name === 'Clip' ? [0, 6] : [])!;
-    const n = Math.ceil(xs.length / 4) * 4;
-    m.addFunction('f', binaryen.none, binaryen.none, fn.vars, fn.loop(i, 0, n * 4, () => [
-      m.v128.store(0, 4, fn.get(i), act(fn, m.v128.load(0, 4, fn.get(i)))),
-    ], 16));
-    m.addFunctionExport('f', 'f');
-    m.optimize();
-    const inst = new WA.Instance(new WA.Module(m.emitBinary()), {});
-    const mem = new Float32Array((inst.exports['memory'] as { buffer: ArrayBuffer }).buffer);
-    mem.set(xs, 0);
-    (inst.exports['f'] as () => void)();
-    return mem.slice(0, xs.length);
-  } finally {
-    m.dispose();
-  }
+  const act = activationV(name, name === 'Clip' ? [0, 6] : [])!, padded = new Float32Array(Math.ceil(xs.length / 4) * 4);
+  padded.set(xs);
+  return applyLanewise((fn, v) => act(fn, v), padded).slice(0, xs.length);
 }
 
 function check(c: Case, seed: number): void {

@@ -4,6 +4,8 @@
 import { runGraph } from '../../backends/reference/interpreter.js';
 import binaryen from '../../backends/wasm/binaryen.js';
 import { Fn } from '../../backends/wasm/fn.js';
+import { gemm, type GemmSpec } from '../../backends/wasm/kernels/gemm-core.js';
+import { gemmItem, splitGemm } from '../../backends/wasm/parallel.js';
 import { compileWasm } from '../../backends/wasm/compile.js';
 import { worstRelativeError } from '../helpers/worst-error.js';
 import type { Graph } from '../../ir/graph.js';
@@ -58,6 +60,25 @@ export function singleCase(
 interface Instance { readonly exports: Readonly<Record<string, unknown>> }
 const WA = (globalThis as unknown as { WebAssembly: { Instance: new (m: object, i: object) => Instance; Module: new (b: Uint8Array) => object } }).WebAssembly;
 
+/** `body` as the exported function 'f' of `m` (its features and memory set by the caller): validated, optimised,
+ *  instantiated; the module's memory as floats and f. */
+export function instantiate(m: binaryen.Module, fn: Fn, body: binaryen.ExpressionRef): { mem: Float32Array; run: () => void } {
+  m.addFunction('f', binaryen.none, binaryen.none, fn.vars, body);
+  m.addFunctionExport('f', 'f');
+  if (!m.validate()) throw new Error('module failed validation');
+  m.optimize();
+  const inst = new WA.Instance(new WA.Module(m.emitBinary()), {});
+  return { mem: new Float32Array((inst.exports['memory'] as { buffer: ArrayBuffer }).buffer), run: inst.exports['f'] as () => void };
+}
+
+/** The GEMM core on `s` as one function's body: serially, or (threads > 0) as the chunks of the threaded build's
+ *  split (parallel.ts splitGemm, gemmItem) one after another; undefined where the split declines the shape. */
+export function gemmBody(fn: Fn, s: GemmSpec, threads: number): binaryen.ExpressionRef | undefined {
+  if (!threads) return gemm(fn, s);
+  const split = splitGemm(s.M, s.N, s.K, 2, threads);
+  return split ? fn.block(Array.from({ length: split.count }, (_, i) => gemmItem(fn, s, split, () => fn.c32(i)))) : undefined;
+}
+
 /** `f` on f32x4 applied lane-wise to `xs` (a multiple of 4 floats, copied in bit for bit) by a module of its own: a
  *  loop of vector loads, f, stores. For sweeping a vector formula (math.ts, rnn-act.ts) without a graph around it. */
 export function applyLanewise(f: (fn: Fn, x: binaryen.ExpressionRef) => binaryen.ExpressionRef, xs: Float32Array): Float32Array {
@@ -68,15 +89,10 @@ export function applyLanewise(f: (fn: Fn, x: binaryen.ExpressionRef) => binaryen
     const pages = Math.max(1, Math.ceil((2 * bytes) / 65536));
     m.setMemory(pages, pages, 'memory');
     const fn = new Fn(m), i = fn.i32();
-    m.addFunction('f', binaryen.none, binaryen.none, fn.vars, fn.loop(i, 0, bytes, (iv) => [m.v128.store(bytes, 16, iv(), f(fn, m.v128.load(0, 16, iv())))], 16));
-    m.addFunctionExport('f', 'f');
-    if (!m.validate()) throw new Error('module failed validation');
-    m.optimize();
-    const inst = new WA.Instance(new WA.Module(m.emitBinary()), {});
-    const buf = (inst.exports['memory'] as { buffer: ArrayBuffer }).buffer;
-    new Float32Array(buf, 0, n).set(xs);
-    (inst.exports['f'] as () => void)();
-    return new Float32Array(buf, bytes, n).slice();
+    const { mem, run } = instantiate(m, fn, fn.loop(i, 0, bytes, (iv) => [m.v128.store(bytes, 16, iv(), f(fn, m.v128.load(0, 16, iv())))], 16));
+    mem.set(xs);
+    run();
+    return mem.slice(n, 2 * n);
   } finally {
     m.dispose();
   }

@@ -11,10 +11,7 @@ import { asBatched2d, transpose2d } from '../../backends/wasm/kernels/movement.j
 import type { DType } from '../../ir/dtype.js';
 import { makeTensor, type Tensor } from '../../ir/tensor.js';
 import { GraphBuilder } from '../../models/builder.js';
-import { runWasm } from './helpers.js';
-
-interface Instance { readonly exports: Readonly<Record<string, unknown>> }
-const WA = (globalThis as unknown as { WebAssembly: { Instance: new (m: object, i: object) => Instance; Module: new (b: Uint8Array) => object } }).WebAssembly;
+import { instantiate, runWasm } from './helpers.js';
 
 function check(dtype: DType, dims: number[], perm: number[]): void {
   const b = new GraphBuilder('t');
@@ -73,14 +70,10 @@ describe('wasm Transpose 2-D blocks stay inside their operands', () => {
       const pages = Math.ceil(((y0 + n + GUARD) * 4) / 65536) + 1;
       m.setMemory(pages, pages, 'memory');
       const fn = new Fn(m);
-      m.addFunction('f', binaryen.none, binaryen.none, fn.vars, transpose2d(fn, x0 * 4, y0 * 4, brc));
-      m.addFunctionExport('f', 'f');
-      if (!m.validate()) throw new Error('module failed validation');
-      const inst = new WA.Instance(new WA.Module(m.emitBinary()), {});
-      const mem = new Float32Array((inst.exports['memory'] as { buffer: ArrayBuffer }).buffer);
+      const { mem, run: f } = instantiate(m, fn, transpose2d(fn, x0 * 4, y0 * 4, brc));
       mem.fill(NaN);
       for (let i = 0; i < n; i++) mem[x0 + i] = i + 0.5;
-      (inst.exports['f'] as () => void)();
+      f();
       return { y: mem.slice(y0, y0 + n), after: mem.slice(y0 + n, y0 + n + GUARD) };
     } finally {
       m.dispose();
