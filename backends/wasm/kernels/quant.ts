@@ -2,7 +2,9 @@
 // static divisions), DynamicQuantizeLinear (range pass, then quantize in f32 like the reference) and
 // MatMulInteger (i32 accumulation with per-tensor, per-row or per-column zero points). Scalar loops, but per-tensor
 // float32 <-> int8/uint8 Quantize/DequantizeLinear (the activations of QDQ models), 16 elements a step, and so the
-// 4- and 2-bit types (one element per byte in memory: the same loads, and a clamp to the type's range).
+// 4- and 2-bit types (one element per byte in memory: the same loads, and a clamp to the type's range), and
+// DynamicQuantizeLinear: both passes 16 elements a step (the range with f32x4.pmin/pmax, the quantize pass that
+// per-tensor uint8 loop).
 
 import { intRange } from '../../../ir/dtype.js';
 import type { Expr, Fn, Local } from '../fn.js';
@@ -135,20 +137,41 @@ const dequantize: KernelGen = {
 
 const dynamicQuantize: KernelGen = {
   emit(ctx) {
-    const { fn, m } = ctx;
+    const { fn, m } = ctx, V = m.f32x4;
     const x = input(ctx, 0), y = output(ctx, 0), ys = output(ctx, 1), yz = output(ctx, 2);
     const i = fn.i32(), lo = fn.f32(), hi = fn.f32(), sc = fn.f32(), z = fn.f32(), v = fn.f32();
+    const vlo = [fn.v128(), fn.v128(), fn.v128(), fn.v128()], vhi = [fn.v128(), fn.v128(), fn.v128(), fn.v128()];
     const X = (): Expr => fn.load('float32', fn.elem(x.ptr, fn.get(i), 4));
     const sat = (e: Expr): Expr => m.i32.trunc_s_sat.f32(m.f32.min(m.f32.max(e, fn.cf32(0)), fn.cf32(255)));
+    // lo = v < lo ? v : lo and hi = hi < v ? v : hi, as the reference compares: a NaN v changes neither, and
+    // neither becomes -0 (the range starts at +0). f32x4.pmin(acc, v) / pmax(acc, v) are exactly that per lane (one
+    // instruction each; f32x4.min/max are 8-9 in V8 and would let a NaN in), with acc always the first operand.
+    const upd = (v0: () => Expr): Expr[] => [
+      fn.set(lo, m.select(m.f32.lt(v0(), fn.get(lo)), v0(), fn.get(lo))),
+      fn.set(hi, m.select(m.f32.lt(fn.get(hi), v0()), v0(), fn.get(hi))),
+    ];
+    const zeros = (): Expr => m.v128.const(new Array<number>(16).fill(0));
     return fn.block([
       // the range always includes 0, so that 0 is exactly representable; an empty range uses scale 1
       fn.set(lo, fn.cf32(0)), fn.set(hi, fn.cf32(0)),
-      fn.loop(i, 0, x.size, () => [fn.set(v, X()), fn.set(lo, m.f32.min(fn.get(lo), fn.get(v))), fn.set(hi, m.f32.max(fn.get(hi), fn.get(v)))]),
+      ...[...vlo, ...vhi].map((l) => fn.set(l, zeros())),
+      // 16 elements a step, four independent accumulators each way
+      ...splitLoop(fn, i, x.size, 16, 4, () => [0, 1, 2, 3].flatMap((k) => {
+        const t = (): Expr => m.v128.load(x.ptr.base + 16 * k, 4, fn.get(i));
+        return [fn.set(vlo[k]!, V.pmin(fn.get(vlo[k]!), t())), fn.set(vhi[k]!, V.pmax(fn.get(vhi[k]!), t()))];
+      }), () => [fn.set(v, X()), ...upd(() => fn.get(v))]),
+      // the accumulators' lanes (never NaN) into the scalar range
+      ...[0, 1, 2, 3].flatMap((k) => [0, 1, 2, 3].flatMap((l) => [
+        fn.set(v, V.extract_lane(fn.get(vlo[k]!), l)), fn.set(lo, m.select(m.f32.lt(fn.get(v), fn.get(lo)), fn.get(v), fn.get(lo))),
+        fn.set(v, V.extract_lane(fn.get(vhi[k]!), l)), fn.set(hi, m.select(m.f32.lt(fn.get(hi), fn.get(v)), fn.get(v), fn.get(hi))),
+      ])),
       fn.set(sc, m.select(m.f32.eq(fn.get(hi), fn.get(lo)), fn.cf32(1), m.f32.div(m.f32.sub(fn.get(hi), fn.get(lo)), fn.cf32(255)))),
       fn.set(z, m.f32.convert_s.i32(sat(m.f32.nearest(m.f32.sub(fn.cf32(0), m.f32.div(fn.get(lo), fn.get(sc))))))),
       fn.store('float32', ys.ptr, fn.get(sc)),
       fn.store('uint8', yz.ptr, m.i32.trunc_s_sat.f32(fn.get(z))),
-      fn.loop(i, 0, x.size, () => [fn.store('uint8', fn.elem(y.ptr, fn.get(i), 1), sat(m.f32.add(m.f32.nearest(m.f32.div(X(), fn.get(sc))), fn.get(z))))]),
+      // y = saturate(round_half_even(x / scale) + zero point): QuantizeLinear's per-tensor uint8 loop with the scale
+      // and zero point just stored (the i32 -> i16 -> u8 narrows saturate as the scalar clamp to [0, 255] does)
+      emitQuantize8(ctx, { x, y, scale: ys, zp: yz }),
     ]);
   },
 };
