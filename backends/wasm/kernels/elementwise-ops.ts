@@ -171,8 +171,12 @@ function castOp(ctx: FormulaContext): ElemOp {
   const to = ctx.outputs?.[0]?.dtype, from = ctx.inputs[0]?.dtype;
   if (to === undefined) return {};
   return {
-    // between float32 and the 16-bit floats the engine's loads widen and its stores round: the value passes through
-    vec: from !== undefined && isF32Storage(from) && isF32Storage(to) ? (_fn, a) => a[0]!() : undefined,
+    // between float32 and the 16-bit floats the engine's loads widen and its stores round: the value passes through;
+    // int32/uint32 to a float: the lanes converted as f32.convert_s/u.i32 converts one (round to nearest even), then
+    // stored as the scalar path stores (a 16-bit float rounded from that float32 in both)
+    vec: from !== undefined && isF32Storage(to) ? (isF32Storage(from) ? (_fn, a) => a[0]!()
+      : from === 'int32' ? (fn, a) => V(fn).convert_i32x4_s(a[0]!()) : from === 'uint32' ? (fn, a) => V(fn).convert_i32x4_u(a[0]!()) : undefined) : undefined,
+    vecInts: true,
     scalar: (fn, a, t, d) => {
       const m = fn.m, x = a[0]!, from = d[0]!, u = unsignedT(from);
       if (to === 'bool') {

@@ -5,7 +5,7 @@
 import binaryen from '../binaryen.js';
 import type { DType } from '../../../ir/dtype.js';
 import { UnsupportedTypeError } from '../../../ir/errors.js';
-import type { Expr, Local, ValType } from '../fn.js';
+import type { Expr, Local, Ptr, ValType } from '../fn.js';
 import { elemBytes, Fn, valType } from '../fn.js';
 import { isF32Storage, loadF32V, storeF32V } from '../half.js';
 import { broadcastStrides, collapse, nest } from '../layout.js';
@@ -21,7 +21,12 @@ export interface ElemOp {
   /** Scalar formula on the inputs' value types (undefined: this dtype is not handled). Float32 ops with a
    *  `vec` formula and no scalar one compute their tail through the vector formula. */
   readonly scalar?: (fn: Fn, a: Args, t: ValType, dtypes: readonly DType[]) => Expr | undefined;
+  /** `vec` also takes int32/uint32 inputs, as their raw 32-bit lanes (Cast's conversions to float). */
+  readonly vecInts?: boolean;
 }
+
+/** Int32/uint32 inputs that a `vecInts` formula reads as raw lanes. */
+const isI32Lanes = (d: DType): boolean => d === 'int32' || d === 'uint32';
 
 /** An elementwise kernel from an op description (made per node, so attributes can shape the formula). */
 export function elementwise(make: (ctx: KernelContext) => ElemOp, arity?: number): KernelGen {
@@ -59,7 +64,7 @@ function emitElementwise(ctx: KernelContext, op: ElemOp, arity?: number): Expr {
   const n = arity ?? ctx.inputs.length;
   for (let i = 0; i < n; i++) ins.push(input(ctx, i));
   if (out.size === 0) return m.nop();
-  const useVec = op.vec !== undefined && isF32Storage(out.dtype) && ins.every((t) => isF32Storage(t.dtype));
+  const useVec = op.vec !== undefined && isF32Storage(out.dtype) && ins.every((t) => isF32Storage(t.dtype) || (op.vecInts === true && isI32Lanes(t.dtype)));
   // 16-bit floats compute in f32 (loads widen, stores round), so scalar f32 formulas serve them too
   const allF32Val = valType(out.dtype) === 'f32' && ins.every((t) => valType(t.dtype) === 'f32');
   const allF64Val = valType(out.dtype) === 'f64' && ins.every((t) => valType(t.dtype) === 'f64');
@@ -116,13 +121,15 @@ function emitElementwise(ctx: KernelContext, op: ElemOp, arity?: number): Expr {
     const splats = ins.map((t, j) => (innerStride[j + 1] === 0 ? fn.v128() : undefined));
     const hoist = ins.flatMap((t, j) => {
       const s = splats[j];
-      return s ? [fn.set(s, m.f32x4.splat(fn.load(t.dtype, fn.elem(t.ptr, getOff(j + 1), elemBytes(t.dtype)))))] : [];
+      const x = (): Expr => fn.load(t.dtype, fn.elem(t.ptr, getOff(j + 1), elemBytes(t.dtype)));
+      return s ? [fn.set(s, isI32Lanes(t.dtype) ? m.i32x4.splat(x()) : m.f32x4.splat(x()))] : [];
     });
     return [...pre, ...hoist, vectorLoop(fn, i, {
       n: innerN,
       vector: () => [storeF32V(fn, out.dtype, fn.elem(out.ptr, atIdx(0, () => fn.get(i)), elemBytes(out.dtype)), op.vec!(fn, ins.map((t, j) => {
         const s = splats[j];
-        return s ? () => fn.get(s) : () => loadF32V(fn, t.dtype, fn.elem(t.ptr, atIdx(j + 1, () => fn.get(i)), elemBytes(t.dtype)));
+        const at = (): Ptr => fn.elem(t.ptr, atIdx(j + 1, () => fn.get(i)), elemBytes(t.dtype));
+        return s ? () => fn.get(s) : isI32Lanes(t.dtype) ? () => fn.loadV(at()) : () => loadF32V(fn, t.dtype, at());
       })))],
       scalar: () => scalarBody(() => fn.get(i)),
     })];
