@@ -21,7 +21,7 @@ function reduce(kind: Kind): KernelGen {
     constInputs: [1],
     emit(ctx) {
       const x = input(ctx, 0), y = output(ctx), fn = ctx.fn, m = ctx.m;
-      const f32 = x.dtype === 'float32' && y.dtype === 'float32', o = f32 ? m.f32 : m.f64;
+      const f32 = x.dtype === 'float32' && y.dtype === 'float32';
       const rank = x.dims.length;
       const given = ctx.inputs[1] ? constInts(ctx, 1)!.map((a) => normAxis(a, rank)) : [];
       const noop = given.length === 0 && attrNum(ctx, 'noop_with_empty_axes') !== 0;
@@ -35,26 +35,9 @@ function reduce(kind: Kind): KernelGen {
       if (y.size === 0) return m.nop();
       const acc = fn.forType(f32 ? 'f32' : 'f64'), v = fn.forType(f32 ? 'f32' : 'f64');
       const cst = (c: number): Expr => (f32 ? fn.cf32(c) : m.f64.const(c));
-      const init = kind === 'max' ? -Infinity : kind === 'min' ? Infinity : kind === 'prod' ? 1 : 0;
-      const step = (a: Expr, b: () => Expr): Expr => {
-        switch (kind) {
-          case 'sum': case 'mean': case 'logsum': return o.add(a, b());
-          case 'max': return o.max(a, b());
-          case 'min': return o.min(a, b());
-          case 'prod': return o.mul(a, b());
-          case 'sumsq': case 'l2': return o.add(a, o.mul(b(), b()));
-          case 'l1': return o.add(a, o.abs(b()));
-          case 'logsumexp': return o.add(a, (f32 ? viaVector(fn, (q) => expV(fn, q), b()) : expF(fn, b())));
-        }
-      };
-      const finish = (a: Expr): Expr => {
-        switch (kind) {
-          case 'mean': return o.div(a, cst(count));
-          case 'l2': return o.sqrt(a);
-          case 'logsumexp': case 'logsum': return (f32 ? viaVector(fn, (q) => logV(fn, q), a) : logF(fn, a));
-          default: return a;
-        }
-      };
+      const { init, step, finish } = f32
+        ? formula(kind, count, m.f32, cst, (q) => viaVector(fn, (w) => expV(fn, w), q), (q) => viaVector(fn, (w) => logV(fn, w), q))
+        : formula(kind, count, m.f64, cst, (q) => expF(fn, q), (q) => logF(fn, q));
       if (f32 && red.length > 0 && red[red.length - 1]! < rank - 1) {
         return columns(fn, kind, { x: x.ptr.base, y: y.ptr.base, dims: x.dims, red, kept, outStrides, count });
       }
@@ -78,32 +61,43 @@ function reduce(kind: Kind): KernelGen {
   };
 }
 
-/** A reduction's formula on vectors: each lane the scalar loop's f32 arithmetic (exp and log the formulas the scalar
- *  loop applies through a splat). */
-function vectorFormula(fn: Fn, kind: Kind, count: number): { init: number; step: (a: Expr, b: () => Expr) => Expr; finish: (a: Expr) => Expr } {
-  const V = fn.m.f32x4;
+/** The arithmetic a reduction's formula needs: binaryen's f32, f64 and f32x4 op groups alike. */
+interface Arith {
+  add(a: Expr, b: Expr): Expr; mul(a: Expr, b: Expr): Expr; max(a: Expr, b: Expr): Expr; min(a: Expr, b: Expr): Expr;
+  div(a: Expr, b: Expr): Expr; abs(a: Expr): Expr; sqrt(a: Expr): Expr;
+}
+
+interface Formula { readonly init: number; readonly step: (a: Expr, b: () => Expr) => Expr; readonly finish: (a: Expr) => Expr }
+
+/** A reduction's formula in arithmetic `o` (scalar f32/f64 or f32x4: the vector forms give each lane the scalar
+ *  loop's f32 arithmetic), with `cst` a constant of o's type and exp/log in it. */
+function formula(kind: Kind, count: number, o: Arith, cst: (c: number) => Expr, exp: (x: Expr) => Expr, log: (x: Expr) => Expr): Formula {
   const init = kind === 'max' ? -Infinity : kind === 'min' ? Infinity : kind === 'prod' ? 1 : 0;
   const step = (a: Expr, b: () => Expr): Expr => {
     switch (kind) {
-      case 'sum': case 'mean': case 'logsum': return V.add(a, b());
-      case 'max': return V.max(a, b());
-      case 'min': return V.min(a, b());
-      case 'prod': return V.mul(a, b());
-      case 'sumsq': case 'l2': return V.add(a, V.mul(b(), b()));
-      case 'l1': return V.add(a, V.abs(b()));
-      case 'logsumexp': return V.add(a, expV(fn, b()));
+      case 'sum': case 'mean': case 'logsum': return o.add(a, b());
+      case 'max': return o.max(a, b());
+      case 'min': return o.min(a, b());
+      case 'prod': return o.mul(a, b());
+      case 'sumsq': case 'l2': return o.add(a, o.mul(b(), b()));
+      case 'l1': return o.add(a, o.abs(b()));
+      case 'logsumexp': return o.add(a, exp(b()));
     }
   };
   const finish = (a: Expr): Expr => {
     switch (kind) {
-      case 'mean': return V.div(a, V.splat(fn.cf32(count)));
-      case 'l2': return V.sqrt(a);
-      case 'logsumexp': case 'logsum': return logV(fn, a);
+      case 'mean': return o.div(a, cst(count));
+      case 'l2': return o.sqrt(a);
+      case 'logsumexp': case 'logsum': return log(a);
       default: return a;
     }
   };
   return { init, step, finish };
 }
+
+/** A reduction's formula on vectors (exp and log the formulas the scalar loop applies through a splat). */
+const vectorFormula = (fn: Fn, kind: Kind, count: number): Formula =>
+  formula(kind, count, fn.m.f32x4, (c) => fn.m.f32x4.splat(fn.cf32(c)), (q) => expV(fn, q), (q) => logV(fn, q));
 
 /** Vectors of accumulators per column block: four keep the adds' latency hidden (one dependent chain per vector). */
 const BLOCK = 4;
